@@ -1,0 +1,272 @@
+"""pitcrew.yml: services, channels, operators and escalation, as pydantic models.
+
+A wrong file is refused whole at start, with the key path and the reason of every mistake
+(`services.api.health.url: not a URL`), because a half-read catalog would make pitcrew act on
+the wrong service at the worst moment.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.core.actions import ACTION_KINDS
+
+SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
+SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+_PATTERN_MEANING = {
+    SLACK_USER_OR_GROUP: "a Slack user id (U...) or user group id (S...)",
+    SLACK_CHANNEL: "a Slack channel id (C...)",
+    ENV_NAME: "an environment variable name",
+}
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; `problems` lists each mistake as `key.path: reason`."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EscalationStep(_Strict):
+    after_minutes: int = Field(ge=0)
+    notify: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(min_length=1)
+    severities: list[Literal["SEV1", "SEV2", "SEV3", "SEV4"]] | None = None
+
+
+class SlackConfig(_Strict):
+    alerts_channel: str = Field(pattern=SLACK_CHANNEL)
+    updates_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
+    operators: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    escalation: list[EscalationStep] = Field(default_factory=list)
+
+
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
+
+class IncidentsConfig(_Strict):
+    """Deadlines and alert rules of the incident process (`incidents:` in pitcrew.yml); every key optional.
+
+    The defaults are the seeds' severity table: response within 15 min / 1 h / 4 h / 24 h, a status
+    update every 30 min for SEV1 and every hour for SEV2, and 30 quiet minutes before an incident
+    whose alerts have all recovered resolves by itself.
+    """
+
+    response_minutes: dict[Severity, int] = Field(
+        default_factory=lambda: {"SEV1": 15, "SEV2": 60, "SEV3": 240, "SEV4": 1440}
+    )
+    update_cadence_minutes: dict[Severity, int] = Field(default_factory=lambda: {"SEV1": 30, "SEV2": 60})
+    quiet_minutes: int = Field(default=30, ge=0)
+    severity_map: dict[str, Severity] = Field(default_factory=dict)
+    default_severity: Severity = "SEV3"
+    postmortem_severities: list[Severity] = Field(default_factory=lambda: ["SEV1", "SEV2"])
+    root_edit_interval_seconds: int = Field(default=20, ge=1, le=3600)
+
+    @field_validator("response_minutes", "update_cadence_minutes")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for severity, minutes in value.items():
+            if minutes <= 0:
+                raise ValueError(f"{severity}: minutes must be more than 0, got {minutes}")
+        return value
+
+
+class HealthCheck(_Strict):
+    """One HTTP check of a service, with its own thresholds."""
+
+    url: str
+    method: Literal["GET", "HEAD"] = "GET"
+    expect_status: int = Field(default=200, ge=100, le=599)
+    expect_json: dict[str, Any] | None = None
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    degraded_latency_ms: int = Field(default=2000, gt=0)
+    cert_min_days: int = Field(default=30, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _is_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not a URL (expected http:// or https:// with a host)")
+        return value
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class RailwayRef(_Strict):
+    project_id: str = Field(min_length=1)
+    environment_id: str = Field(min_length=1)
+    service_id: str = Field(min_length=1)
+
+
+class VercelRef(_Strict):
+    project_id: str = Field(min_length=1)
+    team_id: str | None = None
+
+
+class PostgresRef(_Strict):
+    """Where the database's DSN is found (an environment variable, never the file) and its thresholds."""
+
+    dsn_env: str = Field(pattern=ENV_NAME)
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    max_connections_pct: float = Field(default=80.0, gt=0, le=100)
+    long_query_s: float = Field(default=5.0, gt=0)
+    max_idle_in_transaction: int = Field(default=0, ge=0)
+
+
+class VerifyConfig(_Strict):
+    """How long and how often a rollback, restart or redeploy is watched afterwards (unset: inherited)."""
+
+    interval_s: int | None = Field(default=None, ge=1, le=3600)
+    window_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+
+
+class ActionsConfig(_Strict):
+    """`actions:` at the top level and per service (a service's keys win): policy of destructive actions.
+
+    `second_approver` is true/false for every action, or the list of action kinds that need one.
+    """
+
+    expire_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    second_approver: bool | tuple[str, ...] | None = None
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+
+    @field_validator("second_approver", mode="before")
+    @classmethod
+    def _action_kinds(cls, value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            unknown = [v for v in value if v not in ACTION_KINDS]
+            if unknown:
+                raise ValueError(f"unknown action {', '.join(map(repr, unknown))}; actions: {', '.join(ACTION_KINDS)}")
+            return tuple(value)
+        raise ValueError("expected true, false or a list of actions such as [rollback, stop]")
+
+
+class Service(_Strict):
+    provider: Literal["railway", "vercel", "postgres", "http"]
+    railway: RailwayRef | None = None
+    vercel: VercelRef | None = None
+    postgres: PostgresRef | None = None
+    health: list[HealthCheck] = Field(default_factory=list)
+    runbooks: list[str] = Field(default_factory=list)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
+
+    @field_validator("health", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _provider_block(self) -> Service:
+        if self.provider in ("railway", "vercel", "postgres") and getattr(self, self.provider) is None:
+            raise ValueError(f"provider is {self.provider} but the `{self.provider}:` block is missing")
+        if self.provider == "http" and not self.health:
+            raise ValueError("provider http needs at least one `health:` check")
+        return self
+
+
+class Catalog(_Strict):
+    slack: SlackConfig
+    runbooks_dir: str | None = None
+    services: dict[str, Service] = Field(default_factory=dict)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
+
+    @field_validator("services")
+    @classmethod
+    def _names(cls, value: dict[str, Service]) -> dict[str, Service]:
+        for name in value:
+            if not SERVICE_NAME.match(name):
+                raise ValueError(f"service name {name!r}: use lowercase letters, digits, - and _")
+        return value
+
+    def service(self, name: str) -> Service:
+        """The named service; raises UnknownService naming the known ones."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise UnknownService(name, sorted(self.services)) from None
+
+
+class UnknownService(LookupError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown service {name!r}; known services: {', '.join(known) or 'none'}")
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate pitcrew.yml, or raise CatalogError listing every mistake."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(str(path), ["file not found (set PITCREW_CONFIG or create pitcrew.yml)"]) from None
+    except OSError as err:
+        raise CatalogError(str(path), [f"cannot read: {err.strerror}"]) from None
+    return parse_catalog(text, str(path))
+
+
+def parse_catalog(text: str, source: str = "pitcrew.yml") -> Catalog:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise CatalogError(source, [f"{where}: not valid YAML ({getattr(err, 'problem', err)})"]) from None
+    if not isinstance(raw, dict):
+        raise CatalogError(source, ["the file must be a mapping with `slack:` and `services:`"])
+    try:
+        catalog = Catalog.model_validate(raw)
+    except ValidationError as err:
+        raise CatalogError(source, [_describe(e, raw) for e in err.errors()]) from None
+    if catalog.runbooks_dir is not None and not Path(catalog.runbooks_dir).is_absolute():
+        base = Path(source).parent
+        catalog = catalog.model_copy(update={"runbooks_dir": str(base / catalog.runbooks_dir)})
+    return catalog
+
+
+def _describe(error: Any, raw: dict[str, Any]) -> str:
+    """`key.path: reason`, written as the user wrote the file (a single health check has no index)."""
+    loc: list[Any] = list(error["loc"])
+    shown: list[str] = []
+    node: Any = raw
+    for part in loc:
+        if isinstance(part, int) and not isinstance(node, list):
+            continue  # the one-check form of `health:` was wrapped in a list by us, not by the user
+        shown.append(str(part))
+        node = (
+            node.get(part)
+            if isinstance(node, dict)
+            else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+        )
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required"
+    elif error["type"] == "string_pattern_mismatch":
+        expected = _PATTERN_MEANING.get(error["ctx"]["pattern"], f"text matching {error['ctx']['pattern']}")
+        message = f"{error['input']!r} is not {expected}"
+    return f"{'.'.join(shown) or '(top)'}: {message}"

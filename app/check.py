@@ -1,0 +1,130 @@
+"""`pitcrew check`: reach everything pitcrew.yml and the environment point at, and say precisely what is wrong.
+
+An edge like the CLI itself: it may talk to Slack, while the flows may not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from app.catalog import Catalog
+from app.deps import Deps, build_deps
+from app.providers.base import ProviderError
+from app.providers.postgres import probe_postgres
+from app.settings import Settings
+from app.slack.client import web_client
+from app.store.db import safe_url
+
+CHECK_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    subject: str
+    ok: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.subject}: {self.detail}"
+
+
+async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str], object]) -> int:
+    """Run every check concurrently, emit a line each as they finish in order, return 0 if all passed."""
+    deps = build_deps(settings, catalog)
+    try:
+        checks = [_database(settings), _slack(settings), _runbooks(catalog)]
+        for name, service in catalog.services.items():
+            checks.append(_service(deps, name, service.provider))
+        lines = await asyncio.gather(*(_bounded(check) for check in checks))
+    finally:
+        await deps.close()
+    for line in lines:
+        emit(str(line))
+    failed = [line for line in lines if not line.ok]
+    emit(f"{len(lines) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+async def _bounded(check: Awaitable[CheckLine]) -> CheckLine:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            return await check
+    except TimeoutError:
+        return CheckLine("check", False, f"no answer within {CHECK_TIMEOUT_S:g} s")
+
+
+async def _database(settings: Settings) -> CheckLine:
+    from app.cli import StartupError, ensure_database
+
+    subject = f"database {safe_url(settings.DATABASE_URL)}"
+    try:
+        await ensure_database(settings, migrate=False)
+    except StartupError as err:
+        return CheckLine(subject, False, str(err))
+    return CheckLine(subject, True, "reachable, schema up to date")
+
+
+async def _slack(settings: Settings) -> CheckLine:
+    if not settings.SLACK_BOT_TOKEN or not settings.SLACK_SIGNING_SECRET:
+        missing = [n for n in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not getattr(settings, n)]
+        return CheckLine("slack", False, f"{' and '.join(missing)} not set")
+    try:
+        answer = await web_client(settings).auth_test()
+    except SlackApiError as err:
+        return CheckLine("slack", False, f"auth.test answered {err.response.get('error', 'an error')}")
+    except Exception as err:  # network errors of every kind mean the same here
+        return CheckLine("slack", False, f"cannot reach {settings.SLACK_API_URL}: {type(err).__name__}: {err}")
+    return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')}")
+
+
+async def _runbooks(catalog: Catalog) -> CheckLine:
+    from pathlib import Path
+
+    from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
+
+    team = Path(catalog.runbooks_dir) if catalog.runbooks_dir else None
+    try:
+        runbooks = await load_runbooks_async(builtin_dir(), team)
+    except RunbookFileError as err:
+        return CheckLine("runbooks", False, "; ".join(err.problems))
+    problems = [
+        f"services.{name}.runbooks: unknown runbook {missing}"
+        for name, service in catalog.services.items()
+        for missing in runbooks.unknown(service.runbooks)
+    ]
+    if problems:
+        return CheckLine("runbooks", False, "; ".join(problems))
+    return CheckLine("runbooks", True, f"{len(runbooks.names())} loaded")
+
+
+async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
+    service = deps.catalog.services[name]
+    subject = f"service {name} ({provider})"
+    try:
+        if provider == "railway":
+            if deps.railway is None or service.railway is None:
+                return CheckLine(subject, False, "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
+            seen = await deps.railway.latest_deployment(service.railway)
+        elif provider == "vercel":
+            if deps.vercel is None or service.vercel is None:
+                return CheckLine(subject, False, "VERCEL_TOKEN not set")
+            seen = await deps.vercel.latest_deployment(service.vercel)
+        elif provider == "postgres":
+            assert service.postgres is not None
+            dsn = deps.environ.get(service.postgres.dsn_env)
+            if not dsn:
+                return CheckLine(subject, False, f"environment variable {service.postgres.dsn_env} not set")
+            observed = await probe_postgres(dsn, timeout_s=service.postgres.timeout_s)
+            return CheckLine(subject, True, f"reachable, {observed.connections}/{observed.max_connections} connections")
+        else:
+            return CheckLine(subject, True, f"{len(service.health)} health checks configured")
+    except ProviderError as err:
+        return CheckLine(subject, False, str(err))
+    deployment = seen.deployment
+    return CheckLine(
+        subject, True, f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
+    )

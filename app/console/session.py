@@ -1,0 +1,698 @@
+"""`pitcrew console`: lines typed in a terminal become the requests Slack would send the app.
+
+The session serves a FakeSlack on loopback, points the real Bolt app at it (SLACK_API_URL, the
+bot token and the signing secret are the fake's own, whatever the environment says, so the
+console never reaches the real Slack), and connects the fake to the app's ASGI routes: a
+`/health` line goes through signature checking, Bolt, the listener, the flow and the renderer
+exactly as in production, and what the app posts back is printed as text.
+
+After each line the session waits until the work that line started has finished (Bolt runs
+listeners as tasks after `ack()`), so a scripted run prints each line's answers before the next
+line and its transcript is the same from run to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import threading
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO, runtime_checkable
+
+import httpx
+from pydantic import SecretStr
+
+from app.catalog import Catalog
+from app.console.render import (
+    COLOR,
+    PLAIN,
+    ButtonNumber,
+    Palette,
+    confirm_prompt,
+    render_message,
+    text_object,
+)
+from app.deps import Deps, build_deps
+from app.sandbox.slack import BOT_USER_ID, FakeSlack, SlackMessage, buttons
+from app.settings import Settings
+from app.slack.app import build_slack_app
+from app.web import build_web_app
+
+log = logging.getLogger("pitcrew.console")
+
+WAIT_LIMIT_S = 60.0
+APP_BASE_URL = "http://pitcrew"
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLASH = re.compile(r"^/[a-z0-9_\-]+$")
+_NUMBER = re.compile(r"^[#\[]?(\d+)\]?$")
+_MENTION = re.compile(r"^@pitcrew\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_YES = ("y", "yes")
+
+HELP = """\
+Type what you would type in Slack:
+  /health [service ...]   a slash command, e.g. /health api (each command answers `help`)
+  @pitcrew <verb> ...     mention pitcrew, in the current thread if you are in one (@pitcrew help)
+  click N                 press button [N]; when Slack would ask "are you sure?", answer y or n
+  thread N                go into the thread of message #N; `leave` goes back to the channel
+  as U123                 act as another Slack user, e.g. one who is not an operator
+  help                    this text
+  quit                    leave the console (also `exit` or end of input)"""
+
+HINT = "type a /command, @pitcrew <verb>, click N, thread N, as U123, help or quit"
+
+# A line verb the console's host adds (`pitcrew demo` adds `demo ...`): called with the session and
+# the rest of the line; it may raise ConsoleInputError. The session waits for its work like any line's.
+ExtraCommand = Callable[["ConsoleSession", str], Awaitable[None]]
+
+
+class ConsoleInputError(Exception):
+    """A line the console cannot act on; the message says what was wrong and what it expects."""
+
+
+@runtime_checkable
+class LineSource(Protocol):
+    """Where lines come from. `echo` is true when nobody sees them typed (a script, a pipe)."""
+
+    echo: bool
+
+    async def read(self, prompt: str) -> str | None:
+        """The next line without its newline, or None at the end of input."""
+        ...
+
+
+class ScriptedLines:
+    """Lines from a list or an async iterator: the tests and `pitcrew demo --script`."""
+
+    echo = True
+
+    def __init__(self, lines: Iterable[str] | AsyncIterable[str]) -> None:
+        self._lines = lines if isinstance(lines, AsyncIterable) else _aiter(lines)
+        self._iterator: AsyncIterator[str] = aiter(self._lines)
+
+    async def read(self, prompt: str) -> str | None:
+        try:
+            return (await anext(self._iterator)).rstrip("\r\n")
+        except StopAsyncIteration:
+            return None
+
+
+class StdinLines:
+    """Lines piped in (`printf '/health\\nquit\\n' | pitcrew console`), echoed into the transcript."""
+
+    echo = True
+
+    async def read(self, prompt: str) -> str | None:
+        line = await _in_thread(sys.stdin.readline)
+        return line.rstrip("\r\n") if line else None
+
+
+class TerminalLines:
+    """A person at a terminal: `input()` with line editing, in a thread so the event loop keeps running."""
+
+    echo = False
+
+    def __init__(self) -> None:
+        try:
+            import readline  # noqa: F401 - importing it gives input() history and editing
+        except ImportError:  # pragma: no cover - not on every platform
+            pass
+
+    async def read(self, prompt: str) -> str | None:
+        return await _in_thread(lambda: _input(prompt))
+
+
+def _input(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+async def _aiter(lines: Iterable[str]) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+async def _in_thread(read: Callable[[], str | None]) -> str | None:
+    """Run a blocking read in a daemon thread: unlike the default executor, it never holds up exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(result: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = read(), None
+        except Exception as err:
+            result, error = None, err
+        try:
+            loop.call_soon_threadsafe(deliver, result, error)
+        except RuntimeError:  # the loop closed while we waited for the line
+            pass
+
+    threading.Thread(target=work, name="pitcrew-console-input", daemon=True).start()
+    return await future
+
+
+@dataclass
+class _Shown:
+    """A message on screen: its number, and which version of it was printed last."""
+
+    number: int
+    message: SlackMessage
+    edits: int
+
+
+@dataclass(frozen=True)
+class _ButtonRef:
+    """Where button [N] lives: its message and its identity there (block, action, value, occurrence)."""
+
+    message: SlackMessage
+    ident: tuple[str, str, str | None]
+    occurrence: int
+
+
+@dataclass(frozen=True)
+class _Thread:
+    channel: str
+    ts: str
+    number: int
+
+
+class _ErrorLines(logging.Handler):
+    """Errors pitcrew logs while the console runs, as one line in the transcript instead of a traceback."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        super().__init__(logging.ERROR)
+        self._write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            first = (record.getMessage().strip().splitlines() or [""])[0]
+            self._write(f"! pitcrew error: {first}")
+        except Exception:  # pragma: no cover - logging must never break the console
+            self.handleError(record)
+
+
+class ConsoleSession:
+    """The fake Slack, the app and the screen; `run()` feeds it lines, `handle()` one line.
+
+    Use as `async with ConsoleSession(settings, catalog, user_id="U0CONSOLE", out=buffer) as s:`.
+    Pass `slack` to prepare the fake first (its user groups, say); `wait_limit_s` bounds how long
+    one line's work is waited for before the console moves on. `extra_commands` adds line verbs
+    (`demo` in `pitcrew demo`) without the console knowing what they do; `extra_help` is appended
+    to `help`.
+    """
+
+    def __init__(
+        self, settings: Settings, catalog: Catalog, *, user_id: str, out: TextIO | None = None,
+        palette: Palette = PLAIN, slack: FakeSlack | None = None, wait_limit_s: float = WAIT_LIMIT_S,
+        extra_commands: Mapping[str, ExtraCommand] | None = None, extra_help: str = "",
+    ) -> None:
+        if not USER_ID.match(user_id):
+            raise ConsoleInputError(_not_a_user(user_id))
+        self.settings = settings
+        self.catalog = catalog
+        self.user = user_id
+        self.channel = catalog.slack.alerts_channel
+        self.slack = slack or FakeSlack()
+        self.out = out if out is not None else sys.stdout
+        self.palette = palette
+        self.wait_limit_s = wait_limit_s
+        self.extra_commands = {verb.lower(): command for verb, command in (extra_commands or {}).items()}
+        self.extra_help = extra_help
+        self.deps: Deps | None = None
+        self.web_app: Any = None
+        self.app_client: httpx.AsyncClient | None = None
+        self._stack = AsyncExitStack()
+        self._queue: asyncio.Queue[tuple[str, SlackMessage]] | None = None
+        self._baseline: set[asyncio.Task[Any]] = set()
+        self._shown: dict[tuple[str, str], _Shown] = {}
+        self._by_number: dict[int, _Shown] = {}
+        self._authors: dict[tuple[str, str], str] = {}
+        self._button_numbers: dict[tuple[Any, ...], int] = {}
+        self._buttons: dict[int, _ButtonRef] = {}
+        self._thread: _Thread | None = None
+        self._views_seen = 0
+        self._acks = 0
+        self._greeted = False
+        self._log_handler = _ErrorLines(self._error_line)
+
+    # --- life cycle --------------------------------------------------------------------------
+    async def __aenter__(self) -> ConsoleSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Serve the fake, build the app against it, and remember which tasks were here before us."""
+        try:
+            await self._stack.enter_async_context(self.slack.serve())
+            app_settings = self.settings.model_copy(update={
+                "SLACK_API_URL": self.slack.api_url,
+                "SLACK_BOT_TOKEN": SecretStr(self.slack.token),
+                "SLACK_SIGNING_SECRET": SecretStr(self.slack.signing_secret),
+                "SLACK_APP_TOKEN": None,
+            })
+            deps = build_deps(app_settings, self.catalog)
+            self._stack.push_async_callback(deps.close)
+            self.deps = deps
+            self.web_app = build_web_app(deps, build_slack_app(deps))
+            # The app's lifespan runs scheduled work (verifications, expiries, escalations) as `serve` does.
+            await self._stack.enter_async_context(self.web_app.router.lifespan_context(self.web_app))
+            self.app_client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.web_app), base_url=APP_BASE_URL, timeout=30.0
+            )
+            self._stack.push_async_callback(self.app_client.aclose)
+            self.slack.connect_app(self.app_client)
+            self._queue = self.slack.subscribe()
+            self._views_seen = len(self.slack.calls_to("views.open"))
+            logging.getLogger("pitcrew").addHandler(self._log_handler)
+            self._stack.callback(logging.getLogger("pitcrew").removeHandler, self._log_handler)
+            self._baseline = set(asyncio.all_tasks())
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def close(self) -> None:
+        """Stop whatever app work is still running (only after a wait ran out), then the app and the fake."""
+        leftovers = self._app_tasks()
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)
+        if self._queue is not None and self._queue in self.slack.listeners:
+            self.slack.listeners.remove(self._queue)
+        await self._stack.aclose()
+
+    def ignore_tasks(self, *tasks: asyncio.Task[Any]) -> None:
+        """Tasks of the caller's own (a demo's timer) that the wait after each line must not wait for."""
+        self._baseline.update(tasks)
+
+    # --- the loop ----------------------------------------------------------------------------
+    async def run(self, source: LineSource | Iterable[str] | AsyncIterable[str]) -> int:
+        """Read lines until `quit` or the end of input; 0 when the session ended normally."""
+        if not isinstance(source, LineSource):
+            source = ScriptedLines(source)
+        if not self._greeted:
+            self._greeted = True
+            self.write(
+                f"pitcrew console: you are {self.user} in #{self.channel}. "
+                "Type help for what you can do, quit to leave."
+            )
+        while True:
+            self.flush_events()
+            line = await source.read(self.prompt())
+            if line is None:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("#"):  # a comment in a script: narration for the transcript
+                if source.echo:
+                    self.write(line)
+                continue
+            if source.echo:
+                self.write(f"> {line}")
+            if not await self.feed(line, source):
+                break
+        return 0
+
+    async def feed(self, line: str, source: LineSource | None = None) -> bool:
+        """One line as `run()` treats it: acted on, bad input answered in one line, its work waited for.
+
+        `source` answers a confirm dialog the line may raise; without one the dialog is declined.
+        False when the line ends the session.
+        """
+        try:
+            going_on = await self.handle(line, source)
+        except ConsoleInputError as err:
+            self.write(str(err))
+        except httpx.HTTPError as err:
+            self.write(f"could not reach pitcrew: {type(err).__name__}: {err}")
+        except Exception as err:  # the console must never end in a traceback
+            log.debug("console line %r failed", line, exc_info=True)
+            self.write(f"the console could not do that: {type(err).__name__}: {err}")
+        else:
+            if not going_on:
+                return False
+        await self.settle()
+        return True
+
+    async def handle(self, line: str, source: LineSource | None = None) -> bool:
+        """Act on one line without waiting for its work; False to end. Raises ConsoleInputError for bad input."""
+        word, _, rest = line.partition(" ")
+        verb, rest = word.lower(), rest.strip()
+        if line.startswith("/"):
+            await self.slash(word, rest)
+        elif line.startswith("@"):
+            match = _MENTION.match(line)
+            if match is None:
+                raise ConsoleInputError(f"only @pitcrew listens here, not {word}: try `@pitcrew help`")
+            await self.mention(match.group(1).strip())
+        elif verb == "click":
+            await self.click(_number(rest, "click", "button"), source)
+        elif verb == "thread":
+            self.enter_thread(_number(rest, "thread", "message"))
+        elif verb == "leave":
+            self.leave_thread()
+        elif verb == "as":
+            self.act_as(rest)
+        elif verb in ("help", "?", "-h", "--help"):
+            self.write(HELP + (f"\n{self.extra_help}" if self.extra_help else ""))
+        elif verb in ("quit", "exit", "q"):
+            return False
+        elif verb in self.extra_commands:
+            await self.extra_commands[verb](self, rest)
+        else:
+            shown = line if len(line) <= 40 else line[:39] + "…"
+            raise ConsoleInputError(f"don't know {shown!r}: {HINT}")
+        return True
+
+    def prompt(self) -> str:
+        where = f"#{self.channel}" + (f" ↳#{self._thread.number}" if self._thread else "")
+        return f"{self.user} {where}> "
+
+    # --- what a line does --------------------------------------------------------------------
+    async def slash(self, command: str, text: str) -> None:
+        """`/command text` in the channel (Slack runs slash commands in the channel, not in a thread)."""
+        command = command.lower()
+        if not _SLASH.match(command):
+            raise ConsoleInputError(f"{command!r} is not a slash command: letters, digits, - or _ after /")
+        channel = self._thread.channel if self._thread else self.channel
+        response = await self.slack.slash(command, text, user=self.user, channel=channel)
+        self._show_answer(response, channel, unhandled=f"pitcrew has no {command} command (type help)")
+
+    async def mention(self, text: str) -> None:
+        """`@pitcrew text` in the channel, or in the thread the console is in; shown as the user's message."""
+        channel, thread_ts = (self._thread.channel, self._thread.ts) if self._thread else (self.channel, None)
+        index = len(self.slack.messages)  # mention() records the message before its first await
+        response = await self.slack.mention(text, user=self.user, channel=channel, thread_ts=thread_ts)
+        message = self.slack.messages[index]
+        self._authors[(message.channel, message.ts)] = self.user
+        self._print(message, edited=False)
+        if response.status_code != 200:
+            self.write(f"pitcrew answered the mention with HTTP {response.status_code}")
+
+    async def click(self, number: int, source: LineSource | None = None) -> None:
+        """Press button [number], after the confirm dialog's y/N when the button has one."""
+        ref = self._buttons.get(number)
+        if ref is None:
+            count = len(self._buttons)
+            known = f"buttons on screen are [1] to [{count}]" if count else "no buttons yet"
+            raise ConsoleInputError(f"no button [{number}]: {known}")
+        element = _find(ref)
+        shown = self._shown.get((ref.message.channel, ref.message.ts))
+        if element is None:
+            where = f"message #{shown.number}" if shown else "its message"
+            raise ConsoleInputError(f"button [{number}] is gone: {where} was changed since")
+        confirm = element.get("confirm")
+        if isinstance(confirm, dict):
+            prompt = confirm_prompt(confirm)
+            answer = await source.read(prompt) if source is not None else None
+            if source is None or source.echo:
+                self.write(prompt + (answer or ""))
+            if (answer or "").strip().lower() not in _YES:
+                self.write(f"not clicked: [{number}] was left alone")
+                return
+        response = await self.slack.click(
+            ref.message, str(element.get("action_id")), user=self.user, value=element.get("value")
+        )
+        label = text_object(element.get("text")) or element.get("action_id")
+        self._show_answer(
+            response, ref.message.channel, unhandled=f"nothing in pitcrew handles the button “{label}”"
+        )
+
+    def enter_thread(self, number: int) -> None:
+        shown = self._by_number.get(number)
+        if shown is None:
+            count = len(self._by_number)
+            known = f"messages on screen are #1 to #{count}" if count else "no messages yet"
+            raise ConsoleInputError(f"no message #{number}: {known}")
+        message = shown.message
+        if message.ephemeral_to:
+            raise ConsoleInputError(f"message #{number} is visible only to you and has no thread")
+        root_ts = message.thread_ts or message.ts
+        root = self._shown.get((message.channel, root_ts))
+        self._thread = _Thread(message.channel, root_ts, root.number if root else number)
+        self.write(
+            f"in the thread of #{self._thread.number}: @pitcrew lines go there; "
+            f"`leave` goes back to #{self.channel}"
+        )
+
+    def leave_thread(self) -> None:
+        if self._thread is None:
+            raise ConsoleInputError(f"you are not in a thread (you are in #{self.channel})")
+        self._thread = None
+        self.write(f"back in #{self.channel}")
+
+    def act_as(self, user_id: str) -> None:
+        if not user_id:
+            self.write(f"you are {self.user}; `as U123` acts as another user")
+            return
+        if not USER_ID.match(user_id.upper()):
+            raise ConsoleInputError(_not_a_user(user_id))
+        user_id = user_id.upper()
+        self.user = user_id
+        self.write(f"you are now {user_id}")
+
+    # --- waiting and printing ----------------------------------------------------------------
+    async def settle(self) -> None:
+        """Wait until the app's work for the last line is done and everything it sent is printed.
+
+        Done means: no task is running that was not here when the session started (Bolt's
+        listeners, the fake's request handlers), and the fake's queue is empty, for a few turns
+        of the loop in a row. Work still running after `wait_limit_s` is left to finish on its
+        own; its messages are printed when they arrive.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_limit_s
+        quiet = 0
+        while quiet < 3:
+            self.flush_events()
+            pending = self._app_tasks()
+            if not pending and (self._queue is None or self._queue.empty()):
+                quiet += 1
+                await asyncio.sleep(0)
+                continue
+            quiet = 0
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                self.write(
+                    f"(pitcrew is still working after {self.wait_limit_s:g} s; moving on: "
+                    "its messages will appear when they arrive)"
+                )
+                self._baseline.update(pending)
+                break
+            if pending:
+                await asyncio.wait(pending, timeout=min(remaining, 0.1), return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(0)
+        self.flush_events()
+        self._note_forms()
+
+    def message_number(self, message: SlackMessage) -> int | None:
+        """The #N a message has on screen (what `thread N` takes), or None when it was not printed."""
+        shown = self._shown.get((message.channel, message.ts))
+        return shown.number if shown else None
+
+    def button_number(self, message: SlackMessage, action_id: str, value: str | None = None) -> int | None:
+        """The [N] of a printed message's first button `action_id` (with `value`, if given): what `click N` takes."""
+        seen: Counter[tuple[str, str, str | None]] = Counter()
+        for block_id, element in buttons(message):
+            ident = (block_id, str(element.get("action_id", "")), element.get("value"))
+            seen[ident] += 1
+            if ident[1] == action_id and (value is None or ident[2] == value):
+                number = self._button_numbers.get((message.channel, message.ts, *ident, seen[ident]))
+                if number is not None:
+                    return number
+        return None
+
+    def _app_tasks(self) -> set[asyncio.Task[Any]]:
+        current = asyncio.current_task()
+        self._baseline = {task for task in self._baseline if not task.done()}
+        return {
+            task for task in asyncio.all_tasks()
+            if task is not current and task not in self._baseline and not task.done()
+        }
+
+    def flush_events(self) -> None:
+        """Print every message the fake received since the last look, in the order it received them."""
+        if self._queue is None:
+            return
+        while not self._queue.empty():
+            kind, message = self._queue.get_nowait()
+            shown = self._shown.get((message.channel, message.ts))
+            if kind == "updated" and shown is not None and shown.edits == message.edits:
+                continue  # this version is on screen already
+            self._print(message, edited=message.edits > 0)
+
+    def _note_forms(self) -> None:
+        opened = self.slack.calls_to("views.open")
+        for call in opened[self._views_seen:]:
+            view = call.args.get("view") or {}
+            title = text_object(view.get("title")) if isinstance(view, dict) else ""
+            self.write(
+                f"(pitcrew opened a form{f' “{title}”' if title else ''}: the console cannot fill in forms; "
+                "give the command its arguments instead)"
+            )
+        self._views_seen = len(opened)
+
+    def _show_answer(self, response: httpx.Response, channel: str, *, unhandled: str) -> None:
+        """What the app answered the request itself: an immediate message (`ack(text)`) or a failure."""
+        if response.status_code == 404:
+            self.write(unhandled)
+            return
+        if response.status_code != 200:
+            first = (response.text.strip().splitlines() or [""])[0][:200]
+            self.write(f"pitcrew answered HTTP {response.status_code}{f': {first}' if first else ''}")
+            return
+        body = response.text.strip()
+        if not body:
+            return
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {"text": body}
+        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("blocks")):
+            return
+        self._acks += 1
+        in_channel = payload.get("response_type") == "in_channel"
+        message = SlackMessage(
+            channel=channel, ts=f"ack.{self._acks}", text=str(payload.get("text", "")),
+            blocks=payload.get("blocks") or [], ephemeral_to=None if in_channel else self.user,
+        )
+        self._print(message, edited=False)
+
+    def _print(self, message: SlackMessage, *, edited: bool) -> None:
+        key = (message.channel, message.ts)
+        shown = self._shown.get(key)
+        if shown is None:
+            shown = _Shown(len(self._by_number) + 1, message, message.edits)
+            self._shown[key] = shown
+            self._by_number[shown.number] = shown
+        shown.message, shown.edits = message, message.edits
+        in_thread = bool(message.thread_ts and message.thread_ts != message.ts)
+        tags = []
+        if message.ephemeral_to:
+            to = message.ephemeral_to
+            tags.append("(only you)" if to == self.user else f"(only {to})")
+        if message.channel != self.channel:
+            tags.append(f"(in #{message.channel})")
+        if in_thread:
+            root = self._shown.get((message.channel, message.thread_ts or ""))
+            tags.append(f"(thread #{root.number})" if root else "(thread)")
+        if edited:
+            tags.append("(edited)")
+        files = {fid: info["content"] for fid, info in self.slack.uploads.items() if "content" in info}
+        self.write(render_message(
+            message, number=shown.number, button_number=self._numberer(message), tags=tags,
+            in_thread=in_thread, author=self._authors.get(key), palette=self.palette,
+            names={BOT_USER_ID: "pitcrew"}, files=files,
+        ))
+
+    def _numberer(self, message: SlackMessage) -> ButtonNumber:
+        """Numbers for a message's buttons: the same button keeps its number when the message is reprinted."""
+        seen: Counter[tuple[str, str, str | None]] = Counter()
+
+        def number(block_id: str, element: dict[str, Any]) -> int:
+            ident = (block_id, str(element.get("action_id", "")), element.get("value"))
+            seen[ident] += 1
+            key = (message.channel, message.ts, *ident, seen[ident])
+            if key not in self._button_numbers:
+                self._button_numbers[key] = len(self._buttons) + 1
+                self._buttons[self._button_numbers[key]] = _ButtonRef(message, ident, seen[ident])
+            return self._button_numbers[key]
+
+        return number
+
+    def _error_line(self, text: str) -> None:
+        self.flush_events()  # what the app sent before it failed comes first, as it happened
+        self.write(text)
+
+    def write(self, text: str) -> None:
+        try:
+            self.out.write(text + "\n")
+        except UnicodeEncodeError:  # a terminal that cannot show ↳ or 🟢 still gets the words
+            encoding = getattr(self.out, "encoding", None) or "ascii"
+            self.out.write((text + "\n").encode(encoding, errors="replace").decode(encoding))
+        self.out.flush()
+
+
+def _not_a_user(user_id: str) -> str:
+    return f"{user_id!r} is not a Slack user id (expected U or W, then capitals and digits, like U0123ABC)"
+
+
+def _number(text: str, verb: str, what: str) -> int:
+    match = _NUMBER.match(text.strip())
+    if match is None:
+        raise ConsoleInputError(f"{verb} needs a {what} number, like `{verb} 3`")
+    return int(match.group(1))
+
+
+def _find(ref: _ButtonRef) -> dict[str, Any] | None:
+    """Button `ref` in its message as the message is now, or None when an edit took it away."""
+    seen: Counter[tuple[str, str, str | None]] = Counter()
+    for block_id, element in buttons(ref.message):
+        ident = (block_id, str(element.get("action_id", "")), element.get("value"))
+        seen[ident] += 1
+        if ident == ref.ident and seen[ident] == ref.occurrence:
+            return element
+    return None
+
+
+@contextmanager
+def _errors_only_in_console() -> Any:
+    """Keep pitcrew's log records (tracebacks among them) off the terminal unless -v asked for them.
+
+    The session already prints each error as one line; the root handler would add the traceback.
+    """
+    logger = logging.getLogger("pitcrew")
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
+    before = logger.propagate
+    logger.propagate = verbose
+    try:
+        yield
+    finally:
+        logger.propagate = before
+
+
+async def console_main(
+    settings: Settings, catalog: Catalog, *, user_id: str,
+    lines: AsyncIterator[str] | Iterable[str] | None = None, out: TextIO = sys.stdout,
+) -> int:
+    """`pitcrew console`: lines from `lines`, else from the terminal (or a pipe); the transcript to `out`."""
+    if not USER_ID.match(user_id):
+        print(f"pitcrew: --as {_not_a_user(user_id)}", file=sys.stderr)
+        return 2
+    source: LineSource
+    if lines is not None:
+        source = ScriptedLines(lines)
+    elif sys.stdin.isatty():
+        source = TerminalLines()
+    else:
+        source = StdinLines()
+    palette = COLOR if _isatty(out) else PLAIN
+    with _errors_only_in_console():
+        async with ConsoleSession(settings, catalog, user_id=user_id, out=out, palette=palette) as session:
+            return await session.run(source)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

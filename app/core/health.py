@@ -1,0 +1,384 @@
+"""Verdicts on what the probes observed: ok, degraded or down, each with the evidence that led to it.
+
+Judging is kept apart from probing so that every threshold (status, JSON, latency, certificate,
+deployment state, connection use) is decided by plain functions over plain values, testable in
+isolation, and so that a `/health` card, a console line and a post-action verification all reach
+the same verdict from the same observation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from app.core.observations import Deployment, DeploymentObservation, HttpObservation, PostgresObservation
+
+_RANK = {"ok": 0, "degraded": 1, "down": 2}
+
+
+class Verdict(StrEnum):
+    """How a check or a service fares, ordered by badness (`Verdict.OK < Verdict.DOWN`).
+
+    The string values are what users read; the order is what `worst()` needs, so the comparison
+    operators rank by badness instead of comparing the words alphabetically.
+    """
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self.value]
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < _rank_of(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= _rank_of(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > _rank_of(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= _rank_of(other)
+
+
+def _rank_of(other: object) -> int:
+    if isinstance(other, Verdict):
+        return other.rank
+    raise TypeError(f"cannot compare a Verdict with {type(other).__name__}")
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The worst verdict of several; nothing to judge is ok."""
+    return max(verdicts, default=Verdict.OK)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of a service (an HTTP URL, the latest deployment, the database), and why this verdict."""
+
+    name: str
+    verdict: Verdict
+    evidence: tuple[str, ...]
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """A service's verdict (the worst of its checks), with what a later action needs to act on it.
+
+    `provider` and `deployment` (the latest deployment seen, when the provider has deployments)
+    let a card offer a restart or a rollback on a failing service without probing again.
+    """
+
+    service: str
+    provider: str
+    verdict: Verdict
+    checks: tuple[CheckResult, ...]
+    deployment: Deployment | None = None
+
+    @classmethod
+    def of(
+        cls, service: str, provider: str, checks: Iterable[CheckResult], deployment: Deployment | None = None
+    ) -> ServiceHealth:
+        checks = tuple(checks)
+        return cls(service, provider, worst(c.verdict for c in checks), checks, deployment)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Every service probed by one `/health`, when, and how long the slowest probe made it take."""
+
+    services: tuple[ServiceHealth, ...]
+    checked_at: datetime
+    elapsed_ms: float
+
+    @property
+    def overall(self) -> Verdict:
+        return worst(s.verdict for s in self.services)
+
+    @property
+    def counts(self) -> dict[Verdict, int]:
+        """How many services got each verdict, every verdict present (zero included), best first."""
+        counts = dict.fromkeys(Verdict, 0)
+        for service in self.services:
+            counts[service.verdict] += 1
+        return counts
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """Names of the services that are down: those a restart or a rollback might bring back."""
+        return tuple(s.service for s in self.services if s.verdict is Verdict.DOWN)
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        return tuple(s.service for s in self.services if s.verdict is Verdict.DEGRADED)
+
+    def service(self, name: str) -> ServiceHealth | None:
+        return next((s for s in self.services if s.service == name), None)
+
+
+class HttpExpectation(Protocol):
+    """What judge_http needs of a health check (the catalog's HealthCheck has all of it)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def expect_status(self) -> int: ...
+    @property
+    def expect_json(self) -> Mapping[str, Any] | None: ...
+    @property
+    def degraded_latency_ms(self) -> int: ...
+    @property
+    def cert_min_days(self) -> int: ...
+
+
+class PostgresThresholds(Protocol):
+    """What judge_postgres needs of the catalog's PostgresRef."""
+
+    @property
+    def max_connections_pct(self) -> float: ...
+    @property
+    def long_query_s(self) -> float: ...
+    @property
+    def max_idle_in_transaction(self) -> int: ...
+
+
+MAX_JSON_MISMATCHES = 3
+MAX_SHOWN_VALUE = 60
+
+
+def http_check_name(method: str, url: str) -> str:
+    """`GET https://host/path`: the name a check goes by on the card and in a failed call."""
+    return f"{method.upper()} {url}"
+
+
+def judge_http(obs: HttpObservation, check: HttpExpectation) -> CheckResult:
+    """Status mismatch or JSON mismatch is down; slow or a certificate about to expire is degraded."""
+    verdicts: list[Verdict] = []
+    evidence: list[str] = []
+    if obs.status == check.expect_status:
+        evidence.append(f"HTTP {obs.status}")
+    else:
+        verdicts.append(Verdict.DOWN)
+        evidence.append(f"HTTP {obs.status}, expected {check.expect_status}")
+
+    if check.expect_json:
+        if obs.method.upper() == "HEAD":
+            evidence.append("expected JSON not checked (a HEAD response has no body)")
+        elif not obs.body_is_json:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"body is not JSON, expected {_show(check.expect_json)}")
+        else:
+            mismatches = json_mismatches(check.expect_json, obs.json_body)
+            if mismatches:
+                verdicts.append(Verdict.DOWN)
+                evidence.extend(mismatches[:MAX_JSON_MISMATCHES])
+                if len(mismatches) > MAX_JSON_MISMATCHES:
+                    evidence.append(f"and {len(mismatches) - MAX_JSON_MISMATCHES} more JSON mismatches")
+
+    latency = f"{obs.latency_ms:.0f} ms"
+    if obs.latency_ms > check.degraded_latency_ms:
+        verdicts.append(Verdict.DEGRADED)
+        latency += f", over {check.degraded_latency_ms} ms"
+    evidence.append(latency)
+
+    days = obs.cert_days_left
+    if days is not None:
+        if days < 0:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"TLS certificate expired {-days} day{_s(-days)} ago")
+        elif days < check.cert_min_days:
+            verdicts.append(Verdict.DEGRADED)
+            evidence.append(f"TLS certificate expires in {days} day{_s(days)} (under {check.cert_min_days})")
+        else:
+            evidence.append(f"TLS certificate {days} day{_s(days)} left")
+
+    return CheckResult(http_check_name(obs.method, obs.url), worst(verdicts), tuple(evidence), obs.latency_ms)
+
+
+def json_mismatches(expected: Any, got: Any, path: str = "") -> list[str]:
+    """Where `got` fails to contain `expected`: dicts compare as subsets, key by key, the rest by value.
+
+    Each mismatch names its key path (`checks.db: expected "ok", got "down"`) so the card says
+    exactly which part of the health answer changed.
+    """
+    if isinstance(expected, Mapping):
+        if not isinstance(got, Mapping):
+            return [f"{path or 'body'}: expected an object, got {_show(got)}"]
+        problems: list[str] = []
+        for key, value in expected.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in got:
+                problems.append(f"{where}: missing, expected {_show(value)}")
+            else:
+                problems.extend(json_mismatches(value, got[key], where))
+        return problems
+    if not _same_json(expected, got):
+        return [f"{path or 'body'}: expected {_show(expected)}, got {_show(got)}"]
+    return []
+
+
+def _same_json(expected: Any, got: Any) -> bool:
+    # JSON has one kind of number but Python tells True from 1: `ok: true` must not accept `"ok": 1`.
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return isinstance(expected, bool) and isinstance(got, bool) and expected == got
+    return bool(expected == got)
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+# Deployment states, by provider word. Railway: DeploymentStatus; Vercel: readyState.
+_DEPLOY_OK = {"SUCCESS", "READY"}
+_DEPLOY_DOWN = {"CRASHED", "FAILED", "ERROR", "REMOVED", "REMOVING", "DELETED"}
+_DEPLOY_IN_PROGRESS = {"BUILDING", "DEPLOYING", "INITIALIZING", "QUEUED", "WAITING", "NEEDS_APPROVAL"}
+# A latest deployment in these states has not replaced the one before it, which may still serve.
+_DEPLOY_REPLACING = {"FAILED", *_DEPLOY_IN_PROGRESS}
+_DEPLOY_NOTES = {
+    "SLEEPING": (Verdict.OK, "sleeping, wakes on the next request"),
+    "SKIPPED": (Verdict.DEGRADED, "skipped"),
+    "CANCELED": (Verdict.DEGRADED, "canceled; the previous deployment may still serve"),
+}
+# Railway instance states: RUNNING serves, these are on their way, anything else does not serve.
+_INSTANCE_STARTING = {"CREATED", "INITIALIZING", "RESTARTING"}
+MAX_COMMIT_MESSAGE = 60
+
+
+def judge_deployment(obs: DeploymentObservation) -> CheckResult:
+    """The latest deployment's state, weighed against the instances serving the service now.
+
+    A build that failed or is still in progress leaves the previous deployment serving (Railway
+    reports the instances of the serving deployments), so it is degraded while an instance still
+    runs, and down only when nothing does.
+    """
+    name = f"{obs.provider} deployment"
+    deployment = obs.deployment
+    if deployment is None:
+        return CheckResult(name, Verdict.DEGRADED, ("no deployment found",))
+
+    status = deployment.status.upper()
+    evidence = [f"latest deployment {deployment.id} {status}"]  # whole: `/rollback` takes it as it is
+    if deployment.commit_hash or deployment.commit_message:
+        evidence.append(_commit(deployment))
+    previous_serves = status in _DEPLOY_REPLACING and any(s.upper() == "RUNNING" for s in obs.instance_states)
+
+    if status in _DEPLOY_OK:
+        verdict = Verdict.OK
+    elif previous_serves:
+        verdict = Verdict.DEGRADED
+        evidence.append("the previous deployment still serves")
+    elif status in _DEPLOY_DOWN:
+        verdict = Verdict.DOWN
+    elif status in _DEPLOY_IN_PROGRESS:
+        verdict = Verdict.DEGRADED
+        evidence.append("a new deployment is in progress")
+    elif status in _DEPLOY_NOTES:
+        verdict, note = _DEPLOY_NOTES[status]
+        evidence.append(note)
+    else:
+        verdict = Verdict.DEGRADED
+        evidence.append(f"unknown deployment status {status}")
+
+    if obs.instance_states and (status not in _DEPLOY_DOWN or previous_serves):
+        instance_verdict, instance_evidence = _judge_instances(obs.instance_states)
+        verdict = worst((verdict, instance_verdict))
+        evidence.append(instance_evidence)
+    return CheckResult(name, verdict, tuple(evidence))
+
+
+def _judge_instances(states: tuple[str, ...]) -> tuple[Verdict, str]:
+    """All running is ok; none running nor starting is down (nothing serves); anything between is degraded."""
+    upper = [s.upper() for s in states]
+    running = upper.count("RUNNING")
+    summary = _count_words(upper)
+    if running == len(upper):
+        return Verdict.OK, f"instances: {summary}"
+    if running == 0 and not any(s in _INSTANCE_STARTING for s in upper):
+        return Verdict.DOWN, f"no instance running ({summary})"
+    return Verdict.DEGRADED, f"instances: {summary}"
+
+
+def _count_words(words: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    return ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+def _commit(deployment: Deployment) -> str:
+    parts = []
+    if deployment.commit_hash:
+        parts.append(deployment.commit_hash[:7])
+    if deployment.commit_message:
+        lines = deployment.commit_message.strip().splitlines()
+        first_line = lines[0].strip() if lines else ""
+        if len(first_line) > MAX_COMMIT_MESSAGE:
+            first_line = first_line[: MAX_COMMIT_MESSAGE - 1] + "…"
+        if first_line:
+            parts.append(f'"{first_line}"')
+    return "commit " + " ".join(parts)
+
+
+POSTGRES_CHECK = "postgres"
+
+
+def judge_postgres(obs: PostgresObservation, ref: PostgresThresholds) -> CheckResult:
+    """Connections near the limit, long queries or idle-in-transaction sessions: degraded; none left: down."""
+    verdicts: list[Verdict] = []
+    evidence = [f"SELECT 1 in {obs.latency_ms:.0f} ms"]
+
+    if obs.max_connections > 0:
+        pct = 100.0 * obs.connections / obs.max_connections
+        used = f"connections {obs.connections}/{obs.max_connections} ({pct:.0f}%)"
+        if obs.connections >= obs.max_connections:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"{used}, none left")
+        elif pct > ref.max_connections_pct:
+            verdicts.append(Verdict.DEGRADED)
+            evidence.append(f"{used}, over {ref.max_connections_pct:g}%")
+        else:
+            evidence.append(used)
+    else:
+        evidence.append(f"connections {obs.connections} (max_connections unknown)")
+
+    if obs.long_queries > 0:
+        verdicts.append(Verdict.DEGRADED)
+        evidence.append(
+            f"{obs.long_queries} {'query' if obs.long_queries == 1 else 'queries'}"
+            f" running over {ref.long_query_s:g} s"
+            f" (longest {obs.longest_query_s:.1f} s)"
+        )
+    else:
+        evidence.append(f"no query running over {ref.long_query_s:g} s")
+
+    idle = obs.idle_in_transaction
+    if idle > ref.max_idle_in_transaction:
+        verdicts.append(Verdict.DEGRADED)
+        evidence.append(
+            f"{idle} session{_s(idle)} idle in transaction (over {ref.max_idle_in_transaction})"
+        )
+    elif idle:
+        evidence.append(f"{idle} session{_s(idle)} idle in transaction")
+
+    return CheckResult(POSTGRES_CHECK, worst(verdicts), tuple(evidence), obs.latency_ms)
+
+
+def failed_probe(name: str, error_call: str, error_reason: str) -> CheckResult:
+    """A probe that could not observe anything: down, saying which call failed and why."""
+    return CheckResult(name, Verdict.DOWN, (f"{error_call} failed: {error_reason}",))

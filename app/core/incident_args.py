@@ -1,0 +1,164 @@
+"""The words of `/incident ...` and of the same verbs as `@pitcrew <verb>` inside an incident thread.
+
+Slack runs no slash commands in threads, so inside a thread the verbs come as mentions and the
+incident is the thread's own; outside, the id comes first (`/incident 42 sev SEV1`). Both end in
+one IncidentCommand, parsed before anything is touched, so a typo is answered at once, privately,
+with the usage instead of doing half of what was meant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
+
+USAGE = """\
+Usage:
+• `/incident` — open incidents
+• `/incident declare <SEV1|SEV2|SEV3|SEV4> <title>` — declare one (without a title: a form)
+• `/incident <id> update <text>` — post a status update (thread, updates channel, status page)
+• `/incident <id> ack` — acknowledge: you are on it, stop the escalation
+• `/incident <id> sev <SEVn>` — change the severity
+• `/incident <id> state <investigating|identified|monitoring> [note]`
+• `/incident <id> assign <commander|communications|scribe> <@user>`
+• `/incident <id> resolve [summary]` — resolve (without a summary: a form asks for one)
+• `/incident <id> keep` — keep it open (no automatic resolution after the alerts recover)
+• `/incident <id> timeline` · `/incident <id> postmortem`
+An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
+`@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`."""
+
+THREAD_VERBS = ("ack", "update", "sev", "state", "assign", "resolve", "keep", "timeline", "postmortem", "show")
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+_VERB_ALIASES = {
+    "acknowledge": "ack",
+    "severity": "sev",
+    "status": "state",
+    "close": "resolve",
+    "keep-open": "keep",
+    "post-mortem": "postmortem",
+    "pm": "postmortem",
+    "info": "show",
+}
+
+
+class IncidentUsage(Exception):
+    """`help` was asked for (or the words were wrong): answer privately with the usage."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
+        self.usage = USAGE
+        super().__init__(f"{reason}\n{USAGE}" if reason else USAGE)
+
+
+class IncidentUsageError(IncidentUsage):
+    """Words that do not make a command; `reason` says which and what was expected."""
+
+
+@dataclass(frozen=True)
+class IncidentCommand:
+    """One parsed command. `verb` is list, declare, show or one of THREAD_VERBS."""
+
+    verb: str
+    incident_id: int | None = None
+    severity: str | None = None
+    title: str | None = None
+    text: str | None = None
+    role: str | None = None
+    user: str | None = None
+    state: str | None = None
+
+
+def parse_incident_command(text: str | None) -> IncidentCommand:
+    """The `/incident` text: nothing/`list`, `help`, `declare ...`, or `<id> <verb> ...`."""
+    words = (text or "").strip()
+    first, _, rest = words.partition(" ")
+    head = first.lower()
+    if not words or head in ("list", "ls", "open"):
+        if rest.strip():
+            raise IncidentUsageError(f"`{head}` takes nothing after it")
+        return IncidentCommand(verb="list")
+    if head in ("help", "-h", "--help", "?"):
+        raise IncidentUsage()
+    if head == "declare":
+        return _declare(rest.strip())
+    try:
+        incident_id = parse_incident_id(first)
+    except BadIncidentValue:
+        raise IncidentUsageError(f"`{first[:40]}` is neither `declare` nor an incident id (42 or INC-42)") from None
+    if not rest.strip():
+        return IncidentCommand(verb="show", incident_id=incident_id)
+    return parse_thread_verb(incident_id, rest)
+
+
+def parse_thread_verb(incident_id: int, text: str) -> IncidentCommand:
+    """`<verb> ...` about incident `incident_id`: the mention form, and the tail of the slash form."""
+    verb_word, _, rest = text.strip().partition(" ")
+    verb = _VERB_ALIASES.get(verb_word.lower(), verb_word.lower())
+    rest = rest.strip()
+    try:
+        return _verb(incident_id, verb, verb_word, rest)
+    except BadIncidentValue as err:
+        raise IncidentUsageError(str(err)) from None
+
+
+def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCommand:
+    if verb in ("ack", "timeline", "postmortem", "show"):
+        if rest and verb != "ack":
+            raise IncidentUsageError(f"`{verb}` takes nothing after it")
+        return IncidentCommand(verb=verb, incident_id=incident_id)
+    if verb == "keep":
+        if rest.lower() not in ("", "open"):
+            raise IncidentUsageError("`keep` takes nothing after it (or `keep open`)")
+        return IncidentCommand(verb="keep", incident_id=incident_id)
+    if verb == "update":
+        if not rest:
+            raise IncidentUsageError("`update` needs the text of the update, e.g. `update Rolled back, watching`")
+        return IncidentCommand(verb="update", incident_id=incident_id, text=rest)
+    if verb == "sev":
+        if not rest or len(rest.split()) > 1:
+            raise IncidentUsageError("`sev` needs one severity: SEV1, SEV2, SEV3 or SEV4")
+        return IncidentCommand(verb="sev", incident_id=incident_id, severity=parse_severity(rest))
+    if verb == "state":
+        state_word, _, note = rest.partition(" ")
+        if not state_word:
+            raise IncidentUsageError("`state` needs one of investigating, identified, monitoring")
+        state = parse_state(state_word)
+        if state == "resolved":
+            raise IncidentUsageError("to resolve, use `resolve [summary]`: it asks for a summary")
+        return IncidentCommand(verb="state", incident_id=incident_id, state=state, text=note.strip() or None)
+    if verb == "assign":
+        parts = rest.split()
+        if len(parts) != 2:
+            raise IncidentUsageError("`assign` needs a role and a person, e.g. `assign commander @ana`")
+        role = parse_role(parts[0])
+        return IncidentCommand(verb="assign", incident_id=incident_id, role=role, user=parse_user(parts[1]))
+    if verb == "resolve":
+        return IncidentCommand(verb="resolve", incident_id=incident_id, text=rest or None)
+    shown = verb_word[:40] or "(nothing)"
+    raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
+
+
+def _declare(rest: str) -> IncidentCommand:
+    """`declare` alone or with only a severity opens the form; `declare SEVn title` declares at once."""
+    if not rest:
+        return IncidentCommand(verb="declare")
+    first, _, title = rest.partition(" ")
+    try:
+        severity = parse_severity(first)
+    except BadIncidentValue:
+        raise IncidentUsageError(
+            f"`declare` needs the severity first, e.g. `/incident declare SEV2 {rest[:60]}`"
+        ) from None
+    return IncidentCommand(verb="declare", severity=severity, title=title.strip() or None)
+
+
+def parse_user(text: str) -> str:
+    """A Slack user from `<@U123>`, `<@U123|ana>` (how Slack writes a mention) or a bare `U123`."""
+    match = _USER.match(text.strip())
+    if match is None:
+        raise BadIncidentValue(
+            f"`{text.strip()[:40]}` is not a Slack user: mention them (@name, picked from Slack's list) "
+            "or give their id"
+        )
+    return match.group(1) or match.group(2)

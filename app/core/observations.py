@@ -1,0 +1,58 @@
+"""What the providers observe, as plain values: providers fill these in, core/ judges them.
+
+Living in core/ keeps the dependency pointing inwards: providers import these, core imports nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HttpObservation:
+    """One HTTP request to a health URL and what came back."""
+
+    url: str
+    method: str
+    status: int
+    latency_ms: float
+    json_body: Any | None = None  # the parsed JSON body, when the response was JSON
+    body_is_json: bool = False
+    cert_days_left: int | None = None  # https only: days until the server certificate expires
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployment as any provider describes it (Railway deployment, Vercel deployment)."""
+
+    id: str
+    status: str  # provider's own word, upper-case: SUCCESS, FAILED, CRASHED, BUILDING, READY, ERROR, ...
+    created_at: datetime | None = None
+    commit_hash: str | None = None
+    commit_message: str | None = None
+    author: str | None = None
+    url: str | None = None
+    can_rollback: bool | None = None
+    is_current: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentObservation:
+    """The latest (production) deployment of a service and, where the provider says, its instances."""
+
+    provider: str
+    deployment: Deployment | None
+    instance_states: tuple[str, ...] = ()  # Railway: RUNNING, CRASHED, EXITED, ...
+
+
+@dataclass(frozen=True)
+class PostgresObservation:
+    latency_ms: float
+    connections: int
+    max_connections: int
+    long_queries: int  # running longer than the threshold
+    longest_query_s: float
+    idle_in_transaction: int

@@ -1,0 +1,707 @@
+"""Runbooks as data, and the step machine that walks an incident through one.
+
+A runbook is read from a file the team wrote, so everything here treats it as data: templates
+are filled by a formatter that only substitutes known names (no attribute access, no format
+specs), and the step machine refuses a click on any step but the current one. That refusal is
+how "two people pressed the same button" is caught before anything runs twice; the store adds
+an atomic update on top so that two instances agree as well.
+
+The step machine is pure: a `RunState` goes in, a new `RunState` comes out, and the caller keeps
+it (as JSON, via `to_dict`/`from_dict`) in the database, never in process memory.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import string
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Literal, get_args
+
+Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors"]
+ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
+Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
+
+PROBES: tuple[str, ...] = get_args(Probe)
+ACTIONS: tuple[str, ...] = get_args(ActionKind)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+STEP_KINDS: tuple[str, ...] = ("check", "action", "say", "choose", "notify")
+SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
+ALERT_SOURCES: tuple[str, ...] = (
+    "alertmanager", "uptimerobot", "betterstack", "sentry", "railway", "vercel", "generic",
+)
+
+END = "end"
+"""The goto target that finishes a runbook."""
+
+MIN_CHOICES, MAX_CHOICES = 2, 5
+DEFAULT_LOG_MINUTES = 30
+DEFAULT_IDLE_MINUTES = 5
+
+DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries"})
+DATABASE_ACTIONS: frozenset[str] = frozenset({"terminate_idle_sessions"})
+
+RUN_ACTION_ID = "runbook.run"
+SKIP_ACTION_ID = "runbook.skip"
+DONE_ACTION_ID = "runbook.done"
+CHOOSE_ACTION_PREFIX = "runbook.choose."
+
+INCIDENT_FIELDS: tuple[str, ...] = ("service", "severity", "incident", "title")
+STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+RUNBOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_STEP_FIELD = re.compile(r"^steps\.([^.]*)\.summary$")
+_FORMATTER = string.Formatter()
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applies:
+    """When a runbook is suggested for an alert or incident.
+
+    Every criterion that is given must match (AND); within one criterion any entry may match
+    (OR). Title and label patterns are shell-style globs (`*database*`), compared ignoring case:
+    globs are what on-call people already write, and unlike regular expressions a glob applied
+    to an alert title that a stranger controls cannot backtrack for minutes. A runbook with no
+    criteria at all is never suggested by itself; it runs only when named.
+    """
+
+    sources: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    title_patterns: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    severities: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.sources or self.services or self.title_patterns or self.labels or self.severities)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Step:
+    id: str
+    title: str
+    next: str | None = None  # a step id or END; None: the step that follows in the file
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckStep(_Step):
+    """Runs a built-in probe and shows what it found; nothing changes anywhere.
+
+    `service` None leaves the target to the runner: the incident's service, or for the
+    database probes the catalog's database when the incident's service is not one.
+    """
+
+    probe: Probe
+    service: str | None = None
+    minutes: int | None = None  # log_errors only: how far back to read
+    kind: ClassVar[str] = "check"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionStep(_Step):
+    """Proposes a destructive action; it runs only after an operator confirms it."""
+
+    action: ActionKind
+    service: str | None = None
+    params: Mapping[str, str | int] = field(default_factory=dict, hash=False)
+    kind: ClassVar[str] = "action"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SayStep(_Step):
+    """Something only a person can do (a dashboard, a status page, a code fix)."""
+
+    text: str
+    link: str | None = None
+    kind: ClassVar[str] = "say"
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    goto: str  # a step id or END
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChooseStep(_Step):
+    """A question whose answers lead to different steps."""
+
+    question: str
+    choices: tuple[Choice, ...]
+    kind: ClassVar[str] = "choose"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifyStep(_Step):
+    """Posts a status update, written from a template, for the people following the incident."""
+
+    template: str
+    kind: ClassVar[str] = "notify"
+
+
+Step = CheckStep | ActionStep | SayStep | ChooseStep | NotifyStep
+
+
+@dataclass(frozen=True)
+class Runbook:
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    applies: Applies = field(default_factory=Applies)
+    source: str = ""  # where it was read from, for messages (`builtin:backend-down.yml`, a path)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"runbook {self.name!r} has no steps")
+        ids = [step.id for step in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"runbook {self.name!r} repeats a step id")
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise UnknownStep(self.name, step_id)
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        return tuple(step.id for step in self.steps)
+
+
+class UnknownRunbook(LookupError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = list(known)
+        super().__init__(f"unknown runbook {name!r}; known runbooks: {', '.join(self.known) or 'none'}")
+
+
+class UnknownStep(LookupError):
+    """A stored run names a step the runbook no longer has (the file changed since it started)."""
+
+    def __init__(self, runbook: str, step_id: str) -> None:
+        self.runbook = runbook
+        self.step_id = step_id
+        super().__init__(f"runbook {runbook!r} has no step {step_id!r} "
+                         "(was the runbook edited since this run started?)")
+
+
+@dataclass(frozen=True)
+class RunbookSet:
+    """The runbooks in force: the built-ins, with the team's own replacing those of the same name."""
+
+    runbooks: Mapping[str, Runbook] = field(default_factory=dict, hash=False)
+    overridden: frozenset[str] = frozenset()  # built-in names that a team runbook replaced
+
+    @classmethod
+    def layered(cls, builtin: Iterable[Runbook], team: Iterable[Runbook] = ()) -> RunbookSet:
+        """Team runbooks over built-ins. Duplicate names within one layer are the caller's to report."""
+        merged = {runbook.name: runbook for runbook in builtin}
+        overridden = set()
+        for runbook in team:
+            if runbook.name in merged:
+                overridden.add(runbook.name)
+            merged[runbook.name] = runbook
+        return cls(dict(sorted(merged.items())), frozenset(overridden))
+
+    def get(self, name: str) -> Runbook:
+        try:
+            return self.runbooks[name]
+        except KeyError:
+            raise UnknownRunbook(name, self.names()) from None
+
+    def names(self) -> list[str]:
+        return sorted(self.runbooks)
+
+    def unknown(self, names: Iterable[str]) -> list[str]:
+        """Those of `names` that are not runbooks here (for `pitcrew check` on the catalog)."""
+        return [name for name in names if name not in self.runbooks]
+
+    def __iter__(self) -> Iterator[Runbook]:
+        return iter(self.runbooks[name] for name in self.names())
+
+    def __len__(self) -> int:
+        return len(self.runbooks)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.runbooks
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+# ---------------------------------------------------------------------------------------------
+
+
+class TemplateError(ValueError):
+    """A template that cannot be filled safely; the message says what to write instead."""
+
+
+_FIELDS_HELP = "{service}, {severity}, {incident}, {title} or {steps.<id>.summary}"
+
+
+def template_fields(template: str) -> tuple[str, ...]:
+    """The field names a template uses, in order; raises TemplateError for anything else.
+
+    Only plain names are allowed: `{service.__class__}`, `{title!r}` or `{title:>999999}` would
+    let a file reach into objects or blow up a message, so they are refused when the file is
+    read rather than discovered in the middle of an incident.
+    """
+    try:
+        pieces = list(_FORMATTER.parse(template))
+    except ValueError as err:
+        raise TemplateError(f"unbalanced braces ({err}); write {{{{ or }}}} for a literal brace") from None
+    found: list[str] = []
+    for _literal, name, spec, conversion in pieces:
+        if name is None:
+            continue
+        shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if conversion or spec:
+            raise TemplateError(f"{shown}: conversions and format specs are not allowed; use {_FIELDS_HELP}")
+        if name in INCIDENT_FIELDS:
+            found.append(name)
+            continue
+        match = _STEP_FIELD.match(name)
+        if match and STEP_ID.match(match.group(1)):
+            found.append(name)
+            continue
+        if name == "":
+            raise TemplateError(f"empty {{}}: name a field, one of {_FIELDS_HELP}")
+        raise TemplateError(f"unknown field {shown}; use {_FIELDS_HELP}")
+    return tuple(found)
+
+
+def template_step_refs(template: str) -> tuple[str, ...]:
+    """The step ids whose summaries a template reads (`{steps.logs.summary}` → `logs`)."""
+    refs = []
+    for name in template_fields(template):
+        match = _STEP_FIELD.match(name)
+        if match:
+            refs.append(match.group(1))
+    return tuple(refs)
+
+
+@dataclass(frozen=True)
+class IncidentFields:
+    """The incident values a template may use; None where the incident has none."""
+
+    incident: str | None = None  # e.g. INC-42
+    service: str | None = None
+    severity: str | None = None
+    title: str | None = None
+
+
+def render(template: str, fields: IncidentFields, summaries: Mapping[str, str] | None = None) -> str:
+    """Fill a template by substitution only; never calls str.format on file data.
+
+    The result is plain text: escaping for Slack or HTML is the renderer's job, since a title
+    that came from an alert can hold `<!channel>`.
+    """
+    summaries = summaries or {}
+    out: list[str] = []
+    for literal, name, _spec, _conversion in _FORMATTER.parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        if name in INCIDENT_FIELDS:
+            value = getattr(fields, name)
+            out.append(value if value else f"(no {name})")
+            continue
+        match = _STEP_FIELD.match(name)
+        if not match:
+            raise TemplateError(f"unknown field {{{name}}}; use {_FIELDS_HELP}")
+        out.append(summaries.get(match.group(1), "(not run)"))
+    return "".join(out)
+
+
+TEMPLATED_PARAMS = frozenset({"value"})  # action params that are templates (set_variable's value)
+
+
+def render_step(step: Step, fields: IncidentFields, summaries: Mapping[str, str] | None = None) -> Step:
+    """A copy of the step with every template filled, ready to show or to act on."""
+    def fill(text: str) -> str:
+        return render(text, fields, summaries)
+
+    rendered = replace(step, title=fill(step.title))
+    match rendered:
+        case CheckStep() if rendered.service is not None:
+            rendered = replace(rendered, service=fill(rendered.service))
+        case ActionStep():
+            params = {key: fill(value) if key in TEMPLATED_PARAMS and isinstance(value, str) else value
+                      for key, value in rendered.params.items()}
+            service = fill(rendered.service) if rendered.service is not None else None
+            rendered = replace(rendered, service=service, params=params)
+        case SayStep():
+            rendered = replace(rendered, text=fill(rendered.text))
+        case ChooseStep():
+            rendered = replace(rendered, question=fill(rendered.question))
+        case NotifyStep():
+            rendered = replace(rendered, template=fill(rendered.template))
+    return rendered
+
+
+def targets_database(step: Step) -> bool:
+    """True for the steps that work on a database, whose default target is the catalog's database."""
+    return (isinstance(step, CheckStep) and step.probe in DATABASE_PROBES) or (
+        isinstance(step, ActionStep) and step.action in DATABASE_ACTIONS
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The shape of the step graph
+# ---------------------------------------------------------------------------------------------
+
+
+def successor(runbook: Runbook, step_id: str) -> str:
+    """Where a step leads when it is not a question: its `next`, else the following step, else END."""
+    step = runbook.step(step_id)
+    if step.next is not None:
+        return step.next
+    index = runbook.step_ids.index(step_id)
+    return runbook.steps[index + 1].id if index + 1 < len(runbook.steps) else END
+
+
+def exits(runbook: Runbook, step_id: str) -> tuple[str, ...]:
+    """Every step (or END) that can come right after this one."""
+    step = runbook.step(step_id)
+    if isinstance(step, ChooseStep):
+        return tuple(dict.fromkeys(choice.goto for choice in step.choices))
+    return (successor(runbook, step_id),)
+
+
+def reachable_from(runbook: Runbook, start: str) -> set[str]:
+    """Step ids (and END) reachable from `start`, itself included; unknown targets are ignored."""
+    known = set(runbook.step_ids)
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in known:
+            todo.extend(target for target in exits(runbook, current) if target == END or target in known)
+    return seen
+
+
+def unreachable_steps(runbook: Runbook) -> list[str]:
+    """Steps no run can ever reach from the first step, in file order."""
+    reached = reachable_from(runbook, runbook.steps[0].id)
+    return [step_id for step_id in runbook.step_ids if step_id not in reached]
+
+
+def endless_steps(runbook: Runbook) -> list[str]:
+    """Steps from which the end cannot be reached: a run that gets there loops for ever."""
+    return [step_id for step_id in runbook.step_ids if END not in reachable_from(runbook, step_id)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing runbooks for an incident
+# ---------------------------------------------------------------------------------------------
+
+
+def _glob(pattern: str, text: str) -> bool:
+    return fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
+
+
+def _literal_chars(pattern: str) -> int:
+    return sum(1 for char in pattern if char not in "*?[]!")
+
+
+def _specificity(
+    applies: Applies, *, source: str | None, service: str | None, title: str | None,
+    labels: Mapping[str, str], severity: str | None,
+) -> tuple[int, int, int] | None:
+    """How precisely a runbook matches, or None if it does not.
+
+    More criteria beat fewer; then a runbook bound to the service beats one that is not; then
+    the longer literal text of the patterns that matched (`*frontend*down*` beats `*down*`).
+    """
+    if applies.is_empty:
+        return None
+    criteria = 0
+    literal = 0
+    if applies.sources:
+        if source is None or source.casefold() not in {s.casefold() for s in applies.sources}:
+            return None
+        criteria += 1
+    if applies.services:
+        if service is None or service not in applies.services:
+            return None
+        criteria += 1
+    if applies.severities:
+        if severity is None or severity.upper() not in applies.severities:
+            return None
+        criteria += 1
+    if applies.title_patterns:
+        matched = [p for p in applies.title_patterns if title is not None and _glob(p, title)]
+        if not matched:
+            return None
+        criteria += 1
+        literal += max(_literal_chars(p) for p in matched)
+    if applies.labels:
+        for key, pattern in applies.labels.items():
+            value = labels.get(key)
+            if value is None or not _glob(pattern, value):
+                return None
+            literal += _literal_chars(pattern)
+        criteria += 1
+    return criteria, int(bool(applies.services)), literal
+
+
+def matching(
+    runbooks: Iterable[Runbook], *, source: str | None = None, service: str | None = None,
+    title: str | None = None, labels: Mapping[str, str] | None = None, severity: str | None = None,
+) -> list[Runbook]:
+    """The runbooks whose `applies` match, the most specific first (ties by name)."""
+    scored = []
+    for runbook in runbooks:
+        score = _specificity(runbook.applies, source=source, service=service, title=title,
+                             labels=labels or {}, severity=severity)
+        if score is not None:
+            scored.append((score, runbook))
+    scored.sort(key=lambda item: (tuple(-part for part in item[0]), item[1].name))
+    return [runbook for _score, runbook in scored]
+
+
+def suggest(
+    runbooks: RunbookSet, *, bound: Sequence[str] = (), source: str | None = None,
+    service: str | None = None, title: str | None = None, labels: Mapping[str, str] | None = None,
+    severity: str | None = None,
+) -> list[Runbook]:
+    """The runbooks to offer for an incident: those the catalog binds to its service first, in
+    the catalog's order, then the matching ones. Unknown bound names are skipped here (the
+    catalog check reports them) so that a typo in pitcrew.yml does not hide every runbook.
+    """
+    chosen = [runbooks.get(name) for name in dict.fromkeys(bound) if name in runbooks]
+    names = {runbook.name for runbook in chosen}
+    found = matching(runbooks, source=source, service=service, title=title, labels=labels, severity=severity)
+    return chosen + [runbook for runbook in found if runbook.name not in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# The step machine
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step_id: str
+    outcome: Outcome
+    choice: str | None = None  # the label of the answer, for `chosen`
+    summary: str = ""
+    by: str | None = None  # who pressed the button (a Slack user id)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where one run of a runbook stands. `position` is the number of recorded outcomes: a button
+    can carry it so that a click made on an older message is recognised even on a retried step."""
+
+    runbook: str
+    current: str | None
+    finished: bool = False
+    history: tuple[StepOutcome, ...] = ()
+
+    @property
+    def position(self) -> int:
+        return len(self.history)
+
+    def summaries(self) -> dict[str, str]:
+        """The latest summary of each step that has one, for `{steps.<id>.summary}`."""
+        return {entry.step_id: entry.summary for entry in self.history}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "runbook": self.runbook,
+            "current": self.current,
+            "finished": self.finished,
+            "history": [
+                {"step": e.step_id, "outcome": e.outcome, "choice": e.choice,
+                 "summary": e.summary, "by": e.by}
+                for e in self.history
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunState:
+        """Rebuild a stored state; raises BadRunState rather than guessing at a damaged row."""
+        try:
+            if not isinstance(data, Mapping) or data.get("version") != 1:
+                raise BadRunState("not a version 1 run state")
+            history = tuple(_outcome_from_dict(item) for item in data["history"])
+            state = cls(
+                runbook=_text(data["runbook"], "runbook"),
+                current=None if data["current"] is None else _text(data["current"], "current"),
+                finished=_flag(data["finished"]),
+                history=history,
+            )
+        except (KeyError, TypeError) as err:
+            raise BadRunState(f"missing or wrong field: {err}") from None
+        if state.finished != (state.current is None):
+            raise BadRunState("a run is finished exactly when it has no current step")
+        return state
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadRunState(f"{what} is not text")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRunState("finished is not true/false")
+    return value
+
+
+def _outcome_from_dict(item: Any) -> StepOutcome:
+    if not isinstance(item, Mapping):
+        raise BadRunState("a history entry is not an object")
+    outcome = item["outcome"]
+    if outcome not in OUTCOMES:
+        raise BadRunState(f"unknown outcome {outcome!r}")
+    choice, by = item.get("choice"), item.get("by")
+    return StepOutcome(
+        step_id=_text(item["step"], "step"), outcome=outcome,
+        choice=None if choice is None else _text(choice, "choice"),
+        summary=_text(item.get("summary", ""), "summary"),
+        by=None if by is None else _text(by, "by"),
+    )
+
+
+class BadRunState(ValueError):
+    """A stored run state that cannot be read back."""
+
+
+class StaleStep(Exception):
+    """A click on a step that is not the current one (already handled, or the run has finished).
+
+    Edges say so to the clicker instead of acting; nothing has run.
+    """
+
+    def __init__(self, runbook: str, step_id: str, current: str | None) -> None:
+        self.runbook = runbook
+        self.step_id = step_id
+        self.current = current
+        where = f"the run is at step {current!r}" if current else "the run has finished"
+        super().__init__(f"step {step_id!r} of {runbook!r} was already handled; {where}")
+
+
+class InvalidOutcome(ValueError):
+    """An outcome that makes no sense for the step (a choice on a `say` step, a choice out of range)."""
+
+
+ALLOWED_OUTCOMES: dict[str, frozenset[str]] = {
+    "check": frozenset({"ran", "failed", "skipped"}),
+    "action": frozenset({"ran", "failed", "skipped"}),
+    "notify": frozenset({"ran", "failed", "skipped"}),
+    "say": frozenset({"done", "skipped"}),
+    "choose": frozenset({"chosen"}),  # a question has no skip: its answers are the ways on
+}
+
+_DEFAULT_SUMMARY = {"done": "done", "skipped": "skipped", "ran": "done", "failed": "failed"}
+
+
+def start(runbook: Runbook) -> RunState:
+    return RunState(runbook=runbook.name, current=runbook.steps[0].id)
+
+
+def current_step(runbook: Runbook, state: RunState) -> Step | None:
+    return None if state.current is None else runbook.step(state.current)
+
+
+def advance(
+    runbook: Runbook, state: RunState, step_id: str, outcome: Outcome, *,
+    choice_index: int | None = None, summary: str | None = None, by: str | None = None,
+    expected_position: int | None = None,
+) -> RunState:
+    """Record the outcome of the current step and move on.
+
+    `choice_index` is the N of `runbook.choose.N` (1-based, as the buttons are numbered).
+    A `failed` step stays current, so it can be run again or skipped; every other outcome
+    moves to the step's `next`, the chosen answer's goto, or the following step.
+    Raises StaleStep when `step_id` is not the current step or `expected_position` is not the
+    state's position (a click from an older message), and InvalidOutcome for a nonsense outcome.
+    """
+    if state.runbook != runbook.name:
+        raise InvalidOutcome(f"this run is of runbook {state.runbook!r}, not {runbook.name!r}")
+    if state.finished or state.current != step_id or (
+        expected_position is not None and expected_position != state.position
+    ):
+        raise StaleStep(runbook.name, step_id, state.current)
+    step = runbook.step(step_id)
+    if outcome not in ALLOWED_OUTCOMES[step.kind]:
+        allowed = ", ".join(sorted(ALLOWED_OUTCOMES[step.kind]))
+        raise InvalidOutcome(f"a {step.kind} step ends as {allowed}, not {outcome!r}")
+    label = None
+    if outcome == "chosen" and isinstance(step, ChooseStep):
+        if choice_index is None or not 1 <= choice_index <= len(step.choices):
+            raise InvalidOutcome(f"choice {choice_index} is not one of 1..{len(step.choices)}")
+        chosen = step.choices[choice_index - 1]
+        label, target = chosen.label, chosen.goto
+    elif choice_index is not None:
+        raise InvalidOutcome("a choice is only given for a `chosen` outcome")
+    else:
+        target = step_id if outcome == "failed" else successor(runbook, step_id)
+    entry = StepOutcome(step_id, outcome, label, summary if summary is not None else (
+        label if label is not None else _DEFAULT_SUMMARY[outcome]), by)
+    history = (*state.history, entry)
+    if target == END:
+        return replace(state, current=None, finished=True, history=history)
+    return replace(state, current=target, history=history)
+
+
+# ---------------------------------------------------------------------------------------------
+# Buttons (the action_ids DESIGN.md fixes; Slack and the console render them alike)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepButton:
+    action_id: str
+    label: str
+    outcome: Outcome | None  # what pressing it records; None for "run", whose outcome comes later
+    choice_index: int | None = None
+
+
+ACTION_VERBS: dict[str, str] = {
+    "rollback": "Roll back", "restart": "Restart", "redeploy": "Redeploy", "stop": "Stop",
+    "set_variable": "Set variable", "terminate_idle_sessions": "Terminate idle sessions",
+}
+
+
+def choice_action_id(index: int) -> str:
+    return f"{CHOOSE_ACTION_PREFIX}{index}"
+
+
+def parse_choice_action_id(action_id: str) -> int:
+    """`runbook.choose.3` → 3; raises ValueError for anything else."""
+    number = action_id.removeprefix(CHOOSE_ACTION_PREFIX)
+    if number == action_id or not number.isdigit() or int(number) < 1:
+        raise ValueError(f"not a runbook choice button: {action_id!r}")
+    return int(number)
+
+
+def step_buttons(step: Step) -> tuple[StepButton, ...]:
+    """The buttons a step offers, in the order they are shown."""
+    skip = StepButton(SKIP_ACTION_ID, "Skip", "skipped")
+    match step:
+        case ChooseStep():
+            return tuple(StepButton(choice_action_id(i), choice.label, "chosen", i)
+                         for i, choice in enumerate(step.choices, start=1))
+        case SayStep():
+            return (StepButton(DONE_ACTION_ID, "Done", "done"), skip)
+        case CheckStep():
+            return (StepButton(RUN_ACTION_ID, "Run check", None), skip)
+        case ActionStep():
+            return (StepButton(RUN_ACTION_ID, ACTION_VERBS[step.action], None), skip)
+        case NotifyStep():
+            return (StepButton(RUN_ACTION_ID, "Post update", None), skip)
+    raise TypeError(f"not a step: {step!r}")

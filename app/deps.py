@@ -1,0 +1,114 @@
+"""Everything a flow needs, built once per process and handed to flows as one value.
+
+Flows take `Deps` rather than importing globals so that tests, the console and the demo can
+build their own with other endpoints (fake Slack, sandbox providers) and the same code runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.catalog import Catalog
+from app.core.secrets import scrub
+from app.providers.railway import RailwayClient
+from app.providers.vercel import VercelClient
+from app.settings import Settings
+from app.store import audit as audit_store
+from app.store.db import create_engine, session_factory
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    catalog: Catalog
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    railway: RailwayClient | None
+    vercel: VercelClient | None
+    probes: httpx.AsyncClient
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], datetime] = utcnow
+    _audit_writer: audit_store.AuditWriter | None = field(default=None, init=False, repr=False)
+
+    async def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        """Record one event in its own transaction, with secrets masked before they are stored."""
+        clean = scrub(params or {}, self.settings.secret_values())
+        if self._audit_writer is None:
+            self._audit_writer = audit_store.AuditWriter(self.sessions)
+        await self._audit_writer.write(audit_store.NewEntry(self.clock(), actor, action, target, clean, outcome))
+
+    async def close(self) -> None:
+        if self._audit_writer is not None:
+            await self._audit_writer.drain()
+        await self.probes.aclose()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def build_deps(
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Deps:
+    engine = create_engine(settings.DATABASE_URL)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0),
+        limits=httpx.Limits(max_connections=100),
+        follow_redirects=False,
+        headers={"User-Agent": "pitcrew"},
+    )
+    # Health probes get a client that keeps no idle connections: a fresh connection is a truer check,
+    # and httpcore rescans every kept-alive connection on each request (quadratic with 30+ probes).
+    probes = httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=0),
+        follow_redirects=False,
+        headers={"User-Agent": "pitcrew-health"},
+    )
+    railway = None
+    if settings.RAILWAY_API_TOKEN or settings.RAILWAY_PROJECT_TOKEN:
+        railway = RailwayClient(
+            http,
+            url=settings.RAILWAY_API_URL,
+            api_token=settings.RAILWAY_API_TOKEN.get_secret_value() if settings.RAILWAY_API_TOKEN else None,
+            project_token=(
+                settings.RAILWAY_PROJECT_TOKEN.get_secret_value() if settings.RAILWAY_PROJECT_TOKEN else None
+            ),
+        )
+    vercel = None
+    if settings.VERCEL_TOKEN:
+        vercel = VercelClient(http, url=settings.VERCEL_API_URL, token=settings.VERCEL_TOKEN.get_secret_value())
+    return Deps(
+        settings=settings,
+        catalog=catalog,
+        engine=engine,
+        sessions=session_factory(engine),
+        http=http,
+        probes=probes,
+        railway=railway,
+        vercel=vercel,
+        environ=environ if environ is not None else os.environ,
+        clock=clock,
+    )

@@ -1,0 +1,109 @@
+"""The provider calls behind actions: reading deployments to plan one, and the one call that runs it.
+
+Kept apart from the use cases so that "which client, which reference, which call" is one short
+table (`execute`) that a reviewer can hold against app/core/actions.py's list of actions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.catalog import PostgresRef, Service
+from app.core.actions import ActionNotAvailable, ActionSpec, masked_params
+from app.core.observations import Deployment
+from app.providers.postgres import terminate_idle_sessions
+from app.providers.railway import RailwayClient
+from app.providers.vercel import VercelClient
+from app.store.proposals import ProposalRecord
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+
+
+class ActionError(Exception):
+    """Nothing was proposed (or listed): `reason` says what was wrong, for the person who asked."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class CannotPropose(Exception):
+    """A check of the flow itself failed: no current deployment, nothing idle, no token to reach the provider."""
+
+
+def railway(deps: Deps) -> RailwayClient:
+    if deps.railway is None:
+        raise CannotPropose("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
+    return deps.railway
+
+
+def vercel(deps: Deps) -> VercelClient:
+    if deps.vercel is None:
+        raise CannotPropose("VERCEL_TOKEN is not set, so pitcrew cannot reach Vercel")
+    return deps.vercel
+
+
+def postgres(deps: Deps, service: Service) -> tuple[PostgresRef, str]:
+    """The database's reference and DSN (from the environment variable the catalog names, never the file)."""
+    ref = service.postgres
+    if ref is None:
+        raise ActionNotAvailable(f"{service.provider} services have no database")
+    dsn = deps.environ.get(ref.dsn_env, "")
+    if not dsn.strip():
+        raise CannotPropose(f"environment variable {ref.dsn_env} is not set, so pitcrew cannot reach the database")
+    return ref, dsn
+
+
+async def history(deps: Deps, service: Service, limit: int) -> list[Deployment]:
+    """The service's latest deployments, newest first."""
+    if service.provider == "railway" and service.railway is not None:
+        return await railway(deps).deployments(service.railway, limit)
+    if service.provider == "vercel" and service.vercel is not None:
+        return await vercel(deps).deployments(service.vercel, limit)
+    raise ActionNotAvailable(f"{service.provider} services have no deployments")
+
+
+async def deployment(deps: Deps, service: Service, deployment_id: str) -> Deployment:
+    """One deployment of this service; UnknownDeployment when unknown or another service's."""
+    if service.provider == "railway" and service.railway is not None:
+        return await railway(deps).deployment(service.railway, deployment_id)
+    if service.provider == "vercel" and service.vercel is not None:
+        return await vercel(deps).deployment(service.vercel, deployment_id)
+    raise ActionNotAvailable(f"{service.provider} services have no deployments")
+
+
+async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[str, Any]:
+    """The one provider call of the action: its answer, or ProviderError saying which call failed and why."""
+    service = deps.catalog.service(record.service)
+    inputs = record.params.get("inputs", {})
+    match (spec.provider, spec.kind):
+        case ("railway", "rollback"):
+            return await railway(deps).rollback(inputs["target_deployment_id"])
+        case ("railway", "restart"):
+            return await railway(deps).restart(inputs["deployment_id"])
+        case ("railway", "redeploy"):
+            return await railway(deps).redeploy(inputs["deployment_id"])
+        case ("railway", "stop"):
+            return await railway(deps).stop(inputs["deployment_id"])
+        case ("railway", "set_variable") if service.railway is not None:
+            return await railway(deps).upsert_variable(
+                service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
+            )
+        case ("vercel", "rollback") if service.vercel is not None:
+            return await vercel(deps).rollback(
+                service.vercel, inputs["target_deployment_id"], description=f"pitcrew {record.id[:12]}"
+            )
+        case ("vercel", "promote") if service.vercel is not None:
+            return await vercel(deps).promote(service.vercel, inputs["target_deployment_id"])
+        case ("postgres", "terminate_idle_sessions"):
+            ref, dsn = postgres(deps, service)
+            minutes = float(inputs["idle_minutes"])
+            pids = await terminate_idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s)
+            return {"action": "terminate_idle_sessions", "terminated": len(pids), "pids": pids[:100]}
+    raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
+
+
+def request(spec: ActionSpec, record: ProposalRecord) -> dict[str, Any]:
+    """The provider request as the audit trail keeps it: the call and its parameters, secrets masked."""
+    return {"call": spec.call, "service": record.service, **masked_params(spec, record.params.get("inputs", {}))}

@@ -1,0 +1,92 @@
+"""The two things the actions flow needs from the chat, as protocols the edge implements.
+
+Flows never import Slack (DESIGN.md): the Slack edge implements these in app/slack/notifier.py
+and app/slack/operators.py, and a runbook, a job or the console reaches the same flow through them.
+Jobs run outside any click, so the edge registers how to build a notifier from `Deps` once, at
+start (`use_notifier`), as job handlers themselves are registered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+    from app.flows.action_views import Proposal
+
+log = logging.getLogger("pitcrew.actions")
+
+
+class NotifyFailed(Exception):
+    """The chat could not take a message (Slack said `not_in_channel`, ...); the text says why."""
+
+
+class ProposalNotifier(Protocol):
+    """Where proposals are shown: the Slack edge posts Block Kit; anything else may show them otherwise."""
+
+    async def post_proposal(self, proposal: Proposal) -> str:
+        """Post the proposal in `proposal.channel` (in `thread_ts` when set); its message ts. NotifyFailed."""
+        ...
+
+    async def update_proposal(self, proposal: Proposal) -> None:
+        """Edit the proposal's own message (`channel`, `message_ts`) to show its current status."""
+        ...
+
+    async def post_in_thread(self, proposal: Proposal, text: str) -> None:
+        """Say `text` in the thread of the proposal's message (a verification that failed)."""
+        ...
+
+
+class GroupMembers(Protocol):
+    """Who belongs to a user group (Slack's `usergroups.users.list`); raises for a group it cannot read."""
+
+    async def members(self, group_id: str) -> Collection[str]: ...
+
+
+NotifierFactory = Callable[["Deps"], ProposalNotifier]
+_notifier_factory: NotifierFactory | None = None
+
+
+def use_notifier(factory: NotifierFactory) -> None:
+    """How jobs (expiry, verification) reach the chat; the edge sets it when it starts."""
+    global _notifier_factory
+    _notifier_factory = factory
+
+
+def notifier_for(deps: Deps) -> ProposalNotifier:
+    return _notifier_factory(deps) if _notifier_factory is not None else LoggingNotifier()
+
+
+OutcomeListener = Callable[["Deps", "Proposal"], Awaitable[None]]
+_outcome_listeners: list[OutcomeListener] = []
+
+
+def listen_to_outcomes(listener: OutcomeListener) -> None:
+    """Be told when a proposal ends (accepted, failed, cancelled, expired): a runbook step that proposed
+    it moves on. Registered once, at import, by the flow that listens (app/flows/runbooks.py)."""
+    if listener not in _outcome_listeners:
+        _outcome_listeners.append(listener)
+
+
+async def tell_outcome(deps: Deps, proposal: Proposal) -> None:
+    """Tell the listeners; a listener's failure is logged and never undoes or hides the action's outcome."""
+    for listener in list(_outcome_listeners):
+        try:
+            await listener(deps, proposal)
+        except Exception:
+            log.exception("a listener of proposal %s (%s) failed", proposal.id, proposal.status)
+
+
+class LoggingNotifier:
+    """No chat connected (a bare job runner): the changes are in the database, and the log says them."""
+
+    async def post_proposal(self, proposal: Proposal) -> str:
+        raise NotifyFailed("no chat is connected")
+
+    async def update_proposal(self, proposal: Proposal) -> None:
+        log.info("proposal %s is now %s", proposal.id, proposal.status)
+
+    async def post_in_thread(self, proposal: Proposal, text: str) -> None:
+        log.warning("proposal %s: %s", proposal.id, text)

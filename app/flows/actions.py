@@ -1,0 +1,528 @@
+"""Destructive actions: propose (show what would happen), guard, run exactly once, report in place.
+
+One mechanism serves every destructive step, whichever edge asks for it: `/rollback`, a health-card
+button, a runbook step or the console all call the same `propose_*` functions with plain values
+(the service, the parameters, who asks, where to post, the incident if any), and every click goes
+through `confirm` or `cancel`. The flow knows nothing of Slack: it posts and edits the proposal's
+message through a `ProposalNotifier` and reads user groups through `GroupMembers`, both small
+protocols the edge implements (app/slack/notifier.py, app/slack/operators.py).
+
+What makes it safe, step by step:
+1. Propose: look everything up first (current and target deployment, idle sessions) and store the
+   proposal, with its expiry, before posting it; bad input raises `ActionError` and nothing is stored.
+2. Guard: only operators confirm (`app/core/guard.py`); a refusal changes nothing and is audited.
+3. Run once: `store.proposals.claim` is one conditional UPDATE; only its winner calls the provider.
+4. Report: the message is edited as the status moves (running, accepted or failed, verified).
+5. Verify: an accepted rollback/restart/redeploy schedules the `verify_action` job (app/flows/verify.py).
+6. Audit: the proposal, each click, the provider request and answer, and the verification.
+A secret parameter (a variable's value) is never shown or audited, and is forgotten once used.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import ActionsConfig, Catalog, Service, UnknownService
+from app.core.actions import (
+    DEFAULT_IDLE_MINUTES,
+    MASK,
+    ActionNotAvailable,
+    ActionPolicy,
+    ActionSpec,
+    InvalidActionParams,
+    PolicyLayer,
+    expires_at,
+    idle_minutes_of,
+    resolve_policy,
+    spec_for,
+)
+from app.core.rollback import NoRollbackTarget, can_roll_back_to, choose_target, current_deployment
+from app.core.secrets import mask_values
+from app.flows import action_calls as calls
+from app.flows import verify as _verify_job  # noqa: F401 - registers the verify_action job with the actions
+from app.flows.action_calls import ActionError, CannotPropose
+from app.flows.action_ports import (
+    GroupMembers,
+    LoggingNotifier,
+    NotifyFailed,
+    ProposalNotifier,
+    notifier_for,
+    use_notifier,
+)
+from app.flows.action_runs import PITCREW, VERIFY_JOB, cancel, confirm, expire, find
+from app.flows.action_views import (
+    ClickResult,
+    DeploymentList,
+    DeploymentView,
+    Failure,
+    IdlePreview,
+    Outcome,
+    Proposal,
+    SessionGroup,
+    Where,
+    deployment_label,
+    forget_secrets,
+    spec_of,
+    view,
+)
+from app.jobs.runner import handles
+from app.providers.base import InvalidIdentifier, ProviderError
+from app.providers.postgres import idle_sessions
+from app.store import jobs as job_store
+from app.store import proposals as store
+from app.store.jobs import ClaimedJob
+
+if TYPE_CHECKING:
+    from app.core.observations import Deployment
+    from app.deps import Deps
+
+EXPIRE_JOB = "expire_action"
+log = logging.getLogger("pitcrew.actions")
+HISTORY_LIMIT = 20  # deployments read to choose a rollback target
+LIST_LIMIT = 10
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
+
+
+# ---- proposing --------------------------------------------------------------------------------
+
+Plan = dict[str, Any]
+Build = Callable[[Service, ActionSpec], Awaitable[tuple[dict[str, Any], Plan]]]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """Who asked, where the proposal goes, how it is posted, and the incident it serves."""
+
+    by: str
+    where: Where
+    notifier: ProposalNotifier
+    incident_id: int | None
+
+
+async def propose_rollback(
+    deps: Deps,
+    service: str,
+    target_id: str | None = None,
+    *,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+) -> Proposal:
+    """Propose rolling `service` back to `target_id`, else to the newest successful deployment before the current.
+
+    A named deployment must belong to the service (an unknown or foreign id is refused) and be one
+    the provider can roll back to.
+    """
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        history = await calls.history(deps, svc, HISTORY_LIMIT)
+        wanted = target_id
+        if wanted is not None and all(d.id != wanted for d in history):
+            named = await calls.deployment(deps, svc, wanted)  # unknown or another service's: refused here
+            wanted = named.id  # Vercel also finds a deployment by its URL
+            if all(d.id != named.id for d in history):
+                history = [*history, named]
+        plan = choose_target(history, wanted)
+        inputs = {"target_deployment_id": plan.target.id, "named_target": target_id}
+        return inputs, _plan(current=plan.current, target=plan.target, why=plan.why)
+
+    return await _propose(deps, "rollback", service, build, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_restart(
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+) -> Proposal:
+    """Propose restarting the deployment serving `service` now (nothing is built or deployed)."""
+    return await _propose_on_current(deps, "restart", service, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_redeploy(
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+) -> Proposal:
+    """Propose deploying the current deployment's source again, as a new deployment."""
+    return await _propose_on_current(deps, "redeploy", service, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_stop(
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+) -> Proposal:
+    """Propose stopping (pausing) the service: it stays down until something deploys."""
+    return await _propose_on_current(deps, "stop", service, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_set_variable(
+    deps: Deps,
+    service: str,
+    name: str,
+    value: str,
+    *,
+    redeploy: bool = True,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+) -> Proposal:
+    """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does).
+
+    The value is shown and audited as `***`, and erased from the database once the proposal ends.
+    """
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidActionParams(
+                f"variable name {str(name)[:60]!r} is not valid: letters, digits and _, not starting with a digit"
+            )
+        if not isinstance(value, str):
+            raise InvalidActionParams("a variable's value must be text")
+        current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
+        return {"name": name, "value": value, "redeploy": bool(redeploy)}, _plan(current=current)
+
+    return await _propose(deps, "set_variable", service, build, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_promote(
+    deps: Deps,
+    service: str,
+    deployment_id: str,
+    *,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+) -> Proposal:
+    """Propose pointing production at `deployment_id` (Vercel; also how a rollback is undone)."""
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        target = await calls.deployment(deps, svc, deployment_id)
+        if target.is_current:
+            raise CannotPropose(f"deployment {deployment_id} already serves production; nothing to promote")
+        if target.status != "READY":
+            raise CannotPropose(
+                f"deployment {deployment_id} is {target.status}; only a READY deployment can be promoted"
+            )
+        current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
+        plan = _plan(current=current, target=target, why="the deployment you named")
+        return {"target_deployment_id": target.id}, plan
+
+    return await _propose(deps, "promote", service, build, _Asked(by, where, notifier, incident_id))
+
+
+async def propose_terminate_idle(
+    deps: Deps,
+    service: str,
+    *,
+    idle_minutes: float = DEFAULT_IDLE_MINUTES,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+) -> Proposal:
+    """Propose ending the database sessions idle longer than `idle_minutes`, showing first whose they are.
+
+    The termination applies the same predicate again when confirmed (app/providers/postgres.py), so
+    a session that became busy meanwhile is left alone.
+    """
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        minutes = idle_minutes_of(idle_minutes)
+        ref, dsn = calls.postgres(deps, svc)
+        found = await idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s)
+        if not found:
+            raise CannotPropose(f"no session of {service} has been idle for more than {minutes:g} minutes")
+        return {"idle_minutes": minutes}, {"sessions": IdlePreview.of(found, minutes).to_dict()}
+
+    return await _propose(deps, "terminate_idle_sessions", service, build, _Asked(by, where, notifier, incident_id))
+
+
+async def propose(
+    deps: Deps,
+    kind: str,
+    service: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+) -> Proposal:
+    """Any action by its kind and parameters: what a runbook step calls (`action: restart`).
+
+    Parameters: rollback `target_deployment_id` (optional), promote `target_deployment_id`,
+    set_variable `name`, `value`, `redeploy` (default true), terminate_idle_sessions `idle_minutes`
+    (default 5); restart, redeploy and stop take none.
+    """
+    given = dict(params or {})
+    allowed = {
+        "rollback": {"target_deployment_id"},
+        "promote": {"target_deployment_id"},
+        "set_variable": {"name", "value", "redeploy"},
+        "terminate_idle_sessions": {"idle_minutes"},
+    }.get(kind, set())
+    extra = sorted(set(given) - allowed)
+    common = {"by": by, "where": where, "notifier": notifier, "incident_id": incident_id}
+    if extra:
+        reason = f"{kind} takes no parameter {', '.join(extra)}" + (
+            f" (it takes {', '.join(sorted(allowed))})" if allowed else ""
+        )
+        await _audit_refusal(deps, by, kind, service, given, reason)
+        raise ActionError(reason)
+    match kind:
+        case "rollback":
+            return await propose_rollback(deps, service, given.get("target_deployment_id"), **common)
+        case "promote":
+            return await propose_promote(deps, service, str(given.get("target_deployment_id") or ""), **common)
+        case "restart" | "redeploy" | "stop":
+            return await _propose_on_current(deps, kind, service, _Asked(by, where, notifier, incident_id))
+        case "set_variable":
+            redeploy = bool(given.get("redeploy", True))
+            name, value = given.get("name", ""), given.get("value", "")
+            return await propose_set_variable(deps, service, name, value, redeploy=redeploy, **common)
+        case "terminate_idle_sessions":
+            return await propose_terminate_idle(
+                deps, service, idle_minutes=given.get("idle_minutes", DEFAULT_IDLE_MINUTES), **common
+            )
+    reason = str(ActionNotAvailable(f"there is no action {kind!r}"))
+    await _audit_refusal(deps, by, kind, service, given, reason)
+    raise ActionError(reason)
+
+
+async def propose_again(
+    deps: Deps, proposal_id: str, *, by: str, notifier: ProposalNotifier, where: Where | None = None
+) -> Proposal:
+    """The same action anew (after a failure or an expiry), looked up afresh, where the first one was."""
+    record = await find(deps, proposal_id)
+    if record is None:
+        raise ActionError("that proposal is not known here")
+    spec = spec_of(record)
+    if spec.secret:
+        raise ActionError(
+            f"{spec.verb.lower()} needs a secret value, which pitcrew forgot when the first proposal ended; "
+            "propose it again from where it came from"
+        )
+    inputs = record.params.get("inputs", {})
+    params: dict[str, Any] = {}
+    if record.kind == "rollback" and inputs.get("named_target"):
+        params["target_deployment_id"] = inputs["named_target"]
+    elif record.kind == "promote":
+        params["target_deployment_id"] = inputs.get("target_deployment_id")
+    elif record.kind == "terminate_idle_sessions":
+        params["idle_minutes"] = inputs.get("idle_minutes", DEFAULT_IDLE_MINUTES)
+    place = where or Where(record.channel or "", record.thread_ts)
+    incident_id = record.incident_id
+    return await propose(
+        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier, incident_id=incident_id
+    )
+
+
+async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) -> DeploymentList:
+    """The service's latest deployments with status, commit and age, and which one `/rollback` would pick."""
+    try:
+        svc = deps.catalog.service(service)
+        if svc.provider not in ("railway", "vercel"):
+            spec_for(svc.provider, "rollback")  # raises ActionNotAvailable, saying what this provider has
+        history = await calls.history(deps, svc, limit)
+    except _ERRORS as err:
+        raise ActionError(explain(err, service)) from None
+    try:
+        target: str | None = choose_target(history).target.id
+    except NoRollbackTarget:
+        target = None
+    candidates = frozenset(d.id for d in history if not d.is_current and can_roll_back_to(d))
+    shown = tuple(DeploymentView.of(d) for d in history)
+    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock())
+
+
+def policy_for(catalog: Catalog, service: str, kind: str) -> ActionPolicy:
+    """The policy of `kind` on `service`: pitcrew.yml's top-level `actions:`, then the service's."""
+    layers = [_layer(catalog.actions)]
+    if service in catalog.services:
+        layers.append(_layer(catalog.services[service].actions))
+    return resolve_policy(kind, layers)
+
+
+def _layer(config: ActionsConfig) -> PolicyLayer:
+    return PolicyLayer(
+        expire_minutes=config.expire_minutes,
+        second_approver=config.second_approver,
+        verify_interval_s=config.verify.interval_s,
+        verify_window_minutes=config.verify.window_minutes,
+    )
+
+
+async def _propose_on_current(deps: Deps, kind: str, service: str, asked: _Asked) -> Proposal:
+    """restart, redeploy, stop: they act on the deployment serving now, which is looked up and shown."""
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
+        if current is None:
+            raise CannotPropose(f"{service} has no deployment serving now, so there is nothing to {spec.verb.lower()}")
+        return {"deployment_id": current.id}, _plan(current=current)
+
+    return await _propose(deps, kind, service, build, asked)
+
+
+_ERRORS = (
+    UnknownService,
+    ActionNotAvailable,
+    InvalidActionParams,
+    NoRollbackTarget,
+    ProviderError,
+    InvalidIdentifier,
+    CannotPropose,
+)
+
+
+def explain(err: BaseException, service: str) -> str:
+    """The sentence a person reads for why nothing was proposed."""
+    if isinstance(err, UnknownService):
+        return str(err)
+    if isinstance(err, ActionNotAvailable | NoRollbackTarget):
+        return f"{service}: {err}"
+    if isinstance(err, ProviderError):
+        return f"{err.call} failed: {err.reason}"
+    return str(err)
+
+
+async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked: _Asked) -> Proposal:
+    """Look up (`build`), store with its expiry job, audit, post, and remember where it was posted."""
+    by, where, notifier, incident_id = asked.by, asked.where, asked.notifier, asked.incident_id
+    try:
+        service = deps.catalog.service(service_name)
+        spec = spec_for(service.provider, kind)
+        inputs, plan = await build(service, spec)
+    except _ERRORS as err:
+        reason = mask_values(explain(err, service_name), deps.settings.secret_values())
+        await _audit_refusal(deps, by, kind, service_name, {}, reason)
+        raise ActionError(reason) from None
+    policy = policy_for(deps.catalog, service_name, kind)
+    now = deps.clock()
+    proposal_id = uuid.uuid4().hex
+    until = expires_at(now, policy.expire_minutes)
+
+    async def schedule_expiry(session: AsyncSession) -> None:
+        await job_store.enqueue(
+            session, kind=EXPIRE_JOB, payload={"proposal_id": proposal_id}, run_at=until, now=now,
+            dedupe_key=f"{EXPIRE_JOB}:{proposal_id}",
+        )
+
+    record = await store.create(
+        deps.sessions,
+        id=proposal_id,
+        kind=kind,
+        service=service_name,
+        params={"provider": service.provider, "inputs": inputs, "plan": plan, "policy": policy.to_dict()},
+        proposed_by=by,
+        now=now,
+        expires_at=until,
+        channel=where.channel,
+        thread_ts=where.thread_ts,
+        incident_id=incident_id,
+        also=schedule_expiry,
+    )
+    proposal = view(record, now)
+    await deps.audit(
+        actor=by,
+        action="action.propose",
+        target=proposal_id,
+        params={
+            "kind": kind, "service": service_name, "params": proposal.params, "channel": where.channel,
+            "thread_ts": where.thread_ts, "incident_id": incident_id, "expires_at": until.isoformat(),
+        },
+        outcome=f"proposed: {proposal.description}",
+    )
+    try:
+        ts = await notifier.post_proposal(proposal)
+    except Exception as err:  # not posted: nobody could confirm it, so it must not stay open
+        reason = str(err) if isinstance(err, NotifyFailed) else f"unexpected {type(err).__name__}"
+        if not isinstance(err, NotifyFailed):
+            log.exception("posting proposal %s failed", proposal_id)
+        forgotten = forget_secrets(spec, record)
+        await store.cancel(deps.sessions, proposal_id, by=PITCREW, now=deps.clock(), params=forgotten)
+        await deps.audit(
+            actor=PITCREW, action="action.cancel", target=proposal_id, params={"kind": kind, "service": service_name},
+            outcome=f"cancelled: could not post the proposal ({reason})",
+        )
+        raise ActionError(f"could not post the proposal in this channel ({reason}); nothing will run") from None
+    await store.attach_message(deps.sessions, proposal_id, channel=where.channel, ts=ts, now=deps.clock())
+    return replace(proposal, message_ts=ts)
+
+
+async def _audit_refusal(deps: Deps, by: str, kind: str, service: str, params: Mapping[str, Any], reason: str) -> None:
+    shown = {k: (MASK if k == "value" else v) for k, v in params.items()}
+    await deps.audit(
+        actor=by,
+        action="action.propose",
+        target=service[:100],
+        params={"kind": kind, "service": service, "params": shown},
+        outcome=f"not proposed: {reason}",
+    )
+
+
+def _plan(
+    *, current: Deployment | None = None, target: Deployment | None = None, why: str | None = None
+) -> Plan:
+    return {
+        "current": DeploymentView.of(current).to_dict() if current else None,
+        "target": DeploymentView.of(target).to_dict() if target else None,
+        "why": why,
+    }
+
+
+async def get_proposal(deps: Deps, proposal_id: str) -> Proposal | None:
+    """The proposal as it stands now, or None."""
+    record = await find(deps, proposal_id)
+    return view(record, deps.clock()) if record is not None else None
+
+
+@handles(EXPIRE_JOB)
+async def expire_job(deps: Deps, job: ClaimedJob) -> None:
+    """At a proposal's expiry: still unconfirmed, it is marked expired and its message says so."""
+    await expire(deps, str(job.payload.get("proposal_id")), notifier=notifier_for(deps))
+
+
+__all__ = [
+    "EXPIRE_JOB",
+    "VERIFY_JOB",
+    "ActionError",
+    "ClickResult",
+    "DeploymentList",
+    "DeploymentView",
+    "Failure",
+    "GroupMembers",
+    "IdlePreview",
+    "LoggingNotifier",
+    "NotifyFailed",
+    "Outcome",
+    "Proposal",
+    "ProposalNotifier",
+    "SessionGroup",
+    "Where",
+    "cancel",
+    "confirm",
+    "deployment_label",
+    "expire",
+    "explain",
+    "get_proposal",
+    "list_deployments",
+    "notifier_for",
+    "policy_for",
+    "propose",
+    "propose_again",
+    "propose_promote",
+    "propose_redeploy",
+    "propose_restart",
+    "propose_rollback",
+    "propose_set_variable",
+    "propose_stop",
+    "propose_terminate_idle",
+    "use_notifier",
+    "view",
+]

@@ -1,0 +1,204 @@
+"""A monitoring tool's webhook, from raw bytes to incidents: authenticate, keep, read, open or join.
+
+The edge (app/webhooks.py) hands over the body it read and the headers that prove who sent it,
+and turns the errors raised here into HTTP statuses. Everything here is quick and local: the body
+is written with the others arriving at the same moment (app/flows/alert_batches.py), and the
+Slack work an alert causes (the root message, its edits, notes in the thread) is scheduled as jobs
+in the same transaction, so an alert storm never waits on Slack and nothing is lost if Slack is
+slow or the instance restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from app.catalog import Catalog
+from app.core import webhooks
+from app.core.alerts import Alert, WebhookBodyError, apply_severity_mapping, resolve_service
+from app.core.incidents import Policy
+from app.core.signatures import bearer_token, verify_sentry, verify_shared_secret, verify_vercel
+from app.deps import Deps
+from app.flows.alert_batches import AlertOutcome, AlertWriter, Arrival, audit
+from app.flows.incidents import policy_of
+from app.store import alerts as alert_store
+from app.store.db import transaction
+
+log = logging.getLogger("pitcrew.alerts")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class WebhookUnauthorized(Exception):
+    """The request does not prove it comes from the source; `reason` says what is missing or wrong."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class WebhookTooLarge(Exception):
+    def __init__(self, limit: int = MAX_BODY_BYTES) -> None:
+        self.limit = limit
+        super().__init__(f"the body is larger than {limit // 1024} KiB; pitcrew accepts webhook bodies up to 1 MiB")
+
+
+class WebhookNotProcessed(Exception):
+    """The body was stored (with the error) but acting on it failed; it is kept for someone to look at."""
+
+
+@dataclass(frozen=True)
+class WebhookCredentials:
+    """What a request carries to prove its sender; the edge copies these from headers and the query."""
+
+    authorization: str | None = None
+    token: str | None = None
+    sentry_signature: str | None = None
+    vercel_signature: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    source: str
+    outcomes: tuple[AlertOutcome, ...]
+
+    @property
+    def has_due_work(self) -> bool:
+        """Whether something was scheduled to happen at once (a new root message, a note in a thread)."""
+        return any(o.effect in ("opened", "reopened", "recovered") for o in self.outcomes)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "stored": True,
+            "alerts": [
+                {"fingerprint": o.fingerprint, "status": o.status, "effect": o.effect, "incident": o.incident}
+                for o in self.outcomes
+            ],
+        }
+
+
+def authenticate(deps: Deps, source: str, body: bytes, credentials: WebhookCredentials) -> None:
+    """Sentry and Vercel by their HMAC signature when their secret is set; everything else by WEBHOOK_SECRET.
+
+    With no WEBHOOK_SECRET set, such sources are refused: accepting anyone's alerts would let
+    anyone open incidents and page the on-call engineer, so pitcrew says how to fix it instead.
+    """
+    settings = deps.settings
+    if source == "sentry" and settings.SENTRY_CLIENT_SECRET:
+        if not verify_sentry(body, credentials.sentry_signature, settings.SENTRY_CLIENT_SECRET.get_secret_value()):
+            raise WebhookUnauthorized(
+                "the Sentry-Hook-Signature header is missing or does not match SENTRY_CLIENT_SECRET"
+            )
+        return
+    if source == "vercel" and settings.VERCEL_WEBHOOK_SECRET:
+        if not verify_vercel(body, credentials.vercel_signature, settings.VERCEL_WEBHOOK_SECRET.get_secret_value()):
+            raise WebhookUnauthorized(
+                "the x-vercel-signature header is missing or does not match VERCEL_WEBHOOK_SECRET"
+            )
+        return
+    secret = settings.WEBHOOK_SECRET.get_secret_value() if settings.WEBHOOK_SECRET else ""
+    if not secret:
+        raise WebhookUnauthorized(
+            "WEBHOOK_SECRET is not set, so pitcrew refuses webhooks: set WEBHOOK_SECRET and add "
+            "`?token=<secret>` to the webhook URL (or send `Authorization: Bearer <secret>`)"
+        )
+    provided = credentials.token or bearer_token(credentials.authorization)
+    if not provided:
+        raise WebhookUnauthorized("no secret given: add `?token=<WEBHOOK_SECRET>` or `Authorization: Bearer ...`")
+    if not verify_shared_secret(provided, secret):
+        raise WebhookUnauthorized("the secret given does not match WEBHOOK_SECRET")
+
+
+def known_source(source: str) -> str:
+    """The source's canonical name; UnknownWebhookSource (a WebhookBodyError) when pitcrew has no parser."""
+    name = source.strip().lower()
+    if name not in webhooks.PARSERS:
+        raise webhooks.UnknownWebhookSource(source)
+    return name
+
+
+async def receive_webhook(
+    deps: Deps,
+    source: str,
+    body: bytes,
+    content_type: str | None,
+    credentials: WebhookCredentials,
+    *,
+    writer: AlertWriter | None = None,
+) -> WebhookReceipt:
+    """Authenticate, store, read and act on one webhook body.
+
+    `writer` groups the bodies arriving together into one transaction (the web edge keeps one per
+    instance); without it the body is written in a transaction of its own. Raises
+    UnknownWebhookSource, WebhookTooLarge, WebhookUnauthorized, WebhookBodyError (after keeping the
+    unreadable body with the reason), or WebhookNotProcessed (the body is kept with what failed).
+    """
+    name = known_source(source)
+    if len(body) > MAX_BODY_BYTES:
+        raise WebhookTooLarge()
+    authenticate(deps, name, body, credentials)
+    now = deps.clock()
+    try:
+        alerts = webhooks.parse(name, body, content_type)
+    except WebhookBodyError as err:
+        await _keep_unreadable(deps, name, body, now, err.reason)
+        raise
+    policy = policy_of(deps)
+    arrival = Arrival(name, body, [_normalise(policy, _health_urls(deps.catalog), alert) for alert in alerts], now)
+    try:
+        outcomes = await (writer or AlertWriter(deps)).write(arrival)
+    except Exception as err:
+        # Whatever went wrong while acting on it, the body itself is kept, with what went wrong
+        # (if the database is what went wrong, this raises too, and the sender is told to retry).
+        log.exception("webhook %s: acting on the body failed", name)
+        await _keep_unreadable(deps, name, body, now, f"stored but not processed: {type(err).__name__}: {err}"[:500])
+        raise WebhookNotProcessed(type(err).__name__) from err
+    return WebhookReceipt(source=name, outcomes=tuple(outcomes))
+
+
+_HEALTH_URLS: dict[int, tuple[Catalog, dict[str, list[str]]]] = {}
+
+
+def _health_urls(catalog: Catalog) -> dict[str, list[str]]:
+    """Each service's health URLs (an alert's link is matched against them), built once per catalog."""
+    cached = _HEALTH_URLS.get(id(catalog))
+    if cached is None or cached[0] is not catalog:
+        if len(_HEALTH_URLS) > 64:
+            _HEALTH_URLS.clear()
+        cached = _HEALTH_URLS[id(catalog)] = (
+            catalog,
+            {name: [check.url for check in svc.health] for name, svc in catalog.services.items()},
+        )
+    return cached[1]
+
+
+def _normalise(policy: Policy, health_urls: Mapping[str, Sequence[str]], alert: Alert) -> Alert:
+    """The team's severity words, the catalog's name for the service."""
+    alert = apply_severity_mapping(alert, policy.severity_map)
+    service = resolve_service(alert, health_urls)
+    if service and service != alert.service:
+        alert = replace(alert, service=service)
+    return alert
+
+
+async def _keep_unreadable(deps: Deps, source: str, body: bytes, now: datetime, reason: str) -> None:
+    async with transaction(deps.sessions) as session:
+        await alert_store.store_body(session, source=source, body=body, received_at=now, error=reason)
+        await audit(deps, session, source, now, f"rejected: {reason}", {"bytes": len(body)})
+
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "AlertOutcome",
+    "AlertWriter",
+    "WebhookCredentials",
+    "WebhookNotProcessed",
+    "WebhookReceipt",
+    "WebhookTooLarge",
+    "WebhookUnauthorized",
+    "authenticate",
+    "known_source",
+    "receive_webhook",
+]

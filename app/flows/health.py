@@ -1,0 +1,194 @@
+"""`/health`: probe every check of every service (or of those named) at once, and judge what came back.
+
+All probes run concurrently and each is bounded by its own timeout, so the card takes as long
+as the slowest probe, never the sum, and a provider that hangs costs its timeout, not the card.
+Whatever goes wrong in a probe (a provider error, a timeout, a bug) becomes a failed check that
+says which call failed and why: one broken service never hides the state of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
+from app.core.health import (
+    CheckResult,
+    HealthReport,
+    ServiceHealth,
+    failed_probe,
+    http_check_name,
+    judge_deployment,
+    judge_http,
+    judge_postgres,
+)
+from app.core.observations import Deployment, DeploymentObservation
+from app.core.secrets import mask_values
+from app.providers.base import ProviderError
+from app.providers.http import probe_http, safe_url
+from app.providers.postgres import probe_postgres
+from app.providers.railway import InvalidIdentifier
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+
+log = logging.getLogger("pitcrew.health")
+
+PROVIDER_TIMEOUT_S = 10.0  # Railway and Vercel calls have no timeout of their own in pitcrew.yml
+# The outer bound waits this much past a probe's own timeout, so that the probe's own, more precise
+# message ("connect timed out", "statement timeout") wins when it is about to come anyway.
+TIMEOUT_GRACE_S = 0.5
+RAILWAY_TOKENS_MISSING = "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set"
+VERCEL_TOKEN_MISSING = "VERCEL_TOKEN not set"
+POSTGRES_CALL = "postgres probe"
+
+T = TypeVar("T")
+Probed = tuple[CheckResult, Deployment | None]
+
+
+async def check_health(
+    deps: Deps, names: Sequence[str] | None = None, *, provider_timeout_s: float = PROVIDER_TIMEOUT_S
+) -> HealthReport:
+    """Probe the named services (all of them when `names` is None or empty) and judge each check.
+
+    Raises UnknownService, before any probe starts, for a name the catalog does not know.
+    `provider_timeout_s` bounds each Railway and Vercel call; HTTP and Postgres checks use their own.
+    """
+    chosen = _choose(deps, names)
+    bounds = _Bounds(deps.settings.secret_values(), provider_timeout_s)
+    checked_at = deps.clock()
+    started = time.monotonic()
+    services = await asyncio.gather(*(_check_service(deps, n, service, bounds) for n, service in chosen))
+    elapsed_ms = (time.monotonic() - started) * 1000
+    return HealthReport(tuple(services), checked_at, elapsed_ms)
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """What every probe of one `/health` shares: the secrets to mask in errors and the provider timeout."""
+
+    secrets: list[str]
+    provider_timeout_s: float
+
+
+def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]]:
+    if not names:
+        return list(deps.catalog.services.items())
+    return [(name, deps.catalog.service(name)) for name in dict.fromkeys(names)]
+
+
+async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bounds) -> ServiceHealth:
+    """Every check of one service, concurrently: its provider's (deployment or database) then its URLs."""
+    probes: list[Awaitable[Probed]] = []
+    if service.provider == "railway" and service.railway is not None:
+        probes.append(_railway(deps, service.railway, bounds))
+    elif service.provider == "vercel" and service.vercel is not None:
+        probes.append(_vercel(deps, service.vercel, bounds))
+    elif service.provider == "postgres" and service.postgres is not None:
+        probes.append(_postgres(deps, service.postgres, bounds))
+    probes.extend(_http(deps, check, bounds) for check in service.health)
+    probed = await asyncio.gather(*probes)
+    deployment = next((d for _, d in probed if d is not None), None)
+    return ServiceHealth.of(name, service.provider, (check for check, _ in probed), deployment)
+
+
+async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
+    name, call = "railway deployment", "railway latest deployment"
+    if deps.railway is None:
+        return failed_probe(name, call, RAILWAY_TOKENS_MISSING), None
+    client, timeout_s = deps.railway, bounds.provider_timeout_s
+    return await _deployment(name, call, lambda: client.latest_deployment(ref, timeout_s=timeout_s), bounds)
+
+
+async def _vercel(deps: Deps, ref: VercelRef, bounds: _Bounds) -> Probed:
+    name, call = "vercel deployment", "vercel latest deployment"
+    if deps.vercel is None:
+        return failed_probe(name, call, VERCEL_TOKEN_MISSING), None
+    client, timeout_s = deps.vercel, bounds.provider_timeout_s
+    return await _deployment(name, call, lambda: client.latest_deployment(ref, timeout_s=timeout_s), bounds)
+
+
+async def _deployment(
+    name: str, call: str, probe: Callable[[], Awaitable[DeploymentObservation]], bounds: _Bounds
+) -> Probed:
+    result, observed = await _guarded(
+        name, call, bounds.provider_timeout_s, probe, judge_deployment, bounds.secrets
+    )
+    return result, observed.deployment if observed is not None else None
+
+
+async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
+    """The database named by an environment variable: its DSN never appears in the card, even in an error."""
+    name = "postgres"
+    dsn = deps.environ.get(ref.dsn_env, "")
+    if not dsn.strip():
+        return failed_probe(name, POSTGRES_CALL, f"environment variable {ref.dsn_env} is not set"), None
+    result, _ = await _guarded(
+        name,
+        POSTGRES_CALL,
+        ref.timeout_s,
+        lambda: probe_postgres(dsn, timeout_s=ref.timeout_s, long_query_s=ref.long_query_s),
+        lambda obs: judge_postgres(obs, ref),
+        [*bounds.secrets, *_dsn_secrets(dsn)],
+    )
+    return result, None
+
+
+async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:
+    name = http_check_name(check.method, safe_url(check.url))
+    result, _ = await _guarded(
+        name,
+        name,
+        check.timeout_s,
+        lambda: probe_http(deps.probes, url=check.url, method=check.method, timeout_s=check.timeout_s),
+        lambda obs: judge_http(obs, check),
+        bounds.secrets,
+    )
+    return result, None
+
+
+async def _guarded(
+    name: str,
+    call: str,
+    timeout_s: float,
+    probe: Callable[[], Awaitable[T]],
+    judge: Callable[[T], CheckResult],
+    secrets: Iterable[str],
+) -> tuple[CheckResult, T | None]:
+    """Run one probe within its time and judge it; any failure becomes a failed check, never an exception."""
+    secrets = list(secrets)
+    try:
+        async with asyncio.timeout(timeout_s + TIMEOUT_GRACE_S):
+            observed = await probe()
+        return judge(observed), observed
+    except TimeoutError:
+        return failed_probe(name, call, f"timed out after {timeout_s:g} s"), None
+    except ProviderError as err:
+        return failed_probe(name, err.call, mask_values(err.reason, secrets)), None
+    except InvalidIdentifier as err:  # an id in pitcrew.yml that cannot be sent as it is
+        return failed_probe(name, call, mask_values(str(err), secrets)), None
+    except Exception as err:  # a bug or an error a provider let through must not cost the whole card
+        reason = mask_values(f"unexpected {type(err).__name__}: {err}", secrets)
+        log.warning("health probe %s: %s", mask_values(call, secrets), reason)
+        return failed_probe(name, call, reason), None
+
+
+def _dsn_secrets(dsn: str) -> list[str]:
+    """The DSN and its password, masked in any message that might quote them."""
+    values = [dsn]
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        password = None
+    if password:
+        values.append(password)
+    for word in dsn.split():  # the key=value form: `host=... password=...`
+        key, _, value = word.partition("=")
+        if key.lower() == "password" and value:
+            values.append(value.strip("'\""))
+    return values

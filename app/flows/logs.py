@@ -1,0 +1,560 @@
+"""`/logs`: a service's logs from its provider, filtered, masked and grouped, as one result for any edge.
+
+What the runbooks do by hand (`railway logs --lines 100`, `railway logs | grep ERROR | sort | uniq -c`,
+`vercel logs`, a look at `pg_stat_statements`) done in one call: choose the deployment, ask the
+provider for as few lines as will do (Railway filters by level, text and time on its side), then run
+every line through the core (`app/core/logs.py`), whose filter is the authoritative one and whose
+masker sees every line before anything leaves the process.
+
+Why the order matters:
+- The masker is built before any line is read, from the values of the service's own variables
+  (as the provider reports them) and pitcrew's own secrets; when Railway cannot say what the
+  variables are, no line is shown: a log without its secrets masked is worse than no log.
+- Lines stream from the provider's answer through `process` into a bounded window (or `TopGroups`),
+  so memory holds at most the provider's page (5,000 lines) and the lines shown, however many match.
+- Everything the result carries that came from outside (lines, examples, query texts, commit
+  messages, the request as typed, error reasons) is masked here; edges only escape and lay out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from app.catalog import PostgresRef, RailwayRef, VercelRef
+from app.core.logs import OTHER_PATTERN, Group, LogFilter, LogRecord, TopGroups, make_record, process
+from app.core.logs_args import DEFAULT_LINES, MAX_LINES, LogsArgs
+from app.core.masking import Masker
+from app.core.observations import Deployment
+from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
+from app.providers.logs_model import LogLine
+from app.providers.postgres import SlowQueries, slow_queries
+from app.providers.railway import RailwayClient, railway_log_filter
+from app.providers.vercel import VercelClient
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+
+T = TypeVar("T")
+
+PROVIDER_TIMEOUT_S = 10.0
+# Vercel's runtime log is a live stream: reading stops once it has been quiet this long.
+VERCEL_QUIET_S = 1.5
+TOP_GROUPS = 20
+MAX_SLOW_QUERIES = 100  # what providers.postgres.slow_queries accepts
+DEPLOYMENTS_SEARCHED = 100  # how far back a short `--deployment` id is looked for
+RAILWAY_TOKENS_MISSING = "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot read Railway logs"
+VERCEL_TOKEN_MISSING = "VERCEL_TOKEN is not set, so pitcrew cannot read Vercel logs"
+
+# Severity words Railway may give a line, per level `--level` can ask for, for its own filter.
+# Only `warn` and `error` are sent: below them nearly every line passes, and lines without a
+# severity (which the core counts as `info`) would be dropped by Railway's filter.
+_RAILWAY_WARN = ("warn", "warning")
+_RAILWAY_ERROR = ("error", "err", "fatal", "critical", "panic")
+_RAILWAY_SEVERITIES = {"warn": _RAILWAY_WARN + _RAILWAY_ERROR, "error": _RAILWAY_ERROR}
+_RAILWAY_SERVING = ("SUCCESS", "CRASHED", "SLEEPING")
+
+
+# ---- what goes wrong ------------------------------------------------------------------------
+
+
+class LogsError(Exception):
+    """Why `/logs` has no lines to show; `reason` is fit to show as it is (masked; edges escape it)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class LogsUnavailable(LogsError):
+    """What was asked cannot be had for this service: an option its provider has no logs for, a
+    deployment that is not its own, a missing token. The user can fix the request."""
+
+
+class LogsFetchFailed(LogsError):
+    """A provider call failed or timed out; `call` names it (`railway deployment logs`)."""
+
+    def __init__(self, call: str, reason: str) -> None:
+        self.call = call
+        self.why = reason
+        super().__init__(f"{call} failed: {reason}")
+
+
+# ---- what comes back ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """Where the lines came from: which provider, which log, which deployment."""
+
+    provider: Literal["railway", "vercel", "postgres"]
+    kind: Literal["runtime", "build", "environment", "slow queries"]
+    deployment: Deployment | None = None
+
+    def describe(self, service: str) -> str:
+        """`runtime log of deployment 4e6a8c0d (current, SUCCESS)`, in plain text."""
+        if self.kind == "slow queries":
+            return "slowest queries"
+        if self.kind == "environment":
+            return f"log of every deployment of {service} (Railway environment log)"
+        what = "build log" if self.kind == "build" else "runtime log"
+        deployment = self.deployment
+        if deployment is None:
+            return what
+        facts = ["current"] if deployment.is_current else []
+        if deployment.status:
+            facts.append(deployment.status)
+        return f"{what} of deployment {short_id(deployment.id)}" + (f" ({', '.join(facts)})" if facts else "")
+
+
+def short_id(deployment_id: str) -> str:
+    """Railway's UUIDs by their first 8 characters (enough for `--deployment`); others whole."""
+    if len(deployment_id) == 36 and deployment_id.count("-") == 4:
+        return deployment_id[:8]
+    return deployment_id
+
+
+@dataclass(frozen=True)
+class LogsResult:
+    """What `/logs` found, every string in it masked.
+
+    `mode` says which of `records` (lines, oldest first), `groups` (for `--top`, largest first) or
+    `slow` (for `--slow`) holds the answer. `scanned` lines were read from the provider (at most
+    `fetch_limit`), `matched` of them passed the filter; `shown` is what the result holds.
+    """
+
+    service: str
+    asked: str  # the request as typed after `/logs`, masked
+    args: LogsArgs
+    source: LogSource
+    fetched_at: datetime
+    records: tuple[LogRecord, ...] = ()
+    groups: tuple[Group, ...] = ()
+    distinct_groups: int = 0
+    slow: SlowQueries | None = None
+    scanned: int = 0
+    matched: int = 0
+    fetch_limit: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def mode(self) -> Literal["lines", "top", "slow"]:
+        if self.slow is not None:
+            return "slow"
+        return "top" if self.args.top else "lines"
+
+    @property
+    def shown(self) -> int:
+        if self.mode == "slow" and self.slow is not None:
+            return len(self.slow.statements) or len(self.slow.running)
+        return len(self.groups) if self.mode == "top" else len(self.records)
+
+    @property
+    def truncated(self) -> bool:
+        """More matched than the result holds (lines beyond `--lines`, groups beyond the top ones)."""
+        if self.mode == "top":
+            return self.distinct_groups > len(self.groups)
+        return self.mode == "lines" and self.matched > len(self.records)
+
+    @property
+    def window_full(self) -> bool:
+        """The provider gave as many lines as were asked for: older ones were not read."""
+        return self.mode != "slow" and self.fetch_limit > 0 and self.scanned >= self.fetch_limit
+
+    def summary(self) -> str:
+        """One line for the audit trail and for notifications."""
+        where = self.source.describe(self.service)
+        if self.mode == "slow":
+            source = self.slow.source if self.slow is not None else "?"
+            return f"{self.shown} slow queries of {self.service} from {source}"
+        if self.mode == "top":
+            return (f"{len(self.groups)} of {self.distinct_groups} kinds of line in {self.matched} matching lines "
+                    f"of {self.service}, {where}")
+        return f"{len(self.records)} of {self.matched} matching lines ({self.scanned} read) of {self.service}, {where}"
+
+
+# ---- the flow -------------------------------------------------------------------------------
+
+
+async def fetch_logs(
+    deps: Deps,
+    args: LogsArgs,
+    *,
+    provider_timeout_s: float = PROVIDER_TIMEOUT_S,
+    vercel_quiet_s: float = VERCEL_QUIET_S,
+) -> LogsResult:
+    """The logs `args` ask for. Raises UnknownService (the catalog's, naming the known services),
+    LogsUnavailable for a request this service cannot answer, LogsFetchFailed for a provider failure."""
+    service = deps.catalog.service(args.service)
+    ctx = _Context(deps, args, deps.clock(), provider_timeout_s, vercel_quiet_s)
+    if args.slow and service.provider != "postgres":
+        raise LogsUnavailable(
+            f"`--slow` lists a Postgres database's slowest queries; {args.service} is a {service.provider} service."
+        )
+    if service.provider == "railway" and service.railway is not None:
+        return await _railway(ctx, service.railway)
+    if service.provider == "vercel" and service.vercel is not None:
+        return await _vercel(ctx, service.vercel)
+    if service.provider == "postgres" and service.postgres is not None:
+        return await _postgres(ctx, service.postgres)
+    raise LogsUnavailable(
+        f"{args.service} is checked over HTTP only (provider: {service.provider}): pitcrew has no access to its "
+        "logs. Give it a Railway or Vercel block in pitcrew.yml to read them here."
+    )
+
+
+@dataclass
+class _Context:
+    deps: Deps
+    args: LogsArgs
+    now: datetime
+    timeout_s: float
+    quiet_s: float
+
+    def own_secrets(self) -> dict[str, str]:
+        """pitcrew's own tokens, named so that `Masker.for_variables` takes each for a secret (a name must
+        end with the secret word: `PITCREW_1_SECRET`, not `PITCREW_SECRET_1`)."""
+        return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(self.deps.settings.secret_values())}
+
+    def masker(self, variables: Mapping[str, str] | None = None) -> Masker:
+        return Masker.for_variables({**(variables or {}), **self.own_secrets()})
+
+    def log_filter(self) -> LogFilter:
+        # The deployment is chosen by which log is read, not by a per-line attribute (Vercel's lines have none).
+        return replace(self.args.log_filter(self.now), deployment_id=None)
+
+    @property
+    def since_start(self) -> datetime | None:
+        return self.now - self.args.since if self.args.since is not None else None
+
+
+async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
+    client = ctx.deps.railway
+    if client is None:
+        raise LogsUnavailable(RAILWAY_TOKENS_MISSING)
+    args, timeout_s = ctx.args, ctx.timeout_s
+    fallback = ctx.masker()
+    variables, deployment = await _together(
+        _guard(client.service_variables(ref, timeout_s=timeout_s), fallback, hint=_VARIABLES_HINT),
+        _guard(_railway_deployment(client, ref, ctx), fallback),
+    )
+    masker = ctx.masker(variables)
+    if args.build:
+        limit = MAX_LINES if _filters_lines(args) else args.lines
+        source = LogSource("railway", "build", deployment)
+        lines = await _guard(client.build_logs(deployment.id, limit, timeout_s=timeout_s), masker)
+        return _collect(ctx, source, lines, limit, masker, notes=_deployment_notes(deployment, args))
+
+    server_filter = _railway_filter(args)
+    limit = args.lines if _railway_covers(args, server_filter) else MAX_LINES
+    if _use_environment_log(ctx, deployment):
+        source = LogSource("railway", "environment", None)
+        call = client.environment_logs(ref, filter=server_filter, start=ctx.since_start, limit=limit,
+                                       timeout_s=timeout_s)
+    else:
+        source = LogSource("railway", "runtime", deployment)
+        call = client.deployment_logs(deployment.id, filter=server_filter, start=ctx.since_start, limit=limit,
+                                      timeout_s=timeout_s)
+    lines = await _guard(call, masker)
+    return _collect(ctx, source, lines, limit, masker, notes=_deployment_notes(deployment, args))
+
+
+_VARIABLES_HINT = (
+    " (pitcrew reads the service's variables to mask their values in the log, and shows no line without them)"
+)
+
+
+async def _railway_deployment(client: RailwayClient, ref: RailwayRef, ctx: _Context) -> Deployment:
+    """The deployment whose log is read: the one named, else the newest for `--build` and the serving one
+    (else the newest) for runtime logs."""
+    args, timeout_s = ctx.args, ctx.timeout_s
+    if args.deployment_id:
+        found = await client.deployments(ref, DEPLOYMENTS_SEARCHED, timeout_s=timeout_s)
+        chosen = _by_id(found, args.deployment_id, ctx.args.service)
+        return chosen or await client.deployment(ref, args.deployment_id, timeout_s=timeout_s)
+    found = await client.deployments(ref, 20, timeout_s=timeout_s)
+    if not found:
+        raise LogsUnavailable(f"{args.service} has no deployments on Railway yet: there is no log to read.")
+    if args.build:
+        return found[0]
+    current = next((d for d in found if d.is_current), None)
+    return current or next((d for d in found if d.status in _RAILWAY_SERVING), found[0])
+
+
+def _use_environment_log(ctx: _Context, deployment: Deployment) -> bool:
+    """Without `--deployment`, a `--since` reaching back before the serving deployment started asks about
+    the service, not one deployment: Railway's environment log has the lines of every deployment."""
+    if ctx.args.deployment_id or ctx.since_start is None:
+        return False
+    started = deployment.created_at
+    return started is None or ctx.since_start < started or not deployment.is_current
+
+
+def _railway_filter(args: LogsArgs) -> str | None:
+    """Railway's own filter for what it can decide as the core would: severity at or above, and text
+    (when the text has no double quote, which Railway's syntax cannot carry)."""
+    parts: list[str] = []
+    words = _RAILWAY_SEVERITIES.get(args.level or "")
+    if words:
+        terms = [railway_log_filter(level=word) or "" for word in words]
+        parts.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
+    if args.grep and '"' not in args.grep and args.grep.strip():
+        parts.append(railway_log_filter(text=args.grep) or "")
+    return " AND ".join(p for p in parts if p) or None
+
+
+def _railway_covers(args: LogsArgs, server_filter: str | None) -> bool:
+    """True when Railway's filter and time bounds already pick the lines the core will keep, so that
+    asking for `--lines` lines is enough; otherwise the most Railway gives is read and filtered here."""
+    if args.top or args.request_id:
+        return False
+    if args.level is not None and args.level not in _RAILWAY_SEVERITIES:
+        return False
+    if args.grep and (server_filter is None or '"' in args.grep):
+        return False
+    return True
+
+
+def _filters_lines(args: LogsArgs) -> bool:
+    return bool(args.top or args.level or args.grep or args.request_id or args.since)
+
+
+async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
+    client = ctx.deps.vercel
+    if client is None:
+        raise LogsUnavailable(VERCEL_TOKEN_MISSING)
+    args, timeout_s = ctx.args, ctx.timeout_s
+    masker = ctx.masker()
+    deployment = await _guard(_vercel_deployment(client, ref, ctx), masker)
+    notes = _deployment_notes(deployment, args)
+    if args.build:
+        limit = MAX_LINES if _filters_lines(args) else args.lines
+        source = LogSource("vercel", "build", deployment)
+        lines = await _guard(client.build_events(deployment.id, limit=limit, ref=ref, timeout_s=timeout_s), masker)
+        return _collect(ctx, source, lines, limit, masker, notes=notes)
+    # Vercel's runtime log takes no filter and comes oldest first: read all it gives (up to the
+    # limit, until it goes quiet) and keep the newest lines that match.
+    source = LogSource("vercel", "runtime", deployment)
+    lines = await _guard(
+        client.runtime_logs(ref, deployment.id, limit=MAX_LINES, timeout_s=timeout_s, quiet_s=ctx.quiet_s), masker
+    )
+    return _collect(ctx, source, lines, MAX_LINES, masker, notes=notes)
+
+
+async def _vercel_deployment(client: VercelClient, ref: VercelRef, ctx: _Context) -> Deployment:
+    args, timeout_s = ctx.args, ctx.timeout_s
+    if args.deployment_id:
+        found = await client.deployments(ref, DEPLOYMENTS_SEARCHED, target=None, timeout_s=timeout_s)
+        chosen = _by_id(found, args.deployment_id, args.service)
+        return chosen or await client.deployment(ref, args.deployment_id, timeout_s=timeout_s)
+    found = await client.deployments(ref, 20, timeout_s=timeout_s)
+    if not found:
+        raise LogsUnavailable(f"{args.service} has no production deployment on Vercel yet: there is no log to read.")
+    if args.build:
+        return found[0]
+    current = next((d for d in found if d.is_current), None)
+    return current or next((d for d in found if d.status == "READY"), found[0])
+
+
+def _by_id(found: Sequence[Deployment], wanted: str, service: str) -> Deployment | None:
+    """The deployment `wanted` names, whole or by the start of its id; None when none of `found` does."""
+    exact = [d for d in found if d.id == wanted]
+    if exact:
+        return exact[0]
+    lowered = wanted.lower()
+    prefixed = [d for d in found if d.id.lower().startswith(lowered)]
+    if len(prefixed) > 1:
+        shown = ", ".join(short_id(d.id) for d in prefixed[:5])
+        raise LogsUnavailable(
+            f"`--deployment {wanted}` could be any of {len(prefixed)} deployments of {service} ({shown}); "
+            "give more of the id."
+        )
+    return prefixed[0] if prefixed else None
+
+
+def _deployment_notes(deployment: Deployment | None, args: LogsArgs) -> tuple[str, ...]:
+    if deployment is None or args.deployment_id or args.build or deployment.is_current:
+        return ()
+    return (f"No deployment is serving {args.service} now; this is the log of the newest one.",)
+
+
+async def _postgres(ctx: _Context, ref: PostgresRef) -> LogsResult:
+    args = ctx.args
+    if not args.slow:
+        raise LogsUnavailable(
+            f"{args.service} is a Postgres database: pitcrew reads its slowest queries with "
+            f"`/logs {args.service} --slow` (with `--lines N` for how many). The database server's own log "
+            "is not readable over SQL; look at it with your database host."
+        )
+    dsn = ctx.deps.environ.get(ref.dsn_env, "")
+    if not dsn.strip():
+        raise LogsUnavailable(f"The environment variable {ref.dsn_env} (the DSN of {args.service}) is not set.")
+    masker = ctx.masker({ref.dsn_env: dsn})
+    wanted = min(args.lines, MAX_SLOW_QUERIES)
+    found = await _guard(slow_queries(dsn, limit=wanted, timeout_s=ref.timeout_s), masker)
+    notes: list[str] = []
+    if args.lines > MAX_SLOW_QUERIES:
+        notes.append(f"At most {MAX_SLOW_QUERIES} queries are listed.")
+    if args.since is not None:
+        notes.append("`--since` does not apply to `--slow`: pg_stat_statements counts since its statistics were "
+                     "last reset, pg_stat_activity shows what runs now.")
+    return LogsResult(
+        service=args.service,
+        asked=masker.mask(describe_args(args)),
+        args=args,
+        source=LogSource("postgres", "slow queries"),
+        fetched_at=ctx.now,
+        slow=_masked_slow(found, masker),
+        notes=tuple(notes),
+    )
+
+
+# `CREATE ROLE ... PASSWORD 'x'` is kept verbatim by pg_stat_statements and pg_stat_activity, and SQL puts
+# no `=` or `:` between the key and the value, which the masker's key-value rule looks for.
+_SQL_PASSWORD = re.compile(r"(\bPASSWORD\s+)'(?:[^']|'')*'", re.IGNORECASE)
+
+
+def _mask_sql(text: str, masker: Masker) -> str:
+    return masker.mask(_SQL_PASSWORD.sub(r"\1'***'", text))
+
+
+def _masked_slow(found: SlowQueries, masker: Masker) -> SlowQueries:
+    """Query texts keep their literals (a password in `ALTER ROLE ... PASSWORD '...'`): mask them."""
+    return replace(
+        found,
+        statements=tuple(replace(s, query=_mask_sql(s.query, masker)) for s in found.statements),
+        running=tuple(
+            replace(q, query=_mask_sql(q.query, masker) if q.query is not None else None,
+                    application_name=masker.mask(q.application_name) if q.application_name else None)
+            for q in found.running
+        ),
+        note=masker.mask(found.note) if found.note else None,
+    )
+
+
+# ---- lines through the core -----------------------------------------------------------------
+
+
+class _Counted:
+    """Provider lines as core records, built one at a time as `process` asks, and counted."""
+
+    def __init__(self, lines: Iterable[LogLine]) -> None:
+        self._lines = lines
+        self.count = 0
+
+    def __iter__(self) -> Iterator[LogRecord]:
+        for line in self._lines:
+            self.count += 1
+            yield make_record(line.message, timestamp=line.timestamp, level=line.level, attributes=line.attributes)
+
+
+def _collect(
+    ctx: _Context,
+    source: LogSource,
+    lines: Iterable[LogLine],
+    fetch_limit: int,
+    masker: Masker,
+    *,
+    notes: tuple[str, ...] = (),
+) -> LogsResult:
+    """Filter, mask and keep (the newest `--lines` matches, or the `--top` groups), counting as it goes."""
+    args = ctx.args
+    counted = _Counted(lines)
+    matches = process(counted, ctx.log_filter(), masker, None, keep="first")
+    records: tuple[LogRecord, ...] = ()
+    groups: tuple[Group, ...] = ()
+    distinct = matched = 0
+    if args.top:
+        tally = TopGroups()
+        for record in matches:
+            tally.add(record)
+        matched = tally.total
+        groups = tuple(tally.groups(min(args.lines, TOP_GROUPS)))
+        # the "other patterns" group, when lines went there, counts as one more kind
+        distinct = tally.distinct + sum(1 for g in groups if g.pattern == OTHER_PATTERN)
+    else:
+        window: deque[LogRecord] = deque(maxlen=args.lines)
+        for record in matches:
+            window.append(record)
+            matched += 1
+        records = tuple(window)
+    deployment = source.deployment
+    if deployment is not None and deployment.commit_message:
+        deployment = replace(deployment, commit_message=masker.mask(deployment.commit_message))
+        source = replace(source, deployment=deployment)
+    return LogsResult(
+        service=args.service,
+        asked=masker.mask(describe_args(args)),
+        args=args,
+        source=source,
+        fetched_at=ctx.now,
+        records=records,
+        groups=groups,
+        distinct_groups=distinct,
+        scanned=counted.count,
+        matched=matched,
+        fetch_limit=fetch_limit,
+        notes=notes,
+    )
+
+
+def describe_args(args: LogsArgs) -> str:
+    """The request as one would type it after `/logs`: `api --since 30m --level error --grep "db timeout"`."""
+    parts = [args.service]
+    if args.since is not None:
+        parts.append(f"--since {_duration(args.since)}")
+    if args.lines != DEFAULT_LINES:
+        parts.append(f"--lines {args.lines}")
+    for option, value in (("--level", args.level), ("--grep", args.grep), ("--request-id", args.request_id),
+                          ("--deployment", args.deployment_id)):
+        if value:
+            parts.append(f"{option} {_quoted(value)}")
+    parts.extend(flag for flag, on in (("--top", args.top), ("--build", args.build), ("--slow", args.slow)) if on)
+    return " ".join(parts)
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out) or "0s"
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) or not value else value
+
+
+# ---- provider calls -------------------------------------------------------------------------
+
+
+async def _guard(call: Awaitable[T], masker: Masker, *, hint: str = "") -> T:
+    """Await a provider call; its failure as a LogsError that names the call, with secrets masked."""
+    try:
+        return await call
+    except LogsError:
+        raise
+    except UnknownDeployment as err:
+        raise LogsUnavailable(masker.mask(f"{err.reason}.")) from None
+    except ProviderError as err:
+        raise LogsFetchFailed(err.call, masker.mask(err.reason) + hint) from None
+    except InvalidIdentifier as err:
+        raise LogsUnavailable(masker.mask(str(err))) from None
+    except TimeoutError:
+        raise LogsFetchFailed("provider call", "no answer in time") from None
+
+
+async def _together(first: Awaitable[T], second: Awaitable[Deployment]) -> tuple[T, Deployment]:
+    """Both calls at once; when either fails, the first one's error (the variables' before the deployment's)."""
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0], results[1]  # type: ignore[return-value]

@@ -1,0 +1,229 @@
+"""What a runbook's `check` steps run, and which service a step works on.
+
+Each check is one of the capabilities pitcrew already has (the `/health` probes, a deployment's
+status, the database's vital signs, `/logs --slow`, `/logs --top`), reduced to a one-line summary
+(which later steps may quote with `{steps.<id>.summary}`) and a few lines of detail for the step's
+message. A check *ran* when it observed something, good or bad: a service found down is a result.
+It *failed* when it could not look at all (no token, a provider that did not answer, a service of
+the wrong kind); the step then stays current, to be run again or skipped.
+
+Everything shown here has been masked by the flow that produced it (health, logs); errors pass
+through `mask_values` with pitcrew's own secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from app.catalog import UnknownService
+from app.core.actions import ActionNotAvailable, spec_for
+from app.core.health import Verdict, judge_deployment
+from app.core.logs_args import LogsArgs
+from app.core.runbooks import DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
+from app.core.secrets import mask_values
+from app.flows.health import POSTGRES_CALL, check_health
+from app.flows.logs import LogsError, fetch_logs
+from app.flows.verify import describe_check
+from app.providers.base import InvalidIdentifier, ProviderError
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+
+PROVIDER_TIMEOUT_S = 10.0
+SUMMARY_MAX = 300
+DETAIL_LINES = 8
+DETAIL_MAX = 300
+TOP_SHOWN = 5
+NO_SERVICE = "(no service)"  # what a template gives for an incident without a service
+
+_VERDICT_ICON = {Verdict.OK: "✅", Verdict.DEGRADED: "🟠", Verdict.DOWN: "🔴"}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """`ran`: it observed something (good or bad); `summary`: one line; `detail`: what the message shows."""
+
+    ran: bool
+    summary: str
+    detail: tuple[str, ...] = ()
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _failed(reason: str) -> ProbeResult:
+    return ProbeResult(False, _cut(reason, SUMMARY_MAX))
+
+
+# ---- which service -------------------------------------------------------------------------------
+
+
+def fits(deps: Deps, step: Step, service: str) -> bool:
+    """Whether the step can work on `service` at all (a deployment check on a database cannot)."""
+    found = deps.catalog.services.get(service)
+    if found is None:
+        return False
+    provider = found.provider
+    if isinstance(step, CheckStep):
+        if step.probe == "health":
+            return True
+        if step.probe in ("deployment", "log_errors"):
+            return provider in ("railway", "vercel")
+        return provider == "postgres"
+    if isinstance(step, ActionStep):
+        try:
+            spec_for(provider, step.action)
+        except ActionNotAvailable:
+            return False
+        return True
+    return False
+
+
+def candidates(deps: Deps, step: Step) -> tuple[str, ...]:
+    """Every service of pitcrew.yml the step could work on, by name."""
+    return tuple(name for name in sorted(deps.catalog.services) if fits(deps, step, name))
+
+
+def choose_target(deps: Deps, step: Step, incident_service: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """(the service the step works on, or None and the services to ask about).
+
+    As docs/runbooks.md says: the step's own `service:`, else the incident's service; for the
+    database steps the incident's service when it is a database, else pitcrew.yml's database. When
+    that leaves a choice, or nothing, the person running the step is asked.
+    """
+    named = getattr(step, "service", None)
+    if named and named != NO_SERVICE:
+        return named, ()
+    if targets_database(step):
+        if incident_service and fits(deps, step, incident_service):
+            return incident_service, ()
+        found = candidates(deps, step)
+        return (found[0], ()) if len(found) == 1 else (None, found)
+    if incident_service:
+        return incident_service, ()
+    found = candidates(deps, step)
+    return (found[0], ()) if len(found) == 1 else (None, found)
+
+
+# ---- the checks ----------------------------------------------------------------------------------
+
+
+async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
+    """Run the step's probe on `service`; never raises for what a provider or the catalog says."""
+    secrets = deps.settings.secret_values()
+    try:
+        match step.probe:
+            case "health":
+                return await _health(deps, service)
+            case "deployment":
+                return await _deployment(deps, service)
+            case "db_connections":
+                return await _db_connections(deps, service)
+            case "slow_queries":
+                return await _slow_queries(deps, service)
+            case "log_errors":
+                return await _log_errors(deps, service, step.minutes or DEFAULT_LOG_MINUTES)
+    except UnknownService as err:
+        return _failed(str(err))
+    except LogsError as err:
+        return _failed(err.reason)
+    except (ProviderError, InvalidIdentifier) as err:
+        return _failed(mask_values(str(err), secrets))
+    except TimeoutError:
+        return _failed(f"no answer within {PROVIDER_TIMEOUT_S:g} s")
+    return _failed(f"unknown check {step.probe!r}")
+
+
+async def _health(deps: Deps, service: str) -> ProbeResult:
+    report = await check_health(deps, [service])
+    health = report.services[0]
+    bad = [f"{c.name} {c.verdict.value}" for c in health.checks if c.verdict is not Verdict.OK]
+    said = f"{service} is {health.verdict.value}" + (f" ({'; '.join(bad)})" if bad else "")
+    if not health.checks:
+        said = f"{service} has no health checks in pitcrew.yml"
+    detail = tuple(
+        _cut(f"{_VERDICT_ICON[c.verdict]} {describe_check(c)}", DETAIL_MAX) for c in health.checks[:DETAIL_LINES]
+    )
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail)
+
+
+async def _deployment(deps: Deps, service: str) -> ProbeResult:
+    svc = deps.catalog.service(service)
+    if svc.provider == "railway" and svc.railway is not None:
+        if deps.railway is None:
+            return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
+        async with asyncio.timeout(PROVIDER_TIMEOUT_S + 0.5):
+            observed = await deps.railway.latest_deployment(svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
+    elif svc.provider == "vercel" and svc.vercel is not None:
+        if deps.vercel is None:
+            return _failed("VERCEL_TOKEN is not set, so pitcrew cannot reach Vercel")
+        async with asyncio.timeout(PROVIDER_TIMEOUT_S + 0.5):
+            observed = await deps.vercel.latest_deployment(svc.vercel, timeout_s=PROVIDER_TIMEOUT_S)
+    else:
+        return _failed(f"{service} is a {svc.provider} service: it has no deployments to look at")
+    check = judge_deployment(observed)
+    said = f"{check.verdict.value}: " + " · ".join(check.evidence)
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), (_cut(f"{_VERDICT_ICON[check.verdict]} {said}", DETAIL_MAX),))
+
+
+async def _db_connections(deps: Deps, service: str) -> ProbeResult:
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres":
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    report = await check_health(deps, [service])
+    check = next((c for c in report.services[0].checks if c.name == "postgres"), None)
+    if check is None:
+        return _failed(f"{service} has no database check")
+    said = " · ".join(check.evidence)
+    if check.evidence and check.evidence[0].startswith(f"{POSTGRES_CALL} failed:"):
+        return _failed(said)  # could not look: no DSN, refused, timed out
+    return ProbeResult(
+        True, _cut(f"{check.verdict.value}: {said}", SUMMARY_MAX),
+        tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence),
+    )
+
+
+async def _slow_queries(deps: Deps, service: str) -> ProbeResult:
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres":
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    result = await fetch_logs(deps, LogsArgs(service=service, slow=True, lines=TOP_SHOWN))
+    slow = result.slow
+    if slow is None:
+        return _failed("no slow-query information came back")
+    if slow.statements:
+        lines = tuple(
+            _cut(f"{s.mean_ms:,.0f} ms mean × {s.calls:,} calls: {s.query}", DETAIL_MAX) for s in slow.statements
+        )
+        first = slow.statements[0]
+        said = f"slowest on average ({slow.source}): {first.mean_ms:,.0f} ms × {first.calls:,} calls: {first.query}"
+    elif slow.running:
+        lines = tuple(
+            _cut(f"{q.duration_s:,.1f} s running: {q.query or '(query hidden)'}", DETAIL_MAX) for q in slow.running
+        )
+        first_running = slow.running[0]
+        said = f"longest running now: {first_running.duration_s:,.1f} s: {first_running.query or '(query hidden)'}"
+    else:
+        lines = ()
+        said = f"no slow query found ({slow.source})"
+    if slow.note:
+        lines = (*lines, _cut(slow.note, DETAIL_MAX))
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), lines[:DETAIL_LINES])
+
+
+async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:
+    args = LogsArgs(service=service, since=timedelta(minutes=minutes), level="error", top=True, lines=TOP_SHOWN)
+    result = await fetch_logs(deps, args)
+    if not result.matched:
+        return ProbeResult(True, f"no error in the logs of {service} in the last {minutes} minutes")
+    first = result.groups[0] if result.groups else None
+    said = f"{result.matched} error line{'s' if result.matched != 1 else ''} in the last {minutes} minutes"
+    if first is not None:
+        said += f"; most frequent ({first.count}×): {first.example}"
+    detail = tuple(_cut(f"{g.count}× {g.example}", DETAIL_MAX) for g in result.groups[:TOP_SHOWN])
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail)

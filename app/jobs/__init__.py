@@ -1,0 +1,1 @@
+"""Scheduled work kept in the database (escalations, reminders, post-action verification)."""

@@ -1,0 +1,231 @@
+"""Every GraphQL document pitcrew sends to Railway, one constant each, with nothing ever interpolated.
+
+They live apart from the client so that a test can validate each of them against Railway's published
+schema (tests/spec_check.py) and so that a reviewer sees at a glance that user input can only reach
+Railway through `variables`. Operation names follow the Railway CLI's where the CLI has the same
+operation (`Deployments`, `DeploymentLogs`, `DeploymentRedeploy`, ...); the sandbox dispatches on them.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DEPLOYMENT_FIELDS = """
+fragment DeploymentFields on Deployment {
+  id
+  status
+  createdAt
+  url
+  staticUrl
+  canRollback
+  deploymentStopped
+  meta
+  serviceId
+  environmentId
+  projectId
+  creator {
+    name
+  }
+}
+"""
+
+_LOG_FIELDS = """
+fragment LogFields on Log {
+  timestamp
+  message
+  severity
+  attributes {
+    key
+    value
+  }
+  tags {
+    serviceId
+    deploymentId
+    deploymentInstanceId
+  }
+}
+"""
+
+# The service instance's active deployments say which deployment is serving now, which the
+# deployments list alone cannot: a newer deployment may have failed or still be building.
+DEPLOYMENTS = (
+    """
+query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!, $environmentId: String!) {
+  deployments(input: $input, first: $first) {
+    edges {
+      node {
+        ...DeploymentFields
+      }
+    }
+  }
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    activeDeployments {
+      id
+      createdAt
+      deploymentStopped
+    }
+  }
+}
+"""
+    + _DEPLOYMENT_FIELDS
+)
+
+LATEST_DEPLOYMENT = (
+    """
+query LatestDeployment($serviceId: String!, $environmentId: String!) {
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    latestDeployment {
+      ...DeploymentFields
+      instances {
+        id
+        status
+      }
+    }
+    activeDeployments {
+      id
+      createdAt
+      deploymentStopped
+      instances {
+        id
+        status
+      }
+    }
+  }
+}
+"""
+    + _DEPLOYMENT_FIELDS
+)
+
+DEPLOYMENT = (
+    """
+query Deployment($id: String!, $serviceId: String!, $environmentId: String!) {
+  deployment(id: $id) {
+    ...DeploymentFields
+  }
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    activeDeployments {
+      id
+      createdAt
+      deploymentStopped
+    }
+  }
+}
+"""
+    + _DEPLOYMENT_FIELDS
+)
+
+DEPLOYMENT_ROLLBACK = """
+mutation DeploymentRollback($id: String!) {
+  deploymentRollback(id: $id)
+}
+"""
+
+DEPLOYMENT_RESTART = """
+mutation DeploymentRestart($id: String!) {
+  deploymentRestart(id: $id)
+}
+"""
+
+DEPLOYMENT_REDEPLOY = """
+mutation DeploymentRedeploy($id: String!) {
+  deploymentRedeploy(id: $id) {
+    id
+    status
+    createdAt
+  }
+}
+"""
+
+DEPLOYMENT_STOP = """
+mutation DeploymentStop($id: String!) {
+  deploymentStop(id: $id)
+}
+"""
+
+VARIABLE_UPSERT = """
+mutation VariableUpsert($input: VariableUpsertInput!) {
+  variableUpsert(input: $input)
+}
+"""
+
+DEPLOYMENT_LOGS = (
+    """
+query DeploymentLogs(
+  $deploymentId: String!
+  $limit: Int
+  $filter: String
+  $startDate: DateTime
+  $endDate: DateTime
+) {
+  deploymentLogs(
+    deploymentId: $deploymentId
+    limit: $limit
+    filter: $filter
+    startDate: $startDate
+    endDate: $endDate
+  ) {
+    ...LogFields
+  }
+}
+"""
+    + _LOG_FIELDS
+)
+
+BUILD_LOGS = (
+    """
+query BuildLogs($deploymentId: String!, $limit: Int) {
+  buildLogs(deploymentId: $deploymentId, limit: $limit) {
+    ...LogFields
+  }
+}
+"""
+    + _LOG_FIELDS
+)
+
+# environmentLogs has no start/end: it reads `beforeLimit` lines back from `anchorDate` (now when
+# unset) as far as `beforeDate`.
+ENVIRONMENT_LOGS = (
+    """
+query EnvironmentLogs(
+  $environmentId: String!
+  $filter: String
+  $anchorDate: String
+  $beforeDate: String
+  $beforeLimit: Int
+) {
+  environmentLogs(
+    environmentId: $environmentId
+    filter: $filter
+    anchorDate: $anchorDate
+    beforeDate: $beforeDate
+    beforeLimit: $beforeLimit
+  ) {
+    ...LogFields
+  }
+}
+"""
+    + _LOG_FIELDS
+)
+
+# The rendered values, as the running service sees them: those are what would appear in its logs.
+SERVICE_VARIABLES = """
+query VariablesForServiceDeployment($projectId: String!, $environmentId: String!, $serviceId: String!) {
+  variablesForServiceDeployment(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId)
+}
+"""
+
+ALL_DOCUMENTS: dict[str, str] = {
+    name: value
+    for name, value in dict(globals()).items()
+    if name.isupper() and not name.startswith("_") and isinstance(value, str)
+}
+
+_OPERATION = re.compile(r"^\s*(query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def operation_name(document: str) -> str:
+    """The name of the (single) operation a document defines, sent as `operationName`."""
+    match = _OPERATION.match(document)
+    if match is None:
+        raise ValueError("a pitcrew GraphQL document must start with a named query or mutation")
+    return match.group(2)

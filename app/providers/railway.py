@@ -1,0 +1,492 @@
+"""Railway's GraphQL API: a service's deployments, their logs, and the actions a runbook takes on them.
+
+Every value that comes from a user, an alert or the catalog travels in GraphQL `variables`; the
+documents themselves are fixed constants (app/providers/graphql_docs.py) validated against Railway's
+schema by the tests. Every failure, whatever its cause, comes out as a `ProviderError` naming the call,
+because the person in Slack needs "railway deployments failed: no answer within 10 s", not a traceback.
+
+Authentication mirrors the Railway CLI: a project token, when there is one, is sent as
+`Project-Access-Token` and wins over an account token (`Authorization: Bearer`); the CLI never sends
+both, and neither do we.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from app.catalog import RailwayRef
+from app.core.observations import Deployment, DeploymentObservation
+from app.providers import graphql_docs as docs
+from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
+from app.providers.logs_model import LogLine, normalise_level, parse_timestamp
+
+DEFAULT_TIMEOUT_S = 10.0
+MAX_LOG_LINES = 5000  # Railway refuses a larger `limit`
+MAX_DEPLOYMENTS = 100
+_REASON_CHARS = 300
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
+_LEVEL_WORD = re.compile(r"^[a-z]{2,12}$")
+# Deployment meta keys worth carrying along (the rest is build configuration, often large).
+_META_KEYS = ("branch", "repo", "image", "reason", "rollbackTargetDeploymentId")
+
+
+class RailwayGraphQLError(ProviderError):
+    """Railway answered with GraphQL `errors`; `messages` and `paths` keep each one for callers that care.
+
+    `paths[i]` is the root field the i-th error is about (`deployment`, `serviceInstance`), or None.
+    """
+
+    def __init__(self, call: str, messages: list[str], paths: list[str | None] | None = None) -> None:
+        self.messages = messages
+        self.paths = paths if paths is not None else [None] * len(messages)
+        super().__init__(call, "; ".join(messages) or "Railway answered with an error and no message")
+
+    def about(self, field: str) -> list[str]:
+        """The messages of the errors about `field` (and of those that do not say what they are about)."""
+        return [m for m, p in zip(self.messages, self.paths, strict=False) if p in (None, field)]
+
+
+def check_id(what: str, value: object, expected: str = "letters, digits, - and _ (at most 64)") -> str:
+    """`value` if it looks like a provider id, else InvalidIdentifier.
+
+    Checked even where the id travels as a GraphQL variable: ids also end up in URLs and log filters,
+    and a typo deserves "not a deployment id" rather than a provider's puzzled answer.
+    """
+    if not isinstance(value, str) or not _SAFE_ID.match(value):
+        raise InvalidIdentifier(what, value, expected)
+    return value
+
+
+def railway_log_filter(*, level: str | None = None, text: str | None = None) -> str | None:
+    """A filter in Railway's own syntax (`@level:error AND "connection refused"`), or None for everything.
+
+    Double quotes are dropped from `text` because Railway's syntax has no documented escape for them.
+    """
+    parts: list[str] = []
+    if level:
+        word = level.strip().lower()
+        if not _LEVEL_WORD.match(word):
+            raise InvalidIdentifier("log level", level, "a word such as error, warn or info")
+        parts.append(f"@level:{word}")
+    if text and text.strip():
+        parts.append('"' + text.replace('"', " ").strip() + '"')
+    return " AND ".join(parts) or None
+
+
+class RailwayClient:
+    """One Railway account or project, reached over the process's shared httpx client."""
+
+    def __init__(self, http: httpx.AsyncClient, *, url: str, api_token: str | None, project_token: str | None) -> None:
+        self._http = http
+        self._url = url
+        self._api_token = api_token
+        self._project_token = project_token
+
+    def __repr__(self) -> str:  # never show the tokens, even in a debugger or a crash report
+        kind = "project token" if self._project_token else "account token" if self._api_token else "no token"
+        return f"RailwayClient(url={self._url!r}, {kind})"
+
+    # ---- deployments -------------------------------------------------------------------------
+
+    async def deployments(
+        self, ref: RailwayRef, limit: int = 10, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> list[Deployment]:
+        """The service's latest deployments, newest first; `is_current` marks the one serving now."""
+        call = "railway deployments"
+        variables = {
+            "input": {
+                "projectId": ref.project_id,
+                "environmentId": ref.environment_id,
+                "serviceId": ref.service_id,
+            },
+            "first": max(1, min(int(limit), MAX_DEPLOYMENTS)),
+            "serviceId": ref.service_id,
+            "environmentId": ref.environment_id,
+        }
+        data = await self._execute(call, docs.DEPLOYMENTS, variables, timeout_s)
+        edges = _dig(call, data, "deployments", "edges")
+        current_id = _current_id(_active(data))
+        nodes = [edge.get("node") for edge in edges or [] if isinstance(edge, dict)]
+        found = [_to_deployment(node, current_id) for node in nodes if isinstance(node, dict)]
+        found.sort(key=lambda d: d.created_at or _EPOCH, reverse=True)
+        return found[: variables["first"]]
+
+    async def latest_deployment(
+        self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> DeploymentObservation:
+        """The newest deployment, and the states of the instances serving the service now.
+
+        The instances are those of the active deployments: when the newest deployment failed to
+        build, the previous one is still running, and that is what a health verdict must see. Only
+        when nothing is active do the newest deployment's own instances count.
+        """
+        call = "railway latest deployment"
+        variables = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
+        data = await self._execute(call, docs.LATEST_DEPLOYMENT, variables, timeout_s)
+        instance = _dig(call, data, "serviceInstance")
+        active = _active(data)
+        latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
+        deployment = _to_deployment(latest, _current_id(active)) if isinstance(latest, dict) else None
+        running = [d for d in active if not d.get("deploymentStopped")]
+        sources = running or ([latest] if isinstance(latest, dict) else [])
+        states = tuple(
+            str(inst.get("status", "")).upper()
+            for source in sources
+            for inst in (source.get("instances") or [])
+            if isinstance(inst, dict) and inst.get("status")
+        )
+        return DeploymentObservation(provider="railway", deployment=deployment, instance_states=states)
+
+    async def deployment(
+        self, ref: RailwayRef, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Deployment:
+        """One deployment of this service; UnknownDeployment if there is none by that id here."""
+        call = "railway deployment"
+        check_id("Railway deployment id", deployment_id, "a Railway deployment id such as 8107edff-4b8e-...")
+        variables = {"id": deployment_id, "serviceId": ref.service_id, "environmentId": ref.environment_id}
+        try:
+            data = await self._execute(call, docs.DEPLOYMENT, variables, timeout_s)
+        except RailwayGraphQLError as err:
+            if any("not found" in m.lower() for m in err.about("deployment")):
+                raise UnknownDeployment(call, deployment_id) from None
+            raise
+        node = data.get("deployment")
+        if not isinstance(node, dict):
+            raise UnknownDeployment(call, deployment_id)
+        if node.get("serviceId") != ref.service_id or node.get("environmentId") != ref.environment_id:
+            raise UnknownDeployment(
+                call, deployment_id, f"deployment {deployment_id!r} belongs to another service or environment"
+            )
+        return _to_deployment(node, _current_id(_active(data)))
+
+    # ---- actions -----------------------------------------------------------------------------
+
+    async def rollback(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Roll the service back to `deployment_id` (Railway deploys that deployment's image anew)."""
+        return await self._boolean_mutation("railway rollback", docs.DEPLOYMENT_ROLLBACK, deployment_id, timeout_s)
+
+    async def restart(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Restart the deployment's instances without building or deploying anything."""
+        return await self._boolean_mutation("railway restart", docs.DEPLOYMENT_RESTART, deployment_id, timeout_s)
+
+    async def stop(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Stop the deployment's instances (the service stays down until something deploys)."""
+        return await self._boolean_mutation("railway stop", docs.DEPLOYMENT_STOP, deployment_id, timeout_s)
+
+    async def redeploy(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Deploy the same source again; answers with the id of the new deployment."""
+        call = "railway redeploy"
+        check_id("Railway deployment id", deployment_id)
+        data = await self._execute(call, docs.DEPLOYMENT_REDEPLOY, {"id": deployment_id}, timeout_s)
+        new = _dig(call, data, "deploymentRedeploy")
+        if not isinstance(new, dict) or not new.get("id"):
+            raise ProviderError(call, "Railway did not say which deployment it started")
+        return {
+            "action": "redeploy",
+            "deployment_id": deployment_id,
+            "new_deployment_id": str(new["id"]),
+            "status": str(new.get("status") or "").upper() or None,
+        }
+
+    async def upsert_variable(
+        self,
+        ref: RailwayRef,
+        name: str,
+        value: str,
+        *,
+        skip_deploys: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Set one service variable. Railway redeploys the service unless `skip_deploys`.
+
+        The value goes to Railway and nowhere else: not into the answer, the error, or any log.
+        """
+        call = "railway variable upsert"
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        if not isinstance(value, str):
+            raise TypeError("a Railway variable value must be text")
+        variables = {
+            "input": {
+                "projectId": ref.project_id,
+                "environmentId": ref.environment_id,
+                "serviceId": ref.service_id,
+                "name": name,
+                "value": value,
+                "skipDeploys": skip_deploys,
+            }
+        }
+        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s)
+        if data.get("variableUpsert") is not True:
+            raise ProviderError(call, f"Railway did not confirm that {name} was set")
+        return {
+            "action": "variable_upsert",
+            "service_id": ref.service_id,
+            "environment_id": ref.environment_id,
+            "name": name,
+            "redeploys": not skip_deploys,
+        }
+
+    # ---- logs and variables ------------------------------------------------------------------
+
+    async def deployment_logs(
+        self,
+        deployment_id: str,
+        *,
+        filter: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> list[LogLine]:
+        """The deployment's runtime log, oldest first; `filter` is Railway syntax (railway_log_filter)."""
+        call = "railway deployment logs"
+        check_id("Railway deployment id", deployment_id)
+        variables = {
+            "deploymentId": deployment_id,
+            "limit": _log_limit(limit),
+            "filter": filter or None,
+            "startDate": _iso(start, "start"),
+            "endDate": _iso(end, "end"),
+        }
+        data = await self._execute(call, docs.DEPLOYMENT_LOGS, variables, timeout_s)
+        return _to_log_lines(_dig(call, data, "deploymentLogs"))
+
+    async def build_logs(
+        self, deployment_id: str, limit: int = 100, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> list[LogLine]:
+        """The deployment's build output, oldest first (why a deploy FAILED is usually at its end)."""
+        call = "railway build logs"
+        check_id("Railway deployment id", deployment_id)
+        variables = {"deploymentId": deployment_id, "limit": _log_limit(limit)}
+        data = await self._execute(call, docs.BUILD_LOGS, variables, timeout_s)
+        return _to_log_lines(_dig(call, data, "buildLogs"))
+
+    async def environment_logs(
+        self,
+        ref: RailwayRef,
+        *,
+        filter: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> list[LogLine]:
+        """This service's lines of the environment's log, across all its deployments, oldest first.
+
+        Railway has no per-service log query, so the service is selected with `@service:<id>` in the
+        filter, and lines tagged with another service are dropped in case the filter was loosened.
+        """
+        call = "railway environment logs"
+        service_id = check_id("Railway service id", ref.service_id)
+        scope = f"@service:{service_id}"
+        variables = {
+            "environmentId": ref.environment_id,
+            "filter": f"{scope} AND ({filter})" if filter else scope,
+            "anchorDate": _iso(end, "end"),
+            "beforeDate": _iso(start, "start"),
+            "beforeLimit": _log_limit(limit),
+        }
+        data = await self._execute(call, docs.ENVIRONMENT_LOGS, variables, timeout_s)
+        raw = _dig(call, data, "environmentLogs")
+        mine = [item for item in raw or [] if isinstance(item, dict) and _tagged_for(item, service_id)]
+        return _to_log_lines(mine)
+
+    async def service_variables(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
+        """The service's variables as rendered for its deployments, so their values can be masked in logs.
+
+        The values are secrets: callers must use them only for masking, never show or store them.
+        """
+        call = "railway service variables"
+        variables = {
+            "projectId": ref.project_id,
+            "environmentId": ref.environment_id,
+            "serviceId": ref.service_id,
+        }
+        data = await self._execute(call, docs.SERVICE_VARIABLES, variables, timeout_s)
+        found = _dig(call, data, "variablesForServiceDeployment")
+        if not isinstance(found, dict):
+            raise ProviderError(call, "Railway's answer was not a set of variables")
+        return {str(k): "" if v is None else str(v) for k, v in found.items()}
+
+    # ---- plumbing ----------------------------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._project_token:
+            return {"Project-Access-Token": self._project_token}
+        if self._api_token:
+            return {"Authorization": f"Bearer {self._api_token}"}
+        return {}
+
+    async def _boolean_mutation(self, call: str, document: str, deployment_id: str, timeout_s: float) -> dict[str, Any]:
+        check_id("Railway deployment id", deployment_id)
+        data = await self._execute(call, document, {"id": deployment_id}, timeout_s)
+        field = next(iter(data), None)
+        if field is None or data[field] is not True:
+            raise ProviderError(call, f"Railway did not accept it (answered {data.get(field)!r})")
+        return {"action": call.removeprefix("railway "), "deployment_id": deployment_id, "accepted": True}
+
+    async def _execute(
+        self, call: str, document: str, variables: Mapping[str, Any], timeout_s: float
+    ) -> dict[str, Any]:
+        """POST one operation; its `data`, or ProviderError saying what went wrong."""
+        payload = {"query": document, "operationName": docs.operation_name(document), "variables": variables}
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._http.post(
+                    self._url, json=payload, headers=self._auth_headers(), timeout=timeout_s
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            raise ProviderError(call, f"could not reach Railway ({type(err).__name__}: {err})") from None
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if response.status_code >= 400:
+            said = _error_messages(errors) or [_excerpt(response.text)]
+            raise ProviderError(call, f"HTTP {response.status_code}: " + "; ".join(m for m in said if m))
+        if not isinstance(body, dict):
+            raise ProviderError(call, f"the answer was not JSON ({_excerpt(response.text) or 'empty'})")
+        if errors:
+            raise RailwayGraphQLError(call, _error_messages(errors), _error_paths(errors))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ProviderError(call, "the answer carried no data")
+        return data
+
+
+# ---- reading Railway's answers ------------------------------------------------------------------
+
+
+def _error_messages(errors: object) -> list[str]:
+    if not isinstance(errors, list):
+        return []
+    return [_excerpt(str(e.get("message") if isinstance(e, dict) else e)) for e in errors]
+
+
+def _error_paths(errors: list[Any]) -> list[str | None]:
+    paths = [e.get("path") if isinstance(e, dict) else None for e in errors]
+    return [str(p[0]) if isinstance(p, list) and p else None for p in paths]
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
+
+
+def _dig(call: str, data: Any, *path: str) -> Any:
+    node = data
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            raise ProviderError(call, f"unexpected answer: no `{'.'.join(path)}`")
+        node = node[key]
+    return node
+
+
+def _active(data: dict[str, Any]) -> list[dict[str, Any]]:
+    instance = data.get("serviceInstance")
+    active = instance.get("activeDeployments") if isinstance(instance, dict) else None
+    return [d for d in active or [] if isinstance(d, dict)]
+
+
+def _current_id(active: list[dict[str, Any]]) -> str | None:
+    """The deployment serving now: the newest active one whose instances have not all stopped."""
+    running = [d for d in active if d.get("id") and not d.get("deploymentStopped")]
+    if not running:
+        return None
+    newest = max(running, key=lambda d: parse_timestamp(d.get("createdAt")) or _EPOCH)
+    return str(newest["id"])
+
+
+def _tagged_for(item: dict[str, Any], service_id: str) -> bool:
+    tags = item.get("tags")
+    return not isinstance(tags, dict) or tags.get("serviceId") in (None, service_id)
+
+
+def _to_deployment(node: dict[str, Any], current_id: str | None) -> Deployment:
+    meta = node.get("meta") if isinstance(node.get("meta"), dict) else {}
+    creator = node.get("creator") if isinstance(node.get("creator"), dict) else {}
+    url = node.get("url") or node.get("staticUrl")
+    if isinstance(url, str) and url and "://" not in url:
+        url = f"https://{url}"
+    kept = {k: meta[k] for k in _META_KEYS if isinstance(meta.get(k), str | int | float | bool)}
+    if node.get("serviceId"):
+        kept["service_id"] = node["serviceId"]
+    return Deployment(
+        id=str(node.get("id")),
+        status=str(node.get("status") or "UNKNOWN").upper(),
+        created_at=parse_timestamp(node.get("createdAt")),
+        commit_hash=_text(meta.get("commitHash")),
+        commit_message=_text(meta.get("commitMessage")),
+        author=_text(meta.get("commitAuthor")) or _text(creator.get("name")),
+        url=url if isinstance(url, str) and url else None,
+        can_rollback=node.get("canRollback") if isinstance(node.get("canRollback"), bool) else None,
+        is_current=current_id is not None and str(node.get("id")) == current_id,
+        meta=kept,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _to_log_lines(raw: object) -> list[LogLine]:
+    lines: list[LogLine] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        attributes = {
+            str(a["key"]): _attribute_value(a.get("value"))
+            for a in item.get("attributes") or []
+            if isinstance(a, dict) and a.get("key")
+        }
+        tags = item.get("tags") if isinstance(item.get("tags"), dict) else {}
+        for tag in ("deploymentId", "deploymentInstanceId"):
+            if tags.get(tag) and tag not in attributes:
+                attributes[tag] = tags[tag]
+        level = normalise_level(item.get("severity")) or normalise_level(attributes.get("level"))
+        lines.append(
+            LogLine(
+                timestamp=parse_timestamp(item.get("timestamp")),
+                level=level,
+                message=str(item.get("message") or ""),
+                attributes=attributes,
+            )
+        )
+    return lines
+
+
+def _attribute_value(value: object) -> Any:
+    """Railway sends each structured-log attribute JSON-encoded (`"\\"error\\""`); decode what decodes."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value)
+    except (json.JSONDecodeError, ValueError):
+        return value
+    return decoded if isinstance(decoded, str | int | float | bool) or decoded is None else value
+
+
+def _log_limit(limit: int) -> int:
+    return max(1, min(int(limit), MAX_LOG_LINES))
+
+
+def _iso(moment: datetime | None, what: str) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} must be an aware datetime (UTC), got a naive one")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,514 @@
+"""`pitcrew demo`: the whole product on this machine, in one command, with nothing configured.
+
+Everything listens on 127.0.0.1 only and lives as long as the command: SQLite in a temporary
+directory (migrated), the sandbox Railway and Vercel (their sample worlds), a sample service that
+is the `api` service's health URL, a sandbox UptimeRobot watching it, pitcrew's own web app (its
+webhooks and status page), a generated `pitcrew.yml` pointing at all of them, and the console.
+pitcrew is built exactly as `pitcrew serve` builds it, from settings and a catalog: the real
+provider clients talk HTTP to the sandbox, and nothing inside pitcrew knows it is a demo.
+
+The console gains one verb, `demo`, to make the sandbox misbehave the way the seeds' incidents
+start (`demo break api`, `demo deploy api`) and to heal it (`demo fix api`). The sandbox API keeps
+its health honest with the sandbox Railway: it is healthy exactly when its current deployment runs
+and is not a bad build, so a rollback or a restart that reaches Railway brings it back, and
+pitcrew's verification sees that for itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+import httpx
+from pydantic import SecretStr
+from starlette.responses import PlainTextResponse
+
+from app.catalog import Catalog, load_catalog
+from app.console.render import COLOR, PLAIN, Palette
+from app.console.session import ConsoleInputError, ConsoleSession, LineSource, StdinLines, TerminalLines
+from app.sandbox import railway as sandbox_railway
+from app.sandbox import vercel as sandbox_vercel
+from app.sandbox.railway import FakeRailway, RailwayWorld
+from app.sandbox.server import LoopbackServer
+from app.sandbox.service import SampleService
+from app.sandbox.uptime import UptimeMonitor
+from app.sandbox.vercel import FakeVercel
+from app.settings import Settings
+from app.store.migrate import upgrade_async
+
+log = logging.getLogger("pitcrew.demo")
+
+DEMO_USER = "U0DEMO"
+ALERTS_CHANNEL = "C0ALERTS"
+UPDATES_CHANNEL = "C0UPDATES"
+BROKEN_SERVICE = "api"  # the service with a health URL, watched by the sandbox UptimeRobot
+MONITOR_INTERVAL_S = 1.0
+LIVE_PRINT_INTERVAL_S = 0.3
+# `demo break api`: traffic reaches a bug of the serving deployment ("Fix N+1 query in /orders", 3 h old).
+CRASH_MESSAGE = "TypeError: Cannot read properties of undefined (reading 'items') at listOrders (dist/orders.js:42)"
+# `demo deploy api`: the new deployment dies as it starts.
+BAD_BUILD_ERROR = "TypeError: Cannot read properties of undefined (reading 'userId') at sessionMiddleware"
+
+DEMO_HELP = """\
+The sandbox (`pitcrew demo` only):
+  demo break api          a bug of api's current deployment makes it crash; UptimeRobot alerts pitcrew
+  demo deploy api         ship a bad deployment of api: it crashes on start, and UptimeRobot alerts
+  demo fix api            api heals by itself (as if someone fixed it outside pitcrew)
+  demo status             what the sandbox looks like now, and its URLs
+  demo help               this text"""
+
+
+# ---- the pitcrew.yml the demo writes -------------------------------------------------------------
+
+
+def demo_catalog_yaml(world: RailwayWorld, vercel_world: sandbox_vercel.VercelWorld, health_url: str) -> str:
+    """The demo's pitcrew.yml: the sandbox's services, one operator (the demo's user), short timers.
+
+    The verification window and the quiet period are short so the story plays in a minute; the
+    rest is what a small team's file looks like.
+    """
+    api, worker = world.ref("api"), world.ref("worker")
+    web = vercel_world.ref("web")
+    return f"""\
+# Written by `pitcrew demo`: every endpoint below is a sandbox on 127.0.0.1, gone when the demo ends.
+slack:
+  alerts_channel: {ALERTS_CHANNEL}        # incident threads open here
+  updates_channel: {UPDATES_CHANNEL}      # status updates for stakeholders
+  operators: [{DEMO_USER}]            # you: the demo's user may confirm destructive actions
+  escalation:
+    - {{after_minutes: 0, notify: [{DEMO_USER}]}}
+services:
+  api:
+    provider: railway
+    railway: {{project_id: "{api.project_id}", environment_id: "{api.environment_id}", service_id: "{api.service_id}"}}
+    health: {{url: "{health_url}", expect_status: 200, expect_json: {{status: ok}}, timeout_s: 2}}
+    runbooks: [backend-down]
+  worker:
+    provider: railway
+    railway: {{project_id: "{worker.project_id}", environment_id: "{worker.environment_id}", \
+service_id: "{worker.service_id}"}}
+  web:
+    provider: vercel
+    vercel: {{project_id: "{web.project_id}", team_id: "{web.team_id}"}}
+incidents:
+  default_severity: SEV2          # an UptimeRobot alert says no severity; backend down is at least SEV2
+  quiet_minutes: 1                # a recovered incident resolves by itself after 1 quiet minute
+actions:
+  verify: {{interval_s: 1, window_minutes: 0.05}}   # watch a rollback for 3 s, not 15 minutes
+"""
+
+
+def demo_settings(*, database_url: str, config_path: Path, railway_url: str, vercel_url: str,
+                  public_url: str, webhook_secret: str) -> Settings:
+    """Settings for the sandbox, whatever this shell exports: the demo never reaches a real service.
+
+    Every field starts from its default (not from the environment) and the sandbox's endpoints and
+    tokens are set over it. The console replaces the Slack ones with its fake Slack's.
+    """
+    values: dict[str, Any] = {name: spec.default for name, spec in Settings.model_fields.items()}
+    values.update(
+        DATABASE_URL=database_url,
+        PITCREW_CONFIG=str(config_path),
+        RAILWAY_API_URL=railway_url,
+        RAILWAY_API_TOKEN=SecretStr(sandbox_railway.SANDBOX_API_TOKEN),
+        RAILWAY_PROJECT_TOKEN=None,
+        VERCEL_API_URL=vercel_url,
+        VERCEL_TOKEN=SecretStr(sandbox_vercel.SANDBOX_VERCEL_TOKEN),
+        WEBHOOK_SECRET=SecretStr(webhook_secret),
+        PUBLIC_URL=public_url,
+    )
+    return Settings(**values)
+
+
+# ---- the sandbox API: its health follows the sandbox Railway ----------------------------------
+
+
+class SandboxApi:
+    """The `api` service as the demo plays it: a SampleService whose health is what Railway shows.
+
+    Healthy exactly when api's current deployment in the sandbox Railway is running (SUCCESS) and
+    its commit has no known bug. A commit with a bug crashes again on every start, as a code bug
+    does: a restart does not help, a rollback to another commit does. The state is synced on every
+    health request, so the answer never lags behind what pitcrew did through Railway's API.
+    """
+
+    def __init__(self, world: RailwayWorld, service: SampleService | None = None) -> None:
+        self.world = world
+        self.service = service or SampleService()
+        self.bugs: dict[str, str] = {}  # commit hash -> the error its process dies with
+
+    def sync(self) -> bool:
+        """Bring the sample service in line with the world; True when api is healthy."""
+        current = self.world.current(BROKEN_SERVICE)
+        bug = self.bugs.get(current.commit_hash or "") if current is not None else None
+        if current is not None and current.status == "SUCCESS" and bug:
+            self.world.crash(BROKEN_SERVICE, bug)  # restarted, it meets its bug again
+        healthy = current is not None and current.status == "SUCCESS"
+        if healthy:
+            self.service.ok()
+        else:
+            self.service.down()
+        return healthy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.sync()
+        await self.service(scope, receive, send)
+
+    # -- what the `demo` verbs do to it
+
+    def crash(self) -> str:
+        """Traffic meets a bug of the serving deployment: its process dies, and would again after a restart."""
+        current = self.world.current(BROKEN_SERVICE)
+        if current is None or current.status != "SUCCESS":
+            raise ConsoleInputError("api is already down: `demo fix api` heals it, or fix it with pitcrew")
+        self.bugs[current.commit_hash or ""] = CRASH_MESSAGE
+        self.world.crash(BROKEN_SERVICE, CRASH_MESSAGE)
+        self.sync()
+        return f"api's deployment {current.id[:8]} crashed ({CRASH_MESSAGE})"
+
+    def deploy_bad(self) -> str:
+        """A new deployment from a bad commit goes live and crashes on start."""
+        deployment = self.world.add_deployment(
+            BROKEN_SERVICE,
+            status="SUCCESS",
+            commit_message="Move sessions to the new auth middleware",
+            author="Lee Dev",
+        )
+        self.bugs[deployment.commit_hash or ""] = BAD_BUILD_ERROR
+        self.world.log(BROKEN_SERVICE, "Starting api (node dist/server.js)", deployment_id=deployment.id)
+        self.sync()  # it crashes at once, logging why
+        short = (deployment.commit_hash or "")[:7]
+        return f"deployed {deployment.id[:8]} ({short} “Move sessions to the new auth middleware”); it crashes on start"
+
+    def heal(self) -> str:
+        """api runs again, as if someone hot-fixed it outside pitcrew: its bug is gone, it is restarted."""
+        current = self.world.current(BROKEN_SERVICE)
+        if current is None:
+            raise ConsoleInputError("api has no deployment to heal")
+        if current.status == "SUCCESS" and not self.bugs.get(current.commit_hash or ""):
+            raise ConsoleInputError("api is healthy already: `demo break api` or `demo deploy api` first")
+        self.bugs.pop(current.commit_hash or "", None)
+        self.world.restart(current.id)
+        self.sync()
+        return f"api's deployment {current.id[:8]} is running again"
+
+
+class _LateApp:
+    """An ASGI app that forwards to one set later: pitcrew's URL is needed before pitcrew is built."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.app is None:
+            if scope["type"] == "http":
+                await PlainTextResponse("pitcrew is starting", status_code=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+# ---- the environment ---------------------------------------------------------------------------
+
+
+@dataclass
+class DemoSandbox:
+    """Everything `pitcrew demo` runs, with the URLs to reach it; built by `open_sandbox()`."""
+
+    directory: Path
+    config_path: Path
+    settings: Settings
+    catalog: Catalog
+    railway: FakeRailway
+    vercel: FakeVercel
+    api: SandboxApi
+    health_url: str
+    app_url: str
+    monitor: UptimeMonitor
+    http: httpx.AsyncClient
+    app_server: LoopbackServer = field(repr=False)
+    _app: _LateApp = field(repr=False)
+
+    def attach(self, session: ConsoleSession) -> None:
+        """Serve the session's app at `app_url` (webhooks, status page) once the session has started."""
+        self._app.app = session.web_app
+
+
+@asynccontextmanager
+async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[DemoSandbox]:
+    """Start the sandbox (not the console yet); everything stops and the directory goes at the end.
+
+    The database is SQLite in the temporary directory unless `database_url` names another.
+    """
+    async with AsyncExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pitcrew-demo-")))
+        database_url = database_url or f"sqlite:///{directory / 'pitcrew.db'}"
+        await upgrade_async(database_url)
+        world = sandbox_railway.sample_world()
+        vercel_world = sandbox_vercel.sample_world()
+        railway = await stack.enter_async_context(FakeRailway.serve(world))
+        vercel = await stack.enter_async_context(FakeVercel.serve(vercel_world))
+        api = SandboxApi(world)
+        service_server = await stack.enter_async_context(LoopbackServer(api))
+        late = _LateApp()
+        app_server = await stack.enter_async_context(LoopbackServer(late))
+        health_url = f"{service_server.url}/health"
+        config_path = directory / "pitcrew.yml"
+        config_path.write_text(demo_catalog_yaml(world, vercel_world, health_url), encoding="utf-8")
+        webhook_secret = secrets.token_urlsafe(12)
+        assert railway.url is not None and vercel.url is not None
+        settings = demo_settings(
+            database_url=database_url, config_path=config_path, railway_url=railway.url, vercel_url=vercel.url,
+            public_url=app_server.url, webhook_secret=webhook_secret,
+        )
+        http = await stack.enter_async_context(httpx.AsyncClient(headers={"User-Agent": "pitcrew-sandbox"}))
+        monitor = UptimeMonitor(
+            http, url=health_url, name="api", webhook_url=f"{app_server.url}/webhooks/uptimerobot",
+            token=webhook_secret, interval_s=MONITOR_INTERVAL_S,
+        )
+        yield DemoSandbox(
+            directory=directory, config_path=config_path, settings=settings, catalog=load_catalog(config_path),
+            railway=railway, vercel=vercel, api=api, health_url=health_url, app_url=app_server.url,
+            monitor=monitor, http=http, app_server=app_server, _app=late,
+        )
+
+
+# ---- the `demo` verb ---------------------------------------------------------------------------
+
+
+class DemoCommands:
+    """`demo break|deploy|fix|status|help [api]`: the sandbox misbehaves, and UptimeRobot tells pitcrew."""
+
+    def __init__(self, sandbox: DemoSandbox) -> None:
+        self.sandbox = sandbox
+        self._told = 0  # how many of the monitor's alerts were narrated
+
+    async def __call__(self, session: ConsoleSession, rest: str) -> None:
+        words = rest.split()
+        verb = words[0].lower() if words else "help"
+        target = words[1].lower() if len(words) > 1 else None
+        if verb in ("help", "?"):
+            session.write(DEMO_HELP)
+            return
+        if verb == "status":
+            session.write(self.status())
+            return
+        if verb not in ("break", "deploy", "fix"):
+            raise ConsoleInputError(
+                f"`demo {verb}` is not a demo command: demo break|deploy|fix api, demo status, demo help"
+            )
+        if target is None:
+            raise ConsoleInputError(f"`demo {verb}` needs the service: `demo {verb} api`")
+        if target != BROKEN_SERVICE:
+            raise ConsoleInputError(
+                f"the sandbox can only {verb} `api` (its one service with a health URL, watched by UptimeRobot), "
+                f"not {target!r}"
+            )
+        api = self.sandbox.api
+        said = {"break": api.crash, "deploy": api.deploy_bad, "fix": api.heal}[verb]()
+        session.write(f"(sandbox) {said}.")
+        await self.alert(session)
+
+    async def alert(self, session: ConsoleSession) -> None:
+        """Let the sandbox UptimeRobot look now (rather than at its next tick), and say what it sent."""
+        await self.sandbox.monitor.check()
+        self.tell(session)
+
+    async def watch(self, session: ConsoleSession) -> None:
+        """UptimeRobot's own rounds: a look every interval, each alert it sends told in the transcript."""
+        while True:
+            try:
+                await self.alert(session)
+            except Exception:  # a monitor that stops watching would make the demo lie; keep going
+                log.exception("the sandbox UptimeRobot failed a check")
+            await asyncio.sleep(self.sandbox.monitor.interval_s)
+
+    def tell(self, session: ConsoleSession) -> None:
+        """One line per alert not told yet, whoever made the monitor look (a `demo` line or its rounds)."""
+        for sent in self.sandbox.monitor.sent[self._told:]:
+            kind = "Down" if sent.state == "down" else "Up"
+            answered = f"HTTP {sent.status_code}" if sent.status_code else f"no answer ({sent.answer})"
+            session.write(
+                f"(sandbox) UptimeRobot: monitor “api” is {kind} ({sent.body['alertDetails']}); "
+                f"POST /webhooks/uptimerobot → pitcrew answered {answered}."
+            )
+        self._told = len(self.sandbox.monitor.sent)
+
+    def _secret(self) -> str:
+        secret = self.sandbox.settings.WEBHOOK_SECRET
+        return secret.get_secret_value() if secret else ""
+
+    def status(self) -> str:
+        sandbox = self.sandbox
+        current = sandbox.api.world.current(BROKEN_SERVICE)
+        deployment = f"{current.id[:8]} {current.status}" if current else "none"
+        return "\n".join([
+            f"(sandbox) api: {'up' if sandbox.api.sync() else 'down'}, current deployment {deployment}",
+            f"  api's health URL   {sandbox.health_url} (UptimeRobot looks every {MONITOR_INTERVAL_S:g} s)",
+            f"  Railway GraphQL    {sandbox.railway.url}",
+            f"  Vercel REST        {sandbox.vercel.url}",
+            f"  status page        {sandbox.app_url}/status",
+            f"  alert webhooks     POST {sandbox.app_url}/webhooks/<source>?token={self._secret()}  (throwaway secret)",
+            f"  pitcrew.yml        {sandbox.config_path}",
+            f"  database           {sandbox.settings.DATABASE_URL}",
+        ])
+
+
+# ---- live output at a terminal -----------------------------------------------------------------
+
+
+class LiveTerminal:
+    """Lines typed at a terminal, while messages that arrive meanwhile (a verification's edits, a
+    recovery) are printed above the prompt instead of waiting for the next line.
+
+    It is both the session's line source and its output: a write while a line is being typed
+    clears the prompt line, prints, and draws the prompt and what was typed so far again.
+    """
+
+    echo = False
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+        self._lines = TerminalLines()
+        self.prompt: str | None = None
+
+    async def read(self, prompt: str) -> str | None:
+        self.prompt = prompt
+        try:
+            return await self._lines.read(prompt)
+        finally:
+            self.prompt = None
+
+    def write(self, text: str) -> int:
+        if self.prompt is None:
+            return self.stream.write(text)
+        typed = _typed_so_far()
+        return self.stream.write("\r\x1b[K" + text + self.prompt + typed)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _typed_so_far() -> str:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - not on every platform
+        return ""
+    return readline.get_line_buffer()
+
+
+async def _print_live(session: ConsoleSession, terminal: LiveTerminal) -> None:
+    while True:
+        await asyncio.sleep(LIVE_PRINT_INTERVAL_S)
+        if terminal.prompt is not None:
+            session.flush_events()
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+
+def banner(sandbox: DemoSandbox) -> str:
+    return "\n".join([
+        "pitcrew demo: the whole product on this machine. Nothing leaves 127.0.0.1; it all goes when you quit.",
+        f"  sandbox Railway  {sandbox.railway.url}  (services api, worker)",
+        f"  sandbox Vercel   {sandbox.vercel.url}  (project web)",
+        f"  api's /health    {sandbox.health_url}  (a sandbox UptimeRobot looks every {MONITOR_INTERVAL_S:g} s)",
+        f"  status page      {sandbox.app_url}/status",
+        f"  pitcrew.yml      {sandbox.config_path}",
+        f"You are {DEMO_USER}, an operator, in #{ALERTS_CHANNEL}. A story to try:",
+        "  /health                      everything is green",
+        "  demo break api               api crashes; UptimeRobot alerts pitcrew; an incident thread opens (#N)",
+        "  thread N                     into the incident's thread: @pitcrew ack, @pitcrew logs api, ...",
+        "  click N                      the runbook offered there: Run, then each step's button; a rollback",
+        "                               waits for an operator's confirmation (y), and pitcrew verifies it",
+        "  @pitcrew resolve <summary>   resolved, and the post-mortem draft follows",
+        "`demo help` lists what the sandbox can do, `help` what the console can do, `quit` ends the demo.",
+    ])
+
+
+@contextmanager
+def _errors_as_lines() -> Iterator[None]:
+    """pitcrew's error records reach the screen as the console's one-line notes, not as tracebacks."""
+    logger = logging.getLogger("pitcrew")
+    before = logger.propagate
+    logger.propagate = logging.getLogger().getEffectiveLevel() <= logging.INFO
+    try:
+        yield
+    finally:
+        logger.propagate = before
+
+
+@dataclass
+class RunningDemo:
+    """The sandbox, the console session on it and the `demo` verb, as `running_demo()` yields them."""
+
+    sandbox: DemoSandbox
+    session: ConsoleSession
+    commands: DemoCommands
+
+
+@asynccontextmanager
+async def running_demo(
+    out: TextIO, *, palette: Palette = PLAIN, database_url: str | None = None, live: LiveTerminal | None = None
+) -> AsyncIterator[RunningDemo]:
+    """The sandbox and the console on it, the sandbox UptimeRobot making its rounds; all stopped at the end.
+
+    `database_url` replaces the temporary SQLite (the tests play the story on PostgreSQL too);
+    `live` prints messages that arrive while a person is typing.
+    """
+    async with open_sandbox(database_url=database_url) as sandbox, AsyncExitStack() as stack:
+        commands = DemoCommands(sandbox)
+        session = ConsoleSession(
+            sandbox.settings, sandbox.catalog, user_id=DEMO_USER, out=cast(TextIO, live) if live else out,
+            palette=palette, extra_commands={"demo": commands}, extra_help=DEMO_HELP,
+        )
+        await stack.enter_async_context(session)
+        sandbox.attach(session)
+        # Stopped before the session closes: the requests in flight (an alert's jobs) finish first.
+        stack.push_async_callback(sandbox.app_server.stop)
+        background = [asyncio.create_task(commands.watch(session), name="pitcrew-demo-uptimerobot")]
+        if live is not None:
+            background.append(asyncio.create_task(_print_live(session, live), name="pitcrew-demo-live"))
+        session.ignore_tasks(*background)
+        stack.push_async_callback(_stop, background)
+        yield RunningDemo(sandbox, session, commands)
+
+
+async def demo_main(*, script: bool = False, out: TextIO = sys.stdout) -> int:
+    """`pitcrew demo` (a person at the console) or `pitcrew demo --script` (the story plays itself)."""
+    from app.sandbox.demo_story import play_story  # it imports this module
+
+    interactive = not script and sys.stdin.isatty() and _isatty(out)
+    live = LiveTerminal(out) if interactive else None
+    with _errors_as_lines():
+        async with running_demo(out, palette=COLOR if interactive else PLAIN, live=live) as demo:
+            demo.session.write(banner(demo.sandbox))
+            if script:
+                return await play_story(demo.session, demo.sandbox)
+            source: LineSource = live if live is not None else StdinLines()
+            return await demo.session.run(source)
+
+
+async def _stop(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

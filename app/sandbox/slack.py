@@ -1,0 +1,397 @@
+"""A stand-in for Slack's Web API and response URLs, served over real HTTP on loopback.
+
+It answers the methods pitcrew calls the way Slack does (`{"ok": true, ...}`, `ts` values,
+`ok: false` errors, HTTP 429 with Retry-After when told to), keeps the messages it was sent so
+that `chat.update` edits them, and records every call. The console renders from it, and the
+tests assert on what reached it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.sandbox.server import LoopbackServer
+from app.slack import payloads
+
+TEAM_ID = "T0PITCREW"
+BOT_USER_ID = "U0PITCREW"
+BOT_ID = "B0PITCREW"
+_JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
+
+
+@dataclass
+class SlackCall:
+    """One request that reached the fake: a Web API method, or a post to a response URL."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None = None
+
+
+@dataclass
+class SlackMessage:
+    """A message as the fake holds it; `ephemeral_to` is set for messages only one user sees."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    ephemeral_to: str | None = None
+    edits: int = 0
+
+
+class FakeSlack:
+    """The Web API at `{url}/api/` and response URLs at `{url}/response/{id}`."""
+
+    def __init__(self, token: str = "xoxb-sandbox-token", signing_secret: str | None = None) -> None:
+        self.token = token
+        self.signing_secret = signing_secret or secrets.token_hex(16)
+        self._app_client: httpx.AsyncClient | None = None
+        self._responses: dict[str, dict[str, str]] = {}
+        self.calls: list[SlackCall] = []
+        self.messages: list[SlackMessage] = []
+        self.usergroups: dict[str, list[str]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.listeners: list[asyncio.Queue[tuple[str, SlackMessage]]] = []
+        self._rate_limited: list[int] = []
+        self._ts = itertools.count(1)
+        self._server: LoopbackServer | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["POST", "GET"]),
+                Route("/response/{key}", self._response, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+            ]
+        )
+
+    # --- serving -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "FakeSlack is not serving"
+        return self._server.url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    @asynccontextmanager
+    async def serve(self) -> AsyncIterator[FakeSlack]:
+        async with LoopbackServer(self.app) as server:
+            self._server = server
+            try:
+                yield self
+            finally:
+                self._server = None
+
+    # --- what tests and the console use ------------------------------------------------------
+    def rate_limit(self, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` Web API calls with HTTP 429, as Slack does under load."""
+        self._rate_limited.extend([retry_after] * times)
+
+    def subscribe(self) -> asyncio.Queue[tuple[str, SlackMessage]]:
+        """A queue of ("posted" | "updated" | "ephemeral" | "response", message) as they happen."""
+        queue: asyncio.Queue[tuple[str, SlackMessage]] = asyncio.Queue()
+        self.listeners.append(queue)
+        return queue
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def messages_in_thread(self, thread_ts: str) -> list[SlackMessage]:
+        """The bot's replies in a thread (the people's own mentions are not counted)."""
+        return [m for m in self.messages if m.thread_ts == thread_ts and not m.text.startswith(f"<@{BOT_USER_ID}>")]
+
+    def message(self, channel: str, ts: str) -> SlackMessage | None:
+        return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+
+    async def wait_for(
+        self, predicate: Callable[[SlackCall], bool], *, count: int = 1, timeout_s: float = 10.0
+    ) -> list[SlackCall]:
+        """The first `count` recorded calls matching `predicate`, waiting for slow work after an ack."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                found = [call for call in self.calls if predicate(call)]
+                if len(found) >= count:
+                    return found[:count]
+                await asyncio.sleep(0.01)
+
+    def all_text(self) -> str:
+        """Every string pitcrew sent to Slack, for assertions that something never reached it."""
+        return "\n".join(json.dumps(call.args, ensure_ascii=False) for call in self.calls)
+
+    # --- Slack calling the app, as it does when people type and click ---------------------------
+    def connect_app(self, client: httpx.AsyncClient) -> None:
+        """Where Slack delivers requests: `client` has the app's base URL (or an ASGI transport)."""
+        self._app_client = client
+
+    async def _deliver(self, body: bytes, content_type: str) -> httpx.Response:
+        assert self._app_client is not None, "connect_app() first"
+        headers = payloads.signed_headers(body, self.signing_secret, content_type=content_type)
+        return await self._app_client.post("/slack/events", content=body, headers=headers)
+
+    def _new_response_url(self, channel: str, user: str, ts: str | None = None, thread_ts: str | None = None) -> str:
+        key = secrets.token_hex(8)
+        self._responses[key] = {
+            "channel": channel,
+            "user": user,
+            **({"ts": ts} if ts else {}),
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        }
+        return self.response_url(key)
+
+    async def slash(self, command: str, text: str, *, user: str, channel: str) -> httpx.Response:
+        """Type `/command text` in `channel` as `user`."""
+        body = payloads.slash_command(
+            command, text, user_id=user, channel_id=channel, response_url=self._new_response_url(channel, user)
+        )
+        return await self._deliver(body, payloads.FORM)
+
+    async def click(
+        self, message: SlackMessage, action_id: str, *, user: str, value: str | None = None
+    ) -> httpx.Response:
+        """Press the button `action_id` of `message` (the first one, or the one carrying `value`)."""
+        button = find_button(message, action_id, value)
+        if button is None:
+            raise LookupError(f"no button {action_id!r} in message {message.ts}")
+        block_id, element = button
+        action = {
+            "type": "button",
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "text": element.get("text"),
+            "value": element.get("value", ""),
+            **({"style": element["style"]} if "style" in element else {}),
+        }
+        body = payloads.block_action(
+            action,
+            user_id=user,
+            channel_id=message.channel,
+            message={"text": message.text, "blocks": message.blocks, "ts": message.ts},
+            response_url=self._new_response_url(message.channel, user, message.ts, message.thread_ts),
+            thread_ts=message.thread_ts,
+        )
+        return await self._deliver(body, payloads.FORM)
+
+    async def mention(self, text: str, *, user: str, channel: str, thread_ts: str | None = None) -> httpx.Response:
+        """Write `@pitcrew text` in `channel` (inside the thread `thread_ts` when given)."""
+        ts = self._next_ts()
+        message = SlackMessage(channel=channel, ts=ts, text=f"<@{BOT_USER_ID}> {text}", thread_ts=thread_ts)
+        self.messages.append(message)
+        body = payloads.app_mention(text, user_id=user, channel_id=channel, ts=ts, thread_ts=thread_ts)
+        return await self._deliver(body, payloads.JSON)
+
+    # --- HTTP --------------------------------------------------------------------------------
+    async def _args(self, request: Request) -> dict[str, Any]:
+        body = await request.body()
+        args: dict[str, Any] = dict(request.query_params)
+        if body:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                args.update(json.loads(body))
+            else:
+                args.update(dict(parse_qsl(body.decode(), keep_blank_values=True)))
+        for key in _JSON_ARGS:
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except ValueError:
+                    pass
+        return args
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await self._args(request)
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.pop("token", None)
+        self.calls.append(SlackCall(method, args, token))
+        if self._rate_limited:
+            retry_after = self._rate_limited.pop(0)
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": str(retry_after)}
+            )
+        if token != self.token:
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return JSONResponse({"ok": False, "error": "unknown_method"})
+        return JSONResponse(await handler(args))
+
+    async def _response(self, request: Request) -> Response:
+        args = await self._args(request)
+        key = request.path_params["key"]
+        self.calls.append(SlackCall("response_url", {**args, "key": key}))
+        origin = self._responses.get(key)
+        if origin is None:
+            return JSONResponse({"ok": False, "error": "expired_url"}, status_code=404)
+        source = self.message(origin["channel"], origin.get("ts", ""))
+        if source is not None and _truthy(args.get("replace_original")):
+            source.text = args.get("text", source.text)
+            source.blocks = args.get("blocks") or []
+            source.edits += 1
+            for queue in self.listeners:
+                queue.put_nowait(("updated", source))
+            return JSONResponse({"ok": True})
+        in_channel = args.get("response_type") == "in_channel"
+        message = SlackMessage(
+            channel=origin["channel"],
+            ts=self._next_ts(),
+            text=args.get("text", ""),
+            blocks=args.get("blocks") or [],
+            thread_ts=origin.get("thread_ts") if in_channel else None,
+            ephemeral_to=None if in_channel else origin["user"],
+        )
+        self._keep(message, "response")
+        return JSONResponse({"ok": True})
+
+    async def _upload(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        if file_id not in self.uploads:
+            return Response("unknown upload", status_code=404)
+        self.uploads[file_id]["content"] = await request.body()
+        return Response("OK - uploaded")
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _keep(self, message: SlackMessage, kind: str) -> None:
+        self.messages.append(message)
+        for queue in self.listeners:
+            queue.put_nowait((kind, message))
+
+    # --- methods -----------------------------------------------------------------------------
+    async def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://sandbox.slack.com/",
+            "team": "sandbox",
+            "user": "pitcrew",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
+
+    async def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        message = SlackMessage(
+            channel=args["channel"],
+            ts=self._next_ts(),
+            text=args.get("text", ""),
+            blocks=args.get("blocks") or [],
+            thread_ts=args.get("thread_ts"),
+        )
+        self._keep(message, "posted")
+        return {
+            "ok": True,
+            "channel": message.channel,
+            "ts": message.ts,
+            "message": {"text": message.text, "blocks": message.blocks, "ts": message.ts},
+        }
+
+    async def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel") or not args.get("user"):
+            return {"ok": False, "error": "invalid_arguments"}
+        message = SlackMessage(
+            channel=args["channel"],
+            ts=self._next_ts(),
+            text=args.get("text", ""),
+            blocks=args.get("blocks") or [],
+            thread_ts=args.get("thread_ts"),
+            ephemeral_to=args["user"],
+        )
+        self._keep(message, "ephemeral")
+        return {"ok": True, "message_ts": message.ts}
+
+    async def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self.message(args.get("channel", ""), args.get("ts", ""))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if "text" in args:
+            message.text = args["text"]
+        if "blocks" in args:
+            message.blocks = args["blocks"] or []
+        message.edits += 1
+        for queue in self.listeners:
+            queue.put_nowait(("updated", message))
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    async def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = args.get("usergroup", "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.usergroups[group]}
+
+    async def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}
+
+    async def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = {"filename": args.get("filename"), "length": args.get("length")}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files") or []
+        for item in files:
+            if item.get("id") not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            self.uploads[item["id"]].update(
+                title=item.get("title"),
+                channel=args.get("channel_id"),
+                thread_ts=args.get("thread_ts"),
+                initial_comment=args.get("initial_comment"),
+            )
+        if args.get("channel_id"):
+            message = SlackMessage(
+                channel=args["channel_id"],
+                ts=self._next_ts(),
+                text=args.get("initial_comment", ""),
+                thread_ts=args.get("thread_ts"),
+                blocks=[{"type": "file", "file_id": f.get("id"), "title": f.get("title")} for f in files],
+            )
+            self._keep(message, "posted")
+        return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def find_button(message: SlackMessage, action_id: str, value: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(block_id, element) of the first button with `action_id` (and `value`, if given)."""
+    return next(
+        (
+            (block_id, element)
+            for block_id, element in buttons(message)
+            if element.get("action_id") == action_id and (value is None or element.get("value") == value)
+        ),
+        None,
+    )
+
+
+def buttons(message: SlackMessage) -> list[tuple[str, dict[str, Any]]]:
+    """Every button of a message in reading order, as (block_id, element): the console numbers these."""
+    found = []
+    for block in message.blocks:
+        for element in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+            if element.get("type") == "button":
+                found.append((block.get("block_id", ""), element))
+    return found

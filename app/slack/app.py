@@ -1,0 +1,46 @@
+"""The Bolt AsyncApp: one instance serves HTTP, Socket Mode and the console alike."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.deps import Deps
+from app.slack import commands, mentions
+from app.slack import incident_jobs as _incident_jobs  # noqa: F401 - registers the incident job handlers
+from app.slack import interactions as action_interactions
+from app.slack.ack_runner import PromptAckRunner
+from app.slack.client import web_client
+from app.slack.interactions import incident as incident_interactions
+from app.slack.interactions import runbooks as runbook_interactions
+
+log = logging.getLogger("pitcrew.slack")
+
+
+def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
+    """Listeners ack first and work after: Bolt runs them as tasks and answers Slack once ack() is called."""
+    signing_secret = deps.settings.SLACK_SIGNING_SECRET
+    app = AsyncApp(
+        client=client or web_client(deps.settings),
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=log,
+    )
+
+    app._async_listener_runner = PromptAckRunner(app._async_listener_runner)
+
+    @app.middleware
+    async def inject_deps(context: Any, next: Any) -> None:
+        context["deps"] = deps
+        await next()
+
+    commands.register(app)
+    mentions.register(app)
+    action_interactions.register(app)
+    incident_interactions.register(app)
+    runbook_interactions.register(app)
+    return app

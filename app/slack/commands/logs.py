@@ -1,0 +1,168 @@
+"""`/logs <service> [options]` and `@pitcrew logs <service> [options]`: parse, call the flow, deliver.
+
+Reading logs can take seconds (a provider's page of 5,000 lines, Vercel's stream going quiet), so
+the command is acknowledged first and answered when the lines are in. The answer goes where the
+question was asked: into the channel for `/logs`, into the thread for a mention. Usage, unknown
+services and failures are told privately to whoever asked. A result too long for a message is
+uploaded as a file (files.getUploadURLExternal + upload + files.completeUploadExternal, which
+slack-sdk's `files_upload_v2` does against SLACK_API_URL and the URL Slack hands back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.catalog import UnknownService
+from app.core.logs_args import LogsArgs, LogsUsageError
+from app.core.secrets import mask_values
+from app.deps import Deps
+from app.flows.logs import LogsError, LogsResult, fetch_logs
+from app.slack.context import deps_of
+from app.slack.render.logs import LogsFile, logs_delivery, logs_error, logs_usage, unknown_service, upload_comment
+from app.slack.render.logs import upload_failed as upload_failed_message
+
+log = logging.getLogger("pitcrew.logs")
+
+Post = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one `/logs` is answered: public and private posts, and the channel (and thread) for the file."""
+
+    public: Post
+    private: Post
+    channel: str
+    thread_ts: str | None
+    client: AsyncWebClient
+
+
+@dataclass(frozen=True)
+class Answered:
+    """How a request ended, for the audit trail: the outcome, and the request as it may be recorded."""
+
+    outcome: str
+    text: str
+
+
+async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
+    """Run one `/logs` request from its text to the messages (and file) in Slack."""
+    try:
+        args = LogsArgs.parse(text)
+    except LogsUsageError as err:
+        if err.message:  # it may quote what was typed: mask that as any text pitcrew posts
+            err = LogsUsageError(mask_values(err.message, deps.settings.secret_values()))
+        await place.private(logs_usage(err))
+        return Answered("usage", text)
+    try:
+        result = await fetch_logs(deps, args)
+    except UnknownService as err:
+        await place.private(unknown_service(err))
+        return Answered("unknown service", text)
+    except LogsError as err:
+        await place.private(logs_error(args.service, err))
+        return Answered(f"no logs: {err.reason}", text)
+    except Exception as err:  # a bug must still get an answer, and no traceback to Slack
+        log.exception("/logs %s failed", args.service)
+        reason = mask_values(f"unexpected {type(err).__name__}", deps.settings.secret_values())
+        await place.private(logs_error(args.service, LogsError(f"pitcrew failed ({reason}); see its log.")))
+        return Answered(f"failed: {reason}", text)
+    delivered = await deliver(result, place)
+    return Answered(delivered, result.asked)
+
+
+async def deliver(result: LogsResult, place: Place) -> str:
+    """Post the result, then its file when it has one; a file that cannot be attached is said so."""
+    delivery = logs_delivery(result)
+    await place.public(delivery.message)
+    outcome = f"ok: {result.summary()}"
+    if delivery.file is None:
+        return outcome
+    try:
+        await upload(place, delivery.file, upload_comment(result, delivery.file))
+    except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
+        reason = _slack_reason(err)
+        await place.public(upload_failed_message(delivery.file, reason))
+        return f"{outcome}; file not attached: {reason}"
+    return f"{outcome}; file {delivery.file.filename}"
+
+
+async def upload(place: Place, file: LogsFile, comment: str) -> None:
+    await place.client.files_upload_v2(
+        channel=place.channel,
+        thread_ts=place.thread_ts,
+        content=file.content,
+        filename=file.filename,
+        title=file.title,
+        initial_comment=comment,
+        snippet_type="text",
+    )
+
+
+def _slack_reason(err: Exception) -> str:
+    if isinstance(err, SlackApiError):
+        return f"Slack said {err.response.get('error', 'an error')}"
+    return f"{type(err).__name__}: {str(err)[:200]}"
+
+
+# ---- the slash command ------------------------------------------------------------------------
+
+
+async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any) -> None:
+    await ack()
+    deps = deps_of(context)
+
+    async def public(message: dict[str, Any]) -> None:
+        await respond(**message, response_type="in_channel")
+
+    async def private(message: dict[str, Any]) -> None:
+        await respond(**message, response_type="ephemeral")
+
+    place = Place(public, private, command.get("channel_id", ""), None, client)
+    answered = await answer_logs(deps, command.get("text", ""), place)
+    await deps.audit(
+        actor=command.get("user_id", "unknown"),
+        action="command /logs",
+        target=command.get("channel_id"),
+        params={"text": answered.text},
+        outcome=answered.outcome,
+    )
+
+
+# ---- the mention ------------------------------------------------------------------------------
+
+
+class MentionLike(Protocol):
+    """What a mention verb is given (app/slack/mentions.py `Mention`)."""
+
+    user: str
+    channel: str
+    args: str
+
+    @property
+    def reply_ts(self) -> str: ...
+
+
+async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awaitable[Any]]) -> str:
+    """`@pitcrew logs api --level error` in a thread: the lines go to that thread; mistakes to the asker."""
+    deps = deps_of(context)
+    client: AsyncWebClient = context.client
+
+    async def public(message: dict[str, Any]) -> None:
+        await reply(**message)
+
+    async def private(message: dict[str, Any]) -> None:
+        await client.chat_postEphemeral(
+            channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **message
+        )
+
+    place = Place(public, private, mention.channel, mention.reply_ts, client)
+    answered = await answer_logs(deps, mention.args, place)
+    return answered.outcome

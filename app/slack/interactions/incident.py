@@ -1,0 +1,216 @@
+"""The incident root message's buttons (`incident.ack`, `incident.update`, `incident.resolve`) and
+the forms behind `/incident declare` (no title), Post update and Resolve.
+
+A click acks at once; Post update and Resolve open a form (an update needs its text, a
+resolution its summary), and the form's submission calls the same flow as the slash command.
+Answers only the clicker should see go to them privately; the changes themselves appear in the
+thread, posted by the flow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from app.catalog import UnknownService
+from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, parse_incident_id
+from app.flows import incidents as flows
+from app.slack.commands.incident import declared, notifier_from
+from app.slack.context import deps_of
+from app.slack.incident_jobs import run_due_jobs
+from app.slack.render import incidents as render
+from app.slack.render.common import message, section
+
+log = logging.getLogger("pitcrew.slack.incidents")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(render.ACK)(on_ack)
+    app.action(render.UPDATE)(on_update_click)
+    app.action(render.RESOLVE)(on_resolve_click)
+    app.view(render.DECLARE_VIEW)(on_declare_submit)
+    app.view(render.UPDATE_VIEW)(on_update_submit)
+    app.view(render.RESOLVE_VIEW)(on_resolve_submit)
+
+
+def _clicked_incident(body: dict[str, Any]) -> int | None:
+    try:
+        return parse_incident_id(str(body["actions"][0].get("value", "")))
+    except (KeyError, IndexError, BadIncidentValue):
+        return None
+
+
+async def _audit_click(context: Any, user: str, action: str, incident_id: int | None, outcome: str) -> None:
+    await deps_of(context).audit(
+        actor=user,
+        action=f"click {action}",
+        target=incident_ref(incident_id) if incident_id else None,
+        outcome=outcome,
+    )
+
+
+async def on_ack(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    await ack()
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    incident_id = _clicked_incident(body)
+    if incident_id is None:
+        await respond(**render.problem("This button does not name an incident."), replace_original=False)
+        await _audit_click(context, user, render.ACK, None, "no incident")
+        return
+    try:
+        result = await flows.acknowledge(deps, notifier_from(client, deps), incident_id, by=user)
+    except IncidentError as err:
+        await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
+        await _audit_click(context, user, render.ACK, incident_id, f"refused: {err}")
+        return
+    if not result.acknowledged_now:
+        said = f"{result.view.ref} was acknowledged already by {render.mention(result.view.acknowledged_by)}."
+        await respond(**message(said, [section(said)]), response_type="ephemeral", replace_original=False)
+    await _audit_click(context, user, render.ACK, incident_id, "acknowledged" if result.acknowledged_now else "already")
+
+
+async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    incident_id = _clicked_incident(body)
+    action = render.UPDATE if kind == "update" else render.RESOLVE
+    if incident_id is None:
+        await respond(**render.problem("This button does not name an incident."), replace_original=False)
+        return
+    try:
+        view = await flows.load(deps, incident_id)
+    except IncidentError as err:
+        await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
+        return
+    if not view.is_open:
+        await respond(
+            **render.problem(f"{view.ref} is resolved already."), response_type="ephemeral", replace_original=False
+        )
+        await _audit_click(context, user, action, incident_id, "resolved already")
+        return
+    form = render.update_view(view) if kind == "update" else render.resolve_view(view)
+    await client.views_open(trigger_id=body.get("trigger_id"), view=form)
+    await _audit_click(context, user, action, incident_id, "form opened")
+
+
+async def on_update_click(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    await ack()
+    await _open_form("update", body, respond, context, client)
+
+
+async def on_resolve_click(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    await ack()
+    await _open_form("resolve", body, respond, context, client)
+
+
+# --- form submissions ----------------------------------------------------------------------------
+
+
+async def _tell(client: Any, channel: str | None, user: str, message: dict[str, Any]) -> None:
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, **message)
+
+
+async def on_declare_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
+    values = render.view_values(view)
+    title, severity = values.get("title", "").strip(), values.get("severity", "")
+    if not title:
+        await ack(response_action="errors", errors={"title": "Say in a few words what is wrong."})
+        return
+    if not severity:
+        await ack(response_action="errors", errors={"severity": "Pick a severity."})
+        return
+    await ack()
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    try:
+        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    except ValueError:
+        channel = None
+    try:
+        incident = await flows.declare(
+            deps,
+            notifier_from(client, deps),
+            severity=severity,
+            title=title,
+            by=user,
+            service=values.get("service"),
+            description=values.get("description"),
+        )
+    except (IncidentError, UnknownService) as err:
+        await _tell(client, channel, user, render.problem(str(err)))
+        await deps.audit(actor=user, action="form incident.declare", outcome=f"refused: {err}")
+        return
+    if channel and channel != incident.channel:
+        await _tell(client, channel, user, declared(incident))
+    await deps.audit(actor=user, action="form incident.declare", target=incident.ref, outcome="declared")
+
+
+def _form_incident(view: dict[str, Any]) -> int | None:
+    try:
+        return parse_incident_id(str(view.get("private_metadata", "")))
+    except BadIncidentValue:
+        return None
+
+
+async def on_update_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
+    values = render.view_values(view)
+    text = values.get("text", "").strip()
+    incident_id = _form_incident(view)
+    if not text:
+        await ack(response_action="errors", errors={"text": "Write the update: what is known, what is being done."})
+        return
+    await ack()
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    if incident_id is None:
+        return
+    notifier = notifier_from(client, deps)
+    try:
+        state = values.get("state")
+        if state:
+            await flows.change_state(deps, notifier, incident_id, state, by=user, note=text)
+        else:
+            await flows.post_update(deps, notifier, incident_id, text, by=user)
+    except IncidentError as err:
+        incident = await _maybe_load(deps, incident_id)
+        await _tell(client, incident.channel if incident else None, user, render.problem(str(err)))
+        outcome = f"refused: {err}"
+    else:
+        outcome = "updated"
+    await deps.audit(actor=user, action="form incident.update", target=incident_ref(incident_id), outcome=outcome)
+
+
+async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
+    values = render.view_values(view)
+    summary = values.get("summary", "").strip()
+    incident_id = _form_incident(view)
+    if not summary:
+        await ack(response_action="errors", errors={"summary": "Say what happened and what fixed it."})
+        return
+    await ack()
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    if incident_id is None:
+        return
+    try:
+        await flows.resolve(deps, notifier_from(client, deps), incident_id, by=user, summary=summary)
+    except IncidentError as err:
+        incident = await _maybe_load(deps, incident_id)
+        await _tell(client, incident.channel if incident else None, user, render.problem(str(err)))
+        outcome = f"refused: {err}"
+    else:
+        outcome = "resolved"
+    await deps.audit(actor=user, action="form incident.resolve", target=incident_ref(incident_id), outcome=outcome)
+    await run_due_jobs(deps)
+
+
+async def _maybe_load(deps: Any, incident_id: int) -> Any:
+    try:
+        return await flows.load(deps, incident_id)
+    except IncidentError:
+        return None

@@ -1,0 +1,137 @@
+"""Requests exactly as Slack sends them to `/slack/events`, signed with the signing secret.
+
+The console builds its requests here, and so do the tests: one definition of what Slack sends.
+Shapes follow Slack's docs and the payload samples in shared/refdata/slack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+TEAM_ID = "T0PITCREW"
+API_APP_ID = "A0PITCREW"
+
+
+def slash_command(
+    command: str, text: str, *, user_id: str, channel_id: str, response_url: str, trigger_id: str = "1337.42.abcd"
+) -> bytes:
+    """The form-encoded body of a slash command invocation."""
+    return urlencode(
+        {
+            "token": "verification-token-unused",
+            "team_id": TEAM_ID,
+            "team_domain": "sandbox",
+            "channel_id": channel_id,
+            "channel_name": "alerts",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": API_APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+    ).encode()
+
+
+def block_action(
+    action: dict[str, Any],
+    *,
+    user_id: str,
+    channel_id: str,
+    message: dict[str, Any],
+    response_url: str,
+    container_ts: str | None = None,
+    thread_ts: str | None = None,
+    trigger_id: str = "1337.42.abcd",
+) -> bytes:
+    """The `payload=` form body of a button click (`block_actions`)."""
+    ts = container_ts or message.get("ts", "")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "container": {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": TEAM_ID, "domain": "sandbox"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": "alerts"},
+        "message": {
+            "type": "message",
+            "user": "U0PITCREW",
+            "bot_id": "B0PITCREW",
+            **message,
+            "ts": ts,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        },
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def app_mention(
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    ts: str,
+    thread_ts: str | None = None,
+    bot_user_id: str = "U0PITCREW",
+    event_id: str | None = None,
+) -> bytes:
+    """The JSON body of an Events API `app_mention` delivery."""
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": user_id,
+        "text": f"<@{bot_user_id}> {text}",
+        "ts": ts,
+        "channel": channel_id,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return json.dumps(
+        {
+            "token": "verification-token-unused",
+            "team_id": TEAM_ID,
+            "api_app_id": API_APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{ts.replace('.', '')}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": bot_user_id, "is_bot": True}],
+        }
+    ).encode()
+
+
+def signed_headers(
+    body: bytes, signing_secret: str, *, timestamp: int | None = None, content_type: str
+) -> dict[str, str]:
+    """The headers Slack adds: its timestamp and the v0 HMAC signature over `v0:{ts}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"

@@ -1,0 +1,50 @@
+"""The Slack side of the runbook flows' `RunbookNotifier`: the offer, one message per step, the end.
+
+Steps are posted with `chat.postMessage` in the incident's thread so that their `ts` is known and
+stored, and every later edit (by whichever instance, click or proposal outcome comes next) is a
+`chat.update` of that message.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.deps import Deps
+from app.flows.runbook_views import Offer, RunEnded, StepCard
+from app.slack.client import web_client
+from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
+from app.slack.notifier import SlackNotifier
+from app.slack.render.runbooks import ended_message, offer_message, step_message
+
+
+class SlackRunbookNotifier:
+    def __init__(self, client: AsyncWebClient, deps: Deps) -> None:
+        self.client = client
+        self.proposals = SlackNotifier(client)
+        self.incidents = SlackIncidentNotifier(
+            client, deps.catalog, status_url=status_url_of(deps.settings.PUBLIC_URL)
+        )
+
+    async def post_offer(self, offer: Offer) -> str:
+        posted = await self.client.chat_postMessage(
+            channel=offer.channel, thread_ts=offer.thread_ts, unfurl_links=False, **offer_message(offer)
+        )
+        return str(posted["ts"])
+
+    async def post_step(self, card: StepCard) -> str:
+        posted = await self.client.chat_postMessage(
+            channel=card.channel, thread_ts=card.thread_ts, unfurl_links=False, unfurl_media=False,
+            **step_message(card),
+        )
+        return str(posted["ts"])
+
+    async def update_step(self, card: StepCard, ts: str) -> None:
+        await self.client.chat_update(channel=card.channel, ts=ts, **step_message(card))
+
+    async def post_ended(self, ended: RunEnded) -> None:
+        await self.client.chat_postMessage(channel=ended.channel, thread_ts=ended.thread_ts, **ended_message(ended))
+
+
+def runbook_notifier(deps: Deps) -> SlackRunbookNotifier:
+    """For work outside a click (a proposal's outcome, an alert's job): a client built from the settings."""
+    return SlackRunbookNotifier(web_client(deps.settings), deps)

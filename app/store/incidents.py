@@ -1,0 +1,634 @@
+"""Incidents and their timelines in the database, changed only by atomic statements.
+
+Two instances may receive the same alert, and two people may click the same button, at the same
+moment; so every change that must happen once is one conditional statement whose RETURNING says
+whether *this* caller made it (compare-and-set), never a read followed by a write:
+
+- open-or-join is one INSERT ... ON CONFLICT (open_key) DO UPDATE: the unique index on
+  `open_key` lets exactly one incident hold an alert's dedupe key while it is open;
+- a recovery, an acknowledgement, a resolution or an escalation step is one UPDATE ... WHERE
+  <not done yet> RETURNING.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.incidents import DeployNote, IncidentView, TimelineEntry
+from app.store.models import Incident, IncidentEvent, Job, ReceivedAlert
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def recover(session: AsyncSession, *, key: str, now: datetime) -> tuple[int | None, bool]:
+    """(incident id, whether this call recovered it). Only the first recovery of a firing spell counts.
+
+    The incident moves to monitoring (from investigating or identified); a recovery for a key with
+    no open incident is linked to the last incident that had the key, if any.
+    """
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.open_key == key, Incident.recovered_at.is_(None))
+            .values(
+                recovered_at=now,
+                state=case((Incident.state.in_(("investigating", "identified")), "monitoring"), else_=Incident.state),
+            )
+            .returning(Incident.id)
+        )
+    ).first()
+    if row is not None:
+        return row.id, True
+    existing = await session.scalar(
+        select(Incident.id).where(Incident.fingerprint == key).order_by(Incident.id.desc()).limit(1)
+    )
+    return existing, False
+
+
+async def create_declared(
+    session: AsyncSession,
+    *,
+    title: str,
+    severity: str,
+    service: str | None,
+    description: str | None,
+    declared_by: str,
+    now: datetime,
+) -> int:
+    incident = Incident(
+        title=title,
+        severity=severity,
+        state="investigating",
+        service=service,
+        description=description,
+        declared_by=declared_by,
+        roles={},
+        occurrences=1,
+        started_at=now,
+        keep_open=False,
+        escalation_level=0,
+    )
+    session.add(incident)
+    await session.flush()
+    return incident.id
+
+
+async def get(session: AsyncSession, incident_id: int) -> IncidentView | None:
+    row = await session.get(Incident, incident_id, populate_existing=True)
+    return to_view(row) if row is not None else None
+
+
+async def by_thread(session: AsyncSession, channel: str, thread_ts: str) -> IncidentView | None:
+    row = await session.scalar(
+        select(Incident).where(Incident.channel == channel, Incident.thread_ts == thread_ts).limit(1)
+    )
+    return to_view(row) if row is not None else None
+
+
+async def list_open(session: AsyncSession) -> list[IncidentView]:
+    rows = await session.scalars(select(Incident).where(Incident.state != "resolved").order_by(Incident.id))
+    return [to_view(r) for r in rows]
+
+
+async def for_status_page(session: AsyncSession, since: datetime) -> list[IncidentView]:
+    """Open incidents, and those resolved since `since`; newest first."""
+    rows = await session.scalars(
+        select(Incident)
+        .where(or_(Incident.state != "resolved", Incident.resolved_at >= since))
+        .order_by(Incident.started_at.desc(), Incident.id.desc())
+        .limit(200)
+    )
+    return [to_view(r) for r in rows]
+
+
+def to_view(row: Incident) -> IncidentView:
+    return IncidentView(
+        id=row.id,
+        title=row.title,
+        severity=row.severity,
+        state=row.state,
+        started_at=row.started_at,
+        service=row.service,
+        description=row.description,
+        source=row.source,
+        link=row.link,
+        fingerprint=row.fingerprint,
+        declared_by=row.declared_by,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        roles=dict(row.roles or {}),
+        occurrences=row.occurrences,
+        last_seen_at=row.last_seen_at,
+        last_update_at=row.last_update_at,
+        resolved_at=row.resolved_at,
+        recovered_at=row.recovered_at,
+        summary=row.summary,
+        keep_open=bool(row.keep_open),
+        channel=row.channel,
+        thread_ts=row.thread_ts,
+        deploy=DeployNote.from_json(row.deploy),
+        escalation_level=row.escalation_level or 0,
+        escalated_at=row.escalated_at,
+        reminded_at=row.reminded_at,
+        root_edited_at=row.root_edited_at,
+    )
+
+
+# --- changes, each one statement ----------------------------------------------------------------
+
+
+async def set_root(session: AsyncSession, incident_id: int, *, channel: str, ts: str) -> bool:
+    """Record the root message; False when another poster got there first.
+
+    Posting is not editing: `root_edited_at` stays unset, so the edit budget (chat.update calls)
+    is not spent on the posts of an alert storm's new incidents.
+    """
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.thread_ts.is_(None))
+            .values(channel=channel, thread_ts=ts)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def set_deploy(session: AsyncSession, incident_id: int, deploy: DeployNote | None) -> None:
+    await session.execute(
+        update(Incident).where(Incident.id == incident_id).values(deploy=deploy.to_json() if deploy else None)
+    )
+
+
+async def claim_root_edit(session: AsyncSession, incident_id: int, *, now: datetime, not_before: datetime) -> bool:
+    """Take the right to edit the root message now, if the last edit was at or before `not_before`."""
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(
+                Incident.id == incident_id,
+                or_(Incident.root_edited_at.is_(None), Incident.root_edited_at <= not_before),
+            )
+            .values(root_edited_at=now)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def root_edits_since(session: AsyncSession, since: datetime) -> int:
+    """How many root messages were edited since `since` (one per incident: the budget's measure)."""
+    return int(
+        (await session.scalar(select(func.count()).select_from(Incident).where(Incident.root_edited_at >= since))) or 0
+    )
+
+
+async def mark_root_edited(session: AsyncSession, incident_id: int, now: datetime) -> None:
+    await session.execute(update(Incident).where(Incident.id == incident_id).values(root_edited_at=now))
+
+
+async def acknowledge(session: AsyncSession, incident_id: int, *, by: str, now: datetime) -> bool:
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.acknowledged_at.is_(None), Incident.state != "resolved")
+            .values(acknowledged_by=by, acknowledged_at=now)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def set_state(session: AsyncSession, incident_id: int, state: str) -> str | None:
+    """Move an open incident to `state`; the previous state, or None if it is resolved or already there."""
+    current = await session.scalar(select(Incident.state).where(Incident.id == incident_id))
+    if current is None or current == "resolved" or current == state:
+        return None
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.state == current)
+            .values(state=state)
+            .returning(Incident.id)
+        )
+    ).first()
+    return current if row is not None else None
+
+
+async def set_severity(session: AsyncSession, incident_id: int, severity: str) -> str | None:
+    """The previous severity, or None when the incident is resolved or has this severity already."""
+    current = await session.scalar(
+        select(Incident.severity).where(Incident.id == incident_id, Incident.state != "resolved")
+    )
+    if current is None or current == severity:
+        return None
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.severity == current, Incident.state != "resolved")
+            .values(severity=severity)
+            .returning(Incident.id)
+        )
+    ).first()
+    return current if row is not None else None
+
+
+async def assign_role(session: AsyncSession, incident_id: int, role: str, user: str) -> str | None:
+    """Give `role` to `user`; the previous holder ("" when none). Locked so two assignments cannot interleave."""
+    query = select(Incident).where(Incident.id == incident_id)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        return None
+    roles = dict(row.roles or {})
+    previous = roles.get(role, "")
+    roles[role] = user
+    row.roles = roles
+    await session.flush()
+    return previous
+
+
+async def record_update(session: AsyncSession, incident_id: int, now: datetime) -> None:
+    await session.execute(update(Incident).where(Incident.id == incident_id).values(last_update_at=now))
+
+
+async def keep_open(session: AsyncSession, incident_id: int) -> bool:
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.state != "resolved", Incident.keep_open.is_(False))
+            .values(keep_open=True)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def resolve(
+    session: AsyncSession,
+    incident_id: int,
+    *,
+    summary: str | None,
+    now: datetime,
+    only_if_recovered_at: datetime | None = None,
+) -> bool:
+    """Resolve once: the open key is released so the next alert for it opens a new incident.
+
+    `only_if_recovered_at` makes it the quiet-period resolution: it happens only while the
+    incident is still monitoring the same recovery and nobody asked to keep it open.
+    """
+    conditions = [Incident.id == incident_id, Incident.state != "resolved"]
+    if only_if_recovered_at is not None:
+        conditions += [
+            Incident.state == "monitoring",
+            Incident.recovered_at == only_if_recovered_at,
+            Incident.keep_open.is_(False),
+        ]
+    values: dict[str, Any] = {"state": "resolved", "resolved_at": now, "open_key": None}
+    if summary is not None:
+        values["summary"] = summary
+    row = (await session.execute(update(Incident).where(*conditions).values(**values).returning(Incident.id))).first()
+    return row is not None
+
+
+async def escalated(session: AsyncSession, incident_id: int, *, level: int, new_level: int, now: datetime) -> bool:
+    """Record one escalation step, once: only the caller that moves the level from `level` wins."""
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(
+                Incident.id == incident_id,
+                Incident.escalation_level == level,
+                Incident.acknowledged_at.is_(None),
+                Incident.state != "resolved",
+            )
+            .values(escalation_level=new_level, escalated_at=now)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def set_level(session: AsyncSession, incident_id: int, level: int) -> None:
+    await session.execute(update(Incident).where(Incident.id == incident_id).values(escalation_level=level))
+
+
+async def reminded(session: AsyncSession, incident_id: int, *, seen: datetime | None, now: datetime) -> bool:
+    """Record a reminder once: only if nobody reminded since `seen` (the value the caller read)."""
+    same = Incident.reminded_at.is_(None) if seen is None else Incident.reminded_at == seen
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, same, Incident.state != "resolved")
+            .values(reminded_at=now)
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+# --- the timeline -------------------------------------------------------------------------------
+
+
+async def add_event(
+    session: AsyncSession,
+    incident_id: int,
+    *,
+    at: datetime,
+    kind: str,
+    text: str,
+    actor: str | None = None,
+    public: bool = False,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    session.add(
+        IncidentEvent(
+            incident_id=incident_id, at=at, kind=kind, actor=actor, text=text, public=public, data=dict(data or {})
+        )
+    )
+    await session.flush()
+
+
+async def timeline(session: AsyncSession, incident_id: int, *, public_only: bool = False) -> list[TimelineEntry]:
+    query = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
+    if public_only:
+        query = query.where(IncidentEvent.public.is_(True))
+    rows = await session.scalars(query.order_by(IncidentEvent.at, IncidentEvent.id))
+    return [TimelineEntry(at=r.at, kind=r.kind, text=r.text, actor=r.actor, public=r.public) for r in rows]
+
+
+async def public_updates(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, list[TimelineEntry]]:
+    """The public lines of several incidents at once (the status page shows up to 200 incidents)."""
+    if not incident_ids:
+        return {}
+    rows = await session.scalars(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id.in_(list(incident_ids)), IncidentEvent.public.is_(True))
+        .order_by(IncidentEvent.at, IncidentEvent.id)
+    )
+    found: dict[int, list[TimelineEntry]] = {i: [] for i in incident_ids}
+    for r in rows:
+        found[r.incident_id].append(TimelineEntry(at=r.at, kind=r.kind, text=r.text, actor=r.actor, public=True))
+    return found
+
+
+async def count_events(session: AsyncSession, incident_id: int, kind: str) -> int:
+    return int(
+        (
+            await session.scalar(
+                select(func.count())
+                .select_from(IncidentEvent)
+                .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind)
+            )
+        )
+        or 0
+    )
+
+
+# --- scheduling ---------------------------------------------------------------------------------
+
+
+async def job_pending(session: AsyncSession, dedupe_key: str) -> bool:
+    status = await session.scalar(select(Job.status).where(Job.dedupe_key == dedupe_key))
+    return status in ("pending", "running")
+
+
+# --- many alerts at once (group commit of webhooks) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiringGroup:
+    """The firing alerts of one dedupe key that arrived together: they open, reopen or join one incident."""
+
+    key: str
+    title: str
+    severity: str
+    service: str | None
+    description: str | None
+    source: str
+    link: str | None
+    count: int
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """What a key's alerts did: `opened` a new incident, `reopened` one that had recovered, or joined it."""
+
+    incident_id: int
+    opened: bool = False
+    reopened: bool = False
+
+
+# New incidents, many at once. PostgreSQL takes the rows as one JSON parameter (a short statement,
+# prepared once whatever the number of rows, encoded by json's C encoder).
+_PG_OPEN = text(
+    """
+    INSERT INTO incidents (title, severity, state, service, description, fingerprint, open_key, source, link, roles,
+                           occurrences, started_at, last_seen_at, keep_open, escalation_level)
+    SELECT u.title, u.severity, 'investigating', u.service, u.description, u.key, u.key, u.source, u.link,
+           CAST('{}' AS json), u.count, u.seen_at, u.seen_at, false, 0
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(title text, severity text, service text, description text, key text, source text, link text,
+              count integer, seen_at timestamptz)
+    ORDER BY u.key
+    ON CONFLICT (open_key) DO NOTHING
+    RETURNING id, open_key
+    """
+)
+
+
+async def open_or_join_many(session: AsyncSession, groups: Sequence[FiringGroup]) -> dict[str, JoinResult]:
+    """For each key: open an incident, reopen the one that recovered, or join the open one.
+
+    Joining writes nothing to the incident: the hot rows of a storm are only *read*, under a
+    shared lock (PostgreSQL `FOR SHARE`) so that a resolution cannot slip in before the alert is
+    stored, while any number of instances join the same incident at once. The occurrence count
+    and last-seen time are brought up to date from the stored alerts when the root message is
+    refreshed (`refresh_counts`). Opening is an INSERT ... ON CONFLICT DO NOTHING (the unique
+    open key decides who opens), reopening an UPDATE ... WHERE recovered (one caller wins), and
+    every statement goes in key order so that instances lock rows in the same order.
+    """
+    pending = {g.key: g for g in groups}
+    found: dict[str, JoinResult] = {}
+    for _ in range(3):  # a key can vanish between two statements (resolved, or its opener rolled back)
+        if not pending:
+            break
+        keys = sorted(pending)
+        for row in await _open_ones(session, keys):  # the usual case: every key has an open incident
+            found[row.open_key] = JoinResult(row.id)
+        rest = [k for k in keys if k not in found]
+        if rest:
+            existing = {
+                row.open_key: row
+                for row in (
+                    await session.execute(
+                        select(Incident.id, Incident.open_key, Incident.recovered_at).where(Incident.open_key.in_(rest))
+                    )
+                ).all()
+            }
+            for key in rest:
+                row = existing.get(key)
+                if row is not None and row.recovered_at is not None:
+                    reopened = await _reopen(session, key)
+                    if reopened is not None:
+                        found[key] = JoinResult(reopened, reopened=True)
+            missing = [pending[k] for k in rest if k not in existing]
+            for key, incident_id in (await _open(session, missing)).items():
+                found[key] = JoinResult(incident_id, opened=True)
+        pending = {k: g for k, g in pending.items() if k not in found}
+    if pending:
+        raise RuntimeError(f"could not open or join an incident for {sorted(pending)[:3]}")
+    return found
+
+
+_PG_OPEN_ONES = text(
+    """
+    SELECT id, open_key FROM incidents
+    WHERE open_key = ANY(CAST(:keys AS text[])) AND recovered_at IS NULL
+    ORDER BY open_key
+    FOR SHARE
+    """
+)
+
+
+async def _open_ones(session: AsyncSession, keys: Sequence[str]) -> Sequence[Any]:
+    """The open, not recovered incidents of these keys, share-locked (PostgreSQL) until the commit."""
+    if session.bind.dialect.name == "postgresql":
+        return (await session.execute(_PG_OPEN_ONES, {"keys": list(keys)})).all()
+    query = select(Incident.id, Incident.open_key).where(Incident.open_key.in_(keys), Incident.recovered_at.is_(None))
+    return (await session.execute(query)).all()
+
+
+async def _reopen(session: AsyncSession, key: str) -> int | None:
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.open_key == key, Incident.recovered_at.is_not(None))
+            .values(
+                recovered_at=None,
+                state=case((Incident.state == "monitoring", "investigating"), else_=Incident.state),
+            )
+            .returning(Incident.id)
+        )
+    ).first()
+    return row.id if row is not None else None
+
+
+async def _open(session: AsyncSession, groups: Sequence[FiringGroup]) -> dict[str, int]:
+    """Insert incidents for keys that have none open; the keys this call opened, with their ids."""
+    if not groups:
+        return {}
+    ordered = sorted(groups, key=lambda g: g.key)
+    if session.bind.dialect.name == "postgresql":
+        rows = json.dumps(
+            [
+                {
+                    "title": g.title,
+                    "severity": g.severity,
+                    "service": g.service,
+                    "description": g.description,
+                    "key": g.key,
+                    "source": g.source,
+                    "link": g.link,
+                    "count": g.count,
+                    "seen_at": g.seen_at.isoformat(),
+                }
+                for g in ordered
+            ]
+        )
+        return {row.open_key: row.id for row in (await session.execute(_PG_OPEN, {"rows": rows})).all()}
+    opened: dict[str, int] = {}
+    for g in ordered:
+        stmt = (
+            sqlite_insert(Incident)
+            .values(
+                title=g.title,
+                severity=g.severity,
+                state="investigating",
+                service=g.service,
+                description=g.description,
+                fingerprint=g.key,
+                open_key=g.key,
+                source=g.source,
+                link=g.link,
+                roles={},
+                occurrences=g.count,
+                started_at=g.seen_at,
+                last_seen_at=g.seen_at,
+                keep_open=False,
+                escalation_level=0,
+            )
+            .on_conflict_do_nothing(index_elements=["open_key"])
+            .returning(Incident.id)
+        )
+        row = (await session.execute(stmt)).first()
+        if row is not None:
+            opened[g.key] = row.id
+    return opened
+
+
+async def refresh_counts(session: AsyncSession, incident_id: int) -> None:
+    """Occurrences and last-seen time from the stored alerts (joins do not write them; see above)."""
+    firing = and_(ReceivedAlert.incident_id == incident_id, ReceivedAlert.status == "firing")
+    await session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(
+            occurrences=select(func.count()).where(firing).scalar_subquery(),
+            last_seen_at=func.coalesce(
+                select(func.max(ReceivedAlert.received_at)).where(firing).scalar_subquery(), Incident.last_seen_at
+            ),
+        )
+    )
+
+
+_PG_JOBS = text(
+    """
+    INSERT INTO jobs (kind, payload, run_at, status, attempts, dedupe_key, created_at)
+    SELECT u.kind, u.payload, u.run_at, 'pending', 0, u.dedupe_key, u.created_at
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(kind text, payload json, run_at timestamptz, dedupe_key text, created_at timestamptz)
+    ORDER BY u.dedupe_key
+    ON CONFLICT (dedupe_key) DO NOTHING
+    """
+)
+
+
+async def enqueue_many(session: AsyncSession, jobs: Sequence[Mapping[str, Any]]) -> None:
+    """Schedule several jobs in one statement; a job whose dedupe key exists already is skipped."""
+    if not jobs:
+        return
+    ordered = sorted(jobs, key=lambda j: str(j["dedupe_key"]))
+    if session.bind.dialect.name == "postgresql":
+        rows_json = json.dumps(
+            [
+                {
+                    "kind": j["kind"],
+                    "payload": j["payload"],
+                    "run_at": j["run_at"].isoformat(),
+                    "dedupe_key": j["dedupe_key"],
+                    "created_at": j["created_at"].isoformat(),
+                }
+                for j in ordered
+            ]
+        )
+        await session.execute(_PG_JOBS, {"rows": rows_json})
+        return
+    rows = [
+        {"status": "pending", "attempts": 0, "locked_by": None, "locked_until": None, "last_error": None, **job}
+        for job in ordered
+    ]
+    await session.execute(sqlite_insert(Job.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)

@@ -1,0 +1,124 @@
+"""Scheduled work in the database: any instance may run a due job, and exactly one does.
+
+A job is claimed by moving it from pending to running with a lease, inside one transaction that
+locks the rows it takes (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never wait on each
+other; SQLite's single writer gives the same guarantee). A job whose lease runs out, because its
+instance died mid-way, is claimable again: work survives restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.store.db import transaction
+from app.store.models import Job
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    run_at: datetime,
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> None:
+    """Schedule a job; with `dedupe_key`, a second schedule of the same key is a no-op (atomic, not check-then-act)."""
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "run_at": run_at,
+        "status": "pending",
+        "attempts": 0,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+    }
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+async def claim_due(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    worker: str,
+    now: datetime,
+    limit: int = 10,
+    lease: timedelta = timedelta(minutes=5),
+) -> list[ClaimedJob]:
+    async with transaction(sessions) as session:
+        due = (
+            select(Job.id)
+            .where(
+                or_(
+                    (Job.status == "pending") & (Job.run_at <= now),
+                    (Job.status == "running") & (Job.locked_until < now),
+                )
+            )
+            .order_by(Job.run_at)
+            .limit(limit)
+        )
+        if session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list((await session.scalars(due)).all())
+        if not ids:
+            return []
+        rows = await session.execute(
+            update(Job)
+            .where(Job.id.in_(ids))
+            .values(status="running", locked_by=worker, locked_until=now + lease, attempts=Job.attempts + 1)
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts)
+        )
+        return [ClaimedJob(id=r.id, kind=r.kind, payload=r.payload, attempts=r.attempts) for r in rows]
+
+
+async def finish(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Job).where(Job.id == job_id, Job.locked_by == worker).values(status="done", locked_until=None)
+        )
+
+
+async def retry_later(
+    sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, run_at: datetime, error: str | None = None
+) -> None:
+    """Put a job back to pending for `run_at` (a periodic job reschedules itself this way)."""
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == worker)
+            .values(status="pending", run_at=run_at, locked_by=None, locked_until=None, last_error=error)
+        )
+
+
+async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, error: str) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == worker)
+            .values(status="failed", locked_until=None, last_error=error[:2000])
+        )
+
+
+async def pending_count(sessions: async_sessionmaker[AsyncSession], kind: str | None = None) -> int:
+    from sqlalchemy import func
+
+    async with transaction(sessions) as session:
+        query = select(func.count()).select_from(Job).where(Job.status.in_(("pending", "running")))
+        if kind:
+            query = query.where(Job.kind == kind)
+        return int((await session.scalar(query)) or 0)

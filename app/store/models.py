@@ -1,0 +1,227 @@
+"""The tables. One migration creates them on PostgreSQL and SQLite alike, so types stay portable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way out, whatever the backend stored (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(20), default="investigating")
+    service: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(String(300))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    thread_ts: Mapped[str | None] = mapped_column(String(40))
+    declared_by: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_at: Mapped[datetime | None]
+    roles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    summary: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    last_update_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Migration 0002 (incidents opened by alerts): `open_key` is the alert dedupe key while the incident
+    # is open and NULL once resolved; its unique index is what lets one open incident exist per key,
+    # however many instances receive the same alert at once (NULLs never collide, on both backends).
+    open_key: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str | None] = mapped_column(String(40))
+    link: Mapped[str | None] = mapped_column(Text)
+    recovered_at: Mapped[datetime | None]
+    keep_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    root_edited_at: Mapped[datetime | None]
+    deploy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (
+        Index("ix_incidents_state", "state"),
+        Index("ix_incidents_fingerprint", "fingerprint"),
+        Index("ix_incidents_thread", "channel", "thread_ts"),
+        Index("uq_incidents_open_key", "open_key", unique=True),
+    )
+
+
+class IncidentEvent(Base):
+    """One line of an incident's timeline. `public` lines are what the status page may show."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_incident_events_incident", "incident_id", "at"),)
+
+
+class AuditHead(Base):
+    """The single row every audit append locks first, so concurrent writers cannot fork the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only and hash-chained: `hash` covers this row's content and `prev_hash`."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str | None] = mapped_column(String(300))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(300))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+
+class ProposedAction(Base):
+    """A destructive action waiting for confirmation; `status` moves once, in one atomic UPDATE."""
+
+    __tablename__ = "proposed_actions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_by: Mapped[str] = mapped_column(String(40))
+    confirmed_by: Mapped[str | None] = mapped_column(String(40))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    thread_ts: Mapped[str | None] = mapped_column(String(40))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_proposed_actions_status", "status"),)
+
+
+class Job(Base):
+    """Scheduled work kept in the database, claimed by one instance at a time."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+
+
+class ReceivedAlert(Base):
+    """Every webhook body as received, read or not, so that nothing sent to pitcrew is lost."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str | None] = mapped_column(String(20))
+    service: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[str | None] = mapped_column(String(8))
+    title: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    # 0002: a body carrying several alerts is stored once, on its first row; the others point to it.
+    body_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (
+        Index("ix_alerts_fingerprint", "fingerprint"),
+        Index("ix_alerts_incident", "incident_id"),
+    )
+
+
+class RunbookRun(Base):
+    """One run of a runbook in an incident's thread (migration 0003). `state` is the core's RunState as
+    JSON; `version` moves by one on every change, and every change is `UPDATE ... WHERE version = ?`,
+    so of two clicks on one step exactly one acts. `active_key` (`<incident>:<runbook>` while the run
+    is unfinished, NULL after) is unique: one run of a runbook per incident at a time, across instances."""
+
+    __tablename__ = "runbook_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    runbook: Mapped[str] = mapped_column(String(63))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    active_key: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    thread_ts: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    busy_step: Mapped[str | None] = mapped_column(String(63))
+    busy_by: Mapped[str | None] = mapped_column(String(40))
+    busy_since: Mapped[datetime | None]
+    proposal_id: Mapped[str | None] = mapped_column(String(40))
+    started_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_runbook_runs_incident", "incident_id"),
+        Index("ix_runbook_runs_proposal", "proposal_id"),
+        Index("uq_runbook_runs_active", "active_key", unique=True),
+    )

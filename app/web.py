@@ -1,0 +1,70 @@
+"""Starlette: `/slack/events`, `/healthz` (and later `/webhooks/{source}`, `/status`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.deps import Deps
+from app.jobs.runner import JobRunner
+from app.slack.ack_runner import drain_listeners
+from app.status_page import status_routes
+from app.webhooks import webhook_route
+
+DB_CHECK_TIMEOUT_S = 3.0
+
+
+def build_web_app(deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bool = False) -> Starlette:
+    handler = AsyncSlackRequestHandler(slack_app)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        try:
+            async with asyncio.timeout(DB_CHECK_TIMEOUT_S), deps.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except TimeoutError:
+            return JSONResponse({"status": "error", "db": f"no answer within {DB_CHECK_TIMEOUT_S:g} s"}, 503)
+        except Exception as err:  # any driver error means the same thing to a load balancer
+            return JSONResponse({"status": "error", "db": _reason(err)}, 503)
+        return JSONResponse({"status": "ok", "db": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Scheduled work (verifications, expiries, ...) runs on every instance; each job on one only.
+        jobs = asyncio.create_task(JobRunner(deps).run_forever(), name="pitcrew-jobs")
+        try:
+            yield
+        finally:
+            jobs.cancel()
+            await asyncio.gather(jobs, return_exceptions=True)
+            await drain_listeners(slack_app)  # post-ack work of the last requests: cards, audit entries
+        if close_deps_on_shutdown:
+            await deps.close()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            webhook_route(deps),
+            *status_routes(deps),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _reason(err: Exception) -> str:
+    """The driver's first line, without the SQL or connection parameters that follow it."""
+    original = getattr(err, "orig", None) or err
+    first = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return first[:200]

@@ -1,0 +1,112 @@
+"""`POST /webhooks/{source}`: monitoring tools' alerts, answered with a status they understand.
+
+404 for a source pitcrew has no parser for, 413 for a body over 1 MiB (counted while reading, as
+Content-Length may be absent or lie), 401 when the sender is not proven, 400 with the reason for
+a body that cannot be read (kept for inspection), 202 once stored. Never a 500: a database that
+cannot be reached is a 503 (the tool retries), anything else unexpected too, with the body kept
+when the database allows. The Slack work an alert causes is scheduled as jobs; when some is due at
+once (a new incident's root message), this instance runs the due jobs right after answering.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.core.alerts import WebhookBodyError
+from app.core.webhooks import UnknownWebhookSource
+from app.deps import Deps
+from app.flows.alerts import (
+    MAX_BODY_BYTES,
+    AlertWriter,
+    WebhookCredentials,
+    WebhookNotProcessed,
+    WebhookTooLarge,
+    WebhookUnauthorized,
+    known_source,
+    receive_webhook,
+)
+from app.jobs.runner import JobRunner
+
+log = logging.getLogger("pitcrew.webhooks")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused as soon as it passes `limit` bytes, whatever Content-Length claimed."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def credentials_of(request: Request) -> WebhookCredentials:
+    return WebhookCredentials(
+        authorization=request.headers.get("authorization"),
+        token=request.query_params.get("token"),
+        sentry_signature=request.headers.get("sentry-hook-signature"),
+        vercel_signature=request.headers.get("x-vercel-signature"),
+    )
+
+
+def webhook_route(deps: Deps) -> Route:
+    writer = AlertWriter(deps)  # this instance's group commit: bodies arriving together share a transaction
+
+    async def receive(request: Request) -> Response:
+        source = request.path_params["source"]
+        try:
+            name = known_source(source)
+        except UnknownWebhookSource as err:
+            return _error(404, err.reason)
+        try:
+            body = await read_bounded(request)
+        except _TooLarge:
+            return _error(413, str(WebhookTooLarge()))
+        except ClientDisconnect:
+            return _error(400, "the request ended before its body did")
+        try:
+            receipt = await receive_webhook(
+                deps, name, body, request.headers.get("content-type"), credentials_of(request), writer=writer
+            )
+        except WebhookUnauthorized as err:
+            return _error(401, err.reason)
+        except WebhookTooLarge as err:
+            return _error(413, str(err))
+        except WebhookBodyError as err:
+            return JSONResponse({"error": err.reason, "stored": True}, status_code=400)
+        except WebhookNotProcessed as err:
+            log.warning("webhook %s stored but not processed: %s", name, err)
+            return JSONResponse({"stored": True, "processed": False, "error": "kept for inspection"}, status_code=202)
+        except Exception as err:  # the database is away: the sender should retry; never a 500
+            log.exception("webhook %s could not be stored", name)
+            return _error(503, f"could not store the alert ({type(err).__name__}); please retry")
+        task = BackgroundTask(run_due_jobs, deps) if receipt.has_due_work else None
+        return JSONResponse(receipt.as_json(), status_code=202, background=task)
+
+    return Route("/webhooks/{source}", receive, methods=["POST"])
+
+
+async def run_due_jobs(deps: Deps) -> None:
+    """Post a new incident's root message now rather than at the job runner's next poll."""
+    try:
+        await JobRunner(deps).run_due()
+    except Exception:  # the runner's own loop will pick the jobs up
+        log.exception("running due jobs after a webhook failed")
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)

@@ -1,0 +1,148 @@
+"""Ending idle database sessions behind a confirmation, against the real local PostgreSQL.
+
+A throwaway database and a non-superuser role stand for the application's database; its idle
+sessions come from two "applications". The proposal shows how many sessions of which application
+and user would end; only the confirmation ends them, and only those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.flows.actions import ActionError, Where, propose_terminate_idle
+from app.slack.notifier import SlackNotifier
+from tests.e2e.actions_support import (
+    OPERATOR,
+    STRANGER,
+    Sandbox,
+    posted_proposal,
+    proposal_id,
+    sandbox,
+    snapshot,
+    wait_ephemeral,
+    wait_status,
+)
+from tests.harness import ALERTS, running_pitcrew
+
+__all__ = ["sandbox"]
+ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
+    "postgresql+psycopg://", "postgresql://"
+)
+
+
+def _dsn(user: str, dbname: str) -> str:
+    admin = conninfo_to_dict(ADMIN_DSN)
+    password = f":{admin['password']}" if admin.get("password") and user == admin.get("user") else ""
+    return f"postgresql://{user}{password}@{admin.get('host', '127.0.0.1')}:{admin.get('port', 5432)}/{dbname}"
+
+
+@pytest.fixture
+async def app_database() -> AsyncIterator[tuple[str, str]]:
+    """(superuser DSN, application-role DSN) of a throwaway database."""
+    suffix = uuid.uuid4().hex[:12]
+    database, role = f"pitcrew_t_{suffix}", f"pitcrew_t_{suffix}_app"
+    try:
+        admin = await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"no PostgreSQL to end sessions in: {err}")
+    async with admin:
+        await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        await admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        yield _dsn(conninfo_to_dict(ADMIN_DSN).get("user", "postgres"), database), _dsn(role, database)
+    finally:
+        async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+            await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+            await admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+async def _open(dsn: str, application: str) -> psycopg.AsyncConnection[Any]:
+    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True, application_name=application)
+    await conn.execute("SELECT 1")
+    return conn
+
+
+async def _all_ended(conns: list[psycopg.AsyncConnection[Any]]) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            if not any([await _alive(c) for c in conns if not c.closed]):
+                return
+            await asyncio.sleep(0.02)
+
+
+async def _alive(conn: psycopg.AsyncConnection[Any]) -> bool:
+    try:
+        await conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, fake_slack, sandbox, app_database):
+    superuser_dsn, role_dsn = app_database
+    web = [await _open(role_dsn, "web-api") for _ in range(3)]
+    worker = [await _open(role_dsn, "worker")]
+    mine = await _open(superuser_dsn, "psql")  # an operator's own session: never ended
+    catalog = sandbox.catalog(extra={"db": {"provider": "postgres", "postgres": {"dsn_env": "APP_DATABASE_URL"}}})
+    env = {"APP_DATABASE_URL": superuser_dsn}
+    try:
+        async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
+            notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
+            proposal = await propose_terminate_idle(
+                pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+            )
+            assert proposal.sessions is not None and proposal.sessions.count == 4
+            message = await posted_proposal(fake_slack)
+            shown = str(message.blocks)
+            assert "4 sessions" in shown and "`web-api` as `pitcrew_t_" in shown and ": 3 (longest idle" in shown
+            assert "`worker`" in shown and superuser_dsn not in fake_slack.all_text()
+            assert all([await _alive(c) for c in [*web, *worker]])  # proposing ends nothing
+
+            assert proposal_id(message) == proposal.id
+            stale = snapshot(message)
+            await fake_slack.click(message, "action.confirm", user=OPERATOR)
+            await fake_slack.click(stale, "action.confirm", user=OPERATOR)  # a double click
+            done = await wait_status(pitcrew, proposal.id, "accepted", "failed")
+
+            assert done.status == "accepted", done.failure
+            assert done.answer is not None and done.answer["terminated"] == 4
+            assert done.verifies is False and done.verification is None
+            await _all_ended([*web, *worker])  # a backend ends moments after it is signalled
+            assert await _alive(mine)
+            [told] = await wait_ephemeral(fake_slack, OPERATOR)
+            assert "already confirmed by <@U0OPS1>" in told.text
+
+            with pytest.raises(ActionError, match="no session of db has been idle for more than 0 minutes"):
+                await propose_terminate_idle(
+                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                )
+            with pytest.raises(ActionError, match="idle_minutes must be between 0 and 1440"):
+                await propose_terminate_idle(
+                    pitcrew.deps, "db", idle_minutes=-1, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                )
+        assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    finally:
+        for conn in [*web, *worker, mine]:
+            await conn.close()
+
+
+async def test_terminate_idle_needs_the_dsn_variable(db_url, fake_slack, sandbox: Sandbox):
+    catalog = sandbox.catalog(extra={"db": {"provider": "postgres", "postgres": {"dsn_env": "APP_DATABASE_URL"}}})
+    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
+        notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
+        with pytest.raises(ActionError, match="APP_DATABASE_URL is not set"):
+            await propose_terminate_idle(pitcrew.deps, "db", by=STRANGER, where=Where(ALERTS), notifier=notifier)
+        with pytest.raises(ActionError, match="railway services have no terminate idle sessions"):
+            await propose_terminate_idle(pitcrew.deps, "api", by=STRANGER, where=Where(ALERTS), notifier=notifier)
+    assert fake_slack.calls_to("chat.postMessage") == []

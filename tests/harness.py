@@ -1,0 +1,66 @@
+"""A running pitcrew for end-to-end tests: the real ASGI app served over loopback HTTP, a fake Slack
+that signs its requests to it, and a catalog the test writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import yaml
+
+from app.catalog import Catalog, parse_catalog
+from app.deps import Deps, build_deps
+from app.sandbox.server import LoopbackServer
+from app.sandbox.slack import FakeSlack
+from app.settings import Settings
+from app.slack.app import build_slack_app
+from app.web import build_web_app
+
+ALERTS = "C0ALERTS"
+UPDATES = "C0UPDATES"
+OPERATOR = "U0OPS1"
+
+
+def catalog_from(services: Mapping[str, Any], **slack: Any) -> Catalog:
+    document = {
+        "slack": {"alerts_channel": ALERTS, "updates_channel": UPDATES, "operators": [OPERATOR], **slack},
+        "services": dict(services),
+    }
+    return parse_catalog(yaml.safe_dump(document))
+
+
+@dataclass
+class RunningPitcrew:
+    deps: Deps
+    slack: FakeSlack
+    url: str
+    http: httpx.AsyncClient
+
+    async def command(
+        self, command: str, text: str = "", *, user: str = OPERATOR, channel: str = ALERTS
+    ) -> httpx.Response:
+        return await self.slack.slash(command, text, user=user, channel=channel)
+
+
+@asynccontextmanager
+async def running_pitcrew(
+    db_url: str, catalog: Catalog, slack: FakeSlack, *, env: Mapping[str, str] | None = None, **settings: Any
+) -> AsyncIterator[RunningPitcrew]:
+    config = Settings(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_SIGNING_SECRET=slack.signing_secret,
+        SLACK_API_URL=slack.api_url,
+        **settings,
+    )
+    deps = build_deps(config, catalog, environ=dict(env or {}))
+    web = build_web_app(deps, build_slack_app(deps))
+    try:
+        async with LoopbackServer(web) as server, httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            slack.connect_app(http)
+            yield RunningPitcrew(deps=deps, slack=slack, url=server.url, http=http)
+    finally:
+        await deps.close()

@@ -1,0 +1,396 @@
+"""VercelClient over real HTTP against the sandbox Vercel; each call it makes checked by the OpenAPI spec.
+
+After each test the `vercel` fixture validates every request the fake received: the path must be
+one of the spec's (or the rollback operation SOURCES.md documents), every query parameter declared
+by that operation and of the declared type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.catalog import VercelRef
+from app.providers.base import ProviderError
+from app.providers.vercel import InvalidIdentifier, UnknownDeployment, VercelClient
+from app.sandbox.vercel import (
+    SAMPLE_DEPLOYMENT_IDS,
+    SAMPLE_PREVIEW_ID,
+    SAMPLE_TEAM_ID,
+    SANDBOX_VERCEL_TOKEN,
+    FakeVercel,
+    VercelWorld,
+    sample_world,
+)
+from tests.spec_check import validate_vercel_call
+
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
+QUIET_S = 0.5  # how long a test lets an open log stream stay silent before taking what came
+
+
+@dataclass
+class Vercel:
+    fake: FakeVercel
+    world: VercelWorld
+    http: httpx.AsyncClient
+    ref: VercelRef
+
+    def client(self, token: str = SANDBOX_VERCEL_TOKEN) -> VercelClient:
+        return VercelClient(self.http, url=self.fake.url or "", token=token)
+
+
+@pytest.fixture
+async def vercel() -> AsyncIterator[Vercel]:
+    world = sample_world(NOW, clock=lambda: NOW + timedelta(minutes=1))
+    async with FakeVercel.serve(world) as fake, httpx.AsyncClient() as http:
+        yield Vercel(fake, world, http, world.ref("web"))
+    for call in fake.calls:
+        validate_vercel_call(call.method, call.path, call.query)
+
+
+# ---- deployments -----------------------------------------------------------------------------
+
+
+async def test_deployments_are_production_newest_first_with_commit_and_current(vercel: Vercel) -> None:
+    found = await vercel.client().deployments(vercel.ref)
+
+    assert [d.id for d in found] == [NEWEST, FAILED, SECOND, OLDEST]  # the preview is not production
+    assert [d.status for d in found] == ["READY", "ERROR", "READY", "READY"]
+    assert [d.is_current for d in found] == [True, False, False, False]
+    assert [d.can_rollback for d in found] == [False, False, True, True]
+    newest = found[0]
+    assert newest.created_at == NOW - timedelta(hours=2)
+    assert newest.commit_message == "Fix hydration warning on /pricing"
+    assert newest.author == "Dana Ops"
+    assert newest.commit_hash is not None and len(newest.commit_hash) == 39
+    assert newest.url is not None and newest.url.startswith("https://")
+    assert newest.meta["branch"] == "main"
+    assert found[1].meta["error_message"] == 'Command "npm run build" exited with 1'
+
+
+async def test_deployments_send_the_project_team_and_target(vercel: Vercel) -> None:
+    await vercel.client().deployments(vercel.ref, limit=3)
+
+    listing = next(c for c in vercel.fake.calls if c.path == "/v6/deployments")
+    assert listing.query == {
+        "projectId": vercel.ref.project_id,
+        "limit": "3",
+        "target": "production",
+        "teamId": SAMPLE_TEAM_ID,
+    }
+    project = next(c for c in vercel.fake.calls if c.path.startswith("/v9/projects/"))
+    assert project.path == f"/v9/projects/{vercel.ref.project_id}"
+    assert project.query == {"teamId": SAMPLE_TEAM_ID}
+
+
+async def test_deployments_of_every_target(vercel: Vercel) -> None:
+    found = await vercel.client().deployments(vercel.ref, limit=2, target=None)
+
+    assert [d.id for d in found] == [SAMPLE_PREVIEW_ID, NEWEST]
+    assert "target" not in next(c for c in vercel.fake.calls if c.path == "/v6/deployments").query
+
+
+async def test_latest_deployment_is_the_newest_production_one(vercel: Vercel) -> None:
+    client = vercel.client()
+    ready = await client.latest_deployment(vercel.ref)
+    vercel.world.add_deployment("web", state="ERROR", commit_message="Break prod", at=NOW)
+    failed = await client.latest_deployment(vercel.ref)
+
+    assert ready.provider == "vercel"
+    assert ready.deployment is not None and ready.deployment.id == NEWEST and ready.deployment.is_current
+    assert failed.deployment is not None and failed.deployment.status == "ERROR"
+    assert not failed.deployment.is_current
+    assert failed.instance_states == ()
+
+
+async def test_a_project_without_deployments_has_no_latest(vercel: Vercel) -> None:
+    vercel.world.add_project("empty", project_id="prj_empty", team_id=SAMPLE_TEAM_ID)
+
+    observed = await vercel.client().latest_deployment(vercel.world.ref("empty"))
+
+    assert observed.deployment is None
+
+
+async def test_deployment_by_id(vercel: Vercel) -> None:
+    found = await vercel.client().deployment(vercel.ref, SECOND)
+
+    assert found.id == SECOND
+    assert found.status == "READY"
+    assert found.commit_message == "Add pricing page"
+    assert not found.is_current
+    assert next(c for c in vercel.fake.calls if c.path.startswith("/v13/")).path == f"/v13/deployments/{SECOND}"
+
+
+async def test_unknown_deployment_is_its_own_error(vercel: Vercel) -> None:
+    with pytest.raises(UnknownDeployment) as caught:
+        await vercel.client().deployment(vercel.ref, "dpl_doesNotExist")
+
+    assert caught.value.call == "vercel deployment"
+    assert caught.value.reason == "HTTP 404: Deployment not found (not_found)"
+
+
+async def test_a_deployment_of_another_project_is_unknown_here(vercel: Vercel) -> None:
+    vercel.world.add_project("docs", project_id="prj_docs", team_id=SAMPLE_TEAM_ID)
+    other = vercel.world.add_deployment("docs", commit_message="Docs")
+
+    with pytest.raises(UnknownDeployment, match="another project"):
+        await vercel.client().deployment(vercel.ref, other.id)
+
+
+@pytest.mark.parametrize("bad", ["../../v2/user", "dpl_x/../../y", "dpl x", "", "dpl_%2e%2e", "a" * 101])
+async def test_an_id_that_is_not_an_id_is_refused_before_anything_is_sent(vercel: Vercel, bad: str) -> None:
+    client = vercel.client()
+
+    with pytest.raises(InvalidIdentifier, match="expected a Vercel id"):
+        await client.deployment(vercel.ref, bad)
+    with pytest.raises(InvalidIdentifier):
+        await client.rollback(vercel.ref, bad)
+    with pytest.raises(InvalidIdentifier):
+        await client.runtime_logs(vercel.ref, bad)
+
+    assert vercel.fake.calls == []
+
+
+async def test_a_team_id_that_is_not_an_id_is_refused(vercel: Vercel) -> None:
+    with pytest.raises(InvalidIdentifier, match="team id"):
+        await vercel.client().deployments(VercelRef(project_id="prj_x", team_id="team_x&teamId=other"))
+
+
+async def test_a_team_project_is_not_found_without_its_team(vercel: Vercel) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().deployments(VercelRef(project_id=vercel.ref.project_id))
+
+    assert caught.value.call == "vercel deployments"
+    assert caught.value.reason == "HTTP 404: Project not found (not_found)"
+    assert all("teamId" not in c.query for c in vercel.fake.calls)
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+async def test_rollback_points_production_at_the_target(vercel: Vercel) -> None:
+    client = vercel.client()
+
+    answer = await client.rollback(vercel.ref, SECOND, description="INC-42: checkout failing")
+
+    assert answer == {
+        "action": "rollback",
+        "project_id": vercel.ref.project_id,
+        "deployment_id": SECOND,
+        "status": 201,
+    }
+    call = vercel.fake.calls[-1]
+    assert (call.method, call.path) == ("POST", f"/v1/projects/{vercel.ref.project_id}/rollback/{SECOND}")
+    assert call.query == {"description": "INC-42: checkout failing", "teamId": SAMPLE_TEAM_ID}
+    found = await client.deployments(vercel.ref)
+    assert [d.id for d in found if d.is_current] == [SECOND]
+
+
+async def test_rollback_to_what_already_serves_is_refused_with_vercels_reason(vercel: Vercel) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().rollback(vercel.ref, NEWEST)
+
+    assert caught.value.call == "vercel rollback"
+    assert caught.value.reason == "HTTP 409: This deployment is already serving production (conflict)"
+
+
+async def test_rollback_to_an_unknown_deployment(vercel: Vercel) -> None:
+    with pytest.raises(UnknownDeployment) as caught:
+        await vercel.client().rollback(vercel.ref, "dpl_gone")
+
+    assert caught.value.call == "vercel rollback"
+
+
+async def test_promote_undoes_a_rollback(vercel: Vercel) -> None:
+    client = vercel.client()
+    await client.rollback(vercel.ref, SECOND)
+
+    answer = await client.promote(vercel.ref, NEWEST)
+
+    assert answer["action"] == "promote" and answer["status"] == 201
+    assert vercel.fake.calls[-1].path == f"/v10/projects/{vercel.ref.project_id}/promote/{NEWEST}"
+    production = vercel.world.production("web")
+    assert production is not None and production.id == NEWEST
+
+
+# ---- logs ------------------------------------------------------------------------------------
+
+
+async def test_runtime_logs_stop_reading_at_the_limit(vercel: Vercel) -> None:
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=2, quiet_s=60)
+
+    # the stream stays open after its lines, so only stopping at the limit lets this return
+    assert [line.message for line in lines] == ["GET /pricing 200", "GET /api/cart 200"]
+    assert lines[0].level == "info"
+    assert lines[0].timestamp == NOW - timedelta(hours=2) + timedelta(minutes=10)
+    assert lines[0].attributes["requestPath"] == "/pricing"
+    assert lines[0].attributes["responseStatusCode"] == 200
+    call = vercel.fake.calls[-1]
+    assert call.path == f"/v1/projects/{vercel.ref.project_id}/deployments/{NEWEST}/runtime-logs"
+    assert call.query == {"teamId": SAMPLE_TEAM_ID}
+
+
+async def test_runtime_logs_take_what_came_when_the_stream_goes_quiet(vercel: Vercel) -> None:
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, quiet_s=QUIET_S)
+
+    assert [line.level for line in lines] == ["info", "info", "warning", "error"]
+    assert lines[-1].message == "TypeError: Cannot read properties of undefined (reading 'price')"
+    assert lines[-1].attributes["responseStatusCode"] == 500
+
+
+async def test_runtime_logs_of_a_stream_that_ends(vercel: Vercel) -> None:
+    vercel.world.live_tail = False
+
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, quiet_s=60)
+
+    assert len(lines) == 4
+
+
+async def test_runtime_logs_of_an_unknown_deployment(vercel: Vercel) -> None:
+    with pytest.raises(UnknownDeployment) as caught:
+        await vercel.client().runtime_logs(vercel.ref, "dpl_gone", quiet_s=QUIET_S)
+
+    assert caught.value.call == "vercel runtime logs"
+    assert caught.value.reason == "HTTP 404: Deployment not found (not_found)"
+
+
+async def test_runtime_logs_that_never_answer_time_out(vercel: Vercel) -> None:
+    vercel.world.stall()
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().runtime_logs(vercel.ref, NEWEST, timeout_s=0.2)
+
+    assert caught.value.call == "vercel runtime logs"
+    assert caught.value.reason == "no answer within 0.2 s"
+
+
+async def test_build_events_are_the_end_of_the_build_oldest_first(vercel: Vercel) -> None:
+    lines = await vercel.client().build_events(FAILED, limit=2, ref=vercel.ref)
+
+    assert [(line.level, line.message) for line in lines] == [
+        ("error", "Type error: Property 'params' does not exist"),
+        ("error", 'Error: Command "npm run build" exited with 1'),
+    ]
+    assert lines[0].attributes["type"] == "stderr"
+    call = vercel.fake.calls[-1]
+    assert call.path == f"/v3/deployments/{FAILED}/events"
+    assert call.query == {"limit": "2", "direction": "backward", "follow": "0", "teamId": SAMPLE_TEAM_ID}
+
+
+async def test_build_events_without_the_team_are_not_found(vercel: Vercel) -> None:
+    with pytest.raises(UnknownDeployment) as caught:
+        await vercel.client().build_events(FAILED)
+
+    assert caught.value.call == "vercel build events"
+
+
+# ---- credentials and failures ----------------------------------------------------------------
+
+
+async def test_the_token_is_sent_as_bearer(vercel: Vercel) -> None:
+    await vercel.client().deployment(vercel.ref, NEWEST)
+
+    assert all(call.auth == "bearer" for call in vercel.fake.calls)
+    assert all(call.headers["authorization"] == "***" for call in vercel.fake.calls)
+
+
+async def test_a_wrong_token_is_refused(vercel: Vercel) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client(token="wrong").deployments(vercel.ref)
+
+    assert caught.value.call == "vercel deployments"
+    assert caught.value.reason == "HTTP 403: Not authorized (forbidden)"
+
+
+async def test_http_401_becomes_a_provider_error(vercel: Vercel) -> None:
+    body = '{"error": {"code": "unauthorized", "message": "The token has expired"}}'
+    vercel.world.fail_next(status=401, body=body)
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().build_events(FAILED, ref=vercel.ref)
+
+    assert caught.value.call == "vercel build events"
+    assert caught.value.reason == "HTTP 401: The token has expired (unauthorized)"
+
+
+async def test_http_500_becomes_a_provider_error(vercel: Vercel) -> None:
+    vercel.world.fail_next(status=500, times=2)
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().latest_deployment(vercel.ref)
+
+    assert caught.value.call == "vercel latest deployment"
+    assert caught.value.reason == "HTTP 500: An unexpected error occurred (internal_server_error)"
+
+
+async def test_an_error_body_that_is_not_json_is_quoted(vercel: Vercel) -> None:
+    vercel.world.fail_next(status=502, body="<html>Bad gateway</html>")
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().promote(vercel.ref, SECOND)
+
+    assert caught.value.call == "vercel promote"
+    assert caught.value.reason == "HTTP 502: <html>Bad gateway</html>"
+
+
+async def test_an_answer_that_is_not_json(vercel: Vercel) -> None:
+    vercel.world.fail_next(status=200, body="not json", times=2)
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().deployment(vercel.ref, NEWEST)
+
+    assert caught.value.call == "vercel deployment"
+    assert caught.value.reason == "the answer was not JSON (not json)"
+
+
+async def test_a_vercel_that_does_not_answer_times_out(vercel: Vercel) -> None:
+    vercel.world.stall()
+
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client().rollback(vercel.ref, SECOND, timeout_s=0.2)
+
+    assert caught.value.call == "vercel rollback"
+    assert caught.value.reason == "no answer within 0.2 s"
+    production = vercel.world.production("web")
+    assert production is not None and production.id == NEWEST
+
+
+async def test_the_client_never_shows_its_token() -> None:
+    async with httpx.AsyncClient() as http:
+        client = VercelClient(http, url="https://api.vercel.com", token="vc-secret-123")
+
+        assert "vc-secret-123" not in repr(client)
+
+
+# ---- the spec check itself -------------------------------------------------------------------
+
+
+def test_the_spec_check_accepts_the_calls_the_client_makes() -> None:
+    validate_vercel_call("GET", "/v6/deployments", {"projectId": "prj_1", "limit": "10", "target": "production"})
+    validate_vercel_call("GET", "/v13/deployments/dpl_1", {"teamId": "team_1"})
+    validate_vercel_call("POST", "/v1/projects/prj_1/rollback/dpl_1", {"description": "why", "teamId": "team_1"})
+    validate_vercel_call("GET", "/v3/deployments/dpl_1/events", {"limit": "5", "direction": "backward", "follow": "0"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "complaint"),
+    [
+        ("GET", "/v6/deployment", {}, "matches no path"),
+        ("GET", "/v6/deployments", {"projectID": "prj_1"}, "'projectID' is not declared"),
+        ("GET", "/v6/deployments", {"limit": "ten"}, "not a number"),
+        ("DELETE", "/v6/deployments", {}, "allows only GET"),
+        ("GET", "/v3/deployments/dpl_1/events", {"direction": "sideways"}, "not one of"),
+        ("POST", "/v9/projects/prj_1/rollback/dpl_1", {}, "matches no path"),
+        ("POST", "/v1/projects/prj_1/rollback/dpl_1", {"reason": "x"}, "'reason' is not declared"),
+    ],
+)
+def test_the_spec_check_rejects_what_vercel_does_not_have(
+    method: str, path: str, query: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(AssertionError, match=complaint):
+        validate_vercel_call(method, path, query)

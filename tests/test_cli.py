@@ -1,0 +1,162 @@
+"""The `pitcrew` command as a person runs it: a real subprocess, its exit code and what it prints."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG = """
+slack: {alerts_channel: C0ALERTS, operators: [U0OPS1]}
+services:
+  api: {provider: http, health: {url: "http://127.0.0.1:9/health", timeout_s: 1}}
+"""
+
+
+def pitcrew(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAILWAY_", "VERCEL_"))}
+    environment.update(env)
+    environment["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_wrong_catalog_is_refused_with_key_paths(tmp_path):
+    (tmp_path / "pitcrew.yml").write_text(
+        "slack: {alerts_channel: C0ALERTS}\nservices:\n  api: {provider: http, health: {url: nope}}\n"
+    )
+    result = pitcrew("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "services.api.health.url: not a URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_catalog_says_how_to_fix(tmp_path):
+    result = pitcrew("console", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "file not found" in result.stderr and "PITCREW_CONFIG" in result.stderr
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path):
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    result = pitcrew(
+        "serve", cwd=tmp_path, DATABASE_URL="postgresql://postgres:hunter2@127.0.0.1:1/nothing",
+        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret",
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pitcrew: cannot reach the database at postgresql+psycopg://postgres:***@127.0.0.1:1")
+    assert "hunter2" not in result.stderr
+
+
+def test_serve_without_slack_tokens_names_them(tmp_path):
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    result = pitcrew("serve", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    result = pitcrew("serve", cwd=tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret")
+    assert result.returncode == 1
+    assert "run `pitcrew db upgrade`" in result.stderr
+
+
+def test_db_upgrade_then_audit_verify_and_export(tmp_path):
+    db = tmp_path / "p.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    upgraded = pitcrew("db", "upgrade", cwd=tmp_path, **env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "up to date" in upgraded.stdout
+    assert pitcrew("db", "upgrade", cwd=tmp_path, **env).returncode == 0  # idempotent
+
+    verified = pitcrew("audit", "verify", cwd=tmp_path, **env)
+    assert verified.returncode == 0 and "0 entries verified" in verified.stdout
+
+
+async def test_audit_verify_names_a_tampered_row_and_export_writes_json_lines(tmp_path):
+    import asyncio
+    import json
+    from datetime import UTC, datetime
+
+    from app.store import audit as audit_store
+    from app.store.db import create_engine, session_factory, transaction
+    from app.store.migrate import upgrade_async
+
+    db = tmp_path / "p.db"
+    url = f"sqlite:///{db}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        for i in range(3):
+            async with transaction(session_factory(engine)) as session:
+                await audit_store.append(session, at=datetime.now(UTC), actor="U1", action="command /health",
+                                         target="C1", params={"i": i}, outcome="ok")
+    finally:
+        await engine.dispose()
+
+    exported = await asyncio.to_thread(pitcrew, "audit", "export", cwd=tmp_path, DATABASE_URL=url)
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [r["seq"] for r in records] == [1, 2, 3]
+    assert records[0]["actor"] == "U1" and records[1]["prev_hash"] == records[0]["hash"]
+    later = await asyncio.to_thread(pitcrew, "audit", "export", "--since", "1h", cwd=tmp_path, DATABASE_URL=url)
+    assert len(later.stdout.splitlines()) == 3
+    bad = await asyncio.to_thread(pitcrew, "audit", "export", "--since", "yesterday", cwd=tmp_path, DATABASE_URL=url)
+    assert bad.returncode == 1 and "--since 'yesterday'" in bad.stderr
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit_events SET outcome = 'refused' WHERE seq = 2")
+    result = await asyncio.to_thread(pitcrew, "audit", "verify", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    assert "BROKEN at entry #2" in result.stdout
+
+
+def test_runbooks_validate_points_at_the_line(tmp_path):
+    (tmp_path / "bad.yml").write_text("name: x\ntitle: X\nsteps:\n  - check: nonsense\n")
+    result = pitcrew("runbooks", "validate", str(tmp_path / "bad.yml"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.yml:4" in result.stderr
+    builtins = pitcrew("runbooks", "validate", cwd=tmp_path)
+    assert builtins.returncode == 0, builtins.stderr
+    assert "10 runbooks" in builtins.stdout
+
+
+def test_check_reports_each_failure(tmp_path):
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    result = pitcrew("check", cwd=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}")
+    assert result.returncode == 1
+    assert "FAIL slack: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in result.stdout
+    assert "FAIL database" in result.stdout and "pitcrew db upgrade" in result.stdout
+    assert "ok   runbooks" in result.stdout or "ok  runbooks" in result.stdout
+
+
+async def test_audit_verify_finds_deleted_tail_rows(tmp_path):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from app.store import audit as audit_store
+    from app.store.db import create_engine, session_factory, transaction
+    from app.store.migrate import upgrade_async
+
+    db = tmp_path / "p.db"
+    url = f"sqlite:///{db}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        for i in range(4):
+            async with transaction(session_factory(engine)) as session:
+                await audit_store.append(session, at=datetime.now(UTC), actor="U1", action="a", target=None,
+                                         params={"i": i}, outcome="ok")
+    finally:
+        await engine.dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM audit_events WHERE seq >= 3")
+    result = await asyncio.to_thread(pitcrew, "audit", "verify", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    assert "entries #3 to #4 are missing" in result.stdout
