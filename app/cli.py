@@ -197,12 +197,15 @@ async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
     from app.deps import build_deps
     from app.jobs.runner import JobRunner
     from app.slack.app import build_slack_app
+    from app.slack.deferral import slack_job_handlers
 
     deps = build_deps(settings, catalog)
-    jobs = asyncio.create_task(JobRunner(deps).run_forever(), name="pitcrew-jobs")
+    slack_app = build_slack_app(deps)
+    runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
+    jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
     try:
         assert settings.SLACK_APP_TOKEN is not None
-        handler = AsyncSocketModeHandler(build_slack_app(deps), settings.SLACK_APP_TOKEN.get_secret_value())
+        handler = AsyncSocketModeHandler(slack_app, settings.SLACK_APP_TOKEN.get_secret_value())
         await handler.start_async()
     finally:
         jobs.cancel()

@@ -17,11 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.catalog import Catalog
 from app.core.secrets import scrub
+from app.jobs.signal import JobSignal
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
 from app.settings import Settings
 from app.store import audit as audit_store
+from app.store import jobs as job_store
 from app.store.db import create_engine, session_factory
+from app.store.group_commit import GroupCommit
 
 
 def utcnow() -> datetime:
@@ -40,7 +43,9 @@ class Deps:
     probes: httpx.AsyncClient
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Callable[[], datetime] = utcnow
-    _audit_writer: audit_store.AuditWriter | None = field(default=None, init=False, repr=False)
+    job_signal: JobSignal = field(default_factory=JobSignal)
+    _audit_writer: GroupCommit[audit_store.NewEntry] | None = field(default=None, init=False, repr=False)
+    _job_writer: GroupCommit[job_store.NewJob] | None = field(default=None, init=False, repr=False)
 
     async def audit(
         self,
@@ -54,12 +59,22 @@ class Deps:
         """Record one event in its own transaction, with secrets masked before they are stored."""
         clean = scrub(params or {}, self.settings.secret_values())
         if self._audit_writer is None:
-            self._audit_writer = audit_store.AuditWriter(self.sessions)
+            self._audit_writer = GroupCommit(self.sessions, audit_store.append_many, name="pitcrew-audit-writer")
         await self._audit_writer.write(audit_store.NewEntry(self.clock(), actor, action, target, clean, outcome))
 
+    async def run_soon(self, kind: str, payload: dict[str, Any]) -> None:
+        """Hand work over to the job runners: it is stored when this returns, and runs as soon as an
+        instance has nothing more urgent to do (this one is woken at once; others find it by polling)."""
+        if self._job_writer is None:
+            self._job_writer = GroupCommit(self.sessions, job_store.enqueue_many, name="pitcrew-job-writer")
+        now = self.clock()
+        await self._job_writer.write(job_store.NewJob(kind=kind, payload=payload, run_at=now, created_at=now))
+        self.job_signal.notify()
+
     async def close(self) -> None:
-        if self._audit_writer is not None:
-            await self._audit_writer.drain()
+        for writer in (self._audit_writer, self._job_writer):
+            if writer is not None:
+                await writer.drain()
         await self.probes.aclose()
         await self.http.aclose()
         await self.engine.dispose()

@@ -1,4 +1,4 @@
-"""Starlette: `/slack/events`, `/healthz` (and later `/webhooks/{source}`, `/status`)."""
+"""Starlette: `/slack/events`, `/healthz`, `/webhooks/{source}`, `/status`; and the job runner in its lifespan."""
 
 from __future__ import annotations
 
@@ -10,21 +10,27 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
+from app.in_flight import InFlight
 from app.jobs.runner import JobRunner
 from app.slack.ack_runner import drain_listeners
+from app.slack.deferral import slack_job_handlers
 from app.status_page import status_routes
 from app.webhooks import webhook_route
 
 DB_CHECK_TIMEOUT_S = 3.0
 
 
-def build_web_app(deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bool = False) -> Starlette:
+def build_web_app(
+    deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bool = False, job_poll_s: float = 1.0
+) -> Starlette:
     handler = AsyncSlackRequestHandler(slack_app)
+    in_flight = InFlight()
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
@@ -41,8 +47,12 @@ def build_web_app(deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bo
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Scheduled work (verifications, expiries, ...) runs on every instance; each job on one only.
-        jobs = asyncio.create_task(JobRunner(deps).run_forever(), name="pitcrew-jobs")
+        # Scheduled and handed-over work runs on every instance (each job on one only), when no
+        # request of this instance is waiting for its answer.
+        runner = JobRunner(
+            deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
+        )
+        jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
         try:
             yield
         finally:
@@ -60,6 +70,7 @@ def build_web_app(deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bo
             *status_routes(deps),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(in_flight.counting)],
     )
 
 

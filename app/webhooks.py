@@ -5,14 +5,14 @@ Content-Length may be absent or lie), 401 when the sender is not proven, 400 wit
 a body that cannot be read (kept for inspection), 202 once stored. Never a 500: a database that
 cannot be reached is a 503 (the tool retries), anything else unexpected too, with the body kept
 when the database allows. The Slack work an alert causes is scheduled as jobs; when some is due at
-once (a new incident's root message), this instance runs the due jobs right after answering.
+once (a new incident's root message), this instance's job runner is woken, and runs it as soon as
+no request is waiting for an answer.
 """
 
 from __future__ import annotations
 
 import logging
 
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,7 +30,6 @@ from app.flows.alerts import (
     known_source,
     receive_webhook,
 )
-from app.jobs.runner import JobRunner
 
 log = logging.getLogger("pitcrew.webhooks")
 
@@ -94,18 +93,12 @@ def webhook_route(deps: Deps) -> Route:
         except Exception as err:  # the database is away: the sender should retry; never a 500
             log.exception("webhook %s could not be stored", name)
             return _error(503, f"could not store the alert ({type(err).__name__}); please retry")
-        task = BackgroundTask(run_due_jobs, deps) if receipt.has_due_work else None
-        return JSONResponse(receipt.as_json(), status_code=202, background=task)
+        if receipt.has_due_work:  # a new incident's root message: now rather than at the next poll
+            deps.job_signal.notify()
+        return JSONResponse(receipt.as_json(), status_code=202)
 
     return Route("/webhooks/{source}", receive, methods=["POST"])
 
-
-async def run_due_jobs(deps: Deps) -> None:
-    """Post a new incident's root message now rather than at the job runner's next poll."""
-    try:
-        await JobRunner(deps).run_due()
-    except Exception:  # the runner's own loop will pick the jobs up
-        log.exception("running due jobs after a webhook failed")
 
 
 def _error(status: int, reason: str) -> JSONResponse:

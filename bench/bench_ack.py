@@ -65,8 +65,8 @@ ALERTS = "C0ALERTS"
 USER = "U0OPS1"
 WARMUP_COMMANDS = 10
 START_TIMEOUT_S = 30.0
-DRAIN_TIMEOUT_S = 40.0
-DRAIN_QUIET_S = 2.0
+DRAIN_TIMEOUT_S = 300.0
+DRAIN_QUIET_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -368,7 +368,7 @@ def run_case(case: Case, fakes_url: str, args: argparse.Namespace, tmp: Path, pr
             during = fakes_stats(fakes_url)["responses"] - start_count
             total, audited, drain_s = during, None, 0.0
             if db_url is not None:
-                total, audited, drain_s = drain(fakes_url, start_count, db_url, ended)
+                total, audited, drain_s = drain(fakes_url, start_count, db_url, ended, acked=figures["requests"])
             commands = total if db_url is not None else figures["requests"]
             cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(commands, 1)
         finally:
@@ -377,22 +377,24 @@ def run_case(case: Case, fakes_url: str, args: argparse.Namespace, tmp: Path, pr
     return Result(case, figures, during, total, drain_s, audited, cpu_ms, load_before, errors)
 
 
-def drain(fakes_url: str, start_count: int, db_url: str, ended: float) -> tuple[int, int, float]:
-    """Wait for the post-ack work still under way: (answers, audit entries, seconds past wrk's end).
+def drain(fakes_url: str, start_count: int, db_url: str, ended: float, acked: int) -> tuple[int, int, float]:
+    """Wait for the work of the acked commands: (answers, audit entries, seconds past wrk's end).
 
-    Done when no answer has arrived for DRAIN_QUIET_S and every answered command is audited, or
-    when neither count has moved for DRAIN_QUIET_S once answers stopped, or after DRAIN_TIMEOUT_S.
-    The audit entry is the last thing pitcrew's listener does, so this is when its work is over.
+    pitcrew stores each command as a job before it acks, and its job runner does the work when
+    no request is waiting, so under wrk the work mostly comes after the load. Done when every
+    command wrk saw acked is audited (the audit entry is the last thing a listener does) and the
+    answers have stopped, or when neither count has moved for DRAIN_QUIET_S, or after
+    DRAIN_TIMEOUT_S.
     """
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    last_audited, moved_at = -1, time.monotonic()
+    last, moved_at = (-1, -1), time.monotonic()
     while time.monotonic() < deadline:
         stats = fakes_stats(fakes_url)
         answers, audited = stats["responses"] - start_count, audit_count(db_url) - WARMUP_COMMANDS
-        if audited != last_audited:
-            last_audited, moved_at = audited, time.monotonic()
+        if (answers, audited) != last:
+            last, moved_at = (answers, audited), time.monotonic()
         answers_quiet = time.time() - stats["last_at"] > DRAIN_QUIET_S
-        if answers_quiet and (audited >= answers or time.monotonic() - moved_at > DRAIN_QUIET_S):
+        if (answers_quiet and audited >= max(answers, acked)) or time.monotonic() - moved_at > DRAIN_QUIET_S:
             break
         time.sleep(0.1)
     done = time.time()

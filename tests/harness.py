@@ -57,9 +57,16 @@ async def running_pitcrew(
         **settings,
     )
     deps = build_deps(config, catalog, environ=dict(env or {}))
-    web = build_web_app(deps, build_slack_app(deps))
+    # The job runner of the app's lifespan runs what is handed over to it (commands, clicks, new
+    # incidents' messages) at once, as in production; it does not poll, so scheduled jobs (a
+    # verification, an escalation) run when a test advances its clock and calls run_due().
+    web = build_web_app(deps, build_slack_app(deps), job_poll_s=3600)
     try:
-        async with LoopbackServer(web) as server, httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with (
+            web.router.lifespan_context(web),
+            LoopbackServer(web) as server,
+            httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        ):
             slack.connect_app(http)
             yield RunningPitcrew(deps=deps, slack=slack, url=server.url, http=http)
     finally:

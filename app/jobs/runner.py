@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,22 +48,127 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+async def _no_wait() -> None:
+    return None
+
+
 class JobRunner:
-    def __init__(self, deps: Deps, *, worker: str | None = None, poll_s: float = 1.0) -> None:
+    """Claims due jobs and runs them, at most `max_running` at once.
+
+    A round of claiming starts every `poll_s`, at once when this process hands work over
+    (`Deps.job_signal`), and when a job ends while more may be due. Each round first awaits
+    `may_start`: the web server passes "no request is being answered", so that under load acks and
+    webhooks go first and the work they handed over waits, stored, for a quiet moment.
+    """
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        worker: str | None = None,
+        poll_s: float = 1.0,
+        handlers: Mapping[str, Handler] | None = None,
+        may_start: Callable[[], Awaitable[None]] = _no_wait,
+        max_running: int = 16,
+    ) -> None:
         self.deps = deps
         self.worker = worker or worker_name()
         self.poll_s = poll_s
+        self._handlers = {**_HANDLERS, **(handlers or {})}
+        self._may_start = may_start
+        self._max_running = max_running
+        self._running: set[asyncio.Task[None]] = set()
+        self._round: asyncio.Task[None] | None = None
+        self._again = False
+        self._failing = False
+        self._stopping = False
 
     async def run_due(self, limit: int = 20) -> int:
-        """Claim and run the jobs due now (by the deps' clock); how many ran. Tests call this directly."""
+        """Claim and run the jobs due now (by the deps' clock), one after the other; how many ran.
+        Tests and one-off callers use this; `run_forever` is the service."""
         now = self.deps.clock()
         claimed = await job_store.claim_due(self.deps.sessions, worker=self.worker, now=now, limit=limit)
         for job in claimed:
             await self._run(job)
         return len(claimed)
 
+    async def run_forever(self) -> None:
+        unsubscribe = self.deps.job_signal.subscribe(self.kick)
+        try:
+            while True:
+                self.kick()
+                await asyncio.sleep(self.poll_s)
+        finally:
+            unsubscribe()
+            await self._stop()
+
+    def kick(self) -> None:
+        """Start a round of claiming now; if one is under way, it claims once more before it ends.
+
+        A plain call, not a coroutine: the round exists as a task from the moment work is handed
+        over, so whoever waits for this process to be quiet (the console) sees it."""
+        if self._stopping:
+            return
+        if self._round is not None and not self._round.done():
+            self._again = True
+            return
+        self._again = False
+        self._round = asyncio.create_task(self._claim_round(), name="pitcrew-jobs-round")
+
+    async def _claim_round(self) -> None:
+        while True:
+            await self._may_start()
+            free = self._max_running - len(self._running)
+            if free <= 0:
+                return  # a job that ends kicks again
+            self._again = False
+            try:
+                claimed = await job_store.claim_due(
+                    self.deps.sessions, worker=self.worker, now=self.deps.clock(), limit=free
+                )
+            except Exception as err:  # the database may be briefly away: keep polling, say so once
+                if not self._failing:
+                    log.error("claiming jobs failed, retrying every %g s: %s", self.poll_s, err)
+                self._failing = True
+                return
+            if self._failing:
+                log.info("claiming jobs works again")
+                self._failing = False
+            for job in claimed:
+                task = asyncio.create_task(self._run_logged(job), name=f"pitcrew-job-{job.id}")
+                self._running.add(task)
+                task.add_done_callback(self._job_ended)
+            if len(claimed) < free and not self._again:
+                return
+
+    def _job_ended(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if len(self._running) == self._max_running - 1:  # the runner was full: more may be waiting
+            self.kick()
+
+    async def _stop(self, timeout_s: float = 25.0) -> None:
+        """Stop polling, and let the round under way and the jobs it started finish (a deploy restart
+        should not cut a card in half, nor leave what was just handed over to another instance's
+        next poll). What still runs after `timeout_s` is cancelled: its lease runs out, and another
+        instance runs it again."""
+        self._stopping = True
+        rounds = {self._round} if self._round is not None else set()
+        _, late = await asyncio.wait(rounds, timeout=timeout_s) if rounds else (set(), set())
+        still = set(self._running)
+        if still:
+            _, still = await asyncio.wait(still, timeout=timeout_s)
+        for task in late | still:
+            task.cancel()
+        await asyncio.gather(*late, *still, return_exceptions=True)
+
+    async def _run_logged(self, job: ClaimedJob) -> None:
+        try:
+            await self._run(job)
+        except Exception:  # recording the outcome failed: the lease runs out and the job runs again
+            log.exception("job %s (%s): recording its outcome failed", job.id, job.kind)
+
     async def _run(self, job: ClaimedJob) -> None:
-        handler = _HANDLERS.get(job.kind)
+        handler = self._handlers.get(job.kind)
         if handler is None:
             await job_store.fail(self.deps.sessions, job.id, worker=self.worker, error=f"no handler for {job.kind!r}")
             return
@@ -84,19 +189,3 @@ class JobRunner:
             await job_store.finish(self.deps.sessions, job.id, worker=self.worker)
         else:
             await job_store.retry_later(self.deps.sessions, job.id, worker=self.worker, run_at=again.at)
-
-    async def run_forever(self) -> None:
-        failing = False
-        while True:
-            try:
-                ran = await self.run_due()
-            except Exception as err:  # the database may be briefly away: keep polling, say so once
-                if not failing:
-                    log.error("claiming jobs failed, retrying every %g s: %s", self.poll_s, err)
-                failing, ran = True, 0
-            else:
-                if failing:
-                    log.info("claiming jobs works again")
-                failing = False
-            if not ran:
-                await asyncio.sleep(self.poll_s)

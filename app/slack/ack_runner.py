@@ -4,6 +4,8 @@ Bolt's async runner starts a listener as a task and then polls `ack.response` ev
 it sleeps, the post-ack work of earlier commands holds the loop, and the ack waits behind it. Here
 the ack itself wakes the request (an event, not a poll). The post-ack tasks are kept so that a
 shutdown can let them finish (a deploy restart must not drop an audit entry or a card).
+A listener marked `@deferred` is not run here at all: its request goes to the job runners
+(app/slack/deferral.py), and comes back here marked as replayed, to run from start to end.
 
 This replaces `AsyncApp`'s listener runner, a private attribute of slack-bolt 1.x: the test suite
 runs every listener through it, so an incompatible Bolt release fails loudly there.
@@ -19,6 +21,8 @@ from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+
+from app.slack.deferral import REPLAYED, defer, should_defer
 
 
 class _SignallingAck(AsyncAck):
@@ -56,8 +60,15 @@ class PromptAckRunner(AsyncioListenerRunner):
     ) -> BoltResponse | None:
         if self.process_before_response or request.lazy_only or listener.lazy_functions:
             return await super().run(request, response, listener_name, listener, starting_time)
+        if should_defer(listener, request):
+            acked = await defer(request)
+            if acked is not None:
+                return acked
         ack = _SignallingAck()
         request.context["ack"] = ack
+        if request.context.get(REPLAYED):  # run by a job: no one waits for the ack, the job waits for the end
+            await self._run_listener(request, response, listener, ack)
+            return ack.response
         if listener.auto_acknowledgement:  # Events API: Slack only needs to know it arrived
             await ack()
         task = asyncio.create_task(self._run_listener(request, response, listener, ack))

@@ -14,7 +14,7 @@ from app.core.incidents import UnknownIncident
 from app.deps import Deps
 from app.flows import escalation
 from app.flows.runbooks import offer_in_thread
-from app.jobs.runner import Again, JobRunner, handles
+from app.jobs.runner import Again, handles
 from app.slack.client import web_client
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
 from app.slack.runbook_notifier import runbook_notifier
@@ -96,11 +96,3 @@ async def _autoresolve(deps: Deps, notifier: SlackIncidentNotifier, job: Claimed
 async def _postmortem(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     await escalation.post_postmortem_draft(deps, notifier, int(job.payload["incident_id"]))
     return None
-
-
-async def run_due_jobs(deps: Deps) -> None:
-    """Run what fell due because of what someone just did (a post-mortem draft after a resolve)."""
-    try:
-        await JobRunner(deps).run_due()
-    except Exception:  # the runner's own loop will pick the jobs up
-        log.exception("running due jobs failed")

@@ -14,6 +14,7 @@ from app.flows.health import check_health
 from app.slack.commands.incident import INCIDENT_VERBS
 from app.slack.commands.logs import logs_verb
 from app.slack.context import deps_of
+from app.slack.deferral import deferred
 from app.slack.interactions.runbooks import runbook_verb
 from app.slack.render.actions import health_actions
 from app.slack.render.common import escape
@@ -66,6 +67,7 @@ def help_text() -> str:
 
 def register(app: AsyncApp) -> None:
     @app.event("app_mention")
+    @deferred()
     async def on_mention(event: dict[str, Any], context: Any, client: Any) -> None:
         text = _MENTION.sub("", event.get("text", "")).strip()
         verb, _, rest = text.partition(" ")

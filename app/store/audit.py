@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -74,49 +73,6 @@ async def append_many(session: AsyncSession, new: Sequence[NewEntry]) -> list[Au
     await session.execute(insert(AuditEvent), [asdict(entry) for entry in chained])
     await session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=previous))
     return chained
-
-
-class AuditWriter:
-    """Group commit for audit entries written on their own (not as part of another change).
-
-    Under a burst of commands every entry used to be its own transaction, each waiting for the
-    head row's lock while holding a pooled connection, until the pool ran dry and entries were
-    lost. Here concurrent writers share one transaction and one connection: each caller still
-    waits until its entry is committed, so nothing is acknowledged that is not stored.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 500) -> None:
-        self._sessions = sessions
-        self._max_batch = max_batch
-        self._queue: list[tuple[NewEntry, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def write(self, entry: NewEntry) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((entry, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="pitcrew-audit-writer")
-        await future
-
-    async def drain(self) -> None:
-        """Wait for every queued entry to be written (before the process stops)."""
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
-
-    async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-            try:
-                async with transaction(self._sessions) as session:
-                    await append_many(session, [entry for entry, _ in batch])
-            except Exception as err:  # every waiting caller learns its entry was not stored
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(err)
-            else:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
 
 
 async def entries(

@@ -8,11 +8,12 @@ instance died mid-way, is claimable again: work survives restarts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,6 +51,21 @@ async def enqueue(
     }
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to insert without a dedupe key (work handed over to run as soon as an instance is free)."""
+
+    kind: str
+    payload: dict[str, Any]
+    run_at: datetime
+    created_at: datetime
+
+
+async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> None:
+    """Insert many jobs in one statement (the group commit of app/store/group_commit.py calls this)."""
+    await session.execute(insert(Job), [{**asdict(job), "status": "pending", "attempts": 0} for job in jobs])
 
 
 async def claim_due(

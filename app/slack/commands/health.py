@@ -7,10 +7,12 @@ from typing import Any
 from app.core.health_args import HealthUsage, parse_health_args
 from app.flows.health import check_health
 from app.slack.context import audit_command, deps_of
+from app.slack.deferral import deferred
 from app.slack.render.actions import health_actions
 from app.slack.render.health import health_card, health_usage
 
 
+@deferred()
 async def on_health(ack: Any, command: dict[str, Any], respond: Any, context: Any) -> None:
     await ack()
     deps = deps_of(context)

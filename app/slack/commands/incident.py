@@ -25,7 +25,7 @@ from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
 from app.slack.context import audit_command, deps_of
-from app.slack.incident_jobs import run_due_jobs
+from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
 from app.slack.render import incidents as render
 from app.slack.render.common import escape, message, section
@@ -50,6 +50,17 @@ def notifier_from(client: Any, deps: Deps) -> SlackIncidentNotifier:
     return SlackIncidentNotifier(client, deps.catalog, status_url=status_url_of(deps.settings.PUBLIC_URL))
 
 
+def may_open_form(body: dict[str, Any]) -> bool:
+    """A declare without a title, or a resolve without a summary, opens a form with the request's
+    trigger_id, which Slack honours for 3 s only: such a command cannot wait for a job runner."""
+    try:
+        parsed = parse_incident_command(str(body.get("text", "")))
+    except IncidentUsage:
+        return False
+    return (parsed.verb == "declare" and parsed.title is None) or (parsed.verb == "resolve" and parsed.text is None)
+
+
+@deferred(unless=may_open_form)
 async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
     await ack()
     deps = deps_of(context)
@@ -77,7 +88,7 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
     elif answer.message is not None:
         await respond(**answer.message, response_type="ephemeral")
     await audit_command(context, command, answer.outcome)
-    await run_due_jobs(deps)
+    deps.job_signal.notify()
 
 
 async def execute(
@@ -198,7 +209,7 @@ def mention_verb(verb: str) -> Any:
             return f"refused: {err}"
         if answer.message is not None and not answer.confirmation:
             await reply(**answer.message)
-        await run_due_jobs(deps)
+        deps.job_signal.notify()
         return f"{view.ref} {answer.outcome}"
 
     return handle

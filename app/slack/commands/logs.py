@@ -25,6 +25,7 @@ from app.core.secrets import mask_values
 from app.deps import Deps
 from app.flows.logs import LogsError, LogsResult, fetch_logs
 from app.slack.context import deps_of
+from app.slack.deferral import deferred
 from app.slack.render.logs import LogsFile, logs_delivery, logs_error, logs_usage, unknown_service, upload_comment
 from app.slack.render.logs import upload_failed as upload_failed_message
 
@@ -115,6 +116,7 @@ def _slack_reason(err: Exception) -> str:
 # ---- the slash command ------------------------------------------------------------------------
 
 
+@deferred()
 async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any) -> None:
     await ack()
     deps = deps_of(context)

@@ -14,10 +14,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app.core.rollback_args import RollbackArgs, RollbackUsage
 from app.flows.actions import ActionError, Where, list_deployments, propose_rollback
 from app.slack.context import audit_command, deps_of
+from app.slack.deferral import deferred
 from app.slack.notifier import SlackNotifier
 from app.slack.render.actions import action_error, deployment_list, rollback_usage
 
 
+@deferred()
 async def on_rollback(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any) -> None:
     await ack()
     deps = deps_of(context)

@@ -21,6 +21,7 @@ from app.flows import actions as flow
 from app.flows.actions import ActionError, Outcome, Proposal, Where
 from app.slack.client import web_client
 from app.slack.context import deps_of
+from app.slack.deferral import deferred
 from app.slack.notifier import SlackNotifier
 from app.slack.operators import GroupCache, SlackGroupMembers
 from app.slack.render.actions import (
@@ -76,6 +77,7 @@ def register(app: AsyncApp) -> None:
     def clicking(verb: str, decide: Decide) -> Callable[..., Awaitable[None]]:
         """A listener for confirm or cancel: the flow edits the message; what changed nothing is said privately."""
 
+        @deferred()
         async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
             await ack()
             click = Click.of(body)
@@ -94,6 +96,7 @@ def register(app: AsyncApp) -> None:
         return listener
 
     def proposing(propose: Propose) -> Callable[..., Awaitable[None]]:
+        @deferred()
         async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
             await ack()
             click = Click.of(body)

@@ -20,7 +20,7 @@ from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, pa
 from app.flows import incidents as flows
 from app.slack.commands.incident import declared, notifier_from
 from app.slack.context import deps_of
-from app.slack.incident_jobs import run_due_jobs
+from app.slack.deferral import deferred
 from app.slack.render import incidents as render
 from app.slack.render.common import message, section
 
@@ -52,6 +52,7 @@ async def _audit_click(context: Any, user: str, action: str, incident_id: int | 
     )
 
 
+@deferred()
 async def on_ack(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
     await ack()
     deps = deps_of(context)
@@ -206,7 +207,7 @@ async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     else:
         outcome = "resolved"
     await deps.audit(actor=user, action="form incident.resolve", target=incident_ref(incident_id), outcome=outcome)
-    await run_due_jobs(deps)
+    deps.job_signal.notify()
 
 
 async def _maybe_load(deps: Any, incident_id: int) -> Any:

@@ -43,6 +43,7 @@ from app.flows.runbook_views import (
     use_runbook_notifier,
 )
 from app.slack.context import deps_of
+from app.slack.deferral import deferred
 from app.slack.render.runbooks import problem, runbook_list
 from app.slack.runbook_notifier import SlackRunbookNotifier, runbook_notifier
 
@@ -94,6 +95,7 @@ def register(app: AsyncApp) -> None:
 
 
 def _listener(handle: Callable[[Any, SlackRunbookNotifier, Click], Awaitable[ClickDone]]) -> Any:
+    @deferred()
     async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         await ack()
         click = Click.of(body)

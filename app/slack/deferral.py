@@ -1,0 +1,79 @@
+"""Slack requests whose work is handed over to the job runners instead of running while Slack waits.
+
+A listener marked `@deferred` is not run when its request arrives: the request is stored as a job
+(one group-committed insert), Slack gets its empty 200, and a job runner dispatches the stored
+request through the same Bolt app again, where the listener runs from start to end (its `ack()`
+then answers no one). So under a burst an ack costs what a bare Bolt app's costs, and the work
+waits in the database for a quiet moment, on this instance or another; a restart loses none of it.
+
+Not for a listener whose ack carries an answer (a form's validation errors) or whose work must
+start within Slack's 3 s (opening a form with the request's `trigger_id`): `unless` names the
+requests of a listener that must run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.listener.async_listener import AsyncListener
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from app.deps import Deps
+from app.jobs.runner import Handler
+from app.slack.context import deps_of
+from app.store.jobs import ClaimedJob
+
+log = logging.getLogger("pitcrew.slack")
+
+SLACK_REQUEST_JOB = "slack.request"
+REPLAYED = "pitcrew_replayed"  # context key of a request dispatched from its job
+_MARK = "__pitcrew_deferred_unless__"
+
+Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
+
+
+def _never(body: dict[str, Any]) -> bool:
+    return False
+
+
+def deferred(unless: Callable[[dict[str, Any]], bool] = _never) -> Callable[[Listener], Listener]:
+    """Mark a listener whose work may wait for a job runner; `unless(body)` true runs it at once."""
+
+    def mark(listener: Listener) -> Listener:
+        setattr(listener, _MARK, unless)
+        return listener
+
+    return mark
+
+
+def should_defer(listener: AsyncListener, request: AsyncBoltRequest) -> bool:
+    if request.context.get(REPLAYED):
+        return False
+    unless = getattr(listener.ack_function, _MARK, None)
+    return unless is not None and not unless(request.body)
+
+
+async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
+    """Store the request as a job and return the ack; None when it could not be stored (the caller
+    then runs the listener at once, as without deferral, rather than lose the request)."""
+    try:
+        await deps_of(request.context).run_soon(SLACK_REQUEST_JOB, {"body": request.body})
+    except Exception as err:
+        log.warning("could not hand the request over to the job runners (%s); running it now", err)
+        return None
+    return BoltResponse(status=200, body="")
+
+
+def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
+    """The job that runs a stored request through `app`. It was verified when it arrived: a
+    body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check."""
+
+    async def replay(deps: Deps, job: ClaimedJob) -> None:
+        request = AsyncBoltRequest(body=job.payload["body"], mode="socket_mode", context={REPLAYED: True})
+        await app.async_dispatch(request)
+
+    return {SLACK_REQUEST_JOB: replay}
