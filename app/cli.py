@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -180,6 +181,10 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port or settings.PORT
     deps = build_deps(settings, catalog)
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
+    # Everything built so far lives as long as the process: out of the collector's sight, a full
+    # collection no longer walks it (each one paused the loop, and every ack behind it, for ~50 ms).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         web,
         host=args.host,

@@ -19,6 +19,7 @@ from app.deps import Deps
 from app.in_flight import InFlight
 from app.jobs.runner import JobRunner
 from app.slack.ack_runner import drain_listeners
+from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
 from app.status_page import status_routes
 from app.webhooks import webhook_route
@@ -30,9 +31,12 @@ def build_web_app(
     deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bool = False, job_poll_s: float = 1.0
 ) -> Starlette:
     handler = AsyncSlackRequestHandler(slack_app)
+    intake = CommandIntake(deps)
     in_flight = InFlight()
 
     async def slack_events(request: Request) -> Response:
+        if await intake.acked(await request.body(), request.headers):
+            return Response(status_code=200)
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:

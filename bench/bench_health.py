@@ -100,6 +100,7 @@ async def bench(runs: int, services: int, delay_ms: int) -> list[tuple[float, fl
             web = build_web_app(deps, build_slack_app(deps))
             try:
                 async with (
+                    web.router.lifespan_context(web),  # its job runner runs the stored command
                     LoopbackServer(web) as app_server,
                     httpx.AsyncClient(base_url=app_server.url, timeout=30) as http,
                 ):

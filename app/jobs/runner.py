@@ -11,12 +11,16 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import Deps
 from app.store import jobs as job_store
+from app.store.group_commit import GroupCommit
 from app.store.jobs import ClaimedJob
 
 log = logging.getLogger("pitcrew.jobs")
@@ -42,6 +46,10 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+async def _finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: str) -> None:
+    await job_store.finish_many(session, job_ids, worker=worker)
 
 
 def worker_name() -> str:
@@ -82,6 +90,10 @@ class JobRunner:
         self._again = False
         self._failing = False
         self._stopping = False
+        # Jobs ending together are marked done in one transaction (on SQLite, one fsync for many).
+        self._finished: GroupCommit[int] = GroupCommit(
+            deps.sessions, partial(_finish_many, worker=self.worker), name="pitcrew-jobs-finished"
+        )
 
     async def run_due(self, limit: int = 20) -> int:
         """Claim and run the jobs due now (by the deps' clock), one after the other; how many ran.
@@ -186,6 +198,6 @@ class JobRunner:
                 )
             return
         if again is None:
-            await job_store.finish(self.deps.sessions, job.id, worker=self.worker)
+            await self._finished.write(job.id)
         else:
             await job_store.retry_later(self.deps.sessions, job.id, worker=self.worker, run_at=again.at)

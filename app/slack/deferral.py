@@ -50,20 +50,33 @@ def deferred(unless: Callable[[dict[str, Any]], bool] = _never) -> Callable[[Lis
     return mark
 
 
+def deferral_of(listener: Callable[..., Any]) -> Callable[[dict[str, Any]], bool] | None:
+    """The `unless` of a listener marked @deferred; None for one that always runs at once."""
+    unless: Callable[[dict[str, Any]], bool] | None = getattr(listener, _MARK, None)
+    return unless
+
+
 def should_defer(listener: AsyncListener, request: AsyncBoltRequest) -> bool:
     if request.context.get(REPLAYED):
         return False
-    unless = getattr(listener.ack_function, _MARK, None)
+    unless = deferral_of(listener.ack_function)
     return unless is not None and not unless(request.body)
 
 
-async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
-    """Store the request as a job and return the ack; None when it could not be stored (the caller
-    then runs the listener at once, as without deferral, rather than lose the request)."""
+async def store_request(deps: Deps, body: dict[str, Any]) -> bool:
+    """Store a verified request's body as a job; False when it could not be stored (the caller then
+    runs the listener at once, as without deferral, rather than lose the request)."""
     try:
-        await deps_of(request.context).run_soon(SLACK_REQUEST_JOB, {"body": request.body})
+        await deps.run_soon(SLACK_REQUEST_JOB, {"body": body})
     except Exception as err:
         log.warning("could not hand the request over to the job runners (%s); running it now", err)
+        return False
+    return True
+
+
+async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
+    """Store the request as a job and return the ack; None when it could not be stored."""
+    if not await store_request(deps_of(request.context), request.body):
         return None
     return BoltResponse(status=200, body="")
 

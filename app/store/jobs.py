@@ -9,7 +9,7 @@ instance died mid-way, is claimable again: work survives restarts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,8 +64,15 @@ class NewJob:
 
 
 async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> None:
-    """Insert many jobs in one statement (the group commit of app/store/group_commit.py calls this)."""
-    await session.execute(insert(Job), [{**asdict(job), "status": "pending", "attempts": 0} for job in jobs])
+    """Insert many jobs in one Core statement (the group commit of app/store/group_commit.py calls
+    this on every acked command: no ORM bulk machinery, no deep copy of the payloads)."""
+    rows = [
+        {"kind": j.kind, "payload": j.payload, "run_at": j.run_at, "created_at": j.created_at, "status": "pending",
+         "attempts": 0}
+        for j in jobs
+    ]
+    connection = await session.connection()
+    await connection.execute(insert(Job.__table__), rows)
 
 
 async def claim_due(
@@ -104,9 +111,14 @@ async def claim_due(
 
 async def finish(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str) -> None:
     async with transaction(sessions) as session:
-        await session.execute(
-            update(Job).where(Job.id == job_id, Job.locked_by == worker).values(status="done", locked_until=None)
-        )
+        await finish_many(session, [job_id], worker=worker)
+
+
+async def finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: str) -> None:
+    """Mark jobs done that `worker` still holds (one whose lease ran out and was taken over is not)."""
+    await session.execute(
+        update(Job).where(Job.id.in_(job_ids), Job.locked_by == worker).values(status="done", locked_until=None)
+    )
 
 
 async def retry_later(

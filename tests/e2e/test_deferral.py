@@ -4,6 +4,7 @@ ack, run by whichever instance is free, and not lost when the one that acked sto
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
+from app.slack import payloads
 from app.slack.app import build_slack_app
 from app.slack.commands.incident import may_open_form
 from app.slack.deferral import SLACK_REQUEST_JOB
@@ -82,6 +84,24 @@ async def test_a_command_that_opens_a_form_runs_while_slack_waits(db_url: str, f
             assert await _stored_requests(deps) == []
             await fake_slack.slash("/incident", "list", user=OPERATOR, channel=ALERTS)
             assert [s["text"] for s in await _stored_requests(deps)] == ["list"]
+
+
+async def test_a_deferred_command_that_fails_verification_is_refused_and_not_stored(
+    db_url: str, fake_slack: FakeSlack
+) -> None:
+    async with instance(db_url, fake_slack, "http://127.0.0.1:9", jobs=False) as deps:
+        body = payloads.slash_command("/health", "", user_id=OPERATOR, channel_id=ALERTS, response_url="http://x/")
+        client = fake_slack._app_client
+        assert client is not None
+        for headers in (
+            {"content-type": payloads.FORM},
+            payloads.signed_headers(body, "not-the-secret", content_type=payloads.FORM),
+            payloads.signed_headers(
+                body, fake_slack.signing_secret, timestamp=int(time.time()) - 600, content_type=payloads.FORM
+            ),
+        ):
+            assert (await client.post("/slack/events", content=body, headers=headers)).status_code == 401
+        assert await _stored_requests(deps) == []
 
 
 def test_which_incident_commands_may_open_a_form() -> None:
