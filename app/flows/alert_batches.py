@@ -236,10 +236,17 @@ async def apply_group(
         for a, outcomes in zip(group, done, strict=True)
     ]
     await alert_store.store_bodies(session, bodies)
-    for arrival, outcomes in zip(group, done, strict=True):
-        if not outcomes or any(o.effect != "joined" for o in outcomes):
-            summary = ", ".join(f"{o.effect} {o.incident or o.fingerprint}" for o in outcomes) or "no alert in the body"
-            await audit(deps, session, arrival.source, arrival.now, summary, {"alerts": len(outcomes)})
+    # Every body in the audit trail, repeats too; one append for the group, so a storm takes the
+    # chain's head once per transaction, not once per alert.
+    secrets = deps.settings.secret_values()
+    await audit_store.append_many(session, [
+        audit_store.NewEntry(
+            at=arrival.now, actor=f"webhook:{arrival.source}", action=f"webhook {arrival.source}", target=None,
+            params=scrub({"alerts": len(outcomes)}, secrets),
+            outcome=", ".join(f"{o.effect} {o.incident or o.fingerprint}" for o in outcomes) or "no alert in the body",
+        )
+        for arrival, outcomes in zip(group, done, strict=True)
+    ])
     return done
 
 
@@ -357,12 +364,7 @@ async def _note(session: AsyncSession, incident_id: int, kind: str, now: datetim
 async def audit(
     deps: Deps, session: AsyncSession, source: str, now: datetime, outcome: str, params: dict[str, Any]
 ) -> None:
-    """A webhook that changed something (or could not be read) in the audit trail.
-
-    Repeats that only join an open incident are not audited one by one (a storm would serialise
-    on the audit chain's head): every body is kept in the alerts table with its incident, and the
-    occurrence count says how many joined.
-    """
+    """A webhook body that could not be read, in the audit trail (the others are audited by group)."""
     await audit_store.append(
         session,
         at=now,

@@ -131,6 +131,8 @@ async def test_each_source_opens_joins_and_recovers_an_incident(db_url, fake_sla
         [incident] = await incidents_in(pitcrew)
         assert incident.state == "monitoring"
         assert len(await stored(pitcrew)) == 4  # every body kept
+        webhooks = [e async for e in audit_store.entries(pitcrew.app.deps.sessions) if e.actor == f"webhook:{source}"]
+        assert [e.outcome for e in webhooks] == ["opened INC-1", "joined INC-1", "recovered INC-1", "ignored INC-1"]
 
 
 async def test_alertmanager_group_opens_one_incident_per_alert_and_resolves_each(db_url, fake_slack):
