@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.chat_text import plain_text
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
 
 USAGE = """\
@@ -114,7 +115,7 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
     if verb == "update":
         if not rest:
             raise IncidentUsageError("`update` needs the text of the update, e.g. `update Rolled back, watching`")
-        return IncidentCommand(verb="update", incident_id=incident_id, text=rest)
+        return IncidentCommand(verb="update", incident_id=incident_id, text=plain_text(rest))
     if verb == "sev":
         if not rest or len(rest.split()) > 1:
             raise IncidentUsageError("`sev` needs one severity: SEV1, SEV2, SEV3 or SEV4")
@@ -126,7 +127,8 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         state = parse_state(state_word)
         if state == "resolved":
             raise IncidentUsageError("to resolve, use `resolve [summary]`: it asks for a summary")
-        return IncidentCommand(verb="state", incident_id=incident_id, state=state, text=note.strip() or None)
+        note = plain_text(note.strip())
+        return IncidentCommand(verb="state", incident_id=incident_id, state=state, text=note or None)
     if verb == "assign":
         parts = rest.split()
         if len(parts) != 2:
@@ -134,7 +136,7 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         role = parse_role(parts[0])
         return IncidentCommand(verb="assign", incident_id=incident_id, role=role, user=parse_user(parts[1]))
     if verb == "resolve":
-        return IncidentCommand(verb="resolve", incident_id=incident_id, text=rest or None)
+        return IncidentCommand(verb="resolve", incident_id=incident_id, text=plain_text(rest) or None)
     shown = verb_word[:40] or "(nothing)"
     raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
 
@@ -150,7 +152,7 @@ def _declare(rest: str) -> IncidentCommand:
         raise IncidentUsageError(
             f"`declare` needs the severity first, e.g. `/incident declare SEV2 {rest[:60]}`"
         ) from None
-    return IncidentCommand(verb="declare", severity=severity, title=title.strip() or None)
+    return IncidentCommand(verb="declare", severity=severity, title=plain_text(title.strip()) or None)
 
 
 def parse_user(text: str) -> str:

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.core.chat_text import unescape
 from app.core.logs import LogFilter
 
 USAGE = """\
@@ -42,9 +43,8 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}")
 _DURATION = re.compile(r"(?:(\d+)([smhdw]))+")
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# Slack and phones turn quotes into curly ones, and Slack escapes &, < and > in command text.
+# Slack and phones turn quotes into curly ones (and Slack escapes &, < and >: core/chat_text.py).
 _TYPOGRAPHY = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " "})
-_SLACK_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 # --slow reads pg_stat_statements, not log lines: only these make sense beside it.
 _WITH_SLOW = frozenset({"--slow", "--lines", "--since"})
 
@@ -178,9 +178,7 @@ _EXAMPLES = {
 
 
 def _split(text: str) -> list[str]:
-    text = (text or "").translate(_TYPOGRAPHY)
-    for escaped, plain in _SLACK_ESCAPES:
-        text = text.replace(escaped, plain)
+    text = unescape((text or "").translate(_TYPOGRAPHY))
     try:
         return shlex.split(text)
     except ValueError as err:  # "No closing quotation", "No escaped character"

@@ -103,7 +103,8 @@ async def test_a_team_runbook_asks_which_service_and_escapes_what_an_alert_wrote
     site = {"provider": "http", "health": {"url": f"{sandbox.service_url}/health"}}
     catalog = runbook_catalog(sandbox, runbooks_dir=str(tmp_path), site=site)
     async with runbook_pitcrew(db_url, fake_slack, sandbox, catalog=catalog) as pitcrew:
-        root = await declared(pitcrew, "<!channel> checkout <b>fails</b>")
+        # as Slack delivers what was typed: a channel-wide ping as a control sequence, the rest escaped
+        root = await declared(pitcrew, "<!channel> checkout &lt;b&gt;fails&lt;/b&gt;")
         await fake_slack.mention("runbook payments-down", user=RESPONDER, channel=ALERTS, thread_ts=root.ts)
 
         # No service on the incident: the health check asks which one, a Run button for each.
@@ -125,7 +126,7 @@ async def test_a_team_runbook_asks_which_service_and_escapes_what_an_alert_wrote
 
         look = await step_message(fake_slack, root, "look")
         shown = str(look.blocks)
-        assert "&lt;!channel&gt; checkout &lt;b&gt;fails&lt;/b&gt;" in shown and "Health: site is ok" in shown
+        assert "@channel checkout &lt;b&gt;fails&lt;/b&gt;" in shown and "Health: site is ok" in shown
         runbook_calls = [c for c in fake_slack.calls if "Payments down" in str(c.args)]
         assert runbook_calls and all("<!channel>" not in str(c.args) for c in runbook_calls)
 

@@ -99,6 +99,15 @@ def test_not_severities(text):
         ("42 acknowledge", "ack", {}),
         ("42 state identified Bad deploy", "state", {"state": "identified", "text": "Bad deploy"}),
         ("42 keep open", "keep", {}),
+        # as Slack delivers text with should_escape on: entities, mentions, channels and links
+        ("declare SEV2 Payments &amp; refunds &lt;5% ok", "declare", {"title": "Payments & refunds <5% ok"}),
+        (
+            "42 update <@U0ANA|ana> rolled back, see <https://status.x.io|status> and <#C0OPS|ops>",
+            "update", {"text": "@ana rolled back, see status (https://status.x.io) and #ops"},
+        ),
+        ("42 resolve fixed by <!subteam^S0ONCALL|@oncall> per <https://x.io/pr/1>", "resolve",
+         {"text": "fixed by @oncall per https://x.io/pr/1"}),
+        ("42 state monitoring &amp;amp; literally", "state", {"text": "&amp; literally"}),
     ],
 )
 def test_incident_command_grammar(text, verb, fields):
