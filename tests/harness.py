@@ -3,16 +3,17 @@ that signs its requests to it, and a catalog the test writes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 import yaml
 
 from app.catalog import Catalog, parse_catalog
-from app.deps import Deps, build_deps
+from app.deps import Deps, build_deps, utcnow
 from app.sandbox.server import LoopbackServer
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
@@ -47,8 +48,16 @@ class RunningPitcrew:
 
 @asynccontextmanager
 async def running_pitcrew(
-    db_url: str, catalog: Catalog, slack: FakeSlack, *, env: Mapping[str, str] | None = None, **settings: Any
+    db_url: str,
+    catalog: Catalog,
+    slack: FakeSlack,
+    *,
+    env: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[RunningPitcrew]:
+    """`clock` is the app's from the start: set later, a job round already under way would still
+    claim with the real time, and run jobs the test's clock has not reached."""
     config = Settings(
         DATABASE_URL=db_url,
         SLACK_BOT_TOKEN=slack.token,
@@ -56,7 +65,7 @@ async def running_pitcrew(
         SLACK_API_URL=slack.api_url,
         **settings,
     )
-    deps = build_deps(config, catalog, environ=dict(env or {}))
+    deps = build_deps(config, catalog, environ=dict(env or {}), clock=clock or utcnow)
     # The job runner of the app's lifespan runs what is handed over to it (commands, clicks, new
     # incidents' messages) at once, as in production; it does not poll, so scheduled jobs (a
     # verification, an escalation) run when a test advances its clock and calls run_due().

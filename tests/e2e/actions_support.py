@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel, VercelWorld
 from app.sandbox.vercel import sample_world as vercel_world
 from app.store import audit as audit_store
-from tests.harness import ALERTS, RunningPitcrew
+from tests.harness import ALERTS, RunningPitcrew, running_pitcrew
 from tests.spec_check import validate_railway_document, validate_vercel_call
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
@@ -119,8 +120,9 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         validate_vercel_call(call.method, call.path, call.query)
 
 
-def use_clock(pitcrew: RunningPitcrew, clock: Clock) -> None:
-    pitcrew.deps.clock = clock
+def sandboxed_pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox) -> AbstractAsyncContextManager[RunningPitcrew]:
+    """pitcrew on the sandbox's providers, catalog and clock (the clock from the start)."""
+    return running_pitcrew(db_url, sandbox.catalog(), slack, clock=sandbox.clock, **sandbox.settings())
 
 
 _POSTED: dict[tuple[str, str], str] = {}  # (channel, ts) -> proposal id, read while the buttons were there

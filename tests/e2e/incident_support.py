@@ -144,9 +144,8 @@ async def pitcrew_for_incidents(
     db_url: str, slack: FakeSlack, *, catalog: Any = None, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[Pitcrew]:
     settings.setdefault("WEBHOOK_SECRET", SECRET)
-    async with running_pitcrew(db_url, catalog or incident_catalog(), slack, **settings) as app:
-        clock = clock or Clock()
-        app.deps.clock = clock
+    clock = clock or Clock()
+    async with running_pitcrew(db_url, catalog or incident_catalog(), slack, clock=clock, **settings) as app:
         yield Pitcrew(app=app, clock=clock, runner=JobRunner(app.deps, worker="test-runner"))
 
 

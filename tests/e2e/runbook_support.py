@@ -46,8 +46,9 @@ async def runbook_pitcrew(
     db_url: str, slack: FakeSlack, sandbox: Sandbox, *, catalog: Catalog | None = None
 ) -> AsyncIterator[Pitcrew]:
     settings = {**sandbox.settings(), "WEBHOOK_SECRET": SECRET}
-    async with running_pitcrew(db_url, catalog or runbook_catalog(sandbox), slack, **settings) as app:
-        app.deps.clock = sandbox.clock
+    async with running_pitcrew(
+        db_url, catalog or runbook_catalog(sandbox), slack, clock=sandbox.clock, **settings
+    ) as app:
         yield Pitcrew(app=app, clock=sandbox.clock, runner=JobRunner(app.deps, worker="test-runner"))  # type: ignore[arg-type]
 
 

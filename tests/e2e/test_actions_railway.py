@@ -21,7 +21,7 @@ from tests.e2e.actions_support import (
     posted_proposal,
     proposal_id,
     sandbox,
-    use_clock,
+    sandboxed_pitcrew,
     wait_audited,
     wait_edited,
     wait_status,
@@ -37,8 +37,7 @@ def notifier_for(fake_slack) -> SlackNotifier:
 
 
 async def test_set_variable_keeps_the_value_out_of_slack_the_audit_trail_and_the_database(db_url, fake_slack, sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         before = sandbox.world.current("api").id
         proposal = await propose_set_variable(
             pitcrew.deps, "api", "JWT_SECRET", SECRET, by=STRANGER, where=Where(ALERTS, "1700000000.000099"),

@@ -19,8 +19,8 @@ from tests.e2e.actions_support import (
     posted_proposal,
     proposal_id,
     sandbox,
+    sandboxed_pitcrew,
     snapshot,
-    use_clock,
     wait_audited,
     wait_ephemeral,
     wait_status,
@@ -32,8 +32,7 @@ OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
 
 
 async def test_rollback_proposal_shows_current_and_target_and_why(db_url, fake_slack, sandbox: Sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         response = await pitcrew.command("/rollback", "api", user=STRANGER)
         assert response.status_code == 200
         message = await posted_proposal(fake_slack)
@@ -75,8 +74,7 @@ async def test_a_non_operator_click_changes_nothing_and_is_told_privately(db_url
 
 
 async def test_an_operator_click_sends_exactly_one_rollback_and_edits_the_message(db_url, fake_slack, sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         await pitcrew.command("/rollback", "api", user=STRANGER)
         message = await posted_proposal(fake_slack)
         pid = proposal_id(message)
@@ -115,8 +113,7 @@ async def test_rollback_to_a_named_deployment(db_url, fake_slack, sandbox: Sandb
 
 
 async def test_an_expired_proposal_sends_nothing(db_url, fake_slack, sandbox: Sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         await pitcrew.command("/rollback", "api")
         message = await posted_proposal(fake_slack)
         pid = proposal_id(message)
@@ -138,8 +135,7 @@ async def test_the_expiry_job_marks_an_unanswered_proposal_expired(db_url, fake_
     from app.jobs.runner import JobRunner
 
     catalog = sandbox.catalog(actions={"expire_minutes": 3})
-    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings(), clock=sandbox.clock) as pitcrew:
         await pitcrew.command("/rollback", "api")
         message = await posted_proposal(fake_slack)
         pid = proposal_id(message)
@@ -239,8 +235,7 @@ async def test_second_approver_refuses_the_proposer_and_accepts_another_operator
 
 
 async def test_list_shows_the_last_deployments_with_rollback_buttons(db_url, fake_slack, sandbox: Sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         await pitcrew.command("/rollback", "api list")
         [answer] = await fake_slack.wait_for(lambda c: c.method == "response_url")
         assert answer.args["response_type"] == "in_channel"

@@ -18,7 +18,7 @@ from tests.e2e.actions_support import (
     posted_proposal,
     proposal_id,
     sandbox,
-    use_clock,
+    sandboxed_pitcrew,
     wait_edited,
     wait_status,
 )
@@ -33,8 +33,7 @@ def _posts(sandbox: Sandbox) -> list:
 
 
 async def test_vercel_rollback_skips_the_failed_build_and_points_production_back(db_url, fake_slack, sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         await pitcrew.command("/rollback", "web", user=STRANGER)
         message = await posted_proposal(fake_slack)
         shown = str(message.blocks)
@@ -73,8 +72,7 @@ async def test_vercel_rollback_to_a_deployment_named_by_its_url(db_url, fake_sla
 
 
 async def test_vercel_promote_of_a_preview_deployment(db_url, fake_slack, sandbox: Sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
         proposal = await propose_promote(
             pitcrew.deps, "web", SAMPLE_PREVIEW_ID, by=STRANGER, where=Where(ALERTS), notifier=notifier

@@ -16,7 +16,7 @@ from tests.e2e.actions_support import (
     posted_proposal,
     proposal_id,
     sandbox,
-    use_clock,
+    sandboxed_pitcrew,
     wait_audited,
     wait_edited,
     wait_status,
@@ -38,8 +38,7 @@ async def _confirmed_rollback(pitcrew, fake_slack, sandbox: Sandbox):
 
 async def test_verification_watches_the_window_then_says_verified(db_url, fake_slack, sandbox: Sandbox):
     catalog = sandbox.catalog(actions={"verify": {"interval_s": 30, "window_minutes": 2}})
-    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings(), clock=sandbox.clock) as pitcrew:
         runner = JobRunner(pitcrew.deps, worker="test")
         message, done = await _confirmed_rollback(pitcrew, fake_slack, sandbox)
         assert "every 30 s" in str(message.blocks)
@@ -70,8 +69,7 @@ async def test_verification_watches_the_window_then_says_verified(db_url, fake_s
 
 
 async def test_health_failing_again_fails_the_verification_and_is_posted_in_the_thread(db_url, fake_slack, sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         runner = JobRunner(pitcrew.deps)
         message, done = await _confirmed_rollback(pitcrew, fake_slack, sandbox)
         sandbox.clock.advance(seconds=30)
@@ -103,8 +101,7 @@ async def test_health_failing_again_fails_the_verification_and_is_posted_in_the_
 
 
 async def test_a_new_deployment_that_fails_fails_the_verification(db_url, fake_slack, sandbox: Sandbox):
-    async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         sandbox.world.next_deploy_status = "FAILED"
         message, done = await _confirmed_rollback(pitcrew, fake_slack, sandbox)
         sandbox.clock.advance(seconds=30)
@@ -118,8 +115,7 @@ async def test_a_new_deployment_that_fails_fails_the_verification(db_url, fake_s
 
 async def test_health_card_restart_button_proposes_and_the_restart_is_verified(db_url, fake_slack, sandbox: Sandbox):
     catalog = sandbox.catalog(actions={"verify": {"interval_s": 30, "window_minutes": 1}})
-    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
-        use_clock(pitcrew, sandbox.clock)
+    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings(), clock=sandbox.clock) as pitcrew:
         crashed = sandbox.world.crash("api")
         sandbox.service.down()
 

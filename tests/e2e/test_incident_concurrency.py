@@ -44,9 +44,10 @@ async def settled(instance: Any) -> None:
 async def _two_instances(stack: AsyncExitStack, db_url: str, slack: Any) -> tuple[Any, Any]:
     catalog = incident_catalog()
     clock = Clock()
-    first = await stack.enter_async_context(running_pitcrew(db_url, catalog, slack, WEBHOOK_SECRET=SECRET))
-    second = await stack.enter_async_context(running_pitcrew(db_url, catalog, slack, WEBHOOK_SECRET=SECRET))
-    first.deps.clock = second.deps.clock = clock
+    first, second = [
+        await stack.enter_async_context(running_pitcrew(db_url, catalog, slack, clock=clock, WEBHOOK_SECRET=SECRET))
+        for _ in range(2)
+    ]
     return first, second
 
 
