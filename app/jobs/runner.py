@@ -11,12 +11,10 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import Deps
 from app.store import jobs as job_store
@@ -46,10 +44,6 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-async def _finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: str) -> None:
-    await job_store.finish_many(session, job_ids, worker=worker)
 
 
 def worker_name() -> str:
@@ -92,7 +86,7 @@ class JobRunner:
         self._stopping = False
         # Jobs ending together are marked done in one transaction (on SQLite, one fsync for many).
         self._finished: GroupCommit[int] = GroupCommit(
-            deps.sessions, partial(_finish_many, worker=self.worker), name="pitcrew-jobs-finished"
+            deps.sessions, partial(job_store.finish_many, worker=self.worker), name="pitcrew-jobs-finished"
         )
 
     async def run_due(self, limit: int = 20) -> int:
