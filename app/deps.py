@@ -62,13 +62,15 @@ class Deps:
             self._audit_writer = GroupCommit(self.sessions, audit_store.append_many, name="pitcrew-audit-writer")
         await self._audit_writer.write(audit_store.NewEntry(self.clock(), actor, action, target, clean, outcome))
 
-    async def run_soon(self, kind: str, payload: dict[str, Any]) -> None:
+    async def run_soon(self, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None) -> None:
         """Hand work over to the job runners: it is stored when this returns, and runs as soon as an
-        instance has nothing more urgent to do (this one is woken at once; others find it by polling)."""
+        instance has nothing more urgent to do (this one is woken at once; others find it by polling).
+        Work whose `dedupe_key` was handed over before is not stored again."""
         if self._job_writer is None:
             self._job_writer = GroupCommit(self.sessions, job_store.enqueue_many, name="pitcrew-job-writer")
         now = self.clock()
-        await self._job_writer.write(job_store.NewJob(kind=kind, payload=payload, run_at=now, created_at=now))
+        job = job_store.NewJob(kind=kind, payload=payload, run_at=now, created_at=now, dedupe_key=dedupe_key)
+        await self._job_writer.write(job)
         self.job_signal.notify()
 
     async def close(self) -> None:

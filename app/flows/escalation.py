@@ -35,6 +35,7 @@ from app.flows.incidents import (
     refresh_root,
     reschedule,
     resolved_bookkeeping,
+    schedule_refresh,
 )
 from app.store import incidents as store
 from app.store.db import transaction
@@ -213,5 +214,16 @@ async def post_alert_note(deps: Deps, notifier: IncidentNotifier, incident_id: i
     else:
         text = f"Fired again: {view.ref} is back to {view.state}."
     await notifier.post_thread(view, ThreadNote(note, text))
-    await refresh_root(deps, notifier, view)
+    await _edit_root_within_budget(deps, notifier, view)
     return None
+
+
+async def _edit_root_within_budget(deps: Deps, notifier: IncidentNotifier, view: IncidentView) -> None:
+    """Edit the root at once, unless this minute's edits are spent (fifty incidents recovering
+    together): then the spaced edit shows it, when there is room again."""
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        if await store.root_edits_since(session, now - timedelta(minutes=1)) >= ROOT_EDITS_PER_MINUTE:
+            await schedule_refresh(session, policy_of(deps), view.id, now)
+            return
+    await refresh_root(deps, notifier, view)

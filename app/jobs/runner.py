@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from app.deps import Deps
 from app.store import jobs as job_store
@@ -30,6 +31,7 @@ class Again:
     """Run this job again at `at` (with its payload replaced by `payload` when given)."""
 
     at: datetime
+    payload: dict[str, Any] | None = None
 
 
 Handler = Callable[[Deps, ClaimedJob], Awaitable[Again | None]]
@@ -194,4 +196,6 @@ class JobRunner:
         if again is None:
             await self._finished.write(job.id)
         else:
-            await job_store.retry_later(self.deps.sessions, job.id, worker=self.worker, run_at=again.at)
+            await job_store.retry_later(
+                self.deps.sessions, job.id, worker=self.worker, run_at=again.at, payload=again.payload
+            )

@@ -69,6 +69,7 @@ class FakeSlack:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.listeners: list[asyncio.Queue[tuple[str, SlackMessage]]] = []
         self._rate_limited: list[int] = []
+        self._last_delivery: tuple[bytes, str] | None = None
         self._ts = itertools.count(1)
         self._server: LoopbackServer | None = None
         self.app = Starlette(
@@ -142,10 +143,19 @@ class FakeSlack:
         """Where Slack delivers requests: `client` has the app's base URL (or an ASGI transport)."""
         self._app_client = client
 
-    async def _deliver(self, body: bytes, content_type: str) -> httpx.Response:
+    async def _deliver(self, body: bytes, content_type: str, retry: int = 0) -> httpx.Response:
         assert self._app_client is not None, "connect_app() first"
         headers = payloads.signed_headers(body, self.signing_secret, content_type=content_type)
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        else:
+            self._last_delivery = (body, content_type)
         return await self._app_client.post("/slack/events", content=body, headers=headers)
+
+    async def deliver_again(self, retry: int = 1) -> httpx.Response:
+        """Send the last event again, as Slack does when it did not hear a 200 within 3 s (up to 3 times)."""
+        assert self._last_delivery is not None, "nothing delivered yet"
+        return await self._deliver(*self._last_delivery, retry=retry)
 
     def _new_response_url(self, channel: str, user: str, ts: str | None = None, thread_ts: str | None = None) -> str:
         key = secrets.token_hex(8)

@@ -65,9 +65,16 @@ def should_defer(listener: AsyncListener, request: AsyncBoltRequest) -> bool:
 
 async def store_request(deps: Deps, body: dict[str, Any]) -> bool:
     """Store a verified request's body as a job; False when it could not be stored (the caller then
-    runs the listener at once, as without deferral, rather than lose the request)."""
+    runs the listener at once, as without deferral, rather than lose the request).
+
+    An event Slack delivers again (it heard no 200 in time: X-Slack-Retry-Num) carries the same
+    event_id; stored under that key, the repeat is dropped and the mention acted on once.
+    """
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
     try:
-        await deps.run_soon(SLACK_REQUEST_JOB, {"body": body})
+        await deps.run_soon(
+            SLACK_REQUEST_JOB, {"body": body}, dedupe_key=f"slack.event:{event_id}"[:200] if event_id else None
+        )
     except Exception as err:
         log.warning("could not hand the request over to the job runners (%s); running it now", err)
         return False

@@ -7,6 +7,7 @@ Web API client from the settings. An incident deleted meanwhile ends its jobs qu
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from app.deps import Deps
 from app.flows import escalation
 from app.flows.runbooks import offer_in_thread
 from app.jobs.runner import Again, handles
+from app.slack import post_pace
 from app.slack.client import web_client
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
 from app.slack.runbook_notifier import runbook_notifier
@@ -30,14 +32,25 @@ def notifier_for(deps: Deps) -> SlackIncidentNotifier:
 
 
 Step = Callable[[Deps, SlackIncidentNotifier, ClaimedJob], Awaitable[datetime | None]]
+# How many messages a job may post, per channel, for the channels' pace (app/slack/post_pace.py).
+Posts = Callable[[Deps], dict[str, int]]
+PACED = "paced"  # payload key: this job's messages have their turn; when it comes, they go
 
 
-def _incident_job(kind: str) -> Callable[[Step], Step]:
-    """Register `step` for `kind`: a returned time reschedules the job; a vanished incident ends it."""
+def _incident_job(kind: str, *, posts: Posts | None = None) -> Callable[[Step], Step]:
+    """Register `step` for `kind`: a returned time reschedules the job; a vanished incident ends it.
+
+    With `posts`, the job first waits for its turn in the channels it posts to (an alert storm's
+    announcements leave at Slack's pace, not in one burst).
+    """
 
     def register(step: Step) -> Step:
         @handles(kind)
         async def handler(deps: Deps, job: ClaimedJob) -> Again | None:
+            if posts is not None and not job.payload.get(PACED):
+                later = await post_pace.turn(deps, posts(deps))
+                if later is not None:
+                    return Again(later, payload={**job.payload, PACED: True})
             try:
                 at = await step(deps, notifier_for(deps), job)
             except UnknownIncident:
@@ -49,7 +62,20 @@ def _incident_job(kind: str) -> Callable[[Step], Step]:
     return register
 
 
-@_incident_job("incident.announce")
+def _announcement_posts(deps: Deps) -> dict[str, int]:
+    """The root message, the responders' note and the runbook offer in its thread; the managers' post."""
+    slack = deps.catalog.slack
+    posts = Counter({slack.alerts_channel: 3})
+    if slack.updates_channel:
+        posts[slack.updates_channel] += 1
+    return dict(posts)
+
+
+def _alert_note_posts(deps: Deps) -> dict[str, int]:
+    return {deps.catalog.slack.alerts_channel: 1}
+
+
+@_incident_job("incident.announce", posts=_announcement_posts)
 async def _announce(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     await escalation.announce_alert(deps, notifier, int(job.payload["incident_id"]))
     await _offer_runbooks(deps, int(job.payload["incident_id"]))
@@ -69,7 +95,7 @@ async def _refresh(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob)
     return await escalation.refresh_if_due(deps, notifier, int(job.payload["incident_id"]))
 
 
-@_incident_job("incident.alert_note")
+@_incident_job("incident.alert_note", posts=_alert_note_posts)
 async def _alert_note(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     return await escalation.post_alert_note(deps, notifier, int(job.payload["incident_id"]), str(job.payload["note"]))
 

@@ -19,16 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.incidents import DeployNote, IncidentView, TimelineEntry
 from app.store.models import Incident, IncidentEvent, Job, ReceivedAlert
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def recover(session: AsyncSession, *, key: str, now: datetime) -> tuple[int | None, bool]:

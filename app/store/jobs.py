@@ -14,11 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.store.db import transaction
+from app.store.db import dialect_insert, transaction
 from app.store.models import Job
 
 
@@ -49,18 +47,20 @@ async def enqueue(
         "dedupe_key": dedupe_key,
         "created_at": now,
     }
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    insert_job = dialect_insert(session)(Job).values(**values)
+    await session.execute(insert_job.on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 @dataclass(frozen=True)
 class NewJob:
-    """A job to insert without a dedupe key (work handed over to run as soon as an instance is free)."""
+    """A job handed over to run as soon as an instance is free; one whose `dedupe_key` is already
+    taken (the same Slack event delivered again) is not inserted."""
 
     kind: str
     payload: dict[str, Any]
     run_at: datetime
     created_at: datetime
+    dedupe_key: str | None = None
 
 
 async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> None:
@@ -68,11 +68,14 @@ async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> None:
     this on every acked command: no ORM bulk machinery, no deep copy of the payloads)."""
     rows = [
         {"kind": j.kind, "payload": j.payload, "run_at": j.run_at, "created_at": j.created_at, "status": "pending",
-         "attempts": 0}
+         "attempts": 0, "dedupe_key": j.dedupe_key}
         for j in jobs
     ]
+    statement = insert(Job.__table__)
+    if any(j.dedupe_key for j in jobs):
+        statement = dialect_insert(session)(Job.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
     connection = await session.connection()
-    await connection.execute(insert(Job.__table__), rows)
+    await connection.execute(statement, rows)
 
 
 async def claim_due(
@@ -122,15 +125,23 @@ async def finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: 
 
 
 async def retry_later(
-    sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, run_at: datetime, error: str | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    worker: str,
+    run_at: datetime,
+    error: str | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Put a job back to pending for `run_at` (a periodic job reschedules itself this way)."""
+    """Put a job back to pending for `run_at` (a periodic job reschedules itself this way), with
+    `payload` replacing its payload when given (what it must remember for its next run)."""
+    values: dict[str, Any] = {
+        "status": "pending", "run_at": run_at, "locked_by": None, "locked_until": None, "last_error": error
+    }
+    if payload is not None:
+        values["payload"] = payload
     async with transaction(sessions) as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.locked_by == worker)
-            .values(status="pending", run_at=run_at, locked_by=None, locked_until=None, last_error=error)
-        )
+        await session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker).values(**values))
 
 
 async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, error: str) -> None:

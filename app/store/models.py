@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -167,6 +167,19 @@ class Job(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+
+
+class ChannelPace(Base):
+    """When a Slack channel is next free for pitcrew's own posts (app/slack/post_pace.py).
+
+    Epoch seconds rather than a timestamp: reserving is one UPDATE adding seconds to it, and
+    adding a number is the same SQL on PostgreSQL and SQLite where adding an interval is not.
+    """
+
+    __tablename__ = "channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_free_at: Mapped[float] = mapped_column(Float)
 
 
 class ReceivedAlert(Base):
