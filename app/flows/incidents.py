@@ -172,7 +172,8 @@ async def postmortem(deps: Deps, incident_id: int) -> str:
 
 
 async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
-    """Audit entries during the incident that concern it: those naming it, and actions on its service.
+    """Audit entries during the incident that concern it: those naming it, and actions on its service,
+    each proposal with what became of it (confirmed, run, verified, cancelled, expired).
 
     Commands, mentions and webhooks are left out: they are how people asked, and the entries they
     caused (the acknowledgement, the rollback) are what was done.
@@ -180,10 +181,13 @@ async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
     # A minute's grace past the resolution: the resolution's own entry is written just after it.
     end = (view.resolved_at or deps.clock()) + timedelta(minutes=1)
     found: list[ActionRecord] = []
+    proposals: set[str] = set()  # the proposals found so far: their later entries name only them
     async for entry in audit_store.entries(deps.sessions, since=view.started_at):
         if entry.at > end:
             break
-        if _concerns(entry.target, entry.params, entry.action, view):
+        if entry.target in proposals or _concerns(entry.target, entry.params, entry.action, view):
+            if entry.action == "action.propose" and entry.target:
+                proposals.add(entry.target)
             found.append(
                 ActionRecord(
                     at=entry.at, actor=entry.actor, action=entry.action, target=entry.target, outcome=entry.outcome
@@ -197,7 +201,8 @@ def _concerns(target: str | None, params: Mapping[str, Any], action: str, view: 
         return False
     if target == view.ref or params.get("incident") == view.ref or params.get("incident_id") == view.id:
         return True
-    return bool(view.service) and target == view.service
+    on_service = target == view.service or (action == "action.propose" and params.get("service") == view.service)
+    return bool(view.service) and on_service
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -374,6 +374,8 @@ async def resolve_and_postmortem(story: Story) -> None:
         lambda: [m for m in story.since(mark, thread=True) if "post-mortem" in m.text.lower()],
     )
     expect("roll" in _text(drafts[0]).lower(), "the post-mortem draft does not mention the rollback")
+    for what in ("action.confirm", "action.verify"):
+        expect(what in _text(drafts[0]), f"the post-mortem draft's actions taken do not list {what} of the rollback")
     if runbooks_in_threads():
         expect("Runbook steps" in _text(drafts[0]), "the post-mortem draft does not list the runbook's steps")
     await story.until(

@@ -139,6 +139,9 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
         assert "action.run" in actions
         draft = await incident_flows.postmortem(pitcrew.app.deps, incident.id)
         assert "## Runbook steps" in draft and "Restart api: ran" in draft
+        taken = draft.split("## Actions taken")[1].split("\n## ")[0]
+        for what in ("action.propose", "action.confirm", "action.run"):  # the proposal's whole story
+            assert f"{what} {_proposal_id(proposal)}" in taken, (what, taken)
 
         # /incident <id> shows the run's progress.
         await pitcrew.app.command("/incident", str(incident.id), user=OPERATOR)
