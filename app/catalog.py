@@ -66,11 +66,11 @@ class IncidentsConfig(_Strict):
     whose alerts have all recovered resolves by itself.
     """
 
-    response_minutes: dict[Severity, int] = Field(
+    response_minutes: dict[Severity, float] = Field(
         default_factory=lambda: {"SEV1": 15, "SEV2": 60, "SEV3": 240, "SEV4": 1440}
     )
-    update_cadence_minutes: dict[Severity, int] = Field(default_factory=lambda: {"SEV1": 30, "SEV2": 60})
-    quiet_minutes: int = Field(default=30, ge=0)
+    update_cadence_minutes: dict[Severity, float] = Field(default_factory=lambda: {"SEV1": 30, "SEV2": 60})
+    quiet_minutes: float = Field(default=30, ge=0)
     severity_map: dict[str, Severity] = Field(default_factory=dict)
     default_severity: Severity = "SEV3"
     postmortem_severities: list[Severity] = Field(default_factory=lambda: ["SEV1", "SEV2"])
@@ -78,7 +78,7 @@ class IncidentsConfig(_Strict):
 
     @field_validator("response_minutes", "update_cadence_minutes")
     @classmethod
-    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
         for severity, minutes in value.items():
             if minutes <= 0:
                 raise ValueError(f"{severity}: minutes must be more than 0, got {minutes}")

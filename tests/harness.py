@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,21 @@ from app.web import build_web_app
 ALERTS = "C0ALERTS"
 UPDATES = "C0UPDATES"
 OPERATOR = "U0OPS1"
+
+
+class Clock:
+    """The app's clock, moved by the test: Deps, the sandboxes and the jobs all read it, so a test
+    reaches "15 minutes later" at once."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
 
 
 def catalog_from(services: Mapping[str, Any], **slack: Any) -> Catalog:

@@ -124,9 +124,9 @@ def severity_label(severity: str) -> str:
 class Policy:
     """The team's deadlines (pitcrew.yml `incidents:`), with the seeds' values where it says nothing."""
 
-    response_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESPONSE_MINUTES))
-    update_cadence_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_UPDATE_CADENCE_MINUTES))
-    quiet_minutes: int = DEFAULT_QUIET_MINUTES
+    response_minutes: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RESPONSE_MINUTES))
+    update_cadence_minutes: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_UPDATE_CADENCE_MINUTES))
+    quiet_minutes: float = DEFAULT_QUIET_MINUTES
     severity_map: Mapping[str, str] = field(default_factory=dict)
     default_severity: str = "SEV3"
     postmortem_severities: tuple[str, ...] = ("SEV1", "SEV2")
@@ -149,9 +149,9 @@ class Policy:
 
 def make_policy(
     *,
-    response_minutes: Mapping[str, int] | None = None,
-    update_cadence_minutes: Mapping[str, int] | None = None,
-    quiet_minutes: int | None = None,
+    response_minutes: Mapping[str, float] | None = None,
+    update_cadence_minutes: Mapping[str, float] | None = None,
+    quiet_minutes: float | None = None,
     severity_map: Mapping[str, str] | None = None,
     default_severity: str | None = None,
     postmortem_severities: Iterable[str] | None = None,

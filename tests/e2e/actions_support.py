@@ -13,7 +13,7 @@ import copy
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel, VercelWorld
 from app.sandbox.vercel import sample_world as vercel_world
 from app.store import audit as audit_store
-from tests.harness import ALERTS, RunningPitcrew, running_pitcrew
+from tests.harness import ALERTS, Clock, RunningPitcrew, running_pitcrew
 from tests.spec_check import validate_railway_document, validate_vercel_call
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
@@ -38,20 +38,6 @@ OPERATOR = "U0OPS1"
 OPERATOR_2 = "U0OPS2"
 STRANGER = "U0STRANGER"
 MUTATIONS = ("DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop", "VariableUpsert")
-
-
-class Clock:
-    """A clock the test moves by hand; Deps, the sandboxes and the jobs all read it."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass
@@ -102,7 +88,7 @@ class Sandbox:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    clock = Clock()
+    clock = Clock(NOW)
     world = railway_world(NOW, clock=clock)
     web_world = vercel_world(NOW, clock=clock)
     service = SampleService()

@@ -15,18 +15,19 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import func, select
 
+from app.catalog import IncidentsConfig
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
 from app.slack import payloads
 from app.store.models import Job
-from tests.harness import ALERTS, UPDATES, RunningPitcrew, catalog_from, running_pitcrew
+from tests.harness import ALERTS, UPDATES, Clock, RunningPitcrew, catalog_from, running_pitcrew
 from tests.refdata import REFDATA, strip_jsonc
 
 WEBHOOKS = REFDATA / "webhooks"
@@ -37,20 +38,6 @@ ESCALATION = [
     {"after_minutes": 30, "notify": ["U0LEAD"]},
     {"after_minutes": 60, "notify": ["U0CTO"], "severities": ["SEV1"]},
 ]
-
-
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass
@@ -135,7 +122,8 @@ def incident_catalog(services: dict[str, Any] | None = None, **incidents: Any): 
     )
     catalog = catalog_from(base, escalation=ESCALATION)
     if incidents:
-        catalog = catalog.model_copy(update={"incidents": catalog.incidents.model_copy(update=incidents)})
+        validated = IncidentsConfig.model_validate({**catalog.incidents.model_dump(), **incidents})  # as pitcrew.yml
+        catalog = catalog.model_copy(update={"incidents": validated})
     return catalog
 
 
@@ -144,7 +132,7 @@ async def pitcrew_for_incidents(
     db_url: str, slack: FakeSlack, *, catalog: Any = None, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[Pitcrew]:
     settings.setdefault("WEBHOOK_SECRET", SECRET)
-    clock = clock or Clock()
+    clock = clock or Clock(START)
     async with running_pitcrew(db_url, catalog or incident_catalog(), slack, clock=clock, **settings) as app:
         yield Pitcrew(app=app, clock=clock, runner=JobRunner(app.deps, worker="test-runner"))
 

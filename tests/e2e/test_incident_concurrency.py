@@ -20,6 +20,7 @@ from app.store.db import transaction
 from app.store.models import Incident, ReceivedAlert
 from tests.e2e.incident_support import (
     SECRET,
+    START,
     Clock,
     generic_body,
     incident_catalog,
@@ -43,7 +44,7 @@ async def settled(instance: Any) -> None:
 
 async def _two_instances(stack: AsyncExitStack, db_url: str, slack: Any) -> tuple[Any, Any]:
     catalog = incident_catalog()
-    clock = Clock()
+    clock = Clock(START)
     first, second = [
         await stack.enter_async_context(running_pitcrew(db_url, catalog, slack, clock=clock, WEBHOOK_SECRET=SECRET))
         for _ in range(2)

@@ -33,7 +33,7 @@ async def test_root_message_shows_the_latest_deploy_and_its_age(db_url, fake_sla
             db_url,
             fake_slack,
             catalog=railway_catalog(world),
-            clock=Clock(),
+            clock=Clock(START),
             RAILWAY_API_URL=railway.url,
             RAILWAY_API_TOKEN=SANDBOX_API_TOKEN,
         ) as pitcrew,

@@ -230,6 +230,24 @@ async def test_quiet_period_resolves_by_itself_then_a_new_alert_opens_a_new_inci
         assert effects(later) == ["opened"] and later.json()["alerts"][0]["incident"] == "INC-2"
 
 
+async def test_quiet_period_may_be_a_fraction_of_a_minute(db_url, fake_slack):
+    from tests.e2e.incident_support import incident_catalog
+
+    catalog = incident_catalog(quiet_minutes=0.5)
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        await pitcrew.webhook("generic", generic_body())
+        [root] = await open_root(pitcrew)
+        await pitcrew.webhook("generic", generic_body("resolved"))
+        await pitcrew.run_jobs()
+        assert any("resolves by itself after 30 s of quiet" in m.text for m in thread(fake_slack, root))
+        pitcrew.clock.advance(seconds=29)
+        await pitcrew.run_jobs()
+        assert (await incidents_in(pitcrew))[0].state == "monitoring"
+        pitcrew.clock.advance(seconds=2)
+        await pitcrew.run_jobs()
+        assert (await incidents_in(pitcrew))[0].state == "resolved"
+
+
 async def test_keep_open_stops_the_automatic_resolution(db_url, fake_slack):
     async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
         await pitcrew.webhook("generic", generic_body())
