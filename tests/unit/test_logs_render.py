@@ -3,6 +3,7 @@ Slack's limits, every line with time, level and message, and what came from a lo
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,3 +211,11 @@ def test_a_group_example_reads_as_itself_when_it_is_the_pattern() -> None:
     result = _result([], "api --top", groups=(group,), distinct_groups=1, matched=1)
     lines = _section_texts(logs_delivery(result).message)[1].split("\n")[1:-1]
     assert lines == ["     1  INFO   Listening on port", "        last 12:00:00"]
+
+
+def test_counts_of_one_read_in_the_singular() -> None:
+    one = json.dumps(logs_delivery(_result(_lines(1))).message)
+    assert "1 line" in one and "1 lines" not in one
+    matched = json.dumps(logs_delivery(_result(_lines(1), "api --grep orders", scanned=40)).message)
+    assert "1 matching line (40 read)" in matched
+    assert "2 lines" in json.dumps(logs_delivery(_result(_lines(2))).message)

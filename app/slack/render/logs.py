@@ -146,21 +146,26 @@ def _plain_title(result: LogsResult) -> str:
     return f"/logs {result.asked}"
 
 
+def _lines(count: int, kind: str = "") -> str:
+    """`1 line`, `2 matching lines`: a count people read without stumbling."""
+    return f"{count:,} {kind}line{'' if count == 1 else 's'}"
+
+
 def _facts(result: LogsResult) -> list[str]:
     """The context line: counts and windows, then the flow's notes (each its own element)."""
     if result.mode == "slow":
         facts = [_slow_source(result.slow)] if result.slow is not None else []
     elif result.mode == "top":
         facts = [f"{len(result.groups)} of {result.distinct_groups} kinds of line, "
-                 f"in {result.matched:,} matching lines of {result.scanned:,} read"]
+                 f"in {_lines(result.matched, 'matching ')} of {result.scanned:,} read"]
     else:
         shown = len(result.records)
         if result.truncated:
             facts = [f"the newest {shown:,} of {result.matched:,} matching lines ({result.scanned:,} read)"]
         elif result.scanned != shown:
-            facts = [f"{shown:,} matching lines ({result.scanned:,} read)"]
+            facts = [f"{_lines(shown, 'matching ')} ({result.scanned:,} read)"]
         else:
-            facts = [f"{shown:,} lines"]
+            facts = [_lines(shown)]
     if result.window_full and result.fetch_limit >= MAX_LINES:
         facts.append(f"only the newest {result.fetch_limit:,} lines were read (the most pitcrew asks for); "
                      "older ones were not searched")
