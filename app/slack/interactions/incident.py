@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -161,53 +162,70 @@ def _form_incident(view: dict[str, Any]) -> int | None:
 async def on_update_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
     values = render.view_values(view)
     text = values.get("text", "").strip()
-    incident_id = _form_incident(view)
-    if not text:
-        await ack(response_action="errors", errors={"text": "Write the update: what is known, what is being done."})
+    if not await _ack_required(ack, "text", text, "Write the update: what is known, what is being done."):
         return
-    await ack()
     deps = deps_of(context)
-    user = body.get("user", {}).get("id", "unknown")
-    if incident_id is None:
-        return
     notifier = notifier_from(client, deps)
-    try:
-        state = values.get("state")
+    state = values.get("state")
+
+    async def update(incident_id: int) -> None:
         if state:
-            await flows.change_state(deps, notifier, incident_id, state, by=user, note=text)
+            await flows.change_state(deps, notifier, incident_id, state, by=_user(body), note=text)
         else:
-            await flows.post_update(deps, notifier, incident_id, text, by=user)
-    except IncidentError as err:
-        incident = await _maybe_load(deps, incident_id)
-        await _tell(client, incident.channel if incident else None, user, render.problem(str(err)))
-        outcome = f"refused: {err}"
-    else:
-        outcome = "updated"
-    await deps.audit(actor=user, action="form incident.update", target=incident_ref(incident_id), outcome=outcome)
+            await flows.post_update(deps, notifier, incident_id, text, by=_user(body))
+
+    await _act_on_form(deps, client, body, view, "incident.update", "updated", update)
 
 
 async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
-    values = render.view_values(view)
-    summary = values.get("summary", "").strip()
-    incident_id = _form_incident(view)
-    if not summary:
-        await ack(response_action="errors", errors={"summary": "Say what happened and what fixed it."})
+    summary = render.view_values(view).get("summary", "").strip()
+    if not await _ack_required(ack, "summary", summary, "Say what happened and what fixed it."):
         return
-    await ack()
     deps = deps_of(context)
-    user = body.get("user", {}).get("id", "unknown")
+
+    async def resolve(incident_id: int) -> None:
+        await flows.resolve(deps, notifier_from(client, deps), incident_id, by=_user(body), summary=summary)
+
+    await _act_on_form(deps, client, body, view, "incident.resolve", "resolved", resolve)
+    deps.job_signal.notify()
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str(body.get("user", {}).get("id", "unknown"))
+
+
+async def _ack_required(ack: Any, field: str, value: str, missing: str) -> bool:
+    """Ack the form: with `missing` shown under `field` when it was left empty (the form stays open)."""
+    if not value:
+        await ack(response_action="errors", errors={field: missing})
+        return False
+    await ack()
+    return True
+
+
+async def _act_on_form(
+    deps: Any,
+    client: Any,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    form: str,
+    done: str,
+    act: Callable[[int], Awaitable[None]],
+) -> None:
+    """Act on the form's incident; a refusal is told privately where the incident is; the outcome is audited."""
+    incident_id = _form_incident(view)
     if incident_id is None:
         return
+    user = _user(body)
     try:
-        await flows.resolve(deps, notifier_from(client, deps), incident_id, by=user, summary=summary)
+        await act(incident_id)
     except IncidentError as err:
         incident = await _maybe_load(deps, incident_id)
         await _tell(client, incident.channel if incident else None, user, render.problem(str(err)))
         outcome = f"refused: {err}"
     else:
-        outcome = "resolved"
-    await deps.audit(actor=user, action="form incident.resolve", target=incident_ref(incident_id), outcome=outcome)
-    deps.job_signal.notify()
+        outcome = done
+    await deps.audit(actor=user, action=f"form {form}", target=incident_ref(incident_id), outcome=outcome)
 
 
 async def _maybe_load(deps: Any, incident_id: int) -> Any:
