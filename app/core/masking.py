@@ -302,6 +302,10 @@ _MAX_CACHED_LINE = 1024
 _CACHE_SIZE = 8192
 
 
+# `CREATE ROLE ... PASSWORD 'x'`: SQL puts no `=` or `:` between the key and the value.
+_SQL_PASSWORD = re.compile(r"(\bPASSWORD\s+)'(?:[^']|'')*'", re.IGNORECASE)
+
+
 class Masker:
     """Masks the secrets of one service in any text; build it once, use it for every line.
 
@@ -375,6 +379,11 @@ class Masker:
         for rule, hint in rules:
             text = rule.apply(text, hint)
         return text
+
+    def mask_sql(self, text: str) -> str:
+        """A query's text: also its `PASSWORD '...'` literal, which pg_stat_statements and
+        pg_stat_activity keep verbatim and which has no `=` or `:` for the key-value rule to see."""
+        return self.mask(_SQL_PASSWORD.sub(r"\1'***'", text))
 
     def mask_mapping(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of `mapping` fit to show: values under secret names masked whole, strings masked,

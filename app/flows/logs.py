@@ -19,7 +19,6 @@ Why the order matters:
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -414,22 +413,13 @@ async def _postgres(ctx: _Context, ref: PostgresRef) -> LogsResult:
     )
 
 
-# `CREATE ROLE ... PASSWORD 'x'` is kept verbatim by pg_stat_statements and pg_stat_activity, and SQL puts
-# no `=` or `:` between the key and the value, which the masker's key-value rule looks for.
-_SQL_PASSWORD = re.compile(r"(\bPASSWORD\s+)'(?:[^']|'')*'", re.IGNORECASE)
-
-
-def _mask_sql(text: str, masker: Masker) -> str:
-    return masker.mask(_SQL_PASSWORD.sub(r"\1'***'", text))
-
-
 def _masked_slow(found: SlowQueries, masker: Masker) -> SlowQueries:
     """Query texts keep their literals (a password in `ALTER ROLE ... PASSWORD '...'`): mask them."""
     return replace(
         found,
-        statements=tuple(replace(s, query=_mask_sql(s.query, masker)) for s in found.statements),
+        statements=tuple(replace(s, query=masker.mask_sql(s.query)) for s in found.statements),
         running=tuple(
-            replace(q, query=_mask_sql(q.query, masker) if q.query is not None else None,
+            replace(q, query=masker.mask_sql(q.query) if q.query is not None else None,
                     application_name=masker.mask(q.application_name) if q.application_name else None)
             for q in found.running
         ),

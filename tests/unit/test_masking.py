@@ -365,3 +365,10 @@ def test_key_value_fast_path_agrees_with_the_plain_pattern() -> None:
         plain = rule.pattern.sub(rule.replacement, line)
         fast = rule.apply(line, hint) if hint is not None else line
         assert fast == plain, line
+
+
+def test_sql_password_literals_are_masked_in_query_texts() -> None:
+    masker = Masker()
+    assert masker.mask_sql("ALTER ROLE app WITH PASSWORD 'it''s-s3cret'") == "ALTER ROLE app WITH PASSWORD '***'"
+    assert masker.mask_sql("create role x password 'abc'") == "create role x password '***'"
+    assert masker.mask_sql("SELECT 'PASSWORD' FROM t") == "SELECT 'PASSWORD' FROM t"
