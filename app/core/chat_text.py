@@ -33,3 +33,8 @@ def _readable(match: re.Match[str]) -> str:
 def plain_text(text: str) -> str:
     """Mentions, channels and links as people read them, and the entities unescaped."""
     return unescape(_CONTROL.sub(_readable, text))
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 alert`, `2 alerts`, `1 matching line`: a count people read without stumbling."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

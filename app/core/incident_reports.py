@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.core.chat_text import counted
 from app.core.incidents import (
     SEVERITY_MEANING,
     IncidentView,
@@ -178,7 +179,7 @@ def postmortem_markdown(
         f"- For {format_duration(end - view.started_at)} ({format_time(view.started_at)} → {format_time(end)})"
     )
     if view.source:
-        lines.append(f"- {alerts_received} alert(s) received from {view.source}")
+        lines.append(f"- {counted(alerts_received, 'alert')} received from {view.source}")
     lines.append("- Users affected: _to fill in_")
     lines += ["", "## Timeline (UTC)", ""]
     for entry in timeline:

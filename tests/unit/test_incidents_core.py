@@ -346,7 +346,7 @@ def test_postmortem_draft_has_the_record_and_blanks_to_fill():
         "**Commander:** U0ANA",
         "**Acknowledged:** by U0ANA after 4 min",
         "Pool exhausted; raised the limit.",
-        "37 alert(s) received from alertmanager",
+        "37 alerts received from alertmanager",
         "- 09:20 UTC — state.identified (U0ANA): Pool exhausted",
         "- 09:25 UTC — U0ANA: rollback api → succeeded",
         "## Follow-ups",

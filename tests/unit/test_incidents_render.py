@@ -109,3 +109,11 @@ def test_forms_read_back_what_was_submitted():
         }
     }
     assert render.view_values({"state": state}) == {"title": "Down", "severity": "SEV1"}
+
+
+def test_counts_of_one_alert_read_in_the_singular():
+    one = view(occurrences=1)
+    for shown in (render.incident_list([one]), render.root_message(one), render.timeline_message(one, [], 1)):
+        text = everything(shown)
+        assert "1 alert" in text and "1 alerts" not in text and "alert(s)" not in text
+    assert "4 alerts" in everything(render.incident_list([view()]))

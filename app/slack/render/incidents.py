@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from app.core.chat_text import counted
 from app.core.incident_args import IncidentUsage, IncidentUsageError
 from app.core.incident_reports import STATE_EMOJI, StakeholderUpdate
 from app.core.incidents import (
@@ -128,7 +129,7 @@ def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str
 
 def root_text(view: IncidentView) -> str:
     where = f" on {view.service}" if view.service else ""
-    alerts = f" {view.occurrences} alert{'s' if view.occurrences != 1 else ''}." if view.source else ""
+    alerts = f" {counted(view.occurrences, 'alert')}." if view.source else ""
     return escape(f"{emoji(view)} {view.ref} {view.severity}{where}: {view.title} ({view.state}).{alerts}")
 
 
@@ -146,7 +147,7 @@ def _facts(view: IncidentView) -> list[str]:
     facts = [f"Started {format_time(view.started_at)}"]
     if view.source:
         seen = f", last {format_time(view.last_seen_at)}" if view.last_seen_at else ""
-        facts.append(f"{view.occurrences} alert{'s' if view.occurrences != 1 else ''}{seen}")
+        facts.append(f"{counted(view.occurrences, 'alert')}{seen}")
     if view.declared_by:
         facts.append(f"declared by {mention(view.declared_by)}")
     if view.acknowledged_at:
@@ -279,7 +280,7 @@ def incident_list(views: Sequence[IncidentView]) -> dict[str, Any]:
 def _list_line(view: IncidentView) -> str:
     service = f" {escape(view.service)}:" if view.service else ""
     ack = f", acknowledged by {mention(view.acknowledged_by)}" if view.acknowledged_by else ", not acknowledged"
-    alerts = f", {view.occurrences} alerts" if view.source else ""
+    alerts = f", {counted(view.occurrences, 'alert')}" if view.source else ""
     return (
         f"• {emoji(view)} *{view.ref}* {view.severity} {view.state} —{service} {escape(truncate(view.title, 150))} "
         f"(since {format_time(view.started_at)}{alerts}{ack})"
@@ -307,7 +308,7 @@ def timeline_message(view: IncidentView, entries: Sequence[TimelineEntry], alert
             f"• {format_time(entry.at)} *{escape(entry.kind)}*{who}{public}: {escape(' '.join(entry.text.split()))}"
         )
     if alerts_received:
-        lines.append(f"_{alerts_received} alert(s) received in all._")
+        lines.append(f"_{counted(alerts_received, 'alert')} received in all._")
     if not entries:
         lines.append("_Nothing recorded yet._")
     blocks: list[Block] = [section(head), divider()]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.catalog import UnknownService
+from app.core.chat_text import counted
 from app.core.logs import OTHER_PATTERN, Group, LogRecord, format_line
 from app.core.logs_args import MAX_LINES, USAGE, LogsUsageError
 from app.flows.logs import LogsError, LogsFetchFailed, LogsResult, short_id
@@ -146,26 +147,21 @@ def _plain_title(result: LogsResult) -> str:
     return f"/logs {result.asked}"
 
 
-def _lines(count: int, kind: str = "") -> str:
-    """`1 line`, `2 matching lines`: a count people read without stumbling."""
-    return f"{count:,} {kind}line{'' if count == 1 else 's'}"
-
-
 def _facts(result: LogsResult) -> list[str]:
     """The context line: counts and windows, then the flow's notes (each its own element)."""
     if result.mode == "slow":
         facts = [_slow_source(result.slow)] if result.slow is not None else []
     elif result.mode == "top":
         facts = [f"{len(result.groups)} of {result.distinct_groups} kinds of line, "
-                 f"in {_lines(result.matched, 'matching ')} of {result.scanned:,} read"]
+                 f"in {counted(result.matched, 'matching line')} of {result.scanned:,} read"]
     else:
         shown = len(result.records)
         if result.truncated:
             facts = [f"the newest {shown:,} of {result.matched:,} matching lines ({result.scanned:,} read)"]
         elif result.scanned != shown:
-            facts = [f"{_lines(shown, 'matching ')} ({result.scanned:,} read)"]
+            facts = [f"{counted(shown, 'matching line')} ({result.scanned:,} read)"]
         else:
-            facts = [_lines(shown)]
+            facts = [counted(shown, 'line')]
     if result.window_full and result.fetch_limit >= MAX_LINES:
         facts.append(f"only the newest {result.fetch_limit:,} lines were read (the most pitcrew asks for); "
                      "older ones were not searched")
