@@ -58,7 +58,7 @@ SHAPED_LINES = (
     "railway token in a stack trace: sandbox-railway-account-token",
     f"webhook check with {WEBHOOK_SECRET} failed",
 )
-# Lines only the service's own variables reveal as secret: Railway reports them, Vercel does not.
+# Lines only the service's own variables reveal as secret (both providers report them).
 VARIABLE_LINES = (
     f"Connecting to {DATABASE_URL}",
     f"retrying with password {DB_PASSWORD}",
@@ -69,7 +69,7 @@ PITCREW_SECRETS = ("sandbox-railway-account-token", WEBHOOK_SECRET)
 # The sample world's own api log prints its DATABASE_URL with the password `sandbox-db-password`.
 RAILWAY_SECRETS = (DB_PASSWORD, "plain-words-value-1234", "mailpass-7788-zz", "sandbox-db-password",
                    *SHAPED.values(), *PITCREW_SECRETS)
-VERCEL_SECRETS = (*SHAPED.values(), *PITCREW_SECRETS)
+VERCEL_SECRETS = (DB_PASSWORD, "plain-words-value-1234", "mailpass-7788-zz", *SHAPED.values(), *PITCREW_SECRETS)
 
 ECONNREFUSED = "Error: connect ECONNREFUSED 10.0.0.{n}:5432"
 ORDERS = "GET /orders/{n} 200 {ms}ms"
@@ -100,8 +100,10 @@ def railway_world(now: datetime, *, clock: Any = None) -> RailwayWorld:
 
 def vercel_world(now: datetime, *, clock: Any = None) -> VercelWorld:
     """The sample world (web: production serves the newest of four deployments) with, in its runtime
-    log, the same kinds of line as `railway_world`, and secrets in its build."""
+    log, the same kinds of line as `railway_world`, and secrets in its build; and the variables above."""
     world = sandbox_vercel.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
+    for name, value in VARIABLES.items():
+        world.set_env("web", name, value)
     world.live_tail = False  # the stream ends after its lines; one test keeps it open
     at = now - timedelta(minutes=20)
     step = timedelta(seconds=10)

@@ -8,8 +8,8 @@ masker sees every line before anything leaves the process.
 
 Why the order matters:
 - The masker is built before any line is read, from the values of the service's own variables
-  (as the provider reports them) and pitcrew's own secrets; when Railway cannot say what the
-  variables are, no line is shown: a log without its secrets masked is worse than no log.
+  (as Railway or Vercel reports them) and pitcrew's own secrets; when the provider cannot say what
+  the variables are, no line is shown: a log without its secrets masked is worse than no log.
 - Lines stream from the provider's answer through `process` into a bounded window (or `TopGroups`),
   so memory holds at most the provider's page (5,000 lines) and the lines shown, however many match.
 - Everything the result carries that came from outside (lines, examples, query texts, commit
@@ -328,8 +328,12 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
     if client is None:
         raise LogsUnavailable(VERCEL_TOKEN_MISSING)
     args, timeout_s = ctx.args, ctx.timeout_s
-    masker = ctx.masker()
-    deployment = await _guard(_vercel_deployment(client, ref, ctx), masker)
+    fallback = ctx.masker()
+    variables, deployment = await _together(
+        _guard(client.env_values(ref, timeout_s=timeout_s), fallback, hint=_VARIABLES_HINT),
+        _guard(_vercel_deployment(client, ref, ctx), fallback),
+    )
+    masker = ctx.masker(variables)
     notes = _deployment_notes(deployment, args)
     if args.build:
         limit = MAX_LINES if _filters_lines(args) else args.lines

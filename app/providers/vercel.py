@@ -104,6 +104,28 @@ class VercelClient:
             raise UnknownDeployment(call, deployment_id, reason)
         return _to_deployment(body, production_id)
 
+    # ---- variables ---------------------------------------------------------------------------
+
+    async def env_values(self, ref: VercelRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
+        """The project's environment variables, decrypted, so their values can be masked in logs.
+
+        The values are secrets: callers must use them only for masking, never show or store them.
+        Vercel never returns the value of a "sensitive" variable; such a one comes with an empty
+        value, and only its name can be used (a `NAME=...` pair in a line).
+        """
+        call = "vercel environment variables"
+        path = "/v10/projects/" + _project_part(ref) + "/env"
+        body = await self._get_json(call, path, self._with_team(ref, {"decrypt": "true"}), timeout_s)
+        envs = body.get("envs") if isinstance(body, dict) and "envs" in body else [body]
+        if not isinstance(envs, list):
+            raise ProviderError(call, "Vercel's answer was not a list of environment variables")
+        found: dict[str, str] = {}
+        for env in envs:
+            if isinstance(env, dict) and isinstance(env.get("key"), str):
+                value = env.get("value")
+                found[env["key"]] = value if isinstance(value, str) else ""
+        return found
+
     # ---- actions -----------------------------------------------------------------------------
 
     async def rollback(

@@ -103,6 +103,8 @@ class FakeVercelProject:
     deployments: list[FakeVercelDeployment] = field(default_factory=list)  # newest first
     production_id: str | None = None
     created_at: datetime = field(default_factory=_utcnow)
+    env: dict[str, str] = field(default_factory=dict)  # its environment variables
+    sensitive: set[str] = field(default_factory=set)  # names whose value Vercel never returns
 
 
 class VercelWorld:
@@ -144,6 +146,13 @@ class VercelWorld:
             if project.name == name_or_id:
                 return project
         raise KeyError(f"no project {name_or_id!r} in the sandbox world")
+
+    def set_env(self, project: str, name: str, value: str, *, sensitive: bool = False) -> None:
+        """An environment variable of `project`; a sensitive one's value is never returned, as on Vercel."""
+        found = self.project(project)
+        found.env[name] = value
+        if sensitive:
+            found.sensitive.add(name)
 
     def ref(self, name: str) -> VercelRef:
         """The catalog reference of a sandbox project, for pitcrew.yml or a test."""
@@ -311,6 +320,7 @@ class FakeVercel:
                     methods=["GET"],
                 ),
                 Route("/v3/deployments/{idOrUrl}/events", self._guard(self._events), methods=["GET"]),
+                Route("/v10/projects/{idOrName}/env", self._guard(self._env), methods=["GET"]),
             ]
         )
 
@@ -425,6 +435,26 @@ class FakeVercel:
                 "latestDeployments": [self._target(project, d) for d in project.deployments[:5]],
             }
         )
+
+    async def _env(self, request: Request) -> Response:
+        """filterProjectEnvs: values decrypted when asked, except sensitive ones (never returned)."""
+        project = self._project_for(request, request.path_params["idOrName"])
+        decrypt = request.query_params.get("decrypt") == "true"
+        envs = []
+        for n, (name, value) in enumerate(sorted(project.env.items())):
+            sensitive = name in project.sensitive
+            shown = "" if sensitive else (value if decrypt else "enc_" + value.encode().hex()[:24])
+            envs.append({
+                "id": f"env_{project.id[-6:]}{n:04d}",
+                "key": name,
+                "value": shown,
+                "type": "sensitive" if sensitive else "encrypted",
+                "target": ["production", "preview"],
+                "createdAt": _ms(project.created_at),
+                "updatedAt": _ms(project.created_at),
+                **({"decrypted": True} if decrypt and not sensitive else {}),
+            })
+        return JSONResponse({"envs": envs})
 
     async def _get_deployment(self, request: Request) -> Response:
         deployment = self._deployment_for(request, request.path_params["idOrUrl"])
@@ -622,6 +652,9 @@ def sample_world(now: datetime | None = None, *, clock: Callable[[], datetime] =
     now = now or clock()
     world = VercelWorld(clock=clock)
     world.add_project("web", project_id=SAMPLE_PROJECT_ID, team_id=SAMPLE_TEAM_ID, domain="www.acme-shop.example")
+    world.set_env("web", "NEXT_PUBLIC_SITE_URL", "https://www.acme-shop.example")
+    world.set_env("web", "REVALIDATE_TOKEN", "rv-sandbox-7f3a9c21")
+    world.set_env("web", "CMS_PREVIEW_SECRET", "cms-sandbox-0b8e44", sensitive=True)
     history = [
         (timedelta(days=3), "READY", "Landing page redesign", "Dana Ops"),
         (timedelta(days=1), "READY", "Add pricing page", "Lee Dev"),

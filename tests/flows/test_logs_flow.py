@@ -29,6 +29,7 @@ from tests.logs_support import (
     PAYMENT,
     RAILWAY_SECRETS,
     SHAPED_LINES,
+    VARIABLE_LINES,
     VERCEL_SECRETS,
     add_railway_lines,
     catalog_for,
@@ -372,12 +373,25 @@ async def test_vercel_top_groups_and_build_events(env: Env) -> None:
 
 
 async def test_vercel_every_seeded_secret_is_masked(env: Env) -> None:
+    for line in VARIABLE_LINES:  # secrets only the project's variables reveal
+        env.vworld.log("web", line, at=NOW - timedelta(minutes=2))
     result = await env.logs("web --lines 5000")
     build = await env.logs("web --build")
     everything = " ".join([*_messages(result), *_messages(build)])
     for secret in VERCEL_SECRETS:
         assert secret not in everything
-    assert len([m for m in _messages(result) if "***" in m]) == len(SHAPED_LINES)
+    assert len([m for m in _messages(result) if "***" in m]) == len(SHAPED_LINES) + len(VARIABLE_LINES)
+    assert "Connecting to postgresql://app:***@db.internal:5432/app" in everything
+
+
+async def test_vercel_logs_are_not_shown_when_the_variables_cannot_be_read(env: Env) -> None:
+    """Without the project's variables their values could not be masked: no line rather than a leak."""
+    env.vworld.tokens.clear()
+    env.vworld.tokens.add("another-token")  # pitcrew's token is refused, for the variables as for the rest
+    with pytest.raises(LogsFetchFailed) as caught:
+        await env.logs("web")
+    assert caught.value.call == "vercel environment variables"
+    assert "shows no line without them" in caught.value.reason
 
 
 async def test_vercel_live_stream_is_read_until_it_goes_quiet(env: Env) -> None:
@@ -390,7 +404,7 @@ async def test_vercel_failure_names_the_call(env: Env) -> None:
     env.vworld.fail_next(status=500, times=2)
     with pytest.raises(LogsFetchFailed) as caught:
         await env.logs("web")
-    assert caught.value.call == "vercel deployments"
+    assert caught.value.call in ("vercel environment variables", "vercel deployments")  # asked together
     assert "HTTP 500" in caught.value.reason
 
 

@@ -53,6 +53,28 @@ async def vercel() -> AsyncIterator[Vercel]:
         validate_vercel_call(call.method, call.path, call.query)
 
 
+# ---- environment variables ---------------------------------------------------------------------
+
+
+async def test_env_values_are_decrypted_and_sensitive_ones_have_none(vercel: Vercel) -> None:
+    found = await vercel.client().env_values(vercel.ref)
+
+    assert found == {
+        "CMS_PREVIEW_SECRET": "",  # sensitive: Vercel never returns the value
+        "NEXT_PUBLIC_SITE_URL": "https://www.acme-shop.example",
+        "REVALIDATE_TOKEN": "rv-sandbox-7f3a9c21",
+    }
+    [call] = vercel.fake.calls
+    assert call.path == f"/v10/projects/{vercel.ref.project_id}/env"
+    assert call.query == {"decrypt": "true", "teamId": SAMPLE_TEAM_ID}
+
+
+async def test_env_values_refused_say_which_call(vercel: Vercel) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await vercel.client(token="not-the-token").env_values(vercel.ref)
+    assert caught.value.call == "vercel environment variables" and "HTTP 403" in str(caught.value)
+
+
 # ---- deployments -----------------------------------------------------------------------------
 
 
