@@ -10,7 +10,9 @@ instance) never pages anyone twice. Each returns the time to run again, or None 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.incidents import (
     IncidentView,
@@ -38,12 +40,17 @@ from app.flows.incidents import (
     schedule_refresh,
 )
 from app.store import incidents as store
+from app.store import slack_pace
 from app.store.db import transaction
 
 ROOT_NOT_POSTED_RETRY = timedelta(seconds=5)
 # Slack's chat.update is a Tier 3 method (about 50 calls a minute per workspace): an alert storm
 # over many incidents edits their root messages within this budget, leaving room for people's.
 ROOT_EDITS_PER_MINUTE = 40
+ROOT_EDITS_LANE = "root edits"  # the budget's lane in app/store/slack_pace.py, shared by all instances
+# Ten edits may go at once, then one every 2 s: never more than 40 in any minute (10 + 60 / 2).
+ROOT_EDITS_BURST = 10
+ROOT_EDIT_SECONDS = 60 / (ROOT_EDITS_PER_MINUTE - ROOT_EDITS_BURST)
 
 
 def _recovered(view: IncidentView) -> bool:
@@ -173,8 +180,8 @@ async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: in
     Edits are claimed in the database (`root_edited_at`), so a late job and an on-time one, or two
     instances, never edit the same message twice within the interval; the time is set again once
     Slack has answered, so the spacing holds as Slack sees it, not only as pitcrew does. Across all
-    incidents, alert-driven edits stay within ROOT_EDITS_PER_MINUTE (a storm over fifty incidents
-    would otherwise make fifty edits every interval).
+    incidents and instances, alert-driven edits stay within ROOT_EDITS_PER_MINUTE (a storm over
+    fifty incidents would otherwise make fifty edits every interval).
     """
     policy = policy_of(deps)
     now = deps.clock()
@@ -186,8 +193,9 @@ async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: in
         edited = view.root_edited_at
         if edited is not None and edited > now - interval:
             return edited + interval
-        if await store.root_edits_since(session, now - timedelta(minutes=1)) >= ROOT_EDITS_PER_MINUTE:
-            return now + timedelta(seconds=60 / ROOT_EDITS_PER_MINUTE)
+        budget_later = await _take_root_edit(session, now)
+        if budget_later is not None:
+            return budget_later
         if not await store.claim_root_edit(session, incident_id, now=now, not_before=now - interval):
             return now + interval
         await store.refresh_counts(session, incident_id)
@@ -223,7 +231,19 @@ async def _edit_root_within_budget(deps: Deps, notifier: IncidentNotifier, view:
     together): then the spaced edit shows it, when there is room again."""
     now = deps.clock()
     async with transaction(deps.sessions) as session:
-        if await store.root_edits_since(session, now - timedelta(minutes=1)) >= ROOT_EDITS_PER_MINUTE:
+        if await _take_root_edit(session, now) is not None:
             await schedule_refresh(session, policy_of(deps), view.id, now)
             return
     await refresh_root(deps, notifier, view)
+
+
+async def _take_root_edit(session: AsyncSession, now: datetime) -> datetime | None:
+    """One edit of this minute's budget: None when taken, else when the next one will be free."""
+    free_at = await slack_pace.take_if_free(
+        session,
+        ROOT_EDITS_LANE,
+        now=now.timestamp(),
+        seconds=ROOT_EDIT_SECONDS,
+        burst_s=(ROOT_EDITS_BURST - 1) * ROOT_EDIT_SECONDS,
+    )
+    return None if free_at is None else datetime.fromtimestamp(free_at, UTC)

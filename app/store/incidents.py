@@ -182,13 +182,6 @@ async def claim_root_edit(session: AsyncSession, incident_id: int, *, now: datet
     return row is not None
 
 
-async def root_edits_since(session: AsyncSession, since: datetime) -> int:
-    """How many root messages were edited since `since` (one per incident: the budget's measure)."""
-    return int(
-        (await session.scalar(select(func.count()).select_from(Incident).where(Incident.root_edited_at >= since))) or 0
-    )
-
-
 async def mark_root_edited(session: AsyncSession, incident_id: int, now: datetime) -> None:
     await session.execute(update(Incident).where(Incident.id == incident_id).values(root_edited_at=now))
 

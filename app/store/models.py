@@ -169,16 +169,16 @@ class Job(Base):
     __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
 
 
-class ChannelPace(Base):
-    """When a Slack channel is next free for pitcrew's own posts (app/slack/post_pace.py).
+class SlackPace(Base):
+    """When a lane of Slack calls (a channel's posts, the root edits) is next free (app/store/slack_pace.py).
 
-    Epoch seconds rather than a timestamp: reserving is one UPDATE adding seconds to it, and
+    Epoch seconds rather than a timestamp: taking a share is one UPDATE adding seconds to it, and
     adding a number is the same SQL on PostgreSQL and SQLite where adding an interval is not.
     """
 
-    __tablename__ = "channel_pace"
+    __tablename__ = "slack_pace"
 
-    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    lane: Mapped[str] = mapped_column(String(60), primary_key=True)
     next_free_at: Mapped[float] = mapped_column(Float)
 
 
