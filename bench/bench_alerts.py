@@ -49,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+from app.flows.escalation import ROOT_EDITS_PER_MINUTE
 from app.slack.post_pace import BURST_POSTS
 from bench.processes import Processes, base_env, cpu_seconds, free_port, wait_listening
 
@@ -404,6 +405,7 @@ def report(
         "one root message per incident": slack["root_posts"] == args.fingerprints,
         "edits of one message spaced by the interval": (slack["min_gap_between_edits_s"] or args.edit_interval)
         >= args.edit_interval - 0.05,
+        f"root edits within {ROOT_EDITS_PER_MINUTE} a minute": slack["busiest_minute_edits"] <= ROOT_EDITS_PER_MINUTE,
         "posts at Slack's pace (one a second per channel after a burst)": all(
             ahead <= PACE_ALLOWANCE for ahead in slack["posts_ahead_of_pace"].values()
         ),
