@@ -68,12 +68,15 @@ async def store_request(deps: Deps, body: dict[str, Any]) -> bool:
     runs the listener at once, as without deferral, rather than lose the request).
 
     An event Slack delivers again (it heard no 200 in time: X-Slack-Retry-Num) carries the same
-    event_id; stored under that key, the repeat is dropped and the mention acted on once.
+    event_id; stored under that key, the repeat is dropped and the mention acted on once. Slack's
+    deprecated verification `token` is not stored: the request was verified by its signature, and
+    the replay needs nothing of it.
     """
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    kept = {key: value for key, value in body.items() if key != "token"}
     try:
         await deps.run_soon(
-            SLACK_REQUEST_JOB, {"body": body}, dedupe_key=f"slack.event:{event_id}"[:200] if event_id else None
+            SLACK_REQUEST_JOB, {"body": kept}, dedupe_key=f"slack.event:{event_id}"[:200] if event_id else None
         )
     except Exception as err:
         log.warning("could not hand the request over to the job runners (%s); running it now", err)

@@ -66,6 +66,7 @@ async def test_an_acked_command_is_stored_and_another_instance_runs_it(db_url: s
             assert (response.status_code, response.text) == (200, "")
             [stored] = await _stored_requests(first)
             assert (stored["status"], stored["command"], stored["text"]) == ("pending", "/health", "api")
+            assert "token" not in stored  # Slack's verification token is not kept with the request
         assert fake_slack.calls_to("response_url") == []
 
         async with instance(db_url, fake_slack, sample.url, jobs=True) as second:
