@@ -4,7 +4,6 @@ incident, and every change a compare-and-set on the version (of many at once, on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,22 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.runbooks import Runbook, SayStep, advance, start
 from app.store import incidents as incident_store
 from app.store import runbook_runs as runs
-from app.store.db import create_engine, session_factory, transaction
+from app.store.db import transaction
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 BOOK = Runbook(
     name="two-steps", title="Two steps",
     steps=(SayStep(id="one", title="One", text="Do one."), SayStep(id="two", title="Two", text="Do two.")),
 )
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _incident(sessions: async_sessionmaker[AsyncSession]) -> int:

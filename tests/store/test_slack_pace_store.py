@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.store import slack_pace
-from app.store.db import create_engine, session_factory, transaction
+from app.store.db import transaction
 
 NOW = 1_767_000_000.0
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _reserve(sessions, lane: str, now: float, seconds: float) -> float:  # type: ignore[no-untyped-def]
