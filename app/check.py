@@ -101,6 +101,10 @@ async def _runbooks(catalog: Catalog) -> CheckLine:
     return CheckLine("runbooks", True, f"{len(runbooks.names())} loaded")
 
 
+# /logs reads a service's variables to mask their values; a token that cannot read them gets no line.
+VARIABLES_NEEDED = "/logs reads the service's variables to mask their values and shows no line without them"
+
+
 async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
     service = deps.catalog.services[name]
     subject = f"service {name} ({provider})"
@@ -108,10 +112,12 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         if provider == "railway":
             if deps.railway is None or service.railway is None:
                 return CheckLine(subject, False, "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
+            variables = await _variables(deps.railway.service_variables(service.railway))
             seen = await deps.railway.latest_deployment(service.railway)
         elif provider == "vercel":
             if deps.vercel is None or service.vercel is None:
                 return CheckLine(subject, False, "VERCEL_TOKEN not set")
+            variables = await _variables(deps.vercel.env_values(service.vercel))
             seen = await deps.vercel.latest_deployment(service.vercel)
         elif provider == "postgres":
             assert service.postgres is not None
@@ -125,6 +131,13 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
     except ProviderError as err:
         return CheckLine(subject, False, str(err))
     deployment = seen.deployment
-    return CheckLine(
-        subject, True, f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
-    )
+    latest = f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
+    return CheckLine(subject, True, f"{latest}; {len(variables)} variables readable (to mask them in /logs)")
+
+
+async def _variables(reading: Awaitable[dict[str, str]]) -> dict[str, str]:
+    """The service's variables, or a ProviderError that says what /logs needs them for (never a value)."""
+    try:
+        return await reading
+    except ProviderError as err:
+        raise ProviderError(err.call, f"{err.reason} ({VARIABLES_NEEDED})") from None

@@ -1,0 +1,51 @@
+"""`pitcrew check` against the sandbox Railway and Vercel: each service's line says whether pitcrew can
+see its deployments and read its variables (without which /logs shows nothing), never a value."""
+
+from __future__ import annotations
+
+from app.check import run_checks
+from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
+from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
+from app.sandbox.vercel import sample_world as vercel_world
+from app.settings import Settings
+from app.store.migrate import upgrade_async
+from tests.harness import catalog_from
+
+
+async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str]:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    settings = Settings(
+        DATABASE_URL=url,
+        RAILWAY_API_URL=railway.url,
+        RAILWAY_API_TOKEN=SANDBOX_API_TOKEN,
+        VERCEL_API_URL=vercel.url,
+        VERCEL_TOKEN=SANDBOX_VERCEL_TOKEN,
+    )
+    catalog = catalog_from({
+        "api": {"provider": "railway", "railway": railway.world.ref("api").model_dump()},
+        "web": {"provider": "vercel", "vercel": vercel.world.ref("web").model_dump()},
+    })
+    lines: list[str] = []
+    await run_checks(settings, catalog, lines.append)
+    return lines
+
+
+async def test_check_says_the_deployments_and_variables_of_each_service_are_readable(tmp_path):
+    async with FakeRailway.serve(railway_world()) as railway, FakeVercel.serve(vercel_world()) as vercel:
+        lines = await _check(tmp_path, railway, vercel)
+    [api] = [line for line in lines if "service api" in line]
+    [web] = [line for line in lines if "service web" in line]
+    assert api.startswith("ok   service api (railway): latest deployment ") and "variables readable" in api
+    assert web.startswith("ok   service web (vercel): latest deployment ") and "3 variables readable" in web
+    assert "rv-sandbox-7f3a9c21" not in "\n".join(lines)  # a variable's value is never shown
+
+
+async def test_check_fails_a_service_whose_variables_cannot_be_read(tmp_path):
+    async with FakeRailway.serve(railway_world()) as railway, FakeVercel.serve(vercel_world()) as vercel:
+        railway.world.fail_next(graphql_error="Not Authorized")
+        lines = await _check(tmp_path, railway, vercel)
+    [api] = [line for line in lines if "service api" in line]
+    assert api.startswith("FAIL service api (railway): railway service variables failed: ")
+    assert "Not Authorized" in api and "shows no line without them" in api
