@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from app.deps import Deps
 from app.in_flight import InFlight
+from app.jobs.purge import schedule_purge
 from app.jobs.runner import JobRunner
 from app.slack.ack_runner import drain_listeners
 from app.slack.command_intake import CommandIntake
@@ -53,6 +54,7 @@ def build_web_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Scheduled and handed-over work runs on every instance (each job on one only), when no
         # request of this instance is waiting for its answer.
+        await schedule_purge(deps)
         runner = JobRunner(
             deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
         )

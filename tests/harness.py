@@ -3,6 +3,7 @@ that signs its requests to it, and a catalog the test writes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import yaml
+from sqlalchemy import func, select
 
 from app.catalog import Catalog, parse_catalog
 from app.deps import Deps, build_deps, utcnow
@@ -18,6 +20,7 @@ from app.sandbox.server import LoopbackServer
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
 from app.slack.app import build_slack_app
+from app.store.models import Job
 from app.web import build_web_app
 
 ALERTS = "C0ALERTS"
@@ -59,6 +62,17 @@ class RunningPitcrew:
         self, command: str, text: str = "", *, user: str = OPERATOR, channel: str = ALERTS
     ) -> httpx.Response:
         return await self.slack.slash(command, text, user=user, channel=channel)
+
+    async def jobs_settled(self, timeout_s: float = 10.0) -> None:
+        """Wait until no job is running, its end recorded. Before moving the clock past a job's lease
+        (5 min): a job whose end is still being recorded would look abandoned and be run again."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                async with self.deps.sessions() as session:
+                    running = await session.scalar(select(func.count()).select_from(Job).where(Job.status == "running"))
+                if not running:
+                    return
+                await asyncio.sleep(0.01)
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.store.db import dialect_insert, transaction
@@ -142,6 +142,13 @@ async def retry_later(
         values["payload"] = payload
     async with transaction(sessions) as session:
         await session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker).values(**values))
+
+
+async def purge_done(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` done jobs created before `before`; how many. Failed jobs stay for inspection."""
+    oldest = select(Job.id).where(Job.status == "done", Job.created_at < before).limit(limit)
+    result = await session.execute(delete(Job).where(Job.id.in_(oldest)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, error: str) -> None:

@@ -72,9 +72,7 @@ class Pitcrew:
                 return total
 
     async def wait_for_running_jobs(self, timeout_s: float = 10.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            while await pending_count(self.app.deps.sessions, status="running"):  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
+        await self.app.jobs_settled(timeout_s)
 
     async def webhook(
         self,

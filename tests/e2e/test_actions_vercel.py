@@ -52,6 +52,7 @@ async def test_vercel_rollback_skips_the_failed_build_and_points_production_back
 
         sandbox.clock.advance(seconds=30)
         assert await JobRunner(pitcrew.deps).run_due() == 1
+        await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=15)
         assert await JobRunner(pitcrew.deps).run_due() == 2  # the look at the end of the watch, and the expiry job
         verified = await wait_status(pitcrew, done.id, "verified", "failed")

@@ -62,6 +62,7 @@ async def test_verification_watches_the_window_then_says_verified(db_url, fake_s
         assert "5 looks" not in str(message.blocks) and "4 looks" in str(message.blocks)
         [entry] = await wait_audited(pitcrew, "action.verify")
         assert entry.outcome.startswith("verified") and entry.actor == "pitcrew"
+        await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=30)
         assert await runner.run_due() == 1  # only the expiry job, which finds nothing to expire
     threads = [c for c in fake_slack.calls if c.method == "chat.postMessage" and c.args.get("thread_ts")]
