@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.catalog import Catalog
 from app.deps import Deps, build_deps
+from app.flows.logs import VARIABLES_HINT
 from app.providers.base import ProviderError
 from app.providers.postgres import probe_postgres
 from app.settings import Settings
@@ -101,10 +102,6 @@ async def _runbooks(catalog: Catalog) -> CheckLine:
     return CheckLine("runbooks", True, f"{len(runbooks.names())} loaded")
 
 
-# /logs reads a service's variables to mask their values; a token that cannot read them gets no line.
-VARIABLES_NEEDED = "/logs reads the service's variables to mask their values and shows no line without them"
-
-
 async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
     service = deps.catalog.services[name]
     subject = f"service {name} ({provider})"
@@ -140,4 +137,4 @@ async def _variables(reading: Awaitable[dict[str, str]]) -> dict[str, str]:
     try:
         return await reading
     except ProviderError as err:
-        raise ProviderError(err.call, f"{err.reason} ({VARIABLES_NEEDED})") from None
+        raise ProviderError(err.call, err.reason + VARIABLES_HINT) from None

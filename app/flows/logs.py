@@ -239,7 +239,7 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     args, timeout_s = ctx.args, ctx.timeout_s
     fallback = ctx.masker()
     variables, deployment = await _together(
-        _guard(client.service_variables(ref, timeout_s=timeout_s), fallback, hint=_VARIABLES_HINT),
+        _guard(client.service_variables(ref, timeout_s=timeout_s), fallback, hint=VARIABLES_HINT),
         _guard(_railway_deployment(client, ref, ctx), fallback),
     )
     masker = ctx.masker(variables)
@@ -263,7 +263,7 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     return _collect(ctx, source, lines, limit, masker, notes=_deployment_notes(deployment, args))
 
 
-_VARIABLES_HINT = (
+VARIABLES_HINT = (
     " (pitcrew reads the service's variables to mask their values in the log, and shows no line without them)"
 )
 
@@ -330,7 +330,7 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
     args, timeout_s = ctx.args, ctx.timeout_s
     fallback = ctx.masker()
     variables, deployment = await _together(
-        _guard(client.env_values(ref, timeout_s=timeout_s), fallback, hint=_VARIABLES_HINT),
+        _guard(client.env_values(ref, timeout_s=timeout_s), fallback, hint=VARIABLES_HINT),
         _guard(_vercel_deployment(client, ref, ctx), fallback),
     )
     masker = ctx.masker(variables)
