@@ -118,6 +118,7 @@ async def test_an_expired_proposal_sends_nothing(db_url, fake_slack, sandbox: Sa
         message = await posted_proposal(fake_slack)
         pid = proposal_id(message)
 
+        await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=10)  # expiry is exclusive: at 10 minutes it is over
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
         [told] = await wait_ephemeral(fake_slack, OPERATOR)

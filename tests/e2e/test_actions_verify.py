@@ -90,6 +90,7 @@ async def test_health_failing_again_fails_the_verification_and_is_posted_in_the_
         assert "HTTP 503, expected 200" in alert.args["text"]
         await wait_edited(fake_slack, message, "Verification failed")
         assert find_button(message, "action.propose_again") is not None
+        await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=20)
         await runner.run_due()  # the verification job is over: nothing reschedules it
         assert len(fake_slack.calls_to("chat.postMessage")) == 2

@@ -146,6 +146,7 @@ async def test_a_cancelled_expired_or_refused_proposal_opens_the_step_again(db_u
         second = await posted_proposal(fake_slack, count=2)
         assert proposal_id(second) != proposal_id(proposal)
         await until(lambda: "waiting for an operator" in restart.text, what="waiting again")
+        await pitcrew.wait_for_running_jobs()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=11)
         await pitcrew.run_jobs()
         await until(lambda: "expired without a confirmation" in str(restart.blocks), what="expired")
