@@ -144,6 +144,7 @@ async def test_the_expiry_job_marks_an_unanswered_proposal_expired(db_url, fake_
         assert "(in 3 min)" in str(message.blocks)
 
         assert await JobRunner(pitcrew.deps).run_due() == 0
+        await pitcrew.jobs_settled()  # the /rollback job has recorded its message: the expiry can edit it
         sandbox.clock.advance(minutes=3)
         assert await JobRunner(pitcrew.deps).run_due() == 1
 
