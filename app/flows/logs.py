@@ -237,12 +237,9 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     if client is None:
         raise LogsUnavailable(RAILWAY_TOKENS_MISSING)
     args, timeout_s = ctx.args, ctx.timeout_s
-    fallback = ctx.masker()
-    variables, deployment = await _together(
-        _guard(client.service_variables(ref, timeout_s=timeout_s), fallback, hint=VARIABLES_HINT),
-        _guard(_railway_deployment(client, ref, ctx), fallback),
+    masker, deployment = await _masker_and_deployment(
+        ctx, client.service_variables(ref, timeout_s=timeout_s), _railway_deployment(client, ref, ctx)
     )
-    masker = ctx.masker(variables)
     if args.build:
         limit = MAX_LINES if _filters_lines(args) else args.lines
         source = LogSource("railway", "build", deployment)
@@ -328,12 +325,9 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
     if client is None:
         raise LogsUnavailable(VERCEL_TOKEN_MISSING)
     args, timeout_s = ctx.args, ctx.timeout_s
-    fallback = ctx.masker()
-    variables, deployment = await _together(
-        _guard(client.env_values(ref, timeout_s=timeout_s), fallback, hint=VARIABLES_HINT),
-        _guard(_vercel_deployment(client, ref, ctx), fallback),
+    masker, deployment = await _masker_and_deployment(
+        ctx, client.env_values(ref, timeout_s=timeout_s), _vercel_deployment(client, ref, ctx)
     )
-    masker = ctx.masker(variables)
     notes = _deployment_notes(deployment, args)
     if args.build:
         limit = MAX_LINES if _filters_lines(args) else args.lines
@@ -545,10 +539,17 @@ async def _guard(call: Awaitable[T], masker: Masker, *, hint: str = "") -> T:
         raise LogsFetchFailed("provider call", "no answer in time") from None
 
 
-async def _together(first: Awaitable[T], second: Awaitable[Deployment]) -> tuple[T, Deployment]:
-    """Both calls at once; when either fails, the first one's error (the variables' before the deployment's)."""
-    results = await asyncio.gather(first, second, return_exceptions=True)
+async def _masker_and_deployment(
+    ctx: _Context, variables: Awaitable[dict[str, str]], deployment: Awaitable[Deployment]
+) -> tuple[Masker, Deployment]:
+    """The service's variables and its deployment, asked for at once; the masker built from the
+    variables. When either call fails, the variables' error wins (no line is shown without them)."""
+    fallback = ctx.masker()
+    results = await asyncio.gather(
+        _guard(variables, fallback, hint=VARIABLES_HINT), _guard(deployment, fallback), return_exceptions=True
+    )
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return results[0], results[1]  # type: ignore[return-value]
+    found, chosen = results
+    return ctx.masker(found), chosen  # type: ignore[arg-type, return-value]
