@@ -20,13 +20,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import func, select
 
 from app.catalog import IncidentsConfig
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
 from app.slack import payloads
-from app.store.models import Job
 from tests.harness import ALERTS, UPDATES, Clock, RunningPitcrew, catalog_from, running_pitcrew
 from tests.refdata import REFDATA, strip_jsonc
 
@@ -133,11 +131,6 @@ async def pitcrew_for_incidents(
     clock = clock or Clock(START)
     async with running_pitcrew(db_url, catalog or incident_catalog(), slack, clock=clock, **settings) as app:
         yield Pitcrew(app=app, clock=clock, runner=JobRunner(app.deps, worker="test-runner"))
-
-
-async def pending_count(sessions: Any, *, status: str) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Job).where(Job.status == status)) or 0)
 
 
 # --- what reached the fake Slack --------------------------------------------------------------------

@@ -24,7 +24,6 @@ from tests.e2e.incident_support import (
     Clock,
     generic_body,
     incident_catalog,
-    pending_count,
     roots,
     thread,
     wait_until,
@@ -33,13 +32,6 @@ from tests.harness import running_pitcrew
 
 ALERTS_EACH = 120
 FINGERPRINTS = ("checkout-5xx", "login-slow", "queue-stuck")
-
-
-async def settled(instance: Any) -> None:
-    """No job is running any more (the webhooks run due jobs themselves right after answering)."""
-    async with asyncio.timeout(10):
-        while await pending_count(instance.deps.sessions, status="running"):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def _two_instances(stack: AsyncExitStack, db_url: str, slack: Any) -> tuple[Any, Any]:
@@ -78,10 +70,10 @@ async def test_identical_alerts_sent_at_once_to_two_instances_open_one_incident_
         # instances at once as their job runners would.
         await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
         await wait_until(lambda: len(roots(fake_slack)) == len(FINGERPRINTS))
-        await settled(first)
+        await first.jobs_settled()  # the webhooks run due jobs themselves after answering
         first.deps.clock.advance(seconds=60)
         await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
-        await settled(first)
+        await first.jobs_settled()
 
         async with transaction(first.deps.sessions) as session:
             incidents = (await session.scalars(select(Incident).order_by(Incident.fingerprint))).all()
