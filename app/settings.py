@@ -27,10 +27,35 @@ class Settings(BaseSettings):
     VERCEL_TOKEN: SecretStr | None = None
     VERCEL_API_URL: str = "https://api.vercel.com"
     WEBHOOK_SECRET: SecretStr | None = None
+    # One secret per source (DESIGN.md, second round): a leaked UptimeRobot URL then opens no
+    # incident as Alertmanager. Each falls back to WEBHOOK_SECRET when unset.
+    WEBHOOK_SECRET_ALERTMANAGER: SecretStr | None = None
+    WEBHOOK_SECRET_UPTIMEROBOT: SecretStr | None = None
+    WEBHOOK_SECRET_BETTERSTACK: SecretStr | None = None
+    WEBHOOK_SECRET_SENTRY: SecretStr | None = None
+    WEBHOOK_SECRET_RAILWAY: SecretStr | None = None
+    WEBHOOK_SECRET_VERCEL: SecretStr | None = None
+    WEBHOOK_SECRET_GENERIC: SecretStr | None = None
+    WEBHOOK_SECRET_PAGERDUTY: SecretStr | None = None
     SENTRY_CLIENT_SECRET: SecretStr | None = None
     VERCEL_WEBHOOK_SECRET: SecretStr | None = None
     PUBLIC_URL: str | None = None
+    # The one Slack workspace and app this pitcrew serves; requests naming another are refused.
+    SLACK_TEAM_ID: str | None = None
+    SLACK_APP_ID: str | None = None
     PORT: int = 3000
+
+    def webhook_secret(self, source: str) -> tuple[str, str]:
+        """The secret `/webhooks/<source>` must carry and the variable it comes from ("" when none is set).
+
+        The source's own `WEBHOOK_SECRET_<SOURCE>` when set, else the shared `WEBHOOK_SECRET`: a
+        source with its own secret does not accept the shared one."""
+        name = f"WEBHOOK_SECRET_{source.upper()}"
+        own = getattr(self, name, None)
+        if isinstance(own, SecretStr) and own.get_secret_value():
+            return own.get_secret_value(), name
+        shared = self.WEBHOOK_SECRET.get_secret_value() if self.WEBHOOK_SECRET else ""
+        return shared, "WEBHOOK_SECRET"
 
     def secret_values(self) -> list[str]:
         """The secrets themselves, so that logs and the audit trail can mask any that leak into text."""

@@ -24,6 +24,7 @@ from app.flows.alerts import (
     MAX_BODY_BYTES,
     AlertWriter,
     WebhookCredentials,
+    WebhookDuplicate,
     WebhookNotProcessed,
     WebhookTooLarge,
     WebhookUnauthorized,
@@ -32,6 +33,9 @@ from app.flows.alerts import (
 )
 
 log = logging.getLogger("pitcrew.webhooks")
+
+DUPLICATE = {"stored": False, "duplicate": True, "ignored": True}
+UNAUTHORIZED = "not authorized: the request carries no valid secret or signature for this source"
 
 
 class _TooLarge(Exception):
@@ -82,17 +86,24 @@ def webhook_route(deps: Deps) -> Route:
                 deps, name, body, request.headers.get("content-type"), credentials_of(request), writer=writer
             )
         except WebhookUnauthorized as err:
-            return _error(401, err.reason)
+            # The reason names pitcrew's configuration (which secret is unset, which header is
+            # checked): it is for whoever reads the log, not for whoever sent the request.
+            log.warning("webhook %s refused (401): %s", name, err.reason)
+            return _error(401, UNAUTHORIZED)
         except WebhookTooLarge as err:
             return _error(413, str(err))
+        except WebhookDuplicate:
+            # 2xx: a sender that sees an error may retry or, as Sentry does after enough of them,
+            # disable the webhook; the repeat is audited and not acted on.
+            return JSONResponse(DUPLICATE, status_code=200)
         except WebhookBodyError as err:
             return JSONResponse({"error": err.reason, "stored": True}, status_code=400)
         except WebhookNotProcessed as err:
             log.warning("webhook %s stored but not processed: %s", name, err)
             return JSONResponse({"stored": True, "processed": False, "error": "kept for inspection"}, status_code=202)
-        except Exception as err:  # the database is away: the sender should retry; never a 500
+        except Exception:  # the database is away: the sender should retry; never a 500
             log.exception("webhook %s could not be stored", name)
-            return _error(503, f"could not store the alert ({type(err).__name__}); please retry")
+            return _error(503, "could not store the alert; please retry")
         if receipt.has_due_work:  # a new incident's root message: now rather than at the next poll
             deps.job_signal.notify()
         return JSONResponse(receipt.as_json(), status_code=202)

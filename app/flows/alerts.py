@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.catalog import Catalog
 from app.core import webhooks
@@ -24,11 +24,15 @@ from app.deps import Deps
 from app.flows.alert_batches import AlertOutcome, AlertWriter, Arrival, audit
 from app.flows.incidents import policy_of
 from app.store import alerts as alert_store
+from app.store import webhook_replays
 from app.store.db import transaction
 
 log = logging.getLogger("pitcrew.alerts")
 
 MAX_BODY_BYTES = 1024 * 1024
+# How long a signed body is remembered: a copy sent again within it is ignored. Sentry's signature
+# covers the body alone, so nothing else bounds how long a captured request stays valid.
+REPLAY_WINDOW = timedelta(days=7)
 
 
 class WebhookUnauthorized(Exception):
@@ -43,6 +47,11 @@ class WebhookTooLarge(Exception):
     def __init__(self, limit: int = MAX_BODY_BYTES) -> None:
         self.limit = limit
         super().__init__(f"the body is larger than {limit // 1024} KiB; pitcrew accepts webhook bodies up to 1 MiB")
+
+
+class WebhookDuplicate(Exception):
+    """A signed body received before, within REPLAY_WINDOW: a replay (or a retry of a delivery that
+    was answered), not acted on again. The edge answers 2xx so that the sender does not retry."""
 
 
 class WebhookNotProcessed(Exception):
@@ -80,10 +89,14 @@ class WebhookReceipt:
 
 
 def authenticate(deps: Deps, source: str, body: bytes, credentials: WebhookCredentials) -> None:
-    """Sentry and Vercel by their HMAC signature when their secret is set; everything else by WEBHOOK_SECRET.
+    """Sentry and Vercel by their HMAC signature when their secret is set; everything else by its shared
+    secret: `WEBHOOK_SECRET_<SOURCE>` when set, else `WEBHOOK_SECRET`.
 
-    With no WEBHOOK_SECRET set, such sources are refused: accepting anyone's alerts would let
-    anyone open incidents and page the on-call engineer, so pitcrew says how to fix it instead.
+    With neither set, such sources are refused: accepting anyone's alerts would let anyone open
+    incidents and page the on-call engineer. The `Authorization: Bearer` header is read before
+    `?token=`: a query string lands in access logs and vendors' screens, a header does not, and a
+    relay that appends its own `?token=` must not override the header. The reason raised is for the
+    log, never for the sender (it names the configuration).
     """
     settings = deps.settings
     if source == "sentry" and settings.SENTRY_CLIENT_SECRET:
@@ -98,17 +111,17 @@ def authenticate(deps: Deps, source: str, body: bytes, credentials: WebhookCrede
                 "the x-vercel-signature header is missing or does not match VERCEL_WEBHOOK_SECRET"
             )
         return
-    secret = settings.WEBHOOK_SECRET.get_secret_value() if settings.WEBHOOK_SECRET else ""
+    secret, variable = settings.webhook_secret(source)
     if not secret:
         raise WebhookUnauthorized(
-            "WEBHOOK_SECRET is not set, so pitcrew refuses webhooks: set WEBHOOK_SECRET and add "
-            "`?token=<secret>` to the webhook URL (or send `Authorization: Bearer <secret>`)"
+            f"WEBHOOK_SECRET is not set (nor WEBHOOK_SECRET_{source.upper()}), so pitcrew refuses webhooks: "
+            "set it and send `Authorization: Bearer <secret>` (or add `?token=<secret>` to the webhook URL)"
         )
-    provided = credentials.token or bearer_token(credentials.authorization)
+    provided = bearer_token(credentials.authorization) or credentials.token
     if not provided:
-        raise WebhookUnauthorized("no secret given: add `?token=<WEBHOOK_SECRET>` or `Authorization: Bearer ...`")
+        raise WebhookUnauthorized(f"no secret given: send `Authorization: Bearer <{variable}>` or `?token=`")
     if not verify_shared_secret(provided, secret):
-        raise WebhookUnauthorized("the secret given does not match WEBHOOK_SECRET")
+        raise WebhookUnauthorized(f"the secret given does not match {variable}")
 
 
 def known_source(source: str) -> str:
@@ -140,6 +153,20 @@ async def receive_webhook(
         raise WebhookTooLarge()
     authenticate(deps, name, body, credentials)
     now = deps.clock()
+    digest = await _first_receipt(deps, name, body, credentials, now)
+    try:
+        return await _store_and_act(deps, name, body, content_type, now, writer)
+    except (WebhookBodyError, WebhookNotProcessed):
+        raise  # the body was kept: a copy sent again is still a repeat
+    except Exception:
+        if digest is not None:  # nothing was kept: the sender's retry must be acted on
+            await _forget(deps, digest)
+        raise
+
+
+async def _store_and_act(
+    deps: Deps, name: str, body: bytes, content_type: str | None, now: datetime, writer: AlertWriter | None
+) -> WebhookReceipt:
     try:
         alerts = webhooks.parse(name, body, content_type)
     except WebhookBodyError as err:
@@ -156,6 +183,45 @@ async def receive_webhook(
         await _keep_unreadable(deps, name, body, now, f"stored but not processed: {type(err).__name__}: {err}"[:500])
         raise WebhookNotProcessed(type(err).__name__) from err
     return WebhookReceipt(source=name, outcomes=tuple(outcomes))
+
+
+def _signature(deps: Deps, source: str, credentials: WebhookCredentials) -> str | None:
+    """The HMAC signature that authenticated the body, for the sources verified by one."""
+    if source == "sentry" and deps.settings.SENTRY_CLIENT_SECRET:
+        return credentials.sentry_signature
+    if source == "vercel" and deps.settings.VERCEL_WEBHOOK_SECRET:
+        return credentials.vercel_signature
+    return None
+
+
+async def _first_receipt(
+    deps: Deps, source: str, body: bytes, credentials: WebhookCredentials, now: datetime
+) -> str | None:
+    """Record a signed body's digest; raise WebhookDuplicate (audited) when it was received before.
+
+    Returns the digest recorded, or None for a source not verified by a signature (a shared
+    secret proves the sender, not the delivery, and such tools send identical bodies on purpose).
+    """
+    signature = _signature(deps, source, credentials)
+    if not signature:
+        return None
+    digest = webhook_replays.digest_of(signature, body)
+    async with transaction(deps.sessions) as session:
+        await webhook_replays.purge_before(session, now - REPLAY_WINDOW)
+        if await webhook_replays.first_receipt(session, source=source, digest=digest, now=now):
+            return digest
+        params = {"bytes": len(body), "digest": digest[:16]}
+        await audit(deps, session, source, now, "refused: duplicate of a body already received", params)
+    log.warning("webhook %s: a signed body received before was sent again; ignored", source)
+    raise WebhookDuplicate(source)
+
+
+async def _forget(deps: Deps, digest: str) -> None:
+    try:
+        async with transaction(deps.sessions) as session:
+            await webhook_replays.forget(session, digest)
+    except Exception as err:  # the database is away: the retry will be taken for a repeat, say so
+        log.warning("could not forget a webhook body that was not stored (%s); a retry of it will be ignored", err)
 
 
 _HEALTH_URLS: dict[int, tuple[Catalog, dict[str, list[str]]]] = {}
@@ -194,6 +260,7 @@ __all__ = [
     "AlertOutcome",
     "AlertWriter",
     "WebhookCredentials",
+    "WebhookDuplicate",
     "WebhookNotProcessed",
     "WebhookReceipt",
     "WebhookTooLarge",

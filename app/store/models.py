@@ -238,3 +238,16 @@ class RunbookRun(Base):
         Index("ix_runbook_runs_proposal", "proposal_id"),
         Index("uq_runbook_runs_active", "active_key", unique=True),
     )
+
+
+class WebhookReplay(Base):
+    """A signed webhook body already received (migration 0009), by the hash of its signature and body:
+    the primary key makes "first time?" one INSERT ... ON CONFLICT DO NOTHING (app/store/webhook_replays.py)."""
+
+    __tablename__ = "webhook_replays"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_webhook_replays_received_at", "received_at"),)

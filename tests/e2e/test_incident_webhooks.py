@@ -284,7 +284,7 @@ async def test_wrong_or_missing_secret_is_401_and_nothing_is_stored(db_url, fake
         missing = await pitcrew.webhook("generic", generic_body(), token=None)
         wrong = await pitcrew.webhook("generic", generic_body(), token="not-the-secret")
         assert (missing.status_code, wrong.status_code) == (401, 401)
-        assert "WEBHOOK_SECRET" in wrong.json()["error"]
+        assert "not authorized" in wrong.json()["error"]
         bearer = await pitcrew.webhook(
             "generic", generic_body(), token=None, headers={"Authorization": f"Bearer {SECRET}"}
         )
@@ -292,18 +292,18 @@ async def test_wrong_or_missing_secret_is_401_and_nothing_is_stored(db_url, fake
         assert len(await stored(pitcrew)) == 1
 
 
-async def test_without_webhook_secret_configured_webhooks_are_refused_with_how_to_fix(db_url, fake_slack):
+async def test_without_webhook_secret_configured_webhooks_are_refused_with_how_to_fix(db_url, fake_slack, caplog):
     async with pitcrew_for_incidents(db_url, fake_slack, WEBHOOK_SECRET=None) as pitcrew:
         response = await pitcrew.webhook("generic", generic_body(), token="anything")
         assert response.status_code == 401
-        assert "WEBHOOK_SECRET is not set" in response.json()["error"]
+        assert "WEBHOOK_SECRET is not set" in caplog.text  # the how-to-fix is for the log, not the sender
 
 
-async def test_sentry_signature_is_verified_when_its_secret_is_set(db_url, fake_slack):
+async def test_sentry_signature_is_verified_when_its_secret_is_set(db_url, fake_slack, caplog):
     body = sentry_body()
     async with pitcrew_for_incidents(db_url, fake_slack, SENTRY_CLIENT_SECRET=SENTRY_SECRET) as pitcrew:
         bad = await pitcrew.webhook("sentry", body, token=SECRET, headers={"Sentry-Hook-Signature": "0" * 64})
-        assert bad.status_code == 401 and "Sentry-Hook-Signature" in bad.json()["error"]
+        assert bad.status_code == 401 and "Sentry-Hook-Signature" in caplog.text
         good = await pitcrew.webhook(
             "sentry", body, token=None, headers={"Sentry-Hook-Signature": sentry_signature(body, SENTRY_SECRET)}
         )
