@@ -25,6 +25,7 @@ from app.store import audit as audit_store
 from app.store import jobs as job_store
 from app.store.db import create_engine, session_factory
 from app.store.group_commit import GroupCommit
+from app.store.reachability import Reachability
 
 
 def utcnow() -> datetime:
@@ -46,6 +47,18 @@ class Deps:
     job_signal: JobSignal = field(default_factory=JobSignal)
     _audit_writer: GroupCommit[audit_store.NewEntry] | None = field(default=None, init=False, repr=False)
     _job_writer: GroupCommit[job_store.NewJob] | None = field(default=None, init=False, repr=False)
+    _reachability: Reachability | None = field(default=None, init=False, repr=False)
+
+    async def database_reachable(self) -> bool:
+        """Whether the database answers now (a recent answer is reused; see app/store/reachability.py)."""
+        if self._reachability is None:
+            self._reachability = Reachability(self.engine)
+        return await self._reachability.check()
+
+    def database_suspect(self) -> None:
+        """A database call just failed: the next `database_reachable()` asks the database again."""
+        if self._reachability is not None:
+            self._reachability.suspect()
 
     async def audit(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -27,6 +28,8 @@ from app.webhooks import webhook_route
 
 DB_CHECK_TIMEOUT_S = 3.0
 
+log = logging.getLogger("pitcrew.web")
+
 
 def build_web_app(
     deps: Deps, slack_app: AsyncApp, *, close_deps_on_shutdown: bool = False, job_poll_s: float = 1.0
@@ -36,18 +39,25 @@ def build_web_app(
     in_flight = InFlight()
 
     async def slack_events(request: Request) -> Response:
+        if not request.headers.get("x-slack-request-timestamp", "").isdigit():
+            # Slack always sends seconds since the epoch; anything else is not Slack (and Bolt's
+            # own check would raise on it: a 500 instead of a 401).
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         if await intake.acked(await request.body(), request.headers):
             return Response(status_code=200)
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
+        """Up or not, for a load balancer; why not (driver text with host names) only in the log."""
         try:
             async with asyncio.timeout(DB_CHECK_TIMEOUT_S), deps.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except TimeoutError:
-            return JSONResponse({"status": "error", "db": f"no answer within {DB_CHECK_TIMEOUT_S:g} s"}, 503)
+            log.warning("/healthz: the database gave no answer within %g s", DB_CHECK_TIMEOUT_S)
+            return JSONResponse(UNHEALTHY, 503)
         except Exception as err:  # any driver error means the same thing to a load balancer
-            return JSONResponse({"status": "error", "db": _reason(err)}, 503)
+            log.warning("/healthz: the database is unreachable: %s", _reason(err))
+            return JSONResponse(UNHEALTHY, 503)
         return JSONResponse({"status": "ok", "db": "ok"})
 
     @asynccontextmanager
@@ -77,7 +87,19 @@ def build_web_app(
         ],
         lifespan=lifespan,
         middleware=[Middleware(in_flight.counting)],
+        exception_handlers={ClientDisconnect: _client_gone},
     )
+
+
+UNHEALTHY = {"status": "error", "db": "unreachable"}
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up before its body was read: one line, not a traceback per hang-up (a
+    scanner or a flaky proxy would otherwise fill the log). The answer reaches no one."""
+    client = request.client.host if request.client else "unknown"
+    log.info("client %s disconnected before %s %s was read", client, request.method, request.url.path)
+    return Response(status_code=400)
 
 
 def _reason(err: Exception) -> str:

@@ -266,6 +266,9 @@ class ConsoleSession:
                 "SLACK_BOT_TOKEN": SecretStr(self.slack.token),
                 "SLACK_SIGNING_SECRET": SecretStr(self.slack.signing_secret),
                 "SLACK_APP_TOKEN": None,
+                # the console's stand-in Slack is its own workspace, whatever production's ids are
+                "SLACK_TEAM_ID": None,
+                "SLACK_APP_ID": None,
             })
             deps = build_deps(app_settings, self.catalog)
             self._stack.push_async_callback(deps.close)

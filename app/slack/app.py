@@ -14,8 +14,10 @@ from app.slack import incident_jobs as _incident_jobs  # noqa: F401 - registers 
 from app.slack import interactions as action_interactions
 from app.slack.ack_runner import PromptAckRunner
 from app.slack.client import web_client
+from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
+from app.slack.workspace_guard import workspace_guard
 
 log = logging.getLogger("pitcrew.slack")
 
@@ -32,6 +34,11 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     )
 
     app._async_listener_runner = PromptAckRunner(app._async_listener_runner)
+
+    # After Bolt's own checks (signature, self-events), before any listener: a request of another
+    # workspace is refused first; then one that cannot be kept is answered with why.
+    app.middleware(workspace_guard(deps))
+    app.middleware(database_gate(deps))
 
     @app.middleware
     async def inject_deps(context: Any, next: Any) -> None:

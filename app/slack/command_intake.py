@@ -5,7 +5,8 @@ A deferred command's ack carries nothing, and its listener runs later from the s
 matching) has nothing to do while Slack waits. Here the ack costs a signature check, a form
 parse and a share of one group-committed insert: less than a bare Bolt app's ack. Everything
 else (other commands, the same command when it must run at once, buttons, events, anything that
-fails the checks here) goes to Bolt, which answers as before, a bad signature included.
+fails the checks here: another workspace's command, a database that cannot be reached) goes to
+Bolt, which answers as before, a bad signature included.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 from app.deps import Deps
 from app.slack.commands import LISTENERS
 from app.slack.deferral import deferral_of, store_request
+from app.slack.workspace_guard import refusal
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -45,4 +47,11 @@ class CommandIntake:
         unless = self._unless.get(form.get("command", ""))
         if unless is None or unless(form):
             return False
-        return await store_request(self._deps, form)
+        # Another workspace's command, or no database to keep it in: Bolt answers it (and audits
+        # the refusal), as for a command that is never deferred.
+        if refusal(self._deps.settings, form) is not None or not await self._deps.database_reachable():
+            return False
+        if await store_request(self._deps, form):
+            return True
+        self._deps.database_suspect()
+        return False
