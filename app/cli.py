@@ -21,9 +21,20 @@ from app.catalog import Catalog, CatalogError, load_catalog
 from app.settings import Settings
 from app.store.db import DatabaseUrlError, safe_url
 
+log = logging.getLogger("pitcrew.cli")
+
+# `serve` waits for a database that is down when it starts (a platform may start the app before
+# its database, or restart both together): first retry after 1 s, doubling up to 30 s, for ever.
+FIRST_RETRY_S = 1.0
+MAX_RETRY_S = 30.0
+
 
 class StartupError(Exception):
     """Something the person must fix before pitcrew can start; the message says what."""
+
+
+class DatabaseUnreachable(StartupError):
+    """The database did not answer; unlike a wrong schema, this may pass by itself."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    from app.log_redaction import install_on_root
+
+    install_on_root(())  # `token=...`, bearer tokens, passwords in URLs; `serve` adds its secrets' values
     try:
         result: int = args.run(args)
         return result
@@ -130,7 +144,7 @@ async def current_revision(settings: Settings) -> str | None:
             return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
     except Exception as err:
         where = safe_url(settings.DATABASE_URL)
-        raise StartupError(f"cannot reach the database at {where}: {_first_line(err)}") from None
+        raise DatabaseUnreachable(f"cannot reach the database at {where}: {_first_line(err)}") from None
     finally:
         await engine.dispose()
 
@@ -152,6 +166,29 @@ async def ensure_database(settings: Settings, *, migrate: bool) -> None:
         await upgrade_async(settings.DATABASE_URL)
 
 
+async def wait_for_database(
+    settings: Settings, *, first_retry_s: float = FIRST_RETRY_S, max_retry_s: float = MAX_RETRY_S
+) -> None:
+    """`ensure_database`, tried again while the database cannot be reached, one log line per attempt.
+
+    A schema that is not up to date still ends the start at once: waiting would not fix it.
+    """
+    delay = first_retry_s
+    attempt = 1
+    while True:
+        try:
+            await ensure_database(settings, migrate=False)
+        except DatabaseUnreachable as err:
+            log.warning("%s; attempt %d, trying again in %g s", err, attempt, delay)
+        else:
+            if attempt > 1:
+                log.warning("reached the database at %s after %d attempts", safe_url(settings.DATABASE_URL), attempt)
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_retry_s)
+        attempt += 1
+
+
 def _first_line(err: BaseException) -> str:
     original = getattr(err, "orig", None) or err
     text = str(original).strip()
@@ -163,15 +200,17 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.deps import build_deps
+    from app.log_redaction import install_on_root, uvicorn_log_config
     from app.slack.app import build_slack_app
     from app.web import build_web_app
 
     settings = load_settings()
+    install_on_root(settings.secret_values())
     catalog = load_config(settings)
     missing = [name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not getattr(settings, name)]
     if missing:
         raise StartupError(f"{' and '.join(missing)} not set: create the Slack app from manifest.yml and copy them")
-    run_async(lambda: ensure_database(settings, migrate=False))
+    run_async(lambda: wait_for_database(settings))
 
     if args.socket:
         if not settings.SLACK_APP_TOKEN:
@@ -192,6 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info" if args.verbose else "warning",
         access_log=args.verbose,
         proxy_headers=True,
+        log_config=uvicorn_log_config(settings.secret_values()),
     )
     return 0
 

@@ -43,10 +43,8 @@ def test_missing_catalog_says_how_to_fix(tmp_path):
 
 def test_unreachable_database_is_one_clear_line(tmp_path):
     (tmp_path / "pitcrew.yml").write_text(CATALOG)
-    result = pitcrew(
-        "serve", cwd=tmp_path, DATABASE_URL="postgresql://postgres:hunter2@127.0.0.1:1/nothing",
-        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret",
-    )
+    # (`serve` waits for the database instead: tests/test_serve_start.py)
+    result = pitcrew("audit", "verify", cwd=tmp_path, DATABASE_URL="postgresql://postgres:hunter2@127.0.0.1:1/nothing")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
