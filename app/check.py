@@ -79,7 +79,15 @@ async def _slack(settings: Settings) -> CheckLine:
         return CheckLine("slack", False, f"auth.test answered {err.response.get('error', 'an error')}")
     except Exception as err:  # network errors of every kind mean the same here
         return CheckLine("slack", False, f"cannot reach {settings.SLACK_API_URL}: {type(err).__name__}: {err}")
-    return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')}")
+    team_id = answer.get("team_id")
+    if settings.SLACK_TEAM_ID and team_id != settings.SLACK_TEAM_ID:
+        return CheckLine(
+            "slack",
+            False,
+            f"SLACK_TEAM_ID is {settings.SLACK_TEAM_ID} but the bot token belongs to workspace {team_id}: "
+            "every request from Slack would be refused",
+        )
+    return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')} ({team_id})")
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

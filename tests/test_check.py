@@ -9,6 +9,7 @@ from app.sandbox.railway import sample_world as railway_world
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
 from app.sandbox.vercel import sample_world as vercel_world
 from app.settings import Settings
+from app.slack.payloads import TEAM_ID
 from app.store.migrate import upgrade_async
 from tests.harness import catalog_from
 
@@ -49,3 +50,23 @@ async def test_check_fails_a_service_whose_variables_cannot_be_read(tmp_path):
     [api] = [line for line in lines if "service api" in line]
     assert api.startswith("FAIL service api (railway): railway service variables failed: ")
     assert "Not Authorized" in api and "shows no line without them" in api
+
+
+async def test_check_fails_slack_when_slack_team_id_is_not_the_tokens_workspace(tmp_path, fake_slack):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    common = {
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": fake_slack.token,
+        "SLACK_SIGNING_SECRET": fake_slack.signing_secret,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    catalog = catalog_from({"api": {"provider": "http", "health": {"url": "http://127.0.0.1:9/health"}}})
+    lines: list[str] = []
+    await run_checks(Settings(**common, SLACK_TEAM_ID="T0ELSEWHERE"), catalog, lines.append)
+    [slack] = [line for line in lines if line.split()[1] == "slack:"]
+    assert slack.startswith("FAIL slack: SLACK_TEAM_ID is T0ELSEWHERE but the bot token belongs to workspace")
+    lines.clear()
+    await run_checks(Settings(**common, SLACK_TEAM_ID=TEAM_ID), catalog, lines.append)
+    [slack] = [line for line in lines if line.split()[1] == "slack:"]
+    assert slack.startswith("ok   slack: bot")
