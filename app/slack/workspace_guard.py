@@ -11,6 +11,7 @@ listener, and the job that replays a stored request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,9 @@ from app.slack.request_shape import shape_of
 log = logging.getLogger("pitcrew.slack")
 
 NOTE = "This pitcrew serves another Slack workspace or app; nothing was done."
+# Slack waits for the answer: the refusal's audit entry is waited for this long, then left to be
+# written by itself (a queued entry is written even when its writer stops waiting).
+AUDIT_WAIT_S = 1.0
 
 
 def refusal(settings: Settings, body: dict[str, Any]) -> str | None:
@@ -46,15 +50,16 @@ def workspace_guard(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]
         shape = shape_of(body)
         log.warning("refused %s from %s: %s", shape.label, shape.user_id, reason)
         try:
-            await deps.audit(
-                actor=shape.user_id,
-                action=shape.label,
-                target=shape.channel_id,
-                params={"team_id": shape.team_id, "api_app_id": shape.app_id},
-                outcome=f"refused: another workspace or app ({reason})",
-            )
+            async with asyncio.timeout(AUDIT_WAIT_S):
+                await deps.audit(
+                    actor=shape.user_id,
+                    action=shape.label,
+                    target=shape.channel_id,
+                    params={"team_id": shape.team_id, "api_app_id": shape.app_id},
+                    outcome=f"refused: another workspace or app ({reason})",
+                )
         except Exception as err:  # the refusal stands; the trail says nothing of it, the log does
-            log.warning("could not audit a refused request (%s)", err)
+            log.warning("could not audit a refused request (%s: %s)", type(err).__name__, err)
         if shape.kind == "command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": NOTE})
         return BoltResponse(status=200, body="")
