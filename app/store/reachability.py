@@ -35,11 +35,19 @@ class Reachability:
 
     async def check(self) -> bool:
         """True when the database answered a moment ago, or answers now within PROBE_TIMEOUT_S."""
+        if self._engine.dialect.name == "sqlite":
+            # A file beside the process: nothing to reach. (And a probe would queue behind the
+            # writers for SQLite's one write lock, which BEGIN IMMEDIATE takes: busy, not away.)
+            return True
         if self._known is not None and self._clock() < self._until:
             return self._known
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._run(), name="pitcrew-db-probe")
         return await asyncio.shield(self._probe)
+
+    def _pool_busy(self) -> bool:
+        checked_out = getattr(self._engine.pool, "checkedout", None)
+        return bool(checked_out()) if callable(checked_out) else False
 
     def suspect(self) -> None:
         """A database call just failed: the next check probes instead of trusting an older yes."""
@@ -49,7 +57,11 @@ class Reachability:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S), self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception as err:  # every failure means the same here: not reachable now
+        except TimeoutError:
+            # No connection within the bound: every pooled one busy (a burst: the database is
+            # there, answering others), or the database silent (no connection in use at all).
+            ok, reason = self._pool_busy(), f"no answer within {PROBE_TIMEOUT_S:g} s"
+        except Exception as err:  # refused, unknown host, bad password: not reachable now
             ok, reason = False, _first_line(err)
         else:
             ok, reason = True, ""
@@ -64,8 +76,6 @@ class Reachability:
 
 
 def _first_line(err: BaseException) -> str:
-    if isinstance(err, TimeoutError):
-        return f"no answer within {PROBE_TIMEOUT_S:g} s"
     original = getattr(err, "orig", None) or err
     message = str(original).strip()
     return (message.splitlines()[0] if message else type(original).__name__)[:200]
