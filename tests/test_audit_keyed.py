@@ -206,3 +206,49 @@ async def _entries(url: str):  # type: ignore[no-untyped-def]
             yield entry
     finally:
         await engine.dispose()
+
+
+async def test_check_warns_when_the_key_is_unset_and_says_when_it_is(tmp_path: Path):
+    from app.check import run_checks
+    from app.settings import Settings
+    from app.store.migrate import upgrade_async
+    from tests.harness import catalog_from
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    found = {}
+    for key in (None, KEY):
+        lines: list[str] = []
+        settings = Settings(DATABASE_URL=url, **({"AUDIT_KEY": key} if key else {}))
+        await run_checks(settings, catalog_from({}), lines.append)
+        found[key] = lines
+    [unkeyed] = [line for line in found[None] if " audit: " in line]
+    assert unkeyed.startswith("WARN audit: AUDIT_KEY not set: the audit trail is hash-chained without a key")
+    assert found[None][-1].endswith("ok, 1 warning, 1 failed")  # Slack is not set up here: its own FAIL
+    [keyed] = [line for line in found[KEY] if " audit: " in line]
+    assert keyed.startswith("ok   audit: AUDIT_KEY set") and KEY not in "\n".join(found[KEY])
+
+
+def test_serve_says_at_start_that_the_trail_is_unkeyed(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_cli import REPO
+
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert pitcrew("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AUDIT_KEY"))}
+    env.update(DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s", PYTHONPATH=str(REPO))
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert serve.stderr is not None
+        first = serve.stderr.readline()
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert first.startswith("WARNING pitcrew: AUDIT_KEY not set: the audit trail is hash-chained without a key")
