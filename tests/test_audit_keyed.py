@@ -252,3 +252,35 @@ def test_serve_says_at_start_that_the_trail_is_unkeyed(tmp_path: Path):
         serve.terminate()
         serve.wait(timeout=30)
     assert first.startswith("WARNING pitcrew: AUDIT_KEY not set: the audit trail is hash-chained without a key")
+
+
+async def test_a_trail_written_before_the_upgrade_still_verifies_and_the_key_takes_over(tmp_path: Path):
+    """A database at 0004 (SHA-256 chain, no scheme column) upgraded, then written with AUDIT_KEY."""
+    import sqlite3
+
+    from app.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0004")
+    previous = "0" * 64
+    with sqlite3.connect(tmp_path / "old.db") as db:  # what the older pitcrew wrote
+        for seq in (1, 2, 3):
+            at = datetime(2026, 11, 1, 12, seq, tzinfo=UTC)
+            entry = AuditEntry(seq, at, "U0OPS1", "command /health", "C0ALERTS", {"text": "api"}, "ok", previous)
+            digest = entry_hash(entry)
+            db.execute(
+                "INSERT INTO audit_events (seq, at, actor, action, target, params, outcome, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, at.isoformat(" "), entry.actor, entry.action, entry.target, '{"text": "api"}', "ok",
+                 previous, digest),
+            )
+            previous = digest
+        db.execute("UPDATE audit_head SET seq = 3, hash = ?", (previous,))
+    await asyncio.to_thread(upgrade, url)
+
+    before = await _verify(tmp_path, url, key=None)
+    assert before.returncode == 0 and before.stdout.startswith("audit trail intact: 3 entries verified, unkeyed")
+    await _append(url, 2, key=KEY)
+    after = await _verify(tmp_path, url)
+    assert after.returncode == 0, after.stdout
+    assert after.stdout.startswith("audit trail intact: 5 entries verified (2 with AUDIT_KEY; the 3 before it")
