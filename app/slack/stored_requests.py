@@ -45,7 +45,8 @@ async def refuse_unless_sealed(deps: Deps, job: ClaimedJob) -> None:
         actor="pitcrew",
         action="slack.replay",
         target=f"job {job.id}",
-        params={"claimed_user": _claimed_user(claimed), "command": claimed.get("command"), "type": claimed.get("type")},
+        params={"claimed_user": _claimed_user(claimed), "command": _short(claimed.get("command")),
+                "type": _short(claimed.get("type"))},
         outcome=f"refused: {REFUSED} (its MAC does not verify)",
     )
     raise Refused(f"{REFUSED}: its MAC does not verify, so it was not run")
@@ -57,3 +58,8 @@ def _claimed_user(body: dict[str, Any]) -> str | None:
     if isinstance(user, dict):
         user = user.get("id")
     return str(user)[:40] if user else None
+
+
+def _short(value: Any) -> str | None:
+    """Text from the row, which anyone with database access wrote: bounded before it is audited."""
+    return str(value)[:60] if value is not None else None

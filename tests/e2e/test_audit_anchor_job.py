@@ -34,6 +34,7 @@ async def test_the_head_is_posted_daily_to_the_updates_channel_and_not_on_a_quie
         for n in range(3):
             await pitcrew.deps.audit(actor="U0OPS1", action="command /health", params={"n": n})
         runner = JobRunner(pitcrew.deps, worker="test-runner")
+        await pitcrew.jobs_settled()
         clock.advance(hours=23)
         await runner.run_due()
         assert _anchors(fake_slack) == []  # not before a day has passed
