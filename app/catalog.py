@@ -161,6 +161,19 @@ class ActionsConfig(_Strict):
         raise ValueError("expected true, false or a list of actions such as [rollback, stop]")
 
 
+class AuditConfig(_Strict):
+    """`audit:`: where and how often the head of the audit trail is posted (docs/audit.md, "Anchors").
+
+    Without `anchor_channel`, the updates channel, else the alerts channel: an anchor is one short
+    line a day, and it is worth something only where people other than pitcrew keep it."""
+
+    anchor_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
+    anchor_every_hours: int = Field(default=24, ge=0, le=24 * 7)
+
+    def channel(self, slack: SlackConfig) -> str:
+        return self.anchor_channel or slack.updates_channel or slack.alerts_channel
+
+
 class Service(_Strict):
     provider: Literal["railway", "vercel", "postgres", "http"]
     railway: RailwayRef | None = None
@@ -190,6 +203,7 @@ class Catalog(_Strict):
     services: dict[str, Service] = Field(default_factory=dict)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @field_validator("services")
     @classmethod

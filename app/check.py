@@ -28,16 +28,17 @@ class CheckLine:
     subject: str
     ok: bool
     detail: str
+    warning: bool = False  # pitcrew works, but less safely than it could: said, not failed
 
     def __str__(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.subject}: {self.detail}"
+        return f"{'FAIL' if not self.ok else 'WARN' if self.warning else 'ok  '} {self.subject}: {self.detail}"
 
 
 async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str], object]) -> int:
     """Run every check concurrently, emit a line each as they finish in order, return 0 if all passed."""
     deps = build_deps(settings, catalog)
     try:
-        checks = [_database(settings), _slack(settings), _runbooks(catalog)]
+        checks = [_database(settings), _slack(settings), _audit_key(settings), _runbooks(catalog)]
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
@@ -46,7 +47,9 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     for line in lines:
         emit(str(line))
     failed = [line for line in lines if not line.ok]
-    emit(f"{len(lines) - len(failed)} ok, {len(failed)} failed")
+    warned = [line for line in lines if line.ok and line.warning]
+    also = f", {len(warned)} warning{'s' if len(warned) > 1 else ''}" if warned else ""
+    emit(f"{len(lines) - len(failed) - len(warned)} ok{also}, {len(failed)} failed")
     return 1 if failed else 0
 
 
@@ -88,6 +91,18 @@ async def _slack(settings: Settings) -> CheckLine:
             "every request from Slack would be refused",
         )
     return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')} ({team_id})")
+
+
+async def _audit_key(settings: Settings) -> CheckLine:
+    if settings.audit_key() is None:
+        return CheckLine("audit", True, UNKEYED, warning=True)
+    return CheckLine("audit", True, "AUDIT_KEY set: the audit trail is chained with HMAC-SHA256 under it")
+
+
+UNKEYED = (
+    "AUDIT_KEY not set: the audit trail is hash-chained without a key, so anyone with write access to "
+    "the database could rewrite it unseen (set AUDIT_KEY, see docs/audit.md)"
+)
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -109,13 +110,26 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(title="audit commands", metavar="COMMAND")
-    verify = audit_sub.add_parser("verify", help="recompute the hash chain and name the first broken entry")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the hash chain (with AUDIT_KEY), compare it with its anchors, name the first break"
+    )
+    verify.add_argument(
+        "--anchor", action="append", default=[], metavar="HEAD|FILE",
+        help='a head kept outside the database: "audit head: seq N, hash H" (as posted), N:H, or a file of '
+        "them or of `audit export` lines; may be repeated",
+    )
     verify.set_defaults(run=_audit_verify)
     export = audit_sub.add_parser("export", help="write the trail as JSON lines to standard output")
     export.add_argument(
         "--since", default=None, help="ISO date/time (2026-01-31, 2026-01-31T12:00Z) or a duration (24h, 7d)"
     )
     export.set_defaults(run=_audit_export)
+    anchor = audit_sub.add_parser("anchor", help="post the trail's head to a Slack channel, outside the database")
+    anchor.add_argument(
+        "--channel", default=None,
+        help="channel id (C...); default: pitcrew.yml's audit.anchor_channel, else updates, else alerts channel",
+    )
+    anchor.set_defaults(run=_audit_anchor)
     return parser
 
 
@@ -189,6 +203,15 @@ async def wait_for_database(
         attempt += 1
 
 
+def warn_if_unkeyed(settings: Settings) -> None:
+    """One line at start when AUDIT_KEY is unset: pitcrew serves, but its trail is only as safe as
+    write access to its database."""
+    if settings.audit_key() is None:
+        from app.check import UNKEYED
+
+        logging.getLogger("pitcrew").warning(UNKEYED)
+
+
 def _first_line(err: BaseException) -> str:
     original = getattr(err, "orig", None) or err
     text = str(original).strip()
@@ -211,6 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
     if missing:
         raise StartupError(f"{' and '.join(missing)} not set: create the Slack app from manifest.yml and copy them")
     run_async(lambda: wait_for_database(settings))
+    warn_if_unkeyed(settings)
 
     if args.socket:
         if not settings.SLACK_APP_TOKEN:
@@ -243,11 +267,13 @@ async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
     from app.jobs.purge import schedule_purge
     from app.jobs.runner import JobRunner
     from app.slack.app import build_slack_app
+    from app.slack.audit_jobs import schedule_anchor
     from app.slack.deferral import slack_job_handlers
 
     deps = build_deps(settings, catalog)
     slack_app = build_slack_app(deps)
     await schedule_purge(deps)
+    await schedule_anchor(deps)
     runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
     jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
     try:
@@ -345,41 +371,112 @@ def _parse_since(value: str | None, now: datetime) -> datetime | None:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from app.core.audit import ChainVerifier
+    from app.core.audit import ChainVerifier, head_mac_ok
     from app.store import audit as audit_store
     from app.store.db import create_engine, session_factory
 
     settings = load_settings()
+    key = settings.audit_key()
+    given = [anchor for value in args.anchor for anchor in _anchors_from(value)]
     run_async(lambda: ensure_database(settings, migrate=False))
 
     async def go() -> int:
         engine = create_engine(settings.DATABASE_URL)
-        verifier = ChainVerifier()
+        sessions = session_factory(engine)
         try:
             # The head is read first: entries appended while we verify are beyond it and left for next time.
-            expected = await audit_store.head_seq(session_factory(engine))
-            async for entry in audit_store.entries(session_factory(engine)):
-                if entry.seq > expected or not verifier.add(entry):
+            head = await audit_store.head(sessions)
+            recorded = await audit_store.last_anchor(sessions)
+            anchors = [*given, *([recorded.anchor()] if recorded is not None else [])]
+            verifier = ChainVerifier(key, anchors)
+            async for entry in audit_store.entries(sessions):
+                if entry.seq > head.seq or not verifier.add(entry):
                     break
         finally:
             await engine.dispose()
         report = verifier.report()
-        if report.ok and report.checked != expected:
-            print(f"audit trail BROKEN: entries #{report.checked + 1} to #{expected} are missing")
+        if not report.ok:
+            print(
+                f"audit trail BROKEN at entry #{report.broken_seq}: {report.reason} "
+                f"({report.checked} entries before it are intact)"
+            )
             return 1
-        if report.ok:
-            print(f"audit trail intact: {report.checked} entries verified")
-            return 0
-        print(
-            f"audit trail BROKEN at entry #{report.broken_seq}: {report.reason} "
-            f"({report.checked} entries before it are intact)"
-        )
-        return 1
+        if report.checked != head.seq:
+            print(f"audit trail BROKEN: entries #{report.checked + 1} to #{head.seq} are missing")
+            return 1
+        cut = verifier.missing_anchors()
+        if cut:
+            print(f"audit trail BROKEN: entry #{cut[0].seq}, anchored in {cut[0].source}, is missing (cut off)")
+            return 1
+        if report.checked and verifier.last_hash != head.hash:
+            print(f"audit trail BROKEN: the head row does not match entry #{head.seq} (it was changed)")
+            return 1
+        if key is not None and report.keyed and not head_mac_ok(head.seq, head.hash, head.mac, key):
+            print(
+                f"audit trail BROKEN: the head row (#{head.seq}) does not carry a valid MAC "
+                "(entries cut from the end and the head moved back, or written without AUDIT_KEY)"
+            )
+            return 1
+        if report.unchecked:
+            print(
+                f"audit trail NOT VERIFIED: {report.unchecked} entries were chained with AUDIT_KEY, which is not "
+                "set here; their links hold, but their content cannot be checked without the key"
+            )
+            return 2
+        if key is None:
+            print(f"audit trail intact: {report.checked} entries verified, unkeyed")
+            print("unkeyed: " + _UNKEYED_VERIFY)
+        elif report.unkeyed and not report.keyed:
+            print(
+                f"audit trail intact: {report.checked} entries verified, none of them with AUDIT_KEY (all chained "
+                "with SHA-256 only: written before AUDIT_KEY was set, or rewritten by someone without it)"
+            )
+        elif report.unkeyed:
+            print(
+                f"audit trail intact: {report.checked} entries verified ({report.keyed} with AUDIT_KEY; the "
+                f"{report.unkeyed} before it was set are chained with SHA-256 only)"
+            )
+        else:
+            print(f"audit trail intact: {report.checked} entries verified with AUDIT_KEY")
+        for anchor in report.anchors_matched:
+            print(f"matches {anchor.source}: entry #{anchor.seq}")
+        if not anchors:
+            print("no anchor to compare with yet: `pitcrew audit anchor` posts one")
+        return 0
 
     return run_async(go)
 
 
+_UNKEYED_VERIFY = (
+    "AUDIT_KEY is not set, so this shows only that the rows match their SHA-256 chain; "
+    "anyone with write access to the database could have rewritten them and recomputed it"
+)
+
+
+def _anchors_from(value: str) -> list[Any]:
+    """The anchors in `--anchor VALUE`: a file's (when VALUE names one), else VALUE's own."""
+    from pathlib import Path
+
+    from app.core.audit import parse_anchors
+
+    path = Path(value)
+    if path.is_file():
+        try:
+            found = parse_anchors(path.read_text(encoding="utf-8"), f"{value}")
+        except (OSError, UnicodeDecodeError) as err:
+            raise StartupError(f"--anchor {value}: cannot read it ({err})") from None
+    else:
+        found = parse_anchors(value, "the anchor given")
+    if not found:
+        raise StartupError(
+            f"--anchor {value!r}: expected \"audit head: seq N, hash H\" (as posted to Slack), N:H, "
+            "or a file of such lines or of `pitcrew audit export` output"
+        )
+    return found
+
+
 def _audit_export(args: argparse.Namespace) -> int:
+    from app.core.audit import anchor_text
     from app.store import audit as audit_store
     from app.store.db import create_engine, session_factory
 
@@ -389,6 +486,7 @@ def _audit_export(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         engine = create_engine(settings.DATABASE_URL)
+        last = None
         try:
             async for entry in audit_store.entries(session_factory(engine), since=since):
                 record = {
@@ -401,10 +499,56 @@ def _audit_export(args: argparse.Namespace) -> int:
                     "outcome": entry.outcome,
                     "prev_hash": entry.prev_hash,
                     "hash": entry.hash,
+                    "scheme": entry.scheme,
                 }
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+                last = entry
         finally:
             await engine.dispose()
+        if last is not None:  # the head, to keep apart from the database: `audit verify --anchor` takes it
+            print(anchor_text(last.seq, last.hash), file=sys.stderr)
+        return 0
+
+    return run_async(go)
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from app.catalog import SLACK_CHANNEL
+    from app.deps import build_deps
+    from app.flows.audit_anchor import post_anchor
+    from app.slack.audit_jobs import slack_poster
+    from app.slack.client import web_client
+
+    settings = load_settings()
+    catalog = load_config(settings)
+    channel = args.channel or catalog.audit.channel(catalog.slack)
+    if not re.fullmatch(SLACK_CHANNEL, channel):
+        raise StartupError(f"--channel {channel!r}: expected a Slack channel id (C...), not its name")
+    if not settings.SLACK_BOT_TOKEN:
+        raise StartupError("SLACK_BOT_TOKEN not set: the anchor is posted to Slack by the bot")
+    run_async(lambda: ensure_database(settings, migrate=False))
+
+    async def go() -> int:
+        deps = build_deps(settings, catalog)
+        try:
+            result = await post_anchor(
+                deps, slack_poster(web_client(settings)), channel=channel, actor="pitcrew audit anchor"
+            )
+        except SlackApiError as err:
+            error = err.response.get("error", "an error")
+            hint = " (invite @pitcrew to the channel)" if error in ("not_in_channel", "channel_not_found") else ""
+            raise StartupError(f"Slack refused the anchor in {channel}: {error}{hint}") from None
+        except Exception as err:
+            raise StartupError(f"could not post the anchor to {channel}: {_first_line(err)}") from None
+        finally:
+            await deps.close()
+        if not result.posted:
+            print(result.reason)
+            return 0
+        print(f"posted to {channel}: {result.text}")
+        print("keep it outside pitcrew's database too: `pitcrew audit verify --anchor \"<that line>\"` checks it")
         return 0
 
     return run_async(go)

@@ -134,7 +134,7 @@ def build_deps(
         settings=settings,
         catalog=catalog,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=session_factory(engine, audit_key=settings.audit_key()),
         http=http,
         probes=probes,
         railway=railway,

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET_PAGERDUTY: SecretStr | None = None
     SENTRY_CLIENT_SECRET: SecretStr | None = None
     VERCEL_WEBHOOK_SECRET: SecretStr | None = None
+    # Keys the audit chain (HMAC-SHA256) and the stored Slack requests' MACs (docs/audit.md). Without
+    # it pitcrew runs, but its trail is only as safe as write access to its database.
+    AUDIT_KEY: SecretStr | None = None
     PUBLIC_URL: str | None = None
     # The one Slack workspace and app this pitcrew serves; requests naming another are refused.
     SLACK_TEAM_ID: str | None = None
@@ -56,6 +59,11 @@ class Settings(BaseSettings):
             return own.get_secret_value(), name
         shared = self.WEBHOOK_SECRET.get_secret_value() if self.WEBHOOK_SECRET else ""
         return shared, "WEBHOOK_SECRET"
+
+    def audit_key(self) -> bytes | None:
+        """AUDIT_KEY as the bytes the chain's HMAC takes; None when unset or empty."""
+        raw = self.AUDIT_KEY.get_secret_value() if self.AUDIT_KEY else ""
+        return raw.encode() if raw else None
 
     def secret_values(self) -> list[str]:
         """The secrets themselves, so that logs and the audit trail can mask any that leak into text."""

@@ -21,6 +21,7 @@ from app.in_flight import InFlight
 from app.jobs.purge import schedule_purge
 from app.jobs.runner import JobRunner
 from app.slack.ack_runner import drain_listeners
+from app.slack.audit_jobs import schedule_anchor
 from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
 from app.status_page import status_routes
@@ -65,6 +66,7 @@ def build_web_app(
         # Scheduled and handed-over work runs on every instance (each job on one only), when no
         # request of this instance is waiting for its answer.
         await schedule_purge(deps)
+        await schedule_anchor(deps)
         runner = JobRunner(
             deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
         )

@@ -310,20 +310,20 @@ async def test_audit_md_verify_and_its_broken_chain_are_what_pitcrew_says(tmp_pa
     engine = create_engine(url)
     try:
         for number in range(18):
-            async with transaction(session_factory(engine)) as session:
+            async with transaction(session_factory(engine, audit_key=b"the-key")) as session:
                 await audit_store.append(
                     session, at=datetime.now(UTC), actor="U0OPS1", action="command /health", target="C0ALERTS",
                     params={"text": str(number)}, outcome="ok",
                 )
     finally:
         await engine.dispose()
-    intact = await asyncio.to_thread(run_pitcrew, "audit", "verify", cwd=tmp_path)
+    intact = await asyncio.to_thread(run_pitcrew, "audit", "verify", cwd=tmp_path, AUDIT_KEY="the-key")
     assert intact.returncode == 0
     assert intact.stdout.splitlines() == list(shown_output("audit.md", "pitcrew audit verify"))
 
     with sqlite3.connect(tmp_path / "pitcrew.db") as db:
         db.execute("UPDATE audit_events SET outcome = 'ok, honestly' WHERE seq = 13")
-    broken = await asyncio.to_thread(run_pitcrew, "audit", "verify", cwd=tmp_path)
+    broken = await asyncio.to_thread(run_pitcrew, "audit", "verify", cwd=tmp_path, AUDIT_KEY="the-key")
     assert broken.returncode == 1
     [shown] = [b for b in all_blocks("text") if b.path.name == "audit.md" and "BROKEN" in b.text]
     assert broken.stdout.strip() == shown.text.strip()

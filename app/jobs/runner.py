@@ -34,6 +34,11 @@ class Again:
     payload: dict[str, Any] | None = None
 
 
+class Refused(Exception):
+    """Raised by a handler for a job that must never run (a stored request whose MAC does not
+    verify): the job is failed at once with this message, not retried."""
+
+
 Handler = Callable[[Deps, ClaimedJob], Awaitable[Again | None]]
 _HANDLERS: dict[str, Handler] = {}
 
@@ -182,6 +187,10 @@ class JobRunner:
             return
         try:
             again = await handler(self.deps, job)
+        except Refused as err:
+            log.error("job %s (%s) refused: %s", job.id, job.kind, err)
+            await job_store.fail(self.deps.sessions, job.id, worker=self.worker, error=str(err))
+            return
         except Exception as err:  # a failing job must not stop the others; it is retried, then parked
             log.exception("job %s (%s) failed", job.id, job.kind)
             if job.attempts >= MAX_ATTEMPTS:

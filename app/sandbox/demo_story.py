@@ -400,7 +400,7 @@ async def status_page(story: Story) -> None:
 
 
 async def audit_intact(story: Story) -> None:
-    verifier = ChainVerifier()
+    verifier = ChainVerifier(story.deps.settings.audit_key())
     actions: list[str] = []
     async for entry in audit_store.entries(story.deps.sessions):
         verifier.add(entry)

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.deps import Deps
+from app.slack import audit_jobs as _audit_jobs  # noqa: F401 - registers the daily audit anchor's handler
 from app.slack import commands, mentions
 from app.slack import incident_jobs as _incident_jobs  # noqa: F401 - registers the incident job handlers
 from app.slack import interactions as action_interactions

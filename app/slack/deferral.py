@@ -25,6 +25,7 @@ from slack_bolt.response import BoltResponse
 from app.deps import Deps
 from app.jobs.runner import Handler
 from app.slack.context import deps_of
+from app.slack.stored_requests import refuse_unless_sealed, sealed_payload
 from app.store.jobs import ClaimedJob
 
 log = logging.getLogger("pitcrew.slack")
@@ -74,9 +75,12 @@ async def store_request(deps: Deps, body: dict[str, Any]) -> bool:
     """
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
     kept = {key: value for key, value in body.items() if key != "token"}
+    payload = sealed_payload(deps, SLACK_REQUEST_JOB, kept)  # body and MAC, checked before the replay
+    if payload is None:
+        return False
     try:
         await deps.run_soon(
-            SLACK_REQUEST_JOB, {"body": kept}, dedupe_key=f"slack.event:{event_id}"[:200] if event_id else None
+            SLACK_REQUEST_JOB, payload, dedupe_key=f"slack.event:{event_id}"[:200] if event_id else None
         )
     except Exception as err:
         log.warning("could not hand the request over to the job runners (%s); running it now", err)
@@ -93,9 +97,11 @@ async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
 
 def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
     """The job that runs a stored request through `app`. It was verified when it arrived: a
-    body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check."""
+    body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check;
+    the MAC made when it was stored stands in for it (app/slack/stored_requests.py)."""
 
     async def replay(deps: Deps, job: ClaimedJob) -> None:
+        await refuse_unless_sealed(deps, job)
         request = AsyncBoltRequest(body=job.payload["body"], mode="socket_mode", context={REPLAYED: True})
         await app.async_dispatch(request)
 

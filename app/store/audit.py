@@ -1,4 +1,8 @@
-"""Appending to and reading the hash-chained audit trail."""
+"""Appending to and reading the hash-chained audit trail, and the anchors of its head.
+
+The key comes with the session (`session.info`, set by `session_factory(audit_key=...)` from
+AUDIT_KEY): every append, whatever flow makes it, is chained with it when it is set.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.audit import AuditEntry, entry_hash
-from app.store.db import transaction
-from app.store.models import AuditEvent, AuditHead
+from app.core.audit import Anchor, AuditEntry, entry_hash, head_mac, scheme_for
+from app.store.db import AUDIT_KEY_INFO, transaction
+from app.store.models import AuditAnchor, AuditEvent, AuditHead
 
 
 @dataclass(frozen=True)
@@ -59,20 +63,27 @@ async def append_many(session: AsyncSession, new: Sequence[NewEntry]) -> list[Au
             .returning(AuditHead.seq, AuditHead.hash)
         )
     ).one()
+    key = audit_key_of(session)
     previous, seq = head.hash, head.seq - len(new)
     chained: list[AuditEntry] = []
     for item in new:
         seq += 1
         entry = AuditEntry(
             seq=seq, at=item.at, actor=item.actor, action=item.action, target=item.target,
-            params=item.params, outcome=item.outcome[:300], prev_hash=previous,
+            params=item.params, outcome=item.outcome[:300], prev_hash=previous, scheme=scheme_for(key),
         )
-        entry = replace(entry, hash=entry_hash(entry))
+        entry = replace(entry, hash=entry_hash(entry, key))
         chained.append(entry)
         previous = entry.hash
     await session.execute(insert(AuditEvent), [asdict(entry) for entry in chained])
-    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=previous))
+    mac = head_mac(head.seq, previous, key) if key is not None else None
+    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=previous, mac=mac))
     return chained
+
+
+def audit_key_of(session: AsyncSession) -> bytes | None:
+    key = session.info.get(AUDIT_KEY_INFO)
+    return key if isinstance(key, bytes) and key else None
 
 
 async def entries(
@@ -99,11 +110,54 @@ async def entries(
                 outcome=row.outcome,
                 prev_hash=row.prev_hash,
                 hash=row.hash,
+                scheme=row.scheme,
             )
         last_seq = rows[-1].seq
 
 
 async def head_seq(sessions: async_sessionmaker[AsyncSession]) -> int:
     """How many entries the chain should hold: the head counts every append, so deleted tail rows show."""
+    return (await head(sessions)).seq
+
+
+@dataclass(frozen=True)
+class Head:
+    """The head row: how many entries were appended, the last one's hash, and its MAC (None unkeyed)."""
+
+    seq: int
+    hash: str
+    mac: str | None
+
+
+async def head(sessions: async_sessionmaker[AsyncSession]) -> Head:
     async with transaction(sessions) as session:
-        return int(await session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0)
+        query = select(AuditHead.seq, AuditHead.hash, AuditHead.mac).where(AuditHead.id == 1)
+        row = (await session.execute(query)).one()
+    return Head(int(row.seq or 0), row.hash, row.mac)
+
+
+@dataclass(frozen=True)
+class RecordedAnchor:
+    at: datetime
+    seq: int
+    hash: str
+    channel: str | None
+    message_ts: str | None
+    actor: str
+
+    def anchor(self) -> Anchor:
+        where = f"Slack channel {self.channel}" if self.channel else "the database"
+        return Anchor(self.seq, self.hash, f"the anchor of {self.at:%Y-%m-%d %H:%M} UTC ({where})")
+
+
+async def record_anchor(session: AsyncSession, anchor: RecordedAnchor) -> None:
+    """Keep a posted head, inside the caller's transaction (with the audit entry that records it)."""
+    await session.execute(insert(AuditAnchor).values(**asdict(anchor)))
+
+
+async def last_anchor(sessions: async_sessionmaker[AsyncSession]) -> RecordedAnchor | None:
+    async with transaction(sessions) as session:
+        row = (await session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1))).first()
+    if row is None:
+        return None
+    return RecordedAnchor(row.at, row.seq, row.hash, row.channel, row.message_ts, row.actor)

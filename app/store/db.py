@@ -83,8 +83,14 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+AUDIT_KEY_INFO = "audit_key"
+
+
+def session_factory(engine: AsyncEngine, *, audit_key: bytes | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`. `audit_key` travels in each session's `info`, so that every audit append
+    made in one (by a flow in its own transaction, or by the group commit) chains with the key,
+    whichever code path appends: none can forget it (app/store/audit.py)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={AUDIT_KEY_INFO: audit_key})
 
 
 @asynccontextmanager

@@ -105,6 +105,9 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # 0007: HMAC of (seq, hash) under AUDIT_KEY, NULL when the last append had no key: without the
+    # key, nobody can move the head back over entries they deleted from the chain's end.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEvent(Base):
@@ -121,8 +124,25 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(300))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 0007: "sha256" (no key; every entry before AUDIT_KEY was set) or "hmac-sha256" (keyed).
+    scheme: Mapped[str] = mapped_column(String(16), default="sha256", server_default="sha256")
 
     __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+
+class AuditAnchor(Base):
+    """A head of the chain posted outside the database (`pitcrew audit anchor`, daily by default),
+    kept here too so that `pitcrew audit verify` compares the chain with the last one by itself."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class ProposedAction(Base):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.slack import payloads
+from app.slack.stored_requests import sealed_payload
 from app.store import audit as audit_store
 from app.store.models import Job
 from tests.harness import ALERTS, OPERATOR, catalog_from, running_pitcrew
@@ -105,7 +106,8 @@ async def test_a_stored_request_of_another_workspace_is_refused_when_replayed(db
             "response_url": fake_slack._new_response_url(ALERTS, OPERATOR),
             "trigger_id": "1.2.3",
         }
-        await pitcrew.deps.run_soon("slack.request", {"body": form})
+        # Sealed as the intake seals what it stores: only the workspace check may refuse it.
+        await pitcrew.deps.run_soon("slack.request", sealed_payload(pitcrew.deps, "slack.request", form))
         await _audited(pitcrew, "refused: another workspace or app")
         await pitcrew.jobs_settled()
         assert fake_slack.calls_to("response_url") == []

@@ -1,6 +1,6 @@
 """webhook replays: the signed bodies already received, so that one sent again is not acted on
 
-Revision ID: 0009
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-07 17:00:00
 
@@ -13,7 +13,7 @@ Rows older than the replay window are deleted as new bodies arrive.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
