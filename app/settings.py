@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     SENTRY_CLIENT_SECRET: SecretStr | None = None
     VERCEL_WEBHOOK_SECRET: SecretStr | None = None
     PUBLIC_URL: str | None = None
+    STATUS_PAGE_TOKEN: SecretStr | None = None
     PORT: int = 3000
 
     def secret_values(self) -> list[str]:
