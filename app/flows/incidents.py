@@ -50,8 +50,10 @@ from app.core.incidents import (
     reminder_due,
 )
 from app.core.secrets import scrub
+from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
+from app.flows.status_page import policy_of_page
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as store
@@ -231,6 +233,7 @@ async def declare(
     async with transaction(deps.sessions) as session:
         incident_id = await store.create_declared(
             session,
+            visibility=declared_visibility(clean_title),  # a security incident is private until said otherwise
             title=clean_title,
             severity=severity,
             service=service or None,
@@ -467,6 +470,33 @@ async def keep_open(deps: Deps, notifier: IncidentNotifier, incident_id: int, *,
     return view
 
 
+async def set_visibility(
+    deps: Deps, notifier: IncidentNotifier, incident_id: int, visibility: str, *, by: str
+) -> tuple[IncidentView, bool]:
+    """Show the incident on the status page (`public`) or keep it off (`private`); (view, changed).
+
+    Allowed on resolved incidents too: the page lists those of the last week, and deciding after the
+    fact that one should not be there is exactly when this is needed.
+    """
+    if visibility not in VISIBILITIES:
+        raise BadIncidentValue(f"`{visibility}` is not a visibility: use public or private")
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        view = await get_view(session, incident_id)
+        was_public = is_public(view, policy_of_page(deps))
+        await store.set_visibility(session, incident_id, visibility)
+        changed = was_public != (visibility == "public")
+        await store.add_event(
+            session, incident_id, at=now, kind="visibility", actor=by, text=f"Marked {visibility} on the status page"
+        )
+        await _audit(deps, session, by, "incident.visibility", incident_id, {"visibility": visibility})
+        view = await get_view(session, incident_id)
+    if changed:
+        said = "Shown on the status page" if visibility == "public" else "Taken off the status page"
+        await notifier.post_thread(view, ThreadNote("visibility", said, actor=by))
+    return view, changed
+
+
 async def resolve(
     deps: Deps, notifier: IncidentNotifier, incident_id: int, *, by: str, summary: str | None
 ) -> IncidentView:
@@ -681,6 +711,7 @@ __all__ = [
     "postmortem",
     "record_event",
     "resolve",
+    "set_visibility",
     "timeline",
 ]
 
