@@ -13,10 +13,15 @@ notification of one problem still share a dedupe key.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from app.core.alerts import Alert, clean_link
-from app.core.masking import Masker
+from app.core.masking import MASK, Masker, is_secret_name
+
+# Label names repeat from alert to alert (`severity`, `instance`, `alertname`): deciding once per name
+# whether it names a secret keeps a storm's alerts cheap (the name pattern is the costly part).
+_secret_label = functools.lru_cache(maxsize=4096)(is_secret_name)
 
 
 def mask_alert(alert: Alert, masker: Masker) -> Alert:
@@ -26,7 +31,8 @@ def mask_alert(alert: Alert, masker: Masker) -> Alert:
     fingerprint = masker.mask(alert.fingerprint)
     service = masker.mask(alert.service) if alert.service else alert.service
     link = masker.mask(alert.link) if alert.link else alert.link
-    labels = masker.mask_mapping(alert.labels)  # a value under `api_key` or `password` is masked whole
+    # A value under `api_key` or `password` is masked whole, as `Masker.mask_mapping` does.
+    labels = {k: MASK if v and _secret_label(k) else masker.mask(v) for k, v in alert.labels.items()}
     changed = (
         title is not alert.title
         or details is not alert.details
@@ -44,7 +50,7 @@ def mask_alert(alert: Alert, masker: Masker) -> Alert:
         fingerprint=fingerprint,
         service=service,
         link=clean_link(link) if link else None,  # `user:***@host` is still a link; anything else is dropped
-        labels={k: str(v) for k, v in labels.items()},
+        labels=labels,
     )
 
 
