@@ -23,8 +23,8 @@ from app.core.incidents import Policy
 from app.core.signatures import bearer_token, verify_sentry, verify_shared_secret, verify_vercel
 from app.deps import Deps
 from app.flows.alert_batches import AlertOutcome, AlertWriter, Arrival, audit
-from app.flows.alert_masker import alert_masker
 from app.flows.incidents import policy_of
+from app.flows.known_secrets import known_masker
 from app.store import alerts as alert_store
 from app.store.db import transaction
 
@@ -142,7 +142,7 @@ async def receive_webhook(
         raise WebhookTooLarge()
     authenticate(deps, name, body, credentials)
     now = deps.clock()
-    masker = alert_masker(deps)
+    masker = known_masker(deps)
     kept = mask_body(body, masker)  # what is stored for inspection holds no secret either
     try:
         alerts = webhooks.parse(name, body, content_type)

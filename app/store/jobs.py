@@ -124,6 +124,11 @@ async def finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: 
     )
 
 
+async def replace_payload(sessions: async_sessionmaker[AsyncSession], job_id: int, payload: dict[str, Any]) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(update(Job).where(Job.id == job_id).values(payload=payload))
+
+
 async def retry_later(
     sessions: async_sessionmaker[AsyncSession],
     job_id: int,

@@ -283,3 +283,19 @@ async def test_a_private_default_publishes_only_what_someone_chose_to(db_url, fa
         assert (await page(pitcrew))[0]["incidents"] == []
         await command(pitcrew, "2 public")
         assert [i["title"] for i in (await page(pitcrew))[0]["incidents"]] == ["Service disruption: api"]
+
+
+async def test_a_stored_slack_request_keeps_no_secret_once_it_has_run(db_url, fake_slack):
+    from app.slack.deferral import SLACK_REQUEST_JOB
+    from app.store.models import Job
+
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog()) as pitcrew:
+        await command(pitcrew, "declare SEV2 Checkout is slow")
+        await command(pitcrew, f"1 update Rotated the key; the old one was {STRIPE_KEY}, password={DB_PASSWORD}")
+        [root] = roots(fake_slack)
+        assert any(STRIPE_KEY in m.text for m in thread(fake_slack, root)), "the command ran as typed"
+        await pitcrew.wait_for_running_jobs()
+        async with transaction(pitcrew.app.deps.sessions) as session:
+            stored = (await session.scalars(select(Job).where(Job.kind == SLACK_REQUEST_JOB).order_by(Job.id))).all()
+        texts = [job.payload["body"]["text"] for job in stored]
+        assert texts == ["declare SEV2 Checkout is slow", "1 update Rotated the key; the old one was ***, password=***"]

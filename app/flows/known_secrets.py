@@ -1,4 +1,4 @@
-"""The masker every alert goes through at ingestion, built from what pitcrew knows without asking anyone.
+"""The masker of what pitcrew keeps or shows without asking anyone: alerts, and stored Slack requests.
 
 `/logs` builds a masker per request from the service's Railway or Vercel variables; an alert
 cannot wait for that: a storm brings thousands a second, and a provider call per alert would
@@ -9,6 +9,7 @@ stall them and hammer the provider. So the alert masker knows, by exact value:
   to show up in a connection error,
 and everything else by shape (passwords in URLs, `key=value` secrets, bearer tokens, JWTs,
 provider key prefixes). It is built once per settings, catalog and environment, and reused.
+The Slack requests kept as jobs are masked with it once they have run (app/slack/deferral.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from app.settings import Settings
 _BUILT: dict[tuple[int, int, int], tuple[Settings, Catalog, Mapping[str, str], Masker]] = {}
 
 
-def alert_masker(deps: Deps) -> Masker:
-    """The masker of alerts for these deps; built on first use, then shared by every webhook."""
+def known_masker(deps: Deps) -> Masker:
+    """The masker for these deps; built on first use, then shared by every webhook."""
     key = (id(deps.settings), id(deps.catalog), id(deps.environ))
     cached = _BUILT.get(key)
     if cached is not None and cached[0] is deps.settings and cached[1] is deps.catalog and cached[2] is deps.environ:
