@@ -38,6 +38,8 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     deps = build_deps(settings, catalog)
     try:
         checks = [_database(settings), _slack(settings), _runbooks(catalog)]
+        if catalog.status_page.enabled and catalog.status_page.require_token:
+            checks.append(_status_page_token(settings))
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
@@ -80,6 +82,14 @@ async def _slack(settings: Settings) -> CheckLine:
     except Exception as err:  # network errors of every kind mean the same here
         return CheckLine("slack", False, f"cannot reach {settings.SLACK_API_URL}: {type(err).__name__}: {err}")
     return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')}")
+
+
+async def _status_page_token(settings: Settings) -> CheckLine:
+    """A page for the company only opens to nobody without its token: say so before anyone finds out."""
+    if not settings.STATUS_PAGE_TOKEN or not settings.STATUS_PAGE_TOKEN.get_secret_value():
+        said = "status_page.require_token is true but STATUS_PAGE_TOKEN is not set: nobody can open it"
+        return CheckLine("status page", False, said)
+    return CheckLine("status page", True, "opens with STATUS_PAGE_TOKEN (?token= or Authorization: Bearer)")
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

@@ -49,3 +49,18 @@ async def test_check_fails_a_service_whose_variables_cannot_be_read(tmp_path):
     [api] = [line for line in lines if "service api" in line]
     assert api.startswith("FAIL service api (railway): railway service variables failed: ")
     assert "Not Authorized" in api and "shows no line without them" in api
+
+
+async def test_check_fails_a_status_page_that_needs_a_token_nobody_has(tmp_path):
+    from app.catalog import StatusPageConfig
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    catalog = catalog_from({}).model_copy(update={"status_page": StatusPageConfig(require_token=True)})
+    lines: list[str] = []
+    await run_checks(Settings(DATABASE_URL=url), catalog, lines.append)
+    assert "FAIL status page: status_page.require_token is true but STATUS_PAGE_TOKEN is not set" in "\n".join(lines)
+    lines.clear()
+    await run_checks(Settings(DATABASE_URL=url, STATUS_PAGE_TOKEN="t0ken-abcdef"), catalog, lines.append)
+    [line] = [line for line in lines if "status page" in line]
+    assert line.startswith("ok   status page") and "t0ken-abcdef" not in line

@@ -170,13 +170,26 @@ async def test_an_unreadable_body_is_kept_masked(db_url, fake_slack):
 # --- the status page: switch, name, components, token ------------------------------------------------
 
 
-async def test_a_disabled_status_page_is_not_there(db_url, fake_slack):
-    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog(enabled=False)) as pitcrew:
+async def test_a_disabled_status_page_is_not_there_nor_linked(db_url, fake_slack):
+    async with pitcrew_for_incidents(
+        db_url, fake_slack, catalog=catalog(enabled=False), PUBLIC_URL="https://pitcrew.example.com"
+    ) as pitcrew:
         await alert(pitcrew)
         for path in ("/status", "/status.json"):
             response = await pitcrew.http.get(path)
             assert response.status_code == 404, path
             assert "Checkout" not in response.text
+        await wait_until(lambda: bool(updates_posts(fake_slack)))
+        assert "pitcrew.example.com/status" not in everything_slack_saw(pitcrew)
+
+
+async def test_an_enabled_status_page_is_linked_from_the_updates(db_url, fake_slack):
+    async with pitcrew_for_incidents(
+        db_url, fake_slack, catalog=catalog(), PUBLIC_URL="https://pitcrew.example.com"
+    ) as pitcrew:
+        await alert(pitcrew)
+        await wait_until(lambda: bool(updates_posts(fake_slack)))
+        assert "https://pitcrew.example.com/status" in text_of(updates_posts(fake_slack)[0])
 
 
 async def test_the_page_has_its_name_and_components_and_hides_internal_services(db_url, fake_slack):
