@@ -285,6 +285,12 @@ async def test_security_incidents_and_internal_services_are_private_until_made_p
         await command(pitcrew, "2 public")
         [shown] = (await page(pitcrew))[0]["incidents"]
         assert (shown["id"], shown["title"]) == ("INC-2", "Service disruption")  # db has no public name
+        # In the thread, the same verb as a mention.
+        security_root = next(r for r in roots(fake_slack) if "INC-1" in r.text)
+        await fake_slack.mention("public", user=OPERATOR, channel=security_root.channel, thread_ts=security_root.ts)
+        await wait_until(lambda: any("Shown on the status page" in m.text for m in thread(fake_slack, security_root)))
+        titles = [i["title"] for i in (await page(pitcrew))[0]["incidents"]]
+        assert "security: API key leaked in a public repo" in titles
 
 
 async def test_a_private_default_publishes_only_what_someone_chose_to(db_url, fake_slack):
