@@ -482,10 +482,9 @@ async def set_visibility(
         raise BadIncidentValue(f"`{visibility}` is not a visibility: use public or private")
     now = deps.clock()
     async with transaction(deps.sessions) as session:
-        view = await get_view(session, incident_id)
-        was_public = is_public(view, policy_of_page(deps))
-        await store.set_visibility(session, incident_id, visibility)
-        changed = was_public != (visibility == "public")
+        view = await get_view(session, incident_id)  # UnknownIncident for a wrong id
+        before = await store.set_visibility(session, incident_id, visibility)  # read under the row's lock
+        changed = is_public(replace(view, visibility=before), policy_of_page(deps)) != (visibility == "public")
         await store.add_event(
             session, incident_id, at=now, kind="visibility", actor=by, text=f"Marked {visibility} on the status page"
         )
