@@ -156,6 +156,13 @@ async def purge_done(session: AsyncSession, *, before: datetime, limit: int) -> 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def purge_failed(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` failed jobs created before `before` (their stored requests with them); how many."""
+    oldest = select(Job.id).where(Job.status == "failed", Job.created_at < before).limit(limit)
+    result = await session.execute(delete(Job).where(Job.id.in_(oldest)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str, error: str) -> None:
     async with transaction(sessions) as session:
         await session.execute(
