@@ -197,6 +197,35 @@ class Service(_Strict):
         return self
 
 
+Visibility = Literal["public", "private"]
+
+
+class StatusPageConfig(_Strict):
+    """`status_page:` in pitcrew.yml: what the public page at /status shows, and to whom.
+
+    `components` maps catalog services to the names the public may read (`api: Public API`); unset,
+    every service is a component under its own name. An incident on a service that is not a
+    component is private unless someone marks it public. `require_token` keeps the page for people
+    who hold STATUS_PAGE_TOKEN (`?token=` or `Authorization: Bearer`), for a page only the company sees.
+    """
+
+    enabled: bool = True
+    name: str = Field(default="Service status", min_length=1, max_length=100)
+    components: dict[str, Annotated[str, Field(min_length=1, max_length=100)]] | None = None
+    require_token: bool = False
+    default_visibility: Visibility = "public"
+
+    @field_validator("components", mode="before")
+    @classmethod
+    def _list_or_mapping(cls, value: Any) -> Any:
+        """`[api, web]` (public names as the services') or `{api: Public API}`."""
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError("expected service names, or a mapping of service name to public name")
+            return {v: v for v in value}
+        return value
+
+
 class Catalog(_Strict):
     slack: SlackConfig
     runbooks_dir: str | None = None
@@ -204,6 +233,8 @@ class Catalog(_Strict):
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
+    retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("services")
     @classmethod
@@ -212,6 +243,16 @@ class Catalog(_Strict):
             if not SERVICE_NAME.match(name):
                 raise ValueError(f"service name {name!r}: use lowercase letters, digits, - and _")
         return value
+
+    @model_validator(mode="after")
+    def _components_are_services(self) -> Catalog:
+        unknown = sorted(set(self.status_page.components or {}) - set(self.services))
+        if unknown:
+            raise ValueError(
+                f"status_page.components: unknown service {', '.join(map(repr, unknown))}; "
+                f"known services: {', '.join(sorted(self.services)) or 'none'}"
+            )
+        return self
 
     def service(self, name: str) -> Service:
         """The named service; raises UnknownService naming the known ones."""
@@ -283,4 +324,6 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
     elif error["type"] == "string_pattern_mismatch":
         expected = _PATTERN_MEANING.get(error["ctx"]["pattern"], f"text matching {error['ctx']['pattern']}")
         message = f"{error['input']!r} is not {expected}"
+    if not shown and re.match(r"^[\w.]+: ", message):  # a rule across keys names its own key path
+        return message
     return f"{'.'.join(shown) or '(top)'}: {message}"

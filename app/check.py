@@ -39,6 +39,8 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     deps = build_deps(settings, catalog)
     try:
         checks = [_database(settings), _slack(settings), _audit_key(settings), _runbooks(catalog)]
+        if catalog.status_page.enabled and catalog.status_page.require_token:
+            checks.append(_status_page_token(settings))
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
@@ -103,6 +105,14 @@ UNKEYED = (
     "AUDIT_KEY not set: the audit trail is hash-chained without a key, so anyone with write access to "
     "the database could rewrite it unseen (set AUDIT_KEY, see docs/audit.md)"
 )
+
+
+async def _status_page_token(settings: Settings) -> CheckLine:
+    """A page for the company only opens to nobody without its token: say so before anyone finds out."""
+    if not settings.STATUS_PAGE_TOKEN or not settings.STATUS_PAGE_TOKEN.get_secret_value():
+        said = "status_page.require_token is true but STATUS_PAGE_TOKEN is not set: nobody can open it"
+        return CheckLine("status page", False, said)
+    return CheckLine("status page", True, "opens with STATUS_PAGE_TOKEN (?token= or Authorization: Bearer)")
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     # The one Slack workspace and app this pitcrew serves; requests naming another are refused.
     SLACK_TEAM_ID: str | None = None
     SLACK_APP_ID: str | None = None
+    STATUS_PAGE_TOKEN: SecretStr | None = None
     PORT: int = 3000
 
     def webhook_secret(self, source: str) -> tuple[str, str]:

@@ -1,36 +1,65 @@
 """`GET /status` (HTML, readable on a phone) and `GET /status.json`: what stakeholders may see.
 
-Open incidents and those of the last 7 days: title, severity, state, times and the public
-updates. Nothing internal (services, alert details, who did what) ever reaches these pages, and
-everything shown is HTML-escaped, so a title with `<script>` stays text.
+The page's name, its components' states, and the public incidents open or of the last 7 days:
+title, severity, state, times and the public updates. Nothing internal (services, alert details,
+who did what) ever reaches these pages, and everything shown is HTML-escaped, so a title with
+`<script>` stays text. A disabled page answers 404; a page that requires a token answers 401
+without it, and is not cached by shared caches.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app.core.incident_reports import STATE_EMOJI
 from app.core.incidents import format_datetime
+from app.core.signatures import bearer_token
+from app.core.status_page import ComponentStatus
 from app.deps import Deps
-from app.flows.incidents import STATUS_DAYS, PublicIncident, public_status
+from app.flows.status_page import STATUS_DAYS, PageClosed, PublicIncident, StatusReport, check_access, public_status
 
 CACHE = {"Cache-Control": "public, max-age=15"}
+PRIVATE_CACHE = {"Cache-Control": "private, max-age=15"}
 _STATE_CLASS = {"investigating": "red", "identified": "orange", "monitoring": "yellow", "resolved": "green"}
+_COMPONENT_WORDS = {
+    "operational": ("green", "Operational"),
+    "degraded": ("yellow", "Degraded performance"),
+    "partial_outage": ("orange", "Partial outage"),
+    "major_outage": ("red", "Major outage"),
+}
 
 
 def status_routes(deps: Deps) -> list[Route]:
+    def token_of(request: Request) -> str | None:
+        return request.query_params.get("token") or bearer_token(request.headers.get("authorization"))
+
+    def headers() -> dict[str, str]:
+        return PRIVATE_CACHE if deps.catalog.status_page.require_token else CACHE
+
     async def status_json(request: Request) -> Response:
-        incidents = await public_status(deps)
-        return JSONResponse({"incidents": [i.as_json() for i in incidents]}, headers=CACHE)
+        try:
+            check_access(deps, token_of(request))
+        except PageClosed as closed:
+            return JSONResponse({"error": closed.reason}, status_code=closed.status)
+        report = await public_status(deps)
+        return JSONResponse(report.as_json(), headers=headers())
 
     async def status_html(request: Request) -> Response:
-        incidents = await public_status(deps)
-        return HTMLResponse(status_page(incidents, now=deps.clock()), headers=CACHE)
+        token = token_of(request)
+        try:
+            check_access(deps, token)
+        except PageClosed as closed:
+            return PlainTextResponse(closed.reason, status_code=closed.status)
+        report = await public_status(deps)
+        # The link to the JSON carries the token only when it came in the URL (a browser has no header).
+        query = "?" + urlencode({"token": token}) if request.query_params.get("token") else ""
+        return HTMLResponse(status_page(report, now=deps.clock(), json_query=query), headers=headers())
 
     return [
         Route("/status.json", status_json, methods=["GET"]),
@@ -38,7 +67,8 @@ def status_routes(deps: Deps) -> list[Route]:
     ]
 
 
-def status_page(incidents: list[PublicIncident], *, now: datetime) -> str:
+def status_page(report: StatusReport, *, now: datetime, json_query: str = "") -> str:
+    incidents = report.incidents
     open_ = [i for i in incidents if i.state != "resolved"]
     past = [i for i in incidents if i.state == "resolved"]
     if open_:
@@ -46,11 +76,23 @@ def status_page(incidents: list[PublicIncident], *, now: datetime) -> str:
     else:
         banner = '<p class="banner green">No ongoing incidents</p>'
     sections = [banner]
+    if report.components:
+        sections.append("<ul class=\"components\">" + "".join(_component(c) for c in report.components) + "</ul>")
     if open_:
         sections.append("<h2>Ongoing</h2>" + "".join(_card(i) for i in open_))
     sections.append(f"<h2>Past {STATUS_DAYS} days</h2>")
     sections.append("".join(_card(i) for i in past) if past else "<p>No incidents.</p>")
-    return _PAGE.format(body="\n".join(sections), updated=escape(format_datetime(now)))
+    return _PAGE.format(
+        name=escape(report.name),
+        body="\n".join(sections),
+        updated=escape(format_datetime(now)),
+        json_href=escape(f"status.json{json_query}"),
+    )
+
+
+def _component(component: ComponentStatus) -> str:
+    colour, words = _COMPONENT_WORDS.get(component.status, ("grey", component.status))
+    return f'<li class="{colour}"><span>{escape(component.name)}</span> <b>{escape(words)}</b></li>'
 
 
 def _card(incident: PublicIncident) -> str:
@@ -76,7 +118,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="60">
-<title>Status</title>
+<title>{name}</title>
 <style>
 body {{ font-family: system-ui, -apple-system, sans-serif; margin: 0 auto; max-width: 42rem; padding: 1rem;
        line-height: 1.45; color: #1d1c1d; }}
@@ -90,13 +132,18 @@ article.yellow {{ border-color: #f4c20d; }} article.green {{ border-color: #1880
 .meta {{ color: #555; font-size: .875rem; margin: .2rem 0; }}
 ul {{ padding-left: 1.1rem; margin: .4rem 0 0; }} li {{ margin: .25rem 0; }}
 time {{ color: #555; font-size: .875rem; margin-right: .3rem; }}
+.components {{ list-style: none; padding: 0; }}
+.components li {{ display: flex; justify-content: space-between; padding: .45rem .75rem; margin: .25rem 0;
+                 background: #f7f7f7; border-left: .3rem solid #999; border-radius: .25rem; }}
+.components li.green {{ border-color: #188038; }} .components li.yellow {{ border-color: #f4c20d; }}
+.components li.orange {{ border-color: #f29900; }} .components li.red {{ border-color: #d93025; }}
 footer {{ color: #777; font-size: .8rem; margin-top: 2rem; }}
 </style>
 </head>
 <body>
-<h1>Service status</h1>
+<h1>{name}</h1>
 {body}
-<footer>Updated {updated}. Also as JSON: <a href="status.json">status.json</a>.</footer>
+<footer>Updated {updated}. Also as JSON: <a href="{json_href}">status.json</a>.</footer>
 </body>
 </html>
 """

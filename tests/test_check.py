@@ -70,3 +70,18 @@ async def test_check_fails_slack_when_slack_team_id_is_not_the_tokens_workspace(
     await run_checks(Settings(**common, SLACK_TEAM_ID=TEAM_ID), catalog, lines.append)
     [slack] = [line for line in lines if line.split()[1] == "slack:"]
     assert slack.startswith("ok   slack: bot")
+
+
+async def test_check_fails_a_status_page_that_needs_a_token_nobody_has(tmp_path):
+    from app.catalog import StatusPageConfig
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    catalog = catalog_from({}).model_copy(update={"status_page": StatusPageConfig(require_token=True)})
+    lines: list[str] = []
+    await run_checks(Settings(DATABASE_URL=url), catalog, lines.append)
+    assert "FAIL status page: status_page.require_token is true but STATUS_PAGE_TOKEN is not set" in "\n".join(lines)
+    lines.clear()
+    await run_checks(Settings(DATABASE_URL=url, STATUS_PAGE_TOKEN="t0ken-abcdef"), catalog, lines.append)
+    [line] = [line for line in lines if "status page" in line]
+    assert line.startswith("ok   status page") and "t0ken-abcdef" not in line

@@ -17,7 +17,8 @@ from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, 
 USAGE = """\
 Usage:
 • `/incident` — open incidents
-• `/incident declare <SEV1|SEV2|SEV3|SEV4> <title>` — declare one (without a title: a form)
+• `/incident declare <SEV1|SEV2|SEV3|SEV4> <title>` — declare one (without a title: a form; \
+a title starting `security:` declares a security incident, private on the status page)
 • `/incident <id> update <text>` — post a status update (thread, updates channel, status page)
 • `/incident <id> ack` — acknowledge: you are on it, stop the escalation
 • `/incident <id> sev <SEVn>` — change the severity
@@ -25,11 +26,14 @@ Usage:
 • `/incident <id> assign <commander|communications|scribe> <@user>`
 • `/incident <id> resolve [summary]` — resolve (without a summary: a form asks for one)
 • `/incident <id> keep` — keep it open (no automatic resolution after the alerts recover)
+• `/incident <id> public|private` — show it on the status page, or keep it off
 • `/incident <id> timeline` · `/incident <id> postmortem`
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`."""
 
-THREAD_VERBS = ("ack", "update", "sev", "state", "assign", "resolve", "keep", "timeline", "postmortem", "show")
+THREAD_VERBS = (
+    "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
+)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
 _VERB_ALIASES = {
     "acknowledge": "ack",
@@ -58,7 +62,8 @@ class IncidentUsageError(IncidentUsage):
 
 @dataclass(frozen=True)
 class IncidentCommand:
-    """One parsed command. `verb` is list, declare, show or one of THREAD_VERBS."""
+    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private) or one
+    of THREAD_VERBS."""
 
     verb: str
     incident_id: int | None = None
@@ -108,6 +113,10 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         if rest and verb != "ack":
             raise IncidentUsageError(f"`{verb}` takes nothing after it")
         return IncidentCommand(verb=verb, incident_id=incident_id)
+    if verb in ("public", "private"):
+        if rest:
+            raise IncidentUsageError(f"`{verb}` takes nothing after it")
+        return IncidentCommand(verb="visibility", incident_id=incident_id, text=verb)
     if verb == "keep":
         if rest.lower() not in ("", "open"):
             raise IncidentUsageError("`keep` takes nothing after it (or `keep open`)")

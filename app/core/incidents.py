@@ -252,6 +252,7 @@ class IncidentView:
     escalated_at: datetime | None = None
     reminded_at: datetime | None = None
     root_edited_at: datetime | None = None
+    visibility: str | None = None  # public/private on the status page; None: as the catalog says
 
     @property
     def ref(self) -> str:

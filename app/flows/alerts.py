@@ -17,12 +17,14 @@ from datetime import datetime, timedelta
 
 from app.catalog import Catalog
 from app.core import webhooks
+from app.core.alert_masking import mask_alert, mask_body
 from app.core.alerts import Alert, WebhookBodyError, apply_severity_mapping, resolve_service
 from app.core.incidents import Policy
 from app.core.signatures import bearer_token, verify_sentry, verify_shared_secret, verify_vercel
 from app.deps import Deps
 from app.flows.alert_batches import AlertOutcome, AlertWriter, Arrival, audit
 from app.flows.incidents import policy_of
+from app.flows.known_secrets import known_masker
 from app.store import alerts as alert_store
 from app.store import webhook_replays
 from app.store.db import transaction
@@ -167,20 +169,24 @@ async def receive_webhook(
 async def _store_and_act(
     deps: Deps, name: str, body: bytes, content_type: str | None, now: datetime, writer: AlertWriter | None
 ) -> WebhookReceipt:
+    masker = known_masker(deps)
+    kept = mask_body(body, masker)  # what is stored for inspection holds no secret either
     try:
         alerts = webhooks.parse(name, body, content_type)
     except WebhookBodyError as err:
-        await _keep_unreadable(deps, name, body, now, err.reason)
+        await _keep_unreadable(deps, name, kept, now, masker.mask(err.reason))
         raise
     policy = policy_of(deps)
-    arrival = Arrival(name, body, [_normalise(policy, _health_urls(deps.catalog), alert) for alert in alerts], now)
+    health_urls = _health_urls(deps.catalog)
+    arrival = Arrival(name, kept, [_normalise(policy, health_urls, mask_alert(a, masker)) for a in alerts], now)
     try:
         outcomes = await (writer or AlertWriter(deps)).write(arrival)
     except Exception as err:
         # Whatever went wrong while acting on it, the body itself is kept, with what went wrong
         # (if the database is what went wrong, this raises too, and the sender is told to retry).
         log.exception("webhook %s: acting on the body failed", name)
-        await _keep_unreadable(deps, name, body, now, f"stored but not processed: {type(err).__name__}: {err}"[:500])
+        problem = masker.mask(f"stored but not processed: {type(err).__name__}: {err}"[:500])
+        await _keep_unreadable(deps, name, kept, now, problem)
         raise WebhookNotProcessed(type(err).__name__) from err
     return WebhookReceipt(source=name, outcomes=tuple(outcomes))
 

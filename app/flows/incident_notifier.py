@@ -27,6 +27,7 @@ NOTE_KINDS = (
     "escalation",
     "reminder",
     "keep_open",
+    "visibility",
     "resolved",
     "postmortem",
 )

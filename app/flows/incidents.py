@@ -50,8 +50,10 @@ from app.core.incidents import (
     reminder_due,
 )
 from app.core.secrets import scrub
+from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
+from app.flows.status_page import policy_of_page
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as store
@@ -231,6 +233,7 @@ async def declare(
     async with transaction(deps.sessions) as session:
         incident_id = await store.create_declared(
             session,
+            visibility=declared_visibility(clean_title),  # a security incident is private until said otherwise
             title=clean_title,
             severity=severity,
             service=service or None,
@@ -467,6 +470,32 @@ async def keep_open(deps: Deps, notifier: IncidentNotifier, incident_id: int, *,
     return view
 
 
+async def set_visibility(
+    deps: Deps, notifier: IncidentNotifier, incident_id: int, visibility: str, *, by: str
+) -> tuple[IncidentView, bool]:
+    """Show the incident on the status page (`public`) or keep it off (`private`); (view, changed).
+
+    Allowed on resolved incidents too: the page lists those of the last week, and deciding after the
+    fact that one should not be there is exactly when this is needed.
+    """
+    if visibility not in VISIBILITIES:
+        raise BadIncidentValue(f"`{visibility}` is not a visibility: use public or private")
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        view = await get_view(session, incident_id)  # UnknownIncident for a wrong id
+        before = await store.set_visibility(session, incident_id, visibility)  # read under the row's lock
+        changed = is_public(replace(view, visibility=before), policy_of_page(deps)) != (visibility == "public")
+        await store.add_event(
+            session, incident_id, at=now, kind="visibility", actor=by, text=f"Marked {visibility} on the status page"
+        )
+        await _audit(deps, session, by, "incident.visibility", incident_id, {"visibility": visibility})
+        view = await get_view(session, incident_id)
+    if changed:
+        said = "Shown on the status page" if visibility == "public" else "Taken off the status page"
+        await notifier.post_thread(view, ThreadNote("visibility", said, actor=by))
+    return view, changed
+
+
 async def resolve(
     deps: Deps, notifier: IncidentNotifier, incident_id: int, *, by: str, summary: str | None
 ) -> IncidentView:
@@ -681,54 +710,7 @@ __all__ = [
     "postmortem",
     "record_event",
     "resolve",
+    "set_visibility",
     "timeline",
 ]
 
-
-# --- the status page ----------------------------------------------------------------------------
-
-STATUS_DAYS = 7
-
-
-@dataclass(frozen=True)
-class PublicIncident:
-    """What the status page may show of an incident, and nothing else (no service, no alert details)."""
-
-    ref: str
-    title: str
-    severity: str
-    state: str
-    started_at: datetime
-    resolved_at: datetime | None
-    updates: tuple[TimelineEntry, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.ref,
-            "title": self.title,
-            "severity": self.severity,
-            "state": self.state,
-            "started_at": self.started_at.isoformat(),
-            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
-            "updates": [{"at": u.at.isoformat(), "text": u.text} for u in self.updates],
-        }
-
-
-async def public_status(deps: Deps, days: int = STATUS_DAYS) -> list[PublicIncident]:
-    """Open incidents and those resolved in the last `days` days, newest first, with their public lines."""
-    since = deps.clock() - timedelta(days=days)
-    async with transaction(deps.sessions) as session:
-        views = await store.for_status_page(session, since)
-        updates = await store.public_updates(session, [v.id for v in views])
-    return [
-        PublicIncident(
-            ref=v.ref,
-            title=v.title,
-            severity=v.severity,
-            state=v.state,
-            started_at=v.started_at,
-            resolved_at=v.resolved_at,
-            updates=tuple(updates.get(v.id, ())),
-        )
-        for v in views
-    ]

@@ -1,10 +1,14 @@
-"""Done jobs are deleted after a week, by a job of its own that any instance runs, once an hour.
+"""What pitcrew keeps only for a while, deleted by a job of its own that any instance runs, once an hour.
 
-Every command, click and mention is stored as a job with its request (app/slack/deferral.py), and
-alerts schedule several each: kept forever, the table and the people's words in it would only
-grow. A week is far longer than anything still needs them: Slack re-delivers an event within
-minutes (its event_id is a done job's dedupe key until then), and scheduled work (escalations,
-verifications) is pending, not done. Failed jobs stay, with their error, for someone to look at.
+- Done jobs after a week (or `retention_days`, if shorter). Every command, click and mention is
+  stored as a job with its request (app/slack/deferral.py), and alerts schedule several each: kept
+  forever, the table and the people's words in it would only grow. A week is far longer than
+  anything still needs them: Slack re-delivers an event within minutes (its event_id is a done
+  job's dedupe key until then), and scheduled work (escalations, verifications) is pending, not done.
+- Failed jobs after `retention_days` (pitcrew.yml, default 30): they stay that long, with their
+  error and their stored Slack request, for someone to look at.
+- Raw webhook bodies after `retention_days`: the body is emptied, the alert's row (fingerprint,
+  masked title, incident) stays, so incidents keep their alert counts and timelines.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import timedelta
 
 from app.deps import Deps
 from app.jobs.runner import Again, handles
+from app.store import alerts as alert_store
 from app.store import jobs as job_store
 from app.store.db import transaction
 from app.store.jobs import ClaimedJob
@@ -23,17 +28,23 @@ log = logging.getLogger("pitcrew.jobs")
 PURGE_JOB = "jobs.purge"
 KEEP_DONE = timedelta(days=7)
 EVERY = timedelta(hours=1)
-BATCH = 5000  # rows per delete, so that no delete holds its locks for long
+BATCH = 5000  # rows per statement, so that no statement holds its locks for long
 
 
 @handles(PURGE_JOB)
 async def purge(deps: Deps, job: ClaimedJob) -> Again:
     now = deps.clock()
+    retention = timedelta(days=deps.catalog.retention_days)
     async with transaction(deps.sessions) as session:
-        gone = await job_store.purge_done(session, before=now - KEEP_DONE, limit=BATCH)
-    if gone:
-        log.info("deleted %d done jobs older than %s", gone, KEEP_DONE)
-    return Again(now + (timedelta(seconds=1) if gone == BATCH else EVERY))
+        done = await job_store.purge_done(session, before=now - min(KEEP_DONE, retention), limit=BATCH)
+    async with transaction(deps.sessions) as session:
+        failed = await job_store.purge_failed(session, before=now - retention, limit=BATCH)
+    async with transaction(deps.sessions) as session:
+        bodies = await alert_store.purge_bodies(session, before=now - retention, limit=BATCH)
+    if done or failed or bodies:
+        log.info("purged %d done jobs, %d failed jobs and %d webhook bodies", done, failed, bodies)
+    more = BATCH in (done, failed, bodies)
+    return Again(now + (timedelta(seconds=1) if more else EVERY))
 
 
 async def schedule_purge(deps: Deps) -> None:
@@ -48,4 +59,4 @@ async def schedule_purge(deps: Deps) -> None:
                 session, kind=PURGE_JOB, payload={}, run_at=now + EVERY, now=now, dedupe_key=PURGE_JOB
             )
     except Exception as err:
-        log.warning("could not schedule the purge of done jobs (%s)", err)
+        log.warning("could not schedule the purge (%s)", err)

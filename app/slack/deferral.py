@@ -23,9 +23,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from app.deps import Deps
+from app.flows.known_secrets import known_masker
 from app.jobs.runner import Handler
 from app.slack.context import deps_of
 from app.slack.stored_requests import refuse_unless_sealed, sealed_payload
+from app.store import jobs as job_store
 from app.store.jobs import ClaimedJob
 
 log = logging.getLogger("pitcrew.slack")
@@ -95,6 +97,18 @@ async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
     return BoltResponse(status=200, body="")
 
 
+async def keep_masked(deps: Deps, job: ClaimedJob) -> None:
+    """Once a request has run, what stays of it (a week if done, `retention_days` if it failed) holds
+    no secret someone typed or pasted: masked as alerts are. Not before: the request must run as sent,
+    and a retry must see it whole. Most requests hold none, and cost no write."""
+    masked = known_masker(deps).mask_mapping(job.payload)
+    if masked != job.payload:
+        try:
+            await job_store.replace_payload(deps.sessions, job.id, masked)
+        except Exception as err:  # the request was answered; a failed clean-up is said, not raised
+            log.warning("could not mask the stored request of job %s (%s)", job.id, type(err).__name__)
+
+
 def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
     """The job that runs a stored request through `app`. It was verified when it arrived: a
     body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check;
@@ -104,5 +118,6 @@ def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
         await refuse_unless_sealed(deps, job)
         request = AsyncBoltRequest(body=job.payload["body"], mode="socket_mode", context={REPLAYED: True})
         await app.async_dispatch(request)
+        await keep_masked(deps, job)
 
     return {SLACK_REQUEST_JOB: replay}

@@ -21,7 +21,7 @@ class SlackIncidentNotifier:
         self.client = client
         self.alerts_channel = catalog.slack.alerts_channel
         self.updates_channel = catalog.slack.updates_channel
-        self.status_url = status_url
+        self.status_url = status_url if catalog.status_page.enabled else None  # no link to a page that is not there
 
     async def post_root(self, view: IncidentView, *, notify: Sequence[str]) -> tuple[str, str]:
         posted = await self.client.chat_postMessage(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.alerts import Alert
@@ -77,6 +77,23 @@ def _row(source: str, received_at: datetime, text: str, item: StoredAlert | None
         "incident_id": item.incident_id if item else None,
         "error": error,
     }
+
+
+PURGED = ""
+
+
+async def purge_bodies(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Empty up to `limit` bodies received before `before`; how many.
+
+    The row stays (its fingerprint, masked title and incident link make an incident's alert count and
+    timeline), only the raw body goes: it is what may still hold something nobody should keep.
+    """
+    oldest = (
+        select(ReceivedAlert.id).where(ReceivedAlert.received_at < before, ReceivedAlert.body != PURGED).limit(limit)
+    )
+    statement = update(ReceivedAlert).where(ReceivedAlert.id.in_(oldest)).values(body=PURGED)
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def count_for_incident(session: AsyncSession, incident_id: int) -> int:

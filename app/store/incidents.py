@@ -60,8 +60,10 @@ async def create_declared(
     description: str | None,
     declared_by: str,
     now: datetime,
+    visibility: str | None = None,
 ) -> int:
     incident = Incident(
+        visibility=visibility,
         title=title,
         severity=severity,
         state="investigating",
@@ -107,6 +109,13 @@ async def for_status_page(session: AsyncSession, since: datetime) -> list[Incide
     return [to_view(r) for r in rows]
 
 
+async def set_visibility(session: AsyncSession, incident_id: int, visibility: str) -> str | None:
+    """Mark the incident public or private; the visibility it had before (None: the catalog's)."""
+    before = await session.scalar(select(Incident.visibility).where(Incident.id == incident_id).with_for_update())
+    await session.execute(update(Incident).where(Incident.id == incident_id).values(visibility=visibility))
+    return before
+
+
 def to_view(row: Incident) -> IncidentView:
     return IncidentView(
         id=row.id,
@@ -137,6 +146,7 @@ def to_view(row: Incident) -> IncidentView:
         escalated_at=row.escalated_at,
         reminded_at=row.reminded_at,
         root_edited_at=row.root_edited_at,
+        visibility=row.visibility,
     )
 
 

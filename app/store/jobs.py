@@ -124,6 +124,11 @@ async def finish_many(session: AsyncSession, job_ids: Sequence[int], *, worker: 
     )
 
 
+async def replace_payload(sessions: async_sessionmaker[AsyncSession], job_id: int, payload: dict[str, Any]) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(update(Job).where(Job.id == job_id).values(payload=payload))
+
+
 async def retry_later(
     sessions: async_sessionmaker[AsyncSession],
     job_id: int,
@@ -147,6 +152,13 @@ async def retry_later(
 async def purge_done(session: AsyncSession, *, before: datetime, limit: int) -> int:
     """Delete up to `limit` done jobs created before `before`; how many. Failed jobs stay for inspection."""
     oldest = select(Job.id).where(Job.status == "done", Job.created_at < before).limit(limit)
+    result = await session.execute(delete(Job).where(Job.id.in_(oldest)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def purge_failed(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` failed jobs created before `before` (their stored requests with them); how many."""
+    oldest = select(Job.id).where(Job.status == "failed", Job.created_at < before).limit(limit)
     result = await session.execute(delete(Job).where(Job.id.in_(oldest)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -71,6 +71,9 @@ class Incident(Base):
     reminded_at: Mapped[datetime | None]
     root_edited_at: Mapped[datetime | None]
     deploy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # 0005: `public` or `private` on the status page once someone (or a security declaration) says so;
+    # NULL follows the catalog (status_page.components and default_visibility).
+    visibility: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
     __table_args__ = (
         Index("ix_incidents_state", "state"),
@@ -224,6 +227,7 @@ class ReceivedAlert(Base):
     __table_args__ = (
         Index("ix_alerts_fingerprint", "fingerprint"),
         Index("ix_alerts_incident", "incident_id"),
+        Index("ix_alerts_received_at", "received_at"),
     )
 
 

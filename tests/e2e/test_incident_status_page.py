@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, roots, wait_until
+from app.catalog import StatusPageConfig
+from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, roots, wait_until
 from tests.harness import OPERATOR
+
+
+def with_components(**components: str):  # type: ignore[no-untyped-def]
+    """The incident tests' catalog, its status page showing these components under these public names."""
+    catalog = incident_catalog()
+    return catalog.model_copy(update={"status_page": StatusPageConfig(components=components)})
 
 
 async def _command(pitcrew, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -14,7 +21,7 @@ async def _command(pitcrew, text: str) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_status_json_has_exactly_the_public_fields(db_url, fake_slack):
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=with_components(api="Payments")) as pitcrew:
         await pitcrew.webhook(
             "generic", generic_body(description="db password=hunter2 on host 10.0.0.7", title="Checkout failing")
         )
@@ -29,10 +36,12 @@ async def test_status_json_has_exactly_the_public_fields(db_url, fake_slack):
         response = await pitcrew.http.get("/status.json")
         assert response.status_code == 200
         doc = response.json()
-        assert list(doc) == ["incidents"]
+        assert list(doc) == ["incidents", "name", "components"]  # DESIGN.md's shape, extended
+        assert doc["components"] == [{"name": "Payments", "status": "operational"}]
         [incident] = doc["incidents"]
         assert set(incident) == {"id", "title", "severity", "state", "started_at", "resolved_at", "updates"}
-        assert incident["id"] == "INC-1" and incident["title"] == "Checkout failing"
+        # Opened by an alert: a neutral title under the component's public name, never the alert's text.
+        assert incident["id"] == "INC-1" and incident["title"] == "Service disruption: Payments"
         assert (incident["severity"], incident["state"]) == ("SEV1", "resolved")
         assert incident["started_at"] == "2026-03-02T09:00:00+00:00"
         assert incident["resolved_at"] == "2026-03-02T09:10:00+00:00"
@@ -44,13 +53,14 @@ async def test_status_json_has_exactly_the_public_fields(db_url, fake_slack):
         ]
         assert all(set(u) == {"at", "text"} for u in incident["updates"])
         body = response.text
-        for internal in ("hunter2", "10.0.0.7", "api", "acknowledged", "U0OPS1", "generic", "grafana"):
+        for internal in ("hunter2", "10.0.0.7", "api", "acknowledged", "U0OPS1", "generic", "grafana", "Checkout"):
             assert internal not in body, internal
 
 
 async def test_status_html_escapes_and_reads_on_a_phone(db_url, fake_slack):
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
-        await pitcrew.webhook("generic", generic_body(title="<script>alert(1)</script> & <b>down</b>"))
+    shady = "<script>alert(1)</script> & <b>down</b>"
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=with_components(api=shady)) as pitcrew:
+        await pitcrew.webhook("generic", generic_body(title=shady))
         await pitcrew.run_jobs()
         page = await pitcrew.http.get("/status")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -59,7 +69,7 @@ async def test_status_html_escapes_and_reads_on_a_phone(db_url, fake_slack):
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;down&lt;/b&gt;" in html
         assert 'name="viewport"' in html and "1 ongoing incident" in html
         data = (await pitcrew.http.get("/status.json")).json()
-        assert data["incidents"][0]["title"] == "<script>alert(1)</script> & <b>down</b>"  # JSON carries it as data
+        assert data["incidents"][0]["title"] == f"Service disruption: {shady}"  # JSON carries it as data
 
 
 async def test_status_lists_open_incidents_and_those_of_the_last_seven_days(db_url, fake_slack):
@@ -77,5 +87,6 @@ async def test_status_lists_open_incidents_and_those_of_the_last_seven_days(db_u
 
 async def test_status_with_nothing_to_report(db_url, fake_slack):
     async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
-        assert (await pitcrew.http.get("/status.json")).json() == {"incidents": []}
+        doc = (await pitcrew.http.get("/status.json")).json()
+        assert doc["incidents"] == [] and {c["status"] for c in doc["components"]} == {"operational"}
         assert "No ongoing incidents" in (await pitcrew.http.get("/status")).text

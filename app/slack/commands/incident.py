@@ -155,6 +155,11 @@ async def execute(
     if verb == "keep":
         view = await flows.keep_open(deps, notifier, incident_id, by=user)
         return Answer("kept open", render.done(f"{view.ref} stays open until someone resolves it."), confirmation=True)
+    if verb == "visibility":
+        view, changed = await flows.set_visibility(deps, notifier, incident_id, cmd.text or "", by=user)
+        where = "shown on" if cmd.text == "public" else "kept off"
+        said = f"{view.ref} is {where} the status page" + ("." if changed else " already.")
+        return Answer(f"visibility {cmd.text}", render.done(said), confirmation=changed)
     if verb == "resolve":
         if cmd.text is None:
             view = await flows.load(deps, incident_id)

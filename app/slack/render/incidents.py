@@ -58,6 +58,7 @@ NOTE_EMOJI = {
     "escalation": "🚨",
     "reminder": "⏰",
     "keep_open": "📌",
+    "visibility": "🌐",
     "resolved": "✅",
     "postmortem": "📝",
     "responders": "📟",

@@ -1,0 +1,124 @@
+"""The status page's content: the public incidents, under public titles, and the state of each component.
+
+What may be published is decided in `app.core.status_page`; this flow reads the incidents of the
+last `STATUS_DAYS` days, keeps the public ones, and returns plain values any edge can render
+(the HTML page and /status.json in app/status_page.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.core.incidents import TimelineEntry
+from app.core.signatures import verify_shared_secret
+from app.core.status_page import (
+    ComponentStatus,
+    PagePolicy,
+    component_statuses,
+    is_public,
+    page_policy,
+    public_title,
+)
+from app.deps import Deps
+from app.store import incidents as store
+from app.store.db import transaction
+
+STATUS_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PublicIncident:
+    """What the status page may show of an incident, and nothing else (no service, no alert details)."""
+
+    ref: str
+    title: str
+    severity: str
+    state: str
+    started_at: datetime
+    resolved_at: datetime | None
+    updates: tuple[TimelineEntry, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.ref,
+            "title": self.title,
+            "severity": self.severity,
+            "state": self.state,
+            "started_at": self.started_at.isoformat(),
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "updates": [{"at": u.at.isoformat(), "text": u.text} for u in self.updates],
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The whole page: its name, its components' states, and the public incidents, newest first."""
+
+    name: str
+    components: tuple[ComponentStatus, ...]
+    incidents: tuple[PublicIncident, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components."""
+        return {
+            "incidents": [i.as_json() for i in self.incidents],
+            "name": self.name,
+            "components": [{"name": c.name, "status": c.status} for c in self.components],
+        }
+
+
+def policy_of_page(deps: Deps) -> PagePolicy:
+    config = deps.catalog.status_page
+    return page_policy(config.components, deps.catalog.services, config.default_visibility)
+
+
+async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
+    """Open incidents and those resolved in the last `days` days that are public, with their public lines."""
+    policy = policy_of_page(deps)
+    since = deps.clock() - timedelta(days=days)
+    async with transaction(deps.sessions) as session:
+        views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
+        updates = await store.public_updates(session, [v.id for v in views])
+    incidents = tuple(
+        PublicIncident(
+            ref=v.ref,
+            title=public_title(v, policy),
+            severity=v.severity,
+            state=v.state,
+            started_at=v.started_at,
+            resolved_at=v.resolved_at,
+            updates=tuple(updates.get(v.id, ())),
+        )
+        for v in views
+    )
+    components = tuple(component_statuses(policy, [v for v in views if v.is_open]))
+    return StatusReport(name=deps.catalog.status_page.name, components=components, incidents=incidents)
+
+
+class PageClosed(Exception):
+    """The page may not be shown to this request; `status` is the HTTP status the edge answers with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+
+def check_access(deps: Deps, token: str | None) -> None:
+    """Raise PageClosed unless the page is enabled and, when it needs one, `token` is STATUS_PAGE_TOKEN.
+
+    A disabled page does not exist (404). A page for the company only (`require_token`) wants the
+    token; with none configured it opens to nobody rather than to everybody.
+    """
+    config = deps.catalog.status_page
+    if not config.enabled:
+        raise PageClosed(404, "the status page is not enabled (status_page.enabled in pitcrew.yml)")
+    if not config.require_token:
+        return
+    secret = deps.settings.STATUS_PAGE_TOKEN.get_secret_value() if deps.settings.STATUS_PAGE_TOKEN else ""
+    if not secret:
+        raise PageClosed(401, "this status page needs a token, and STATUS_PAGE_TOKEN is not set")
+    if not verify_shared_secret(token, secret):
+        raise PageClosed(401, "this status page needs a token: add ?token=... or send Authorization: Bearer ...")
