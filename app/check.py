@@ -25,12 +25,15 @@ CHECK_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class CheckLine:
+    """One line of the report; `advice` marks a setting that works but is worth changing (not a failure)."""
+
     subject: str
     ok: bool
     detail: str
+    advice: bool = False
 
     def __str__(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.subject}: {self.detail}"
+        return f"{'note' if self.advice else 'ok  ' if self.ok else 'FAIL'} {self.subject}: {self.detail}"
 
 
 async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str], object]) -> int:
@@ -43,11 +46,33 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
     finally:
         await deps.close()
+    lines.extend(advice(catalog))
     for line in lines:
         emit(str(line))
     failed = [line for line in lines if not line.ok]
-    emit(f"{len(lines) - len(failed)} ok, {len(failed)} failed")
+    notes = [line for line in lines if line.advice]
+    emit(
+        f"{len(lines) - len(failed) - len(notes)} ok, {len(failed)} failed"
+        + (f", {len(notes)} to consider" if notes else "")
+    )
     return 1 if failed else 0
+
+
+def advice(catalog: Catalog) -> list[CheckLine]:
+    """Settings pitcrew runs with but recommends changing, each with what to write instead."""
+    notes = []
+    if catalog.slack.responders is None:
+        notes.append(
+            CheckLine(
+                "slack.responders",
+                True,
+                "not set: anyone acting in the alerts channel or an incident thread may declare, update, ack and "
+                "resolve incidents (what the status page and managers are told). Set it to the people and user "
+                "groups who respond (e.g. `responders: [S0ONCALL, U0LEAD]`); operators always may.",
+                advice=True,
+            )
+        )
+    return notes
 
 
 async def _bounded(check: Awaitable[CheckLine]) -> CheckLine:

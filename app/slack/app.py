@@ -16,6 +16,8 @@ from app.slack.ack_runner import PromptAckRunner
 from app.slack.client import web_client
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
+from app.slack.operators import GroupCache
+from app.slack.responders import GROUP_CACHE
 
 log = logging.getLogger("pitcrew.slack")
 
@@ -33,9 +35,12 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
 
     app._async_listener_runner = PromptAckRunner(app._async_listener_runner)
 
+    groups = GroupCache()  # user group members, shared by the responder checks of this app
+
     @app.middleware
     async def inject_deps(context: Any, next: Any) -> None:
         context["deps"] = deps
+        context[GROUP_CACHE] = groups
         await next()
 
     commands.register(app)
