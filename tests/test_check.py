@@ -3,7 +3,7 @@ see its deployments and read its variables (without which /logs shows nothing), 
 
 from __future__ import annotations
 
-from app.check import run_checks
+from app.check import advice, run_checks
 from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
 from app.sandbox.railway import sample_world as railway_world
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
@@ -49,3 +49,12 @@ async def test_check_fails_a_service_whose_variables_cannot_be_read(tmp_path):
     [api] = [line for line in lines if "service api" in line]
     assert api.startswith("FAIL service api (railway): railway service variables failed: ")
     assert "Not Authorized" in api and "shows no line without them" in api
+
+
+async def test_check_recommends_setting_slack_responders(tmp_path):
+    async with FakeRailway.serve(railway_world()) as railway, FakeVercel.serve(vercel_world()) as vercel:
+        lines = await _check(tmp_path, railway, vercel)
+    [note] = [line for line in lines if "slack.responders" in line]
+    assert note.startswith("note slack.responders: not set: anyone acting in the alerts channel")
+    assert lines[-1].endswith(", 1 to consider")
+    assert advice(catalog_from({}, responders=["S0ONCALL"])) == []
