@@ -10,9 +10,10 @@ from typing import Any
 
 from app.catalog import Catalog
 from app.sandbox.slack import FakeSlack, SlackCall
-from tests.e2e.actions_support import Sandbox, sandbox  # noqa: F401 - the fixture
+from tests.e2e.actions_support import Sandbox, sandbox
 from tests.harness import ALERTS, OPERATOR, RunningPitcrew, running_pitcrew
 
+__all__ = ["sandbox"]
 SHARED = "C0SHARED"  # a Slack Connect channel, say
 OPS = "C0OPS"  # listed in slack.channels
 DM = "D0ANA"
@@ -37,7 +38,7 @@ def kinds(calls: list[SlackCall]) -> list[Any]:
 
 
 async def test_logs_health_and_deployments_answer_privately_outside_the_team_channels(
-    db_url, fake_slack, sandbox: Sandbox  # noqa: F811
+    db_url, fake_slack, sandbox: Sandbox
 ):
     catalog = with_channels(sandbox.catalog(), [OPS])
     async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
@@ -60,7 +61,7 @@ async def test_logs_health_and_deployments_answer_privately_outside_the_team_cha
         await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == OPS)
 
 
-async def test_without_slack_channels_only_the_alerts_channel_is_public(db_url, fake_slack, sandbox: Sandbox):  # noqa: F811
+async def test_without_slack_channels_only_the_alerts_channel_is_public(db_url, fake_slack, sandbox: Sandbox):
     async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
         assert (await answer(pitcrew, "/health", "site", OPS)).args["response_type"] == "ephemeral"
         assert (await answer(pitcrew, "/health", "site", ALERTS)).args["response_type"] == "in_channel"
