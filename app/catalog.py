@@ -52,6 +52,11 @@ class SlackConfig(_Strict):
     alerts_channel: str = Field(pattern=SLACK_CHANNEL)
     updates_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
     operators: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(default_factory=list)
+    responders: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] | None = None
+    """Who may declare, update, ack and resolve incidents (operators always may); None: anyone acting
+    in the alerts channel or an incident thread, as before the key existed."""
+    channels: list[Annotated[str, Field(pattern=SLACK_CHANNEL)]] = Field(default_factory=list)
+    """Channels where pitcrew answers in public, besides the alerts channel and incident threads."""
     escalation: list[EscalationStep] = Field(default_factory=list)
 
 

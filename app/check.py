@@ -25,10 +25,12 @@ CHECK_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class CheckLine:
+    """One line of the report; `warning` marks what works but less safely than it could (said, not failed)."""
+
     subject: str
     ok: bool
     detail: str
-    warning: bool = False  # pitcrew works, but less safely than it could: said, not failed
+    warning: bool = False
 
     def __str__(self) -> str:
         return f"{'FAIL' if not self.ok else 'WARN' if self.warning else 'ok  '} {self.subject}: {self.detail}"
@@ -46,6 +48,7 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
     finally:
         await deps.close()
+    lines.extend(advice(catalog))
     for line in lines:
         emit(str(line))
     failed = [line for line in lines if not line.ok]
@@ -53,6 +56,23 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     also = f", {len(warned)} warning{'s' if len(warned) > 1 else ''}" if warned else ""
     emit(f"{len(lines) - len(failed) - len(warned)} ok{also}, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def advice(catalog: Catalog) -> list[CheckLine]:
+    """Settings pitcrew runs with but recommends changing (WARN lines), each with what to write instead."""
+    notes = []
+    if catalog.slack.responders is None:
+        notes.append(
+            CheckLine(
+                "slack.responders",
+                True,
+                "not set: anyone acting in the alerts channel or an incident thread may declare, update, ack and "
+                "resolve incidents (what the status page and managers are told). Set it to the people and user "
+                "groups who respond (e.g. `responders: [S0ONCALL, U0LEAD]`); operators always may.",
+                warning=True,
+            )
+        )
+    return notes
 
 
 async def _bounded(check: Awaitable[CheckLine]) -> CheckLine:

@@ -3,7 +3,7 @@ see its deployments and read its variables (without which /logs shows nothing), 
 
 from __future__ import annotations
 
-from app.check import run_checks
+from app.check import advice, run_checks
 from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
 from app.sandbox.railway import sample_world as railway_world
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
@@ -83,5 +83,14 @@ async def test_check_fails_a_status_page_that_needs_a_token_nobody_has(tmp_path)
     assert "FAIL status page: status_page.require_token is true but STATUS_PAGE_TOKEN is not set" in "\n".join(lines)
     lines.clear()
     await run_checks(Settings(DATABASE_URL=url, STATUS_PAGE_TOKEN="t0ken-abcdef"), catalog, lines.append)
-    [line] = [line for line in lines if "status page" in line]
+    [line] = [line for line in lines if line[5:].startswith("status page")]
     assert line.startswith("ok   status page") and "t0ken-abcdef" not in line
+
+
+async def test_check_recommends_setting_slack_responders(tmp_path):
+    async with FakeRailway.serve(railway_world()) as railway, FakeVercel.serve(vercel_world()) as vercel:
+        lines = await _check(tmp_path, railway, vercel)
+    [note] = [line for line in lines if "slack.responders" in line]
+    assert note.startswith("WARN slack.responders: not set: anyone acting in the alerts channel")
+    assert ", 2 warnings, " in lines[-1]  # slack.responders and AUDIT_KEY: said, not failed
+    assert advice(catalog_from({}, responders=["S0ONCALL"])) == []

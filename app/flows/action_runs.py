@@ -8,7 +8,6 @@ request) reads who holds it and says so, privately; nothing reaches the provider
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -34,6 +33,7 @@ from app.core.verification import VerifyState
 from app.flows import action_calls as calls
 from app.flows.action_ports import GroupMembers, ProposalNotifier, tell_outcome
 from app.flows.action_views import ClickResult, Failure, Outcome, Proposal, forget_secrets, spec_of, view
+from app.flows.memberships import read_groups
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.store import jobs as job_store
 from app.store import proposals as store
@@ -231,12 +231,4 @@ async def _operators(
     operators = Operators.of(deps.catalog.slack.operators)
     if not operators.needs_lookup(user):
         return operators, {}
-    found = await asyncio.gather(*(members.members(g) for g in operators.groups), return_exceptions=True)
-    groups: dict[str, Collection[str] | None] = {}
-    for group, result in zip(operators.groups, found, strict=True):
-        if isinstance(result, BaseException):
-            log.warning("could not read the members of user group %s: %s", group, result)
-            groups[group] = None
-        else:
-            groups[group] = frozenset(result)
-    return operators, groups
+    return operators, await read_groups(members, operators.groups)

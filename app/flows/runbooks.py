@@ -347,6 +347,17 @@ def _lost(run: _Run, record: RunRecord | None, step_id: str, now: datetime) -> R
     return _busy(record, now) or _stale(run, record, step_id)
 
 
+async def update_posted_by(deps: Deps, run_id: int, step_id: str) -> str | None:
+    """The ref of the incident whose status update running this step would post (a responder's word,
+    app/core/responders.py), or None when the step posts none or cannot be found (run_step says why)."""
+    try:
+        run = await _load(deps, run_id)
+        step = run.rendered(step_id)
+    except (RunbookError, UnknownStep, IncidentError):
+        return None
+    return run.incident.ref if isinstance(step, NotifyStep) else None
+
+
 async def run_step(
     deps: Deps, run_id: int, step_id: str, *, by: str, position: int | None = None, service: str | None = None,
     message_ts: str | None = None, notifier: RunbookNotifier | None = None,

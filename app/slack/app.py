@@ -18,6 +18,8 @@ from app.slack.client import web_client
 from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
+from app.slack.operators import GroupCache
+from app.slack.responders import GROUP_CACHE
 from app.slack.workspace_guard import workspace_guard
 
 log = logging.getLogger("pitcrew.slack")
@@ -40,10 +42,12 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     # workspace is refused first; then one that cannot be kept is answered with why.
     app.middleware(workspace_guard(deps))
     app.middleware(database_gate(deps))
+    groups = GroupCache()  # user group members, shared by the responder checks of this app
 
     @app.middleware
     async def inject_deps(context: Any, next: Any) -> None:
         context["deps"] = deps
+        context[GROUP_CACHE] = groups
         await next()
 
     commands.register(app)

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from app.core.health_args import HealthUsage, parse_health_args
 from app.flows.health import check_health
+from app.flows.responders import answers_publicly
 from app.slack.commands.incident import INCIDENT_VERBS
 from app.slack.commands.logs import logs_verb
 from app.slack.context import deps_of
@@ -79,8 +80,17 @@ def register(app: AsyncApp) -> None:
             args=rest.strip(),
         )
 
-        async def reply(**message: Any) -> Any:
-            return await client.chat_postMessage(channel=mention.channel, thread_ts=mention.reply_ts, **message)
+        if await answers_publicly(deps_of(context), mention.channel, mention.thread_ts):
+
+            async def reply(**message: Any) -> Any:
+                return await client.chat_postMessage(channel=mention.channel, thread_ts=mention.reply_ts, **message)
+
+        else:  # a direct channel of the team's or a shared one: logs and health are for the asker's eyes
+
+            async def reply(**message: Any) -> Any:
+                return await client.chat_postEphemeral(
+                    channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **message
+                )
 
         handler = VERBS.get(verb.lower())
         if handler is None:

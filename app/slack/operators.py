@@ -1,8 +1,10 @@
 """Operator groups read from Slack (`usergroups.users.list`), cached briefly.
 
 Confirming an action must not wait on Slack for every click of a burst, yet a person removed from
-the on-call group must lose the right soon: a minute of cache is both. The cache belongs to one
-app instance; the flow only sees the `GroupMembers` protocol.
+the on-call group must lose the right soon: a minute of cache is both. A destructive confirm reads
+Slack every time (`fresh`), so removing someone from the group takes their right to confirm at once;
+the cache serves the checks that change nothing irreversible (who may cancel, who is a responder).
+The cache belongs to one app instance; the flow only sees the `GroupMembers` protocol.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ class GroupCache:
 
 
 class SlackGroupMembers:
-    """`GroupMembers` over Slack's Web API; a group Slack will not list raises (and grants nothing)."""
+    """`GroupMembers` over Slack's Web API; a group Slack will not list raises (and grants nothing).
+    `fresh` reads Slack whatever the cache holds (and refreshes it)."""
 
-    def __init__(self, client: AsyncWebClient, cache: GroupCache) -> None:
+    def __init__(self, client: AsyncWebClient, cache: GroupCache, *, fresh: bool = False) -> None:
         self.client = client
         self.cache = cache
+        self.fresh = fresh
 
     async def members(self, group_id: str) -> Collection[str]:
-        cached = self.cache.get(group_id)
+        cached = None if self.fresh else self.cache.get(group_id)
         if cached is not None:
             return cached
         response = await self.client.usergroups_users_list(usergroup=group_id)

@@ -1,4 +1,5 @@
-"""`/health [service ...]`: parse, call the health flow, post the card."""
+"""`/health [service ...]`: parse, call the health flow, post the card: in the channel where pitcrew
+answers in public (slack.channels), privately anywhere else."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from app.core.health_args import HealthUsage, parse_health_args
 from app.flows.health import check_health
+from app.flows.responders import answers_publicly
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.render.actions import health_actions
@@ -23,5 +25,6 @@ async def on_health(ack: Any, command: dict[str, Any], respond: Any, context: An
         await audit_command(context, command, "usage")
         return
     report = await check_health(deps, names)
-    await respond(**health_card(report, actions_for=health_actions), response_type="in_channel")
+    where = "in_channel" if await answers_publicly(deps, command.get("channel_id")) else "ephemeral"
+    await respond(**health_card(report, actions_for=health_actions), response_type=where)
     await audit_command(context, command, f"{report.overall}: {', '.join(report.failing) or 'all ok'}")

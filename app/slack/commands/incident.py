@@ -19,7 +19,8 @@ from app.core.incident_args import (
     parse_incident_command,
     parse_thread_verb,
 )
-from app.core.incidents import IncidentError, severity_label
+from app.core.incidents import IncidentError, incident_ref, severity_label
+from app.core.responders import Place, needs_responder
 from app.deps import Deps
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
@@ -30,6 +31,7 @@ from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
 from app.slack.render import incidents as render
 from app.slack.render.common import escape, message, section
 from app.slack.render.runbooks import with_progress
+from app.slack.responders import refuse_unless_responder
 
 if TYPE_CHECKING:
     from app.slack.mentions import Mention, Reply
@@ -70,6 +72,15 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
         await respond(**render.usage(err), response_type="ephemeral")
         await audit_command(context, command, "usage")
         return
+    if needs_responder(parsed.verb):  # slash commands run in a channel, never in a thread
+        refused = await refuse_unless_responder(
+            context, client, user=command.get("user_id", "unknown"), verb=parsed.verb,
+            ref=_ref(parsed), place=Place(command.get("channel_id")),
+        )
+        if refused is not None:
+            await respond(**refused.message, response_type="ephemeral")
+            await audit_command(context, command, refused.outcome)
+            return
     try:
         answer = await execute(
             deps,
@@ -177,6 +188,10 @@ async def execute(
     return Answer("usage", render.usage(IncidentUsage()))
 
 
+def _ref(cmd: IncidentCommand) -> str | None:
+    return incident_ref(cmd.incident_id) if cmd.incident_id is not None else None
+
+
 def declared(view: Any) -> dict[str, Any]:
     where = f" — its thread is in <#{view.channel}>" if view.channel else ""
     text = f"Declared {view.ref} ({escape(view.severity)}): {escape(view.title)}{where}."
@@ -200,6 +215,16 @@ def mention_verb(verb: str) -> Any:
         except IncidentUsage as err:
             await reply(**render.usage(err))
             return "usage"
+        if needs_responder(parsed.verb):
+            refused = await refuse_unless_responder(
+                context, context.client, user=mention.user, verb=parsed.verb, ref=view.ref,
+                place=Place(mention.channel, in_incident_thread=True),
+            )
+            if refused is not None:
+                await context.client.chat_postEphemeral(
+                    channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **refused.message
+                )
+                return f"{view.ref} {refused.outcome}"
         try:
             answer = await execute(
                 deps,

@@ -2,7 +2,9 @@
 
 Reading logs can take seconds (a provider's page of 5,000 lines, Vercel's stream going quiet), so
 the command is acknowledged first and answered when the lines are in. The answer goes where the
-question was asked: into the channel for `/logs`, into the thread for a mention. Usage, unknown
+question was asked (into the channel for `/logs`, into the thread for a mention) when pitcrew answers
+in public there (the alerts channel, incident threads, slack.channels); anywhere else, a direct
+message or a Slack Connect channel, only the asker sees it, and no file is attached. Usage, unknown
 services and failures are told privately to whoever asked. A result too long for a message is
 uploaded as a file (files.getUploadURLExternal + upload + files.completeUploadExternal, which
 slack-sdk's `files_upload_v2` does against SLACK_API_URL and the URL Slack hands back).
@@ -24,9 +26,18 @@ from app.core.logs_args import LogsArgs, LogsUsageError
 from app.core.secrets import mask_values
 from app.deps import Deps
 from app.flows.logs import LogsError, LogsResult, fetch_logs
+from app.flows.responders import answers_publicly
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
-from app.slack.render.logs import LogsFile, logs_delivery, logs_error, logs_usage, unknown_service, upload_comment
+from app.slack.render.logs import (
+    LogsFile,
+    file_withheld,
+    logs_delivery,
+    logs_error,
+    logs_usage,
+    unknown_service,
+    upload_comment,
+)
 from app.slack.render.logs import upload_failed as upload_failed_message
 
 log = logging.getLogger("pitcrew.logs")
@@ -36,13 +47,15 @@ Post = Callable[[dict[str, Any]], Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Place:
-    """Where one `/logs` is answered: public and private posts, and the channel (and thread) for the file."""
+    """Where one `/logs` is answered: the answer's post and private posts, and the channel (and thread)
+    for the file; `in_public` false where the answer is private (slack.channels), and no file is attached."""
 
     public: Post
     private: Post
     channel: str
     thread_ts: str | None
     client: AsyncWebClient
+    in_public: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,9 @@ async def deliver(result: LogsResult, place: Place) -> str:
     outcome = f"ok: {result.summary()}"
     if delivery.file is None:
         return outcome
+    if not place.in_public:
+        await place.private(file_withheld(delivery.file))
+        return f"{outcome}; file withheld (not answering in public here)"
     try:
         await upload(place, delivery.file, upload_comment(result, delivery.file))
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
@@ -121,13 +137,15 @@ async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: Async
     await ack()
     deps = deps_of(context)
 
+    in_public = await answers_publicly(deps, command.get("channel_id"))
+
     async def public(message: dict[str, Any]) -> None:
-        await respond(**message, response_type="in_channel")
+        await respond(**message, response_type="in_channel" if in_public else "ephemeral")
 
     async def private(message: dict[str, Any]) -> None:
         await respond(**message, response_type="ephemeral")
 
-    place = Place(public, private, command.get("channel_id", ""), None, client)
+    place = Place(public, private, command.get("channel_id", ""), None, client, in_public)
     answered = await answer_logs(deps, command.get("text", ""), place)
     await deps.audit(
         actor=command.get("user_id", "unknown"),
@@ -146,6 +164,7 @@ class MentionLike(Protocol):
 
     user: str
     channel: str
+    thread_ts: str | None
     args: str
 
     @property
@@ -165,6 +184,7 @@ async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awa
             channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **message
         )
 
-    place = Place(public, private, mention.channel, mention.reply_ts, client)
+    in_public = await answers_publicly(deps, mention.channel, mention.thread_ts)
+    place = Place(public, private, mention.channel, mention.reply_ts, client, in_public)
     answered = await answer_logs(deps, mention.args, place)
     return answered.outcome

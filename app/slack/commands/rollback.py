@@ -1,7 +1,8 @@
 """`/rollback <service> [deployment-id | list]`: parse, call one flow, answer. Nothing else.
 
 A proposal is posted in the channel as its own message (the flow does it through the notifier,
-so the message can be edited later); `list` answers in the channel; usage and every reason why
+so the message can be edited later); `list` answers in the channel where pitcrew answers in public
+(slack.channels), privately elsewhere; usage and every reason why
 nothing was proposed are answered privately.
 """
 
@@ -13,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.core.rollback_args import RollbackArgs, RollbackUsage
 from app.flows.actions import ActionError, Where, list_deployments, propose_rollback
+from app.flows.responders import answers_publicly
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.notifier import SlackNotifier
@@ -36,7 +38,8 @@ async def on_rollback(ack: Any, command: dict[str, Any], respond: Any, client: A
             await respond(**action_error(err.reason), response_type="ephemeral")
             await audit_command(context, command, f"not listed: {err.reason}")
             return
-        await respond(**deployment_list(listing), response_type="in_channel")
+        where = "in_channel" if await answers_publicly(deps, command.get("channel_id")) else "ephemeral"
+        await respond(**deployment_list(listing), response_type=where)
         await audit_command(context, command, f"listed {len(listing.deployments)} deployments")
         return
     try:

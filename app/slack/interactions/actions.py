@@ -81,10 +81,12 @@ def register(app: AsyncApp) -> None:
         async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
             await ack()
             click = Click.of(body)
+            # a confirm runs something destructive: it reads the groups anew, a cancel may use the cache
+            members = SlackGroupMembers(client, cache, fresh=verb == "confirm")
             try:
                 outcome = await decide(
                     deps_of(context), click.value, by=click.user,
-                    members=SlackGroupMembers(client, cache), notifier=SlackNotifier(client),
+                    members=members, notifier=SlackNotifier(client),
                 )
             except Exception as err:  # the database went away, say: tell the clicker rather than nothing
                 log.exception("%s of proposal %s failed", verb, click.value[:64])

@@ -18,12 +18,15 @@ from slack_bolt.async_app import AsyncApp
 
 from app.catalog import UnknownService
 from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, parse_incident_id
+from app.core.responders import Place
 from app.flows import incidents as flows
+from app.flows.responders import place_of
 from app.slack.commands.incident import declared, notifier_from
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.render import incidents as render
 from app.slack.render.common import message, section
+from app.slack.responders import Refusal, refuse_unless_responder
 
 log = logging.getLogger("pitcrew.slack.incidents")
 
@@ -63,6 +66,11 @@ async def on_ack(ack: Any, body: dict[str, Any], respond: Any, context: Any, cli
         await respond(**render.problem("This button does not name an incident."), replace_original=False)
         await _audit_click(context, user, render.ACK, None, "no incident")
         return
+    refused = await _refused_click(context, client, body, user, "ack", incident_id)
+    if refused is not None:
+        await respond(**refused.message, response_type="ephemeral", replace_original=False)
+        await _audit_click(context, user, render.ACK, incident_id, refused.outcome)
+        return
     try:
         result = await flows.acknowledge(deps, notifier_from(client, deps), incident_id, by=user)
     except IncidentError as err:
@@ -73,6 +81,19 @@ async def on_ack(ack: Any, body: dict[str, Any], respond: Any, context: Any, cli
         said = f"{result.view.ref} was acknowledged already by {render.mention(result.view.acknowledged_by)}."
         await respond(**message(said, [section(said)]), response_type="ephemeral", replace_original=False)
     await _audit_click(context, user, render.ACK, incident_id, "acknowledged" if result.acknowledged_now else "already")
+
+
+async def _refused_click(
+    context: Any, client: Any, body: dict[str, Any], user: str, verb: str, incident_id: int
+) -> Refusal | None:
+    """The responder check of a click on an incident's message (its root, in the alerts channel)."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message_ts = container.get("thread_ts") or container.get("message_ts") or (body.get("message") or {}).get("ts")
+    place = await place_of(deps_of(context), channel, message_ts)
+    return await refuse_unless_responder(
+        context, client, user=user, verb=verb, ref=incident_ref(incident_id), place=place
+    )
 
 
 async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
@@ -93,6 +114,11 @@ async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any
             **render.problem(f"{view.ref} is resolved already."), response_type="ephemeral", replace_original=False
         )
         await _audit_click(context, user, action, incident_id, "resolved already")
+        return
+    refused = await _refused_click(context, client, body, user, kind, incident_id)
+    if refused is not None:
+        await respond(**refused.message, response_type="ephemeral", replace_original=False)
+        await _audit_click(context, user, action, incident_id, refused.outcome)
         return
     form = render.update_view(view) if kind == "update" else render.resolve_view(view)
     await client.views_open(trigger_id=body.get("trigger_id"), view=form)
@@ -133,6 +159,13 @@ async def on_declare_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
         channel = json.loads(view.get("private_metadata") or "{}").get("channel")
     except ValueError:
         channel = None
+    refused = await refuse_unless_responder(
+        context, client, user=user, verb="declare", ref=None, place=Place(channel)
+    )
+    if refused is not None:
+        await _tell(client, channel, user, refused.message)
+        await deps.audit(actor=user, action="form incident.declare", outcome=refused.outcome)
+        return
     try:
         incident = await flows.declare(
             deps,
@@ -174,7 +207,7 @@ async def on_update_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
         else:
             await flows.post_update(deps, notifier, incident_id, text, by=_user(body))
 
-    await _act_on_form(deps, client, body, view, "incident.update", "updated", update)
+    await _act_on_form(context, client, body, view, "incident.update", "updated", update)
 
 
 async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:
@@ -186,7 +219,7 @@ async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]
     async def resolve(incident_id: int) -> None:
         await flows.resolve(deps, notifier_from(client, deps), incident_id, by=_user(body), summary=summary)
 
-    await _act_on_form(deps, client, body, view, "incident.resolve", "resolved", resolve)
+    await _act_on_form(context, client, body, view, "incident.resolve", "resolved", resolve)
     deps.job_signal.notify()
 
 
@@ -204,7 +237,7 @@ async def _ack_required(ack: Any, field: str, value: str, missing: str) -> bool:
 
 
 async def _act_on_form(
-    deps: Any,
+    context: Any,
     client: Any,
     body: dict[str, Any],
     view: dict[str, Any],
@@ -212,11 +245,26 @@ async def _act_on_form(
     done: str,
     act: Callable[[int], Awaitable[None]],
 ) -> None:
-    """Act on the form's incident; a refusal is told privately where the incident is; the outcome is audited."""
+    """Act on the form's incident; a refusal is told privately where the incident is; the outcome is audited.
+
+    Responders are checked again at submission: the form was opened from the incident's message (or
+    by a command that was checked), so its place is the incident's thread, but the person may have
+    left `slack.responders`' groups in the meantime."""
+    deps = deps_of(context)
     incident_id = _form_incident(view)
     if incident_id is None:
         return
     user = _user(body)
+    verb = "resolve" if form == "incident.resolve" else "update"
+    incident = await _maybe_load(deps, incident_id)
+    place = Place(incident.channel if incident else None, in_incident_thread=incident is not None)
+    refused = await refuse_unless_responder(
+        context, client, user=user, verb=verb, ref=incident_ref(incident_id), place=place
+    )
+    if refused is not None:
+        await _tell(client, incident.channel if incident else None, user, refused.message)
+        await deps.audit(actor=user, action=f"form {form}", target=incident_ref(incident_id), outcome=refused.outcome)
+        return
     try:
         await act(incident_id)
     except IncidentError as err:

@@ -34,6 +34,7 @@ from app.core.runbooks import (
     parse_choice_action_id,
 )
 from app.flows import runbooks as flow
+from app.flows.responders import place_of
 from app.flows.runbook_views import (
     ClickDone,
     RunbookError,
@@ -45,6 +46,7 @@ from app.flows.runbook_views import (
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.render.runbooks import problem, runbook_list
+from app.slack.responders import Refusal, refuse_unless_responder
 from app.slack.runbook_notifier import SlackRunbookNotifier, runbook_notifier
 
 if TYPE_CHECKING:
@@ -100,6 +102,14 @@ def _listener(handle: Callable[[Any, SlackRunbookNotifier, Click], Awaitable[Cli
         await ack()
         click = Click.of(body)
         deps = deps_of(context)
+        refused = await _refused_update(context, client, click)
+        if refused is not None:
+            await _tell(client, click, refused.message)
+            await deps.audit(
+                actor=click.user, action=f"click {click.action_id}", target=click.channel,
+                params={"value": click.value[:200], "thread_ts": click.thread_ts}, outcome=refused.outcome[:250],
+            )
+            return
         try:
             done = await handle(deps, SlackRunbookNotifier(client, deps), click)
         except EXPECTED as err:
@@ -117,6 +127,18 @@ def _listener(handle: Callable[[Any, SlackRunbookNotifier, Click], Awaitable[Cli
         )
 
     return listener
+
+
+async def _refused_update(context: Any, client: AsyncWebClient, click: Click) -> Refusal | None:
+    """A step that posts a status update speaks for the team: only a responder may run it."""
+    ref = parse_step_value(click.value) if click.action_id == RUN_ACTION_ID else None
+    if ref is None:
+        return None
+    incident = await flow.update_posted_by(deps_of(context), ref.run_id, ref.step_id)
+    if incident is None:
+        return None
+    place = await place_of(deps_of(context), click.channel, click.thread_ts)
+    return await refuse_unless_responder(context, client, user=click.user, verb="update", ref=incident, place=place)
 
 
 async def _run(deps: Any, notifier: SlackRunbookNotifier, click: Click) -> ClickDone:

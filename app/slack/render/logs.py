@@ -110,6 +110,14 @@ def upload_failed(file: LogsFile, reason: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
+def file_withheld(file: LogsFile) -> dict[str, Any]:
+    """Said instead of attaching the file where pitcrew answers privately: a file would be seen by all."""
+    text = (f":lock: `{escape(file.filename)}` is not attached here: pitcrew attaches log files only where it "
+            "answers in public (the alerts channel, incident threads, slack.channels). The message above has "
+            "the first lines; ask there, or narrow it with --lines, --level or --grep.")
+    return message(text, [section(text)])
+
+
 def logs_usage(err: LogsUsageError) -> dict[str, Any]:
     """The private answer to `/logs help` or to a request that cannot be read."""
     lines = [f":warning: {escape(err.message)}"] if err.message else []
