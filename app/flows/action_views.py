@@ -8,7 +8,7 @@ provider: `view()` turns the stored row into a `Proposal`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -97,6 +97,15 @@ class DeploymentView:
             is_current=bool(raw.get("is_current")),
             can_rollback=raw.get("can_rollback"),
         )
+
+
+@dataclass(frozen=True)
+class PassedOverView:
+    """An older deployment the default rollback target skipped, and why (it crashed, pitcrew rolled back from it)."""
+
+    id: str
+    status: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,7 @@ class Proposal:
     current: DeploymentView | None = None
     target: DeploymentView | None = None
     why: str | None = None
+    passed_over: tuple[PassedOverView, ...] = ()
     sessions: IdlePreview | None = None
     answer: dict[str, Any] | None = None
     failure: Failure | None = None
@@ -254,6 +264,7 @@ class DeploymentList:
     candidates: frozenset[str]
     rollback_target: str | None
     as_of: datetime
+    passed_over: Mapping[str, str] = field(default_factory=dict)  # older deployments the default skips, and why
 
 
 def spec_of(record: ProposalRecord) -> ActionSpec:
@@ -304,6 +315,10 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         current=DeploymentView.from_dict(plan.get("current")),
         target=DeploymentView.from_dict(plan.get("target")),
         why=plan.get("why"),
+        passed_over=tuple(
+            PassedOverView(str(p.get("id")), str(p.get("status") or ""), str(p.get("reason") or ""))
+            for p in plan.get("passed_over") or ()
+        ),
         sessions=IdlePreview.from_dict(plan.get("sessions")),
         answer=result.get("answer"),
         failure=Failure(failure["call"], failure["reason"], bool(failure.get("uncertain"))) if failure else None,

@@ -43,7 +43,13 @@ from app.core.actions import (
     resolve_policy,
     spec_for,
 )
-from app.core.rollback import NoRollbackTarget, can_roll_back_to, choose_target, current_deployment
+from app.core.rollback import (
+    NoRollbackTarget,
+    can_roll_back_to,
+    choose_target,
+    current_deployment,
+    why_not_default,
+)
 from app.core.secrets import mask_values
 from app.flows import action_calls as calls
 from app.flows import verify as _verify_job  # noqa: F401 - registers the verify_action job with the actions
@@ -75,6 +81,7 @@ from app.flows.action_views import (
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.providers.postgres import idle_sessions
+from app.store import bad_deployments
 from app.store import jobs as job_store
 from app.store import proposals as store
 from app.store.jobs import ClaimedJob
@@ -116,7 +123,8 @@ async def propose_rollback(
     notifier: ProposalNotifier,
     incident_id: int | None = None,
 ) -> Proposal:
-    """Propose rolling `service` back to `target_id`, else to the newest successful deployment before the current.
+    """Propose rolling `service` back to `target_id`, else to the newest deployment older than the one
+    serving that never crashed or failed and that pitcrew did not see go bad (app/store/bad_deployments.py).
 
     A named deployment must belong to the service (an unknown or foreign id is refused) and be one
     the provider can roll back to.
@@ -130,9 +138,10 @@ async def propose_rollback(
             wanted = named.id  # Vercel also finds a deployment by its URL
             if all(d.id != named.id for d in history):
                 history = [*history, named]
-        plan = choose_target(history, wanted)
+        plan = choose_target(history, wanted, known_bad=await bad_deployments.known_bad(deps.sessions, service))
         inputs = {"target_deployment_id": plan.target.id, "named_target": target_id}
-        return inputs, _plan(current=plan.current, target=plan.target, why=plan.why)
+        passed = [{"id": p.deployment.id, "status": p.deployment.status, "reason": p.reason} for p in plan.passed_over]
+        return inputs, {**_plan(current=plan.current, target=plan.target, why=plan.why), "passed_over": passed}
 
     return await _propose(deps, "rollback", service, build, _Asked(by, where, notifier, incident_id))
 
@@ -331,13 +340,17 @@ async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) ->
         history = await calls.history(deps, svc, limit)
     except _ERRORS as err:
         raise ActionError(explain(err, service)) from None
+    known = await bad_deployments.known_bad(deps.sessions, service)
     try:
-        target: str | None = choose_target(history).target.id
+        target: str | None = choose_target(history, known_bad=known).target.id
     except NoRollbackTarget:
         target = None
+    current = current_deployment(history)
+    older = history[history.index(current) + 1 :] if current is not None else history
+    passed = {d.id: why for d in older if (why := why_not_default(d, known)) is not None}
     candidates = frozenset(d.id for d in history if not d.is_current and can_roll_back_to(d))
     shown = tuple(DeploymentView.of(d) for d in history)
-    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock())
+    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed)
 
 
 def policy_for(catalog: Catalog, service: str, kind: str) -> ActionPolicy:

@@ -51,7 +51,7 @@ def record(kind: str = "rollback", status: str = "proposed", *, provider: str = 
             "inputs": inputs if inputs is not None else {"target_deployment_id": TARGET.id},
             "plan": plan if plan is not None else {
                 "current": CURRENT.to_dict(), "target": TARGET.to_dict(),
-                "why": "the newest successful deployment before the current one",
+                "why": "the newest deployment before the current one that never crashed, failed or was marked bad",
             },
             "policy": policy or {},
         },
@@ -82,7 +82,7 @@ def test_an_open_proposal_shows_both_deployments_and_the_two_buttons():
     shown = str(message["blocks"])
     assert "`4e6a8c0d` *SUCCESS* · current" in shown and "3 h ago" in shown
     assert "`2c4e6a8b` *REMOVED*" in shown and "b81e4d0 “Cache sessions in Redis”" in shown and "2 d ago" in shown
-    assert "*Why this one:* the newest successful deployment before the current one" in shown
+    assert "*Why this one:* the newest deployment before the current one that never crashed, failed" in shown
     assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; more" in shown and "Dana &lt;Ops&gt;" in shown
     assert "<@U0ASKER>" in shown and "(in 10 min)" in shown and "<!date^" in shown
     confirm, cancel = buttons(message)

@@ -105,6 +105,10 @@ def _what(p: Proposal) -> str:
         lines.append(f"*Target:* {_deployment_line(p.target, p.as_of)}")
         if p.why:
             lines.append(f"*Why this one:* {escape(p.why)}")
+        for skipped in p.passed_over:
+            lines.append(
+                f"*Passed over:* `{escape(short_id(skipped.id))}` {escape(skipped.status)}: {escape(skipped.reason)}"
+            )
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind == "set_variable":
@@ -270,7 +274,10 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         accessory = None
         if d.id in listing.candidates:
             accessory = button(ROLLBACK_TO, "Roll back to this", f"{listing.service} {d.id}")
-        blocks.append(section(_deployment_line(d, listing.as_of, with_url=True), accessory=accessory))
+        line = _deployment_line(d, listing.as_of, with_url=True)
+        if d.id in listing.passed_over:
+            line += f"\n:warning: not the default target: {escape(listing.passed_over[d.id])}"
+        blocks.append(section(line, accessory=accessory))
     if not listing.deployments:
         blocks.append(section("No deployments found."))
     if listing.rollback_target:
@@ -281,7 +288,11 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
     else:
         hint = "There is no earlier successful deployment to roll back to."
     blocks.append(context(hint))
-    lines = [title] + [f"{d.id} {d.status} {_commit(d)}".rstrip() for d in listing.deployments]
+    lines = [title] + [
+        f"{d.id} {d.status} {_commit(d)}".rstrip()
+        + (f" (passed over: {listing.passed_over[d.id]})" if d.id in listing.passed_over else "")
+        for d in listing.deployments
+    ]
     return message(escape("\n".join(lines)), blocks)
 
 
