@@ -211,6 +211,7 @@ class Proposal:
     verification: VerifyState | None = None
     verify_until: datetime | None = None
     has_secret: bool = False
+    approvals: tuple[str, ...] = ()  # operators who approved so far (with a second approver)
 
     @property
     def expired(self) -> bool:
@@ -231,6 +232,7 @@ class Proposal:
 
 class ClickResult(StrEnum):
     ACCEPTED = "accepted"  # this click ran it and the provider accepted
+    APPROVED = "approved"  # this click's approval is recorded; a second operator must approve too
     FAILED = "failed"  # this click ran it and the provider refused or did not answer
     CANCELLED = "cancelled"  # this click cancelled it
     REFUSED = "refused"  # the clicker may not do this
@@ -249,8 +251,8 @@ class Outcome:
 
     @property
     def private(self) -> bool:
-        """Said to the clicker only: nothing changed for anyone else."""
-        return self.result in (ClickResult.REFUSED, ClickResult.NOT_OPEN, ClickResult.UNKNOWN)
+        """Said to the clicker only: nothing changed for anyone else (an approval changes only the card's count)."""
+        return self.result in (ClickResult.REFUSED, ClickResult.NOT_OPEN, ClickResult.UNKNOWN, ClickResult.APPROVED)
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,7 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         verification=VerifyState.from_dict(verification) if verification else None,
         verify_until=datetime.fromisoformat(until) if isinstance(until, str) else None,
         has_secret=bool(spec.secret),
+        approvals=tuple(str(u) for u in result.get("approvals") or ()),
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,7 @@ from app.store import bad_deployments
 from app.store import jobs as job_store
 from app.store import proposals as store
 from app.store.jobs import ClaimedJob
+from app.store.proposals import ProposalRecord
 
 if TYPE_CHECKING:
     from app.core.observations import Deployment
@@ -111,6 +112,7 @@ class _Asked:
     where: Where
     notifier: ProposalNotifier
     incident_id: int | None
+    approved_before: tuple[str, ...] = ()  # who approved the proposal this one renews (it never ran)
 
 
 async def propose_rollback(
@@ -122,6 +124,7 @@ async def propose_rollback(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose rolling `service` back to `target_id`, else to the newest deployment older than the one
     serving that never crashed or failed and that pitcrew did not see go bad (app/store/bad_deployments.py).
@@ -143,28 +146,36 @@ async def propose_rollback(
         passed = [{"id": p.deployment.id, "status": p.deployment.status, "reason": p.reason} for p in plan.passed_over]
         return inputs, {**_plan(current=plan.current, target=plan.target, why=plan.why), "passed_over": passed}
 
-    return await _propose(deps, "rollback", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "rollback", service, build, asked)
 
 
 async def propose_restart(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose restarting the deployment serving `service` now (nothing is built or deployed)."""
-    return await _propose_on_current(deps, "restart", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "restart", service, asked)
 
 
 async def propose_redeploy(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose deploying the current deployment's source again, as a new deployment."""
-    return await _propose_on_current(deps, "redeploy", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "redeploy", service, asked)
 
 
 async def propose_stop(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose stopping (pausing) the service: it stays down until something deploys."""
-    return await _propose_on_current(deps, "stop", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "stop", service, asked)
 
 
 async def propose_set_variable(
@@ -178,6 +189,7 @@ async def propose_set_variable(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does).
 
@@ -194,7 +206,9 @@ async def propose_set_variable(
         current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
         return {"name": name, "value": value, "redeploy": bool(redeploy)}, _plan(current=current)
 
-    return await _propose(deps, "set_variable", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "set_variable", service, build, asked)
 
 
 async def propose_promote(
@@ -206,6 +220,7 @@ async def propose_promote(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose pointing production at `deployment_id` (Vercel; also how a rollback is undone)."""
 
@@ -221,7 +236,9 @@ async def propose_promote(
         plan = _plan(current=current, target=target, why="the deployment you named")
         return {"target_deployment_id": target.id}, plan
 
-    return await _propose(deps, "promote", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "promote", service, build, asked)
 
 
 async def propose_terminate_idle(
@@ -233,6 +250,7 @@ async def propose_terminate_idle(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose ending the database sessions idle longer than `idle_minutes`, showing first whose they are.
 
@@ -248,7 +266,9 @@ async def propose_terminate_idle(
             raise CannotPropose(f"no session of {service} has been idle for more than {minutes:g} minutes")
         return {"idle_minutes": minutes}, {"sessions": IdlePreview.of(found, minutes).to_dict()}
 
-    return await _propose(deps, "terminate_idle_sessions", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "terminate_idle_sessions", service, build, asked)
 
 
 async def propose(
@@ -261,6 +281,7 @@ async def propose(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Any action by its kind and parameters: what a runbook step calls (`action: restart`).
 
@@ -276,7 +297,9 @@ async def propose(
         "terminate_idle_sessions": {"idle_minutes"},
     }.get(kind, set())
     extra = sorted(set(given) - allowed)
-    common = {"by": by, "where": where, "notifier": notifier, "incident_id": incident_id}
+    common = {
+        "by": by, "where": where, "notifier": notifier, "incident_id": incident_id, "approved_before": approved_before
+    }
     if extra:
         reason = f"{kind} takes no parameter {', '.join(extra)}" + (
             f" (it takes {', '.join(sorted(allowed))})" if allowed else ""
@@ -289,7 +312,8 @@ async def propose(
         case "promote":
             return await propose_promote(deps, service, str(given.get("target_deployment_id") or ""), **common)
         case "restart" | "redeploy" | "stop":
-            return await _propose_on_current(deps, kind, service, _Asked(by, where, notifier, incident_id))
+            asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+            return await _propose_on_current(deps, kind, service, asked)
         case "set_variable":
             redeploy = bool(given.get("redeploy", True))
             name, value = given.get("name", ""), given.get("value", "")
@@ -325,10 +349,20 @@ async def propose_again(
     elif record.kind == "terminate_idle_sessions":
         params["idle_minutes"] = inputs.get("idle_minutes", DEFAULT_IDLE_MINUTES)
     place = where or Where(record.channel or "", record.thread_ts)
-    incident_id = record.incident_id
     return await propose(
-        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier, incident_id=incident_id
+        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier,
+        incident_id=record.incident_id, approved_before=approvals_to_carry(record),
     )
+
+
+def approvals_to_carry(record: ProposalRecord) -> tuple[str, ...]:
+    """Who already approved a proposal that never ran: its renewal keeps them, so re-proposing (by
+    anyone) neither wipes an approval nor lets the same operator count a second time. Each counts
+    again only if still an operator when the renewal is confirmed (app/flows/action_runs.py)."""
+    if record.confirmed_by is not None or record.status not in ("proposed", "cancelled", "expired"):
+        return ()  # it ran: those approvals were used
+    earlier = [*record.params.get("approved_before", []), record.proposed_by, *record.result.get("approvals", [])]
+    return tuple(dict.fromkeys(u for u in earlier if isinstance(u, str) and u and u != PITCREW))
 
 
 async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) -> DeploymentList:
@@ -407,6 +441,7 @@ def explain(err: BaseException, service: str) -> str:
 async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked: _Asked) -> Proposal:
     """Look up (`build`), store with its expiry job, audit, post, and remember where it was posted."""
     by, where, notifier, incident_id = asked.by, asked.where, asked.notifier, asked.incident_id
+    carried = {"approved_before": list(asked.approved_before)} if asked.approved_before else {}
     try:
         service = deps.catalog.service(service_name)
         spec = spec_for(service.provider, kind)
@@ -431,7 +466,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
         id=proposal_id,
         kind=kind,
         service=service_name,
-        params={"provider": service.provider, "inputs": inputs, "plan": plan, "policy": policy.to_dict()},
+        params={"provider": service.provider, "inputs": inputs, "plan": plan, "policy": policy.to_dict(), **carried},
         proposed_by=by,
         now=now,
         expires_at=until,

@@ -188,15 +188,22 @@ def _who_and_when(p: Proposal, status: ProposalStatus) -> str:
     if status is ProposalStatus.PROPOSED:
         minutes = max(0, round((p.expires_at - p.as_of).total_seconds() / 60))
         parts.append(f"expires {_clock(p.expires_at)} (in {minutes} min)")
-        parts.append("only an operator can confirm")
         if p.policy.second_approver:
-            parts.append("needs a second operator: the proposer cannot confirm alone")
+            parts.append(
+                "needs a second operator: two different operators must approve (the proposer counts if an operator)"
+            )
+            if p.approvals:
+                parts.append(f"approved so far by {', '.join(mention(u) for u in p.approvals)}")
+        else:
+            parts.append("only an operator can confirm")
     elif status is ProposalStatus.EXPIRED:
         parts.append(f"expired {_clock(p.expires_at)} without confirmation")
     elif status is ProposalStatus.CANCELLED:
         parts.append(f"cancelled by {mention(p.cancelled_by or '?')}")
     elif p.confirmed_by:
         parts.append(f"confirmed by {mention(p.confirmed_by)}")
+        if len(p.approvals) > 1:
+            parts.append(f"approved by {', '.join(mention(u) for u in p.approvals)}")
     if p.incident_id is not None:
         parts.append(f"INC-{p.incident_id}")
     parts.append(f"proposal {p.id[:8]}")
@@ -206,7 +213,13 @@ def _who_and_when(p: Proposal, status: ProposalStatus) -> str:
 def _text(p: Proposal, status: ProposalStatus) -> str:
     """The plain-text version: what notifications and screen readers read."""
     said = f"{_HEADLINE[status]}: {escape(p.description)}."
-    if status is ProposalStatus.PROPOSED:
+    if status is ProposalStatus.PROPOSED and p.policy.second_approver:
+        so_far = f" Approved so far by {', '.join(mention(u) for u in p.approvals)}." if p.approvals else ""
+        said += (
+            f" Proposed by {mention(p.proposed_by)}; two different operators must approve by "
+            f"{_clock(p.expires_at)}.{so_far}"
+        )
+    elif status is ProposalStatus.PROPOSED:
         said += f" Proposed by {mention(p.proposed_by)}; an operator must confirm by {_clock(p.expires_at)}."
     elif p.failure is not None:
         said += f" {escape(p.failure.call)} failed: {escape(p.failure.reason)}"
@@ -228,6 +241,8 @@ def click_reply(outcome: Outcome, verb: str) -> dict[str, object]:
         reason = reason.replace(outcome.holder, mention(outcome.holder))
     if outcome.result is ClickResult.REFUSED:
         text = f":no_entry: You cannot {verb} *{escape(what)}*: {reason}."
+    elif outcome.result is ClickResult.APPROVED:
+        text = f":ballot_box_with_check: You approved *{escape(what)}*: {reason}."
     else:
         text = f":information_source: Nothing done ({escape(what)}): {reason}."
     return message(text, [section(text)])
