@@ -219,7 +219,7 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
             first = min(now + timedelta(seconds=policy.verify_interval_s), deadline)
             result["verification"] = VerifyState().to_dict()
             result["verify_until"] = deadline.isoformat()
-            also = _schedule_verification(record.id, first, now)
+            also = schedule_verification(record.id, first, now)
     moved = await store.finish(
         deps.sessions, record.id, from_status=ProposalStatus.RUNNING, status=status, result=result, now=now,
         params=forget_secrets(spec, record), also=also,
@@ -234,7 +234,7 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
     return Outcome(ClickResult.ACCEPTED, shown, "accepted")
 
 
-def _schedule_verification(
+def schedule_verification(
     proposal_id: str, first: datetime, now: datetime
 ) -> Callable[[AsyncSession], Awaitable[None]]:
     async def schedule(session: AsyncSession) -> None:

@@ -172,6 +172,15 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class SettledView:
+    """An action its instance left running, settled later by asking the provider (app/flows/action_settle.py)."""
+
+    outcome: str  # "done", "not_done" or "unknown"
+    evidence: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class Proposal:
     """A proposed action as every edge shows it: what it would do, to what, and where it stands.
 
@@ -212,6 +221,7 @@ class Proposal:
     verify_until: datetime | None = None
     has_secret: bool = False
     approvals: tuple[str, ...] = ()  # operators who approved so far (with a second approver)
+    settled: SettledView | None = None
 
     @property
     def expired(self) -> bool:
@@ -328,6 +338,17 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         verify_until=datetime.fromisoformat(until) if isinstance(until, str) else None,
         has_secret=bool(spec.secret),
         approvals=tuple(str(u) for u in result.get("approvals") or ()),
+        settled=_settled(result.get("settled")),
+    )
+
+
+def _settled(raw: Any) -> SettledView | None:
+    if not isinstance(raw, Mapping):
+        return None
+    at = raw.get("at")
+    return SettledView(
+        str(raw.get("outcome") or "unknown"), str(raw.get("evidence") or ""),
+        datetime.fromisoformat(at) if isinstance(at, str) else None,
     )
 
 

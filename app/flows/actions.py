@@ -52,6 +52,7 @@ from app.core.rollback import (
 )
 from app.core.secrets import mask_values
 from app.flows import action_calls as calls
+from app.flows import action_settle as _settle_job  # noqa: F401 - registers the actions.settle job
 from app.flows import verify as _verify_job  # noqa: F401 - registers the verify_action job with the actions
 from app.flows.action_calls import ActionError, CannotPropose
 from app.flows.action_ports import (

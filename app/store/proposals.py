@@ -336,6 +336,43 @@ async def finish(
     return await _move(sessions, proposal_id, [ProposedAction.status == from_status], values, also)
 
 
+async def settle(
+    sessions: async_sessionmaker[AsyncSession],
+    proposal_id: str,
+    *,
+    cutoff: datetime,
+    status: str,
+    result: Mapping[str, Any],
+    now: datetime,
+    params: Mapping[str, Any] | None = None,
+    also: AlsoInTransaction | None = None,
+) -> Transition:
+    """running → `status` for a proposal left running since before `cutoff` (its instance died mid-call).
+
+    Requiring the age in the same UPDATE means a call still finishing normally, or another instance
+    settling it, is never overwritten: one of them moves it, the other gets no row.
+    """
+    values: dict[str, Any] = {"status": status, "result": dict(result), "updated_at": now}
+    if params is not None:
+        values["params"] = dict(params)
+    conditions = [ProposedAction.status == "running", ProposedAction.updated_at <= cutoff]
+    return await _move(sessions, proposal_id, conditions, values, also)
+
+
+async def running_since_before(
+    sessions: async_sessionmaker[AsyncSession], cutoff: datetime, *, limit: int
+) -> list[ProposalRecord]:
+    """Proposals still running that were claimed before `cutoff`, oldest first."""
+    async with transaction(sessions) as session:
+        rows = await session.execute(
+            select(*_COLUMNS)
+            .where(ProposedAction.status == "running", ProposedAction.updated_at <= cutoff)
+            .order_by(ProposedAction.updated_at)
+            .limit(limit)
+        )
+        return [_record(row) for row in rows]
+
+
 async def record_result(
     sessions: async_sessionmaker[AsyncSession],
     proposal_id: str,

@@ -65,8 +65,11 @@ _HEADLINE = {
 def proposal_message(p: Proposal) -> dict[str, object]:
     """The proposal's message as it should read now."""
     status = ProposalStatus.EXPIRED if p.expired else p.status
+    emoji, headline = _EMOJI[status], _HEADLINE[status]
+    if p.settled is not None and p.settled.outcome == "unknown":
+        emoji, headline = ":grey_question:", "Unknown"
     blocks: list[Block] = [
-        header(f"{_EMOJI[status]} {_HEADLINE[status]}: {p.verb.lower()} {p.service}"),
+        header(f"{emoji} {headline}: {p.verb.lower()} {p.service}"),
         section(_what(p)),
     ]
     progress = _progress(p)
@@ -133,7 +136,16 @@ def _what(p: Proposal) -> str:
 def _progress(p: Proposal) -> str:
     """What happened once confirmed: the provider's answer or failure, then the verification."""
     lines: list[str] = []
-    if p.failure is not None:
+    if p.settled is not None:
+        when = f" at {_clock(p.settled.at)}" if p.settled.at else ""
+        mark = {"done": ":white_check_mark:", "not_done": ":x:"}.get(p.settled.outcome, ":grey_question:")
+        lines.append(
+            f"{mark} *pitcrew stopped while this was running; asked {escape(p.provider.capitalize())}{when}:* "
+            f"{escape(p.settled.evidence)}"
+        )
+        if p.settled.outcome == "unknown":
+            lines.append("Check the service at the provider before proposing it again.")
+    elif p.failure is not None:
         lines.append(f":x: *{escape(p.failure.call)} failed:* {escape(p.failure.reason)}")
         if p.failure.uncertain:
             lines.append(
@@ -221,6 +233,8 @@ def _text(p: Proposal, status: ProposalStatus) -> str:
         )
     elif status is ProposalStatus.PROPOSED:
         said += f" Proposed by {mention(p.proposed_by)}; an operator must confirm by {_clock(p.expires_at)}."
+    elif p.settled is not None:
+        said += f" pitcrew stopped while it was running, then asked the provider: {escape(p.settled.evidence)}"
     elif p.failure is not None:
         said += f" {escape(p.failure.call)} failed: {escape(p.failure.reason)}"
     elif p.verification is not None and p.verification.phase is Phase.FAILED:
