@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
-from app.flows.action_settle import schedule_settling
+from app.flows.action_settle import schedule_settling_of_running
 from app.in_flight import InFlight
 from app.jobs.purge import schedule_purge
 from app.jobs.runner import JobRunner
@@ -56,7 +56,7 @@ def build_web_app(
         # Scheduled and handed-over work runs on every instance (each job on one only), when no
         # request of this instance is waiting for its answer.
         await schedule_purge(deps)
-        await schedule_settling(deps)
+        await schedule_settling_of_running(deps)
         runner = JobRunner(
             deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
         )

@@ -2,13 +2,16 @@
 
 The claim (proposed → running) and the provider's answer (running → accepted/failed) are two
 transactions with the provider call between them; an instance that dies in between leaves the
-proposal running for ever. The `actions.settle` job, one row any instance may run every minute,
-finds proposals running longer than `SETTLE_AFTER`, asks the provider what happened where it can
-(app/core/settlement.py), and ends each one as `_run` would have: accepted (with its verification)
-or failed, its message edited, an `action.settle` audit entry, any secret value forgotten, and the
-runbook step that waits on it released (`tell_outcome`). The move out of running is one conditional
-UPDATE that also requires the proposal to be that old, so a live call that finishes meanwhile wins
-or loses cleanly, and two instances never settle one proposal twice.
+proposal running for ever. So the claim commits, with it, an `actions.settle` job due once any
+provider call is long over (`SETTLE_AFTER`: the provider timeout plus a margin), and the normal end
+deletes that job with the answer. If the job does run, the proposal's instance died: the job asks
+the provider what happened where it can (app/core/settlement.py), and ends the proposal as `_run`
+would have: accepted (with its verification) or failed ("unknown: check the provider" when the
+provider keeps no trace), its message edited, an `action.settle` audit entry, any secret value
+forgotten, and the runbook step that waits on it released (`tell_outcome`). Each instance, when it
+starts, also schedules the job for any proposal running without one (left by an older version).
+The move out of running is one conditional UPDATE that also requires the proposal to be that old,
+so a call that finishes meanwhile, or another instance, never has it settled twice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from app.core.settlement import (
     SETTLE_AFTER,
     Settled,
     Settlement,
+    is_stuck,
     railway_redeploy,
     railway_rollback,
     unknown,
@@ -33,13 +37,14 @@ from app.core.settlement import (
 from app.core.verification import VerifyState
 from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier, notifier_for, tell_outcome
-from app.flows.action_runs import PITCREW, schedule_verification, show
+from app.flows.action_runs import PITCREW, SETTLE_JOB, schedule_verification, settle_key, show
 from app.flows.action_views import Proposal, forget_secrets, spec_of, view
 from app.jobs.runner import Again, handles
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.store import jobs as job_store
 from app.store import proposals as store
 from app.store.db import transaction
+from app.store.jobs import ClaimedJob
 from app.store.proposals import ProposalRecord
 
 if TYPE_CHECKING:
@@ -47,45 +52,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pitcrew.actions")
 
-SETTLE_JOB = "actions.settle"
-EVERY = timedelta(minutes=1)
-BATCH = 20
+BATCH = 200
 HISTORY = 20
+RETRY = timedelta(minutes=1)
 
 
 @handles(SETTLE_JOB)
-async def settle_job(deps: Deps, job: Any) -> Again:
-    """Settle what is stuck now, then look again in a minute."""
-    await settle_stuck(deps, notifier=notifier_for(deps))
-    return Again(deps.clock() + EVERY)
+async def settle_job(deps: Deps, job: ClaimedJob) -> Again | None:
+    """One proposal's settling: nothing if it ended, later if it is not that old yet, else settle it."""
+    record = await store.get(deps.sessions, str(job.payload.get("proposal_id")))
+    if record is None or record.status != ProposalStatus.RUNNING:
+        return None
+    now = deps.clock()
+    if not is_stuck(record.updated_at, now):
+        return Again(record.updated_at + SETTLE_AFTER)
+    try:
+        await settle(deps, record, cutoff=now - SETTLE_AFTER, notifier=notifier_for(deps))
+    except Exception:  # the database or the chat away: look again in a minute rather than give up
+        log.exception("could not settle proposal %s; trying again", record.id)
+        return Again(now + RETRY)
+    return None
 
 
-async def schedule_settling(deps: Deps) -> None:
-    """Make sure the settle job is scheduled (once for all instances: its dedupe key is its name).
-    Called when an instance starts its job runner; a failure is logged, never raised."""
+async def schedule_settling_of_running(deps: Deps) -> None:
+    """At an instance's start: a settle job for every running proposal that has none (dedupe keys make
+    this a no-op for those that have one). A failure is logged, never raised: the instance serves."""
     now = deps.clock()
     try:
+        running = await store.running_since_before(deps.sessions, now, limit=BATCH)
+        if not running:
+            return
         async with transaction(deps.sessions) as session:
-            await job_store.enqueue(
-                session, kind=SETTLE_JOB, payload={}, run_at=now + EVERY, now=now, dedupe_key=SETTLE_JOB
-            )
+            for record in running:
+                await job_store.enqueue(
+                    session, kind=SETTLE_JOB, payload={"proposal_id": record.id},
+                    run_at=max(record.updated_at + SETTLE_AFTER, now), now=now, dedupe_key=settle_key(record.id),
+                )
     except Exception as err:
         log.warning("could not schedule the settling of interrupted actions (%s)", err)
-
-
-async def settle_stuck(deps: Deps, *, notifier: ProposalNotifier) -> list[Proposal]:
-    """Settle every proposal running since before `SETTLE_AFTER` ago; what each became."""
-    cutoff = deps.clock() - SETTLE_AFTER
-    settled: list[Proposal] = []
-    for record in await store.running_since_before(deps.sessions, cutoff, limit=BATCH):
-        try:
-            found = await settle(deps, record, cutoff=cutoff, notifier=notifier)
-        except Exception:  # one proposal's trouble must not keep the others running for ever
-            log.exception("could not settle proposal %s", record.id)
-            continue
-        if found is not None:
-            settled.append(found)
-    return settled
 
 
 async def settle(

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.store.db import dialect_insert, transaction
-from app.store.models import ProposalApproval, ProposedAction
+from app.store.models import Job, ProposalApproval, ProposedAction
 
 
 @dataclass(frozen=True)
@@ -175,14 +175,21 @@ async def _move(
 
 
 async def claim(
-    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, by: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    proposal_id: str,
+    *,
+    by: str,
+    now: datetime,
+    also: AlsoInTransaction | None = None,
 ) -> Transition:
-    """proposed → running for `by`, if still proposed and not expired at `now`: the exactly-once gate."""
+    """proposed → running for `by`, if still proposed and not expired at `now`: the exactly-once gate.
+    `also` commits with the claim (the job that settles it should this instance die mid-call)."""
     return await _move(
         sessions,
         proposal_id,
         [ProposedAction.status == "proposed", ProposedAction.expires_at > now],
         {"status": "running", "confirmed_by": by, "updated_at": now},
+        also,
     )
 
 
@@ -207,6 +214,7 @@ async def approve(
     counted: Mapping[str, str],
     needed: int,
     now: datetime,
+    also: AlsoInTransaction | None = None,
 ) -> Approval:
     """Record `by`'s approval (and `counted`, user → role, whom the caller found to be operators too,
     such as the proposer); once `needed` distinct people approved, move proposed → running for `by`.
@@ -264,6 +272,8 @@ async def approve(
                     .returning(*_COLUMNS)
                 )
             ).one()
+            if won and also is not None:
+                await also(session)
             return Approval(True, added, won, approvals, _record(row))
     async with transaction(sessions) as session:
         record = await _get(session, proposal_id)
@@ -388,6 +398,12 @@ async def record_result(
         [ProposedAction.status == status],
         {"result": dict(result), "updated_at": now},
     )
+
+
+async def drop_pending_job(session: AsyncSession, dedupe_key: str) -> None:
+    """Delete a job not yet started (the settle job of an action that ended normally): nothing is left
+    to do for it, so it should not run later at all."""
+    await session.execute(delete(Job).where(Job.dedupe_key == dedupe_key, Job.status == "pending"))
 
 
 async def attach_message(

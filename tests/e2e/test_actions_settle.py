@@ -9,6 +9,7 @@ the sandbox Railway what happened, and the message, the audit trail and the runb
 from __future__ import annotations
 
 from app.core.settlement import SETTLE_AFTER
+from app.flows.action_runs import schedule_settling
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (
     Sandbox,
@@ -22,7 +23,7 @@ from tests.e2e.actions_support import (
 )
 from tests.e2e.runbook_support import RESPONDER, ended, runbook_pitcrew, step_message, until
 from tests.e2e.test_runbooks_clicks import skip_to, started
-from tests.harness import OPERATOR
+from tests.harness import ALERTS, OPERATOR
 
 __all__ = ["sandbox"]
 
@@ -40,7 +41,10 @@ async def _rollback_left_running(pitcrew, fake_slack, sandbox: Sandbox, *, happe
     pid = proposal_id(proposal)
     stale = snapshot(proposal)
 
-    claimed = await proposal_store.claim(pitcrew.app.deps.sessions, pid, by=OPERATOR, now=sandbox.clock())
+    now = sandbox.clock()  # the claim commits its settle job, as a confirmation's does; then the instance dies
+    claimed = await proposal_store.claim(
+        pitcrew.app.deps.sessions, pid, by=OPERATOR, now=now, also=schedule_settling(pid, now)
+    )
     assert claimed.won and claimed.record is not None
     if happened:
         sandbox.world.rollback(claimed.record.params["inputs"]["target_deployment_id"])
@@ -87,3 +91,38 @@ async def test_a_rollback_that_did_not_happen_is_settled_as_not_done(db_url, fak
         await until(lambda: "Failed: railway rollback" in str(step.blocks), what="the step failed, open again")
     assert [c for c in sandbox.mutations() if c.operation == "DeploymentRollback"] == []
 
+
+
+async def test_a_variable_left_running_without_its_job_is_settled_when_an_instance_starts(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    from app.flows.actions import Where, notifier_for, propose_set_variable
+    from tests.e2e.actions_support import sandboxed_pitcrew
+
+    secret = "s3cret-flag-value-7Q"
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        deps = pitcrew.deps
+        proposed = await propose_set_variable(
+            deps, "api", "FEATURE_FLAG", secret, redeploy=False, by=OPERATOR, where=Where(ALERTS),
+            notifier=notifier_for(deps),
+        )
+        message = await posted_proposal(fake_slack)
+        # A version without settle jobs claimed it and died after Railway set the variable.
+        claimed = await proposal_store.claim(deps.sessions, proposed.id, by=OPERATOR, now=sandbox.clock())
+        assert claimed.won
+        sandbox.world.set_variable("api", "FEATURE_FLAG", secret)
+        await pitcrew.jobs_settled()
+    sandbox.clock.advance(seconds=SETTLE_AFTER.total_seconds() + 60)
+
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:  # an instance starts
+        done = await wait_status(pitcrew, proposed.id, "accepted", "failed")
+        record = await proposal_store.get(pitcrew.deps.sessions, proposed.id)
+        entries = await audit_entries(pitcrew)
+        await until(lambda: "pitcrew stopped while this was running" in str(message.blocks), what="edited")
+
+    assert done.status == "accepted" and done.settled is not None and done.settled.outcome == "done"
+    assert record is not None and record.params["inputs"]["value"] == "***"  # forgotten once settled
+    [settled] = [e for e in entries if e.action == "action.settle"]
+    assert settled.outcome == "done: Railway has FEATURE_FLAG set to the proposed value"
+    assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in str(message.blocks)
+    assert sandbox.mutations() == []
