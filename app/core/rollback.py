@@ -3,10 +3,12 @@ that never crashed or failed and that nothing pitcrew saw marked bad. Pure, so e
 small unit test.
 
 The provider's own word is not enough: after a rollback, Railway marks the deployment that had
-crashed REMOVED with `canRollback` true, exactly like a good one it replaced (the `Deployment`
-type of its schema carries only `status` and `canRollback`; refdata/railway/schema.json), so the
-crash is forgotten there. What pitcrew itself saw is handed in as `known_bad` (deployment id →
-why): deployments it rolled back from, whose verification failed, or that an incident opened on.
+crashed REMOVED with `canRollback` true, exactly like a good one it replaced. Its schema
+(refdata/railway/schema.json) gives a `Deployment` one current `status` (DeploymentStatus:
+CRASHED, REMOVED, ...), `statusUpdatedAt` and `canRollback`, and no history of statuses, so once
+replaced the crash cannot be read there any more (app/sandbox/railway.py `_activate` imitates
+this). What pitcrew itself saw is handed in as `known_bad` (deployment id → why): deployments it
+rolled back from, whose verification failed, or that an incident opened on.
 """
 
 from __future__ import annotations
