@@ -25,6 +25,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +41,7 @@ from app.core.actions import (
     PolicyLayer,
     expires_at,
     idle_minutes_of,
+    is_expired,
     resolve_policy,
     spec_for,
 )
@@ -352,16 +354,20 @@ async def propose_again(
     place = where or Where(record.channel or "", record.thread_ts)
     return await propose(
         deps, record.kind, record.service, params, by=by, where=place, notifier=notifier,
-        incident_id=record.incident_id, approved_before=approvals_to_carry(record),
+        incident_id=record.incident_id, approved_before=approvals_to_carry(record, deps.clock()),
     )
 
 
-def approvals_to_carry(record: ProposalRecord) -> tuple[str, ...]:
-    """Who already approved a proposal that never ran: its renewal keeps them, so re-proposing (by
-    anyone) neither wipes an approval nor lets the same operator count a second time. Each counts
-    again only if still an operator when the renewal is confirmed (app/flows/action_runs.py)."""
-    if record.confirmed_by is not None or record.status not in ("proposed", "cancelled", "expired"):
-        return ()  # it ran: those approvals were used
+def approvals_to_carry(record: ProposalRecord, now: datetime) -> tuple[str, ...]:
+    """Who already approved a proposal that ended without running (cancelled, expired): its renewal
+    keeps them, so re-proposing (by anyone) neither wipes an approval nor lets the same operator count
+    a second time. Each counts again only if still an operator when the renewal is confirmed
+    (app/flows/action_runs.py). A proposal that ran used its approvals; one still open keeps its own."""
+    ended = record.status in ("cancelled", "expired") or (
+        record.status == "proposed" and is_expired(record.expires_at, now)
+    )
+    if record.confirmed_by is not None or not ended:
+        return ()
     earlier = [*record.params.get("approved_before", []), record.proposed_by, *record.result.get("approvals", [])]
     return tuple(dict.fromkeys(u for u in earlier if isinstance(u, str) and u and u != PITCREW))
 

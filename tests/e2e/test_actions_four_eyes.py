@@ -11,6 +11,7 @@ import asyncio
 
 import httpx
 
+from app.jobs.runner import JobRunner
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (
     OPERATOR,
@@ -134,3 +135,25 @@ async def test_one_operator_clicking_on_two_instances_at_once_runs_nothing_two_r
     assert done.status == "accepted" and done.confirmed_by == OPERATOR_2
     assert done.approvals == (OPERATOR, OPERATOR_2)
     assert len(runs) == 1 and len(sandbox.mutations()) == 1
+
+
+async def test_propose_again_after_an_expiry_still_needs_another_operator(db_url, fake_slack, sandbox: Sandbox):
+    async with running_pitcrew(
+        db_url, four_eyes(sandbox), fake_slack, clock=sandbox.clock, **sandbox.settings()
+    ) as pitcrew:
+        await pitcrew.command("/rollback", "api", user=OPERATOR)
+        first = await posted_proposal(fake_slack)
+        await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
+        sandbox.clock.advance(minutes=10)
+        await JobRunner(pitcrew.deps).run_due()
+        await wait_edited(fake_slack, first, "Expired")
+
+        await fake_slack.click(first, "action.propose_again", user=STRANGER)
+        renewed = await posted_proposal(fake_slack, count=2)
+        await fake_slack.click(renewed, "action.confirm", user=OPERATOR)
+        [told] = await wait_ephemeral(fake_slack, OPERATOR)
+        assert "already approved" in told.text and sandbox.mutations() == []
+
+        await fake_slack.click(renewed, "action.confirm", user=OPERATOR_2)
+        done = await wait_status(pitcrew, proposal_id(renewed), "accepted", "failed")
+    assert done.status == "accepted" and len(sandbox.mutations()) == 1
