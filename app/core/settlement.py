@@ -18,7 +18,7 @@ from typing import Any
 
 from app.core.observations import Deployment
 
-PROVIDER_TIMEOUT_S = 30.0  # longer than any provider call pitcrew makes (Railway and Vercel 10 s, Postgres 5 s)
+PROVIDER_TIMEOUT_S = 60.0  # no provider call lasts longer: Railway and Vercel 10 s, a service's `timeout_s` at most 60
 SETTLE_MARGIN = timedelta(minutes=2)
 SETTLE_AFTER = timedelta(seconds=PROVIDER_TIMEOUT_S) + SETTLE_MARGIN
 CLOCK_SKEW = timedelta(minutes=1)  # the provider's clock against ours, when comparing creation times
