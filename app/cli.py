@@ -264,6 +264,7 @@ async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from app.deps import build_deps
+    from app.flows.action_settle import schedule_settling_of_running
     from app.jobs.purge import schedule_purge
     from app.jobs.runner import JobRunner
     from app.slack.app import build_slack_app
@@ -274,6 +275,7 @@ async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
     slack_app = build_slack_app(deps)
     await schedule_purge(deps)
     await schedule_anchor(deps)
+    await schedule_settling_of_running(deps)
     runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
     jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
     try:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
+from app.flows.action_settle import schedule_settling_of_running
 from app.in_flight import InFlight
 from app.jobs.purge import schedule_purge
 from app.jobs.runner import JobRunner
@@ -67,6 +68,7 @@ def build_web_app(
         # request of this instance is waiting for its answer.
         await schedule_purge(deps)
         await schedule_anchor(deps)
+        await schedule_settling_of_running(deps)
         runner = JobRunner(
             deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
         )

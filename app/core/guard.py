@@ -84,7 +84,12 @@ def confirm_decision(
     proposed_by: str,
     second_approver: bool,
 ) -> Decision:
-    """May `user` confirm a proposal of `proposed_by`? Operators only; with `second_approver`, not its proposer."""
+    """May `user` confirm a proposal of `proposed_by`? Operators only; with `second_approver`, not its proposer.
+
+    With `second_approver` a confirmation is one approval, and the action runs once two distinct
+    operators approved (`approvals_needed`); an operator's proposal is their approval already, so
+    their own click would not be a second one.
+    """
     decision = operator_decision(user, operators, members)
     if not decision.allowed:
         return decision
@@ -93,6 +98,18 @@ def confirm_decision(
             "this action needs a second approver: another operator than the one who proposed it must confirm"
         )
     return decision
+
+
+def approvals_needed(second_approver: bool) -> int:
+    """How many distinct operators must approve before an action runs: two with a second approver."""
+    return 2 if second_approver else 1
+
+
+def counted_approvers(candidates: Mapping[str, str], operators: Operators, members: GroupMembers) -> dict[str, str]:
+    """Of the people whose approval is implied (user → role: the proposer, earlier approvers of a
+    proposal this one renews), those who count: operators now. A non-operator's proposal implies no
+    approval, so two operators must still confirm it."""
+    return {user: role for user, role in candidates.items() if operator_decision(user, operators, members).allowed}
 
 
 def cancel_decision(user: str, operators: Operators, members: GroupMembers, *, proposed_by: str) -> Decision:

@@ -27,8 +27,16 @@ from app.core.actions import (
     verifies,
     why_not_open,
 )
-from app.core.guard import Decision, Operators, cancel_decision, confirm_decision
+from app.core.guard import (
+    Decision,
+    Operators,
+    approvals_needed,
+    cancel_decision,
+    confirm_decision,
+    counted_approvers,
+)
 from app.core.secrets import mask_values
+from app.core.settlement import SETTLE_AFTER
 from app.core.verification import VerifyState
 from app.flows import action_calls as calls
 from app.flows.action_ports import GroupMembers, ProposalNotifier, tell_outcome
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pitcrew.actions")
 
 VERIFY_JOB = "verify_action"
+SETTLE_JOB = "actions.settle"
 PITCREW = "pitcrew"  # the actor of what pitcrew does by itself (expiry, verification)
 _UNCERTAIN = ("no answer within", "timed out")
 _PROPOSAL_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -66,19 +75,69 @@ async def confirm(
         return await _unknown(deps, "action.confirm", by, proposal_id)
     spec = spec_of(record)
     policy = ActionPolicy.from_dict(record.params.get("policy"))
-    operators, groups = await _operators(deps, by, members)
+    implied = _implied_approvers(record) if policy.second_approver else {}
+    operators, groups = await _operators(deps, [by, *implied], members)
     decision = confirm_decision(
         by, operators, groups, proposed_by=record.proposed_by, second_approver=policy.second_approver
     )
     if not decision.allowed:
         return await _refused(deps, "action.confirm", record, by, decision)
+    if policy.second_approver:
+        counted = counted_approvers(implied, operators, groups)
+        return await _approve(deps, spec, record, by, decision, counted, notifier)
     now = deps.clock()
-    moved = await store.claim(deps.sessions, proposal_id, by=by, now=now)
+    moved = await store.claim(deps.sessions, proposal_id, by=by, now=now, also=schedule_settling(proposal_id, now))
     if not moved.won or moved.record is None:
         return await _not_open(deps, "action.confirm", moved.record or record, by, notifier)
     await _audit(deps, by, "action.confirm", record, f"allowed ({decision.reason}): running")
     await show(notifier.update_proposal, view(moved.record, now))
     return await _run(deps, spec, moved.record, by, notifier)
+
+
+def _implied_approvers(record: ProposalRecord) -> dict[str, str]:
+    """Whose approval the proposal already carries, if they are operators: earlier approvers of the
+    proposal it renews, and its proposer."""
+    implied = {u: "earlier" for u in record.params.get("approved_before", []) if isinstance(u, str) and u}
+    implied.setdefault(record.proposed_by, "proposer")
+    return implied
+
+
+async def _approve(
+    deps: Deps,
+    spec: ActionSpec,
+    record: ProposalRecord,
+    by: str,
+    decision: Decision,
+    counted: Mapping[str, str],
+    notifier: ProposalNotifier,
+) -> Outcome:
+    """Four eyes: record `by`'s approval atomically; the approval that makes two distinct operators runs it."""
+    now = deps.clock()
+    needed = approvals_needed(True)
+    approval = await store.approve(
+        deps.sessions, record.id, by=by, counted=counted, needed=needed, now=now,
+        also=schedule_settling(record.id, now),
+    )
+    if not approval.open or approval.record is None:
+        return await _not_open(deps, "action.confirm", approval.record or record, by, notifier)
+    who = ", ".join(approval.approvals)
+    if approval.won:
+        await _audit(deps, by, "action.confirm", record, f"allowed ({decision.reason}; approved by {who}): running")
+        await show(notifier.update_proposal, view(approval.record, now))
+        return await _run(deps, spec, approval.record, by, notifier)
+    current = view(approval.record, now)
+    if not approval.added:
+        reason = "you already approved it; it runs once another operator approves too"
+        await _audit(deps, by, "action.confirm", record, f"not done: already approved by {by}")
+        return Outcome(ClickResult.NOT_OPEN, current, reason)
+    await _audit(
+        deps, by, "action.confirm", record,
+        f"approved ({decision.reason}): {len(approval.approvals)} of {needed} operators ({who})",
+    )
+    await show(notifier.update_proposal, current)
+    return Outcome(
+        ClickResult.APPROVED, current, "your approval is recorded; it runs once a second operator approves too"
+    )
 
 
 async def cancel(
@@ -150,7 +209,9 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
 
     now = deps.clock()
     result: dict[str, Any] = {"request": request, "finished_at": now.isoformat()}
-    also = None
+    verification: Also | None = None
+    if record.result.get("approvals"):
+        result["approvals"] = record.result["approvals"]  # who approved stays on the card and in the row
     if failure is not None:
         result["failure"] = {"call": failure.call, "reason": failure.reason, "uncertain": failure.uncertain}
         status = ProposalStatus.FAILED
@@ -163,10 +224,10 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
             first = min(now + timedelta(seconds=policy.verify_interval_s), deadline)
             result["verification"] = VerifyState().to_dict()
             result["verify_until"] = deadline.isoformat()
-            also = _schedule_verification(record.id, first, now)
+            verification = schedule_verification(record.id, first, now)
     moved = await store.finish(
         deps.sessions, record.id, from_status=ProposalStatus.RUNNING, status=status, result=result, now=now,
-        params=forget_secrets(spec, record), also=also,
+        params=forget_secrets(spec, record), also=ended_normally(record.id, verification),
     )
     said = f"failed: {failure.call} failed: {failure.reason}" if failure else f"accepted: {_summary(answer)}"
     await deps.audit(actor=by, action="action.run", target=record.id, params=request, outcome=said)
@@ -178,9 +239,38 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
     return Outcome(ClickResult.ACCEPTED, shown, "accepted")
 
 
-def _schedule_verification(
-    proposal_id: str, first: datetime, now: datetime
-) -> Callable[[AsyncSession], Awaitable[None]]:
+Also = Callable[[AsyncSession], Awaitable[None]]
+
+
+def schedule_settling(proposal_id: str, now: datetime) -> Also:
+    """Committed with the claim: should this instance die before recording the provider's answer, the
+    `actions.settle` job (app/flows/action_settle.py) finds out what happened and ends the proposal."""
+
+    async def schedule(session: AsyncSession) -> None:
+        await job_store.enqueue(
+            session, kind=SETTLE_JOB, payload={"proposal_id": proposal_id}, run_at=now + SETTLE_AFTER, now=now,
+            dedupe_key=settle_key(proposal_id),
+        )
+
+    return schedule
+
+
+def settle_key(proposal_id: str) -> str:
+    return f"{SETTLE_JOB}:{proposal_id}"
+
+
+def ended_normally(proposal_id: str, then: Also | None) -> Also:
+    """Committed with the provider's answer: the settle job has nothing left to do, and `then` follows."""
+
+    async def end(session: AsyncSession) -> None:
+        await store.drop_pending_job(session, settle_key(proposal_id))
+        if then is not None:
+            await then(session)
+
+    return end
+
+
+def schedule_verification(proposal_id: str, first: datetime, now: datetime) -> Also:
     async def schedule(session: AsyncSession) -> None:
         await job_store.enqueue(
             session, kind=VERIFY_JOB, payload={"proposal_id": proposal_id}, run_at=first, now=now,
@@ -225,10 +315,11 @@ async def _not_open(deps: Deps, action: str, record: ProposalRecord, by: str, no
 
 
 async def _operators(
-    deps: Deps, user: str, members: GroupMembers
+    deps: Deps, users: str | Collection[str], members: GroupMembers
 ) -> tuple[Operators, dict[str, Collection[str] | None]]:
-    """The catalog's operators, and the members of its groups when `user` is not listed by id."""
+    """The catalog's operators, and the members of its groups when one of `users` is not listed by id."""
     operators = Operators.of(deps.catalog.slack.operators)
-    if not operators.needs_lookup(user):
+    wanted = [users] if isinstance(users, str) else list(users)
+    if not any(operators.needs_lookup(user) for user in wanted):
         return operators, {}
     return operators, await read_groups(members, operators.groups)

@@ -8,7 +8,7 @@ provider: `view()` turns the stored row into a `Proposal`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -100,6 +100,15 @@ class DeploymentView:
 
 
 @dataclass(frozen=True)
+class PassedOverView:
+    """An older deployment the default rollback target skipped, and why (it crashed, pitcrew rolled back from it)."""
+
+    id: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SessionGroup:
     """Idle sessions of one application and database user."""
 
@@ -163,6 +172,15 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class SettledView:
+    """An action its instance left running, settled later by asking the provider (app/flows/action_settle.py)."""
+
+    outcome: str  # "done", "not_done" or "unknown"
+    evidence: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class Proposal:
     """A proposed action as every edge shows it: what it would do, to what, and where it stands.
 
@@ -195,12 +213,15 @@ class Proposal:
     current: DeploymentView | None = None
     target: DeploymentView | None = None
     why: str | None = None
+    passed_over: tuple[PassedOverView, ...] = ()
     sessions: IdlePreview | None = None
     answer: dict[str, Any] | None = None
     failure: Failure | None = None
     verification: VerifyState | None = None
     verify_until: datetime | None = None
     has_secret: bool = False
+    approvals: tuple[str, ...] = ()  # operators who approved so far (with a second approver)
+    settled: SettledView | None = None
 
     @property
     def expired(self) -> bool:
@@ -221,6 +242,7 @@ class Proposal:
 
 class ClickResult(StrEnum):
     ACCEPTED = "accepted"  # this click ran it and the provider accepted
+    APPROVED = "approved"  # this click's approval is recorded; a second operator must approve too
     FAILED = "failed"  # this click ran it and the provider refused or did not answer
     CANCELLED = "cancelled"  # this click cancelled it
     REFUSED = "refused"  # the clicker may not do this
@@ -239,8 +261,8 @@ class Outcome:
 
     @property
     def private(self) -> bool:
-        """Said to the clicker only: nothing changed for anyone else."""
-        return self.result in (ClickResult.REFUSED, ClickResult.NOT_OPEN, ClickResult.UNKNOWN)
+        """Said to the clicker only: nothing changed for anyone else (an approval changes only the card's count)."""
+        return self.result in (ClickResult.REFUSED, ClickResult.NOT_OPEN, ClickResult.UNKNOWN, ClickResult.APPROVED)
 
 
 @dataclass(frozen=True)
@@ -254,6 +276,7 @@ class DeploymentList:
     candidates: frozenset[str]
     rollback_target: str | None
     as_of: datetime
+    passed_over: Mapping[str, str] = field(default_factory=dict)  # older deployments the default skips, and why
 
 
 def spec_of(record: ProposalRecord) -> ActionSpec:
@@ -304,12 +327,28 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         current=DeploymentView.from_dict(plan.get("current")),
         target=DeploymentView.from_dict(plan.get("target")),
         why=plan.get("why"),
+        passed_over=tuple(
+            PassedOverView(str(p.get("id")), str(p.get("status") or ""), str(p.get("reason") or ""))
+            for p in plan.get("passed_over") or ()
+        ),
         sessions=IdlePreview.from_dict(plan.get("sessions")),
         answer=result.get("answer"),
         failure=Failure(failure["call"], failure["reason"], bool(failure.get("uncertain"))) if failure else None,
         verification=VerifyState.from_dict(verification) if verification else None,
         verify_until=datetime.fromisoformat(until) if isinstance(until, str) else None,
         has_secret=bool(spec.secret),
+        approvals=tuple(str(u) for u in result.get("approvals") or ()),
+        settled=_settled(result.get("settled")),
+    )
+
+
+def _settled(raw: Any) -> SettledView | None:
+    if not isinstance(raw, Mapping):
+        return None
+    at = raw.get("at")
+    return SettledView(
+        str(raw.get("outcome") or "unknown"), str(raw.get("evidence") or ""),
+        datetime.fromisoformat(at) if isinstance(at, str) else None,
     )
 
 

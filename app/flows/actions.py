@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,12 +41,20 @@ from app.core.actions import (
     PolicyLayer,
     expires_at,
     idle_minutes_of,
+    is_expired,
     resolve_policy,
     spec_for,
 )
-from app.core.rollback import NoRollbackTarget, can_roll_back_to, choose_target, current_deployment
+from app.core.rollback import (
+    NoRollbackTarget,
+    can_roll_back_to,
+    choose_target,
+    current_deployment,
+    why_not_default,
+)
 from app.core.secrets import mask_values
 from app.flows import action_calls as calls
+from app.flows import action_settle as _settle_job  # noqa: F401 - registers the actions.settle job
 from app.flows import verify as _verify_job  # noqa: F401 - registers the verify_action job with the actions
 from app.flows.action_calls import ActionError, CannotPropose
 from app.flows.action_ports import (
@@ -75,9 +84,11 @@ from app.flows.action_views import (
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.providers.postgres import idle_sessions
+from app.store import bad_deployments
 from app.store import jobs as job_store
 from app.store import proposals as store
 from app.store.jobs import ClaimedJob
+from app.store.proposals import ProposalRecord
 
 if TYPE_CHECKING:
     from app.core.observations import Deployment
@@ -104,6 +115,7 @@ class _Asked:
     where: Where
     notifier: ProposalNotifier
     incident_id: int | None
+    approved_before: tuple[str, ...] = ()  # who approved the proposal this one renews (it never ran)
 
 
 async def propose_rollback(
@@ -115,8 +127,10 @@ async def propose_rollback(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
-    """Propose rolling `service` back to `target_id`, else to the newest successful deployment before the current.
+    """Propose rolling `service` back to `target_id`, else to the newest deployment older than the one
+    serving that never crashed or failed and that pitcrew did not see go bad (app/store/bad_deployments.py).
 
     A named deployment must belong to the service (an unknown or foreign id is refused) and be one
     the provider can roll back to.
@@ -130,32 +144,41 @@ async def propose_rollback(
             wanted = named.id  # Vercel also finds a deployment by its URL
             if all(d.id != named.id for d in history):
                 history = [*history, named]
-        plan = choose_target(history, wanted)
+        plan = choose_target(history, wanted, known_bad=await bad_deployments.known_bad(deps.sessions, service))
         inputs = {"target_deployment_id": plan.target.id, "named_target": target_id}
-        return inputs, _plan(current=plan.current, target=plan.target, why=plan.why)
+        passed = [{"id": p.deployment.id, "status": p.deployment.status, "reason": p.reason} for p in plan.passed_over]
+        return inputs, {**_plan(current=plan.current, target=plan.target, why=plan.why), "passed_over": passed}
 
-    return await _propose(deps, "rollback", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "rollback", service, build, asked)
 
 
 async def propose_restart(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose restarting the deployment serving `service` now (nothing is built or deployed)."""
-    return await _propose_on_current(deps, "restart", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "restart", service, asked)
 
 
 async def propose_redeploy(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose deploying the current deployment's source again, as a new deployment."""
-    return await _propose_on_current(deps, "redeploy", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "redeploy", service, asked)
 
 
 async def propose_stop(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None
+    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose stopping (pausing) the service: it stays down until something deploys."""
-    return await _propose_on_current(deps, "stop", service, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose_on_current(deps, "stop", service, asked)
 
 
 async def propose_set_variable(
@@ -169,6 +192,7 @@ async def propose_set_variable(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does).
 
@@ -185,7 +209,9 @@ async def propose_set_variable(
         current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
         return {"name": name, "value": value, "redeploy": bool(redeploy)}, _plan(current=current)
 
-    return await _propose(deps, "set_variable", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "set_variable", service, build, asked)
 
 
 async def propose_promote(
@@ -197,6 +223,7 @@ async def propose_promote(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose pointing production at `deployment_id` (Vercel; also how a rollback is undone)."""
 
@@ -212,7 +239,9 @@ async def propose_promote(
         plan = _plan(current=current, target=target, why="the deployment you named")
         return {"target_deployment_id": target.id}, plan
 
-    return await _propose(deps, "promote", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "promote", service, build, asked)
 
 
 async def propose_terminate_idle(
@@ -224,6 +253,7 @@ async def propose_terminate_idle(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose ending the database sessions idle longer than `idle_minutes`, showing first whose they are.
 
@@ -239,7 +269,9 @@ async def propose_terminate_idle(
             raise CannotPropose(f"no session of {service} has been idle for more than {minutes:g} minutes")
         return {"idle_minutes": minutes}, {"sessions": IdlePreview.of(found, minutes).to_dict()}
 
-    return await _propose(deps, "terminate_idle_sessions", service, build, _Asked(by, where, notifier, incident_id))
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+
+    return await _propose(deps, "terminate_idle_sessions", service, build, asked)
 
 
 async def propose(
@@ -252,6 +284,7 @@ async def propose(
     where: Where,
     notifier: ProposalNotifier,
     incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Any action by its kind and parameters: what a runbook step calls (`action: restart`).
 
@@ -267,7 +300,9 @@ async def propose(
         "terminate_idle_sessions": {"idle_minutes"},
     }.get(kind, set())
     extra = sorted(set(given) - allowed)
-    common = {"by": by, "where": where, "notifier": notifier, "incident_id": incident_id}
+    common = {
+        "by": by, "where": where, "notifier": notifier, "incident_id": incident_id, "approved_before": approved_before
+    }
     if extra:
         reason = f"{kind} takes no parameter {', '.join(extra)}" + (
             f" (it takes {', '.join(sorted(allowed))})" if allowed else ""
@@ -280,7 +315,8 @@ async def propose(
         case "promote":
             return await propose_promote(deps, service, str(given.get("target_deployment_id") or ""), **common)
         case "restart" | "redeploy" | "stop":
-            return await _propose_on_current(deps, kind, service, _Asked(by, where, notifier, incident_id))
+            asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+            return await _propose_on_current(deps, kind, service, asked)
         case "set_variable":
             redeploy = bool(given.get("redeploy", True))
             name, value = given.get("name", ""), given.get("value", "")
@@ -316,10 +352,24 @@ async def propose_again(
     elif record.kind == "terminate_idle_sessions":
         params["idle_minutes"] = inputs.get("idle_minutes", DEFAULT_IDLE_MINUTES)
     place = where or Where(record.channel or "", record.thread_ts)
-    incident_id = record.incident_id
     return await propose(
-        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier, incident_id=incident_id
+        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier,
+        incident_id=record.incident_id, approved_before=approvals_to_carry(record, deps.clock()),
     )
+
+
+def approvals_to_carry(record: ProposalRecord, now: datetime) -> tuple[str, ...]:
+    """Who already approved a proposal that ended without running (cancelled, expired): its renewal
+    keeps them, so re-proposing (by anyone) neither wipes an approval nor lets the same operator count
+    a second time. Each counts again only if still an operator when the renewal is confirmed
+    (app/flows/action_runs.py). A proposal that ran used its approvals; one still open keeps its own."""
+    ended = record.status in ("cancelled", "expired") or (
+        record.status == "proposed" and is_expired(record.expires_at, now)
+    )
+    if record.confirmed_by is not None or not ended:
+        return ()
+    earlier = [*record.params.get("approved_before", []), record.proposed_by, *record.result.get("approvals", [])]
+    return tuple(dict.fromkeys(u for u in earlier if isinstance(u, str) and u and u != PITCREW))
 
 
 async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) -> DeploymentList:
@@ -331,13 +381,17 @@ async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) ->
         history = await calls.history(deps, svc, limit)
     except _ERRORS as err:
         raise ActionError(explain(err, service)) from None
+    known = await bad_deployments.known_bad(deps.sessions, service)
     try:
-        target: str | None = choose_target(history).target.id
+        target: str | None = choose_target(history, known_bad=known).target.id
     except NoRollbackTarget:
         target = None
+    current = current_deployment(history)
+    older = history[history.index(current) + 1 :] if current is not None else history
+    passed = {d.id: why for d in older if (why := why_not_default(d, known)) is not None}
     candidates = frozenset(d.id for d in history if not d.is_current and can_roll_back_to(d))
     shown = tuple(DeploymentView.of(d) for d in history)
-    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock())
+    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed)
 
 
 def policy_for(catalog: Catalog, service: str, kind: str) -> ActionPolicy:
@@ -394,6 +448,7 @@ def explain(err: BaseException, service: str) -> str:
 async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked: _Asked) -> Proposal:
     """Look up (`build`), store with its expiry job, audit, post, and remember where it was posted."""
     by, where, notifier, incident_id = asked.by, asked.where, asked.notifier, asked.incident_id
+    carried = {"approved_before": list(asked.approved_before)} if asked.approved_before else {}
     try:
         service = deps.catalog.service(service_name)
         spec = spec_for(service.provider, kind)
@@ -418,7 +473,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
         id=proposal_id,
         kind=kind,
         service=service_name,
-        params={"provider": service.provider, "inputs": inputs, "plan": plan, "policy": policy.to_dict()},
+        params={"provider": service.provider, "inputs": inputs, "plan": plan, "policy": policy.to_dict(), **carried},
         proposed_by=by,
         now=now,
         expires_at=until,

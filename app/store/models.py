@@ -172,6 +172,20 @@ class ProposedAction(Base):
     __table_args__ = (Index("ix_proposed_actions_status", "status"),)
 
 
+class ProposalApproval(Base):
+    """One operator's approval of a proposal (migration 0006): the primary key counts each person once."""
+
+    __tablename__ = "proposal_approvals"
+
+    proposal_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("proposed_actions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # "proposer", "confirm", or "earlier": carried over from the proposal this one renews
+    role: Mapped[str] = mapped_column(String(20))
+    approved_at: Mapped[datetime]
+
+
 class Job(Base):
     """Scheduled work kept in the database, claimed by one instance at a time."""
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.store.db import transaction
-from app.store.models import ProposedAction
+from app.store.db import dialect_insert, transaction
+from app.store.models import Job, ProposalApproval, ProposedAction
 
 
 @dataclass(frozen=True)
@@ -175,15 +175,120 @@ async def _move(
 
 
 async def claim(
-    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, by: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    proposal_id: str,
+    *,
+    by: str,
+    now: datetime,
+    also: AlsoInTransaction | None = None,
 ) -> Transition:
-    """proposed → running for `by`, if still proposed and not expired at `now`: the exactly-once gate."""
+    """proposed → running for `by`, if still proposed and not expired at `now`: the exactly-once gate.
+    `also` commits with the claim (the job that settles it should this instance die mid-call)."""
     return await _move(
         sessions,
         proposal_id,
         [ProposedAction.status == "proposed", ProposedAction.expires_at > now],
         {"status": "running", "confirmed_by": by, "updated_at": now},
+        also,
     )
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What one approval did: `open` false when the proposal was no longer waiting (nothing recorded);
+    `added` whether this person's approval is new; `approvals` everyone's so far, in order; `won` when
+    this approval completed the count and moved the proposal to running (then only this caller runs it)."""
+
+    open: bool
+    added: bool
+    won: bool
+    approvals: tuple[str, ...]
+    record: ProposalRecord | None
+
+
+async def approve(
+    sessions: async_sessionmaker[AsyncSession],
+    proposal_id: str,
+    *,
+    by: str,
+    counted: Mapping[str, str],
+    needed: int,
+    now: datetime,
+    also: AlsoInTransaction | None = None,
+) -> Approval:
+    """Record `by`'s approval (and `counted`, user → role, whom the caller found to be operators too,
+    such as the proposer); once `needed` distinct people approved, move proposed → running for `by`.
+
+    One transaction: the first UPDATE locks the proposal's row (PostgreSQL makes a concurrent
+    approval wait for this one to commit, then re-reads the row; SQLite's writes are serialised), so
+    the count read after the INSERTs sees every earlier approval, and exactly one approval completes it.
+    The primary key (proposal, user) makes each person count once, however often they click.
+    """
+    open_now = [ProposedAction.status == "proposed", ProposedAction.expires_at > now]
+    async with transaction(sessions) as session:
+        locked = (
+            await session.execute(
+                update(ProposedAction)
+                .where(ProposedAction.id == proposal_id, *open_now)
+                .values(updated_at=now)
+                .returning(ProposedAction.result)
+            )
+        ).one_or_none()
+        if locked is not None:
+            insert = dialect_insert(session)
+            for user, role in counted.items():
+                await session.execute(
+                    insert(ProposalApproval)
+                    .values(proposal_id=proposal_id, user_id=user, role=role, approved_at=now)
+                    .on_conflict_do_nothing(index_elements=["proposal_id", "user_id"])
+                )
+            added = (
+                await session.execute(
+                    insert(ProposalApproval)
+                    .values(proposal_id=proposal_id, user_id=by, role="confirm", approved_at=now)
+                    .on_conflict_do_nothing(index_elements=["proposal_id", "user_id"])
+                    .returning(ProposalApproval.user_id)
+                )
+            ).one_or_none() is not None
+            approvals = tuple(
+                (
+                    await session.execute(
+                        select(ProposalApproval.user_id)
+                        .where(ProposalApproval.proposal_id == proposal_id)
+                        .order_by(ProposalApproval.approved_at, ProposalApproval.role.desc(), ProposalApproval.user_id)
+                    )
+                ).scalars()
+            )
+            result = {**dict(locked.result or {}), "approvals": list(approvals)}
+            values: dict[str, Any] = {"result": result, "updated_at": now}
+            won = len(approvals) >= needed
+            if won:
+                values |= {"status": "running", "confirmed_by": by}
+            row = (
+                await session.execute(
+                    update(ProposedAction)
+                    .where(ProposedAction.id == proposal_id, *open_now)
+                    .values(**values)
+                    .returning(*_COLUMNS)
+                )
+            ).one()
+            if won and also is not None:
+                await also(session)
+            return Approval(True, added, won, approvals, _record(row))
+    async with transaction(sessions) as session:
+        record = await _get(session, proposal_id)
+    return Approval(False, False, False, tuple((record.result.get("approvals") if record else None) or ()), record)
+
+
+async def approvals_of(sessions: async_sessionmaker[AsyncSession], proposal_id: str) -> tuple[str, ...]:
+    """Who approved a proposal so far (a renewed proposal carries them over)."""
+    async with transaction(sessions) as session:
+        found = await session.execute(
+            select(ProposalApproval.user_id)
+            .where(ProposalApproval.proposal_id == proposal_id)
+            .order_by(ProposalApproval.approved_at, ProposalApproval.user_id)
+        )
+        return tuple(found.scalars())
 
 
 async def cancel(
@@ -241,6 +346,43 @@ async def finish(
     return await _move(sessions, proposal_id, [ProposedAction.status == from_status], values, also)
 
 
+async def settle(
+    sessions: async_sessionmaker[AsyncSession],
+    proposal_id: str,
+    *,
+    cutoff: datetime,
+    status: str,
+    result: Mapping[str, Any],
+    now: datetime,
+    params: Mapping[str, Any] | None = None,
+    also: AlsoInTransaction | None = None,
+) -> Transition:
+    """running → `status` for a proposal left running since before `cutoff` (its instance died mid-call).
+
+    Requiring the age in the same UPDATE means a call still finishing normally, or another instance
+    settling it, is never overwritten: one of them moves it, the other gets no row.
+    """
+    values: dict[str, Any] = {"status": status, "result": dict(result), "updated_at": now}
+    if params is not None:
+        values["params"] = dict(params)
+    conditions = [ProposedAction.status == "running", ProposedAction.updated_at <= cutoff]
+    return await _move(sessions, proposal_id, conditions, values, also)
+
+
+async def running_since_before(
+    sessions: async_sessionmaker[AsyncSession], cutoff: datetime, *, limit: int
+) -> list[ProposalRecord]:
+    """Proposals still running that were claimed before `cutoff`, oldest first."""
+    async with transaction(sessions) as session:
+        rows = await session.execute(
+            select(*_COLUMNS)
+            .where(ProposedAction.status == "running", ProposedAction.updated_at <= cutoff)
+            .order_by(ProposedAction.updated_at)
+            .limit(limit)
+        )
+        return [_record(row) for row in rows]
+
+
 async def record_result(
     sessions: async_sessionmaker[AsyncSession],
     proposal_id: str,
@@ -256,6 +398,12 @@ async def record_result(
         [ProposedAction.status == status],
         {"result": dict(result), "updated_at": now},
     )
+
+
+async def drop_pending_job(session: AsyncSession, dedupe_key: str) -> None:
+    """Delete a job not yet started (the settle job of an action that ended normally): nothing is left
+    to do for it, so it should not run later at all."""
+    await session.execute(delete(Job).where(Job.dedupe_key == dedupe_key, Job.status == "pending"))
 
 
 async def attach_message(

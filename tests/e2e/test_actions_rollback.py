@@ -42,7 +42,7 @@ async def test_rollback_proposal_shows_current_and_target_and_why(db_url, fake_s
         assert "4e6a8c0d" in text and "Fix N+1 query in /orders" in text and "Dana Ops" in text  # current
         assert "2c4e6a8b" in text and "Cache sessions in Redis" in text and "Lee Dev" in text  # target
         assert "b81e4d0" in text and "2 d ago" in text and "REMOVED" in text
-        assert "newest successful deployment before the current one" in text
+        assert "newest deployment before the current one that never crashed" in text
         assert "<@U0STRANGER>" in text and "(in 10 min)" in text
         _, confirm = find_button(message, "action.confirm")
         assert confirm["style"] == "danger"

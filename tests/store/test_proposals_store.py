@@ -81,3 +81,55 @@ async def test_finish_moves_from_the_expected_status_only_and_commits_what_follo
     progress = await proposals.record_result(sessions, "p1", status="accepted", result={"verification": {}}, now=NOW)
     assert progress.won and progress.record.result == {"verification": {}}
     assert not (await proposals.record_result(sessions, "p1", status="running", result={}, now=NOW)).won
+
+
+async def test_concurrent_approvals_of_two_operators_move_it_once_and_one_operator_never(sessions):
+    await _create(sessions, "p2")
+    at = NOW + timedelta(minutes=1)
+    alone = await asyncio.gather(
+        *(proposals.approve(sessions, "p2", by="U0OPS1", counted={}, needed=2, now=at) for _ in range(8))
+    )
+    assert not any(a.won for a in alone) and sum(a.added for a in alone) == 1
+    assert (await proposals.get(sessions, "p2")).status == "proposed"
+
+    await _create(sessions, "p3")
+    both = await asyncio.gather(
+        *(proposals.approve(sessions, "p3", by=f"U0OPS{1 + i % 2}", counted={}, needed=2, now=at) for i in range(12))
+    )
+    winners = [a for a in both if a.won]
+    assert len(winners) == 1 and sorted(winners[0].approvals) == ["U0OPS1", "U0OPS2"]
+    record = await proposals.get(sessions, "p3")
+    assert record.status == "running" and record.confirmed_by == winners[0].record.confirmed_by
+    assert sorted(record.result["approvals"]) == ["U0OPS1", "U0OPS2"]
+    assert sorted(await proposals.approvals_of(sessions, "p3")) == ["U0OPS1", "U0OPS2"]
+
+
+async def test_an_implied_approval_counts_with_one_click_and_the_same_person_not_twice(sessions):
+    await _create(sessions, "p4")
+    at = NOW + timedelta(minutes=1)
+    again = await proposals.approve(sessions, "p4", by="U0OPS1", counted={"U0OPS1": "earlier"}, needed=2, now=at)
+    assert again.open and not again.added and not again.won and again.approvals == ("U0OPS1",)
+    ran = await proposals.approve(sessions, "p4", by="U0OPS2", counted={"U0OPS1": "earlier"}, needed=2, now=at)
+    assert ran.won and ran.approvals == ("U0OPS1", "U0OPS2")
+    late = await proposals.approve(sessions, "p4", by="U0OPS3", counted={}, needed=2, now=at)
+    assert not late.open and late.record.status == "running"
+
+
+async def test_only_a_proposal_running_since_before_the_cutoff_is_settled_and_only_once(sessions):
+    await _create(sessions, "p5")
+    claimed_at = NOW + timedelta(minutes=1)
+    await proposals.claim(sessions, "p5", by="U0OPS1", now=claimed_at)
+    assert await proposals.running_since_before(sessions, claimed_at - timedelta(seconds=1), limit=10) == []
+    too_soon = await proposals.settle(
+        sessions, "p5", cutoff=claimed_at - timedelta(seconds=1), status="failed", result={}, now=claimed_at
+    )
+    assert not too_soon.won
+    [stuck] = await proposals.running_since_before(sessions, claimed_at, limit=10)
+    assert stuck.id == "p5"
+    later = claimed_at + timedelta(minutes=3)
+    results = await asyncio.gather(
+        *(proposals.settle(sessions, "p5", cutoff=claimed_at, status="accepted", result={"n": i}, now=later)
+          for i in range(5))
+    )
+    assert sum(r.won for r in results) == 1
+    assert (await proposals.get(sessions, "p5")).status == "accepted"

@@ -51,7 +51,7 @@ def record(kind: str = "rollback", status: str = "proposed", *, provider: str = 
             "inputs": inputs if inputs is not None else {"target_deployment_id": TARGET.id},
             "plan": plan if plan is not None else {
                 "current": CURRENT.to_dict(), "target": TARGET.to_dict(),
-                "why": "the newest successful deployment before the current one",
+                "why": "the newest deployment before the current one that never crashed, failed or was marked bad",
             },
             "policy": policy or {},
         },
@@ -82,7 +82,7 @@ def test_an_open_proposal_shows_both_deployments_and_the_two_buttons():
     shown = str(message["blocks"])
     assert "`4e6a8c0d` *SUCCESS* · current" in shown and "3 h ago" in shown
     assert "`2c4e6a8b` *REMOVED*" in shown and "b81e4d0 “Cache sessions in Redis”" in shown and "2 d ago" in shown
-    assert "*Why this one:* the newest successful deployment before the current one" in shown
+    assert "*Why this one:* the newest deployment before the current one that never crashed, failed" in shown
     assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; more" in shown and "Dana &lt;Ops&gt;" in shown
     assert "<@U0ASKER>" in shown and "(in 10 min)" in shown and "<!date^" in shown
     confirm, cancel = buttons(message)
@@ -211,3 +211,42 @@ def test_health_card_buttons_only_for_services_that_are_down():
     [db] = health_actions(ServiceHealth.of("db", "postgres", [down]))
     assert [e["action_id"] for e in db["elements"]] == ["health.propose_terminate_idle"]
     assert health_actions(ServiceHealth.of("site", "http", [down])) == []
+
+
+def test_approvals_so_far_are_shown_while_a_second_operator_is_awaited():
+    message = proposal_message(view(record(policy={"second_approver": True}, result={"approvals": ["U0OPS1"]}), NOW))
+    assert "two different operators must approve" in str(message["blocks"])
+    assert "approved so far by <@U0OPS1>" in str(message["blocks"])
+    assert "Approved so far by <@U0OPS1>" in message["text"]
+    ran = view(record(status="accepted", confirmed_by="U0OPS2", policy={"second_approver": True},
+                      result={"approvals": ["U0OPS1", "U0OPS2"], "answer": {"deployment_id": TARGET.id}}), NOW)
+    assert "approved by <@U0OPS1>, <@U0OPS2>" in str(proposal_message(ran)["blocks"])
+
+
+def test_an_approval_is_told_to_the_clicker_as_such():
+    shown = view(record(policy={"second_approver": True}), NOW)
+    reply = click_reply(Outcome(ClickResult.APPROVED, shown, "it runs once a second operator approves too"), "confirm")
+    assert reply["text"].startswith(":ballot_box_with_check: You approved *roll back api*")
+
+
+def test_the_deployments_passed_over_are_listed_with_why():
+    plan = {"current": CURRENT.to_dict(), "target": TARGET.to_dict(), "why": "w",
+            "passed_over": [{"id": "3d5f7b9c-4e6a-4c8b-8d2e-f3a4b5c6d7e8", "status": "REMOVED",
+                             "reason": "pitcrew rolled back from it <during> INC-4"}]}
+    shown = str(proposal_message(view(record(plan=plan), NOW))["blocks"])
+    assert "*Passed over:* `3d5f7b9c` REMOVED: pitcrew rolled back from it &lt;during&gt; INC-4" in shown
+
+
+@pytest.mark.parametrize(
+    ("outcome", "headline"), [("done", "Accepted"), ("not_done", "Failed"), ("unknown", "Unknown")]
+)
+def test_a_settled_proposal_says_pitcrew_was_interrupted_and_what_the_provider_showed(outcome, headline):
+    status = "accepted" if outcome == "done" else "failed"
+    result: dict[str, Any] = {"settled": {"outcome": outcome, "evidence": "unknown: check the provider (x)",
+                                          "at": NOW.isoformat()}}
+    if status == "failed":
+        result["failure"] = {"call": "railway rollback", "reason": "r", "uncertain": outcome == "unknown"}
+    message = proposal_message(view(record(status=status, confirmed_by="U0OPS1", result=result), NOW))
+    assert f" {headline}: roll back api" in message["blocks"][0]["text"]["text"]
+    assert "pitcrew stopped while this was running; asked Railway" in str(message["blocks"])
+    assert "pitcrew stopped while it was running" in message["text"]

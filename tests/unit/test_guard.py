@@ -63,3 +63,18 @@ def test_cancel_by_the_proposer_or_an_operator():
     assert not refused.allowed
     assert refused.reason.startswith("only the person who proposed it or an operator may cancel it")
     assert "could not read the members of S0SRE" in refused.reason
+
+
+def test_two_distinct_operators_are_needed_with_a_second_approver():
+    from app.core.guard import approvals_needed
+
+    assert approvals_needed(True) == 2 and approvals_needed(False) == 1
+
+
+def test_only_operators_implied_approvals_count():
+    from app.core.guard import counted_approvers
+
+    members = {"S0ONCALL": {"U0BOB"}}
+    implied = {"U0OPS1": "earlier", "U0BOB": "proposer", "U0EVE": "earlier"}
+    assert counted_approvers(implied, OPS, members) == {"U0OPS1": "earlier", "U0BOB": "proposer"}
+    assert counted_approvers(implied, OPS, {"S0ONCALL": None}) == {"U0OPS1": "earlier"}  # unreadable group: no

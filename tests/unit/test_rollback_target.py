@@ -17,7 +17,7 @@ def test_picks_the_newest_successful_deployment_before_the_current_one():
     plan = choose_target([d("d4", current=True), d("d3"), d("d2"), d("d1")])
     assert plan.current is not None and plan.current.id == "d4"
     assert plan.target.id == "d3"
-    assert plan.why == "the newest successful deployment before the current one"
+    assert plan.why == "the newest deployment before the current one that never crashed, failed or was marked bad"
 
 
 def test_skips_failed_and_in_progress_deployments():
@@ -100,3 +100,39 @@ def test_can_roll_back_to():
     assert not can_roll_back_to(d("a", "REMOVED"))
     assert not can_roll_back_to(d("a", "SUCCESS", can=False))
     assert not can_roll_back_to(d("a", "BUILDING", can=True))
+
+
+def test_a_removed_deployment_pitcrew_rolled_back_from_is_not_the_default_target():
+    # Railway after a rollback from crashed d2 to d1: d3 serves (a copy of d1); d2 is REMOVED with
+    # canRollback true like any replaced deployment, so only pitcrew's own record says it crashed.
+    history = [d("d3", current=True, can=False), d("d2", "REMOVED", can=True), d("d1", "REMOVED", can=True)]
+    plan = choose_target(history, known_bad={"d2": "pitcrew rolled back from it (INC-7)"})
+    assert plan.target.id == "d1"
+    assert [(p.deployment.id, p.reason) for p in plan.passed_over] == [("d2", "pitcrew rolled back from it (INC-7)")]
+
+
+def test_every_passed_over_candidate_says_why():
+    history = [
+        d("d6", current=True), d("d5", "CRASHED", can=True), d("d4", "FAILED"), d("d3", can=False),
+        d("d2", "REMOVED", can=True), d("d1"),
+    ]
+    plan = choose_target(history, known_bad={"d2": "its verification failed"})
+    assert plan.target.id == "d1"
+    assert [(p.deployment.id, p.reason) for p in plan.passed_over] == [
+        ("d5", "it crashed"),
+        ("d4", "it never served (status FAILED)"),
+        ("d3", "the provider cannot roll back to it"),
+        ("d2", "its verification failed"),
+    ]
+
+
+def test_only_newer_deployments_than_the_serving_one_are_never_candidates():
+    # Vercel after a rollback to d1: d2 (newer, READY) is not older than what serves, so never the default.
+    history = [d("d2", "READY"), d("d1", "READY", current=True), d("d0", "READY")]
+    with pytest.raises(NoRollbackTarget, match="passed over d0: INC-3 opened on it"):
+        choose_target(history, known_bad={"d0": "INC-3 opened on it"})
+
+
+def test_a_named_target_is_taken_even_if_marked_bad():
+    history = [d("d3", current=True), d("d2"), d("d1")]
+    assert choose_target(history, "d2", known_bad={"d2": "its verification failed"}).target.id == "d2"

@@ -65,8 +65,11 @@ _HEADLINE = {
 def proposal_message(p: Proposal) -> dict[str, object]:
     """The proposal's message as it should read now."""
     status = ProposalStatus.EXPIRED if p.expired else p.status
+    emoji, headline = _EMOJI[status], _HEADLINE[status]
+    if p.settled is not None and p.settled.outcome == "unknown":
+        emoji, headline = ":grey_question:", "Unknown"
     blocks: list[Block] = [
-        header(f"{_EMOJI[status]} {_HEADLINE[status]}: {p.verb.lower()} {p.service}"),
+        header(f"{emoji} {headline}: {p.verb.lower()} {p.service}"),
         section(_what(p)),
     ]
     progress = _progress(p)
@@ -105,6 +108,10 @@ def _what(p: Proposal) -> str:
         lines.append(f"*Target:* {_deployment_line(p.target, p.as_of)}")
         if p.why:
             lines.append(f"*Why this one:* {escape(p.why)}")
+        for skipped in p.passed_over:
+            lines.append(
+                f"*Passed over:* `{escape(short_id(skipped.id))}` {escape(skipped.status)}: {escape(skipped.reason)}"
+            )
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind == "set_variable":
@@ -129,7 +136,16 @@ def _what(p: Proposal) -> str:
 def _progress(p: Proposal) -> str:
     """What happened once confirmed: the provider's answer or failure, then the verification."""
     lines: list[str] = []
-    if p.failure is not None:
+    if p.settled is not None:
+        when = f" at {_clock(p.settled.at)}" if p.settled.at else ""
+        mark = {"done": ":white_check_mark:", "not_done": ":x:"}.get(p.settled.outcome, ":grey_question:")
+        lines.append(
+            f"{mark} *pitcrew stopped while this was running; asked {escape(p.provider.capitalize())}{when}:* "
+            f"{escape(p.settled.evidence)}"
+        )
+        if p.settled.outcome == "unknown":
+            lines.append("Check the service at the provider before proposing it again.")
+    elif p.failure is not None:
         lines.append(f":x: *{escape(p.failure.call)} failed:* {escape(p.failure.reason)}")
         if p.failure.uncertain:
             lines.append(
@@ -184,15 +200,22 @@ def _who_and_when(p: Proposal, status: ProposalStatus) -> str:
     if status is ProposalStatus.PROPOSED:
         minutes = max(0, round((p.expires_at - p.as_of).total_seconds() / 60))
         parts.append(f"expires {_clock(p.expires_at)} (in {minutes} min)")
-        parts.append("only an operator can confirm")
         if p.policy.second_approver:
-            parts.append("needs a second operator: the proposer cannot confirm alone")
+            parts.append(
+                "needs a second operator: two different operators must approve (the proposer counts if an operator)"
+            )
+            if p.approvals:
+                parts.append(f"approved so far by {', '.join(mention(u) for u in p.approvals)}")
+        else:
+            parts.append("only an operator can confirm")
     elif status is ProposalStatus.EXPIRED:
         parts.append(f"expired {_clock(p.expires_at)} without confirmation")
     elif status is ProposalStatus.CANCELLED:
         parts.append(f"cancelled by {mention(p.cancelled_by or '?')}")
     elif p.confirmed_by:
         parts.append(f"confirmed by {mention(p.confirmed_by)}")
+        if len(p.approvals) > 1:
+            parts.append(f"approved by {', '.join(mention(u) for u in p.approvals)}")
     if p.incident_id is not None:
         parts.append(f"INC-{p.incident_id}")
     parts.append(f"proposal {p.id[:8]}")
@@ -202,8 +225,16 @@ def _who_and_when(p: Proposal, status: ProposalStatus) -> str:
 def _text(p: Proposal, status: ProposalStatus) -> str:
     """The plain-text version: what notifications and screen readers read."""
     said = f"{_HEADLINE[status]}: {escape(p.description)}."
-    if status is ProposalStatus.PROPOSED:
+    if status is ProposalStatus.PROPOSED and p.policy.second_approver:
+        so_far = f" Approved so far by {', '.join(mention(u) for u in p.approvals)}." if p.approvals else ""
+        said += (
+            f" Proposed by {mention(p.proposed_by)}; two different operators must approve by "
+            f"{_clock(p.expires_at)}.{so_far}"
+        )
+    elif status is ProposalStatus.PROPOSED:
         said += f" Proposed by {mention(p.proposed_by)}; an operator must confirm by {_clock(p.expires_at)}."
+    elif p.settled is not None:
+        said += f" pitcrew stopped while it was running, then asked the provider: {escape(p.settled.evidence)}"
     elif p.failure is not None:
         said += f" {escape(p.failure.call)} failed: {escape(p.failure.reason)}"
     elif p.verification is not None and p.verification.phase is Phase.FAILED:
@@ -224,6 +255,8 @@ def click_reply(outcome: Outcome, verb: str) -> dict[str, object]:
         reason = reason.replace(outcome.holder, mention(outcome.holder))
     if outcome.result is ClickResult.REFUSED:
         text = f":no_entry: You cannot {verb} *{escape(what)}*: {reason}."
+    elif outcome.result is ClickResult.APPROVED:
+        text = f":ballot_box_with_check: You approved *{escape(what)}*: {reason}."
     else:
         text = f":information_source: Nothing done ({escape(what)}): {reason}."
     return message(text, [section(text)])
@@ -270,7 +303,10 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         accessory = None
         if d.id in listing.candidates:
             accessory = button(ROLLBACK_TO, "Roll back to this", f"{listing.service} {d.id}")
-        blocks.append(section(_deployment_line(d, listing.as_of, with_url=True), accessory=accessory))
+        line = _deployment_line(d, listing.as_of, with_url=True)
+        if d.id in listing.passed_over:
+            line += f"\n:warning: not the default target: {escape(listing.passed_over[d.id])}"
+        blocks.append(section(line, accessory=accessory))
     if not listing.deployments:
         blocks.append(section("No deployments found."))
     if listing.rollback_target:
@@ -281,7 +317,11 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
     else:
         hint = "There is no earlier successful deployment to roll back to."
     blocks.append(context(hint))
-    lines = [title] + [f"{d.id} {d.status} {_commit(d)}".rstrip() for d in listing.deployments]
+    lines = [title] + [
+        f"{d.id} {d.status} {_commit(d)}".rstrip()
+        + (f" (passed over: {listing.passed_over[d.id]})" if d.id in listing.passed_over else "")
+        for d in listing.deployments
+    ]
     return message(escape("\n".join(lines)), blocks)
 
 
