@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.catalog import Catalog
-from app.core.secrets import scrub
+from app.core.secrets import dsn_secrets, scrub
 from app.jobs.signal import JobSignal
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
@@ -47,6 +47,16 @@ class Deps:
     _audit_writer: GroupCommit[audit_store.NewEntry] | None = field(default=None, init=False, repr=False)
     _job_writer: GroupCommit[job_store.NewJob] | None = field(default=None, init=False, repr=False)
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, to mask wherever text leaves it (Slack, logs, the audit
+        trail, error texts): the settings' own, and the DSN (and its password) of each `postgres`
+        service, which lives in the environment variable its `dsn_env` names, not in the settings."""
+        values = self.settings.secret_values()
+        for service in self.catalog.services.values():
+            if service.postgres is not None:
+                values.extend(dsn_secrets(self.environ.get(service.postgres.dsn_env, "")))
+        return values
+
     async def audit(
         self,
         *,
@@ -57,7 +67,7 @@ class Deps:
         outcome: str = "ok",
     ) -> None:
         """Record one event in its own transaction, with secrets masked before they are stored."""
-        clean = scrub(params or {}, self.settings.secret_values())
+        clean = scrub(params or {}, self.secret_values())
         if self._audit_writer is None:
             self._audit_writer = GroupCommit(self.sessions, audit_store.append_many, name="pitcrew-audit-writer")
         await self._audit_writer.write(audit_store.NewEntry(self.clock(), actor, action, target, clean, outcome))

@@ -59,7 +59,7 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
         args = LogsArgs.parse(text)
     except LogsUsageError as err:
         if err.message:  # it may quote what was typed: mask that as any text pitcrew posts
-            err = LogsUsageError(mask_values(err.message, deps.settings.secret_values()))
+            err = LogsUsageError(mask_values(err.message, deps.secret_values()))
         await place.private(logs_usage(err))
         return Answered("usage", text)
     try:
@@ -72,7 +72,7 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
         return Answered(f"no logs: {err.reason}", text)
     except Exception as err:  # a bug must still get an answer, and no traceback to Slack
         log.exception("/logs %s failed", args.service)
-        reason = mask_values(f"unexpected {type(err).__name__}", deps.settings.secret_values())
+        reason = mask_values(f"unexpected {type(err).__name__}", deps.secret_values())
         await place.private(logs_error(args.service, LogsError(f"pitcrew failed ({reason}); see its log.")))
         return Answered(f"failed: {reason}", text)
     delivered = await deliver(result, place)
