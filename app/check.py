@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 
 from app.catalog import Catalog
+from app.core.secrets import mask_values
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
+from app.jobs.runner import MAX_ATTEMPTS
 from app.providers.base import ProviderError
 from app.providers.postgres import probe_postgres
 from app.settings import Settings
 from app.slack.client import web_client
-from app.store.db import safe_url
+from app.store import jobs as job_store
+from app.store.db import safe_url, transaction
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -37,7 +40,7 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     """Run every check concurrently, emit a line each as they finish in order, return 0 if all passed."""
     deps = build_deps(settings, catalog)
     try:
-        checks = [_database(settings), _slack(settings), _runbooks(catalog)]
+        checks = [_database(settings), _slack(settings), _runbooks(catalog), _parked_jobs(deps)]
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         lines = await asyncio.gather(*(_bounded(check) for check in checks))
@@ -80,6 +83,25 @@ async def _slack(settings: Settings) -> CheckLine:
     except Exception as err:  # network errors of every kind mean the same here
         return CheckLine("slack", False, f"cannot reach {settings.SLACK_API_URL}: {type(err).__name__}: {err}")
     return CheckLine("slack", True, f"bot {answer.get('user')} in workspace {answer.get('team')}")
+
+
+async def _parked_jobs(deps: Deps) -> CheckLine:
+    """Jobs that failed too many times in a row and are no longer retried: scheduled work that stopped
+    (the purge, a verification) or Slack requests that could not be run (their users were told)."""
+    secrets = deps.secret_values()
+    try:
+        async with transaction(deps.sessions) as session:
+            kinds = await job_store.parked(session)
+    except Exception as err:  # the database line says why; this one only says it could not look
+        return CheckLine("jobs", False, mask_values(f"could not be read: {type(err).__name__}: {err}", secrets)[:300])
+    if not kinds:
+        return CheckLine("jobs", True, "none parked")
+    described = "; ".join(
+        f"{k.kind} ×{k.count} (last error: {mask_values(k.last_error or 'none recorded', secrets)[:200]})"
+        for k in kinds
+    )
+    total = sum(k.count for k in kinds)
+    return CheckLine("jobs", False, f"{total} parked after failing {MAX_ATTEMPTS} times in a row: {described}")
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

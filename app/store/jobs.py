@@ -187,6 +187,34 @@ async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worke
         )
 
 
+@dataclass(frozen=True)
+class ParkedKind:
+    """The jobs of one kind parked as failed: how many, and the error of the latest of them."""
+
+    kind: str
+    count: int
+    last_error: str | None
+
+
+async def parked(session: AsyncSession) -> list[ParkedKind]:
+    """Failed jobs by kind (most first), for `pitcrew check` to say what stopped being retried and why."""
+    from sqlalchemy import func
+
+    counts = (
+        await session.execute(
+            select(Job.kind, func.count(), func.max(Job.id))
+            .where(Job.status == "failed")
+            .group_by(Job.kind)
+            .order_by(func.count().desc(), Job.kind)
+        )
+    ).all()
+    if not counts:
+        return []
+    latest_ids = [latest for _, _, latest in counts]
+    errors = dict((await session.execute(select(Job.id, Job.last_error).where(Job.id.in_(latest_ids)))).all())
+    return [ParkedKind(kind, int(count), errors.get(latest)) for kind, count, latest in counts]
+
+
 async def pending_count(sessions: async_sessionmaker[AsyncSession], kind: str | None = None) -> int:
     from sqlalchemy import func
 
