@@ -23,7 +23,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from app.deps import Deps
-from app.jobs.runner import Handler
+from app.jobs.runner import Handler, last_try
+from app.slack import replays
 from app.slack.context import deps_of
 from app.store.jobs import ClaimedJob
 
@@ -93,10 +94,22 @@ async def defer(request: AsyncBoltRequest) -> BoltResponse | None:
 
 def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
     """The job that runs a stored request through `app`. It was verified when it arrived: a
-    body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check."""
+    body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check.
+    A click come too late is refused; a run that fails is retried or given up (app/slack/replays.py)."""
 
     async def replay(deps: Deps, job: ClaimedJob) -> None:
-        request = AsyncBoltRequest(body=job.payload["body"], mode="socket_mode", context={REPLAYED: True})
-        await app.async_dispatch(request)
+        body = job.payload["body"]
+        if await replays.refused_as_late(deps, app.client, body, job.created_at):
+            return
+        outcome = replays.ReplayOutcome()
+        request = AsyncBoltRequest(
+            body=body, mode="socket_mode", context={REPLAYED: True, replays.REPLAY_OUTCOME: outcome}
+        )
+        response = await app.async_dispatch(request)
+        # Bolt answers whatever happened inside: what went wrong is in `outcome` (app/slack/replays.py).
+        await replays.settle(
+            deps, app.client, body, job.created_at, outcome.failure(response),
+            attempt=job.attempts, final=last_try(job),
+        )
 
     return {SLACK_REQUEST_JOB: replay}
