@@ -163,6 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.deps import build_deps
+    from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
 
@@ -180,6 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     port = args.port or settings.PORT
     deps = build_deps(settings, catalog)
+    mask_logs(deps.secret_values())
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
     # Everything built so far lives as long as the process: out of the collector's sight, a full
     # collection no longer walks it (each one paused the loop, and every ack behind it, for ~50 ms).
@@ -202,10 +204,12 @@ async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
     from app.deps import build_deps
     from app.jobs.purge import schedule_purge
     from app.jobs.runner import JobRunner
+    from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.slack.deferral import slack_job_handlers
 
     deps = build_deps(settings, catalog)
+    mask_logs(deps.secret_values())
     slack_app = build_slack_app(deps)
     await schedule_purge(deps)
     runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
