@@ -23,7 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from app.slack.deferral import REPLAYED, defer, should_defer
-from app.slack.replays import REPLAY_OUTCOME, ReplayOutcome
+from app.slack.replays import REPLAY_OUTCOME, ReplayOutcome, is_rerunnable
 
 
 class _SignallingAck(AsyncAck):
@@ -70,7 +70,7 @@ class PromptAckRunner(AsyncioListenerRunner):
         if request.context.get(REPLAYED):  # run by a job: no one waits for the ack, the job waits for the end
             outcome: ReplayOutcome | None = request.context.get(REPLAY_OUTCOME)
             if outcome is not None:
-                outcome.ran = True
+                outcome.ran, outcome.rerunnable = True, is_rerunnable(listener.ack_function)
             await self._run_listener(request, response, listener, ack)
             return ack.response
         if listener.auto_acknowledgement:  # Events API: Slack only needs to know it arrived

@@ -108,8 +108,7 @@ def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
         response = await app.async_dispatch(request)
         # Bolt answers whatever happened inside: what went wrong is in `outcome` (app/slack/replays.py).
         await replays.settle(
-            deps, app.client, body, job.created_at, outcome.failure(response),
-            attempt=job.attempts, final=last_try(job),
+            deps, app.client, body, job.created_at, outcome, response, attempt=job.attempts, final=last_try(job)
         )
 
     return {SLACK_REQUEST_JOB: replay}

@@ -7,9 +7,13 @@ stores them and replays them from a job).
   commands and mentions still run late: their answer is still worth having.
 - A run that fails for a reason that may pass (Slack's API away: its `auth.test` or a later call
   answered 5xx or not at all, a network error) is raised to the job runner, which tries again with
-  backoff and keeps the error on the job. After the last try, or at once for an error that trying
-  again would not cure, the person is told privately (through the request's `response_url` while
-  Slack still accepts it, else an ephemeral message) and the audit trail records it.
+  backoff and keeps the error on the job: when no listener ran at all (Bolt's authorization failed
+  before it), or when the listener is marked `@rerunnable` (it only reads and answers: /health,
+  /logs). A listener that may have changed something before failing (declared an incident, made a
+  proposal) is not run twice: a second incident or a second "Roll back" button is worse than one
+  clear message. After the last try, or at once when it is not tried again, the person is told
+  privately (through the request's `response_url` while Slack still accepts it, else an ephemeral
+  message) and the audit trail records it.
 
 Bolt's `async_dispatch` answers a request whatever happens inside (a listener's exception is logged
 and swallowed; a failed `auth.test` becomes a 200 with an apology, a failed middleware a 500), so
@@ -21,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
@@ -40,6 +45,7 @@ from app.slack.render.replays import click_too_late, could_not_run
 log = logging.getLogger("pitcrew.slack")
 
 REPLAY_OUTCOME = "pitcrew_replay_outcome"  # context key of the ReplayOutcome of a replayed request
+_RERUNNABLE = "__pitcrew_rerunnable__"
 CLICK_TTL = timedelta(seconds=60)
 RESPONSE_URL_TTL = timedelta(minutes=30)  # Slack accepts a response_url's answers for 30 minutes
 # Slack's own words for "try again later" (https://api.slack.com/methods/api.test lists internal_error
@@ -59,12 +65,31 @@ class NotRun(Exception):
             super().__init__(f"not run: Slack's auth.test failed or did not answer (Bolt answered HTTP {status})")
 
 
+Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
+
+
+def rerunnable(listener: Listener) -> Listener:
+    """Mark a listener that may run again from the start after failing half-way: it changes nothing,
+    only reads and answers (so a second run at worst answers twice)."""
+    setattr(listener, _RERUNNABLE, True)
+    return listener
+
+
+def is_rerunnable(listener: Callable[..., Any]) -> bool:
+    return bool(getattr(listener, _RERUNNABLE, False))
+
+
 @dataclass
 class ReplayOutcome:
     """Filled in by the listener runner while a replayed request is dispatched."""
 
     ran: bool = False
+    rerunnable: bool = False  # the listener that ran is marked @rerunnable
     error: Exception | None = None
+
+    def may_retry(self, error: Exception) -> bool:
+        """Whether running the request again is both useful (the error may pass) and harmless."""
+        return transient(error) and (isinstance(error, NotRun) or self.rerunnable)
 
     def failure(self, response: BoltResponse | None) -> Exception | None:
         """Why the request was not run to its end, or None when it was."""
@@ -160,21 +185,23 @@ async def refused_as_late(deps: Deps, client: AsyncWebClient, body: dict[str, An
 
 
 async def settle(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], received_at: datetime, error: Exception | None,
-    *, attempt: int, final: bool,
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], received_at: datetime, outcome: ReplayOutcome,
+    response: BoltResponse | None, *, attempt: int, final: bool,
 ) -> None:
-    """Return when the request ran; raise for the job runner to try again (a transient error, not the
-    last try); tell the person, audit it and raise GiveUp when it will not run."""
+    """Return when the request ran; raise for the job runner to try again (see the module's docstring);
+    tell the person, audit it and raise GiveUp when it will not run."""
+    error = outcome.failure(response)
     if error is None:
         return
-    secrets = deps.secret_values()
-    reason = mask_values(_describe(error), secrets)
-    if transient(error) and not final:
+    retry = outcome.may_retry(error)
+    if retry and not final:
         raise error
+    reason = mask_values(_describe(error), deps.secret_values())
     request = StoredRequest.of(body)
     tries = f"{attempt} tries" if attempt > 1 else "1 try"
     log.error("%s by %s given up after %s: %s", request.action, request.user, tries, reason)
-    told = could_not_run(request.kind, request.label, reason, transient(error))
+    partly = outcome.ran and not outcome.rerunnable
+    told = could_not_run(request.kind, request.label, reason, transient=transient(error), partly=partly)
     await _tell(deps, client, request, received_at, told)
     await deps.audit(
         actor=request.user,

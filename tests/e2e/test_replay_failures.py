@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.catalog import Catalog
 from app.deps import Deps, build_deps
@@ -29,7 +29,7 @@ from app.slack.app import build_slack_app
 from app.slack.deferral import SLACK_REQUEST_JOB, slack_job_handlers
 from app.slack.render.actions import HEALTH_TERMINATE_IDLE
 from app.store import audit as audit_store
-from app.store.models import Job
+from app.store.models import Incident, Job
 from app.web import build_web_app
 from tests.harness import ALERTS, OPERATOR, Clock, catalog_from
 
@@ -180,3 +180,28 @@ async def test_a_slash_command_run_late_still_runs(db_url: str, fake_slack: Fake
             assert card.args["response_type"] == "in_channel" and "api" in card.args["text"]
 
 
+
+
+async def test_a_command_that_may_have_changed_something_is_not_run_twice(db_url: str, fake_slack: FakeSlack) -> None:
+    """/incident declare stores the incident, then posts its message: when Slack fails the post, a
+    second run would declare a second incident. It is said at once instead, and audited."""
+    clock = Clock(NOW)
+    async with instance(db_url, fake_slack, catalog_from({}), clock) as node:
+        await fake_slack.slash("/incident", "declare SEV2 checkout is slow", user=OPERATOR, channel=ALERTS)
+        fake_slack.outage(status=500, error="internal_error", methods={"chat.postMessage"})
+        assert await node.runner.run_due() == 1
+        job = await node.job()
+        assert (job.status, job.attempts) == ("failed", 1)
+        [told] = _responses(fake_slack)
+        assert told.args["response_type"] == "ephemeral"
+        said = told.args["text"]
+        assert "`/incident declare SEV2 checkout is slow` could not be run: Slack answered HTTP 500" in said
+        assert "Part of it may have been done before it failed: look before doing it again." in said
+        fake_slack.recover()
+        clock.advance(minutes=10)
+        assert await node.runner.run_due() == 0  # not tried again
+        async with node.deps.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Incident)) == 1
+        entry = (await node.audit())[-1]
+        assert (entry.actor, entry.action) == (OPERATOR, "command /incident")
+        assert entry.outcome.startswith("failed: Slack answered HTTP 500 internal_error")

@@ -28,6 +28,7 @@ from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.render.logs import LogsFile, logs_delivery, logs_error, logs_usage, unknown_service, upload_comment
 from app.slack.render.logs import upload_failed as upload_failed_message
+from app.slack.replays import rerunnable
 
 log = logging.getLogger("pitcrew.logs")
 
@@ -116,6 +117,7 @@ def _slack_reason(err: Exception) -> str:
 # ---- the slash command ------------------------------------------------------------------------
 
 
+@rerunnable  # reads and answers only: run again after Slack was away
 @deferred()
 async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any) -> None:
     await ack()

@@ -29,9 +29,11 @@ def click_too_late(received_at: datetime) -> str:
     )
 
 
-def could_not_run(kind: str, label: str, reason: str, transient: bool) -> str:
+def could_not_run(kind: str, label: str, reason: str, *, transient: bool, partly: bool) -> str:
     why = escape(truncate(reason, 300))
-    if transient:
+    if partly:
+        advice = "Part of it may have been done before it failed: look before doing it again."
+    elif transient:
         advice = "Slack or the network was away each time pitcrew tried; try again once it answers."
     else:
         advice = "Trying again will likely fail the same way; `pitcrew check` and the logs say more."
