@@ -207,7 +207,7 @@ async def settle(
         actor=request.user,
         action=request.action,
         target=request.channel,
-        params={"received_at": received_at.isoformat(), "tries": attempt},
+        params={"text": request.label, "received_at": received_at.isoformat(), "tries": attempt},
         outcome=f"failed: {reason}"[:500],
     )
     raise GiveUp(f"{reason} (after {tries})")
