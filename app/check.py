@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 
 from app.catalog import Catalog
+from app.core.secrets import mask_values
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
+from app.jobs.runner import MAX_ATTEMPTS
 from app.providers.base import ProviderError
 from app.providers.postgres import probe_postgres
 from app.settings import Settings
 from app.slack.client import web_client
-from app.store.db import safe_url
+from app.store import jobs as job_store
+from app.store.db import safe_url, transaction
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -40,14 +43,15 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     """Run every check concurrently, emit a line each as they finish in order, return 0 if all passed."""
     deps = build_deps(settings, catalog)
     try:
-        checks = [_database(settings), _slack(settings), _audit_key(settings), _runbooks(catalog)]
+        checks = [_database(settings), _slack(settings), _audit_key(settings), _runbooks(catalog), _parked_jobs(deps)]
         if catalog.status_page.enabled and catalog.status_page.require_token:
             checks.append(_status_page_token(settings))
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
-        lines = await asyncio.gather(*(_bounded(check) for check in checks))
+        found = await asyncio.gather(*(_bounded(check) for check in checks))
     finally:
         await deps.close()
+    lines = [line for line in found if line is not None]
     lines.extend(advice(catalog))
     for line in lines:
         emit(str(line))
@@ -75,7 +79,7 @@ def advice(catalog: Catalog) -> list[CheckLine]:
     return notes
 
 
-async def _bounded(check: Awaitable[CheckLine]) -> CheckLine:
+async def _bounded(check: Awaitable[CheckLine | None]) -> CheckLine | None:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             return await check
@@ -133,6 +137,26 @@ async def _status_page_token(settings: Settings) -> CheckLine:
         said = "status_page.require_token is true but STATUS_PAGE_TOKEN is not set: nobody can open it"
         return CheckLine("status page", False, said)
     return CheckLine("status page", True, "opens with STATUS_PAGE_TOKEN (?token= or Authorization: Bearer)")
+
+
+async def _parked_jobs(deps: Deps) -> CheckLine | None:
+    """Jobs that failed too many times in a row and are no longer retried: scheduled work that stopped
+    (the purge, a verification) or Slack requests that could not be run (their users were told).
+    None when the jobs cannot be read: the database's own line then says why."""
+    secrets = deps.secret_values()
+    try:
+        async with transaction(deps.sessions) as session:
+            kinds = await job_store.parked(session)
+    except Exception:
+        return None
+    if not kinds:
+        return CheckLine("jobs", True, "none parked")
+    described = "; ".join(
+        f"{k.kind} ×{k.count} (last error: {mask_values(k.last_error or 'none recorded', secrets)[:200]})"
+        for k in kinds
+    )
+    total = sum(k.count for k in kinds)
+    return CheckLine("jobs", False, f"{total} parked after failing {MAX_ATTEMPTS} times in a row: {described}")
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:

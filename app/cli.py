@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
@@ -47,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    from app.log_redaction import install_on_root
+    from app.log_masking import mask_logs
 
-    install_on_root(())  # `token=...`, bearer tokens, passwords in URLs; `serve` adds its secrets' values
+    mask_logs(())  # `token=...`, bearer tokens, passwords in URLs; `serve` adds its secrets' values
     try:
         result: int = args.run(args)
         return result
@@ -222,14 +223,15 @@ def _first_line(err: BaseException) -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.deps import build_deps
-    from app.log_redaction import install_on_root, uvicorn_log_config
+    from app.deps import build_deps, process_secrets
+    from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
 
     settings = load_settings()
-    install_on_root(settings.secret_values())
+    mask_logs(settings.secret_values())
     catalog = load_config(settings)
+    mask_logs(process_secrets(settings, catalog, os.environ))  # before anything may quote a DSN
     missing = [name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not getattr(settings, name)]
     if missing:
         raise StartupError(f"{' and '.join(missing)} not set: create the Slack app from manifest.yml and copy them")
@@ -255,7 +257,6 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info" if args.verbose else "warning",
         access_log=args.verbose,
         proxy_headers=True,
-        log_config=uvicorn_log_config(settings.secret_values()),
     )
     return 0
 

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.catalog import Catalog
-from app.core.secrets import scrub
+from app.core.secrets import dsn_secrets, scrub
 from app.jobs.signal import JobSignal
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
@@ -30,6 +30,17 @@ from app.store.reachability import Reachability
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def process_secrets(settings: Settings, catalog: Catalog, environ: Mapping[str, str]) -> list[str]:
+    """Every secret this process holds, to mask wherever text leaves it (Slack, logs, the audit
+    trail, error texts): the settings' own, and the DSN (and its password) of each `postgres`
+    service, which lives in the environment variable its `dsn_env` names, not in the settings."""
+    values = settings.secret_values()
+    for service in catalog.services.values():
+        if service.postgres is not None:
+            values.extend(dsn_secrets(environ.get(service.postgres.dsn_env, "")))
+    return values
 
 
 @dataclass
@@ -60,6 +71,10 @@ class Deps:
         if self._reachability is not None:
             self._reachability.suspect()
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds (see `process_secrets`)."""
+        return process_secrets(self.settings, self.catalog, self.environ)
+
     async def audit(
         self,
         *,
@@ -70,7 +85,7 @@ class Deps:
         outcome: str = "ok",
     ) -> None:
         """Record one event in its own transaction, with secrets masked before they are stored."""
-        clean = scrub(params or {}, self.settings.secret_values())
+        clean = scrub(params or {}, self.secret_values())
         if self._audit_writer is None:
             self._audit_writer = GroupCommit(self.sessions, audit_store.append_many, name="pitcrew-audit-writer")
         await self._audit_writer.write(audit_store.NewEntry(self.clock(), actor, action, target, clean, outcome))

@@ -3,6 +3,8 @@ see its deployments and read its variables (without which /logs shows nothing), 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from app.check import advice, run_checks
 from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
 from app.sandbox.railway import sample_world as railway_world
@@ -94,3 +96,44 @@ async def test_check_recommends_setting_slack_responders(tmp_path):
     assert note.startswith("WARN slack.responders: not set: anyone acting in the alerts channel")
     assert ", 2 warnings, " in lines[-1]  # slack.responders and AUDIT_KEY: said, not failed
     assert advice(catalog_from({}, responders=["S0ONCALL"])) == []
+
+
+async def test_check_names_parked_jobs_by_kind_with_their_last_error_masked(tmp_path):
+    from app.deps import build_deps
+    from app.jobs.runner import MAX_ATTEMPTS, JobRunner
+    from app.store import jobs as job_store
+    from app.store.db import transaction
+    from tests.harness import Clock
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    token = "xoxb-parked-job-secret-token"
+    settings = Settings(DATABASE_URL=url, SLACK_BOT_TOKEN=token)
+    catalog = catalog_from({})
+    lines: list[str] = []
+    await run_checks(settings, catalog, lines.append)
+    assert "ok   jobs: none parked" in lines
+
+    async def flaky(deps, job):  # type: ignore[no-untyped-def]
+        raise ConnectionError(f"Slack refused {token}")
+
+    clock = Clock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    deps = build_deps(settings, catalog, clock=clock)
+    try:
+        async with transaction(deps.sessions) as session:
+            for n in range(2):
+                await job_store.enqueue(session, kind="test.flaky", payload={"n": n}, run_at=clock.now, now=clock.now)
+            await job_store.enqueue(session, kind="test.retired", payload={}, run_at=clock.now, now=clock.now)
+        runner = JobRunner(deps, worker="test", handlers={"test.flaky": flaky})
+        for _ in range(MAX_ATTEMPTS):
+            await runner.run_due()
+            clock.advance(minutes=10)
+    finally:
+        await deps.close()
+    lines.clear()
+    await run_checks(settings, catalog, lines.append)
+    [jobs] = [line for line in lines if " jobs: " in line]
+    assert jobs.startswith(f"FAIL jobs: 3 parked after failing {MAX_ATTEMPTS} times in a row: ")
+    assert "test.flaky ×2 (last error: ConnectionError('Slack refused ***'))" in jobs
+    assert "test.retired ×1 (last error: no handler for 'test.retired')" in jobs
+    assert token not in "\n".join(lines)

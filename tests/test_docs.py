@@ -59,7 +59,9 @@ OTHER_VARIABLES = {
 }
 # Files the docs name that live on the user's side, not in this repository.
 USER_FILES = {"pitcrew.yml", "alertmanager.yml", "audit.jsonl", "pitcrew.db"}
-OTHER_COMMANDS = ("python3 -m venv", ". .venv/bin/activate", "pip install", "python -m pytest", "railway link")
+OTHER_COMMANDS = (
+    "python3 -m venv", ". .venv/bin/activate", "pip install", "pip-compile", "python -m pytest", "railway link"
+)
 
 
 # ---- reading the docs ----------------------------------------------------------------------------

@@ -12,15 +12,19 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from app.core.masking import MASK, Masker
 
-__all__ = ["MASK", "SECRET_KEY_NAME", "mask_values", "scrub"]
+__all__ = ["MASK", "SECRET_KEY_NAME", "dsn_secrets", "mask_values", "scrub"]
 
 # Broader than `masking.is_secret_name` on purpose: in the audit trail a value under `token_type` or
 # `password_reset` is masked too. Audit entries are read rarely and kept for ever; a false positive
 # there costs nothing, a leak is permanent.
 SECRET_KEY_NAME = re.compile(r"(secret|token|password|passwd|pwd|api[_-]?key|private[_-]?key|dsn|credential)", re.I)
+
+# `password=secret` or `password='a secret'` in a libpq key=value DSN.
+_KEYWORD_PASSWORD = re.compile(r"""\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))""", re.I)
 
 # Known values shorter than this are ignored, so that a secret `1` never masks every digit.
 MIN_KNOWN_LENGTH = 4
@@ -61,3 +65,22 @@ def _mask_broad_keys(params: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return {str(k): clean(str(k), v) for k, v in params.items()}
+
+
+def dsn_secrets(dsn: str) -> list[str]:
+    """The DSN and its password (as written and percent-decoded), to mask in any text that might quote
+    them: an error a driver raised, a log line, an alert. Both DSN forms: `postgresql://user:pw@host/db`
+    and libpq's `host=... password=...`."""
+    if not dsn.strip():
+        return []
+    values = [dsn.strip()]
+    try:
+        password = urlsplit(dsn.strip()).password
+    except ValueError:
+        password = None
+    if password:
+        values.extend(dict.fromkeys((password, unquote(password))))
+    for quoted, bare in _KEYWORD_PASSWORD.findall(dsn):
+        if quoted or bare:
+            values.append(quoted.replace("\\'", "'").replace("\\\\", "\\") if quoted else bare)
+    return values

@@ -194,7 +194,7 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
     """The provider call, once; then accepted (with its verification scheduled) or failed, shown and audited."""
     request = calls.request(spec, record)
     inputs = record.params.get("inputs", {})
-    secrets = [*deps.settings.secret_values(), *(str(inputs[k]) for k in spec.secret if inputs.get(k))]
+    secrets = [*deps.secret_values(), *(str(inputs[k]) for k in spec.secret if inputs.get(k))]
     failure: Failure | None = None
     answer: dict[str, Any] = {}
     try:

@@ -454,7 +454,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
         spec = spec_for(service.provider, kind)
         inputs, plan = await build(service, spec)
     except _ERRORS as err:
-        reason = mask_values(explain(err, service_name), deps.settings.secret_values())
+        reason = mask_values(explain(err, service_name), deps.secret_values())
         await _audit_refusal(deps, by, kind, service_name, {}, reason)
         raise ActionError(reason) from None
     policy = policy_for(deps.catalog, service_name, kind)

@@ -238,7 +238,7 @@ async def apply_group(
     await alert_store.store_bodies(session, bodies)
     # Every body in the audit trail, repeats too; one append for the group, so a storm takes the
     # chain's head once per transaction, not once per alert.
-    secrets = deps.settings.secret_values()
+    secrets = deps.secret_values()
     await audit_store.append_many(session, [
         audit_store.NewEntry(
             at=arrival.now, actor=f"webhook:{arrival.source}", action=f"webhook {arrival.source}", target=None,
@@ -371,6 +371,6 @@ async def audit(
         actor=f"webhook:{source}",
         action=f"webhook {source}",
         target=None,
-        params=scrub(params, deps.settings.secret_values()),
+        params=scrub(params, deps.secret_values()),
         outcome=outcome,
     )

@@ -12,9 +12,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
 from app.core.health import (
@@ -28,7 +27,7 @@ from app.core.health import (
     judge_postgres,
 )
 from app.core.observations import Deployment, DeploymentObservation
-from app.core.secrets import mask_values
+from app.core.secrets import dsn_secrets, mask_values
 from app.providers.base import ProviderError
 from app.providers.http import probe_http, safe_url
 from app.providers.postgres import probe_postgres
@@ -60,7 +59,7 @@ async def check_health(
     `provider_timeout_s` bounds each Railway and Vercel call; HTTP and Postgres checks use their own.
     """
     chosen = _choose(deps, names)
-    bounds = _Bounds(deps.settings.secret_values(), provider_timeout_s)
+    bounds = _Bounds(deps.secret_values(), provider_timeout_s)
     checked_at = deps.clock()
     started = time.monotonic()
     services = await asyncio.gather(*(_check_service(deps, n, service, bounds) for n, service in chosen))
@@ -134,7 +133,7 @@ async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
         ref.timeout_s,
         lambda: probe_postgres(dsn, timeout_s=ref.timeout_s, long_query_s=ref.long_query_s),
         lambda obs: judge_postgres(obs, ref),
-        [*bounds.secrets, *_dsn_secrets(dsn)],
+        [*bounds.secrets, *dsn_secrets(dsn)],
     )
     return result, None
 
@@ -165,7 +164,7 @@ async def _guarded(
     try:
         async with asyncio.timeout(timeout_s + TIMEOUT_GRACE_S):
             observed = await probe()
-        return judge(observed), observed
+        return _masked(judge(observed), secrets), observed
     except TimeoutError:
         return failed_probe(name, call, f"timed out after {timeout_s:g} s"), None
     except ProviderError as err:
@@ -178,17 +177,7 @@ async def _guarded(
         return failed_probe(name, call, reason), None
 
 
-def _dsn_secrets(dsn: str) -> list[str]:
-    """The DSN and its password, masked in any message that might quote them."""
-    values = [dsn]
-    try:
-        password = urlsplit(dsn).password
-    except ValueError:
-        password = None
-    if password:
-        values.append(password)
-    for word in dsn.split():  # the key=value form: `host=... password=...`
-        key, _, value = word.partition("=")
-        if key.lower() == "password" and value:
-            values.append(value.strip("'\""))
-    return values
+def _masked(result: CheckResult, secrets: list[str]) -> CheckResult:
+    """A verdict's evidence with secrets masked: it quotes what the service answered (a JSON value that
+    did not match), and a backend may well quote its own database's password there."""
+    return replace(result, evidence=tuple(mask_values(line, secrets) for line in result.evidence))

@@ -687,7 +687,7 @@ async def _audit(
         actor=actor,
         action=action,
         target=incident_ref(incident_id),
-        params=scrub(params, deps.settings.secret_values()),
+        params=scrub(params, deps.secret_values()),
         outcome="ok",
     )
 

@@ -218,7 +218,7 @@ class _Context:
     def own_secrets(self) -> dict[str, str]:
         """pitcrew's own tokens, named so that `Masker.for_variables` takes each for a secret (a name must
         end with the secret word: `PITCREW_1_SECRET`, not `PITCREW_SECRET_1`)."""
-        return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(self.deps.settings.secret_values())}
+        return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(self.deps.secret_values())}
 
     def masker(self, variables: Mapping[str, str] | None = None) -> Masker:
         return Masker.for_variables({**(variables or {}), **self.own_secrets()})

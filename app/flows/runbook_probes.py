@@ -115,7 +115,7 @@ def choose_target(deps: Deps, step: Step, incident_service: str | None) -> tuple
 
 async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
     """Run the step's probe on `service`; never raises for what a provider or the catalog says."""
-    secrets = deps.settings.secret_values()
+    secrets = deps.secret_values()
     try:
         match step.probe:
             case "health":

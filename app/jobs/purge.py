@@ -51,12 +51,14 @@ async def schedule_purge(deps: Deps) -> None:
     """Make sure the purge is scheduled (once for all instances: its dedupe key is its name).
 
     Called when an instance starts its job runner; a failure is logged, not raised: the instance
-    serves regardless, and the next start schedules it."""
+    serves regardless, and the next start schedules it. A purge parked after failing several times
+    in a row is revived here, so a restart is enough once the cause is gone."""
     now = deps.clock()
     try:
         async with transaction(deps.sessions) as session:
             await job_store.enqueue(
-                session, kind=PURGE_JOB, payload={}, run_at=now + EVERY, now=now, dedupe_key=PURGE_JOB
+                session, kind=PURGE_JOB, payload={}, run_at=now + EVERY, now=now, dedupe_key=PURGE_JOB,
+                revive_failed=True,
             )
     except Exception as err:
         log.warning("could not schedule the purge (%s)", err)

@@ -34,9 +34,15 @@ class Again:
     payload: dict[str, Any] | None = None
 
 
-class Refused(Exception):
-    """Raised by a handler for a job that must never run (a stored request whose MAC does not
-    verify): the job is failed at once with this message, not retried."""
+class GiveUp(Exception):
+    """Raised by a handler whose job cannot succeed however often it is tried (or that has said so to
+    whom it concerns after its last try): the job is parked as failed at once, with this error."""
+
+
+def last_try(job: ClaimedJob) -> bool:
+    """Whether a failure of this run parks the job (it has failed MAX_ATTEMPTS - 1 times in a row):
+    a handler that must tell someone when it gives up does it on this run."""
+    return job.attempts >= MAX_ATTEMPTS
 
 
 Handler = Callable[[Deps, ClaimedJob], Awaitable[Again | None]]
@@ -187,13 +193,13 @@ class JobRunner:
             return
         try:
             again = await handler(self.deps, job)
-        except Refused as err:
-            log.error("job %s (%s) refused: %s", job.id, job.kind, err)
+        except GiveUp as err:
+            log.warning("job %s (%s) given up: %s", job.id, job.kind, err)
             await job_store.fail(self.deps.sessions, job.id, worker=self.worker, error=str(err))
             return
         except Exception as err:  # a failing job must not stop the others; it is retried, then parked
             log.exception("job %s (%s) failed", job.id, job.kind)
-            if job.attempts >= MAX_ATTEMPTS:
+            if last_try(job):
                 await job_store.fail(self.deps.sessions, job.id, worker=self.worker, error=repr(err))
             else:
                 backoff = self.deps.clock().timestamp() + 30 * job.attempts

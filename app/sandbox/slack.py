@@ -1,7 +1,8 @@
 """A stand-in for Slack's Web API and response URLs, served over real HTTP on loopback.
 
 It answers the methods pitcrew calls the way Slack does (`{"ok": true, ...}`, `ts` values,
-`ok: false` errors, HTTP 429 with Retry-After when told to), keeps the messages it was sent so
+`ok: false` errors, HTTP 429 with Retry-After when told to, and an outage's HTTP 5xx with
+`service_unavailable` when told to), keeps the messages it was sent so
 that `chat.update` edits them, and records every call. The console renders from it, and the
 tests assert on what reached it.
 """
@@ -69,6 +70,7 @@ class FakeSlack:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.listeners: list[asyncio.Queue[tuple[str, SlackMessage]]] = []
         self._rate_limited: list[int] = []
+        self._outage: _Outage | None = None
         self._last_delivery: tuple[bytes, str] | None = None
         self._ts = itertools.count(1)
         self._server: LoopbackServer | None = None
@@ -106,6 +108,21 @@ class FakeSlack:
     def rate_limit(self, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` Web API calls with HTTP 429, as Slack does under load."""
         self._rate_limited.extend([retry_after] * times)
+
+    def outage(
+        self, times: int = 1_000_000, *, status: int = 503, error: str = "service_unavailable",
+        methods: set[str] | None = None,
+    ) -> None:
+        """Answer the next `times` Web API calls (of `methods` only, when given) with HTTP `status` and
+        `{"ok": false, "error": error}`, as Slack's API does while it is down: its documented errors
+        say `internal_error` / `fatal_error` ("likely due to a transient issue on our end") and that
+        "other errors can be returned in the case where the service is down" (https://api.slack.com/
+        methods/api.test). Response URLs are not affected; `recover()` ends the outage."""
+        self._outage = _Outage(times, status, error, frozenset(methods) if methods else None)
+
+    def recover(self) -> None:
+        """The Web API answers again."""
+        self._outage = None
 
     def subscribe(self) -> asyncio.Queue[tuple[str, SlackMessage]]:
         """A queue of ("posted" | "updated" | "ephemeral" | "response", message) as they happen."""
@@ -236,6 +253,8 @@ class FakeSlack:
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": str(retry_after)}
             )
+        if self._outage is not None and self._outage.hits(method):
+            return JSONResponse({"ok": False, "error": self._outage.error}, status_code=self._outage.status)
         if token != self.token:
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -379,6 +398,22 @@ class FakeSlack:
             )
             self._keep(message, "posted")
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+
+
+@dataclass
+class _Outage:
+    """Web API calls answered with an error, as while Slack is down: how many more, and which methods."""
+
+    left: int
+    status: int
+    error: str
+    methods: frozenset[str] | None
+
+    def hits(self, method: str) -> bool:
+        if self.left <= 0 or (self.methods is not None and method not in self.methods):
+            return False
+        self.left -= 1
+        return True
 
 
 def _truthy(value: Any) -> bool:

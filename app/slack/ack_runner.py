@@ -23,6 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from app.slack.deferral import REPLAYED, defer, should_defer
+from app.slack.replays import REPLAY_OUTCOME, ReplayOutcome, is_rerunnable
 
 
 class _SignallingAck(AsyncAck):
@@ -67,6 +68,9 @@ class PromptAckRunner(AsyncioListenerRunner):
         ack = _SignallingAck()
         request.context["ack"] = ack
         if request.context.get(REPLAYED):  # run by a job: no one waits for the ack, the job waits for the end
+            outcome: ReplayOutcome | None = request.context.get(REPLAY_OUTCOME)
+            if outcome is not None:
+                outcome.ran, outcome.rerunnable = True, is_rerunnable(listener.ack_function)
             await self._run_listener(request, response, listener, ack)
             return ack.response
         if listener.auto_acknowledgement:  # Events API: Slack only needs to know it arrived
@@ -90,6 +94,9 @@ class PromptAckRunner(AsyncioListenerRunner):
             await self.listener_start_handler.handle(request=request, response=response)
             await listener.run_ack_function(request=request, response=response)
         except Exception as error:
+            outcome: ReplayOutcome | None = request.context.get(REPLAY_OUTCOME)
+            if outcome is not None:  # the job that replays it decides: retry, or tell the person
+                outcome.error = error
             failed: BoltResponse | None = None if ack.response is not None else BoltResponse(status=500)
             await self.listener_error_handler.handle(error=error, request=request, response=failed)
             if ack.response is None:

@@ -24,7 +24,8 @@ from slack_bolt.response import BoltResponse
 
 from app.deps import Deps
 from app.flows.known_secrets import known_masker
-from app.jobs.runner import Handler
+from app.jobs.runner import Handler, last_try
+from app.slack import replays
 from app.slack.context import deps_of
 from app.slack.stored_requests import refuse_unless_sealed, sealed_payload
 from app.store import jobs as job_store
@@ -112,12 +113,23 @@ async def keep_masked(deps: Deps, job: ClaimedJob) -> None:
 def slack_job_handlers(app: AsyncApp) -> dict[str, Handler]:
     """The job that runs a stored request through `app`. It was verified when it arrived: a
     body given as a dict is what Bolt takes from Socket Mode, and it skips the signature check;
-    the MAC made when it was stored stands in for it (app/slack/stored_requests.py)."""
+    the MAC made when it was stored stands in for it (app/slack/stored_requests.py). A click come
+    too late is refused; a run that fails is retried or given up (app/slack/replays.py)."""
 
     async def replay(deps: Deps, job: ClaimedJob) -> None:
         await refuse_unless_sealed(deps, job)
-        request = AsyncBoltRequest(body=job.payload["body"], mode="socket_mode", context={REPLAYED: True})
-        await app.async_dispatch(request)
+        body = job.payload["body"]
+        if await replays.refused_as_late(deps, app.client, body, job.created_at):
+            return
+        outcome = replays.ReplayOutcome()
+        request = AsyncBoltRequest(
+            body=body, mode="socket_mode", context={REPLAYED: True, replays.REPLAY_OUTCOME: outcome}
+        )
+        response = await app.async_dispatch(request)
+        # Bolt answers whatever happened inside: what went wrong is in `outcome` (app/slack/replays.py).
+        await replays.settle(
+            deps, app.client, body, job.created_at, outcome, response, attempt=job.attempts, final=last_try(job)
+        )
         await keep_masked(deps, job)
 
     return {SLACK_REQUEST_JOB: replay}

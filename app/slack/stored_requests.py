@@ -12,7 +12,7 @@ from typing import Any
 
 from app.core.request_mac import request_key, request_mac, request_mac_ok
 from app.deps import Deps
-from app.jobs.runner import Refused
+from app.jobs.runner import GiveUp
 from app.store.jobs import ClaimedJob
 
 REFUSED = "forged or altered stored request refused"
@@ -36,7 +36,8 @@ def sealed_payload(deps: Deps, kind: str, body: dict[str, Any]) -> dict[str, Any
 
 
 async def refuse_unless_sealed(deps: Deps, job: ClaimedJob) -> None:
-    """Raise Refused, after an audit entry, unless the job's body carries the MAC made at intake."""
+    """Raise GiveUp (the job is parked at once), after an audit entry, unless the job's body carries
+    the MAC made at intake."""
     body, mac = job.payload.get("body"), job.payload.get("mac")
     if request_mac_ok(stored_request_key(deps), job.kind, body, mac):
         return
@@ -49,7 +50,7 @@ async def refuse_unless_sealed(deps: Deps, job: ClaimedJob) -> None:
                 "type": _short(claimed.get("type"))},
         outcome=f"refused: {REFUSED} (its MAC does not verify)",
     )
-    raise Refused(f"{REFUSED}: its MAC does not verify, so it was not run")
+    raise GiveUp(f"{REFUSED}: its MAC does not verify, so it was not run")
 
 
 def _claimed_user(body: dict[str, Any]) -> str | None:

@@ -4,6 +4,11 @@ A job is claimed by moving it from pending to running with a lease, inside one t
 locks the rows it takes (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never wait on each
 other; SQLite's single writer gives the same guarantee). A job whose lease runs out, because its
 instance died mid-way, is claimable again: work survives restarts.
+
+`attempts` counts the claims since the job last succeeded: each claim adds one (so a job that kills
+its instance counts too), and a run that ends well (`Again`) sets it back to 0. A job that
+reschedules itself forever is thus parked only after failing several times in a row, never for
+having run often.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ class ClaimedJob:
     id: int
     kind: str
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # claims since the job last ran well, this one included
+    created_at: datetime  # when it was handed over (a stored Slack request: when Slack delivered it)
 
 
 async def enqueue(
@@ -36,8 +42,14 @@ async def enqueue(
     run_at: datetime,
     now: datetime,
     dedupe_key: str | None = None,
+    revive_failed: bool = False,
 ) -> None:
-    """Schedule a job; with `dedupe_key`, a second schedule of the same key is a no-op (atomic, not check-then-act)."""
+    """Schedule a job; with `dedupe_key`, a second schedule of the same key is a no-op (atomic, not check-then-act).
+
+    With `revive_failed`, a job of that key that was parked as failed is made pending again, from
+    scratch, in the same statement (`ON CONFLICT ... DO UPDATE ... WHERE status = 'failed'`): a
+    periodic job that the start of every instance schedules (the purge) is revived by the next
+    start instead of staying parked for good. One still pending or running is left alone."""
     values = {
         "kind": kind,
         "payload": payload,
@@ -48,6 +60,13 @@ async def enqueue(
         "created_at": now,
     }
     insert_job = dialect_insert(session)(Job).values(**values)
+    if revive_failed and dedupe_key is not None:
+        revived = {"status": "pending", "attempts": 0, "run_at": run_at, "payload": payload, "locked_by": None,
+                   "locked_until": None}
+        await session.execute(
+            insert_job.on_conflict_do_update(index_elements=["dedupe_key"], set_=revived, where=Job.status == "failed")
+        )
+        return
     await session.execute(insert_job.on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
@@ -107,9 +126,12 @@ async def claim_due(
             update(Job)
             .where(Job.id.in_(ids))
             .values(status="running", locked_by=worker, locked_until=now + lease, attempts=Job.attempts + 1)
-            .returning(Job.id, Job.kind, Job.payload, Job.attempts)
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.created_at)
         )
-        return [ClaimedJob(id=r.id, kind=r.kind, payload=r.payload, attempts=r.attempts) for r in rows]
+        return [
+            ClaimedJob(id=r.id, kind=r.kind, payload=r.payload, attempts=r.attempts, created_at=r.created_at)
+            for r in rows
+        ]
 
 
 async def finish(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worker: str) -> None:
@@ -139,10 +161,15 @@ async def retry_later(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Put a job back to pending for `run_at` (a periodic job reschedules itself this way), with
-    `payload` replacing its payload when given (what it must remember for its next run)."""
+    `payload` replacing its payload when given (what it must remember for its next run).
+
+    With `error`, the run failed and is retried: its claim still counts. Without, the run went well
+    and the count of failures in a row starts again from 0."""
     values: dict[str, Any] = {
         "status": "pending", "run_at": run_at, "locked_by": None, "locked_until": None, "last_error": error
     }
+    if error is None:
+        values["attempts"] = 0
     if payload is not None:
         values["payload"] = payload
     async with transaction(sessions) as session:
@@ -170,6 +197,34 @@ async def fail(sessions: async_sessionmaker[AsyncSession], job_id: int, *, worke
             .where(Job.id == job_id, Job.locked_by == worker)
             .values(status="failed", locked_until=None, last_error=error[:2000])
         )
+
+
+@dataclass(frozen=True)
+class ParkedKind:
+    """The jobs of one kind parked as failed: how many, and the error of the latest of them."""
+
+    kind: str
+    count: int
+    last_error: str | None
+
+
+async def parked(session: AsyncSession) -> list[ParkedKind]:
+    """Failed jobs by kind (most first), for `pitcrew check` to say what stopped being retried and why."""
+    from sqlalchemy import func
+
+    counts = (
+        await session.execute(
+            select(Job.kind, func.count(), func.max(Job.id))
+            .where(Job.status == "failed")
+            .group_by(Job.kind)
+            .order_by(func.count().desc(), Job.kind)
+        )
+    ).all()
+    if not counts:
+        return []
+    latest_ids = [latest for _, _, latest in counts]
+    errors = dict((await session.execute(select(Job.id, Job.last_error).where(Job.id.in_(latest_ids)))).all())
+    return [ParkedKind(kind, int(count), errors.get(latest)) for kind, count, latest in counts]
 
 
 async def pending_count(sessions: async_sessionmaker[AsyncSession], kind: str | None = None) -> int:

@@ -12,8 +12,10 @@ from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.render.actions import health_actions
 from app.slack.render.health import health_card, health_usage
+from app.slack.replays import rerunnable
 
 
+@rerunnable  # reads and answers only: run again after Slack was away
 @deferred()
 async def on_health(ack: Any, command: dict[str, Any], respond: Any, context: Any) -> None:
     await ack()

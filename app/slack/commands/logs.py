@@ -39,6 +39,7 @@ from app.slack.render.logs import (
     upload_comment,
 )
 from app.slack.render.logs import upload_failed as upload_failed_message
+from app.slack.replays import rerunnable
 
 log = logging.getLogger("pitcrew.logs")
 
@@ -72,7 +73,7 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
         args = LogsArgs.parse(text)
     except LogsUsageError as err:
         if err.message:  # it may quote what was typed: mask that as any text pitcrew posts
-            err = LogsUsageError(mask_values(err.message, deps.settings.secret_values()))
+            err = LogsUsageError(mask_values(err.message, deps.secret_values()))
         await place.private(logs_usage(err))
         return Answered("usage", text)
     try:
@@ -85,7 +86,7 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
         return Answered(f"no logs: {err.reason}", text)
     except Exception as err:  # a bug must still get an answer, and no traceback to Slack
         log.exception("/logs %s failed", args.service)
-        reason = mask_values(f"unexpected {type(err).__name__}", deps.settings.secret_values())
+        reason = mask_values(f"unexpected {type(err).__name__}", deps.secret_values())
         await place.private(logs_error(args.service, LogsError(f"pitcrew failed ({reason}); see its log.")))
         return Answered(f"failed: {reason}", text)
     delivered = await deliver(result, place)
@@ -132,6 +133,7 @@ def _slack_reason(err: Exception) -> str:
 # ---- the slash command ------------------------------------------------------------------------
 
 
+@rerunnable  # reads and answers only: run again after Slack was away
 @deferred()
 async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any) -> None:
     await ack()
