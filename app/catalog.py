@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -122,13 +123,35 @@ class VercelRef(_Strict):
 
 
 class PostgresRef(_Strict):
-    """Where the database's DSN is found (an environment variable, never the file) and its thresholds."""
+    """Where the database's DSN is found (an environment variable, never the file) and its thresholds.
+
+    `direct_dsn_env` names a DSN that reaches PostgreSQL without the pooler, for the idle cleanup:
+    through a pooler it would end the pooler's server connections, never the application's leak.
+    `roles` are the application's own roles: the cleanup ends sessions of these roles only.
+    """
 
     dsn_env: str = Field(pattern=ENV_NAME)
+    direct_dsn_env: str | None = Field(default=None, pattern=ENV_NAME)
+    roles: tuple[str, ...] = ()
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
     max_idle_in_transaction: int = Field(default=0, ge=0)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _app_roles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ValueError("expected a list of PostgreSQL role names, such as [app]")
+        platform = [v for v in value if v in PLATFORM_ROLES]
+        if platform:
+            raise ValueError(
+                f"{', '.join(platform)}: a hosting platform's own role (Supabase's authenticator serves its API);"
+                " pitcrew never ends its sessions, list the application's roles only"
+            )
+        return tuple(dict.fromkeys(value))
 
 
 class VerifyConfig(_Strict):
