@@ -291,5 +291,10 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         message = "required"
     elif error["type"] == "string_pattern_mismatch":
         expected = _PATTERN_MEANING.get(error["ctx"]["pattern"], f"text matching {error['ctx']['pattern']}")
-        message = f"{error['input']!r} is not {expected}"
+        given = error["input"]
+        if error["ctx"]["pattern"] == ENV_NAME and isinstance(given, str) and ("://" in given or "=" in given):
+            # A DSN pasted where its variable's name belongs: never echo it, it carries a password.
+            message = f"a DSN is not {expected}: put the DSN in an environment variable and name the variable here"
+        else:
+            message = f"{given!r} is not {expected}"
     return f"{'.'.join(shown) or '(top)'}: {message}"
