@@ -132,7 +132,7 @@ class PostgresRef(_Strict):
 
     dsn_env: str = Field(pattern=ENV_NAME)
     direct_dsn_env: str | None = Field(default=None, pattern=ENV_NAME)
-    roles: tuple[str, ...] = ()
+    roles: list[str] = Field(default_factory=list)
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
@@ -151,7 +151,7 @@ class PostgresRef(_Strict):
                 f"{', '.join(platform)}: a hosting platform's own role (Supabase's authenticator serves its API);"
                 " pitcrew never ends its sessions, list the application's roles only"
             )
-        return tuple(dict.fromkeys(value))
+        return list(dict.fromkeys(value))
 
 
 class VerifyConfig(_Strict):

@@ -117,7 +117,7 @@ def _db(**postgres: object) -> str:
 
 def test_catalog_takes_roles_and_a_direct_dsn_variable():
     ref = parse_catalog(_db(roles=["app", "worker"], direct_dsn_env="APP_DIRECT_URL")).services["db"].postgres
-    assert ref is not None and ref.roles == ("app", "worker") and ref.direct_dsn_env == "APP_DIRECT_URL"
+    assert ref is not None and ref.roles == ["app", "worker"] and ref.direct_dsn_env == "APP_DIRECT_URL"
 
 
 def test_catalog_refuses_a_platform_role_and_a_direct_dsn_that_is_not_a_variable_name():
