@@ -120,7 +120,14 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
             ref, dsn = postgres(deps, service)
             minutes = float(inputs["idle_minutes"])
             pids = await terminate_idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s, roles=ref.roles)
-            return {"action": "terminate_idle_sessions", "terminated": len(pids), "pids": pids[:100]}
+            # The variable's name (never its value) and the roles: the audit trail says what was reached.
+            return {
+                "action": "terminate_idle_sessions",
+                "terminated": len(pids),
+                "pids": pids[:100],
+                "dsn_env": ref.direct_dsn_env or ref.dsn_env,
+                "roles": list(ref.roles),
+            }
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
 
 

@@ -187,6 +187,7 @@ async def test_behind_a_pooler_the_cleanup_uses_the_direct_dsn_and_ends_only_the
             done = await wait_status(pitcrew, proposal.id, "accepted", "failed")
             assert done.status == "accepted", done.failure
             assert done.answer is not None and done.answer["terminated"] == 2
+            assert done.answer["dsn_env"] == "APP_DIRECT_URL" and done.answer["roles"] == [app_role]
             await _all_ended(web)
             assert await _alive(reporting)  # another role's idle session: never ours to end
     finally:
