@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -208,3 +213,68 @@ async def test_a_platform_role_is_never_ended_even_without_roles(hosted: Hosted)
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'authenticator'"
             )
             await admin.execute("DROP ROLE IF EXISTS authenticator")
+
+
+# ---- a real PgBouncer in transaction mode (when installed: `apt-get install pgbouncer`) -------------
+
+
+@pytest.fixture(scope="module")
+def pgbouncer() -> Iterator[int]:
+    """A PgBouncer in transaction mode in front of the test server, as Neon and Supabase run theirs; its port."""
+    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
+    if binary is None:
+        pytest.skip("pgbouncer is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="pitcrew-pgbouncer-")
+    os.chmod(workdir, 0o777)  # PgBouncer refuses to run as root: it drops to `postgres` and writes here
+    user = _ADMIN.get("user", "postgres")
+    with open(os.path.join(workdir, "userlist.txt"), "w") as users:
+        users.write(f'"{user}" ""\n')
+    with open(os.path.join(workdir, "pgbouncer.ini"), "w") as ini:
+        ini.write(
+            "[databases]\n"
+            f"* = host={_ADMIN.get('host', '127.0.0.1')} port={_ADMIN.get('port', 5432)}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {workdir}/userlist.txt\npool_mode = transaction\n"
+            f"logfile = {workdir}/pgbouncer.log\npidfile = {workdir}/pgbouncer.pid\n"
+            "ignore_startup_parameters = extra_float_digits\n"
+        )
+    for name in os.listdir(workdir):
+        os.chmod(os.path.join(workdir, name), 0o666)
+    command = [binary, *(["-u", "postgres"] if os.geteuid() == 0 else []), f"{workdir}/pgbouncer.ini"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    ended = process.stderr is not None and process.poll() is not None
+                    said = process.stderr.read().decode()[-300:] if ended and process.stderr else ""
+                    pytest.skip(f"pgbouncer did not start: {said}")
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_through_a_real_transaction_pooler_a_prisma_dsn_is_probed_and_read(hosted: Hosted, pgbouncer: int):
+    user = _ADMIN.get("user", "postgres")
+    dsn = f"postgresql://{user}@127.0.0.1:{pgbouncer}/{hosted.database}?{PRISMA_KEYS}"
+    for _ in range(3):  # several calls: each transaction may land on another server connection
+        observed = await probe_postgres(dsn)
+        assert observed.pooler == "PgBouncer (pgbouncer=true)" and observed.max_connections > 0
+        assert (await slow_queries(dsn, limit=5)).source in ("pg_stat_statements", "pg_stat_activity")
+    # statement_timeout was set for the transaction only: nothing leaks to the next client of the pool.
+    async with await psycopg.AsyncConnection.connect(
+        f"postgresql://{user}@127.0.0.1:{pgbouncer}/{hosted.database}", prepare_threshold=None
+    ) as client:
+        cur = await client.execute("SHOW statement_timeout")
+        assert (await cur.fetchone()) == ("0",)
