@@ -37,6 +37,7 @@ import psycopg
 from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
 
+from app.core.health import hidden_sessions_note
 from app.core.observations import PostgresObservation
 from app.core.postgres_dsn import PLATFORM_ROLES, clean_dsn, pooler_of, split_list
 from app.core.secrets import mask_values
@@ -349,14 +350,21 @@ async def _running_queries(
         """,
         [limit],
     )
-    return SlowQueries(
-        source="pg_stat_activity",
-        running=tuple(
-            RunningQuery(pid, usename, application_name or None, duration_s, wait_event, query)
-            for pid, usename, application_name, duration_s, wait_event, query in await cur.fetchall()
-        ),
-        note=note,
+    running = tuple(
+        RunningQuery(pid, usename, application_name or None, duration_s, wait_event, query)
+        for pid, usename, application_name, duration_s, wait_event, query in await cur.fetchall()
     )
+    # Other roles' running queries are invisible without pg_read_all_stats: say so rather than show a
+    # database that looks idle.
+    cur = await conn.execute(
+        "SELECT count(*) FILTER (WHERE " + _HIDDEN + " AND datname = current_database()), current_user::text"
+        " FROM pg_stat_activity"
+    )
+    hidden, role = _one(await cur.fetchone())
+    if hidden:
+        blind = hidden_sessions_note(hidden, role)
+        note = f"{note}; {blind}" if note else blind
+    return SlowQueries(source="pg_stat_activity", running=running, note=note)
 
 
 async def _with_connection(

@@ -155,6 +155,10 @@ async def test_a_role_without_pg_read_all_stats_is_told_what_it_cannot_see(hoste
     assert await idle_sessions(mine, idle_minutes=0) == []
     hidden, role = await hidden_sessions(mine)
     assert hidden == len(app_sessions) and role == hosted.pitcrew
+    # `/logs --slow` falls back to what runs now, and says what it cannot see of it.
+    found = await slow_queries(mine)
+    assert found.source == "pg_stat_activity" and found.note is not None
+    assert f"cannot see {len(app_sessions)} sessions of other roles: GRANT pg_monitor TO {hosted.pitcrew}" in found.note
 
 
 async def test_pg_monitor_lets_the_same_role_see_and_end_the_applications_idle_sessions(hosted: Hosted, app_sessions):
