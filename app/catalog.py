@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -127,13 +128,35 @@ class VercelRef(_Strict):
 
 
 class PostgresRef(_Strict):
-    """Where the database's DSN is found (an environment variable, never the file) and its thresholds."""
+    """Where the database's DSN is found (an environment variable, never the file) and its thresholds.
+
+    `direct_dsn_env` names a DSN that reaches PostgreSQL without the pooler, for the idle cleanup:
+    through a pooler it would end the pooler's server connections, never the application's leak.
+    `roles` are the application's own roles: the cleanup ends sessions of these roles only.
+    """
 
     dsn_env: str = Field(pattern=ENV_NAME)
+    direct_dsn_env: str | None = Field(default=None, pattern=ENV_NAME)
+    roles: list[str] = Field(default_factory=list)
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
     max_idle_in_transaction: int = Field(default=0, ge=0)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _app_roles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ValueError("expected a list of PostgreSQL role names, such as [app]")
+        platform = [v for v in value if v in PLATFORM_ROLES]
+        if platform:
+            raise ValueError(
+                f"{', '.join(platform)}: a hosting platform's own role (Supabase's authenticator serves its API);"
+                " pitcrew never ends its sessions, list the application's roles only"
+            )
+        return list(dict.fromkeys(value))
 
 
 class VerifyConfig(_Strict):
@@ -328,7 +351,12 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         message = "required"
     elif error["type"] == "string_pattern_mismatch":
         expected = _PATTERN_MEANING.get(error["ctx"]["pattern"], f"text matching {error['ctx']['pattern']}")
-        message = f"{error['input']!r} is not {expected}"
+        given = error["input"]
+        if error["ctx"]["pattern"] == ENV_NAME and isinstance(given, str) and ("://" in given or "=" in given):
+            # A DSN pasted where its variable's name belongs: never echo it, it carries a password.
+            message = f"a DSN is not {expected}: put the DSN in an environment variable and name the variable here"
+        else:
+            message = f"{given!r} is not {expected}"
     if not shown and re.match(r"^[\w.]+: ", message):  # a rule across keys names its own key path
         return message
     return f"{'.'.join(shown) or '(top)'}: {message}"

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from app.catalog import Catalog
+from app.catalog import Catalog, PostgresRef
+from app.core.health import hidden_sessions_note
 from app.core.secrets import mask_values
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
 from app.jobs.runner import MAX_ATTEMPTS
 from app.providers.base import ProviderError
-from app.providers.postgres import probe_postgres
+from app.providers.postgres import describe_dsn, probe_postgres
 from app.settings import Settings
 from app.slack.client import web_client
 from app.store import jobs as job_store
@@ -195,11 +196,7 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
             seen = await deps.vercel.latest_deployment(service.vercel)
         elif provider == "postgres":
             assert service.postgres is not None
-            dsn = deps.environ.get(service.postgres.dsn_env)
-            if not dsn:
-                return CheckLine(subject, False, f"environment variable {service.postgres.dsn_env} not set")
-            observed = await probe_postgres(dsn, timeout_s=service.postgres.timeout_s)
-            return CheckLine(subject, True, f"reachable, {observed.connections}/{observed.max_connections} connections")
+            return await _postgres(deps, subject, service.postgres)
         else:
             return CheckLine(subject, True, f"{len(service.health)} health checks configured")
     except ProviderError as err:
@@ -207,6 +204,41 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
     deployment = seen.deployment
     latest = f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
     return CheckLine(subject, True, f"{latest}; {len(variables)} variables readable (to mask them in /logs)")
+
+
+async def _postgres(deps: Deps, subject: str, ref: PostgresRef) -> CheckLine:
+    """Reach the database as /health will, and say what of its DSN was ignored, which pooler, which grants."""
+    dsn = deps.environ.get(ref.dsn_env)
+    if not dsn:
+        return CheckLine(subject, False, f"environment variable {ref.dsn_env} not set")
+    facts = describe_dsn(dsn)
+    observed = await probe_postgres(dsn, timeout_s=ref.timeout_s)
+    notes = [f"reachable as {observed.role}, {observed.connections}/{observed.max_connections} connections"]
+    if facts.ignored:
+        notes.append(f"ignored DSN parameters that libpq does not know: {', '.join(facts.ignored)}")
+    if facts.renamed:
+        notes.append("read " + ", ".join(facts.renamed))
+    problems: list[str] = []
+    if observed.hidden_sessions:
+        problems.append(hidden_sessions_note(observed.hidden_sessions, observed.role))
+    elif not observed.sees_all_sessions:
+        notes.append(
+            f"role {observed.role} would not see other roles' sessions: GRANT pg_monitor TO {observed.role}"
+        )
+    if facts.pooler:
+        notes.append(f"through {facts.pooler}")
+        if not ref.direct_dsn_env:
+            notes.append("the idle-session cleanup needs `direct_dsn_env` (a DSN without the pooler)")
+    if ref.direct_dsn_env:
+        direct = deps.environ.get(ref.direct_dsn_env)
+        if not direct:
+            problems.append(f"environment variable {ref.direct_dsn_env} (direct_dsn_env) not set")
+        elif (pooler := describe_dsn(direct).pooler) is not None:
+            problems.append(f"{ref.direct_dsn_env} (direct_dsn_env) goes through {pooler}, not directly")
+        else:
+            await probe_postgres(direct, timeout_s=ref.timeout_s)
+            notes.append(f"direct DSN {ref.direct_dsn_env} reachable")
+    return CheckLine(subject, not problems, "; ".join([*problems, *notes]))
 
 
 async def _variables(reading: Awaitable[dict[str, str]]) -> dict[str, str]:

@@ -3,6 +3,7 @@ see its deployments and read its variables (without which /logs shows nothing), 
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from app.check import advice, run_checks
@@ -137,3 +138,36 @@ async def test_check_names_parked_jobs_by_kind_with_their_last_error_masked(tmp_
     assert "test.flaky ×2 (last error: ConnectionError('Slack refused ***'))" in jobs
     assert "test.retired ×1 (last error: no handler for 'test.retired')" in jobs
     assert token not in "\n".join(lines)
+
+
+async def _check_postgres(tmp_path, postgres: dict[str, object]) -> str:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    catalog = catalog_from({"db": {"provider": "postgres", "postgres": postgres}})
+    lines: list[str] = []
+    await run_checks(Settings(DATABASE_URL=url), catalog, lines.append)
+    [db] = [line for line in lines if "service db" in line]
+    return db
+
+
+async def test_check_names_the_dsn_parameters_it_ignored_and_the_pooler(tmp_path, monkeypatch):
+    admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    monkeypatch.setenv("PITCREW_T_PRISMA_URL", f"{admin}?pgbouncer=true&connection_limit=1&schema=public&ssl=prefer")
+    db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_PRISMA_URL"})
+    assert db.startswith("ok   service db (postgres): reachable as ")
+    assert "ignored DSN parameters that libpq does not know: pgbouncer, connection_limit, schema" in db
+    assert "read ssl → sslmode" in db and "through PgBouncer (pgbouncer=true)" in db
+    assert "the idle-session cleanup needs `direct_dsn_env`" in db
+
+
+async def test_check_fails_a_direct_dsn_that_goes_through_a_pooler_too(tmp_path, monkeypatch):
+    admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    monkeypatch.setenv("PITCREW_T_POOLED_URL", f"{admin}?pgbouncer=true")
+    monkeypatch.setenv("PITCREW_T_DIRECT_URL", f"{admin}?pgbouncer=true")
+    db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_POOLED_URL", "direct_dsn_env": "PITCREW_T_DIRECT_URL"})
+    assert db.startswith("FAIL service db (postgres): PITCREW_T_DIRECT_URL (direct_dsn_env) goes through PgBouncer")
+    monkeypatch.setenv("PITCREW_T_DIRECT_URL", admin)
+    db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_POOLED_URL", "direct_dsn_env": "PITCREW_T_DIRECT_URL"})
+    assert db.startswith("ok   service db (postgres): ") and "direct DSN PITCREW_T_DIRECT_URL reachable" in db

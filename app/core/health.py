@@ -376,7 +376,30 @@ def judge_postgres(obs: PostgresObservation, ref: PostgresThresholds) -> CheckRe
     elif idle:
         evidence.append(f"{idle} session{_s(idle)} idle in transaction")
 
+    if obs.hidden_sessions:
+        # Without pg_read_all_stats every number above misses these sessions' state: the database
+        # may be anything but quiet. Degraded, never ok, so that a blind probe is not read as health.
+        verdicts.append(Verdict.DEGRADED)
+        evidence.append(hidden_sessions_note(obs.hidden_sessions, obs.role))
+    if obs.pooler:
+        evidence.append(
+            f"through {obs.pooler}: the counts are the server's; clients waiting in the pooler are not seen"
+        )
+
     return CheckResult(POSTGRES_CHECK, worst(verdicts), tuple(evidence), obs.latency_ms)
+
+
+def hidden_sessions_note(count: int, role: str | None) -> str:
+    """What a role without pg_read_all_stats misses, and the one GRANT that fixes it."""
+    who = _identifier(role) if role else "<pitcrew's role>"
+    return f"cannot see {count} session{_s(count)} of other roles: GRANT pg_monitor TO {who}"
+
+
+def _identifier(name: str) -> str:
+    """A role name as it must be typed in SQL: bare when it is a plain lower-case word, else quoted."""
+    if name.isidentifier() and name == name.lower() and name.isascii():
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def failed_probe(name: str, error_call: str, error_reason: str) -> CheckResult:

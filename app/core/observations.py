@@ -51,8 +51,12 @@ class DeploymentObservation:
 @dataclass(frozen=True)
 class PostgresObservation:
     latency_ms: float
-    connections: int
+    connections: int  # client backends on the server, hidden ones included
     max_connections: int
     long_queries: int  # running longer than the threshold
     longest_query_s: float
     idle_in_transaction: int
+    hidden_sessions: int = 0  # sessions of other roles whose state our role may not see
+    role: str | None = None  # the role pitcrew connected as
+    sees_all_sessions: bool = True  # the role has pg_read_all_stats' privileges (superuser, pg_monitor)
+    pooler: str | None = None  # the pooler the DSN goes through (`Neon's pooler (host ...)`), None when direct

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from app.catalog import PostgresRef, Service
 from app.core.actions import ActionNotAvailable, ActionSpec, masked_params
 from app.core.observations import Deployment
-from app.providers.postgres import terminate_idle_sessions
+from app.providers.postgres import describe_dsn, terminate_idle_sessions
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
 from app.store.proposals import ProposalRecord
@@ -45,13 +45,33 @@ def vercel(deps: Deps) -> VercelClient:
 
 
 def postgres(deps: Deps, service: Service) -> tuple[PostgresRef, str]:
-    """The database's reference and DSN (from the environment variable the catalog names, never the file)."""
+    """The database's reference and the DSN the idle cleanup connects with (from the environment, never the file).
+
+    That is `direct_dsn_env` when the catalog names one, else `dsn_env`. A DSN that goes through a
+    connection pooler is refused: pg_stat_activity there lists the pooler's own server connections,
+    idle between transactions by design, while an application's leaked connections wait in the
+    pooler where no pg_terminate_backend reaches them (Neon and Supabase both say to use the direct
+    connection for administrative work: neon.com/docs/connect/connection-pooling,
+    supabase.com/docs/guides/database/connecting-to-postgres).
+    """
     ref = service.postgres
     if ref is None:
         raise ActionNotAvailable(f"{service.provider} services have no database")
-    dsn = deps.environ.get(ref.dsn_env, "")
+    name = ref.direct_dsn_env or ref.dsn_env
+    dsn = deps.environ.get(name, "")
     if not dsn.strip():
-        raise CannotPropose(f"environment variable {ref.dsn_env} is not set, so pitcrew cannot reach the database")
+        raise CannotPropose(f"environment variable {name} is not set, so pitcrew cannot reach the database")
+    facts = describe_dsn(dsn, "idle sessions")
+    if facts.pooler and ref.direct_dsn_env:
+        raise CannotPropose(
+            f"{name} (direct_dsn_env) goes through {facts.pooler}; it must reach PostgreSQL without the pooler"
+        )
+    if facts.pooler:
+        raise CannotPropose(
+            f"{name} goes through {facts.pooler}: ending idle sessions there would end the pooler's own server"
+            " connections, not the application's leaked ones. Set `postgres.direct_dsn_env` in pitcrew.yml to"
+            " a variable holding the database's direct DSN"
+        )
     return ref, dsn
 
 
@@ -99,8 +119,15 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
         case ("postgres", "terminate_idle_sessions"):
             ref, dsn = postgres(deps, service)
             minutes = float(inputs["idle_minutes"])
-            pids = await terminate_idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s)
-            return {"action": "terminate_idle_sessions", "terminated": len(pids), "pids": pids[:100]}
+            pids = await terminate_idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s, roles=ref.roles)
+            # The variable's name (never its value) and the roles: the audit trail says what was reached.
+            return {
+                "action": "terminate_idle_sessions",
+                "terminated": len(pids),
+                "pids": pids[:100],
+                "dsn_env": ref.direct_dsn_env or ref.dsn_env,
+                "roles": list(ref.roles),
+            }
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
 
 

@@ -45,6 +45,7 @@ from app.core.actions import (
     resolve_policy,
     spec_for,
 )
+from app.core.health import hidden_sessions_note
 from app.core.rollback import (
     NoRollbackTarget,
     can_roll_back_to,
@@ -83,7 +84,7 @@ from app.flows.action_views import (
 )
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
-from app.providers.postgres import idle_sessions
+from app.providers.postgres import hidden_sessions, idle_sessions
 from app.store import bad_deployments
 from app.store import jobs as job_store
 from app.store import proposals as store
@@ -264,9 +265,15 @@ async def propose_terminate_idle(
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
         minutes = idle_minutes_of(idle_minutes)
         ref, dsn = calls.postgres(deps, svc)
-        found = await idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s)
+        found = await idle_sessions(dsn, idle_minutes=minutes, timeout_s=ref.timeout_s, roles=ref.roles)
         if not found:
-            raise CannotPropose(f"no session of {service} has been idle for more than {minutes:g} minutes")
+            nothing = f"no session of {service} has been idle for more than {minutes:g} minutes"
+            if ref.roles:
+                nothing += f" (of the roles {', '.join(ref.roles)})"
+            hidden, role = await hidden_sessions(dsn, timeout_s=ref.timeout_s)
+            if hidden:  # "nothing idle" may only mean "nothing pitcrew's role is allowed to see"
+                nothing += f"; but pitcrew {hidden_sessions_note(hidden, role)}"
+            raise CannotPropose(nothing)
         return {"idle_minutes": minutes}, {"sessions": IdlePreview.of(found, minutes).to_dict()}
 
     asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))

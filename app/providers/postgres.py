@@ -7,31 +7,60 @@ part of the problem. Each call is bounded twice: `statement_timeout` makes the s
 
 The timeout is set with `set_config(..., is_local => true)` inside the call's one transaction rather
 than as a startup option, because poolers in front of hosted databases (PgBouncer, Neon, Supabase)
-refuse startup options and would leak a session-wide SET to the next client.
+refuse startup options and would leak a session-wide SET to the next client. For the same poolers
+every connection has `prepare_threshold=None`: psycopg would otherwise prepare a statement run
+five times on one connection, and a transaction pooler hands the next transaction to another
+server connection that never saw it (psycopg 3 docs, "Prepared statements"; Supabase: "Supavisor
+pooler does not support prepared statements" in transaction mode; Neon: no SQL-level PREPARE).
+
+The DSN is the application's, written for its driver: app/core/postgres_dsn.py makes it libpq's.
+
+What pg_stat_activity shows depends on our role: without the privileges of pg_read_all_stats
+(which pg_monitor has), other roles' sessions are listed with state, query and backend_type NULL
+(PostgreSQL docs, "The Cumulative Statistics System": "Ordinary users can only see all the
+information about their own sessions"). Such sessions are counted as `hidden_sessions` rather
+than silently left out, so that a least-privilege role never reads as a quiet, healthy database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
 
+from app.core.health import hidden_sessions_note
 from app.core.observations import PostgresObservation
+from app.core.postgres_dsn import PLATFORM_ROLES, clean_dsn, pooler_of, split_list
 from app.core.secrets import mask_values
 from app.providers.base import ProviderError
 
 T = TypeVar("T")
 
-_DRIVER_SUFFIX = re.compile(r"^postgres(?:ql)?\+[A-Za-z0-9_]+://")  # SQLAlchemy's postgresql+psycopg://
 _IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
+# A row of pg_stat_activity about a session our role may not see: its backend_type and state are NULL
+# (only superusers and roles with pg_read_all_stats see them). Background processes have no user or
+# no database, client backends always have both.
+_HIDDEN = "backend_type IS NULL AND usesysid IS NOT NULL AND datname IS NOT NULL"
+
+
+@dataclass(frozen=True)
+class DsnFacts:
+    """What a DSN says without connecting: where it points, through which pooler, what was dropped."""
+
+    target: str  # user@host:port/db, no password
+    user: str | None
+    pooler: str | None  # None when the DSN reaches PostgreSQL directly
+    ignored: tuple[str, ...]  # query keys libpq does not know, dropped (names only)
+    renamed: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -88,7 +117,10 @@ class SlowQueries:
 # - only client backends, never our own, and never superuser or replication roles: those are the
 #   operators' and the replicas' sessions, and ending them is not a connection-leak fix;
 # - only sessions our role may signal (its own roles', or any with pg_signal_backend), so the
-#   preview never promises what the termination would then refuse halfway through.
+#   preview never promises what the termination would then refuse halfway through;
+# - only the application's roles when the catalog names them (`roles:`), and never a hosting
+#   platform's own roles (Supabase's `authenticator` serves its REST API, Neon's `cloud_admin` runs
+#   the compute): ending those breaks the platform, not a leak.
 _IDLE_SESSIONS = """
     FROM pg_stat_activity a
     LEFT JOIN pg_roles r ON r.oid = a.usesysid
@@ -99,6 +131,8 @@ _IDLE_SESSIONS = """
       AND a.pid <> pg_backend_pid()
       AND NOT coalesce(r.rolsuper OR r.rolreplication, true)
       AND (pg_has_role(a.usesysid, 'USAGE') OR pg_has_role('pg_signal_backend', 'USAGE'))
+      AND (cardinality(%(roles)s::text[]) = 0 OR a.usename = ANY(%(roles)s::text[]))
+      AND a.usename <> ALL(%(platform)s::text[])
 """
 
 
@@ -108,7 +142,8 @@ async def probe_postgres(
     """The vital signs of the database behind `dsn`, our own connection left out of every count.
 
     `connections` counts client backends on the whole server, since `max_connections` is a
-    server-wide limit; long queries and sessions idle in a transaction are those of this database,
+    server-wide limit, those of other roles our role may not see included (`hidden_sessions`); long
+    queries and sessions idle in a transaction are those of this database,
     the ones its service causes and its runbook acts on. `longest_query_s` is the longest active
     query whatever `long_query_s` says. `latency_ms` is one `SELECT 1` round trip, connection set-up
     excluded.
@@ -123,6 +158,9 @@ async def probe_postgres(
             SELECT
               (SELECT count(*) FROM pg_stat_activity
                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
+              (SELECT count(*) FROM pg_stat_activity WHERE """ + _HIDDEN + """),
+              current_user::text,
+              pg_has_role('pg_read_all_stats', 'USAGE'),
               current_setting('max_connections')::int,
               count(*) FILTER (WHERE state = 'active'
                                AND query_start < clock_timestamp() - make_interval(secs => %(long_s)s)),
@@ -134,27 +172,37 @@ async def probe_postgres(
             """,
             {"long_s": float(long_query_s), "idle_tx": list(_IDLE_IN_TRANSACTION)},
         )
-        connections, max_connections, long_queries, longest_s, idle_tx = _one(await cur.fetchone())
+        row = _one(await cur.fetchone())
+        visible, hidden, role, sees_all, max_connections, long_queries, longest_s, idle_tx = row
         return PostgresObservation(
             latency_ms=latency_ms,
-            connections=connections,
+            connections=visible + hidden,
             max_connections=max_connections,
             long_queries=long_queries,
             longest_query_s=float(longest_s),
             idle_in_transaction=idle_tx,
+            hidden_sessions=hidden,
+            role=role,
+            sees_all_sessions=bool(sees_all),
+            pooler=facts.pooler,
         )
 
     if long_query_s < 0:
         raise ValueError(f"long_query_s must be 0 or more, got {long_query_s}")
+    facts = describe_dsn(dsn, "probe")
     return await _with_connection(dsn, "probe", timeout_s, observe)
 
 
-async def idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_s: float = 5.0) -> list[IdleSession]:
+async def idle_sessions(
+    dsn: str, *, idle_minutes: float = 5, timeout_s: float = 5.0, roles: Sequence[str] = ()
+) -> list[IdleSession]:
     """The sessions `terminate_idle_sessions` would end now, longest idle first: the preview to confirm.
 
-    `idle_minutes` may be fractional (0.5 is thirty seconds); 0 means every idle session.
+    `idle_minutes` may be fractional (0.5 is thirty seconds); 0 means every idle session. `roles`,
+    when given, are the only roles whose sessions may be ended (the catalog's `roles:`).
     """
     idle_s = _idle_seconds(idle_minutes)
+    only = _roles(roles)
 
     async def preview(conn: psycopg.AsyncConnection[Any]) -> list[IdleSession]:
         cur = await conn.execute(
@@ -162,7 +210,7 @@ async def idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_s: float =
             " greatest(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8"
             + _IDLE_SESSIONS
             + " ORDER BY a.state_change",
-            {"idle_s": idle_s},
+            {"idle_s": idle_s, **only},
         )
         return [
             IdleSession(pid, usename, application_name or None, client_addr, state, idle_for_s)
@@ -172,8 +220,10 @@ async def idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_s: float =
     return await _with_connection(dsn, "idle sessions", timeout_s, preview)
 
 
-async def terminate_idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_s: float = 5.0) -> list[int]:
-    """End the sessions idle for longer than `idle_minutes` and return the pids actually ended.
+async def terminate_idle_sessions(
+    dsn: str, *, idle_minutes: float = 5, timeout_s: float = 5.0, roles: Sequence[str] = ()
+) -> list[int]:
+    """End the sessions idle for longer than `idle_minutes` (of `roles` only, when given); the pids ended.
 
     The predicate is applied again here, in the very statement that terminates, on a fresh view of
     pg_stat_activity: a session that became busy since the preview is left alone. (PostgreSQL
@@ -181,6 +231,7 @@ async def terminate_idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_
     the signal can still be hit; this is the narrowest the server allows.)
     """
     idle_s = _idle_seconds(idle_minutes)
+    only = _roles(roles)
 
     async def terminate(conn: psycopg.AsyncConnection[Any]) -> list[int]:
         # MATERIALIZED: the planner must not evaluate pg_terminate_backend before the predicate.
@@ -188,11 +239,33 @@ async def terminate_idle_sessions(dsn: str, *, idle_minutes: float = 5, timeout_
             "WITH idle AS MATERIALIZED (SELECT a.pid, a.state_change"
             + _IDLE_SESSIONS
             + ") SELECT pid FROM idle WHERE pg_terminate_backend(pid) ORDER BY state_change",
-            {"idle_s": idle_s},
+            {"idle_s": idle_s, **only},
         )
         return [pid for (pid,) in await cur.fetchall()]
 
     return await _with_connection(dsn, "terminate idle sessions", timeout_s, terminate)
+
+
+async def hidden_sessions(dsn: str, *, timeout_s: float = 5.0) -> tuple[int, str]:
+    """How many sessions in this DSN's database our role cannot see, and our role's name.
+
+    Said when a cleanup finds nothing: with hidden sessions, "nothing idle" may only mean "nothing
+    we are allowed to see".
+    """
+
+    async def count(conn: psycopg.AsyncConnection[Any]) -> tuple[int, str]:
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE " + _HIDDEN + " AND datname = current_database()), current_user::text"
+            " FROM pg_stat_activity"
+        )
+        hidden, role = _one(await cur.fetchone())
+        return int(hidden), str(role)
+
+    return await _with_connection(dsn, "hidden sessions", timeout_s, count)
+
+
+def _roles(roles: Sequence[str]) -> dict[str, list[str]]:
+    return {"roles": list(roles), "platform": sorted(PLATFORM_ROLES)}
 
 
 async def slow_queries(
@@ -277,14 +350,21 @@ async def _running_queries(
         """,
         [limit],
     )
-    return SlowQueries(
-        source="pg_stat_activity",
-        running=tuple(
-            RunningQuery(pid, usename, application_name or None, duration_s, wait_event, query)
-            for pid, usename, application_name, duration_s, wait_event, query in await cur.fetchall()
-        ),
-        note=note,
+    running = tuple(
+        RunningQuery(pid, usename, application_name or None, duration_s, wait_event, query)
+        for pid, usename, application_name, duration_s, wait_event, query in await cur.fetchall()
     )
+    # Other roles' running queries are invisible without pg_read_all_stats: say so rather than show a
+    # database that looks idle.
+    cur = await conn.execute(
+        "SELECT count(*) FILTER (WHERE " + _HIDDEN + " AND datname = current_database()), current_user::text"
+        " FROM pg_stat_activity"
+    )
+    hidden, role = _one(await cur.fetchone())
+    if hidden:
+        blind = hidden_sessions_note(hidden, role)
+        note = f"{note}; {blind}" if note else blind
+    return SlowQueries(source="pg_stat_activity", running=running, note=note)
 
 
 async def _with_connection(
@@ -302,7 +382,7 @@ async def _with_connection(
     conn: psycopg.AsyncConnection[Any] | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            conn = await psycopg.AsyncConnection.connect(**params)
+            conn = await psycopg.AsyncConnection.connect(**params, prepare_threshold=None)
             await conn.execute(
                 "SELECT set_config('statement_timeout', %s, true)", [f"{max(1, round(timeout_s * 1000))}ms"]
             )
@@ -316,27 +396,51 @@ async def _with_connection(
             await conn.close()
 
 
-def _parse_dsn(dsn: str, what: str, timeout_s: float) -> tuple[dict[str, Any], str, str]:
-    """Connection parameters, a password-free `user@host:port/db` for messages, and the password to mask.
+def describe_dsn(dsn: str, what: str = "dsn") -> DsnFacts:
+    """Where the DSN points, through which pooler, and what of it libpq could not use; no connection made.
 
-    libpq reads `postgres://` as well as `postgresql://`; SQLAlchemy's `postgresql+driver://` is
-    accepted too, since DATABASE_URL-style variables often carry one.
+    Raises ProviderError (never quoting the DSN) when it is not a DSN at all.
     """
+    cleaned = clean_dsn(dsn, _libpq_keywords())
+    params = _conninfo(cleaned.dsn, what)
+    pooler = pooler_of(split_list(params.get("host")), split_list(params.get("port")), pgbouncer=cleaned.pgbouncer)
+    return DsnFacts(_target(params), params.get("user") or None, pooler, cleaned.ignored, cleaned.renamed)
+
+
+@functools.cache
+def _libpq_keywords() -> frozenset[str]:
+    """The keywords of the libpq psycopg is linked with: exact for its version, unlike any list of ours."""
+    return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
+def _conninfo(dsn: str, what: str) -> dict[str, Any]:
     try:
-        params = conninfo_to_dict(_DRIVER_SUFFIX.sub("postgresql://", dsn.strip()))
+        return conninfo_to_dict(dsn)
     except psycopg.Error:
         # libpq's message quotes the DSN, password included: say what is expected instead.
         raise ProviderError(
             f"postgres {what}",
             "the DSN is not valid (expected postgresql://user:password@host:port/database)",
         ) from None
-    params.setdefault("application_name", "pitcrew")
-    params["connect_timeout"] = max(2, math.ceil(timeout_s))  # libpq counts whole seconds, 2 at least
-    target = (
+
+
+def _target(params: dict[str, Any]) -> str:
+    return (
         f"{params.get('user') or '?'}@{params.get('host') or params.get('hostaddr') or 'localhost'}"
         f":{params.get('port') or 5432}/{params.get('dbname') or params.get('user') or '?'}"
     )
-    return params, target, str(params.get("password") or "")
+
+
+def _parse_dsn(dsn: str, what: str, timeout_s: float) -> tuple[dict[str, Any], str, str]:
+    """Connection parameters, a password-free `user@host:port/db` for messages, and the password to mask.
+
+    The application's DSN is made libpq's first (app/core/postgres_dsn.py): `postgresql+asyncpg://`,
+    Prisma's `?pgbouncer=true&connection_limit=5`, asyncpg's `ssl=require` are all accepted.
+    """
+    params = _conninfo(clean_dsn(dsn, _libpq_keywords()).dsn, what)
+    params.setdefault("application_name", "pitcrew")
+    params["connect_timeout"] = max(2, math.ceil(timeout_s))  # libpq counts whole seconds, 2 at least
+    return params, _target(params), str(params.get("password") or "")
 
 
 def _reason(err: psycopg.Error, timeout_s: float) -> str:

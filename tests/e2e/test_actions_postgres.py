@@ -146,3 +146,103 @@ async def test_terminate_idle_needs_the_dsn_variable(db_url, fake_slack, sandbox
         with pytest.raises(ActionError, match="railway services have no terminate idle sessions"):
             await propose_terminate_idle(pitcrew.deps, "api", by=STRANGER, where=Where(ALERTS), notifier=notifier)
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+@pytest.fixture
+async def other_role(app_database: tuple[str, str]) -> AsyncIterator[str]:
+    """Another team's role in the application's database (a reporting job), whose sessions are not ours."""
+    role = f"pitcrew_t_{uuid.uuid4().hex[:12]}_other"
+    async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+        await admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        yield role
+    finally:
+        async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+            await admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+async def test_behind_a_pooler_the_cleanup_uses_the_direct_dsn_and_ends_only_the_catalogs_roles(
+    db_url, fake_slack, sandbox, app_database, other_role
+):
+    superuser_dsn, role_dsn = app_database
+    app_role = conninfo_to_dict(role_dsn)["user"]
+    # The same real server twice: as the application reaches it (Prisma through PgBouncer) and directly.
+    pooled_dsn = f"{superuser_dsn}?pgbouncer=true&connection_limit=1"
+    web = [await _open(role_dsn, "web-api") for _ in range(2)]
+    reporting = await _open(role_dsn.replace(app_role, other_role, 1), "reporting")
+    postgres = {"dsn_env": "APP_DATABASE_URL", "direct_dsn_env": "APP_DIRECT_URL", "roles": [app_role]}
+    catalog = sandbox.catalog(extra={"db": {"provider": "postgres", "postgres": postgres}})
+    env = {"APP_DATABASE_URL": pooled_dsn, "APP_DIRECT_URL": superuser_dsn}
+    try:
+        async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
+            notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
+            proposal = await propose_terminate_idle(
+                pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+            )
+            assert proposal.sessions is not None and proposal.sessions.count == 2
+            message = await posted_proposal(fake_slack)
+            assert "`reporting`" not in str(message.blocks)
+            await fake_slack.click(message, "action.confirm", user=OPERATOR)
+            done = await wait_status(pitcrew, proposal.id, "accepted", "failed")
+            assert done.status == "accepted", done.failure
+            assert done.answer is not None and done.answer["terminated"] == 2
+            assert done.answer["dsn_env"] == "APP_DIRECT_URL" and done.answer["roles"] == [app_role]
+            await _all_ended(web)
+            assert await _alive(reporting)  # another role's idle session: never ours to end
+    finally:
+        for conn in [*web, reporting]:
+            await conn.close()
+
+
+async def test_behind_a_pooler_without_a_direct_dsn_the_cleanup_is_refused_and_says_why(
+    db_url, fake_slack, sandbox, app_database
+):
+    superuser_dsn, role_dsn = app_database
+    idle = await _open(role_dsn, "web-api")
+    catalog = sandbox.catalog(extra={"db": {"provider": "postgres", "postgres": {"dsn_env": "APP_DATABASE_URL"}}})
+    env = {"APP_DATABASE_URL": f"{superuser_dsn}?pgbouncer=true"}
+    try:
+        async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
+            notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
+            with pytest.raises(ActionError, match=r"goes through PgBouncer \(pgbouncer=true\): ending idle") as caught:
+                await propose_terminate_idle(
+                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                )
+            assert "`postgres.direct_dsn_env`" in caught.value.reason
+            assert await _alive(idle)
+        assert fake_slack.calls_to("chat.postMessage") == []
+    finally:
+        await idle.close()
+
+
+async def test_a_least_privilege_role_finding_nothing_idle_says_which_grant_it_lacks(
+    db_url, fake_slack, sandbox, app_database
+):
+    _, role_dsn = app_database
+    ops_role = f"pitcrew_t_{uuid.uuid4().hex[:12]}_ops"
+    async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+        await admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(ops_role)))
+        await admin.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(ops_role)))
+    app_role = conninfo_to_dict(role_dsn)["user"]
+    idle = [await _open(role_dsn, "web-api") for _ in range(2)]
+    catalog = sandbox.catalog(extra={"db": {"provider": "postgres", "postgres": {"dsn_env": "APP_DATABASE_URL"}}})
+    env = {"APP_DATABASE_URL": role_dsn.replace(app_role, ops_role, 1)}
+    try:
+        async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
+            notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
+            with pytest.raises(ActionError) as caught:
+                await propose_terminate_idle(
+                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                )
+        assert caught.value.reason == (
+            "no session of db has been idle for more than 0 minutes; but pitcrew cannot see 2 sessions of other"
+            f" roles: GRANT pg_monitor TO {ops_role}"
+        )
+        assert all([await _alive(c) for c in idle])
+    finally:
+        for conn in idle:
+            await conn.close()
+        async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [ops_role])
+            await admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ops_role)))

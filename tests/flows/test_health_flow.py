@@ -366,3 +366,45 @@ async def test_unreachable_database_never_shows_its_password(world: World):
     assert verdict_of(report, "db", "postgres") is Verdict.DOWN
     assert shown.startswith("postgres probe") and "failed:" in shown
     assert "Sup3rSecretPw" not in shown
+
+
+# ---- hosted PostgreSQL as it is really reached --------------------------------------------------
+
+
+async def test_a_prisma_style_dsn_is_probed_and_its_pooler_named_on_the_card(world: World, pg_dsn: str):
+    """Prisma's guide for Supabase adds `pgbouncer=true&connection_limit=1`: libpq alone would refuse it."""
+    from app.slack.render.health import health_card
+
+    dsn = f"{pg_dsn}?pgbouncer=true&connection_limit=1&pool_timeout=20&schema=public"
+    async with deps_for(world, pg_services(world), env={"APP_DATABASE_URL": dsn}) as deps:
+        report = await check_health(deps, ["db"])
+    assert verdict_of(report, "db", "postgres") is Verdict.OK, evidence(report, "db")
+    assert "through PgBouncer (pgbouncer=true): " in evidence(report, "db")
+    card = str(health_card(report)["blocks"])
+    assert "PgBouncer (pgbouncer=true)" in card and "not valid" not in card
+
+
+async def test_a_least_privilege_role_is_degraded_and_told_which_grant_it_needs(world: World, pg_dsn: str):
+    """A role with only pg_signal_backend sees other roles' sessions without their state: not healthy."""
+    suffix = uuid.uuid4().hex[:10]
+    app_role, ops_role = f"pitcrew_hf_{suffix}_app", f"pitcrew_hf_{suffix}_ops"
+    async with await psycopg.AsyncConnection.connect(PG_ADMIN, autocommit=True) as admin:
+        await admin.execute(f'CREATE ROLE "{app_role}" LOGIN')
+        await admin.execute(f'CREATE ROLE "{ops_role}" LOGIN')
+        await admin.execute(f'GRANT pg_signal_backend TO "{ops_role}"')
+    base, database = pg_dsn.rsplit("/", 1)
+    host = base.rsplit("@", 1)[-1]
+    try:
+        async with await psycopg.AsyncConnection.connect(f"postgresql://{app_role}@{host}/{database}") as app:
+            await app.execute("SELECT 1")
+            ops_dsn = f"postgresql://{ops_role}@{host}/{database}"
+            async with deps_for(world, pg_services(world), env={"APP_DATABASE_URL": ops_dsn}) as deps:
+                report = await check_health(deps, ["db"])
+        assert verdict_of(report, "db", "postgres") is Verdict.DEGRADED
+        shown = evidence(report, "db")
+        assert f"of other roles: GRANT pg_monitor TO {ops_role}" in shown and "cannot see " in shown
+    finally:
+        async with await psycopg.AsyncConnection.connect(PG_ADMIN, autocommit=True) as admin:
+            for role in (app_role, ops_role):
+                await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
+                await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
