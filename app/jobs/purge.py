@@ -5,6 +5,9 @@ alerts schedule several each: kept forever, the table and the people's words in 
 grow. A week is far longer than anything still needs them: Slack re-delivers an event within
 minutes (its event_id is a done job's dedupe key until then), and scheduled work (escalations,
 verifications) is pending, not done. Failed jobs stay, with their error, for someone to look at.
+
+The same job deletes Vercel log drain lines older than `logs.retention_hours` (24 by default); the
+per-project row bound is kept as lines arrive (app/store/drain_lines.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import timedelta
 
 from app.deps import Deps
 from app.jobs.runner import Again, handles
+from app.store import drain_lines
 from app.store import jobs as job_store
 from app.store.db import transaction
 from app.store.jobs import ClaimedJob
@@ -33,7 +37,13 @@ async def purge(deps: Deps, job: ClaimedJob) -> Again:
         gone = await job_store.purge_done(session, before=now - KEEP_DONE, limit=BATCH)
     if gone:
         log.info("deleted %d done jobs older than %s", gone, KEEP_DONE)
-    return Again(now + (timedelta(seconds=1) if gone == BATCH else EVERY))
+    keep_lines = timedelta(hours=deps.catalog.logs.retention_hours)
+    async with transaction(deps.sessions) as session:
+        expired = await drain_lines.purge_before(session, now - keep_lines, limit=BATCH)
+    if expired:
+        log.info("deleted %d drained log lines older than %s", expired, keep_lines)
+    more = gone == BATCH or expired == BATCH
+    return Again(now + (timedelta(seconds=1) if more else EVERY))
 
 
 async def schedule_purge(deps: Deps) -> None:

@@ -1,7 +1,9 @@
 """`/logs <service> [options]` and `@pitcrew logs <service> [options]`: parse, call the flow, deliver.
 
-Reading logs can take seconds (a provider's page of 5,000 lines, Vercel's stream going quiet), so
-the command is acknowledged first and answered when the lines are in. The answer goes where the
+Reading logs can take seconds (a provider's page of 5,000 lines, a Vercel live tail of
+`logs.tail_seconds`), so the command is acknowledged first and answered when the lines are in. A
+live tail is announced at once ("tailing web for 20 s…") and that message is replaced by the
+answer when the tail is over. The answer goes where the
 question was asked: into the channel for `/logs`, into the thread for a mention. Usage, unknown
 services and failures are told privately to whoever asked. A result too long for a message is
 uploaded as a file (files.getUploadURLExternal + upload + files.completeUploadExternal, which
@@ -23,10 +25,18 @@ from app.catalog import UnknownService
 from app.core.logs_args import LogsArgs, LogsUsageError
 from app.core.secrets import mask_values
 from app.deps import Deps
-from app.flows.logs import LogsError, LogsResult, fetch_logs
+from app.flows.logs import LiveTail, LogsError, LogsResult, fetch_logs
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
-from app.slack.render.logs import LogsFile, logs_delivery, logs_error, logs_usage, unknown_service, upload_comment
+from app.slack.render.logs import (
+    LogsFile,
+    logs_delivery,
+    logs_error,
+    logs_usage,
+    tailing_message,
+    unknown_service,
+    upload_comment,
+)
 from app.slack.render.logs import upload_failed as upload_failed_message
 
 log = logging.getLogger("pitcrew.logs")
@@ -43,6 +53,9 @@ class Place:
     channel: str
     thread_ts: str | None
     client: AsyncWebClient
+    # Post a notice that the next `replace` call turns into the answer (a live tail's "tailing…").
+    notice: Post | None = None
+    replace: Post | None = None
 
 
 @dataclass(frozen=True)
@@ -62,27 +75,42 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
             err = LogsUsageError(mask_values(err.message, deps.settings.secret_values()))
         await place.private(logs_usage(err))
         return Answered("usage", text)
+    noticed = False
+
+    async def on_tail(tail: LiveTail) -> None:
+        nonlocal noticed
+        if place.notice is not None:
+            await place.notice(tailing_message(tail))
+            noticed = True
+
     try:
-        result = await fetch_logs(deps, args)
+        result = await fetch_logs(deps, args, on_tail=on_tail)
     except UnknownService as err:
         await place.private(unknown_service(err))
         return Answered("unknown service", text)
     except LogsError as err:
-        await place.private(logs_error(args.service, err))
+        if noticed and place.replace is not None:  # the "tailing…" notice says what became of it
+            await place.replace(logs_error(args.service, err))
+        else:
+            await place.private(logs_error(args.service, err))
         return Answered(f"no logs: {err.reason}", text)
     except Exception as err:  # a bug must still get an answer, and no traceback to Slack
         log.exception("/logs %s failed", args.service)
         reason = mask_values(f"unexpected {type(err).__name__}", deps.settings.secret_values())
         await place.private(logs_error(args.service, LogsError(f"pitcrew failed ({reason}); see its log.")))
         return Answered(f"failed: {reason}", text)
-    delivered = await deliver(result, place)
+    delivered = await deliver(result, place, replace_notice=noticed)
     return Answered(delivered, result.asked)
 
 
-async def deliver(result: LogsResult, place: Place) -> str:
-    """Post the result, then its file when it has one; a file that cannot be attached is said so."""
+async def deliver(result: LogsResult, place: Place, *, replace_notice: bool = False) -> str:
+    """Post the result (in place of the "tailing…" notice when one was posted), then its file when it
+    has one; a file that cannot be attached is said so."""
     delivery = logs_delivery(result)
-    await place.public(delivery.message)
+    if replace_notice and place.replace is not None:
+        await place.replace(delivery.message)
+    else:
+        await place.public(delivery.message)
     outcome = f"ok: {result.summary()}"
     if delivery.file is None:
         return outcome
@@ -127,7 +155,11 @@ async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: Async
     async def private(message: dict[str, Any]) -> None:
         await respond(**message, response_type="ephemeral")
 
-    place = Place(public, private, command.get("channel_id", ""), None, client)
+    async def replace(message: dict[str, Any]) -> None:
+        # A slash command's response_url edits the message that command produced.
+        await respond(**message, response_type="in_channel", replace_original=True)
+
+    place = Place(public, private, command.get("channel_id", ""), None, client, notice=public, replace=replace)
     answered = await answer_logs(deps, command.get("text", ""), place)
     await deps.audit(
         actor=command.get("user_id", "unknown"),
@@ -165,6 +197,20 @@ async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awa
             channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **message
         )
 
-    place = Place(public, private, mention.channel, mention.reply_ts, client)
+    notice_ts: list[str] = []
+
+    async def notice(message: dict[str, Any]) -> None:
+        posted = await reply(**message)
+        ts = posted.get("ts") if posted is not None and hasattr(posted, "get") else None
+        if isinstance(ts, str):
+            notice_ts.append(ts)
+
+    async def replace(message: dict[str, Any]) -> None:
+        if notice_ts:
+            await client.chat_update(channel=mention.channel, ts=notice_ts[-1], **message)
+        else:
+            await reply(**message)
+
+    place = Place(public, private, mention.channel, mention.reply_ts, client, notice=notice, replace=replace)
     answered = await answer_logs(deps, mention.args, place)
     return answered.outcome

@@ -1,0 +1,93 @@
+"""Lines a Vercel log drain delivered: stored masked, read back by `/logs`, bounded in age and in rows.
+
+The row bound is applied in the same transaction as the insert, by one DELETE per project whose
+subquery finds the newest `max_rows`-th row: never a count and then a delete, so instances
+receiving batches at once cannot leave a project with more than the bound plus their own batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import DrainLine
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """One drained line as `/logs` reads it (already masked)."""
+
+    at: datetime
+    level: str | None
+    message: str
+    deployment_id: str | None
+    attributes: dict[str, Any]
+
+
+async def add(session: AsyncSession, rows: Sequence[dict[str, Any]], *, max_rows: int) -> int:
+    """Insert `rows` (columns of DrainLine), then trim each project they touch to its newest `max_rows`."""
+    if not rows:
+        return 0
+    await session.execute(insert(DrainLine), list(rows))
+    for project_id in sorted({row["project_id"] for row in rows}):
+        await trim(session, project_id, max_rows)
+    return len(rows)
+
+
+async def trim(session: AsyncSession, project_id: str, max_rows: int) -> int:
+    """Delete a project's rows older than its newest `max_rows`, in one statement."""
+    boundary = (
+        select(DrainLine.id)
+        .where(DrainLine.project_id == project_id)
+        .order_by(DrainLine.id.desc())
+        .offset(max_rows)
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        delete(DrainLine).where(DrainLine.project_id == project_id, DrainLine.id <= boundary)
+    )
+    return int(result.rowcount or 0)
+
+
+async def newest(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    since: datetime | None,
+    deployment_id: str | None,
+    limit: int,
+) -> list[StoredLine]:
+    """The newest `limit` lines of a project (since `since`, of one deployment when named), oldest first."""
+    query = select(DrainLine).where(DrainLine.project_id == project_id)
+    if since is not None:
+        query = query.where(DrainLine.at >= since)
+    if deployment_id is not None:
+        query = query.where(DrainLine.deployment_id == deployment_id)
+    found = (await session.execute(query.order_by(DrainLine.at.desc(), DrainLine.id.desc()).limit(limit))).scalars()
+    lines = [StoredLine(r.at, r.level, r.message, r.deployment_id, dict(r.attributes or {})) for r in found]
+    lines.reverse()
+    return lines
+
+
+async def last_received(session: AsyncSession, project_id: str) -> datetime | None:
+    """When the drain last delivered a line of this project (None: never, or all of them expired)."""
+    return (
+        await session.execute(select(func.max(DrainLine.received_at)).where(DrainLine.project_id == project_id))
+    ).scalar()
+
+
+async def purge_before(session: AsyncSession, before: datetime, *, limit: int) -> int:
+    """Delete up to `limit` lines received before `before` (in bounded batches: short locks)."""
+    doomed = select(DrainLine.id).where(DrainLine.received_at < before).order_by(DrainLine.id).limit(limit)
+    result = await session.execute(delete(DrainLine).where(DrainLine.id.in_(doomed)))
+    return int(result.rowcount or 0)
+
+
+def project_ids(rows: Iterable[dict[str, Any]]) -> set[str]:
+    return {row["project_id"] for row in rows}
