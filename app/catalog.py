@@ -68,7 +68,7 @@ class LogsConfig(_Strict):
 
     tail_seconds: float = Field(default=20, gt=0, le=300)  # Vercel ends its stream after 5 minutes
     retention_hours: float = Field(default=24, gt=0, le=24 * 30)
-    max_rows_per_project: int = Field(default=100_000, ge=100, le=10_000_000)
+    max_rows_per_project: int = Field(default=100_000, ge=10, le=10_000_000)
 
 
 class IncidentsConfig(_Strict):
@@ -182,7 +182,6 @@ class Service(_Strict):
     health: list[HealthCheck] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
-    logs: LogsConfig = Field(default_factory=LogsConfig)
 
     @field_validator("health", mode="before")
     @classmethod
@@ -204,6 +203,7 @@ class Catalog(_Strict):
     services: dict[str, Service] = Field(default_factory=dict)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
 
     @field_validator("services")
     @classmethod

@@ -105,18 +105,17 @@ def vercel_world(now: datetime, *, clock: Any = None) -> VercelWorld:
     for name, value in VARIABLES.items():
         world.set_env("web", name, value)
     world.live_tail = False  # the stream ends after its lines; one test keeps it open
-    at = now - timedelta(minutes=20)
-    step = timedelta(seconds=10)
+    # Vercel's stream shows only what is logged while it is open: this traffic goes on during every tail.
     for n in range(7):
-        world.log("web", ECONNREFUSED.format(n=n + 10), level="error", status=500, at=at + n * step)
+        world.when_tailed("web", ECONNREFUSED.format(n=n + 10), level="error", status=500)
     for n in range(4):
-        world.log("web", ORDERS.format(n=1000 + n, ms=10 + n), at=at + (7 + n) * step)
+        world.when_tailed("web", ORDERS.format(n=1000 + n, ms=10 + n))
     for n in range(2):
-        world.log("web", PAYMENT.format(n=0xBEEF + n), level="warning", at=at + (11 + n) * step)
-    world.log("web", "checkout started req_TRACE42", at=at + 13 * step, path="/api/checkout")
-    world.log("web", "checkout failed req_TRACE42: card_declined", level="error", at=at + 14 * step)
-    for n, line in enumerate(SHAPED_LINES):
-        world.log("web", line, at=at + (15 + n) * step)
+        world.when_tailed("web", PAYMENT.format(n=0xBEEF + n), level="warning")
+    world.when_tailed("web", "checkout started req_TRACE42", path="/api/checkout")
+    world.when_tailed("web", "checkout failed req_TRACE42: card_declined", level="error")
+    for line in SHAPED_LINES:
+        world.when_tailed("web", line)
     production = world.production("web")
     assert production is not None
     production.build_events.append(FakeBuildEvent(production.created_at + timedelta(minutes=1), SHAPED_LINES[6]))

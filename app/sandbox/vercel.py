@@ -28,7 +28,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -271,7 +271,7 @@ class VercelWorld:
         self, project: str, message: str, *, level: str = "info", path: str = "/", status: int = 200,
         method: str = "GET",
     ) -> None:
-        """A line production will log while someone tails it (the traffic that goes on during a tail),
+        """A line production logs whenever someone tails it (steady traffic going on during every tail),
         stamped when it is logged. Vercel's stream shows only such lines, never earlier ones."""
         target = self.production(project)
         if target is None:
@@ -302,9 +302,8 @@ class VercelWorld:
         return queue
 
     def _start_traffic(self, deployment: FakeVercelDeployment) -> None:
-        for line in self._when_tailed.pop(deployment.id, []):
-            line.at = self.clock()
-            self._emit(deployment, line)
+        for line in self._when_tailed.get(deployment.id, []):
+            self._emit(deployment, replace(line, at=self.clock()))
 
     def _close_tail(self, queue: asyncio.Queue[FakeRuntimeLog]) -> None:
         self._tails = [(d, q) for d, q in self._tails if q is not queue]
