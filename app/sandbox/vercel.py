@@ -152,6 +152,7 @@ class VercelWorld:
         self.drains: list[FakeDrain] = []
         self._tails: list[tuple[str, asyncio.Queue[FakeRuntimeLog]]] = []  # (deployment id, open stream)
         self._when_tailed: dict[str, list[FakeRuntimeLog]] = {}  # deployment id -> traffic during a tail
+        self.tail_opened = asyncio.Event()  # set once a runtime-logs stream is open
         self._faults: list[tuple[int, str, int]] = []  # (status, body, times)
         self._released = asyncio.Event()
         self._released.set()
@@ -299,6 +300,7 @@ class VercelWorld:
     def _open_tail(self, deployment: FakeVercelDeployment) -> asyncio.Queue[FakeRuntimeLog]:
         queue: asyncio.Queue[FakeRuntimeLog] = asyncio.Queue()
         self._tails.append((deployment.id, queue))
+        self.tail_opened.set()
         return queue
 
     def _start_traffic(self, deployment: FakeVercelDeployment) -> None:

@@ -251,8 +251,7 @@ async def test_runtime_logs_show_only_lines_logged_after_the_request(vercel: Ver
     client = vercel.client()
 
     async def log_during_the_tail() -> None:
-        while not vercel.world._tails:  # the stream is open
-            await asyncio.sleep(0.01)
+        await vercel.world.tail_opened.wait()
         vercel.world.log("web", "logged during the tail", level="error", path="/api/checkout", status=500)
 
     writer = asyncio.create_task(log_during_the_tail())

@@ -1,7 +1,7 @@
 """log drain: runtime log lines Vercel delivers to POST /drains/vercel, masked, per project
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-07 18:00:00
 
 Vercel's runtime-logs API is a live tail with no history; a log drain gives pitcrew one. Each line
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0009"  # the brief said "0004"; 0009 (webhook replays) is already on main: re-chain at merge
 branch_labels = None
 depends_on = None
 
