@@ -18,7 +18,7 @@ from app.catalog import Catalog
 from app.sandbox import railway as sandbox_railway
 from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.railway import FakeRailway, RailwayWorld
-from app.sandbox.vercel import FakeBuildEvent, FakeRuntimeLog, FakeVercel, VercelWorld
+from app.sandbox.vercel import FakeBuildEvent, FakeVercel, VercelWorld
 from tests.harness import catalog_from
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
@@ -163,11 +163,6 @@ def add_railway_lines(world: RailwayWorld, count: int, now: datetime) -> None:
 
 
 def add_vercel_lines(world: VercelWorld, count: int, now: datetime) -> None:
-    start = now - timedelta(minutes=1) - timedelta(milliseconds=10 * count)
-    production = world.production("web")
-    assert production is not None
-    production.runtime_logs.extend(
-        FakeRuntimeLog(start + timedelta(milliseconds=10 * n), f"GET /health 200 {n % 7}ms #{n}")
-        for n in range(count)
-    )
-
+    """`count` more lines web logs during each tail (Vercel's stream has only what is logged during it)."""
+    for n in range(count):
+        world.when_tailed("web", f"GET /health 200 {n % 7}ms #{n}")
