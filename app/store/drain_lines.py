@@ -30,12 +30,18 @@ class StoredLine:
 
 
 async def add(session: AsyncSession, rows: Sequence[dict[str, Any]], *, max_rows: int) -> int:
-    """Insert `rows` (columns of DrainLine), then trim each project they touch to its newest `max_rows`."""
+    """Insert `rows` (columns of DrainLine), then trim each project they touch to its newest `max_rows`.
+
+    Trimming reads up to `max_rows` index entries, so it runs when the new ids cross a multiple of a
+    tenth of the bound (at most 10,000) rather than on every batch: a project holds at most about 10%
+    more than `max_rows` between two trims, and ingestion does not slow down as the table fills."""
     if not rows:
         return 0
-    await session.execute(insert(DrainLine), list(rows))
-    for project_id in sorted({row["project_id"] for row in rows}):
-        await trim(session, project_id, max_rows)
+    ids = list((await session.execute(insert(DrainLine).returning(DrainLine.id), list(rows))).scalars())
+    step = max(1, min(10_000, max_rows // 10))
+    if ids and (min(ids) - 1) // step != max(ids) // step:
+        for project_id in sorted({row["project_id"] for row in rows}):
+            await trim(session, project_id, max_rows)
     return len(rows)
 
 
