@@ -38,7 +38,7 @@ from app.web import build_web_app
 from bench.bench_logs import VARIABLES, _line
 
 SECRET = "bench-drain-secret-0c9d"
-CLIENTS = 4
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 
 
 def batches(project_id: str, size: int, count: int) -> list[bytes]:

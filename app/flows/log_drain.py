@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,11 +39,13 @@ if TYPE_CHECKING:
 MASKER_TTL_S = 300.0  # how long the project's variables are trusted before they are read again
 MASKER_STALE_OK_S = 3600.0  # when Vercel cannot answer, an older copy still masks for this long
 MAX_MESSAGE_CHARS = 32_768  # a drained message may reach 256 KB (Vercel truncates beyond); we keep the end
-_ATTRIBUTES = (  # drain fields kept beside the message, under the names the runtime-logs stream uses
-    ("source", "source"), ("path", "requestPath"), ("statusCode", "responseStatusCode"),
-    ("requestId", "requestId"), ("host", "domain"), ("entrypoint", "entrypoint"), ("type", "type"),
-    ("environment", "environment"), ("executionRegion", "executionRegion"),
-)
+# Drain fields kept beside the message, under the names the runtime-logs stream uses. Free text (a
+# path, an entrypoint, a request id) is masked; Vercel's enumerations and host names are kept if
+# they look like one (a short word), else masked as text.
+_FREE_TEXT = (("path", "requestPath"), ("entrypoint", "entrypoint"), ("requestId", "requestId"))
+_WORDS = (("source", "source"), ("type", "type"), ("environment", "environment"),
+          ("executionRegion", "executionRegion"), ("host", "domain"))
+_WORD = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 class DrainRefused(Exception):
@@ -199,10 +202,19 @@ def _row(project_id: str, entry: Mapping[str, Any], masker: Masker, now: Any) ->
     if level is None:
         level = "error" if entry.get("type") in ("stderr", "fatal") else "info"
     attributes: dict[str, Any] = {}
-    for key, name in _ATTRIBUTES:
+    for key, name in _FREE_TEXT:
         value = entry.get(key)
-        if value not in (None, ""):
-            attributes[name] = value if isinstance(value, int | float) else masker.mask(str(value)[:500])
+        if value:
+            attributes[name] = masker.mask(str(value)[:500])
+    for key, name in _WORDS:
+        value = entry.get(key)
+        if value:
+            word = str(value)
+            attributes[name] = word if _WORD.match(word) and not masker.could_hold_secret(word) else masker.mask(
+                word[:500])
+    status = entry.get("statusCode")
+    if isinstance(status, int) and not isinstance(status, bool):
+        attributes["responseStatusCode"] = status
     proxy = entry.get("proxy")
     if isinstance(proxy, Mapping) and isinstance(proxy.get("method"), str):
         attributes["requestMethod"] = proxy["method"][:10]
