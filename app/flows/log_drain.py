@@ -43,8 +43,14 @@ MAX_MESSAGE_CHARS = 32_768  # a drained message may reach 256 KB (Vercel truncat
 # path, an entrypoint, a request id) is masked; Vercel's enumerations and host names are kept if
 # they look like one (a short word), else masked as text.
 _FREE_TEXT = (("path", "requestPath"), ("entrypoint", "entrypoint"), ("requestId", "requestId"))
-_WORDS = (("source", "source"), ("type", "type"), ("environment", "environment"),
-          ("executionRegion", "executionRegion"), ("host", "domain"))
+_WORDS = (("executionRegion", "executionRegion"), ("host", "domain"))
+_ENUMS = (("source", "source"), ("type", "type"), ("environment", "environment"))
+_KNOWN_WORDS = frozenset((  # the values vercel.com/docs/drains/reference/logs lists for those fields
+    "build", "edge", "lambda", "static", "external", "firewall", "redirect",
+    "command", "stdout", "stderr", "exit", "deployment-state", "delimiter", "middleware",
+    "middleware-invocation", "edge-function-invocation", "metric", "report", "fatal",
+    "production", "preview", "development",
+))
 _WORD = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
@@ -100,8 +106,12 @@ def parse_entries(body: bytes) -> list[dict[str, Any]]:
     try:
         if stripped.startswith("["):
             found = json.loads(stripped)
-        else:
-            found = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+        else:  # one parse of the whole batch as an array is several times faster than one per line
+            lines = [line for line in stripped.splitlines() if line.strip()]
+            try:
+                found = json.loads("[" + ",".join(lines) + "]")
+            except json.JSONDecodeError:
+                found = [json.loads(line) for line in lines]  # names the line that is wrong
     except json.JSONDecodeError as err:
         raise DrainBodyError(f"not a JSON array nor NDJSON: {err.msg} at line {err.lineno}") from None
     if not isinstance(found, list):
@@ -206,6 +216,10 @@ def _row(project_id: str, entry: Mapping[str, Any], masker: Masker, now: Any) ->
         value = entry.get(key)
         if value:
             attributes[name] = masker.mask(str(value)[:500])
+    for key, name in _ENUMS:
+        value = entry.get(key)
+        if value:
+            attributes[name] = value if value in _KNOWN_WORDS else masker.mask(str(value)[:100])
     for key, name in _WORDS:
         value = entry.get(key)
         if value:

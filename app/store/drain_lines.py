@@ -63,6 +63,9 @@ async def _copy(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     assert driver is not None
     statement = f"COPY drain_lines ({', '.join(_COLUMNS)}) FROM STDIN"
     async with driver.cursor() as cursor:
+        # Log lines may lose the last fraction of a second if PostgreSQL itself crashes (never a
+        # half-written row): a batch's commit then does not wait for its WAL to reach the disk.
+        await cursor.execute("SET LOCAL synchronous_commit TO off")
         async with cursor.copy(statement) as copy:
             for row in rows:
                 await copy.write_row((
