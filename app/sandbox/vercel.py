@@ -616,6 +616,15 @@ class FakeVercel:
 
         return StreamingResponse(stream(), media_type="application/stream+json")
 
+    async def run_drains(self, interval_s: float = 1.0) -> None:
+        """Deliver the drains' batches every `interval_s` until cancelled (Vercel buffers lines and
+        sends them in batches: vercel.com/docs/drains/reference/logs, "Multiple logs may be batched
+        into a single request")."""
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            while True:
+                await self.deliver_drains(http)
+                await asyncio.sleep(interval_s)
+
     async def deliver_drains(self, http: httpx.AsyncClient | None = None) -> list[int]:
         """Send what each drain has gathered as one batch, signed as Vercel signs it; the statuses."""
         statuses: list[int] = []
@@ -627,10 +636,17 @@ class FakeVercel:
                     continue
                 entries, drain.outbox = drain.outbox, []
                 body = drain_body(entries, drain.encoding)
-                response = await client.post(drain.url, content=body, headers={
-                    "content-type": "application/x-ndjson" if drain.encoding == "ndjson" else "application/json",
-                    "x-vercel-signature": drain_signature(body, drain.secret),
-                })
+                try:
+                    response = await client.post(drain.url, content=body, headers={
+                        "content-type": "application/x-ndjson" if drain.encoding == "ndjson" else "application/json",
+                        "x-vercel-signature": drain_signature(body, drain.secret),
+                    })
+                except httpx.HTTPError:
+                    drain.outbox[:0] = entries  # the endpoint is not up yet: the batch waits for the next round
+                    statuses.append(0)
+                    continue
+                if response.status_code >= 500:
+                    drain.outbox[:0] = entries
                 statuses.append(response.status_code)
         finally:
             if own:
