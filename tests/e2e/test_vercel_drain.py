@@ -7,6 +7,7 @@ them (HMAC-SHA1 of the body with the drain secret, in `x-vercel-signature`).
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,11 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from app.catalog import LogsConfig
+from app.drains import DRAIN_MAX_BODY_BYTES
 from app.jobs.purge import purge
 from app.sandbox.slack import FakeSlack
-from app.sandbox.vercel import drain_body, drain_signature
+from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, drain_body, drain_signature
 from app.store.models import DrainLine
-from tests.harness import Clock, RunningPitcrew, running_pitcrew
+from tests.harness import ALERTS, OPERATOR, Clock, RunningPitcrew, running_pitcrew
 from tests.logs_support import SHAPED_LINES, VARIABLES, Providers, catalog_for, railway_world, serving, vercel_world
 
 DRAIN_SECRET = "drain-secret-4f1c9a77e2"
@@ -158,3 +160,49 @@ async def test_logs_without_a_drain_is_a_live_tail_said_to_be_one(db_url: str, f
         assert "live tail of 20 s" in said
         assert "Nothing was logged during the 20 s live tail" in said
         assert "The log is empty for this window" not in said
+
+
+async def test_gzip_bodies_bad_bodies_and_oversized_bodies(db_url: str, fake_slack: FakeSlack) -> None:
+    async with running(db_url, fake_slack) as (pitcrew, providers):
+        project = providers.vercel.world.ref("web").project_id
+        body = drain_body([{"projectId": project, "message": "compressed line", "timestamp": 1_765_000_000_000,
+                            "source": "lambda", "level": "info"}], "json")
+        packed = gzip.compress(body)
+        zipped = await pitcrew.http.post("/drains/vercel", content=packed, headers={
+            "content-encoding": "gzip", "x-vercel-signature": drain_signature(packed, DRAIN_SECRET)})
+        garbage = b'{"projectId": "x", "message": '
+        bad = await pitcrew.http.post("/drains/vercel", content=garbage,
+                                      headers={"x-vercel-signature": drain_signature(garbage, DRAIN_SECRET)})
+        huge = b"[" + b" " * (DRAIN_MAX_BODY_BYTES + 1) + b"]"
+        too_large = await pitcrew.http.post("/drains/vercel", content=huge,
+                                            headers={"x-vercel-signature": drain_signature(huge, DRAIN_SECRET)})
+
+        assert zipped.status_code == 200 and zipped.json() == {"received": 1, "stored": 1, "skipped": 0}
+        assert bad.status_code == 400 and "NDJSON" in bad.json()["error"]
+        assert too_large.status_code == 413
+        assert [r.message for r in await stored(pitcrew)] == ["compressed line"]
+
+
+async def test_a_batch_that_cannot_be_masked_is_refused_and_not_stored(db_url: str, fake_slack: FakeSlack) -> None:
+    """Without the project's variables a line could keep a secret: 503 (the sender retries), nothing kept."""
+    async with running(db_url, fake_slack) as (pitcrew, providers):
+        world = providers.vercel.world
+        world.tokens.clear()  # pitcrew's Vercel token is refused: the variables cannot be read
+        world.log("web", f"token {VARIABLES['INTERNAL_API_KEY']} refused")
+
+        assert await providers.vercel.deliver_drains() == [503]
+        assert await stored(pitcrew) == []
+        world.tokens.add(SANDBOX_VERCEL_TOKEN)
+        assert await providers.vercel.deliver_drains() == [200]  # the same batch, delivered again
+        assert [r.message for r in await stored(pitcrew)] == ["token *** refused"]
+
+
+async def test_a_mention_tails_in_the_thread_and_edits_its_notice(db_url: str, fake_slack: FakeSlack) -> None:
+    async with running(db_url, fake_slack, drain=False, tail_seconds=5) as (_pitcrew, providers):
+        providers.vercel.world.when_tailed("web", "GET /checkout 500", level="error", status=500)
+        await fake_slack.mention("logs web", user=OPERATOR, channel=ALERTS, thread_ts="1700000000.000100")
+        [update] = await fake_slack.wait_for(lambda c: c.method == "chat.update")
+        [notice] = [c for c in fake_slack.calls_to("chat.postMessage") if "tailing web" in c.args.get("text", "")]
+
+        assert notice.args["text"].startswith(":hourglass_flowing_sand: tailing web for 5 s…")
+        assert "live tail of 5 s" in update.args["text"] and "GET /checkout 500" in update.args["text"]
