@@ -16,8 +16,10 @@ import pytest
 
 from app.catalog import UnknownService
 from app.core.logs_args import LogsArgs
+from app.core.runbooks import CheckStep
 from app.deps import Deps, build_deps
 from app.flows.logs import LogsFetchFailed, LogsResult, LogsUnavailable, fetch_logs
+from app.flows.runbook_probes import run_check
 from app.providers import graphql_docs
 from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
 from app.sandbox.railway import FakeRailway, GraphQLFailure, RailwayWorld
@@ -431,3 +433,14 @@ async def test_services_without_these_logs_say_so(env: Env) -> None:
     with pytest.raises(LogsUnavailable, match="api is a railway service"):
         await env.logs("api --slow")
     assert env.railway.calls == [] and env.vercel.calls == []
+
+
+async def test_the_runbook_log_check_on_vercel_says_it_was_a_live_tail(env: Env) -> None:
+    """A quiet live tail is not "no error in the last 15 minutes": the check says what it read."""
+    step = CheckStep(id="errors", title="Errors in the logs", probe="log_errors", minutes=15)
+    env.vworld._when_tailed.clear()  # nothing is logged while the check listens
+
+    quiet = await run_check(env.deps, step, "web")
+
+    assert "in the last 15 minutes" not in quiet.summary
+    assert quiet.summary.startswith("no error in the logs of web during a 20 s live tail")
