@@ -352,7 +352,8 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
     drain is configured; otherwise a live tail of `tail_s` seconds, said to be one."""
     client = ctx.deps.vercel
     args, timeout_s = ctx.args, ctx.timeout_s
-    if not args.build and ctx.deps.settings.VERCEL_DRAIN_SECRET is not None:
+    drain = ctx.deps.settings.VERCEL_DRAIN_SECRET
+    if not args.build and drain is not None and drain.get_secret_value():
         return await _vercel_drain(ctx, ref)
     if client is None:
         raise LogsUnavailable(VERCEL_TOKEN_MISSING)
