@@ -64,6 +64,19 @@ class SlackConfig(_Strict):
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
+class LogsConfig(_Strict):
+    """`logs:` in pitcrew.yml: how long a Vercel live tail lasts, and how long drained lines are kept.
+
+    Vercel's runtime-logs API only streams what is logged after the request, so `/logs` of a Vercel
+    service without a log drain listens for `tail_seconds`; lines a drain delivers are kept
+    `retention_hours`, and at most `max_rows_per_project` of them per project (the oldest go first).
+    """
+
+    tail_seconds: float = Field(default=20, gt=0, le=300)  # Vercel ends its stream after 5 minutes
+    retention_hours: float = Field(default=24, gt=0, le=24 * 30)
+    max_rows_per_project: int = Field(default=100_000, ge=10, le=10_000_000)
+
+
 class IncidentsConfig(_Strict):
     """Deadlines and alert rules of the incident process (`incidents:` in pitcrew.yml); every key optional.
 
@@ -263,6 +276,7 @@ class Catalog(_Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     retention_days: int = Field(default=30, ge=1, le=3650)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
 
     @field_validator("services")
     @classmethod

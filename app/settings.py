@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # it pitcrew runs, but its trail is only as safe as write access to its database.
     AUDIT_KEY: SecretStr | None = None
     PUBLIC_URL: str | None = None
+    # Vercel log drain (POST /drains/vercel): the drain's signature secret (x-vercel-signature is
+    # HMAC-SHA1 of the body with it), and the code Vercel asks the endpoint to answer in its
+    # `x-vercel-verify` header when the drain is created.
+    VERCEL_DRAIN_SECRET: SecretStr | None = None
+    VERCEL_DRAIN_VERIFY: str | None = None
     # The one Slack workspace and app this pitcrew serves; requests naming another are refused.
     SLACK_TEAM_ID: str | None = None
     SLACK_APP_ID: str | None = None

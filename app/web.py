@@ -1,4 +1,4 @@
-"""Starlette: `/slack/events`, `/healthz`, `/webhooks/{source}`, `/status`; and the job runner in its lifespan."""
+"""Starlette: `/slack/events`, `/healthz`, `/webhooks/{source}`, `/drains/vercel`, `/status`; and the job runner."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
+from app.drains import drain_routes
 from app.flows.action_settle import schedule_settling_of_running
 from app.in_flight import InFlight
 from app.jobs.purge import schedule_purge
@@ -87,6 +88,7 @@ def build_web_app(
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             webhook_route(deps),
+            *drain_routes(deps),
             *status_routes(deps),
         ],
         lifespan=lifespan,

@@ -18,7 +18,7 @@ from app.catalog import Catalog
 from app.sandbox import railway as sandbox_railway
 from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.railway import FakeRailway, RailwayWorld
-from app.sandbox.vercel import FakeBuildEvent, FakeRuntimeLog, FakeVercel, VercelWorld
+from app.sandbox.vercel import FakeBuildEvent, FakeVercel, VercelWorld
 from tests.harness import catalog_from
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
@@ -105,18 +105,17 @@ def vercel_world(now: datetime, *, clock: Any = None) -> VercelWorld:
     for name, value in VARIABLES.items():
         world.set_env("web", name, value)
     world.live_tail = False  # the stream ends after its lines; one test keeps it open
-    at = now - timedelta(minutes=20)
-    step = timedelta(seconds=10)
+    # Vercel's stream shows only what is logged while it is open: this traffic goes on during every tail.
     for n in range(7):
-        world.log("web", ECONNREFUSED.format(n=n + 10), level="error", status=500, at=at + n * step)
+        world.when_tailed("web", ECONNREFUSED.format(n=n + 10), level="error", status=500)
     for n in range(4):
-        world.log("web", ORDERS.format(n=1000 + n, ms=10 + n), at=at + (7 + n) * step)
+        world.when_tailed("web", ORDERS.format(n=1000 + n, ms=10 + n))
     for n in range(2):
-        world.log("web", PAYMENT.format(n=0xBEEF + n), level="warning", at=at + (11 + n) * step)
-    world.log("web", "checkout started req_TRACE42", at=at + 13 * step, path="/api/checkout")
-    world.log("web", "checkout failed req_TRACE42: card_declined", level="error", at=at + 14 * step)
-    for n, line in enumerate(SHAPED_LINES):
-        world.log("web", line, at=at + (15 + n) * step)
+        world.when_tailed("web", PAYMENT.format(n=0xBEEF + n), level="warning")
+    world.when_tailed("web", "checkout started req_TRACE42", path="/api/checkout")
+    world.when_tailed("web", "checkout failed req_TRACE42: card_declined", level="error")
+    for line in SHAPED_LINES:
+        world.when_tailed("web", line)
     production = world.production("web")
     assert production is not None
     production.build_events.append(FakeBuildEvent(production.created_at + timedelta(minutes=1), SHAPED_LINES[6]))
@@ -164,11 +163,6 @@ def add_railway_lines(world: RailwayWorld, count: int, now: datetime) -> None:
 
 
 def add_vercel_lines(world: VercelWorld, count: int, now: datetime) -> None:
-    start = now - timedelta(minutes=1) - timedelta(milliseconds=10 * count)
-    production = world.production("web")
-    assert production is not None
-    production.runtime_logs.extend(
-        FakeRuntimeLog(start + timedelta(milliseconds=10 * n), f"GET /health 200 {n % 7}ms #{n}")
-        for n in range(count)
-    )
-
+    """`count` more lines web logs during each tail (Vercel's stream has only what is logged during it)."""
+    for n in range(count):
+        world.when_tailed("web", f"GET /health 200 {n % 7}ms #{n}")

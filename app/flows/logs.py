@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -35,6 +35,7 @@ from app.providers.logs_model import LogLine
 from app.providers.postgres import SlowQueries, slow_queries
 from app.providers.railway import RailwayClient, railway_log_filter
 from app.providers.vercel import VercelClient
+from app.store import drain_lines
 
 if TYPE_CHECKING:
     from app.deps import Deps
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROVIDER_TIMEOUT_S = 10.0
-# Vercel's runtime log is a live stream: reading stops once it has been quiet this long.
-VERCEL_QUIET_S = 1.5
 TOP_GROUPS = 20
 MAX_SLOW_QUERIES = 100  # what providers.postgres.slow_queries accepts
 DEPLOYMENTS_SEARCHED = 100  # how far back a short `--deployment` id is looked for
@@ -92,8 +91,10 @@ class LogSource:
     """Where the lines came from: which provider, which log, which deployment."""
 
     provider: Literal["railway", "vercel", "postgres"]
-    kind: Literal["runtime", "build", "environment", "slow queries"]
+    kind: Literal["runtime", "build", "environment", "slow queries", "live tail", "drain"]
     deployment: Deployment | None = None
+    tail_seconds: float | None = None  # for a live tail: how long pitcrew listened
+    retention_hours: float | None = None  # for the drain: how long its lines are kept
 
     def describe(self, service: str) -> str:
         """`runtime log of deployment 4e6a8c0d (current, SUCCESS)`, in plain text."""
@@ -101,7 +102,10 @@ class LogSource:
             return "slowest queries"
         if self.kind == "environment":
             return f"log of every deployment of {service} (Railway environment log)"
-        what = "build log" if self.kind == "build" else "runtime log"
+        if self.kind == "drain":
+            return f"history from the Vercel log drain (lines kept {self.retention_hours or 24:g} h)"
+        what = {"build": "build log", "live tail": f"live tail of {self.tail_seconds or 0:g} s"}.get(
+            self.kind, "runtime log")
         deployment = self.deployment
         if deployment is None:
             return what
@@ -180,17 +184,35 @@ class LogsResult:
 # ---- the flow -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LiveTail:
+    """A live tail is about to start: the edge says so at once ("tailing web for 20 s…"), as the
+    answer comes only when the tail is over."""
+
+    service: str
+    seconds: float
+    deployment: Deployment
+
+
+OnTail = Callable[[LiveTail], Awaitable[None]]
+
+
 async def fetch_logs(
     deps: Deps,
     args: LogsArgs,
     *,
     provider_timeout_s: float = PROVIDER_TIMEOUT_S,
-    vercel_quiet_s: float = VERCEL_QUIET_S,
+    tail_seconds: float | None = None,
+    on_tail: OnTail | None = None,
 ) -> LogsResult:
     """The logs `args` ask for. Raises UnknownService (the catalog's, naming the known services),
-    LogsUnavailable for a request this service cannot answer, LogsFetchFailed for a provider failure."""
+    LogsUnavailable for a request this service cannot answer, LogsFetchFailed for a provider failure.
+
+    `tail_seconds` (default `logs.tail_seconds`) is how long a Vercel live tail listens; `on_tail` is
+    told before one starts."""
     service = deps.catalog.service(args.service)
-    ctx = _Context(deps, args, deps.clock(), provider_timeout_s, vercel_quiet_s)
+    tail = tail_seconds if tail_seconds is not None else deps.catalog.logs.tail_seconds
+    ctx = _Context(deps, args, deps.clock(), provider_timeout_s, tail, on_tail)
     if args.slow and service.provider != "postgres":
         raise LogsUnavailable(
             f"`--slow` lists a Postgres database's slowest queries; {args.service} is a {service.provider} service."
@@ -213,7 +235,8 @@ class _Context:
     args: LogsArgs
     now: datetime
     timeout_s: float
-    quiet_s: float
+    tail_s: float
+    on_tail: OnTail | None = None
 
     def own_secrets(self) -> dict[str, str]:
         """pitcrew's own tokens, named so that `Masker.for_variables` takes each for a secret (a name must
@@ -320,27 +343,66 @@ def _filters_lines(args: LogsArgs) -> bool:
     return bool(args.top or args.level or args.grep or args.request_id or args.since)
 
 
+DRAIN_HINT = ("Vercel's API keeps no history of runtime logs: it streams only what is logged after the "
+              "request. A log drain to pitcrew (POST /drains/vercel, see docs/webhooks.md) gives /logs a history.")
+
+
 async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
+    """Build events for `--build` or a deployment that failed to build; the drain's history when a
+    drain is configured; otherwise a live tail of `tail_s` seconds, said to be one."""
     client = ctx.deps.vercel
+    args, timeout_s = ctx.args, ctx.timeout_s
+    drain = ctx.deps.settings.VERCEL_DRAIN_SECRET
+    if not args.build and drain is not None and drain.get_secret_value():
+        return await _vercel_drain(ctx, ref)
     if client is None:
         raise LogsUnavailable(VERCEL_TOKEN_MISSING)
-    args, timeout_s = ctx.args, ctx.timeout_s
     masker, deployment = await _masker_and_deployment(
         ctx, client.env_values(ref, timeout_s=timeout_s), _vercel_deployment(client, ref, ctx)
     )
     notes = _deployment_notes(deployment, args)
-    if args.build:
+    failed = deployment.status == "ERROR"
+    if args.build or failed:
+        if failed and not args.build:
+            notes += (f"Deployment {short_id(deployment.id)} failed to build (ERROR): it never ran, so it has "
+                      "no runtime log. These are its build events.",)
         limit = MAX_LINES if _filters_lines(args) else args.lines
         source = LogSource("vercel", "build", deployment)
         lines = await _guard(client.build_events(deployment.id, limit=limit, ref=ref, timeout_s=timeout_s), masker)
         return _collect(ctx, source, lines, limit, masker, notes=notes)
-    # Vercel's runtime log takes no filter and comes oldest first: read all it gives (up to the
-    # limit, until it goes quiet) and keep the newest lines that match.
-    source = LogSource("vercel", "runtime", deployment)
+    if ctx.on_tail is not None:
+        await ctx.on_tail(LiveTail(args.service, ctx.tail_s, deployment))
+    source = LogSource("vercel", "live tail", deployment, tail_seconds=ctx.tail_s)
     lines = await _guard(
-        client.runtime_logs(ref, deployment.id, limit=MAX_LINES, timeout_s=timeout_s, quiet_s=ctx.quiet_s), masker
+        client.runtime_logs(ref, deployment.id, limit=MAX_LINES, tail_s=ctx.tail_s, timeout_s=timeout_s), masker
     )
+    notes += (("`--since` asks for history, which this live tail does not have. " + DRAIN_HINT,)
+              if args.since is not None else (DRAIN_HINT,))
     return _collect(ctx, source, lines, MAX_LINES, masker, notes=notes)
+
+
+async def _vercel_drain(ctx: _Context, ref: VercelRef) -> LogsResult:
+    """The lines the log drain delivered (masked when they arrived), newest `MAX_LINES` of the window."""
+    args = ctx.args
+    masker = ctx.masker()
+    retention = ctx.deps.catalog.logs.retention_hours
+    since = ctx.since_start
+    async with ctx.deps.sessions() as session:
+        lines = await drain_lines.newest(
+            session, ref.project_id, since=since, deployment_id=args.deployment_id, limit=MAX_LINES
+        )
+        last = await drain_lines.last_received(session, ref.project_id)
+    found = [LogLine(timestamp=line.at, level=line.level, message=line.message, attributes=line.attributes)
+             for line in lines]
+    if last is None:
+        notes: tuple[str, ...] = (f"The Vercel log drain has delivered no line of {args.service} in the last "
+                                  f"{retention:g} h: check that the drain includes this project (docs/webhooks.md).",)
+    else:
+        notes = (f"Last drain delivery {last.strftime('%H:%M:%S')} UTC.",)
+    if since is not None and args.since is not None and args.since > timedelta(hours=retention):
+        notes += (f"Drained lines are kept {retention:g} h (`logs.retention_hours`); older ones are gone.",)
+    source = LogSource("vercel", "drain", None, retention_hours=retention)
+    return _collect(ctx, source, found, MAX_LINES, masker, notes=notes)
 
 
 async def _vercel_deployment(client: VercelClient, ref: VercelRef, ctx: _Context) -> Deployment:

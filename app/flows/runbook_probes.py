@@ -219,10 +219,14 @@ async def _slow_queries(deps: Deps, service: str) -> ProbeResult:
 async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:
     args = LogsArgs(service=service, since=timedelta(minutes=minutes), level="error", top=True, lines=TOP_SHOWN)
     result = await fetch_logs(deps, args)
+    # Vercel without a log drain has no history: a quiet live tail is not "no error in N minutes".
+    live = result.source.kind == "live tail"
+    window = (f"during a {result.source.tail_seconds or 0:g} s live tail (Vercel keeps no history of runtime "
+              "logs; a log drain gives pitcrew one)") if live else f"in the last {minutes} minutes"
     if not result.matched:
-        return ProbeResult(True, f"no error in the logs of {service} in the last {minutes} minutes")
+        return ProbeResult(True, f"no error in the logs of {service} {window}")
     first = result.groups[0] if result.groups else None
-    said = f"{result.matched} error line{'s' if result.matched != 1 else ''} in the last {minutes} minutes"
+    said = f"{result.matched} error line{'s' if result.matched != 1 else ''} {window}"
     if first is not None:
         said += f"; most frequent ({first.count}×): {first.example}"
     detail = tuple(_cut(f"{g.count}× {g.example}", DETAIL_MAX) for g in result.groups[:TOP_SHOWN])

@@ -9,6 +9,8 @@
   error and their stored Slack request, for someone to look at.
 - Raw webhook bodies after `retention_days`: the body is emptied, the alert's row (fingerprint,
   masked title, incident) stays, so incidents keep their alert counts and timelines.
+- Vercel log drain lines older than `logs.retention_hours` (24 by default); the per-project row
+  bound is kept as lines arrive (app/store/drain_lines.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import timedelta
 from app.deps import Deps
 from app.jobs.runner import Again, handles
 from app.store import alerts as alert_store
+from app.store import drain_lines
 from app.store import jobs as job_store
 from app.store.db import transaction
 from app.store.jobs import ClaimedJob
@@ -41,9 +44,15 @@ async def purge(deps: Deps, job: ClaimedJob) -> Again:
         failed = await job_store.purge_failed(session, before=now - retention, limit=BATCH)
     async with transaction(deps.sessions) as session:
         bodies = await alert_store.purge_bodies(session, before=now - retention, limit=BATCH)
-    if done or failed or bodies:
-        log.info("purged %d done jobs, %d failed jobs and %d webhook bodies", done, failed, bodies)
-    more = BATCH in (done, failed, bodies)
+    async with transaction(deps.sessions) as session:
+        keep_lines = timedelta(hours=deps.catalog.logs.retention_hours)
+        lines = await drain_lines.purge_before(session, now - keep_lines, limit=BATCH)
+    if done or failed or bodies or lines:
+        log.info(
+            "purged %d done jobs, %d failed jobs, %d webhook bodies and %d drained log lines",
+            done, failed, bodies, lines,
+        )
+    more = BATCH in (done, failed, bodies, lines)
     return Again(now + (timedelta(seconds=1) if more else EVERY))
 
 

@@ -28,7 +28,7 @@ from app.providers.logs_model import LogLine, normalise_level, parse_timestamp
 __all__ = ["InvalidIdentifier", "UnknownDeployment", "VercelClient"]
 
 DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_QUIET_S = 1.5
+DEFAULT_TAIL_S = 20.0
 MAX_DEPLOYMENTS = 100
 _REASON_CHARS = 300
 
@@ -162,28 +162,33 @@ class VercelClient:
         deployment_id: str,
         *,
         limit: int = 100,
+        tail_s: float = DEFAULT_TAIL_S,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        quiet_s: float = DEFAULT_QUIET_S,
     ) -> list[LogLine]:
-        """Up to `limit` runtime log lines, read from Vercel's live stream of JSON lines.
+        """The runtime log lines `deployment_id` writes during the next `tail_s` seconds (at most `limit`).
 
-        The stream stays open for new lines, so reading stops at `limit`, after `quiet_s` without a
-        new line, or at the `timeout_s` deadline, whichever comes first; what arrived is the answer.
-        Only a stream that never answered is an error.
+        This endpoint is a live tail, not a history: it streams only lines logged after the request,
+        for five minutes at most, and takes no time parameter (OpenAPI "Returns a stream of logs for
+        a given deployment", no query but teamId/slug; `vercel logs` help up to CLI v50: "Display
+        runtime logs for a deployment in ready state, from now and for 5 minutes at most"). So
+        reading stops at `limit`, when the stream ends, or when `tail_s` is over; what arrived is the
+        answer. `timeout_s` bounds the wait for Vercel's first answer; only no answer is an error.
         """
         call = "vercel runtime logs"
         path = f"/v1/projects/{_project_part(ref)}/deployments/{_deployment_part(deployment_id)}/runtime-logs"
         wanted = max(1, int(limit))
         lines: list[LogLine] = []
         answered = False
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(timeout_s + tail_s):
                 async with self._http.stream(
                     "GET",
                     self._base + path,
                     params=self._with_team(ref, {}),
                     headers=self._auth(),
-                    timeout=timeout_s,
+                    timeout=httpx.Timeout(timeout_s, read=max(timeout_s, tail_s + 1.0)),
                 ) as response:
                     answered = True
                     if response.status_code >= 400:
@@ -191,11 +196,14 @@ class VercelClient:
                         raise _failure(call, response, deployment_id=deployment_id)
                     rows = aiter(response.aiter_lines())
                     while len(lines) < wanted:
+                        left = started + tail_s - loop.time()
+                        if left <= 0:
+                            break
                         try:
-                            async with asyncio.timeout(quiet_s):
+                            async with asyncio.timeout(left):
                                 raw = await anext(rows)
                         except (StopAsyncIteration, TimeoutError):
-                            break  # the stream ended, or went quiet
+                            break  # the stream ended, or the tail is over
                         line = _runtime_line(raw)
                         if line is not None:
                             lines.append(line)

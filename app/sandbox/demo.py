@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -107,7 +108,7 @@ actions:
 
 
 def demo_settings(*, database_url: str, config_path: Path, railway_url: str, vercel_url: str,
-                  public_url: str, webhook_secret: str) -> Settings:
+                  public_url: str, webhook_secret: str, drain_secret: str | None = None) -> Settings:
     """Settings for the sandbox, whatever this shell exports: the demo never reaches a real service.
 
     Every field starts from its default (not from the environment) and the sandbox's endpoints and
@@ -124,6 +125,7 @@ def demo_settings(*, database_url: str, config_path: Path, railway_url: str, ver
         VERCEL_TOKEN=SecretStr(sandbox_vercel.SANDBOX_VERCEL_TOKEN),
         WEBHOOK_SECRET=SecretStr(webhook_secret),
         PUBLIC_URL=public_url,
+        VERCEL_DRAIN_SECRET=SecretStr(drain_secret) if drain_secret else None,
     )
     return Settings(**values)
 
@@ -264,11 +266,17 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         config_path = directory / "pitcrew.yml"
         config_path.write_text(demo_catalog_yaml(world, vercel_world, health_url), encoding="utf-8")
         webhook_secret = secrets.token_urlsafe(12)
+        drain_secret = secrets.token_urlsafe(16)
         assert railway.url is not None and vercel.url is not None
         settings = demo_settings(
             database_url=database_url, config_path=config_path, railway_url=railway.url, vercel_url=vercel.url,
-            public_url=app_server.url, webhook_secret=webhook_secret,
+            public_url=app_server.url, webhook_secret=webhook_secret, drain_secret=drain_secret,
         )
+        # web's logs reach pitcrew through a log drain, as Vercel's API keeps no history of them
+        vercel_world.add_drain(f"{app_server.url}/drains/vercel", drain_secret, projects=["web"])
+        _recent_web_traffic(vercel_world)
+        drains = asyncio.create_task(vercel.run_drains(1.0), name="sandbox-vercel-drains")
+        stack.push_async_callback(_cancelled, drains)
         http = await stack.enter_async_context(httpx.AsyncClient(headers={"User-Agent": "pitcrew-sandbox"}))
         monitor = UptimeMonitor(
             http, url=health_url, name="api", webhook_url=f"{app_server.url}/webhooks/uptimerobot",
@@ -279,6 +287,26 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
             railway=railway, vercel=vercel, api=api, health_url=health_url, app_url=app_server.url,
             monitor=monitor, http=http, app_server=app_server, _app=late,
         )
+
+
+def _recent_web_traffic(world: sandbox_vercel.VercelWorld) -> None:
+    """A few minutes of web's requests, delivered by the drain once pitcrew is up."""
+    now = world.clock()
+    lines = [
+        ("GET /pricing 200", "info", "/pricing", 200),
+        ("GET /api/cart 200", "info", "/api/cart", 200),
+        ("Warning: Extra attributes from the server: class", "warning", "/pricing", 200),
+        ("TypeError: Cannot read properties of undefined (reading 'price')", "error", "/api/checkout", 500),
+        ("GET /api/cart 200", "info", "/api/cart", 200),
+    ]
+    for n, (message, level, path, status) in enumerate(lines):
+        world.log("web", message, level=level, path=path, status=status,
+                  at=now - timedelta(minutes=5 * (len(lines) - n)))
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 # ---- the `demo` verb ---------------------------------------------------------------------------

@@ -287,6 +287,10 @@ class FakeSlack:
             ephemeral_to=None if in_channel else origin["user"],
         )
         self._keep(message, "response")
+        if "ts" not in origin:
+            # A slash command's response_url edits the message that command produced
+            # (api.slack.com/interactivity/handling#message_responses: `replace_original`).
+            origin["ts"] = message.ts
         return JSONResponse({"ok": True})
 
     async def _upload(self, request: Request) -> Response:

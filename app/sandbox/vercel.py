@@ -4,7 +4,9 @@ It answers the calls `VercelClient` makes, with bodies shaped as Vercel's OpenAP
 from a small mutable world of projects, deployments, runtime logs and build events: a rollback or a
 promote points the project's production at another deployment; unknown ids get a 404; a wrong
 token a 403; a project of a team is found only with its `teamId`. Runtime logs come as a stream of
-JSON lines that, like Vercel's, stays open for more (until the client hangs up or the server stops).
+JSON lines that, like Vercel's, holds only the lines logged after the request and stays open for
+more (until the client hangs up, five minutes pass, or the server stops). Log drains configured in
+the world receive the lines as Vercel delivers them: signed batches of NDJSON or a JSON array.
 
 Every request is recorded in `calls` (method, path, query, whether a bearer token came):
 
@@ -20,14 +22,17 @@ This is product code (it ships for the demo): nothing from tests.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -38,6 +43,10 @@ from app.sandbox.server import LoopbackServer
 
 SANDBOX_VERCEL_TOKEN = "sandbox-vercel-token"
 _MASK = "***"
+# Vercel's runtime-logs stream shows lines "from now and for 5 minutes at most" (help text of
+# `vercel logs` up to CLI v50; docs page vercel.com/docs/cli/logs: "From the moment you run this
+# command, all newly emitted logs will display in your terminal, for up to 5 minutes").
+TAIL_LIMIT_S = 300.0
 
 
 def _utcnow() -> datetime:
@@ -64,6 +73,30 @@ class FakeRuntimeLog:
     method: str = "GET"
     path: str = "/"
     status: int = 200
+
+
+@dataclass
+class FakeDrain:
+    """A log drain of the world: where Vercel POSTs the lines, and the secret it signs them with."""
+
+    url: str
+    secret: str
+    encoding: str = "ndjson"  # or "json" (a JSON array), the two HTTP encodings Vercel offers
+    project_ids: set[str] = field(default_factory=set)  # empty: every project
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+
+def drain_body(entries: list[dict[str, Any]], encoding: str) -> bytes:
+    """A batch as Vercel encodes it: NDJSON (one object a line) or a JSON array."""
+    if encoding == "json":
+        return json.dumps(entries).encode()
+    return "".join(json.dumps(entry) + "\n" for entry in entries).encode()
+
+
+def drain_signature(body: bytes, secret: str) -> str:
+    """`x-vercel-signature`: HMAC-SHA1 of the raw body with the drain's secret, hex
+    (vercel.com/docs/drains/security)."""
+    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
 
 
 @dataclass
@@ -115,6 +148,11 @@ class VercelWorld:
         self.tokens: set[str] = {SANDBOX_VERCEL_TOKEN}
         self.projects: dict[str, FakeVercelProject] = {}
         self.live_tail = True  # runtime-log streams stay open after the last line, as Vercel's do
+        self.tail_limit_s = TAIL_LIMIT_S
+        self.drains: list[FakeDrain] = []
+        self._tails: list[tuple[str, asyncio.Queue[FakeRuntimeLog]]] = []  # (deployment id, open stream)
+        self._when_tailed: dict[str, list[FakeRuntimeLog]] = {}  # deployment id -> traffic during a tail
+        self.tail_opened = asyncio.Event()  # set once a runtime-logs stream is open
         self._faults: list[tuple[int, str, int]] = []  # (status, body, times)
         self._released = asyncio.Event()
         self._released.set()
@@ -227,8 +265,73 @@ class VercelWorld:
         line = FakeRuntimeLog(
             at=at or self.clock(), message=message, level=level, path=path, status=status, method=method
         )
-        target.runtime_logs.append(line)
+        self._emit(target, line)
         return line
+
+    def when_tailed(
+        self, project: str, message: str, *, level: str = "info", path: str = "/", status: int = 200,
+        method: str = "GET",
+    ) -> None:
+        """A line production logs whenever someone tails it (steady traffic going on during every tail),
+        stamped when it is logged. Vercel's stream shows only such lines, never earlier ones."""
+        target = self.production(project)
+        if target is None:
+            raise KeyError(f"{project} has no production deployment to log to")
+        self._when_tailed.setdefault(target.id, []).append(
+            FakeRuntimeLog(at=self.clock(), message=message, level=level, path=path, status=status, method=method)
+        )
+
+    def add_drain(self, url: str, secret: str, *, encoding: str = "ndjson", projects: Iterable[str] = ()) -> FakeDrain:
+        """A log drain (Team Settings > Drains): every line logged from now on is delivered to `url`."""
+        drain = FakeDrain(url=url, secret=secret, encoding=encoding,
+                          project_ids={self.project(p).id for p in projects})
+        self.drains.append(drain)
+        return drain
+
+    def _emit(self, deployment: FakeVercelDeployment, line: FakeRuntimeLog) -> None:
+        deployment.runtime_logs.append(line)
+        for deployment_id, queue in self._tails:
+            if deployment_id == deployment.id:
+                queue.put_nowait(line)
+        for drain in self.drains:
+            if not drain.project_ids or deployment.project_id in drain.project_ids:
+                drain.outbox.append(self._drain_entry(deployment, line))
+
+    def _open_tail(self, deployment: FakeVercelDeployment) -> asyncio.Queue[FakeRuntimeLog]:
+        queue: asyncio.Queue[FakeRuntimeLog] = asyncio.Queue()
+        self._tails.append((deployment.id, queue))
+        self.tail_opened.set()
+        return queue
+
+    def _start_traffic(self, deployment: FakeVercelDeployment) -> None:
+        for line in self._when_tailed.get(deployment.id, []):
+            self._emit(deployment, replace(line, at=self.clock()))
+
+    def _close_tail(self, queue: asyncio.Queue[FakeRuntimeLog]) -> None:
+        self._tails = [(d, q) for d, q in self._tails if q is not queue]
+
+    def _drain_entry(self, deployment: FakeVercelDeployment, line: FakeRuntimeLog) -> dict[str, Any]:
+        """One entry as the Log Drains reference lists its fields (vercel.com/docs/drains/reference/logs:
+        id, deploymentId, source, host, timestamp, projectId, level, message, path, statusCode, ...)."""
+        project = self.projects[deployment.project_id]
+        return {
+            "id": uuid.uuid4().hex,
+            "deploymentId": deployment.id,
+            "source": line.source if line.source != "serverless" else "lambda",
+            "host": deployment.host,
+            "timestamp": _ms(line.at),
+            "projectId": project.id,
+            "projectName": project.name,
+            "level": line.level,
+            "message": line.message,
+            "path": line.path,
+            "statusCode": line.status,
+            "requestId": uuid.uuid4().hex[:12],
+            "environment": "production" if deployment.target == "production" else "preview",
+            "type": "stderr" if line.level == "error" else "stdout",
+            "proxy": {"timestamp": _ms(line.at), "method": line.method, "path": line.path,
+                      "statusCode": line.status, "host": project.domain},
+        }
 
     def error_burst(self, project: str, count: int = 5, path: str = "/api/checkout") -> None:
         """Production starts failing requests, as after a bad deploy."""
@@ -489,16 +592,66 @@ class FakeVercel:
         deployment = self._deployment_for(request, request.path_params["deploymentId"])
         if deployment.project_id != project.id:
             raise _Refusal(404, "not_found", "Deployment not found")
-        lines = [self._runtime_json(project, line) for line in sorted(deployment.runtime_logs, key=lambda x: x.at)]
+        # Only lines logged after this request: Vercel's stream has no history and no parameter to
+        # ask for any (OpenAPI: "Returns a stream of logs for a given deployment", no query but
+        # teamId/slug; `vercel logs` help up to v50: "from now and for 5 minutes at most").
+        world = self.world
+        queue = world._open_tail(deployment)
         closing = self._closing
 
         async def stream() -> AsyncIterator[bytes]:
-            for line in lines:
-                yield (json.dumps(line) + "\n").encode()
-            if self.world.live_tail and closing is not None:
-                await closing.wait()  # like Vercel's, the stream waits for more until the client hangs up
+            try:
+                world._start_traffic(deployment)
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + world.tail_limit_s
+                while True:
+                    if queue.empty() and not world.live_tail:
+                        return  # a test's stream that ends once the traffic is out
+                    line = await _next_line(queue, closing, deadline - loop.time())
+                    if line is None:
+                        return
+                    yield (json.dumps(self._runtime_json(project, line)) + "\n").encode()
+            finally:
+                world._close_tail(queue)
 
         return StreamingResponse(stream(), media_type="application/stream+json")
+
+    async def run_drains(self, interval_s: float = 1.0) -> None:
+        """Deliver the drains' batches every `interval_s` until cancelled (Vercel buffers lines and
+        sends them in batches: vercel.com/docs/drains/reference/logs, "Multiple logs may be batched
+        into a single request")."""
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            while True:
+                await self.deliver_drains(http)
+                await asyncio.sleep(interval_s)
+
+    async def deliver_drains(self, http: httpx.AsyncClient | None = None) -> list[int]:
+        """Send what each drain has gathered as one batch, signed as Vercel signs it; the statuses."""
+        statuses: list[int] = []
+        own = http is None
+        client = http or httpx.AsyncClient(timeout=10.0)
+        try:
+            for drain in self.world.drains:
+                if not drain.outbox:
+                    continue
+                entries, drain.outbox = drain.outbox, []
+                body = drain_body(entries, drain.encoding)
+                try:
+                    response = await client.post(drain.url, content=body, headers={
+                        "content-type": "application/x-ndjson" if drain.encoding == "ndjson" else "application/json",
+                        "x-vercel-signature": drain_signature(body, drain.secret),
+                    })
+                except httpx.HTTPError:
+                    drain.outbox[:0] = entries  # the endpoint is not up yet: the batch waits for the next round
+                    statuses.append(0)
+                    continue
+                if response.status_code >= 500:
+                    drain.outbox[:0] = entries
+                statuses.append(response.status_code)
+        finally:
+            if own:
+                await client.aclose()
+        return statuses
 
     async def _events(self, request: Request) -> Response:
         deployment = self._deployment_for(request, request.path_params["idOrUrl"])
@@ -618,6 +771,24 @@ class FakeVercel:
                 "text": event.text,
             },
         }
+
+
+async def _next_line(
+    queue: asyncio.Queue[FakeRuntimeLog], closing: asyncio.Event | None, wait_s: float
+) -> FakeRuntimeLog | None:
+    """The next line logged, or None when the stream's time is up or the server stops."""
+    if wait_s <= 0:
+        return None
+    getter = asyncio.ensure_future(queue.get())
+    waits: set[asyncio.Future[Any]] = {getter}
+    if closing is not None:
+        waits.add(asyncio.ensure_future(closing.wait()))
+    done, pending = await asyncio.wait(waits, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if getter in done:
+        return getter.result()
+    return None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

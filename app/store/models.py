@@ -289,3 +289,27 @@ class WebhookReplay(Base):
     received_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_webhook_replays_received_at", "received_at"),)
+
+
+class DrainLine(Base):
+    """One runtime log line a Vercel log drain delivered (migration 0010), masked before it was stored.
+
+    Kept `logs.retention_hours` and at most `logs.max_rows_per_project` per project (oldest first),
+    so that `/logs <vercel service> --since 30m` has a history Vercel's own API does not give."""
+
+    __tablename__ = "drain_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    deployment_id: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    level: Mapped[str | None] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_drain_lines_project_id", "project_id", "id"),
+        Index("ix_drain_lines_project_at", "project_id", "at"),
+        Index("ix_drain_lines_received_at", "received_at"),
+    )

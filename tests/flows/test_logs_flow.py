@@ -16,8 +16,10 @@ import pytest
 
 from app.catalog import UnknownService
 from app.core.logs_args import LogsArgs
+from app.core.runbooks import CheckStep
 from app.deps import Deps, build_deps
 from app.flows.logs import LogsFetchFailed, LogsResult, LogsUnavailable, fetch_logs
+from app.flows.runbook_probes import run_check
 from app.providers import graphql_docs
 from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
 from app.sandbox.railway import FakeRailway, GraphQLFailure, RailwayWorld
@@ -59,7 +61,7 @@ class Env:
         return self.vercel.world
 
     async def logs(self, text: str, **kwargs: Any) -> LogsResult:
-        kwargs.setdefault("vercel_quiet_s", QUIET_S)
+        kwargs.setdefault("tail_seconds", QUIET_S)
         return await fetch_logs(self.deps, LogsArgs.parse(text), **kwargs)
 
     def railway_ops(self) -> list[str]:
@@ -310,11 +312,15 @@ async def test_railway_without_a_token_says_which_variable(env: Env, tmp_path: A
 async def test_vercel_default_is_productions_runtime_log_newest_lines(env: Env) -> None:
     result = await env.logs("web")
     newest = VERCEL_IDS[-1]
-    assert result_source(result) == ("runtime", newest)
+    assert result_source(result) == ("live tail", newest)
+    assert result.source.tail_seconds == QUIET_S
+    assert result.source.describe("web").startswith(f"live tail of {QUIET_S:g} s of deployment {newest}")
     assert f"/v1/projects/{env.vworld.ref('web').project_id}/deployments/{newest}/runtime-logs" in env.vercel_paths()
     messages = _messages(result)
-    assert len(messages) == 28 and result.scanned == 28  # the sample's 4 and ours
-    assert messages[0] == "GET /pricing 200" and messages[-1] == "webhook check with *** failed"
+    # only what was logged during the tail: never the sample's earlier lines ("GET /pricing 200")
+    assert len(messages) == 24 and result.scanned == 24
+    assert "GET /pricing 200" not in messages and messages[-1] == "webhook check with *** failed"
+    assert any("log drain" in note for note in result.notes)
 
 
 async def test_vercel_lines_level_grep_request_id_and_since_are_applied_here(env: Env) -> None:
@@ -322,26 +328,24 @@ async def test_vercel_lines_level_grep_request_id_and_since_are_applied_here(env
         "railway token in a stack trace: ***", "webhook check with *** failed",
     ]
     errors = await env.logs("web --level error")
-    assert {r.level for r in errors.records} == {"error"} and len(errors.records) == 9
+    assert {r.level for r in errors.records} == {"error"} and len(errors.records) == 8
     warnings = await env.logs("web --level warn")  # Vercel's `warning` is a warning
-    assert {r.level for r in warnings.records} == {"warn", "error"} and len(warnings.records) == 12
+    assert {r.level for r in warnings.records} == {"warn", "error"} and len(warnings.records) == 10
     assert len((await env.logs("web --grep econnrefused")).records) == 7
     assert _messages(await env.logs("web --request-id req_TRACE42")) == [
         "checkout started req_TRACE42", "checkout failed req_TRACE42: card_declined",
     ]
     recent = await env.logs("web --since 30m")
     assert len(recent.records) == 24 and "GET /pricing 200" not in _messages(recent)
+    assert any(note.startswith("`--since` asks for history") for note in recent.notes)
 
 
 async def test_vercel_deployment_by_id_start_or_preview_and_not_another_projects(env: Env) -> None:
     older = VERCEL_IDS[1]
     result = await env.logs(f"web --deployment {older[:9]}")
-    assert result_source(result) == ("runtime", older)
-    assert _messages(result) == [
-        "GET /pricing 200", "GET /api/cart 200", "Warning: Extra attributes from the server: class",
-        "TypeError: Cannot read properties of undefined (reading 'price')",
-    ]
-    assert result_source(await env.logs(f"web --deployment {SAMPLE_PREVIEW_ID}")) == ("runtime", SAMPLE_PREVIEW_ID)
+    assert result_source(result) == ("live tail", older)
+    assert _messages(result) == []  # it serves no traffic now, and its earlier lines are not replayed
+    assert result_source(await env.logs(f"web --deployment {SAMPLE_PREVIEW_ID}")) == ("live tail", SAMPLE_PREVIEW_ID)
     other = env.vworld.add_project("other", team_id=env.vworld.ref("web").team_id)
     stranger = env.vworld.add_deployment("other")
     assert other.id != env.vworld.ref("web").project_id
@@ -369,12 +373,17 @@ async def test_vercel_top_groups_and_build_events(env: Env) -> None:
     assert _messages(failed) == [
         "Type error: Property 'params' does not exist", 'Error: Command "npm run build" exited with 1',
     ]
-    assert result_source(await env.logs("web --lines 1")) == ("runtime", VERCEL_IDS[-1])
+    assert result_source(await env.logs("web --lines 1")) == ("live tail", VERCEL_IDS[-1])
+    # a deployment that failed to build never ran: its build events, said so, rather than a silent tail
+    broken = await env.logs("web --deployment dpl_BrokenBuild1 --level error")
+    assert result_source(broken) == ("build", "dpl_BrokenBuild1")
+    assert _messages(broken)[-1] == 'Error: Command "npm run build" exited with 1'
+    assert any("failed to build" in note for note in broken.notes)
 
 
 async def test_vercel_every_seeded_secret_is_masked(env: Env) -> None:
     for line in VARIABLE_LINES:  # secrets only the project's variables reveal
-        env.vworld.log("web", line, at=NOW - timedelta(minutes=2))
+        env.vworld.when_tailed("web", line)
     result = await env.logs("web --lines 5000")
     build = await env.logs("web --build")
     everything = " ".join([*_messages(result), *_messages(build)])
@@ -394,10 +403,10 @@ async def test_vercel_logs_are_not_shown_when_the_variables_cannot_be_read(env: 
     assert "shows no line without them" in caught.value.reason
 
 
-async def test_vercel_live_stream_is_read_until_it_goes_quiet(env: Env) -> None:
+async def test_vercel_live_stream_is_read_until_the_tail_is_over(env: Env) -> None:
     env.vworld.live_tail = True
     result = await env.logs("web --level error")
-    assert len(result.records) == 9
+    assert len(result.records) == 8
 
 
 async def test_vercel_failure_names_the_call(env: Env) -> None:
@@ -424,3 +433,14 @@ async def test_services_without_these_logs_say_so(env: Env) -> None:
     with pytest.raises(LogsUnavailable, match="api is a railway service"):
         await env.logs("api --slow")
     assert env.railway.calls == [] and env.vercel.calls == []
+
+
+async def test_the_runbook_log_check_on_vercel_says_it_was_a_live_tail(env: Env) -> None:
+    """A quiet live tail is not "no error in the last 15 minutes": the check says what it read."""
+    step = CheckStep(id="errors", title="Errors in the logs", probe="log_errors", minutes=15)
+    env.vworld._when_tailed.clear()  # nothing is logged while the check listens
+
+    quiet = await run_check(env.deps, step, "web")
+
+    assert "in the last 15 minutes" not in quiet.summary
+    assert quiet.summary.startswith("no error in the logs of web during a 20 s live tail")

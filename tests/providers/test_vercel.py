@@ -7,6 +7,7 @@ by that operation and of the declared type.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from tests.spec_check import validate_vercel_call
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
-QUIET_S = 0.5  # how long a test lets an open log stream stay silent before taking what came
+TAIL_S = 0.5  # how long a test tails an open log stream before taking what came
 
 
 @dataclass
@@ -243,39 +244,61 @@ async def test_promote_undoes_a_rollback(vercel: Vercel) -> None:
 # ---- logs ------------------------------------------------------------------------------------
 
 
-async def test_runtime_logs_stop_reading_at_the_limit(vercel: Vercel) -> None:
-    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=2, quiet_s=60)
+async def test_runtime_logs_show_only_lines_logged_after_the_request(vercel: Vercel) -> None:
+    """Vercel's runtime-logs endpoint is a live tail: the sample world's earlier lines (and one logged
+    just before the call) never come; a line logged while the stream is open does."""
+    vercel.world.log("web", "logged before the request")
+    client = vercel.client()
 
-    # the stream stays open after its lines, so only stopping at the limit lets this return
-    assert [line.message for line in lines] == ["GET /pricing 200", "GET /api/cart 200"]
-    assert lines[0].level == "info"
-    assert lines[0].timestamp == NOW - timedelta(hours=2) + timedelta(minutes=10)
-    assert lines[0].attributes["requestPath"] == "/pricing"
-    assert lines[0].attributes["responseStatusCode"] == 200
+    async def log_during_the_tail() -> None:
+        await vercel.world.tail_opened.wait()
+        vercel.world.log("web", "logged during the tail", level="error", path="/api/checkout", status=500)
+
+    writer = asyncio.create_task(log_during_the_tail())
+    lines = await client.runtime_logs(vercel.ref, NEWEST, limit=100, tail_s=TAIL_S)
+    await writer
+
+    assert [line.message for line in lines] == ["logged during the tail"]
+    assert lines[0].level == "error"
+    assert lines[0].attributes["requestPath"] == "/api/checkout"
+    assert lines[0].attributes["responseStatusCode"] == 500
     call = vercel.fake.calls[-1]
     assert call.path == f"/v1/projects/{vercel.ref.project_id}/deployments/{NEWEST}/runtime-logs"
     assert call.query == {"teamId": SAMPLE_TEAM_ID}
 
 
-async def test_runtime_logs_take_what_came_when_the_stream_goes_quiet(vercel: Vercel) -> None:
-    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, quiet_s=QUIET_S)
+async def test_runtime_logs_stop_reading_at_the_limit(vercel: Vercel) -> None:
+    for n in range(3):
+        vercel.world.when_tailed("web", f"GET /pricing 200 #{n}", path="/pricing")
 
-    assert [line.level for line in lines] == ["info", "info", "warning", "error"]
-    assert lines[-1].message == "TypeError: Cannot read properties of undefined (reading 'price')"
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=2, tail_s=60)
+
+    # the stream stays open after its lines, so only stopping at the limit lets this return
+    assert [line.message for line in lines] == ["GET /pricing 200 #0", "GET /pricing 200 #1"]
+
+
+async def test_runtime_logs_end_when_the_tail_is_over(vercel: Vercel) -> None:
+    vercel.world.when_tailed("web", "TypeError: Cannot read properties of undefined", level="error", status=500)
+
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, tail_s=TAIL_S)
+
+    assert [line.level for line in lines] == ["error"]
     assert lines[-1].attributes["responseStatusCode"] == 500
 
 
 async def test_runtime_logs_of_a_stream_that_ends(vercel: Vercel) -> None:
     vercel.world.live_tail = False
+    for n in range(4):
+        vercel.world.when_tailed("web", f"line {n}")
 
-    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, quiet_s=60)
+    lines = await vercel.client().runtime_logs(vercel.ref, NEWEST, limit=100, tail_s=60)
 
     assert len(lines) == 4
 
 
 async def test_runtime_logs_of_an_unknown_deployment(vercel: Vercel) -> None:
     with pytest.raises(UnknownDeployment) as caught:
-        await vercel.client().runtime_logs(vercel.ref, "dpl_gone", quiet_s=QUIET_S)
+        await vercel.client().runtime_logs(vercel.ref, "dpl_gone", tail_s=TAIL_S)
 
     assert caught.value.call == "vercel runtime logs"
     assert caught.value.reason == "HTTP 404: Deployment not found (not_found)"
@@ -285,7 +308,7 @@ async def test_runtime_logs_that_never_answer_time_out(vercel: Vercel) -> None:
     vercel.world.stall()
 
     with pytest.raises(ProviderError) as caught:
-        await vercel.client().runtime_logs(vercel.ref, NEWEST, timeout_s=0.2)
+        await vercel.client().runtime_logs(vercel.ref, NEWEST, timeout_s=0.2, tail_s=0.2)
 
     assert caught.value.call == "vercel runtime logs"
     assert caught.value.reason == "no answer within 0.2 s"

@@ -1,10 +1,12 @@
 """`/logs <service> [options]` and `@pitcrew logs <service> [options]`: parse, call the flow, deliver.
 
-Reading logs can take seconds (a provider's page of 5,000 lines, Vercel's stream going quiet), so
-the command is acknowledged first and answered when the lines are in. The answer goes where the
-question was asked (into the channel for `/logs`, into the thread for a mention) when pitcrew answers
-in public there (the alerts channel, incident threads, slack.channels); anywhere else, a direct
-message or a Slack Connect channel, only the asker sees it, and no file is attached. Usage, unknown
+Reading logs can take seconds (a provider's page of 5,000 lines, a Vercel live tail of
+`logs.tail_seconds`), so the command is acknowledged first and answered when the lines are in. A
+live tail is announced at once ("tailing web for 20 s…") and that message is replaced by the
+answer when the tail is over. The answer goes where the question was asked (into the channel for
+`/logs`, into the thread for a mention) when pitcrew answers in public there (the alerts channel,
+incident threads, slack.channels); anywhere else, a direct message or a Slack Connect channel, only
+the asker sees it, and no file is attached. Usage, unknown
 services and failures are told privately to whoever asked. A result too long for a message is
 uploaded as a file (files.getUploadURLExternal + upload + files.completeUploadExternal, which
 slack-sdk's `files_upload_v2` does against SLACK_API_URL and the URL Slack hands back).
@@ -25,7 +27,7 @@ from app.catalog import UnknownService
 from app.core.logs_args import LogsArgs, LogsUsageError
 from app.core.secrets import mask_values
 from app.deps import Deps
-from app.flows.logs import LogsError, LogsResult, fetch_logs
+from app.flows.logs import LiveTail, LogsError, LogsResult, fetch_logs
 from app.flows.responders import answers_publicly
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
@@ -35,6 +37,7 @@ from app.slack.render.logs import (
     logs_delivery,
     logs_error,
     logs_usage,
+    tailing_message,
     unknown_service,
     upload_comment,
 )
@@ -57,6 +60,9 @@ class Place:
     thread_ts: str | None
     client: AsyncWebClient
     in_public: bool = True
+    # Post a notice that the next `replace` call turns into the answer (a live tail's "tailing…").
+    notice: Post | None = None
+    replace: Post | None = None
 
 
 @dataclass(frozen=True)
@@ -76,27 +82,42 @@ async def answer_logs(deps: Deps, text: str, place: Place) -> Answered:
             err = LogsUsageError(mask_values(err.message, deps.secret_values()))
         await place.private(logs_usage(err))
         return Answered("usage", text)
+    noticed = False
+
+    async def on_tail(tail: LiveTail) -> None:
+        nonlocal noticed
+        if place.notice is not None:
+            await place.notice(tailing_message(tail))
+            noticed = True
+
     try:
-        result = await fetch_logs(deps, args)
+        result = await fetch_logs(deps, args, on_tail=on_tail)
     except UnknownService as err:
         await place.private(unknown_service(err))
         return Answered("unknown service", text)
     except LogsError as err:
-        await place.private(logs_error(args.service, err))
+        if noticed and place.replace is not None:  # the "tailing…" notice says what became of it
+            await place.replace(logs_error(args.service, err))
+        else:
+            await place.private(logs_error(args.service, err))
         return Answered(f"no logs: {err.reason}", text)
     except Exception as err:  # a bug must still get an answer, and no traceback to Slack
         log.exception("/logs %s failed", args.service)
         reason = mask_values(f"unexpected {type(err).__name__}", deps.secret_values())
         await place.private(logs_error(args.service, LogsError(f"pitcrew failed ({reason}); see its log.")))
         return Answered(f"failed: {reason}", text)
-    delivered = await deliver(result, place)
+    delivered = await deliver(result, place, replace_notice=noticed)
     return Answered(delivered, result.asked)
 
 
-async def deliver(result: LogsResult, place: Place) -> str:
-    """Post the result, then its file when it has one; a file that cannot be attached is said so."""
+async def deliver(result: LogsResult, place: Place, *, replace_notice: bool = False) -> str:
+    """Post the result (in place of the "tailing…" notice when one was posted), then its file when it
+    has one; a file that cannot be attached is said so."""
     delivery = logs_delivery(result)
-    await place.public(delivery.message)
+    if replace_notice and place.replace is not None:
+        await place.replace(delivery.message)
+    else:
+        await place.public(delivery.message)
     outcome = f"ok: {result.summary()}"
     if delivery.file is None:
         return outcome
@@ -147,7 +168,12 @@ async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: Async
     async def private(message: dict[str, Any]) -> None:
         await respond(**message, response_type="ephemeral")
 
-    place = Place(public, private, command.get("channel_id", ""), None, client, in_public)
+    async def replace(message: dict[str, Any]) -> None:
+        # A slash command's response_url edits the message that command produced.
+        await respond(**message, response_type="in_channel" if in_public else "ephemeral", replace_original=True)
+
+    channel = command.get("channel_id", "")
+    place = Place(public, private, channel, None, client, in_public, notice=public, replace=replace)
     answered = await answer_logs(deps, command.get("text", ""), place)
     await deps.audit(
         actor=command.get("user_id", "unknown"),
@@ -187,6 +213,24 @@ async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awa
         )
 
     in_public = await answers_publicly(deps, mention.channel, mention.thread_ts)
-    place = Place(public, private, mention.channel, mention.reply_ts, client, in_public)
+    notice_ts: list[str] = []
+
+    async def notice(message: dict[str, Any]) -> None:
+        posted = await reply(**message)
+        ts = posted.get("ts") if posted is not None and hasattr(posted, "get") else None
+        if isinstance(ts, str):
+            notice_ts.append(ts)
+
+    async def replace(message: dict[str, Any]) -> None:
+        if notice_ts:
+            await client.chat_update(channel=mention.channel, ts=notice_ts[-1], **message)
+        else:
+            await reply(**message)
+
+    # An ephemeral reply cannot be edited: where the answer is private, it comes once, at the end.
+    place = Place(
+        public, private, mention.channel, mention.reply_ts, client, in_public,
+        notice=notice if in_public else None, replace=replace if in_public else None,
+    )
     answered = await answer_logs(deps, mention.args, place)
     return answered.outcome

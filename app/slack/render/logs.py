@@ -18,7 +18,7 @@ from app.catalog import UnknownService
 from app.core.chat_text import counted
 from app.core.logs import OTHER_PATTERN, Group, LogRecord, format_line
 from app.core.logs_args import MAX_LINES, USAGE, LogsUsageError
-from app.flows.logs import LogsError, LogsFetchFailed, LogsResult, short_id
+from app.flows.logs import LiveTail, LogsError, LogsFetchFailed, LogsResult, short_id
 from app.providers.postgres import SlowQueries
 from app.slack.render.common import (
     MAX_SECTION_TEXT,
@@ -118,6 +118,13 @@ def file_withheld(file: LogsFile) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
+def tailing_message(tail: LiveTail) -> dict[str, Any]:
+    """Posted when a Vercel live tail starts, and replaced by the answer when it is over."""
+    said = (f":hourglass_flowing_sand: tailing {tail.service} for {tail.seconds:g} s… (deployment "
+            f"{short_id(tail.deployment.id)}; Vercel shows only lines logged from now on)")
+    return message(escape(said), [section(escape(said))])
+
+
 def logs_usage(err: LogsUsageError) -> dict[str, Any]:
     """The private answer to `/logs help` or to a request that cannot be read."""
     lines = [f":warning: {escape(err.message)}"] if err.message else []
@@ -191,6 +198,11 @@ def _nothing_found(result: LogsResult) -> str:
                     "is no history of slow queries. `CREATE EXTENSION pg_stat_statements` (with the module in "
                     "shared_preload_libraries) keeps one.")
         return "pg_stat_statements has recorded no statement in this database yet."
+    if result.source.kind == "live tail":
+        return (f"Nothing was logged during the {result.source.tail_seconds or 0:g} s live tail. Vercel's API "
+                "shows only lines written after the request, so this says nothing about earlier ones.")
+    if result.source.kind == "drain" and result.scanned == 0:
+        return f"The log drain holds no line of {result.service} for this window."
     if result.scanned == 0:
         return "The log is empty for this window."
     return f"None of the {result.scanned:,} lines read matched."
