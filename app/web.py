@@ -23,6 +23,7 @@ from app.slack.ack_runner import drain_listeners
 from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
 from app.status_page import status_routes
+from app.web_limits import BodyRefused, read_body, slack_refusal, with_body
 from app.webhooks import webhook_route
 
 DB_CHECK_TIMEOUT_S = 3.0
@@ -36,9 +37,16 @@ def build_web_app(
     in_flight = InFlight()
 
     async def slack_events(request: Request) -> Response:
-        if await intake.acked(await request.body(), request.headers):
+        # Refused from the headers, or after at most 1 MiB read in at most 10 s (app/web_limits.py).
+        if (refusal := slack_refusal(request.headers)) is not None:
+            return BodyRefused(401, refusal).response()
+        try:
+            body = await read_body(request)
+        except BodyRefused as refused:
+            return refused.response()
+        if await intake.acked(body, request.headers):
             return Response(status_code=200)
-        return await handler.handle(request)
+        return await handler.handle(with_body(request, body))
 
     async def healthz(request: Request) -> Response:
         try:
@@ -56,7 +64,7 @@ def build_web_app(
         # request of this instance is waiting for its answer.
         await schedule_purge(deps)
         runner = JobRunner(
-            deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
+            deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet_or_overdue, poll_s=job_poll_s
         )
         jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
         try:
