@@ -9,7 +9,8 @@ memory or hold up its work:
   trickles its body does not keep a request open);
 - uvicorn closes idle kept-alive connections after `KEEP_ALIVE_S`, closes a connection whose
   request headers have not arrived within `HEADERS_DEADLINE_S`, and answers 503 beyond
-  `LIMIT_CONCURRENCY` connections (high, so that held connections do not turn Slack away).
+  `LIMIT_CONCURRENCY` connections (high, so that held connections do not turn Slack away);
+- a refusal sent before the body has all arrived reaches the client (see `GuardedH11`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import h11
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.types import Message
@@ -28,6 +30,8 @@ MAX_BODY_BYTES = 1024 * 1024
 BODY_DEADLINE_S = 10.0
 HEADERS_DEADLINE_S = 10.0
 KEEP_ALIVE_S = 5
+LINGER_S = 2.0
+LINGER_BYTES = 64 * 1024 * 1024
 LIMIT_CONCURRENCY = 1000
 SLACK_MAX_SKEW_S = 5 * 60
 
@@ -101,24 +105,36 @@ def slack_refusal(headers: Mapping[str, str], now: float | None = None) -> str |
     return None
 
 
-class HeadersDeadlineH11(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request headers take too long.
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with two guards it lacks.
 
-    uvicorn times out a connection idle between requests (keep-alive), but not one that sends
-    its headers a byte at a time or not at all: without this each such connection is held open
-    for as long as its sender likes."""
+    - A deadline on request headers: uvicorn times out a connection idle between requests
+      (keep-alive), but not one that sends its headers a byte at a time or not at all, which is
+      otherwise held open for as long as its sender likes.
+    - A lingering close: when pitcrew answers before a body has all arrived (401 from the
+      headers, 413, 408), uvicorn closes at once, and closing a socket with unread bytes sends a
+      reset that can destroy the answer before the client reads it. Instead the answer is sent,
+      followed by the end of our side of the stream, and what the client still sends is read and
+      dropped (never kept) for at most `LINGER_S` or `LINGER_BYTES`, then the connection closes.
+    """
 
     _headers_timer: asyncio.TimerHandle | None = None
+    _lingering: _LingeringTransport | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_LingeringTransport(transport, self))  # type: ignore[arg-type]
         self._arm_headers_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_headers_timer()
+        if self._lingering is not None:
+            self._lingering.stop()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering.dropped(len(data))
+            return
         super().data_received(data)
         if self._between_requests():
             self._arm_headers_timer()  # bytes of the next request's headers: the clock runs
@@ -147,10 +163,47 @@ class HeadersDeadlineH11(H11Protocol):
             self.transport.close()
 
 
+class _LingeringTransport:
+    """The socket's transport as uvicorn sees it: `close()` lingers while the client still sends a body."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._timer: asyncio.TimerHandle | None = None
+        self._dropped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._timer is not None or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self._timer is not None or self._transport.is_closing():
+            return
+        if self._protocol.conn.their_state is not h11.SEND_BODY or not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        self._transport.write_eof()  # after the answer already written
+        self._transport.resume_reading()
+        self._timer = self._protocol.loop.call_later(LINGER_S, self._transport.close)
+        self._protocol._lingering = self
+
+    def dropped(self, size: int) -> None:
+        self._dropped += size
+        if self._dropped > LINGER_BYTES:
+            self.stop()
+            self._transport.close()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def uvicorn_limits() -> dict[str, Any]:
     """The uvicorn options that bound what one client can hold: `pitcrew serve` and the tests' server."""
     return {
-        "http": HeadersDeadlineH11,
+        "http": GuardedH11,
         "timeout_keep_alive": KEEP_ALIVE_S,
         "limit_concurrency": LIMIT_CONCURRENCY,
     }
