@@ -76,13 +76,15 @@ class InFlight:
                 return
             await asyncio.sleep(max(wait, 0))
 
-    async def quiet_or_overdue(self) -> None:
-        """`quiet()`, or `max_wait_s` after the call, whichever comes first: the job runner's gate."""
+    async def quiet_or_overdue(self) -> bool:
+        """`quiet()`, or `max_wait_s` after the call, whichever comes first: the job runner's gate.
+        True when it was quiet, False when the wait ran out (the runner then takes little work)."""
         if self._max_wait_s is None:
             await self.quiet()
-            return
+            return True
         try:
             async with asyncio.timeout(self._max_wait_s):
                 await self.quiet()
         except TimeoutError:
-            return
+            return False
+        return True
