@@ -37,7 +37,8 @@ SLACK_MAX_SKEW_S = 5 * 60
 
 
 class BodyRefused(Exception):
-    """The request's body was not read to its end: too large, too slow, or cut off."""
+    """A request refused before its body was read to its end: from its headers, too large, too
+    slow, or cut off by its client."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
