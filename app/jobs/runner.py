@@ -58,7 +58,7 @@ async def _no_wait() -> bool:
 
 # Claimed by a round that starts because the wait for a quiet moment ran out: enough for work to
 # keep moving under any traffic, few enough that the answers still go first.
-OVERDUE_BATCH = 4
+OVERDUE_BATCH = 1
 
 
 class JobRunner:
