@@ -7,8 +7,8 @@ courtesy from turning into a stall that anyone can cause:
 - a request counts only while this process works on it: while it waits for its client to send
   the rest of its body (a slow or hostile client), it does not count;
 - the wait is bounded (`max_wait_s`): however busy the instance, a round starts at the latest
-  that long after it began waiting, so a page or an incident's root message is never held up by
-  traffic, only delayed by a fraction of a second.
+  that long after it began waiting (and then takes little work, see JobRunner), so a page or an
+  incident's root message is never held up by traffic, only slowed by it.
 Nothing waits here but the job runner.
 """
 
