@@ -183,7 +183,6 @@ async def test_sentry_with_its_secret_is_still_verified_over_its_body(db_url, fa
         # No token needed: the HMAC over the body proves Sentry, so the body is read (and refused).
         response = await pitcrew.webhook("sentry", b"{}", token=None, headers={"sentry-hook-signature": "00"})
         assert response.status_code == 401
-        assert "Sentry-Hook-Signature" in response.json()["error"]
 
 
 async def test_slow_bodies_get_408_and_unfinished_headers_are_closed(db_url, fake_slack, monkeypatch):
