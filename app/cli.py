@@ -227,6 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
+    from app.web_limits import uvicorn_limits
 
     settings = load_settings()
     mask_logs(settings.secret_values())
@@ -257,6 +258,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info" if args.verbose else "warning",
         access_log=args.verbose,
         proxy_headers=True,
+        **uvicorn_limits(),  # keep-alive, header deadline, connection limit: app/web_limits.py
     )
     return 0
 

@@ -17,18 +17,19 @@ from __future__ import annotations
 import logging
 import zlib
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
 from app.flows.log_drain import DrainMaskers, DrainRefused, receive_drain
-from app.webhooks import _TooLarge, read_bounded
+from app.web_limits import BodyRefused, read_body
 
 log = logging.getLogger("pitcrew.drains")
 
 DRAIN_MAX_BODY_BYTES = 16 * 1024 * 1024
 VERIFY_HEADER = "x-vercel-verify"
+UNAUTHORIZED = "not authorized: no valid x-vercel-signature for this drain"
 
 
 def drain_routes(deps: Deps) -> list[Route]:
@@ -46,17 +47,20 @@ def drain_routes(deps: Deps) -> list[Route]:
         return verified(JSONResponse({"ok": True, "drain": "vercel"}))
 
     async def deliver(request: Request) -> Response:
+        secret = deps.settings.VERCEL_DRAIN_SECRET
+        if not (secret and secret.get_secret_value()) or not request.headers.get("x-vercel-signature"):
+            # Refused from its headers, its body never read (what is unsigned costs no memory).
+            log.warning("vercel drain refused (401) before its body: no drain secret set or no signature")
+            return verified(BodyRefused(401, UNAUTHORIZED).response())
         try:
-            raw = await read_bounded(request, DRAIN_MAX_BODY_BYTES)
-        except _TooLarge:
-            return verified(_error(413, f"the body is over {DRAIN_MAX_BODY_BYTES // (1024 * 1024)} MiB"))
-        except ClientDisconnect:
-            return verified(_error(400, "the request ended before its body did"))
+            raw = await read_body(request, limit=DRAIN_MAX_BODY_BYTES)
+        except BodyRefused as refused:
+            return verified(refused.response())
         body, signed = raw, ()
         if request.headers.get("content-encoding", "").lower() == "gzip":
             try:
                 body, signed = _inflate(raw), (raw,)
-            except _TooLarge:
+            except InflatedTooLarge:
                 return verified(_error(413, f"the inflated body is over {DRAIN_MAX_BODY_BYTES // (1024 * 1024)} MiB"))
             except zlib.error:
                 return verified(_error(400, "the body is not valid gzip"))
@@ -67,7 +71,7 @@ def drain_routes(deps: Deps) -> list[Route]:
         except DrainRefused as err:
             if err.status == 401:
                 log.warning("vercel drain refused (401): %s", err.reason)
-                return verified(_error(401, "not authorized: no valid x-vercel-signature for this drain"))
+                return verified(_error(401, UNAUTHORIZED))
             if err.status == 503:
                 log.warning("vercel drain batch not stored (503): %s", err.reason)
                 return verified(_error(503, "could not mask the lines now; nothing was stored"))
@@ -83,11 +87,15 @@ def drain_routes(deps: Deps) -> list[Route]:
     ]
 
 
+class InflatedTooLarge(Exception):
+    pass
+
+
 def _inflate(raw: bytes) -> bytes:
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = inflater.decompress(raw, DRAIN_MAX_BODY_BYTES + 1)
     if len(out) > DRAIN_MAX_BODY_BYTES or inflater.unconsumed_tail:
-        raise _TooLarge()
+        raise InflatedTooLarge()
     return out
 
 

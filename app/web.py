@@ -27,6 +27,7 @@ from app.slack.audit_jobs import schedule_anchor
 from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
 from app.status_page import status_routes
+from app.web_limits import BodyRefused, read_body, slack_refusal, with_body
 from app.webhooks import webhook_route
 
 DB_CHECK_TIMEOUT_S = 3.0
@@ -42,13 +43,16 @@ def build_web_app(
     in_flight = InFlight()
 
     async def slack_events(request: Request) -> Response:
-        if not request.headers.get("x-slack-request-timestamp", "").isdigit():
-            # Slack always sends seconds since the epoch; anything else is not Slack (and Bolt's
-            # own check would raise on it: a 500 instead of a 401).
-            return JSONResponse({"error": "invalid request"}, status_code=401)
-        if await intake.acked(await request.body(), request.headers):
+        # Refused from the headers, or after at most 1 MiB read in at most 10 s (app/web_limits.py).
+        if (refusal := slack_refusal(request.headers)) is not None:
+            return BodyRefused(401, refusal).response()
+        try:
+            body = await read_body(request)
+        except BodyRefused as refused:
+            return refused.response()
+        if await intake.acked(body, request.headers):
             return Response(status_code=200)
-        return await handler.handle(request)
+        return await handler.handle(with_body(request, body))
 
     async def healthz(request: Request) -> Response:
         """Up or not, for a load balancer; why not (driver text with host names) only in the log."""
@@ -71,7 +75,7 @@ def build_web_app(
         await schedule_anchor(deps)
         await schedule_settling_of_running(deps)
         runner = JobRunner(
-            deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet, poll_s=job_poll_s
+            deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet_or_overdue, poll_s=job_poll_s
         )
         jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
         try:

@@ -1,7 +1,8 @@
 """`POST /webhooks/{source}`: monitoring tools' alerts, answered with a status they understand.
 
-404 for a source pitcrew has no parser for, 413 for a body over 1 MiB (counted while reading, as
-Content-Length may be absent or lie), 401 when the sender is not proven, 400 with the reason for
+404 for a source pitcrew has no parser for, 401 when the sender is not proven (a token source's
+token before its body is read), 413 for a body over 1 MiB (counted while reading, as
+Content-Length may be absent or lie), 408 for a body that takes over 10 s, 400 with the reason for
 a body that cannot be read (kept for inspection), 202 once stored. Never a 500: a database that
 cannot be reached is a 503 (the tool retries), anything else unexpected too, with the body kept
 when the database allows. The Slack work an alert causes is scheduled as jobs; when some is due at
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -28,33 +29,17 @@ from app.flows.alerts import (
     WebhookNotProcessed,
     WebhookTooLarge,
     WebhookUnauthorized,
+    authenticate,
+    authenticated_by_body,
     known_source,
     receive_webhook,
 )
+from app.web_limits import BodyRefused, read_body
 
 log = logging.getLogger("pitcrew.webhooks")
 
 DUPLICATE = {"stored": False, "duplicate": True, "ignored": True}
 UNAUTHORIZED = "not authorized: the request carries no valid secret or signature for this source"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refused as soon as it passes `limit` bytes, whatever Content-Length claimed."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def credentials_of(request: Request) -> WebhookCredentials:
@@ -75,15 +60,22 @@ def webhook_route(deps: Deps) -> Route:
             name = known_source(source)
         except UnknownWebhookSource as err:
             return _error(404, err.reason)
+        credentials = credentials_of(request)
+        if not authenticated_by_body(deps, name):
+            try:  # a token source: its sender is proven (or refused) before its body is read
+                authenticate(deps, name, b"", credentials)
+            except WebhookUnauthorized as err:
+                log.warning("webhook %s refused (401) before its body: %s", name, err.reason)
+                return BodyRefused(401, UNAUTHORIZED).response()
         try:
-            body = await read_bounded(request)
-        except _TooLarge:
-            return _error(413, str(WebhookTooLarge()))
-        except ClientDisconnect:
-            return _error(400, "the request ended before its body did")
+            body = await read_body(request, limit=MAX_BODY_BYTES)
+        except BodyRefused as refused:
+            if refused.status == 413:
+                return BodyRefused(413, str(WebhookTooLarge())).response()
+            return refused.response()
         try:
             receipt = await receive_webhook(
-                deps, name, body, request.headers.get("content-type"), credentials_of(request), writer=writer
+                deps, name, body, request.headers.get("content-type"), credentials, writer=writer
             )
         except WebhookUnauthorized as err:
             # The reason names pitcrew's configuration (which secret is unset, which header is

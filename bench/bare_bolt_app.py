@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.web_limits import uvicorn_limits
+
 
 def build_bare_app(*, signing_secret: str, token: str, api_url: str) -> Starlette:
     """Starlette serving a Bolt app that acks `/health` and does nothing else."""
@@ -60,8 +62,16 @@ def main() -> int:
         token=os.environ["SLACK_BOT_TOKEN"],
         api_url=os.environ["SLACK_API_URL"],
     )
-    # The options app/cli.py's `pitcrew serve` gives uvicorn, so only the app differs.
-    uvicorn.run(web, host=args.host, port=args.port, log_level="warning", access_log=False, proxy_headers=True)
+    # The options app/cli.py's `pitcrew serve` gives uvicorn (limits included), so only the app differs.
+    uvicorn.run(
+        web,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        **uvicorn_limits(),
+    )
     return 0
 
 

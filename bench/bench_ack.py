@@ -25,11 +25,13 @@ for the work of every acked command (answers and audit entries), then stop. The 
 The bare app does no post-ack work whatever it is sent.
 
     cd /work/main && python bench/bench_ack.py [--duration 15] [--connections 50] [--threads 2]
-        [--backends sqlite,postgres] [--texts help,] [--pace-ms 0]
+        [--backends sqlite,postgres] [--texts help,] [--pace-ms 0] [--slow-clients 0]
         [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
 
 `--pace-ms N` makes each connection wait 0 to 2N ms between requests, to compare the acks below
-saturation as well.
+saturation as well. `--slow-clients N` holds N slow connections open on each server during its
+run (bench/slow_clients.py): half stop mid-header, half send one byte of a 100-byte signed body,
+and each reconnects when the server closes it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from app.slack import payloads
 from bench.processes import Processes, base_env, cpu_seconds, free_port, wait_listening
+from bench.slow_clients import SlowClients
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -298,8 +301,11 @@ def run_case(case: Case, fakes_url: str, args: argparse.Namespace, tmp: Path, pr
                 wait_for_responses(fakes_url, before + WARMUP_COMMANDS, timeout_s=10)
             start_count = fakes_stats(fakes_url)["responses"]
             cpu_before = cpu_seconds(proc.pid)
-            figures, report = run_wrk(url, body, args, tmp)
+            with SlowClients(port, args.slow_clients, SIGNING_SECRET) as slow:
+                figures, report = run_wrk(url, body, args, tmp)
             ended = time.time()
+            if args.slow_clients:
+                report += f"\n{args.slow_clients} slow clients held, {slow.connections} connections opened in all"
             print(f"--- {case.label}\n{report.rstrip()}", flush=True)
             during = fakes_stats(fakes_url)["responses"] - start_count
             total, audited, drain_s = during, None, 0.0
@@ -372,6 +378,12 @@ def main() -> int:
     parser.add_argument(
         "--pace-ms", type=int, default=0, help="each connection waits this long between requests (default 0: saturate)"
     )
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="hold this many slow connections open during each run (unfinished headers and bodies; default 0)",
+    )
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--wrk", default="wrk")
     parser.add_argument("--fakes", action="store_true", help=argparse.SUPPRESS)  # the fakes process itself
@@ -408,7 +420,8 @@ def main() -> int:
 
     print(
         f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s"
-        f"{f', {args.pace_ms} ms between requests per connection' if args.pace_ms else ''}, "
+        f"{f', {args.pace_ms} ms between requests per connection' if args.pace_ms else ''}"
+        f"{f', {args.slow_clients} slow connections held open' if args.slow_clients else ''}, "
         f"{time.strftime('%Y-%m-%d %H:%M')}, "
         f"nproc {os.cpu_count()}, python {sys.version.split()[0]}\n"
     )

@@ -22,6 +22,7 @@ from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.store.models import Job
 from app.web import build_web_app
+from app.web_limits import uvicorn_limits
 
 ALERTS = "C0ALERTS"
 UPDATES = "C0UPDATES"
@@ -102,7 +103,7 @@ async def running_pitcrew(
     try:
         async with (
             web.router.lifespan_context(web),
-            LoopbackServer(web) as server,
+            LoopbackServer(web, **uvicorn_limits()) as server,
             httpx.AsyncClient(base_url=server.url, timeout=30) as http,
         ):
             slack.connect_app(http)

@@ -126,6 +126,16 @@ def authenticate(deps: Deps, source: str, body: bytes, credentials: WebhookCrede
         raise WebhookUnauthorized(f"the secret given does not match {variable}")
 
 
+def authenticated_by_body(deps: Deps, source: str) -> bool:
+    """Whether proving this source's sender needs its body (an HMAC signature over it). Every other
+    source proves itself by a token in its URL or headers, which the edge checks before reading
+    the body, so that an unauthenticated sender never costs pitcrew a body's worth of memory."""
+    settings = deps.settings
+    return (source == "sentry" and bool(settings.SENTRY_CLIENT_SECRET)) or (
+        source == "vercel" and bool(settings.VERCEL_WEBHOOK_SECRET)
+    )
+
+
 def known_source(source: str) -> str:
     """The source's canonical name; UnknownWebhookSource (a WebhookBodyError) when pitcrew has no parser."""
     name = source.strip().lower()

@@ -63,8 +63,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def _no_wait() -> None:
-    return None
+async def _no_wait() -> bool:
+    return True
+
+
+# Claimed by a round that starts because the wait for a quiet moment ran out: enough for work to
+# keep moving under any traffic, few enough that the answers still go first.
+OVERDUE_BATCH = 1
 
 
 class JobRunner:
@@ -72,8 +77,10 @@ class JobRunner:
 
     A round of claiming starts every `poll_s`, at once when this process hands work over
     (`Deps.job_signal`), and when a job ends while more may be due. Each round first awaits
-    `may_start`: the web server passes "no request is being answered", so that under load acks and
-    webhooks go first and the work they handed over waits, stored, for a quiet moment.
+    `may_start`: the web server passes "no request is being answered, or a moment at most", so
+    that under load acks and webhooks go first and the work they handed over waits, stored, for a
+    quiet moment. `may_start` returns False when it stopped waiting without one: the round then
+    claims at most `OVERDUE_BATCH` jobs, and waits again before claiming more.
     """
 
     def __init__(
@@ -83,7 +90,7 @@ class JobRunner:
         worker: str | None = None,
         poll_s: float = 1.0,
         handlers: Mapping[str, Handler] | None = None,
-        may_start: Callable[[], Awaitable[None]] = _no_wait,
+        may_start: Callable[[], Awaitable[bool]] = _no_wait,
         max_running: int = 16,
     ) -> None:
         self.deps = deps
@@ -136,14 +143,15 @@ class JobRunner:
 
     async def _claim_round(self) -> None:
         while True:
-            await self._may_start()
+            quiet = await self._may_start()
             free = self._max_running - len(self._running)
             if free <= 0:
                 return  # a job that ends kicks again
+            limit = free if quiet else min(free, OVERDUE_BATCH)
             self._again = False
             try:
                 claimed = await job_store.claim_due(
-                    self.deps.sessions, worker=self.worker, now=self.deps.clock(), limit=free
+                    self.deps.sessions, worker=self.worker, now=self.deps.clock(), limit=limit
                 )
             except Exception as err:  # the database may be briefly away: keep polling, say so once
                 if not self._failing:
@@ -157,7 +165,7 @@ class JobRunner:
                 task = asyncio.create_task(self._run_logged(job), name=f"pitcrew-job-{job.id}")
                 self._running.add(task)
                 task.add_done_callback(self._job_ended)
-            if len(claimed) < free and not self._again:
+            if len(claimed) < limit and not self._again:
                 return
 
     def _job_ended(self, task: asyncio.Task[None]) -> None:

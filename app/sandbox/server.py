@@ -13,8 +13,10 @@ import uvicorn
 class LoopbackServer:
     """`async with LoopbackServer(app) as server:` serves `app` at `server.url` until the block ends."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        """`options` go to uvicorn.Config as they are (pitcrew's own app passes `uvicorn_limits()`)."""
         self.app = app
+        self._options = options
         self.host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -36,7 +38,7 @@ class LoopbackServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._socket = sock
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False, **self._options)
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))

@@ -68,11 +68,14 @@ async def test_a_storm_of_recoveries_keeps_within_the_edits_budget(db_url, fake_
             await pitcrew.run_jobs()
             pitcrew.clock.advance(seconds=1)
         assert len(roots(fake_slack)) == count
+        edits_before = len(fake_slack.calls_to("chat.update"))
         for n in range(count):
             recovery = generic_body("resolved", fingerprint=f"storm-{n}", title=f"Storm alert {n}")
             await pitcrew.webhook("generic", recovery)
 
-        edited_at: list[int] = []
+        # The app's own runner may start on them while the recoveries arrive (it waits at most
+        # 250 ms for a quiet moment): those edits are made at second 0 of the test's clock.
+        edited_at: list[int] = [0] * (len(fake_slack.calls_to("chat.update")) - edits_before)
         for second in range(3 * 60):
             before = len(fake_slack.calls_to("chat.update"))
             await pitcrew.run_jobs()
