@@ -89,7 +89,7 @@ async def _bounded(check: Awaitable[CheckLine | None]) -> CheckLine | None:
 
 
 async def _database(settings: Settings) -> CheckLine:
-    from app.cli import StartupError, ensure_database
+    from app.startup import StartupError, ensure_database
 
     subject = f"database {safe_url(settings.DATABASE_URL)}"
     try:

@@ -21,23 +21,10 @@ from typing import Any
 from app import __version__
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.settings import Settings
+from app.startup import StartupError, current_revision, ensure_database, first_line, wait_for_database
 from app.store.db import DatabaseUrlError, safe_url
 
 log = logging.getLogger("pitcrew.cli")
-
-# `serve` waits for a database that is down when it starts (a platform may start the app before
-# its database, or restart both together): first retry after 1 s, doubling up to 30 s, for ever.
-FIRST_RETRY_S = 1.0
-MAX_RETRY_S = 30.0
-
-
-class StartupError(Exception):
-    """Something the person must fix before pitcrew can start; the message says what."""
-
-
-class DatabaseUnreachable(StartupError):
-    """The database did not answer; unlike a wrong schema, this may pass by itself."""
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -147,63 +134,6 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     return asyncio.run(factory())
 
 
-async def current_revision(settings: Settings) -> str | None:
-    """Reach the database and read its migration revision; one clear line if it cannot be reached."""
-    from alembic.runtime.migration import MigrationContext
-
-    from app.store.db import create_engine
-
-    engine = create_engine(settings.DATABASE_URL)
-    try:
-        async with asyncio.timeout(10), engine.connect() as conn:
-            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-    except Exception as err:
-        where = safe_url(settings.DATABASE_URL)
-        raise DatabaseUnreachable(f"cannot reach the database at {where}: {_first_line(err)}") from None
-    finally:
-        await engine.dispose()
-
-
-async def ensure_database(settings: Settings, *, migrate: bool) -> None:
-    """Reach the database and check its schema is current; with `migrate`, bring it up to date instead."""
-    from alembic.script import ScriptDirectory
-
-    from app.store.migrate import alembic_config, upgrade_async
-
-    current = await current_revision(settings)
-    head = ScriptDirectory.from_config(alembic_config(settings.DATABASE_URL)).get_current_head()
-    if current != head:
-        if not migrate:
-            raise StartupError(
-                f"the database at {safe_url(settings.DATABASE_URL)} is not up to date "
-                f"(at {current or 'no schema'}, need {head}): run `pitcrew db upgrade`"
-            )
-        await upgrade_async(settings.DATABASE_URL)
-
-
-async def wait_for_database(
-    settings: Settings, *, first_retry_s: float = FIRST_RETRY_S, max_retry_s: float = MAX_RETRY_S
-) -> None:
-    """`ensure_database`, tried again while the database cannot be reached, one log line per attempt.
-
-    A schema that is not up to date still ends the start at once: waiting would not fix it.
-    """
-    delay = first_retry_s
-    attempt = 1
-    while True:
-        try:
-            await ensure_database(settings, migrate=False)
-        except DatabaseUnreachable as err:
-            log.warning("%s; attempt %d, trying again in %g s", err, attempt, delay)
-        else:
-            if attempt > 1:
-                log.warning("reached the database at %s after %d attempts", safe_url(settings.DATABASE_URL), attempt)
-            return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_retry_s)
-        attempt += 1
-
-
 def warn_if_unkeyed(settings: Settings) -> None:
     """One line at start when AUDIT_KEY is unset: pitcrew serves, but its trail is only as safe as
     write access to its database."""
@@ -211,12 +141,6 @@ def warn_if_unkeyed(settings: Settings) -> None:
         from app.check import UNKEYED
 
         logging.getLogger("pitcrew").warning(UNKEYED)
-
-
-def _first_line(err: BaseException) -> str:
-    original = getattr(err, "orig", None) or err
-    text = str(original).strip()
-    return text.splitlines()[0] if text else type(original).__name__
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -310,7 +234,7 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from app.sandbox.demo import demo_main
+    from app.sandbox.demo_command import demo_main
 
     try:
         return run_async(lambda: demo_main(script=args.script))
@@ -544,7 +468,7 @@ def _audit_anchor(args: argparse.Namespace) -> int:
             hint = " (invite @pitcrew to the channel)" if error in ("not_in_channel", "channel_not_found") else ""
             raise StartupError(f"Slack refused the anchor in {channel}: {error}{hint}") from None
         except Exception as err:
-            raise StartupError(f"could not post the anchor to {channel}: {_first_line(err)}") from None
+            raise StartupError(f"could not post the anchor to {channel}: {first_line(err)}") from None
         finally:
             await deps.close()
         if not result.posted:

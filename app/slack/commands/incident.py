@@ -9,7 +9,7 @@ only adds what was asked for (a timeline, a post-mortem) or what went wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.catalog import UnknownService
 from app.core.incident_args import (
@@ -28,13 +28,11 @@ from app.flows.incident_notifier import IncidentNotifier
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
+from app.slack.mention_verbs import Mention, Reply
 from app.slack.render import incidents as render
 from app.slack.render.common import escape, message, section
 from app.slack.render.runbooks import with_progress
 from app.slack.responders import refuse_unless_responder
-
-if TYPE_CHECKING:
-    from app.slack.mentions import Mention, Reply
 
 
 @dataclass(frozen=True)
