@@ -54,6 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pitcrew audit export | head`: the reader has all it wanted
+        _quiet_stdout()
+        return 141  # as a process ended by SIGPIPE, for `set -o pipefail`
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush into the closed pipe does not
+    print the traceback that `head` caused by leaving early."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,11 +154,18 @@ def warn_if_unkeyed(settings: Settings) -> None:
         logging.getLogger("pitcrew").warning(UNKEYED)
 
 
+def serving_line(url: str, database_url: str, instance: str) -> str:
+    """The one line `serve` prints at start: where to reach it, which database (password masked), and
+    which instance this is (as the jobs it claims name it), so a log shows at once what is running."""
+    return f"pitcrew serving on {url}, database {safe_url(database_url)}, instance {instance}"
+
+
 # --- commands -----------------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.deps import build_deps, process_secrets
+    from app.jobs.runner import worker_name
     from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
@@ -168,6 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
         return run_async(lambda: _serve_socket(settings, catalog))
 
     port = args.port or settings.PORT
+    print(serving_line(f"http://{args.host}:{port}", settings.DATABASE_URL, worker_name()), flush=True)
     deps = build_deps(settings, catalog)
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
     # Everything built so far lives as long as the process: out of the collector's sight, a full
@@ -218,10 +237,28 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from app.store.migrate import upgrade
 
     settings = load_settings()
-    asyncio.run(current_revision(settings))
+    before = asyncio.run(current_revision(settings))
+    applied = pending_migrations(settings.DATABASE_URL, before)
     upgrade(settings.DATABASE_URL)
-    print(f"database at {safe_url(settings.DATABASE_URL)} is up to date")
+    where = safe_url(settings.DATABASE_URL)
+    if not applied:
+        print(f"database at {where} is up to date: no migration to apply (at {before})")
+    else:
+        print(f"database at {where} is up to date: applied {len(applied)} migration{'s' if len(applied) > 1 else ''}")
+        for revision, title in applied:
+            print(f"  {revision}  {title}")
     return 0
+
+
+def pending_migrations(database_url: str, current: str | None) -> list[tuple[str, str]]:
+    """(revision, first line of its docstring) of each migration after `current` up to head, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from app.store.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    newer = list(scripts.iterate_revisions("head", current))
+    return [(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "") for r in reversed(newer)]
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -248,7 +285,6 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     catalog = load_config(settings)
-    print(f"ok  {settings.PITCREW_CONFIG}: {len(catalog.services)} services")
     return run_async(lambda: run_checks(settings, catalog, print))
 
 
