@@ -122,6 +122,9 @@ def test_incident_command_grammar(text, verb, fields):
     [
         ("frob", "neither `declare` nor an incident id"),
         ("declare API slow", "needs the severity first"),
+        ("declare SEV9 Oops", "`SEV9` is not a severity: use SEV1, SEV2, SEV3 or SEV4"),
+        ("declare sev-0 Oops", "`sev-0` is not a severity"),
+        ("declare P7 Oops", "`P7` is not a severity"),
         ("42 update", "needs the text"),
         ("42 sev", "needs one severity"),
         ("42 sev SEV1 SEV2", "needs one severity"),
@@ -140,6 +143,7 @@ def test_wrong_words_say_what_is_wrong_with_the_usage(text, reason):
     with pytest.raises(IncidentUsageError) as caught:
         parse_incident_command(text)
     assert reason in str(caught.value.reason)
+    assert "declare SEV2 SEV" not in str(caught.value.reason)  # a wrong severity is not taken for a title
     assert "/incident declare" in caught.value.usage
 
 
