@@ -105,7 +105,7 @@ def missing_sqlite_file(database_url: str) -> Path | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     path = Path(url.database)
-    return None if path.exists() else path.absolute()
+    return None if path.exists() else path
 
 
 async def _database(settings: Settings, absent: Path | None = None) -> CheckLine:
@@ -116,8 +116,8 @@ async def _database(settings: Settings, absent: Path | None = None) -> CheckLine
         return CheckLine(
             subject,
             False,
-            f"no database file at {absent}: set DATABASE_URL to your database, or run `pitcrew db upgrade` "
-            "to create this one",
+            f"no database file {absent}{'' if absent.is_absolute() else ' in this directory'}: set DATABASE_URL "
+            "to your database, or run `pitcrew db upgrade` to create this one",
         )
     try:
         await ensure_database(settings, migrate=False)
