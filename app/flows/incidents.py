@@ -24,7 +24,6 @@ from app.core.incident_reports import (
     STATE_DOING,
     ActionRecord,
     opened_update,
-    postmortem_markdown,
     resolved_update,
     severity_update,
     status_update,
@@ -164,15 +163,6 @@ async def timeline(deps: Deps, incident_id: int) -> TimelineReport:
     return TimelineReport(view=view, entries=tuple(entries), alerts_received=received)
 
 
-async def postmortem(deps: Deps, incident_id: int) -> str:
-    """The post-mortem draft as Markdown: the record filled in, the rest left for people to write."""
-    report = await timeline(deps, incident_id)
-    actions = await actions_taken(deps, report.view)
-    return postmortem_markdown(
-        report.view, report.entries, actions, alerts_received=report.alerts_received, now=deps.clock()
-    )
-
-
 async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
     """Audit entries during the incident that concern it: those naming it, and actions on its service,
     each proposal with what became of it (confirmed, run, verified, cancelled, expired).
@@ -183,17 +173,18 @@ async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
     # A minute's grace past the resolution: the resolution's own entry is written just after it.
     end = (view.resolved_at or deps.clock()) + timedelta(minutes=1)
     found: list[ActionRecord] = []
-    proposals: set[str] = set()  # the proposals found so far: their later entries name only them
+    # The proposals found so far, by id, with what each proposed: their later entries name only the id,
+    # which says nothing to a reader of the post-mortem.
+    proposals: dict[str, str] = {}
     async for entry in audit_store.entries(deps.sessions, since=view.started_at):
         if entry.at > end:
             break
         if entry.target in proposals or _concerns(entry.target, entry.params, entry.action, view):
-            if entry.action == "action.propose" and entry.target:
-                proposals.add(entry.target)
+            if entry.action == "action.propose" and entry.target and entry.outcome.startswith("proposed: "):
+                proposals[entry.target] = entry.outcome.removeprefix("proposed: ")
+            target = proposals.get(entry.target, entry.target) if entry.target else None
             found.append(
-                ActionRecord(
-                    at=entry.at, actor=entry.actor, action=entry.action, target=entry.target, outcome=entry.outcome
-                )
+                ActionRecord(at=entry.at, actor=entry.actor, action=entry.action, target=target, outcome=entry.outcome)
             )
     return found
 
@@ -707,7 +698,6 @@ __all__ = [
     "load",
     "policy_of",
     "post_update",
-    "postmortem",
     "record_event",
     "resolve",
     "set_visibility",

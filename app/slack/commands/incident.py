@@ -25,6 +25,7 @@ from app.deps import Deps
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
+from app.flows.postmortem import postmortem
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
@@ -130,7 +131,7 @@ async def execute(
         report = await flows.timeline(deps, incident_id)
         return Answer("timeline", render.timeline_message(report.view, report.entries, report.alerts_received))
     if verb == "postmortem":
-        markdown = await flows.postmortem(deps, incident_id)
+        markdown = await postmortem(deps, incident_id)
         return Answer("postmortem", render.postmortem_message(await flows.load(deps, incident_id), markdown))
     if verb == "ack":
         result = await flows.acknowledge(deps, notifier, incident_id, by=user)
