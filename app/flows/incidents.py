@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import Catalog
+from app.core.actions import ProposalStatus
 from app.core.alerts import clean_line, clean_text
 from app.core.incident_reports import (
     STATE_DOING,
@@ -51,11 +52,14 @@ from app.core.incidents import (
 from app.core.secrets import scrub
 from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
+from app.flows.action_ports import listen_to_outcomes
+from app.flows.action_views import Proposal
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.status_page import policy_of_page
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as store
+from app.store import runbook_runs
 from app.store.db import transaction
 from app.store.jobs import enqueue
 
@@ -196,6 +200,48 @@ def _concerns(target: str | None, params: Mapping[str, Any], action: str, view: 
         return True
     on_service = target == view.service or (action == "action.propose" and params.get("service") == view.service)
     return bool(view.service) and on_service
+
+
+# --- destructive actions proposed in an incident's thread -----------------------------------------
+
+
+async def note_proposal(deps: Deps, proposal: Proposal) -> None:
+    """A proposal made in an incident's thread outside a runbook (from a health card): on its timeline.
+    A runbook's proposals are told by the runbook's own lines (app/flows/runbooks.py)."""
+    if proposal.incident_id is None:
+        return
+    await record_event(
+        deps, proposal.incident_id, kind="action", actor=proposal.proposed_by,
+        text=f"Proposed: {proposal.description}", data={"proposal_id": proposal.id},
+    )
+
+
+_SETTLED_BY = {
+    ProposalStatus.ACCEPTED: "accepted",
+    ProposalStatus.VERIFIED: "verified: the service stayed healthy",
+    ProposalStatus.FAILED: "failed",
+    ProposalStatus.CANCELLED: "cancelled",
+    ProposalStatus.EXPIRED: "expired without a confirmation",
+}
+
+
+async def _proposal_settled(deps: Deps, proposal: Proposal) -> None:
+    """What became of a proposal of an incident's, on its timeline. Registered here, before the runbook
+    flow's listener (which imports this module), so a runbook's proposal is still found waiting on its
+    run and left to the runbook's lines."""
+    said = _SETTLED_BY.get(proposal.status)
+    if proposal.incident_id is None or said is None:
+        return
+    if await runbook_runs.by_proposal(deps.sessions, proposal.id) is not None:
+        return
+    actor = proposal.cancelled_by if proposal.status is ProposalStatus.CANCELLED else proposal.confirmed_by
+    await record_event(
+        deps, proposal.incident_id, kind="action", actor=actor, text=f"{proposal.description}: {said}",
+        data={"proposal_id": proposal.id, "status": str(proposal.status)},
+    )
+
+
+listen_to_outcomes(_proposal_settled)
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
         assert len(texts) == len(walked)
         for text, expected in zip(texts, walked, strict=True):
             assert text.startswith(f"Backend down › {expected}"), (text, expected)
+        assert await timeline_texts(pitcrew, incident.id, kind="action") == []  # the runbook's lines tell its restart
         actions = [e.action for e in await audit_actions(pitcrew)]
         assert actions.count("runbook.step") >= 10 and "runbook.start" in actions and "runbook.finish" in actions
         assert "action.run" in actions
