@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 from app.catalog import Catalog, PostgresRef
 from app.core.health import hidden_sessions_note
@@ -22,7 +24,7 @@ from app.providers.postgres import describe_dsn, probe_postgres
 from app.settings import Settings
 from app.slack.client import web_client
 from app.store import jobs as job_store
-from app.store.db import safe_url, transaction
+from app.store.db import DatabaseUrlError, async_url, safe_url, transaction
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -42,9 +44,14 @@ class CheckLine:
 
 async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str], object]) -> int:
     """Run every check concurrently, emit a line each as they finish in order, return 0 if all passed."""
+    config = CheckLine(settings.PITCREW_CONFIG, True, f"{len(catalog.services)} services")
+    emit(str(config))
+    absent = missing_sqlite_file(settings.DATABASE_URL)
     deps = build_deps(settings, catalog)
     try:
-        checks = [_database(settings), _slack(settings), _audit_key(settings), _runbooks(catalog), _parked_jobs(deps)]
+        checks = [_database(settings, absent), _slack(settings), _audit_key(settings), _runbooks(catalog)]
+        if absent is None:  # reading the jobs of a SQLite file that is not there would create it
+            checks.append(_parked_jobs(deps))
         if catalog.status_page.enabled and catalog.status_page.require_token:
             checks.append(_status_page_token(settings))
         for name, service in catalog.services.items():
@@ -59,7 +66,7 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     failed = [line for line in lines if not line.ok]
     warned = [line for line in lines if line.ok and line.warning]
     also = f", {len(warned)} warning{'s' if len(warned) > 1 else ''}" if warned else ""
-    emit(f"{len(lines) - len(failed) - len(warned)} ok{also}, {len(failed)} failed")
+    emit(f"{len(lines) + 1 - len(failed) - len(warned)} ok{also}, {len(failed)} failed")  # + pitcrew.yml's
     return 1 if failed else 0
 
 
@@ -88,10 +95,30 @@ async def _bounded(check: Awaitable[CheckLine | None]) -> CheckLine | None:
         return CheckLine("check", False, f"no answer within {CHECK_TIMEOUT_S:g} s")
 
 
-async def _database(settings: Settings) -> CheckLine:
-    from app.cli import StartupError, ensure_database
+def missing_sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite DATABASE_URL when it does not exist (SQLite would create it, empty, on the
+    first connection: a check must look, not create), else None."""
+    try:
+        url = make_url(async_url(database_url))
+    except DatabaseUrlError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+async def _database(settings: Settings, absent: Path | None = None) -> CheckLine:
+    from app.startup import StartupError, ensure_database
 
     subject = f"database {safe_url(settings.DATABASE_URL)}"
+    if absent is not None:
+        return CheckLine(
+            subject,
+            False,
+            f"no database file {absent}{'' if absent.is_absolute() else ' in this directory'}: set DATABASE_URL "
+            "to your database, or run `pitcrew db upgrade` to create this one",
+        )
     try:
         await ensure_database(settings, migrate=False)
     except StartupError as err:
@@ -161,8 +188,6 @@ async def _parked_jobs(deps: Deps) -> CheckLine | None:
 
 
 async def _runbooks(catalog: Catalog) -> CheckLine:
-    from pathlib import Path
-
     from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
 
     team = Path(catalog.runbooks_dir) if catalog.runbooks_dir else None

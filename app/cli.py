@@ -21,23 +21,10 @@ from typing import Any
 from app import __version__
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.settings import Settings
+from app.startup import StartupError, current_revision, ensure_database, first_line, wait_for_database
 from app.store.db import DatabaseUrlError, safe_url
 
 log = logging.getLogger("pitcrew.cli")
-
-# `serve` waits for a database that is down when it starts (a platform may start the app before
-# its database, or restart both together): first retry after 1 s, doubling up to 30 s, for ever.
-FIRST_RETRY_S = 1.0
-MAX_RETRY_S = 30.0
-
-
-class StartupError(Exception):
-    """Something the person must fix before pitcrew can start; the message says what."""
-
-
-class DatabaseUnreachable(StartupError):
-    """The database did not answer; unlike a wrong schema, this may pass by itself."""
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -67,6 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pitcrew audit export | head`: the reader has all it wanted
+        _quiet_stdout()
+        return 141  # as a process ended by SIGPIPE, for `set -o pipefail`
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush into the closed pipe does not
+    print the traceback that `head` caused by leaving early."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,63 +145,6 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     return asyncio.run(factory())
 
 
-async def current_revision(settings: Settings) -> str | None:
-    """Reach the database and read its migration revision; one clear line if it cannot be reached."""
-    from alembic.runtime.migration import MigrationContext
-
-    from app.store.db import create_engine
-
-    engine = create_engine(settings.DATABASE_URL)
-    try:
-        async with asyncio.timeout(10), engine.connect() as conn:
-            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-    except Exception as err:
-        where = safe_url(settings.DATABASE_URL)
-        raise DatabaseUnreachable(f"cannot reach the database at {where}: {_first_line(err)}") from None
-    finally:
-        await engine.dispose()
-
-
-async def ensure_database(settings: Settings, *, migrate: bool) -> None:
-    """Reach the database and check its schema is current; with `migrate`, bring it up to date instead."""
-    from alembic.script import ScriptDirectory
-
-    from app.store.migrate import alembic_config, upgrade_async
-
-    current = await current_revision(settings)
-    head = ScriptDirectory.from_config(alembic_config(settings.DATABASE_URL)).get_current_head()
-    if current != head:
-        if not migrate:
-            raise StartupError(
-                f"the database at {safe_url(settings.DATABASE_URL)} is not up to date "
-                f"(at {current or 'no schema'}, need {head}): run `pitcrew db upgrade`"
-            )
-        await upgrade_async(settings.DATABASE_URL)
-
-
-async def wait_for_database(
-    settings: Settings, *, first_retry_s: float = FIRST_RETRY_S, max_retry_s: float = MAX_RETRY_S
-) -> None:
-    """`ensure_database`, tried again while the database cannot be reached, one log line per attempt.
-
-    A schema that is not up to date still ends the start at once: waiting would not fix it.
-    """
-    delay = first_retry_s
-    attempt = 1
-    while True:
-        try:
-            await ensure_database(settings, migrate=False)
-        except DatabaseUnreachable as err:
-            log.warning("%s; attempt %d, trying again in %g s", err, attempt, delay)
-        else:
-            if attempt > 1:
-                log.warning("reached the database at %s after %d attempts", safe_url(settings.DATABASE_URL), attempt)
-            return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_retry_s)
-        attempt += 1
-
-
 def warn_if_unkeyed(settings: Settings) -> None:
     """One line at start when AUDIT_KEY is unset: pitcrew serves, but its trail is only as safe as
     write access to its database."""
@@ -213,10 +154,10 @@ def warn_if_unkeyed(settings: Settings) -> None:
         logging.getLogger("pitcrew").warning(UNKEYED)
 
 
-def _first_line(err: BaseException) -> str:
-    original = getattr(err, "orig", None) or err
-    text = str(original).strip()
-    return text.splitlines()[0] if text else type(original).__name__
+def serving_line(url: str, database_url: str, instance: str) -> str:
+    """The one line `serve` prints at start: where to reach it, which database (password masked), and
+    which instance this is (as the jobs it claims name it), so a log shows at once what is running."""
+    return f"pitcrew serving on {url}, database {safe_url(database_url)}, instance {instance}"
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -224,6 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.deps import build_deps, process_secrets
+    from app.jobs.runner import worker_name
     from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
@@ -245,6 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
         return run_async(lambda: _serve_socket(settings, catalog))
 
     port = args.port or settings.PORT
+    print(serving_line(f"http://{args.host}:{port}", settings.DATABASE_URL, worker_name()), flush=True)
     deps = build_deps(settings, catalog)
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
     # Everything built so far lives as long as the process: out of the collector's sight, a full
@@ -296,10 +239,28 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from app.store.migrate import upgrade
 
     settings = load_settings()
-    asyncio.run(current_revision(settings))
+    before = asyncio.run(current_revision(settings))
+    applied = pending_migrations(settings.DATABASE_URL, before)
     upgrade(settings.DATABASE_URL)
-    print(f"database at {safe_url(settings.DATABASE_URL)} is up to date")
+    where = safe_url(settings.DATABASE_URL)
+    if not applied:
+        print(f"database at {where} is up to date: no migration to apply (at {before})")
+    else:
+        print(f"database at {where} is up to date: applied {len(applied)} migration{'s' if len(applied) > 1 else ''}")
+        for revision, title in applied:
+            print(f"  {revision}  {title}")
     return 0
+
+
+def pending_migrations(database_url: str, current: str | None) -> list[tuple[str, str]]:
+    """(revision, first line of its docstring) of each migration after `current` up to head, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from app.store.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    newer = list(scripts.iterate_revisions("head", current))
+    return [(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "") for r in reversed(newer)]
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -312,7 +273,7 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from app.sandbox.demo import demo_main
+    from app.sandbox.demo_command import demo_main
 
     try:
         return run_async(lambda: demo_main(script=args.script))
@@ -326,7 +287,6 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     catalog = load_config(settings)
-    print(f"ok  {settings.PITCREW_CONFIG}: {len(catalog.services)} services")
     return run_async(lambda: run_checks(settings, catalog, print))
 
 
@@ -546,7 +506,7 @@ def _audit_anchor(args: argparse.Namespace) -> int:
             hint = " (invite @pitcrew to the channel)" if error in ("not_in_channel", "channel_not_found") else ""
             raise StartupError(f"Slack refused the anchor in {channel}: {error}{hint}") from None
         except Exception as err:
-            raise StartupError(f"could not post the anchor to {channel}: {_first_line(err)}") from None
+            raise StartupError(f"could not post the anchor to {channel}: {first_line(err)}") from None
         finally:
             await deps.close()
         if not result.posted:

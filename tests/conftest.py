@@ -7,7 +7,6 @@ own that is dropped afterwards, so no run sees another's data.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,8 +15,8 @@ import pytest
 
 from app.sandbox.slack import FakeSlack
 from app.store.migrate import upgrade_async
+from tests.postgres_support import SKIP_REASON, TEST_DATABASE_URL
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -34,7 +33,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]
         yield url
         return
     if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+        pytest.skip(SKIP_REASON)
     admin = _admin_dsn(TEST_DATABASE_URL)
     name = f"pitcrew_t_{uuid.uuid4().hex[:12]}"
     async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:

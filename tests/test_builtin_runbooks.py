@@ -135,10 +135,19 @@ def test_incidents_are_announced_and_resolved_in_the_seeds_words() -> None:
 
     backend = notes("backend-down")
     assert backend[0].startswith("🔴 Backend down") and "investigating" in backend[0]
-    assert backend[-1].startswith("✅ Resolved, monitoring")
+    assert backend[-1].startswith("✅ Recovered, monitoring")
     checklist = RUNBOOKS.get("incident-checklist").steps
     assert isinstance(checklist[-1], NotifyStep)
-    assert checklist[-1].template.startswith("✅ Resolved, monitoring")
+    assert checklist[-1].template.startswith("✅ Recovered, monitoring")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_runbook_update_says_resolved_while_the_incident_is_open(name: str) -> None:
+    """A runbook posts its updates while the incident is open (only `resolve` closes it, with its own
+    update): one that said "Resolved" would tell managers and the status page what is not so."""
+    for step in RUNBOOKS.get(name).steps:
+        if isinstance(step, NotifyStep):
+            assert "resolved" not in step.template.lower().replace("before we resolve", ""), step.template
 
 
 def test_the_branches_the_issue_names_are_there() -> None:

@@ -3,7 +3,6 @@ see its deployments and read its variables (without which /logs shows nothing), 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from app.check import advice, run_checks
@@ -15,6 +14,7 @@ from app.settings import Settings
 from app.slack.payloads import TEAM_ID
 from app.store.migrate import upgrade_async
 from tests.harness import catalog_from
+from tests.postgres_support import ADMIN_DSN, requires_postgres
 
 
 async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str]:  # type: ignore[no-untyped-def]
@@ -150,9 +150,9 @@ async def _check_postgres(tmp_path, postgres: dict[str, object]) -> str:  # type
     return db
 
 
+@requires_postgres
 async def test_check_names_the_dsn_parameters_it_ignored_and_the_pooler(tmp_path, monkeypatch):
-    admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    admin = ADMIN_DSN
     monkeypatch.setenv("PITCREW_T_PRISMA_URL", f"{admin}?pgbouncer=true&connection_limit=1&schema=public&ssl=prefer")
     db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_PRISMA_URL"})
     assert db.startswith("ok   service db (postgres): reachable as ")
@@ -161,9 +161,9 @@ async def test_check_names_the_dsn_parameters_it_ignored_and_the_pooler(tmp_path
     assert "the idle-session cleanup needs `direct_dsn_env`" in db
 
 
+@requires_postgres
 async def test_check_fails_a_direct_dsn_that_goes_through_a_pooler_too(tmp_path, monkeypatch):
-    admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    admin = ADMIN_DSN
     monkeypatch.setenv("PITCREW_T_POOLED_URL", f"{admin}?pgbouncer=true")
     monkeypatch.setenv("PITCREW_T_DIRECT_URL", f"{admin}?pgbouncer=true")
     db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_POOLED_URL", "direct_dsn_env": "PITCREW_T_DIRECT_URL"})

@@ -158,3 +158,77 @@ async def test_audit_verify_finds_deleted_tail_rows(tmp_path):
     result = await asyncio.to_thread(pitcrew, "audit", "verify", cwd=tmp_path, DATABASE_URL=url)
     assert result.returncode == 1
     assert "entries #3 to #4 are missing" in result.stdout
+
+
+def test_db_upgrade_names_the_migrations_it_applied_and_says_when_there_were_none(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from app.store.migrate import alembic_config
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    revisions = [r.revision for r in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()]
+    first = pitcrew("db", "upgrade", cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert f"applied {len(revisions)} migrations" in first.stdout
+    for revision in revisions:
+        assert revision in first.stdout
+    again = pitcrew("db", "upgrade", cwd=tmp_path, **env)
+    assert again.returncode == 0, again.stderr
+    assert "no migration to apply" in again.stdout and "applied" not in again.stdout
+
+
+def test_check_without_a_database_says_so_without_creating_one(tmp_path):
+    import re
+
+    (tmp_path / "pitcrew.yml").write_text(CATALOG)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAILWAY_", "VERCEL_"))}
+    environment.pop("DATABASE_URL", None)
+    environment["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "check"], cwd=tmp_path, env=environment, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert not (tmp_path / "pitcrew.db").exists()  # a check looks; it does not create
+    lines = result.stdout.strip().splitlines()
+    [database] = [line for line in lines if line.split()[1] == "database"]
+    assert database.startswith("FAIL database ") and "no database file" in database and "pitcrew db upgrade" in database
+    *checked, summary = lines
+    for line in checked:  # one width of prefix, so the subjects line up
+        assert re.match(r"^(ok  |FAIL|WARN) \S", line), line
+    oks = sum(line.startswith("ok ") for line in checked)
+    fails = sum(line.startswith("FAIL") for line in checked)
+    warns = sum(line.startswith("WARN") for line in checked)
+    assert any(line.startswith("ok   pitcrew.yml: 1 services") for line in checked)
+    assert summary == f"{oks} ok, {warns} warnings, {fails} failed", summary
+
+
+async def test_audit_export_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from app.store import audit as audit_store
+    from app.store.db import create_engine, session_factory, transaction
+    from app.store.migrate import upgrade_async
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            for i in range(600):  # far more than a pipe holds: the export must still be writing when it closes
+                await audit_store.append(session, at=datetime.now(UTC), actor="U1", action="command /health",
+                                         target="C1", params={"i": i, "pad": "x" * 200}, outcome="ok")
+    finally:
+        await engine.dispose()
+
+    def head_1() -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": url}
+        return subprocess.run(
+            f"{sys.executable} -m app audit export | head -2", shell=True, cwd=tmp_path, env=environment,
+            capture_output=True, text=True, timeout=120,
+        )
+
+    result = await asyncio.to_thread(head_1)
+    assert len(result.stdout.splitlines()) == 2
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

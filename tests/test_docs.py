@@ -56,11 +56,13 @@ OTHER_VARIABLES = {
     "APP_DATABASE_URL": "the example of a variable a postgres service's dsn_env names",
     "TEST_DATABASE_URL": "where the tests create PostgreSQL databases",
     "FALLBACK_MODE": "the example variable a runbook's set_variable step changes",
+    "DATABASE_PUBLIC_URL": "the public URL Railway gives its PostgreSQL, to run `pitcrew check` from a laptop",
 }
 # Files the docs name that live on the user's side, not in this repository.
 USER_FILES = {"pitcrew.yml", "alertmanager.yml", "audit.jsonl", "pitcrew.db"}
 OTHER_COMMANDS = (
-    "python3 -m venv", ". .venv/bin/activate", "pip install", "pip-compile", "python -m pytest", "railway link"
+    "python3 -m venv", ". .venv/bin/activate", "pip install", "pip-compile", "python -m pytest", "railway link",
+    "railway ssh",
 )
 
 
@@ -250,8 +252,13 @@ async def test_the_safe_commands_run_without_a_traceback(tmp_path):
 
 
 def normalised(lines: list[str] | tuple[str, ...]) -> list[str]:
-    """Lines with what differs from run to run (migration revisions) made equal."""
-    return [re.sub(r"need \w+\)", "need REV)", line.rstrip()) for line in lines if line.strip()]
+    """Lines with what differs from run to run and release to release (migration revisions, how many
+    `db upgrade` applied and which) made equal."""
+    return [
+        re.sub(r"applied \d+ migrations?", "applied N migrations", re.sub(r"need \w+\)", "need REV)", line.rstrip()))
+        for line in lines
+        if line.strip() and not re.match(r"^  \w+  ", line)  # `db upgrade`'s list of what it applied
+    ]
 
 
 def shown_output(doc: str, command: str) -> tuple[str, ...]:

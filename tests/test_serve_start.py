@@ -102,3 +102,26 @@ def test_no_log_line_carries_the_webhook_secret(tmp_path):
     assert SECRET not in text
     assert "a-wrong-guess-1234" not in text
     assert "/webhooks/generic?token=***" in text
+
+
+def test_serve_says_where_it_listens_in_one_line_and_nothing_of_bolts_token(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'pitcrew.db'}"
+    upgrade(database_url)
+    with serving(tmp_path, database_url) as (process, url, log_path):
+        _wait_for(lambda: _healthy(url))
+        text = log_path.read_text()
+    [line] = [line for line in text.splitlines() if line.startswith("pitcrew serving")]
+    assert f"on {url}" in line and f"database sqlite+aiosqlite:///{tmp_path / 'pitcrew.db'}" in line
+    assert f":{process.pid}" in line  # the instance id, as the job runner names it (host:pid)
+    assert "will be unused" not in text
+
+
+def test_the_serving_line_masks_the_database_password():
+    from app.cli import serving_line
+
+    line = serving_line("http://0.0.0.0:3000", "postgres://pitcrew:s3cr3t-pw@db.internal:5432/app", "web-1:7")
+    assert "s3cr3t-pw" not in line
+    assert line == (
+        "pitcrew serving on http://0.0.0.0:3000, database postgresql+psycopg://pitcrew:***@db.internal:5432/app, "
+        "instance web-1:7"
+    )

@@ -34,6 +34,7 @@ An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
 )
+_SEVERITY_LIKE = re.compile(r"^(?:sev|p)[ -]?[0-9]+$", re.IGNORECASE)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
 _VERB_ALIASES = {
     "acknowledge": "ack",
@@ -157,7 +158,9 @@ def _declare(rest: str) -> IncidentCommand:
     first, _, title = rest.partition(" ")
     try:
         severity = parse_severity(first)
-    except BadIncidentValue:
+    except BadIncidentValue as err:
+        if _SEVERITY_LIKE.match(first):  # `SEV9 Oops`: a severity mistyped, not a title without one
+            raise IncidentUsageError(str(err)) from None
         raise IncidentUsageError(
             f"`declare` needs the severity first, e.g. `/incident declare SEV2 {rest[:60]}`"
         ) from None

@@ -9,7 +9,8 @@ Texts here are plain: each edge escapes them for its medium.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,8 +26,10 @@ from app.core.incidents import (
     next_update_by,
     severity_label,
 )
+from app.core.runbooks import ActionStep, CheckStep, ChooseStep, Runbook, StepOutcome, UnknownStep
 
-# The seeds' communication lines: "🔴 Backend down, investigating" … "✅ Resolved, monitoring".
+# The seeds' communication lines: "🔴 Backend down, investigating" … "✅ Recovered, monitoring" (a
+# runbook's last update, the incident still open) and "✅ Resolved" (the resolution's own).
 STATE_EMOJI = {"investigating": "🔴", "identified": "🟠", "monitoring": "🟡", "resolved": "✅"}
 STATE_DOING = {
     "investigating": "The team is investigating the cause.",
@@ -130,20 +133,57 @@ class ActionRecord:
 
 
 # The seeds' incident checklist, in order, with how pitcrew can tell an item is done (None: it cannot).
+# "logs", "cause", "fix" and "verified" come from the runbooks run in the incident (runbook_evidence).
 CHECKLIST = (
     ("Incident detected and confirmed", "opened"),
     ("Priority assigned (SEV1–SEV4 / P0–P3)", "opened"),
     ("Initial communication (Slack)", "opened"),
     ("Investigation under way (acknowledged)", "acknowledged"),
-    ("Logs consulted", None),
+    ("Logs consulted", "logs"),
     ("Metrics checked", None),
     ("Cause identified", "identified"),
-    ("Fix applied", None),
-    ("Service verified", None),
+    ("Fix applied", "fix"),
+    ("Service verified", "verified"),
     ("Monitoring after resolution", "monitoring"),
     ("Post-mortem written (SEV1/SEV2)", None),
     ("Resolution communicated", "resolved"),
 )
+
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+LOG_PROBES = ("log_errors", "slow_queries")
+
+
+def person(who: str) -> str:
+    """A Slack user id as `@U123` (pitcrew knows ids, not names; Slack shows `@U123` as the person when
+    the edge turns it into a mention); anything else (`pitcrew`, `alertmanager`) as it is."""
+    return f"@{who}" if _SLACK_USER.match(who) else who
+
+
+def runbook_evidence(runs: Iterable[tuple[Runbook, Sequence[StepOutcome]]]) -> frozenset[str]:
+    """What the runbooks run in an incident show was done, as the checklist's evidence: logs read (a
+    log probe ran), a cause identified (a question answered, or an action chosen), a fix applied (an
+    action ran, confirmed by an operator) and the service verified (a health check ran after it)."""
+    found: set[str] = set()
+    for runbook, history in runs:
+        fixed = False
+        for entry in history:
+            try:
+                step = runbook.step(entry.step_id)
+            except UnknownStep:
+                continue
+            if isinstance(step, ChooseStep) and entry.outcome == "chosen":
+                found.add("cause")
+            elif entry.outcome != "ran":
+                continue
+            elif isinstance(step, CheckStep) and step.probe in LOG_PROBES:
+                found.add("logs")
+            elif isinstance(step, ActionStep):
+                found |= {"cause", "fix"}
+                fixed = True
+            elif isinstance(step, CheckStep) and step.probe == "health" and fixed:
+                found.add("verified")
+    return frozenset(found)
 
 
 def postmortem_markdown(
@@ -153,8 +193,11 @@ def postmortem_markdown(
     *,
     alerts_received: int,
     now: datetime,
+    evidence: frozenset[str] = frozenset(),
 ) -> str:
-    """The post-mortem draft: facts from the record, blanks (`_To fill in_`) for what only people know."""
+    """The post-mortem draft: facts from the record, blanks (`_To fill in_`) for what only people know.
+
+    `evidence`: what else is known done (runbook_evidence), to tick the checklist with."""
     end = view.resolved_at or now
     lines = [
         f"# Post-mortem (draft): {view.ref} — {view.title}",
@@ -168,10 +211,10 @@ def postmortem_markdown(
     ]
     for role in ("commander", "communications", "scribe"):
         if role in view.roles:
-            lines.append(f"- **{role.capitalize()}:** {view.roles[role]}")
+            lines.append(f"- **{role.capitalize()}:** {person(view.roles[role])}")
     if view.acknowledged_by and view.acknowledged_at:
         taken = format_duration(view.acknowledged_at - view.started_at)
-        lines.append(f"- **Acknowledged:** by {view.acknowledged_by} after {taken}")
+        lines.append(f"- **Acknowledged:** by {person(view.acknowledged_by)} after {taken}")
     lines += ["", "## Summary", "", view.summary or "_To fill in: what happened, in two or three sentences._"]
     lines += ["", "## Impact", ""]
     lines.append(f"- Affected: {affected(view)}")
@@ -183,7 +226,7 @@ def postmortem_markdown(
     lines.append("- Users affected: _to fill in_")
     lines += ["", "## Timeline (UTC)", ""]
     for entry in timeline:
-        who = f" ({entry.actor})" if entry.actor else ""
+        who = f" ({person(entry.actor)})" if entry.actor else ""
         text = " ".join(entry.text.split())
         lines.append(f"- {format_time(entry.at)} — {entry.kind}{who}: {text}")
     if not timeline:
@@ -191,14 +234,14 @@ def postmortem_markdown(
     lines += ["", "## Actions taken", "", "_From the audit trail._", ""]
     for action in actions:
         target = f" {action.target}" if action.target else ""
-        lines.append(f"- {format_time(action.at)} — {action.actor}: {action.action}{target} → {action.outcome}")
+        lines.append(f"- {format_time(action.at)} — {person(action.actor)}: {action.action}{target} → {action.outcome}")
     if not actions:
         lines.append("- _None recorded._")
     runbook_steps = [e for e in timeline if e.kind in ("runbook.start", "runbook.step", "runbook.finish")]
     if runbook_steps:  # what the runbooks walked through, step by step (app/flows/runbooks.py)
         lines += ["", "## Runbook steps", ""]
         for entry in runbook_steps:
-            who = f" ({entry.actor})" if entry.actor else ""
+            who = f" ({person(entry.actor)})" if entry.actor else ""
             lines.append(f"- {format_time(entry.at)}{who}: {' '.join(entry.text.split())}")
     lines += ["", "## Root cause", "", "_To fill in: why it happened (ask why until the answer is a fix)._"]
     lines += ["", "## What went well / what did not", "", "- _To fill in_"]
@@ -218,7 +261,10 @@ def postmortem_markdown(
         reached.add("monitoring")
     if not view.is_open:
         reached.add("resolved")
-    for item, evidence in CHECKLIST:
-        mark = "x" if evidence is not None and evidence in reached else " "
+    reached |= evidence
+    if "cause" in evidence:
+        reached.add("identified")
+    for item, proof in CHECKLIST:
+        mark = "x" if proof is not None and proof in reached else " "
         lines.append(f"- [{mark}] {item}")
     return "\n".join(lines) + "\n"

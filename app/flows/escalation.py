@@ -33,12 +33,12 @@ from app.flows.incidents import (
     get_view,
     load,
     policy_of,
-    postmortem,
     refresh_root,
     reschedule,
     resolved_bookkeeping,
     schedule_refresh,
 )
+from app.flows.postmortem import postmortem
 from app.store import incidents as store
 from app.store import slack_pace
 from app.store.db import transaction

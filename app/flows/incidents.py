@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import Catalog
+from app.core.actions import ProposalStatus
 from app.core.alerts import clean_line, clean_text
 from app.core.incident_reports import (
     STATE_DOING,
     ActionRecord,
     opened_update,
-    postmortem_markdown,
     resolved_update,
     severity_update,
     status_update,
@@ -52,11 +52,14 @@ from app.core.incidents import (
 from app.core.secrets import scrub
 from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
+from app.flows.action_ports import listen_to_outcomes
+from app.flows.action_views import Proposal
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.status_page import policy_of_page
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as store
+from app.store import runbook_runs
 from app.store.db import transaction
 from app.store.jobs import enqueue
 
@@ -164,15 +167,6 @@ async def timeline(deps: Deps, incident_id: int) -> TimelineReport:
     return TimelineReport(view=view, entries=tuple(entries), alerts_received=received)
 
 
-async def postmortem(deps: Deps, incident_id: int) -> str:
-    """The post-mortem draft as Markdown: the record filled in, the rest left for people to write."""
-    report = await timeline(deps, incident_id)
-    actions = await actions_taken(deps, report.view)
-    return postmortem_markdown(
-        report.view, report.entries, actions, alerts_received=report.alerts_received, now=deps.clock()
-    )
-
-
 async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
     """Audit entries during the incident that concern it: those naming it, and actions on its service,
     each proposal with what became of it (confirmed, run, verified, cancelled, expired).
@@ -183,17 +177,18 @@ async def actions_taken(deps: Deps, view: IncidentView) -> list[ActionRecord]:
     # A minute's grace past the resolution: the resolution's own entry is written just after it.
     end = (view.resolved_at or deps.clock()) + timedelta(minutes=1)
     found: list[ActionRecord] = []
-    proposals: set[str] = set()  # the proposals found so far: their later entries name only them
+    # The proposals found so far, by id, with what each proposed: their later entries name only the id,
+    # which says nothing to a reader of the post-mortem.
+    proposals: dict[str, str] = {}
     async for entry in audit_store.entries(deps.sessions, since=view.started_at):
         if entry.at > end:
             break
         if entry.target in proposals or _concerns(entry.target, entry.params, entry.action, view):
-            if entry.action == "action.propose" and entry.target:
-                proposals.add(entry.target)
+            if entry.action == "action.propose" and entry.target and entry.outcome.startswith("proposed: "):
+                proposals[entry.target] = entry.outcome.removeprefix("proposed: ")
+            target = proposals.get(entry.target, entry.target) if entry.target else None
             found.append(
-                ActionRecord(
-                    at=entry.at, actor=entry.actor, action=entry.action, target=entry.target, outcome=entry.outcome
-                )
+                ActionRecord(at=entry.at, actor=entry.actor, action=entry.action, target=target, outcome=entry.outcome)
             )
     return found
 
@@ -205,6 +200,48 @@ def _concerns(target: str | None, params: Mapping[str, Any], action: str, view: 
         return True
     on_service = target == view.service or (action == "action.propose" and params.get("service") == view.service)
     return bool(view.service) and on_service
+
+
+# --- destructive actions proposed in an incident's thread -----------------------------------------
+
+
+async def note_proposal(deps: Deps, proposal: Proposal) -> None:
+    """A proposal made in an incident's thread outside a runbook (from a health card): on its timeline.
+    A runbook's proposals are told by the runbook's own lines (app/flows/runbooks.py)."""
+    if proposal.incident_id is None:
+        return
+    await record_event(
+        deps, proposal.incident_id, kind="action", actor=proposal.proposed_by,
+        text=f"Proposed: {proposal.description}", data={"proposal_id": proposal.id},
+    )
+
+
+_SETTLED_BY = {
+    ProposalStatus.ACCEPTED: "accepted",
+    ProposalStatus.VERIFIED: "verified: the service stayed healthy",
+    ProposalStatus.FAILED: "failed",
+    ProposalStatus.CANCELLED: "cancelled",
+    ProposalStatus.EXPIRED: "expired without a confirmation",
+}
+
+
+async def _proposal_settled(deps: Deps, proposal: Proposal) -> None:
+    """What became of a proposal of an incident's, on its timeline. Registered here, before the runbook
+    flow's listener (which imports this module), so a runbook's proposal is still found waiting on its
+    run and left to the runbook's lines."""
+    said = _SETTLED_BY.get(proposal.status)
+    if proposal.incident_id is None or said is None:
+        return
+    if await runbook_runs.by_proposal(deps.sessions, proposal.id) is not None:
+        return
+    actor = proposal.cancelled_by if proposal.status is ProposalStatus.CANCELLED else proposal.confirmed_by
+    await record_event(
+        deps, proposal.incident_id, kind="action", actor=actor, text=f"{proposal.description}: {said}",
+        data={"proposal_id": proposal.id, "status": str(proposal.status)},
+    )
+
+
+listen_to_outcomes(_proposal_settled)
 
 
 # --- the lifecycle ------------------------------------------------------------------------------
@@ -707,7 +744,6 @@ __all__ = [
     "load",
     "policy_of",
     "post_update",
-    "postmortem",
     "record_event",
     "resolve",
     "set_visibility",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -33,8 +32,8 @@ from pydantic import SecretStr
 from starlette.responses import PlainTextResponse
 
 from app.catalog import Catalog, load_catalog
-from app.console.render import COLOR, PLAIN, Palette
-from app.console.session import ConsoleInputError, ConsoleSession, LineSource, StdinLines, TerminalLines
+from app.console.render import PLAIN, Palette
+from app.console.session import ConsoleInputError, ConsoleSession, TerminalLines
 from app.sandbox import railway as sandbox_railway
 from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.railway import FakeRailway, RailwayWorld
@@ -467,7 +466,7 @@ def banner(sandbox: DemoSandbox) -> str:
 
 
 @contextmanager
-def _errors_as_lines() -> Iterator[None]:
+def errors_as_lines() -> Iterator[None]:
     """pitcrew's error records reach the screen as the console's one-line notes, not as tracebacks."""
     logger = logging.getLogger("pitcrew")
     before = logger.propagate
@@ -514,29 +513,7 @@ async def running_demo(
         yield RunningDemo(sandbox, session, commands)
 
 
-async def demo_main(*, script: bool = False, out: TextIO = sys.stdout) -> int:
-    """`pitcrew demo` (a person at the console) or `pitcrew demo --script` (the story plays itself)."""
-    from app.sandbox.demo_story import play_story  # it imports this module
-
-    interactive = not script and sys.stdin.isatty() and _isatty(out)
-    live = LiveTerminal(out) if interactive else None
-    with _errors_as_lines():
-        async with running_demo(out, palette=COLOR if interactive else PLAIN, live=live) as demo:
-            demo.session.write(banner(demo.sandbox))
-            if script:
-                return await play_story(demo.session, demo.sandbox)
-            source: LineSource = live if live is not None else StdinLines()
-            return await demo.session.run(source)
-
-
 async def _stop(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

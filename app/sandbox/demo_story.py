@@ -269,7 +269,7 @@ async def runbook_verifies_and_closes(story: Story) -> None:
     expect("api is ok" in _text(healthy), f"the runbook's health check does not find api ok: {healthy.text!r}")
     await press(story, "Yes, it is back", what="Is api healthy again?")
     mark = story.mark()
-    await press(story, "Post update", what="Resolved, monitoring")
+    await press(story, "Post update", what="Recovered, monitoring")
     await story.until("the runbook finished", lambda: [m for m in story.since(mark) if "finished" in m.text])
 
 
@@ -432,7 +432,7 @@ STEPS: Sequence[Step] = (
     Step("the operator confirms; Railway rolls back once", operator_confirms),
     Step("pitcrew verifies the rollback", verified),
     Step("UptimeRobot sees api up; the incident is monitoring", recovered),
-    Step("the runbook checks health again and posts “Resolved, monitoring”", runbook_verifies_and_closes,
+    Step("the runbook checks health again and posts “Recovered, monitoring”", runbook_verifies_and_closes,
          runbooks_in_threads),
     Step("post a status update for stakeholders", status_update, _without_runbooks),
     Step("resolve; the post-mortem draft follows", resolve_and_postmortem),

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.deps import Deps
@@ -23,6 +24,15 @@ from app.slack.responders import GROUP_CACHE
 from app.slack.workspace_guard import workspace_guard
 
 log = logging.getLogger("pitcrew.slack")
+
+
+def _not_bolts_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN by itself and warns that the client we give it, made from that very
+    token, wins: a line at every start that says nothing true about this configuration."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_not_bolts_token_notice)
 
 
 def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:

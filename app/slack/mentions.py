@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,30 +15,12 @@ from app.slack.commands.logs import logs_verb
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.interactions.runbooks import runbook_verb
+from app.slack.mention_verbs import Mention, Reply, Verb
 from app.slack.render.actions import health_actions
 from app.slack.render.common import escape
 from app.slack.render.health import health_card, health_usage
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A mention as the verbs see it: who, where (the thread's root when in one), and the words after the verb."""
-
-    user: str
-    channel: str
-    ts: str
-    thread_ts: str | None
-    args: str
-
-    @property
-    def reply_ts(self) -> str:
-        return self.thread_ts or self.ts
-
-
-Reply = Callable[..., Awaitable[Any]]
-Verb = Callable[[Mention, Any, Reply], Awaitable[str]]
 
 
 async def _health(mention: Mention, context: Any, reply: Reply) -> str:

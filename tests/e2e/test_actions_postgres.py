@@ -8,7 +8,6 @@ and user would end; only the confirmation ends them, and only those.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,11 +32,9 @@ from tests.e2e.actions_support import (
     wait_status,
 )
 from tests.harness import ALERTS, running_pitcrew
+from tests.postgres_support import ADMIN_DSN, skip_without_postgres
 
 __all__ = ["sandbox"]
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://"
-)
 
 
 def _dsn(user: str, dbname: str) -> str:
@@ -51,6 +48,7 @@ async def app_database() -> AsyncIterator[tuple[str, str]]:
     """(superuser DSN, application-role DSN) of a throwaway database."""
     suffix = uuid.uuid4().hex[:12]
     database, role = f"pitcrew_t_{suffix}", f"pitcrew_t_{suffix}_app"
+    skip_without_postgres()
     try:
         admin = await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True)
     except psycopg.OperationalError as err:

@@ -9,7 +9,6 @@ the extension's view is swapped for one with the same columns and fixed rows.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,10 +20,10 @@ from psycopg.conninfo import conninfo_to_dict
 
 from app.sandbox.slack import FakeSlack, SlackCall
 from tests.harness import OPERATOR, RunningPitcrew, catalog_from, running_pitcrew
+from tests.postgres_support import ADMIN_DSN, requires_postgres
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://"
-)
+pytestmark = requires_postgres
+
 ROLE_PASSWORD = "Sl0w-Qu3ry-Pa55"
 STRIPE = "sk_live_51HqLm2Qw8ZxVb4Nc6Hp1Jd5R"
 RUNNING_PASSWORD = "Run-Pa55word-77"

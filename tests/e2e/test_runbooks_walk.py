@@ -8,6 +8,7 @@ on from the messages already in Slack."""
 from __future__ import annotations
 
 from app.flows import incidents as incident_flows
+from app.flows.postmortem import postmortem
 from app.sandbox.slack import find_button
 from tests.e2e.actions_support import Sandbox, posted_proposal, sandbox, wait_status
 from tests.e2e.incident_support import thread, updates_posts
@@ -109,7 +110,7 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
         await fake_slack.click(resolved, "runbook.run", user=RESPONDER)
         await ended(resolved, "Ran")
         await until(lambda: len(updates_posts(fake_slack)) > before, what="the resolution update")
-        assert "Resolved, monitoring. api is back up." in str(updates_posts(fake_slack)[-1].args)
+        assert "Recovered, monitoring before we resolve. api is back up." in str(updates_posts(fake_slack)[-1].args)
         await until(lambda: any("finished after" in m.text for m in thread(fake_slack, root)), what="the run's end")
 
         await fake_slack.mention("resolve Restarted api; it answers again.", user=OPERATOR, channel=root.channel,
@@ -134,14 +135,19 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
         assert len(texts) == len(walked)
         for text, expected in zip(texts, walked, strict=True):
             assert text.startswith(f"Backend down › {expected}"), (text, expected)
+        assert await timeline_texts(pitcrew, incident.id, kind="action") == []  # the runbook's lines tell its restart
         actions = [e.action for e in await audit_actions(pitcrew)]
         assert actions.count("runbook.step") >= 10 and "runbook.start" in actions and "runbook.finish" in actions
         assert "action.run" in actions
-        draft = await incident_flows.postmortem(pitcrew.app.deps, incident.id)
+        draft = await postmortem(pitcrew.app.deps, incident.id)
         assert "## Runbook steps" in draft and "Restart api: ran" in draft
         taken = draft.split("## Actions taken")[1].split("\n## ")[0]
-        for what in ("action.propose", "action.confirm", "action.run"):  # the proposal's whole story
-            assert f"{what} {_proposal_id(proposal)}" in taken, (what, taken)
+        for what in ("action.propose", "action.confirm", "action.run"):  # the proposal's whole story, told
+            assert f"{what} Restart api (deployment " in taken, (what, taken)
+        assert _proposal_id(proposal) not in draft  # what was proposed, never a 32-hex id
+        for done in ("Logs consulted", "Cause identified", "Fix applied", "Service verified"):  # the runbook did
+            assert f"- [x] {done}" in draft, (done, draft.split("## Checklist")[1])
+        assert f"@{OPERATOR}: action.confirm" in taken  # people as Slack ids a Slack edge shows as mentions
 
         # /incident <id> shows the run's progress.
         await pitcrew.app.command("/incident", str(incident.id), user=OPERATOR)

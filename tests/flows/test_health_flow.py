@@ -6,7 +6,6 @@ the endpoints they reach are local stand-ins.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -27,10 +26,9 @@ from app.sandbox.service import SampleService
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
 from app.sandbox.vercel import sample_world as vercel_world
 from app.settings import Settings
+from tests.postgres_support import ADMIN_DSN, skip_without_postgres
 
-PG_ADMIN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://"
-)
+PG_ADMIN = ADMIN_DSN
 
 
 @dataclass
@@ -61,6 +59,7 @@ async def world() -> AsyncIterator[World]:
 async def pg_dsn() -> AsyncIterator[str]:
     """A database of our own on the real server, so no other test's sessions count in its numbers."""
     name = f"pitcrew_health_{uuid.uuid4().hex[:10]}"
+    skip_without_postgres()
     try:
         admin = await psycopg.AsyncConnection.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as err:

@@ -33,10 +33,10 @@ from app.providers.postgres import (
     slow_queries,
     terminate_idle_sessions,
 )
+from tests.postgres_support import ADMIN_DSN, requires_postgres
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://"
-)
+pytestmark = requires_postgres
+
 _ADMIN = conninfo_to_dict(ADMIN_DSN)
 PRISMA_KEYS = "pgbouncer=true&connection_limit=5&pool_timeout=10&schema=public"
 

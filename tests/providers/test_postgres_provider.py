@@ -1,7 +1,7 @@
 """The PostgreSQL provider against a real server: a throwaway database per module, real sessions in it.
 
-The server comes from TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test (trust
-auth, a superuser who may create databases and roles). The sessions under observation belong to a
+The server comes from TEST_DATABASE_URL (a superuser who may create databases and roles), and
+the module is skipped without it. The sessions under observation belong to a
 throwaway non-superuser role, as an application's would: the provider leaves superusers alone.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -28,10 +27,10 @@ from app.providers.postgres import (
     slow_queries,
     terminate_idle_sessions,
 )
+from tests.postgres_support import ADMIN_DSN, requires_postgres
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
-    "postgresql+psycopg://", "postgresql://"
-)
+pytestmark = requires_postgres
+
 _ADMIN = conninfo_to_dict(ADMIN_DSN)
 IDLE_APP = "pitcrew-test-idle"
 

@@ -122,6 +122,9 @@ def test_incident_command_grammar(text, verb, fields):
     [
         ("frob", "neither `declare` nor an incident id"),
         ("declare API slow", "needs the severity first"),
+        ("declare SEV9 Oops", "`SEV9` is not a severity: use SEV1, SEV2, SEV3 or SEV4"),
+        ("declare sev-0 Oops", "`sev-0` is not a severity"),
+        ("declare P7 Oops", "`P7` is not a severity"),
         ("42 update", "needs the text"),
         ("42 sev", "needs one severity"),
         ("42 sev SEV1 SEV2", "needs one severity"),
@@ -140,6 +143,7 @@ def test_wrong_words_say_what_is_wrong_with_the_usage(text, reason):
     with pytest.raises(IncidentUsageError) as caught:
         parse_incident_command(text)
     assert reason in str(caught.value.reason)
+    assert "declare SEV2 SEV" not in str(caught.value.reason)  # a wrong severity is not taken for a title
     assert "/incident declare" in caught.value.usage
 
 
@@ -343,12 +347,13 @@ def test_postmortem_draft_has_the_record_and_blanks_to_fill():
     for part in (
         "**Severity:** SEV2 (P1)",
         "**Duration:** 40 min",
-        "**Commander:** U0ANA",
-        "**Acknowledged:** by U0ANA after 4 min",
+        "**Commander:** @U0ANA",
+        "**Acknowledged:** by @U0ANA after 4 min",
         "Pool exhausted; raised the limit.",
         "37 alerts received from alertmanager",
-        "- 09:20 UTC — state.identified (U0ANA): Pool exhausted",
-        "- 09:25 UTC — U0ANA: rollback api → succeeded",
+        "- 09:20 UTC — state.identified (@U0ANA): Pool exhausted",
+        "- 09:25 UTC — @U0ANA: rollback api → succeeded",
+        "- 09:00 UTC — opened (alertmanager): Opened by",
         "## Follow-ups",
         "- [ ] _Preventive fix",
         "- [x] Cause identified",
@@ -358,3 +363,39 @@ def test_postmortem_draft_has_the_record_and_blanks_to_fill():
         assert part in text, part
     empty = postmortem_markdown(_view(), [], [], alerts_received=0, now=T0)
     assert "_To fill in: what happened" in empty and "_None recorded._" in empty and "not yet" in empty
+
+
+def test_the_checklist_ticks_what_a_runbook_did():
+    from app.core.incident_reports import runbook_evidence
+    from app.core.runbook_loader import parse_runbook
+    from app.core.runbooks import StepOutcome
+
+    runbook = parse_runbook(
+        """
+name: down
+title: Down
+steps:
+  - {id: health, check: health}
+  - {id: logs, check: log_errors, minutes: 30}
+  - id: cause
+    choose: What is it?
+    choices: [{label: Crash, goto: restart}, {label: Other, goto: end}]
+  - {id: restart, action: restart}
+  - {id: verify, check: health}
+""",
+        "down.yml",
+    )
+    walked = [
+        StepOutcome("health", "ran"), StepOutcome("logs", "ran"), StepOutcome("cause", "chosen", choice="Crash"),
+        StepOutcome("restart", "ran", by="U0OPS"), StepOutcome("verify", "ran"),
+    ]
+    evidence = runbook_evidence([(runbook, walked)])
+    assert evidence == {"logs", "cause", "fix", "verified"}
+    text = postmortem_markdown(_view(), [], [], alerts_received=0, now=T0, evidence=evidence)
+    for done in ("Logs consulted", "Cause identified", "Fix applied", "Service verified"):
+        assert f"- [x] {done}" in text, done
+    # A health check before any fix verifies nothing; a skipped log step consulted no log.
+    early = [StepOutcome("health", "ran"), StepOutcome("logs", "skipped"), StepOutcome("restart", "failed")]
+    assert runbook_evidence([(runbook, early)]) == frozenset()
+    untouched = postmortem_markdown(_view(), [], [], alerts_received=0, now=T0)
+    assert "- [ ] Logs consulted" in untouched and "- [ ] Fix applied" in untouched

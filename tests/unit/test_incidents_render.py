@@ -97,6 +97,26 @@ def test_postmortem_document_fits_slack_sections():
     assert len(blocks) > 1 and all(len(b["text"]["text"]) <= 3000 for b in blocks)
 
 
+def test_postmortem_document_is_cut_between_paragraphs_never_inside_a_list():
+    sections = [f"## Part {n}\n\n" + "\n".join(f"- item {n}.{i} " + "y" * 60 for i in range(12)) for n in range(8)]
+    blocks = render.document_blocks("# Title\n\n" + "\n\n".join(sections))
+    assert len(blocks) > 1 and all(len(b["text"]["text"]) <= 3000 for b in blocks)
+    for block in blocks:
+        text = block["text"]["text"]
+        assert text.startswith("```") and text.endswith("```")
+        lists = [p for p in text.strip("`").split("\n\n") if p.startswith("- ")]
+        for items in lists:  # each list is whole in its block: 12 items, from the first to the last
+            numbers = [line.split()[2] for line in items.splitlines()]
+            assert len(numbers) == 12 and numbers[0].endswith(".0") and numbers[-1].endswith(".11"), numbers
+
+
+def test_postmortem_people_are_slack_mentions_and_text_stays_escaped():
+    blocks = render.document_blocks("- **Commander:** @U0ANA\n- 09:25 — @W0BOB: restart <api> (x@U0NOT)")
+    text = blocks[0]["text"]["text"]
+    assert "<@U0ANA>" in text and "<@W0BOB>" in text
+    assert "&lt;api&gt;" in text and "x@U0NOT" in text  # only a person's own word becomes a mention
+
+
 def test_forms_read_back_what_was_submitted():
     form = render.declare_view(services=["api", "web"], severity="SEV2", channel="C0X")
     assert form["callback_id"] == "incident.declare" and json.loads(form["private_metadata"]) == {"channel": "C0X"}

@@ -9,7 +9,7 @@ only adds what was asked for (a timeline, a post-mortem) or what went wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.catalog import UnknownService
 from app.core.incident_args import (
@@ -25,16 +25,15 @@ from app.deps import Deps
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
+from app.flows.postmortem import postmortem
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
+from app.slack.mention_verbs import Mention, Reply
 from app.slack.render import incidents as render
 from app.slack.render.common import escape, message, section
 from app.slack.render.runbooks import with_progress
 from app.slack.responders import refuse_unless_responder
-
-if TYPE_CHECKING:
-    from app.slack.mentions import Mention, Reply
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ async def execute(
         report = await flows.timeline(deps, incident_id)
         return Answer("timeline", render.timeline_message(report.view, report.entries, report.alerts_received))
     if verb == "postmortem":
-        markdown = await flows.postmortem(deps, incident_id)
+        markdown = await postmortem(deps, incident_id)
         return Answer("postmortem", render.postmortem_message(await flows.load(deps, incident_id), markdown))
     if verb == "ack":
         result = await flows.acknowledge(deps, notifier, incident_id, by=user)

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.deps import Deps
 from app.flows import actions as flow
+from app.flows import incidents as incident_flows
 from app.flows.actions import ActionError, Outcome, Proposal, Where
 from app.slack.client import web_client
 from app.slack.context import deps_of
@@ -66,7 +67,7 @@ class Click:
         return Where(self.channel, self.thread_ts)
 
 
-Propose = Callable[[Deps, Click, SlackNotifier], Awaitable[Proposal]]
+Propose = Callable[[Deps, Click, SlackNotifier, int | None], Awaitable[Proposal]]
 Decide = Callable[..., Awaitable[Outcome]]
 
 
@@ -102,8 +103,13 @@ def register(app: AsyncApp) -> None:
         async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
             await ack()
             click = Click.of(body)
+            deps = deps_of(context)
             try:
-                await propose(deps_of(context), click, SlackNotifier(client))
+                # A card in an incident's thread proposes for that incident: it names it, and the
+                # incident's timeline says what was proposed and what became of it.
+                incident = await incident_flows.find_by_thread(deps, click.channel, click.thread_ts)
+                proposal = await propose(deps, click, SlackNotifier(client), incident.id if incident else None)
+                await incident_flows.note_proposal(deps, proposal)
             except ActionError as err:
                 await _tell(client, click, action_error(err.reason))
             except Exception as err:
@@ -115,27 +121,28 @@ def register(app: AsyncApp) -> None:
     app.action(CONFIRM)(clicking("confirm", flow.confirm))
     app.action(CANCEL)(clicking("cancel", flow.cancel))
 
-    app.action(PROPOSE_AGAIN)(proposing(
-        lambda deps, click, notifier: flow.propose_again(deps, click.value, by=click.user, notifier=notifier)
+    app.action(PROPOSE_AGAIN)(proposing(  # the proposal renewed keeps its own incident
+        lambda deps, click, notifier, _incident: flow.propose_again(deps, click.value, by=click.user, notifier=notifier)
     ))
     app.action(HEALTH_RESTART)(proposing(
-        lambda deps, click, notifier: flow.propose_restart(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier
+        lambda deps, click, notifier, incident_id: flow.propose_restart(
+            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
         )
     ))
     app.action(HEALTH_ROLLBACK)(proposing(
-        lambda deps, click, notifier: flow.propose_rollback(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier
+        lambda deps, click, notifier, incident_id: flow.propose_rollback(
+            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
         )
     ))
     app.action(HEALTH_TERMINATE_IDLE)(proposing(
-        lambda deps, click, notifier: flow.propose_terminate_idle(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier
+        lambda deps, click, notifier, incident_id: flow.propose_terminate_idle(
+            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
         )
     ))
     app.action(ROLLBACK_TO)(proposing(
-        lambda deps, click, notifier: flow.propose_rollback(
-            deps, *_service_and_deployment(click.value), by=click.user, where=click.where, notifier=notifier
+        lambda deps, click, notifier, incident_id: flow.propose_rollback(
+            deps, *_service_and_deployment(click.value), by=click.user, where=click.where, notifier=notifier,
+            incident_id=incident_id,
         )
     ))
 

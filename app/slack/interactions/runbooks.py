@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,12 +45,10 @@ from app.flows.runbook_views import (
 )
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
+from app.slack.mention_verbs import Mention, Reply
 from app.slack.render.runbooks import problem, runbook_list
 from app.slack.responders import Refusal, refuse_unless_responder
 from app.slack.runbook_notifier import SlackRunbookNotifier, runbook_notifier
-
-if TYPE_CHECKING:
-    from app.slack.mentions import Mention, Reply
 
 log = logging.getLogger("pitcrew.slack.runbooks")
 

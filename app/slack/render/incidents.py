@@ -227,21 +227,50 @@ def responders_note(view: IncidentView, notify: Sequence[str]) -> dict[str, Any]
     return thread_note(view, ThreadNote("responders", text, notify=tuple(notify)))
 
 
+_PERSON = re.compile(r"(?<![\w@<])@([UW][A-Z0-9]{2,})\b")
+
+
+def document_text(markdown: str) -> str:
+    """A document escaped for Slack, with its people (`@U123`, as the core writes Slack ids) as mentions,
+    so Slack shows their names."""
+    return _PERSON.sub(r"<@\1>", escape(markdown))
+
+
 def document_blocks(markdown: str, limit: int = 45) -> list[Block]:
-    """Markdown shown as preformatted text, cut into sections that fit Slack's 3000 characters."""
+    """Markdown shown as preformatted text, cut into sections that fit Slack's 3000 characters.
+
+    Cuts fall between paragraphs (at blank lines), so a list or a table is never split across two
+    code blocks; only a paragraph longer than a whole section is cut between its lines."""
+    budget = MAX_SECTION_TEXT - 10
+    paragraphs: list[list[str]] = [[]]
+    for line in document_text(markdown).splitlines():
+        if line.strip():
+            paragraphs[-1].append(truncate(line, budget))
+        elif paragraphs[-1]:
+            paragraphs.append([])
     chunks: list[str] = []
     current: list[str] = []
-    size = 0
-    budget = MAX_SECTION_TEXT - 10
-    for line in escape(markdown).splitlines():
-        line = truncate(line, budget)
-        if size + len(line) + 1 > budget and current:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
+    for paragraph in (p for p in paragraphs if p):
+        text = "\n".join(paragraph)
+        joined = "\n\n".join([*current, text]) if current else text
+        if len(joined) <= budget:
+            current.append(text)
+            continue
+        if current:
+            chunks.append("\n\n".join(current))
+            current = []
+        if len(text) <= budget:
+            current.append(text)
+            continue
+        piece: list[str] = []  # one paragraph longer than a section: cut between its lines
+        for line in paragraph:
+            if piece and len("\n".join([*piece, line])) > budget:
+                chunks.append("\n".join(piece))
+                piece = []
+            piece.append(line)
+        current = ["\n".join(piece)]
     if current:
-        chunks.append("\n".join(current))
+        chunks.append("\n\n".join(current))
     return [section(f"```{chunk}```") for chunk in chunks[:limit]]
 
 
@@ -327,7 +356,7 @@ def timeline_message(view: IncidentView, entries: Sequence[TimelineEntry], alert
 
 def postmortem_message(view: IncidentView, markdown: str) -> dict[str, Any]:
     intro = f"Post-mortem draft of {view.ref} (Markdown, ready to paste into your docs):"
-    return message(escape(intro) + "\n" + escape(markdown), [section(escape(intro)), *document_blocks(markdown)])
+    return message(escape(intro) + "\n" + document_text(markdown), [section(escape(intro)), *document_blocks(markdown)])
 
 
 def done(text: str) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""`pitcrew demo`: the sandbox with a person at the console, or the scripted story playing itself.
+
+It sits above both the sandbox (`demo`) and the story (`demo_story`), which imports the sandbox:
+the entry point that chooses between them belongs to neither.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from app.console.render import COLOR, PLAIN
+from app.console.session import LineSource, StdinLines
+from app.sandbox.demo import LiveTerminal, banner, errors_as_lines, running_demo
+from app.sandbox.demo_story import play_story
+
+
+async def demo_main(*, script: bool = False, out: TextIO = sys.stdout) -> int:
+    """`pitcrew demo` (a person at the console) or `pitcrew demo --script` (the story plays itself)."""
+    interactive = not script and sys.stdin.isatty() and _isatty(out)
+    live = LiveTerminal(out) if interactive else None
+    with errors_as_lines():
+        async with running_demo(out, palette=COLOR if interactive else PLAIN, live=live) as demo:
+            demo.session.write(banner(demo.sandbox))
+            if script:
+                return await play_story(demo.session, demo.sandbox)
+            source: LineSource = live if live is not None else StdinLines()
+            return await demo.session.run(source)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
