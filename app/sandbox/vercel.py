@@ -549,6 +549,18 @@ class FakeVercel:
             raise _Refusal(400, "invalid_deployment", "Only a READY deployment can be promoted")
         if deployment.id == project.production_id:
             raise _Refusal(409, "conflict", "This deployment is already serving production")
+        if deployment.target != "production":
+            # A preview build carries preview variables, so Vercel does not point production at it:
+            # "You can promote Deployments built for the Preview environment, but [...] will result
+            # in a new production deployment" (vercel.com/docs/cli/promote; "a complete rebuild",
+            # vercel.com/docs/deployments/promoting-a-deployment). The build named never serves.
+            self.world.add_deployment(
+                project.id,
+                commit_message=deployment.commit_message,
+                commit_sha=deployment.commit_sha,
+                author=deployment.commit_author,
+            )
+            return Response(status_code=202)
         self.world.point_production(project.id, deployment.id)
         return Response(status_code=201)
 
