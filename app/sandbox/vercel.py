@@ -120,6 +120,7 @@ class FakeVercelProject:
     production_id: str | None = None
     created_at: datetime = field(default_factory=_utcnow)
     envs: list[FakeEnv] = field(default_factory=list)  # its environment variables, one entry per key and targets
+    plan: str = "pro"  # the team's plan: "hobby" rolls back to the previous production deployment only
 
     @property
     def env(self) -> dict[str, str]:
@@ -537,8 +538,25 @@ class FakeVercel:
             raise _Refusal(400, "invalid_deployment", "Only a READY production deployment can be rolled back to")
         if deployment.id == project.production_id:
             raise _Refusal(409, "conflict", "This deployment is already serving production")
+        if project.plan == "hobby" and deployment.id != self._previous_production(project):
+            # "On the hobby plan, you can only roll back to the previous production deployment [...]
+            # To roll back further than the previous production deployment, upgrade to pro"
+            # (vercel.com/docs/cli/rollback; vercel.com/docs/instant-rollback, eligible deployments).
+            raise _Refusal(
+                400, "rollback_not_allowed",
+                "To roll back further than the previous production deployment, upgrade to pro",
+            )
         self.world.point_production(project.id, deployment.id)
         return Response(status_code=201)
+
+    def _previous_production(self, project: FakeVercelProject) -> str | None:
+        current = next((d for d in project.deployments if d.id == project.production_id), None)
+        older = [
+            d for d in project.deployments
+            if d.target == "production" and d.state == "READY" and d.id != project.production_id
+            and (current is None or d.created_at < current.created_at)
+        ]
+        return max(older, key=lambda d: d.created_at).id if older else None
 
     async def _promote(self, request: Request) -> Response:
         project = self._project_for(request, request.path_params["projectId"], by_name=False)

@@ -262,6 +262,17 @@ async def test_rollback_points_production_at_the_target(vercel: Vercel) -> None:
     assert [d.id for d in found if d.is_current] == [SECOND]
 
 
+async def test_on_hobby_only_the_previous_production_deployment_can_be_rolled_back_to(vercel: Vercel) -> None:
+    vercel.world.project("web").plan = "hobby"
+    client = vercel.client()
+
+    with pytest.raises(ProviderError) as caught:
+        await client.rollback(vercel.ref, OLDEST)
+    assert "upgrade to pro" in caught.value.reason and "HTTP 400" in caught.value.reason
+    await client.rollback(vercel.ref, SECOND)  # the previous production deployment (FAILED never served)
+    assert vercel.world.production("web").id == SECOND
+
+
 async def test_rollback_to_what_already_serves_is_refused_with_vercels_reason(vercel: Vercel) -> None:
     with pytest.raises(ProviderError) as caught:
         await vercel.client().rollback(vercel.ref, NEWEST)
