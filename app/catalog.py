@@ -135,7 +135,7 @@ class VercelRef(_Strict):
 
     project_id: str = Field(min_length=1)
     team_id: str | None = None
-    alert_targets: tuple[str, ...] = ("production",)
+    alert_targets: list[str] = Field(default_factory=lambda: ["production"])
 
     @field_validator("alert_targets", mode="before")
     @classmethod
@@ -147,7 +147,7 @@ class VercelRef(_Strict):
         wrong = [v for v in value if v not in VERCEL_TARGETS]
         if wrong:
             raise ValueError(f"unknown Vercel target {wrong[0]!r}: expected production or preview")
-        return tuple(dict.fromkeys(value))
+        return list(dict.fromkeys(value))
 
 
 class PostgresRef(_Strict):

@@ -254,7 +254,7 @@ def _alerting_target(catalog: Catalog, alert: Alert) -> bool:
     if alert.source != "vercel":
         return True
     project = alert.labels.get("project_id")
-    targets: tuple[str, ...] = ("production",)
+    targets: Sequence[str] = ("production",)
     for name, service in catalog.services.items():
         ref = service.vercel
         if ref is not None and (project == ref.project_id or alert.service in (name, ref.project_id)):
