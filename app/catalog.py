@@ -135,9 +135,32 @@ class RailwayRef(_Strict):
     service_id: str = Field(min_length=1)
 
 
+VERCEL_TARGETS = ("production", "preview")
+
+
 class VercelRef(_Strict):
+    """A Vercel project (its `prj_` id, or its name: pitcrew looks the id up once) and its team.
+
+    `alert_targets`: which deployments' failed builds open an incident. Production only by default:
+    every push to any branch builds a preview, and a broken feature branch is its author's business,
+    not the on-call's. `[production, preview]` pages on both.
+    """
+
     project_id: str = Field(min_length=1)
     team_id: str | None = None
+    alert_targets: list[str] = Field(default_factory=lambda: ["production"])
+
+    @field_validator("alert_targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("expected a list of Vercel targets, such as [production] or [production, preview]")
+        wrong = [v for v in value if v not in VERCEL_TARGETS]
+        if wrong:
+            raise ValueError(f"unknown Vercel target {wrong[0]!r}: expected production or preview")
+        return list(dict.fromkeys(value))
 
 
 class PostgresRef(_Strict):

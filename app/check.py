@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from app.catalog import Catalog, PostgresRef
 from app.core.health import hidden_sessions_note
 from app.core.secrets import mask_values
+from app.core.variables import ServiceVariables
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
 from app.jobs.runner import MAX_ATTEMPTS
@@ -25,6 +27,8 @@ from app.settings import Settings
 from app.slack.client import web_client
 from app.store import jobs as job_store
 from app.store.db import DatabaseUrlError, async_url, safe_url, transaction
+
+T = TypeVar("T")
 
 CHECK_TIMEOUT_S = 10.0
 
@@ -212,7 +216,9 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         if provider == "railway":
             if deps.railway is None or service.railway is None:
                 return CheckLine(subject, False, "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
-            variables = await _variables(deps.railway.service_variables(service.railway))
+            variables = ServiceVariables.from_mapping(
+                await _variables(deps.railway.service_variables(service.railway))
+            )
             seen = await deps.railway.latest_deployment(service.railway)
         elif provider == "vercel":
             if deps.vercel is None or service.vercel is None:
@@ -228,7 +234,18 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         return CheckLine(subject, False, str(err))
     deployment = seen.deployment
     latest = f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
-    return CheckLine(subject, True, f"{latest}; {len(variables)} variables readable (to mask them in /logs)")
+    return CheckLine(subject, True, f"{latest}; {_variables_line(variables, provider)}")
+
+
+def _variables_line(variables: ServiceVariables, provider: str) -> str:
+    """How many values /logs can mask, and how many only by name (sensitive or sealed: unreadable)."""
+    by_name = len(variables.masked_by_name_only)
+    readable = len(variables) - by_name
+    line = f"{readable} variables readable (to mask them in /logs)"
+    if by_name:
+        kind = "sealed" if provider == "railway" else "sensitive"
+        line += f", {by_name} {kind} (masked in /logs by name only: `NAME=...`)"
+    return line
 
 
 async def _postgres(deps: Deps, subject: str, ref: PostgresRef) -> CheckLine:
@@ -266,7 +283,7 @@ async def _postgres(deps: Deps, subject: str, ref: PostgresRef) -> CheckLine:
     return CheckLine(subject, not problems, "; ".join([*problems, *notes]))
 
 
-async def _variables(reading: Awaitable[dict[str, str]]) -> dict[str, str]:
+async def _variables(reading: Awaitable[T]) -> T:
     """The service's variables, or a ProviderError that says what /logs needs them for (never a value)."""
     try:
         return await reading

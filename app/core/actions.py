@@ -112,6 +112,33 @@ def idle_minutes_of(value: Any) -> float:
     return minutes
 
 
+# What an action does besides what its name says, per provider, as the provider documents it: the
+# responder confirming a 3 a.m. rollback must know what else it undoes or holds.
+_ALSO: dict[tuple[str, str], str] = {
+    # docs.railway.com/deployments/deployment-actions: "Both the Docker image and custom variables
+    # are restored during the rollback process."
+    ("railway", "rollback"): (
+        "Railway restores that deployment's variables too: a variable changed since (a fix made by "
+        "setting one) is undone. Set it again after the rollback if it is still needed."
+    ),
+    # vercel.com/docs/instant-rollback ("Vercel won't update environment variables if you change
+    # them [...] and will roll back to a previous build"), vercel.com/docs/cli/rollback ("To undo a
+    # rollback, promote a deployment"; "On the hobby plan, you can only roll back to the previous
+    # production deployment").
+    ("vercel", "rollback"): (
+        "Vercel pins production to that build: new production deployments do not go live until someone "
+        "promotes one (`vercel promote`), and variables changed since are not applied. On the Hobby plan "
+        "Vercel rolls back only to the previous production deployment."
+    ),
+    ("vercel", "promote"): "This also ends a rollback: production follows new production deployments again.",
+}
+
+
+def side_effects(provider: str, kind: str) -> str | None:
+    """What else the action does on this provider (None when nothing worth saying)."""
+    return _ALSO.get((provider, kind))
+
+
 def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
     """What confirming does, in one plain sentence (no secret, no markup): dialogs and `text` say this."""
     target = str(params.get("target_deployment_id") or "")

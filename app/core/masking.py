@@ -298,6 +298,23 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
+# A variable's name as providers allow it (Vercel and Railway: letters, digits, `_`; a few `.`/`-`).
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
+
+
+def _named_value_rule(names: list[str]) -> _Rule:
+    """`NAME=value`, `NAME: value`, `"NAME": "value"` for names whose value cannot be read: the name is
+    the only thing known of such a secret, so the value beside it is masked (the key stays)."""
+    alternatives = "|".join(re.escape(name) for name in names)
+    return _Rule(
+        "value of a named variable",
+        rf"(?P<head>(?<![\w.-])(?:{alternatives})(?![\w.-])(?:\\?[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*){_VALUE}",
+        _keep_key_mask_value,
+        names,
+        _FLAGS | re.VERBOSE,
+    )
+
+
 _MAX_CACHED_LINE = 1024
 _CACHE_SIZE = 8192
 
@@ -313,7 +330,9 @@ class Masker:
     as well as everything the patterns catch. `Masker()` masks by pattern only.
     """
 
-    def __init__(self, secrets: Iterable[str] = (), *, min_length: int = MIN_SECRET_LENGTH) -> None:
+    def __init__(
+        self, secrets: Iterable[str] = (), *, names: Iterable[str] = (), min_length: int = MIN_SECRET_LENGTH
+    ) -> None:
         variants: set[str] = set()
         for secret in secrets:
             if not isinstance(secret, str) or len(secret) < min_length:
@@ -323,13 +342,27 @@ class Masker:
         rules: list[_Rule] = []
         if ordered:
             rules.append(_Rule("known value", "|".join(map(re.escape, ordered)), MASK, ordered, re.ASCII))
+        valid = {n for n in names if isinstance(n, str) and _VARIABLE_NAME.fullmatch(n)}
+        named = sorted(valid, key=lambda n: (-len(n), n))
+        if named:
+            rules.append(_named_value_rule(named))
         rules.extend(_RULES)
         self._rules = tuple(rules)
         self._cache: dict[bytes, tuple[tuple[_Rule, object], ...]] = {}
 
     @classmethod
-    def for_variables(cls, variables: Mapping[str, str], *, min_length: int = MIN_SECRET_LENGTH) -> Masker:
+    def for_variables(
+        cls,
+        variables: Mapping[str, str] | Iterable[tuple[str, str]],
+        *,
+        unreadable: Iterable[str] = (),
+        min_length: int = MIN_SECRET_LENGTH,
+    ) -> Masker:
         """A masker for a service given all its variables: which of them are secrets is decided here.
+
+        `variables` may repeat a name (one value per Vercel target): every value counts. `unreadable`
+        names have no value pitcrew can read (Vercel's sensitive, Railway's sealed variables): their
+        value is masked wherever a line names them (`NAME=...`, `"NAME": "..."`), whatever the name.
 
         A value counts as a known secret when its name looks secret (`*_KEY`, `*_TOKEN`, `PASSWORD`,
         `SENTRY_DSN`...) or when the value itself looks like one (the patterns would mask it). Of a
@@ -339,7 +372,8 @@ class Masker:
         """
         pattern_only = cls()
         known: list[str] = []
-        for name, value in variables.items():
+        pairs = variables.items() if isinstance(variables, Mapping) else variables
+        for name, value in pairs:
             if not isinstance(value, str) or not value:
                 continue
             password = _url_password(value)
@@ -351,7 +385,7 @@ class Masker:
                 known.append(value)
             if password:
                 known.extend((password, unquote(password)))
-        return cls(known, min_length=min_length)
+        return cls(known, names=unreadable, min_length=min_length)
 
     def _decide(self, shape: bytes) -> tuple[tuple[_Rule, object], ...]:
         """The rules that may match a text of this `shape` (with their hints), remembered for the shape."""

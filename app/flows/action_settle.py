@@ -161,6 +161,8 @@ async def ask_provider(deps: Deps, record: ProposalRecord) -> Settlement:
                 name = str(inputs.get("name"))
                 values = await calls.railway(deps).service_variables(service.railway)
                 wanted = inputs.get("value")
+                if name in values and values[name] is None:
+                    return unknown(f"{name} is sealed on Railway: its value cannot be read back to compare")
                 return variable_set(name, wanted if isinstance(wanted, str) else None, values.get(name))
             case ("vercel", "rollback" | "promote"):
                 target = await calls.deployment(deps, service, str(inputs.get("target_deployment_id")))

@@ -236,6 +236,12 @@ async def propose_promote(
             raise CannotPropose(
                 f"deployment {deployment_id} is {target.status}; only a READY deployment can be promoted"
             )
+        if svc.provider == "vercel" and target.meta.get("target") != "production":
+            raise CannotPropose(
+                f"deployment {deployment_id} is a preview build: it was built with the preview environment "
+                "variables, and Vercel promotes a preview only by rebuilding it for production. Deploy that "
+                "commit to production (merge it, or `vercel --prod`), then promote or roll back to that build"
+            )
         current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
         plan = _plan(current=current, target=target, why="the deployment you named")
         return {"target_deployment_id": target.id}, plan

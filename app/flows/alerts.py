@@ -186,6 +186,7 @@ async def _store_and_act(
     except WebhookBodyError as err:
         await _keep_unreadable(deps, name, kept, now, masker.mask(err.reason))
         raise
+    alerts = [a for a in alerts if _alerting_target(deps.catalog, a)]
     policy = policy_of(deps)
     health_urls = _health_urls(deps.catalog)
     arrival = Arrival(name, kept, [_normalise(policy, health_urls, mask_alert(a, masker)) for a in alerts], now)
@@ -254,6 +255,22 @@ def _health_urls(catalog: Catalog) -> dict[str, list[str]]:
             {name: [check.url for check in svc.health] for name, svc in catalog.services.items()},
         )
     return cached[1]
+
+
+def _alerting_target(catalog: Catalog, alert: Alert) -> bool:
+    """A Vercel deployment event counts only for the targets its service alerts on (production by
+    default, `vercel.alert_targets`): every push builds a preview, and a failed preview is no
+    incident. The body is still kept, like any other event that is no alert."""
+    if alert.source != "vercel":
+        return True
+    project = alert.labels.get("project_id")
+    targets: Sequence[str] = ("production",)
+    for name, service in catalog.services.items():
+        ref = service.vercel
+        if ref is not None and (project == ref.project_id or alert.service in (name, ref.project_id)):
+            targets = ref.alert_targets
+            break
+    return alert.labels.get("target") in targets
 
 
 def _normalise(policy: Policy, health_urls: Mapping[str, Sequence[str]], alert: Alert) -> Alert:

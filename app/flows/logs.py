@@ -30,6 +30,7 @@ from app.core.logs import OTHER_PATTERN, Group, LogFilter, LogRecord, TopGroups,
 from app.core.logs_args import DEFAULT_LINES, MAX_LINES, LogsArgs
 from app.core.masking import Masker
 from app.core.observations import Deployment
+from app.core.variables import ServiceVariables
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
 from app.providers.logs_model import LogLine
 from app.providers.postgres import SlowQueries, slow_queries
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from app.deps import Deps
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 PROVIDER_TIMEOUT_S = 10.0
 TOP_GROUPS = 20
@@ -144,6 +146,7 @@ class LogsResult:
     matched: int = 0
     fetch_limit: int = 0
     notes: tuple[str, ...] = field(default=())
+    masked_by_name: int = 0  # variables whose value could not be read, masked only where a line names them
 
     @property
     def mode(self) -> Literal["lines", "top", "slow"]:
@@ -243,7 +246,10 @@ class _Context:
         end with the secret word: `PITCREW_1_SECRET`, not `PITCREW_SECRET_1`)."""
         return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(self.deps.secret_values())}
 
-    def masker(self, variables: Mapping[str, str] | None = None) -> Masker:
+    def masker(self, variables: Mapping[str, str] | ServiceVariables | None = None) -> Masker:
+        if isinstance(variables, ServiceVariables):
+            pairs = [*variables.values, *self.own_secrets().items()]
+            return Masker.for_variables(pairs, unreadable=variables.unreadable)
         return Masker.for_variables({**(variables or {}), **self.own_secrets()})
 
     def log_filter(self) -> LogFilter:
@@ -260,14 +266,15 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     if client is None:
         raise LogsUnavailable(RAILWAY_TOKENS_MISSING)
     args, timeout_s = ctx.args, ctx.timeout_s
-    masker, deployment = await _masker_and_deployment(
-        ctx, client.service_variables(ref, timeout_s=timeout_s), _railway_deployment(client, ref, ctx)
+    masker, deployment, variables = await _masker_and_deployment(
+        ctx, _railway_variables(client, ref, timeout_s), _railway_deployment(client, ref, ctx)
     )
+    notes = (*_deployment_notes(deployment, args), *_unreadable_notes(variables, "sealed on Railway"))
     if args.build:
         limit = MAX_LINES if _filters_lines(args) else args.lines
         source = LogSource("railway", "build", deployment)
         lines = await _guard(client.build_logs(deployment.id, limit, timeout_s=timeout_s), masker)
-        return _collect(ctx, source, lines, limit, masker, notes=_deployment_notes(deployment, args))
+        return _collect(ctx, source, lines, limit, masker, notes=notes, variables=variables)
 
     server_filter = _railway_filter(args)
     limit = args.lines if _railway_covers(args, server_filter) else MAX_LINES
@@ -280,7 +287,27 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
         call = client.deployment_logs(deployment.id, filter=server_filter, start=ctx.since_start, limit=limit,
                                       timeout_s=timeout_s)
     lines = await _guard(call, masker)
-    return _collect(ctx, source, lines, limit, masker, notes=_deployment_notes(deployment, args))
+    return _collect(ctx, source, lines, limit, masker, notes=notes, variables=variables)
+
+
+async def _railway_variables(client: RailwayClient, ref: RailwayRef, timeout_s: float) -> ServiceVariables:
+    """Railway's variables; a sealed one comes back as null (its value cannot be read by anyone)."""
+    return ServiceVariables.from_mapping(await client.service_variables(ref, timeout_s=timeout_s))
+
+
+def _unreadable_notes(variables: ServiceVariables, why: str) -> tuple[str, ...]:
+    """What the footer says of the variables whose value pitcrew could not read, so nobody takes
+    the lines for fully masked: their value is hidden only where a line names them."""
+    names = sorted(variables.masked_by_name_only)
+    if not names:
+        return ()
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(names) == 1
+    return (
+        f"{len(names)} variable{'' if one else 's'} ({shown}) {'is' if one else 'are'} {why}: pitcrew cannot "
+        f"read {'its value' if one else 'their values'}, so {'it is' if one else 'they are'} masked by name only "
+        "(`NAME=...`, `\"NAME\": \"...\"`), not where a line prints the value alone.",
+    )
 
 
 VARIABLES_HINT = (
@@ -357,10 +384,17 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
         return await _vercel_drain(ctx, ref)
     if client is None:
         raise LogsUnavailable(VERCEL_TOKEN_MISSING)
-    masker, deployment = await _masker_and_deployment(
-        ctx, client.env_values(ref, timeout_s=timeout_s), _vercel_deployment(client, ref, ctx)
+    # The variables of the deployment's own target (a preview build has preview values): the list
+    # and the deployment are asked for at once, then each of that target's encrypted entries is read.
+    entries, deployment = await _variables_and_deployment(
+        ctx, client.env_entries(ref, timeout_s=timeout_s), _vercel_deployment(client, ref, ctx)
     )
-    notes = _deployment_notes(deployment, args)
+    target = str(deployment.meta.get("target") or "preview")
+    variables = await _guard(
+        client.env_values(ref, target=target, entries=entries, timeout_s=timeout_s), ctx.masker(), hint=VARIABLES_HINT
+    )
+    masker = ctx.masker(variables)
+    notes = (*_deployment_notes(deployment, args), *_unreadable_notes(variables, "sensitive on Vercel"))
     failed = deployment.status == "ERROR"
     if args.build or failed:
         if failed and not args.build:
@@ -369,7 +403,7 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
         limit = MAX_LINES if _filters_lines(args) else args.lines
         source = LogSource("vercel", "build", deployment)
         lines = await _guard(client.build_events(deployment.id, limit=limit, ref=ref, timeout_s=timeout_s), masker)
-        return _collect(ctx, source, lines, limit, masker, notes=notes)
+        return _collect(ctx, source, lines, limit, masker, notes=notes, variables=variables)
     if ctx.on_tail is not None:
         await ctx.on_tail(LiveTail(args.service, ctx.tail_s, deployment))
     source = LogSource("vercel", "live tail", deployment, tail_seconds=ctx.tail_s)
@@ -378,7 +412,7 @@ async def _vercel(ctx: _Context, ref: VercelRef) -> LogsResult:
     )
     notes += (("`--since` asks for history, which this live tail does not have. " + DRAIN_HINT,)
               if args.since is not None else (DRAIN_HINT,))
-    return _collect(ctx, source, lines, MAX_LINES, masker, notes=notes)
+    return _collect(ctx, source, lines, MAX_LINES, masker, notes=notes, variables=variables)
 
 
 async def _vercel_drain(ctx: _Context, ref: VercelRef) -> LogsResult:
@@ -511,6 +545,7 @@ def _collect(
     masker: Masker,
     *,
     notes: tuple[str, ...] = (),
+    variables: ServiceVariables | None = None,
 ) -> LogsResult:
     """Filter, mask and keep (the newest `--lines` matches, or the `--top` groups), counting as it goes."""
     args = ctx.args
@@ -550,6 +585,7 @@ def _collect(
         matched=matched,
         fetch_limit=fetch_limit,
         notes=notes,
+        masked_by_name=len(variables.masked_by_name_only) if variables is not None else 0,
     )
 
 
@@ -602,10 +638,18 @@ async def _guard(call: Awaitable[T], masker: Masker, *, hint: str = "") -> T:
 
 
 async def _masker_and_deployment(
-    ctx: _Context, variables: Awaitable[dict[str, str]], deployment: Awaitable[Deployment]
-) -> tuple[Masker, Deployment]:
+    ctx: _Context, variables: Awaitable[ServiceVariables], deployment: Awaitable[Deployment]
+) -> tuple[Masker, Deployment, ServiceVariables]:
     """The service's variables and its deployment, asked for at once; the masker built from the
     variables. When either call fails, the variables' error wins (no line is shown without them)."""
+    found, chosen = await _variables_and_deployment(ctx, variables, deployment)
+    return ctx.masker(found), chosen, found
+
+
+async def _variables_and_deployment(
+    ctx: _Context, variables: Awaitable[V], deployment: Awaitable[Deployment]
+) -> tuple[V, Deployment]:
+    """Both at once; when either call fails, the variables' error wins."""
     fallback = ctx.masker()
     results = await asyncio.gather(
         _guard(variables, fallback, hint=VARIABLES_HINT), _guard(deployment, fallback), return_exceptions=True
@@ -614,4 +658,4 @@ async def _masker_and_deployment(
         if isinstance(result, BaseException):
             raise result
     found, chosen = results
-    return ctx.masker(found), chosen  # type: ignore[arg-type, return-value]
+    return found, chosen  # type: ignore[return-value]

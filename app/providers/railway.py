@@ -302,10 +302,14 @@ class RailwayClient:
         mine = [item for item in raw or [] if isinstance(item, dict) and _tagged_for(item, service_id)]
         return _to_log_lines(mine)
 
-    async def service_variables(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
+    async def service_variables(
+        self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, str | None]:
         """The service's variables as rendered for its deployments, so their values can be masked in logs.
 
         The values are secrets: callers must use them only for masking, never show or store them.
+        A sealed variable comes back as None: Railway never returns its value (railwayapp/cli,
+        `get_service_variables_including_sealed`: "a sealed variable comes back with a None value").
         """
         call = "railway service variables"
         variables = {
@@ -317,7 +321,7 @@ class RailwayClient:
         found = _dig(call, data, "variablesForServiceDeployment")
         if not isinstance(found, dict):
             raise ProviderError(call, "Railway's answer was not a set of variables")
-        return {str(k): "" if v is None else str(v) for k, v in found.items()}
+        return {str(k): None if v is None else str(v) for k, v in found.items()}
 
     # ---- plumbing ----------------------------------------------------------------------------
 

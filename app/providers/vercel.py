@@ -22,6 +22,7 @@ import httpx
 
 from app.catalog import VercelRef
 from app.core.observations import Deployment, DeploymentObservation
+from app.core.variables import ServiceVariables
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
 from app.providers.logs_model import LogLine, normalise_level, parse_timestamp
 
@@ -31,6 +32,7 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_TAIL_S = 20.0
 MAX_DEPLOYMENTS = 100
 _REASON_CHARS = 300
+ENV_READS_AT_ONCE = 5  # decrypted values read concurrently, bounded (Vercel rate-limits per token)
 
 # Deployment ids (dpl_...), project ids (prj_...) or names, team ids (team_...), deployment hostnames.
 _VERCEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -63,6 +65,11 @@ class VercelClient:
         self._http = http
         self._base = url.rstrip("/")
         self._token = token
+        # A project named by its name (`web`) in pitcrew.yml: its `prj_` id, asked for once. Vercel
+        # answers with the id (a deployment's `projectId`), and paths such as promote and rollback
+        # take `projectId` (an id), where `/v9/projects/{idOrName}` takes either. An id never
+        # changes, so remembering it here is a lookup, not state.
+        self._project_ids: dict[tuple[str | None, str], str] = {}
 
     def __repr__(self) -> str:  # never show the token
         return f"VercelClient(url={self._base!r})"
@@ -91,6 +98,7 @@ class VercelClient:
         """One deployment of this project; UnknownDeployment if none has that id or it is another's."""
         call = "vercel deployment"
         path = "/v13/deployments/" + _deployment_part(deployment_id)
+        project_id = await self._project_id(call, ref, timeout_s)
         body, production_id = await _both(
             self._get_json(call, path, self._with_team(ref, {}), timeout_s, deployment_id=deployment_id),
             self._production_id(call, ref, timeout_s),
@@ -99,32 +107,85 @@ class VercelClient:
             raise ProviderError(call, "unexpected answer: not a deployment")
         project = body.get("project") if isinstance(body.get("project"), dict) else {}
         owner = body.get("projectId") or project.get("id")
-        if owner != ref.project_id:
+        if owner != project_id:
             reason = f"deployment {deployment_id!r} belongs to another project"
             raise UnknownDeployment(call, deployment_id, reason)
         return _to_deployment(body, production_id)
 
     # ---- variables ---------------------------------------------------------------------------
 
-    async def env_values(self, ref: VercelRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
-        """The project's environment variables, decrypted, so their values can be masked in logs.
+    async def env_values(
+        self,
+        ref: VercelRef,
+        *,
+        target: str | None = "production",
+        entries: list[dict[str, Any]] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> ServiceVariables:
+        """The values of the project's variables for `target` (None: every target), to mask them in logs.
 
         The values are secrets: callers must use them only for masking, never show or store them.
-        Vercel never returns the value of a "sensitive" variable; such a one comes with an empty
-        value, and only its name can be used (a `NAME=...` pair in a line).
+        Vercel's list (`GET /v10/projects/{id}/env`) does not decrypt: an `encrypted` entry comes
+        with `decrypted: false` and its ciphertext as `value`, whatever `decrypt=true` says
+        (vercel/vercel#9072, vercel/sdk#118), so each encrypted entry of `target` is read on its own
+        (`GET /v1/projects/{id}/env/{envId}`, "Retrieve the decrypted value", vercel/sdk
+        `getProjectEnv`), a few at a time. A `sensitive` entry never comes with a value: only its
+        name is known. A key may have one entry per target, each with its own value: all are kept.
+        `entries`: the list, when already read (`env_entries`), so that it can be asked for at the
+        same time as something else.
         """
         call = "vercel environment variables"
-        path = "/v10/projects/" + _project_part(ref) + "/env"
-        body = await self._get_json(call, path, self._with_team(ref, {"decrypt": "true"}), timeout_s)
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        if entries is None:
+            entries = await self.env_entries(ref, timeout_s=timeout_s)
+        wanted = [env for env in entries if target is None or target in _targets_of(env)]
+        values: list[tuple[str, str]] = []
+        unreadable: set[str] = set()
+        to_read: list[dict[str, Any]] = []
+        for env in wanted:
+            kind = env.get("type")
+            value = env.get("value")
+            if kind in ("sensitive", "secret") or (kind == "encrypted" and not isinstance(env.get("id"), str)):
+                unreadable.add(env["key"])
+            elif kind == "encrypted" and env.get("decrypted") is not True:
+                to_read.append(env)  # `value` is ciphertext: useless for masking
+            elif isinstance(value, str):
+                values.append((env["key"], value))
+        limit = asyncio.Semaphore(ENV_READS_AT_ONCE)
+
+        async def read(env: dict[str, Any]) -> tuple[str, str | None]:
+            async with limit:
+                return env["key"], await self._decrypted(call, project, ref, str(env["id"]), timeout_s)
+
+        for key, value in await asyncio.gather(*(read(env) for env in to_read)):
+            if value is None:
+                unreadable.add(key)
+            else:
+                values.append((key, value))
+        return ServiceVariables.of(values, unreadable)
+
+    async def env_entries(self, ref: VercelRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[dict[str, Any]]:
+        """The project's environment variable entries as Vercel lists them (encrypted values unread)."""
+        call = "vercel environment variables"
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        body = await self._get_json(call, f"/v10/projects/{project}/env", self._with_team(ref, {}), timeout_s)
         envs = body.get("envs") if isinstance(body, dict) and "envs" in body else [body]
         if not isinstance(envs, list):
             raise ProviderError(call, "Vercel's answer was not a list of environment variables")
-        found: dict[str, str] = {}
-        for env in envs:
-            if isinstance(env, dict) and isinstance(env.get("key"), str):
-                value = env.get("value")
-                found[env["key"]] = value if isinstance(value, str) else ""
-        return found
+        return [env for env in envs if isinstance(env, dict) and isinstance(env.get("key"), str) and env["key"]]
+
+    async def _decrypted(self, call: str, project: str, ref: VercelRef, env_id: str, timeout_s: float) -> str | None:
+        """One entry's value, decrypted; None when Vercel still gives no readable value (sensitive)."""
+        path = f"/v1/projects/{project}/env/{_part('Vercel environment variable id', env_id, 'G43g2zxrf9Ldc5TW')}"
+        body = await self._get_json(call, path, self._with_team(ref, {}), timeout_s)
+        if not isinstance(body, dict):
+            raise ProviderError(call, "Vercel's answer was not an environment variable")
+        value = body.get("value")
+        if body.get("type") == "sensitive" or not isinstance(value, str):
+            return None
+        if body.get("type") == "encrypted" and body.get("decrypted") is False:
+            return None
+        return value
 
     # ---- actions -----------------------------------------------------------------------------
 
@@ -143,7 +204,8 @@ class VercelClient:
         """
         call = "vercel rollback"
         params: dict[str, Any] = {"description": description[:200]} if description else {}
-        path = f"/v1/projects/{_project_part(ref)}/rollback/{_deployment_part(deployment_id)}"
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        path = f"/v1/projects/{project}/rollback/{_deployment_part(deployment_id)}"
         return await self._project_action(call, path, ref, deployment_id, params, timeout_s)
 
     async def promote(
@@ -151,7 +213,8 @@ class VercelClient:
     ) -> dict[str, Any]:
         """Point all production domains at `deployment_id` (also undoes a rollback)."""
         call = "vercel promote"
-        path = f"/v10/projects/{_project_part(ref)}/promote/{_deployment_part(deployment_id)}"
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        path = f"/v10/projects/{project}/promote/{_deployment_part(deployment_id)}"
         return await self._project_action(call, path, ref, deployment_id, {}, timeout_s)
 
     # ---- logs --------------------------------------------------------------------------------
@@ -271,6 +334,25 @@ class VercelClient:
             merged["teamId"] = _check("Vercel team id", ref.team_id, "team_1a2b3c...")
         return merged
 
+    async def _project_id(self, call: str, ref: VercelRef, timeout_s: float) -> str:
+        """The project's `prj_` id: the catalog's own, or the one its name has (asked for once)."""
+        given = _check("Vercel project id", ref.project_id, "prj_2Wjyh...")
+        if given.startswith("prj_"):
+            return given
+        key = (ref.team_id, given)
+        found = self._project_ids.get(key)
+        if found is None:
+            path = "/v9/projects/" + _project_part(ref)
+            project = await self._get_json(call, path, self._with_team(ref, {}), timeout_s)
+            found = project.get("id") if isinstance(project, dict) else None
+            if not isinstance(found, str) or not found:
+                raise ProviderError(call, f"Vercel gave no id for the project named {given!r}")
+            self._project_ids[key] = found
+        return found
+
+    async def _project_part_resolved(self, call: str, ref: VercelRef, timeout_s: float) -> str:
+        return _part("Vercel project id", await self._project_id(call, ref, timeout_s), "prj_2Wjyh...")
+
     async def _production_id(self, call: str, ref: VercelRef, timeout_s: float) -> str | None:
         path = "/v9/projects/" + _project_part(ref)
         project = await self._get_json(call, path, self._with_team(ref, {}), timeout_s)
@@ -328,6 +410,14 @@ class VercelClient:
             raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise ProviderError(call, f"could not reach Vercel ({type(err).__name__}: {err})") from None
+
+
+def _targets_of(env: dict[str, Any]) -> tuple[str, ...]:
+    """An entry's targets: Vercel sends a list, or one string (the spec allows both)."""
+    target = env.get("target")
+    if isinstance(target, str):
+        return (target,)
+    return tuple(t for t in target if isinstance(t, str)) if isinstance(target, list) else ()
 
 
 # ---- reading Vercel's answers -------------------------------------------------------------------

@@ -118,6 +118,7 @@ class FakeService:
     environment_id: str
     deployments: list[FakeDeployment] = field(default_factory=list)  # newest first
     variables: dict[str, str] = field(default_factory=dict)
+    sealed: set[str] = field(default_factory=set)  # names whose value Railway never returns
 
 
 @dataclass
@@ -264,8 +265,14 @@ class RailwayWorld:
         target.logs.append(line)
         return line
 
-    def set_variable(self, service: str, name: str, value: str) -> None:
-        self.service(service).variables[name] = value
+    def set_variable(self, service: str, name: str, value: str, *, sealed: bool = False) -> None:
+        """A variable of `service`; a sealed one is given to deployments but never read back (null)."""
+        found = self.service(service)
+        found.variables[name] = value
+        if sealed:
+            found.sealed.add(name)
+        else:
+            found.sealed.discard(name)
 
     def fail_next(
         self,
@@ -598,7 +605,11 @@ class FakeRailway:
         service = self._service(v.get("serviceId"), v.get("environmentId"), principal, None)
         if v.get("projectId") != service.project_id:
             raise GraphQLFailure("Not Authorized")
-        return {"variablesForServiceDeployment": dict(service.variables)}
+        # A sealed variable's value is null: "it is set on the service, but its value cannot be read
+        # back by anyone, including the account owner" (railwayapp/cli, src/controllers/variables.rs).
+        return {"variablesForServiceDeployment": {
+            name: None if name in service.sealed else value for name, value in service.variables.items()
+        }}
 
     # -- shapes
 

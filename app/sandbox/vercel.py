@@ -22,6 +22,7 @@ This is product code (it ships for the demo): nothing from tests.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -127,6 +128,20 @@ class FakeVercelDeployment:
         return f"{self.id.removeprefix('dpl_')[:9].lower()}-acme.vercel.app"
 
 
+ALL_TARGETS = ("production", "preview", "development")
+
+
+@dataclass
+class FakeEnv:
+    """One environment variable entry: a key may have several, each for its own targets and value."""
+
+    id: str
+    key: str
+    value: str
+    targets: tuple[str, ...] = ALL_TARGETS
+    type: str = "encrypted"  # encrypted, sensitive, plain, system
+
+
 @dataclass
 class FakeVercelProject:
     id: str
@@ -136,8 +151,16 @@ class FakeVercelProject:
     deployments: list[FakeVercelDeployment] = field(default_factory=list)  # newest first
     production_id: str | None = None
     created_at: datetime = field(default_factory=_utcnow)
-    env: dict[str, str] = field(default_factory=dict)  # its environment variables
-    sensitive: set[str] = field(default_factory=set)  # names whose value Vercel never returns
+    envs: list[FakeEnv] = field(default_factory=list)  # its environment variables, one entry per key and targets
+    plan: str = "pro"  # the team's plan: "hobby" rolls back to the previous production deployment only
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Each key's value (the production entry's when a key has several), for tests and the demo."""
+        found: dict[str, str] = {}
+        for entry in sorted(self.envs, key=lambda e: "production" in e.targets):
+            found[entry.key] = entry.value
+        return found
 
 
 class VercelWorld:
@@ -185,12 +208,32 @@ class VercelWorld:
                 return project
         raise KeyError(f"no project {name_or_id!r} in the sandbox world")
 
-    def set_env(self, project: str, name: str, value: str, *, sensitive: bool = False) -> None:
-        """An environment variable of `project`; a sensitive one's value is never returned, as on Vercel."""
+    def set_env(
+        self,
+        project: str,
+        name: str,
+        value: str,
+        *,
+        sensitive: bool = False,
+        targets: Iterable[str] | None = None,
+    ) -> FakeEnv:
+        """An environment variable entry of `project` for `targets`, replacing the entry of the same key
+        for those targets (a key may hold one entry per target, each with its own value, as on Vercel).
+        A sensitive one's value is never returned; any other is stored encrypted (`type: encrypted`)."""
         found = self.project(project)
-        found.env[name] = value
-        if sensitive:
-            found.sensitive.add(name)
+        # Sensitive variables exist for production and preview only (Vercel's sensitive-variables docs).
+        wanted = tuple(targets) if targets is not None else (("production", "preview") if sensitive else ALL_TARGETS)
+        kept: list[FakeEnv] = []
+        for entry in found.envs:
+            if entry.key == name:
+                entry = FakeEnv(entry.id, entry.key, entry.value, tuple(t for t in entry.targets if t not in wanted),
+                                entry.type)
+                if not entry.targets:
+                    continue
+            kept.append(entry)
+        added = FakeEnv(_new_id("")[:16], name, value, wanted, "sensitive" if sensitive else "encrypted")
+        found.envs = [*kept, added]
+        return added
 
     def ref(self, name: str) -> VercelRef:
         """The catalog reference of a sandbox project, for pitcrew.yml or a test."""
@@ -270,11 +313,12 @@ class VercelWorld:
 
     def when_tailed(
         self, project: str, message: str, *, level: str = "info", path: str = "/", status: int = 200,
-        method: str = "GET",
+        method: str = "GET", deployment_id: str | None = None,
     ) -> None:
-        """A line production logs whenever someone tails it (steady traffic going on during every tail),
-        stamped when it is logged. Vercel's stream shows only such lines, never earlier ones."""
-        target = self.production(project)
+        """A line a deployment (production's unless named) logs whenever someone tails it (steady
+        traffic going on during every tail), stamped when it is logged. Vercel's stream shows only
+        such lines, never earlier ones."""
+        target = self.deployment(deployment_id) if deployment_id else self.production(project)
         if target is None:
             raise KeyError(f"{project} has no production deployment to log to")
         self._when_tailed.setdefault(target.id, []).append(
@@ -424,6 +468,7 @@ class FakeVercel:
                 ),
                 Route("/v3/deployments/{idOrUrl}/events", self._guard(self._events), methods=["GET"]),
                 Route("/v10/projects/{idOrName}/env", self._guard(self._env), methods=["GET"]),
+                Route("/v1/projects/{idOrName}/env/{id}", self._guard(self._env_one), methods=["GET"]),
             ]
         )
 
@@ -476,10 +521,13 @@ class FakeVercel:
         if scheme.lower() != "bearer" or token not in self.world.tokens:
             raise _Refusal(403, "forbidden", "Not authorized")
 
-    def _project_for(self, request: Request, id_or_name: str) -> FakeVercelProject:
+    def _project_for(self, request: Request, id_or_name: str, *, by_name: bool = True) -> FakeVercelProject:
+        """The project a path names. Paths whose parameter is `idOrName` in Vercel's OpenAPI file take
+        either; those whose parameter is `projectId` (promote, rollback) take the id only (`by_name=False`)."""
         team = request.query_params.get("teamId")
         for project in self.world.projects.values():
-            if id_or_name in (project.id, project.name) and project.team_id == team:
+            names = (project.id, project.name) if by_name else (project.id,)
+            if id_or_name in names and project.team_id == team:
                 return project
         raise _Refusal(404, "not_found", "Project not found")
 
@@ -540,31 +588,52 @@ class FakeVercel:
         )
 
     async def _env(self, request: Request) -> Response:
-        """filterProjectEnvs: values decrypted when asked, except sensitive ones (never returned)."""
+        """filterProjectEnvs, as Vercel really answers it: `decrypt=true` is not honoured, an encrypted
+        entry comes with `decrypted: false` and its ciphertext as `value` (vercel/vercel#9072, "always
+        returns encrypted values"; vercel/sdk#118, where Vercel's support points to reading each
+        variable by id), a sensitive one without a value (docs: vercel.com/docs/projects/environment-
+        variables/sensitive-environment-variables, "cannot be decrypted once created"); one entry per
+        key and targets."""
         project = self._project_for(request, request.path_params["idOrName"])
-        decrypt = request.query_params.get("decrypt") == "true"
-        envs = []
-        for n, (name, value) in enumerate(sorted(project.env.items())):
-            sensitive = name in project.sensitive
-            shown = "" if sensitive else (value if decrypt else "enc_" + value.encode().hex()[:24])
-            envs.append({
-                "id": f"env_{project.id[-6:]}{n:04d}",
-                "key": name,
-                "value": shown,
-                "type": "sensitive" if sensitive else "encrypted",
-                "target": ["production", "preview"],
-                "createdAt": _ms(project.created_at),
-                "updatedAt": _ms(project.created_at),
-                **({"decrypted": True} if decrypt and not sensitive else {}),
-            })
-        return JSONResponse({"envs": envs})
+        return JSONResponse({"envs": [self._env_json(project, entry, decrypted=False) for entry in project.envs]})
+
+    async def _env_one(self, request: Request) -> Response:
+        """getProjectEnv (`GET /v1/projects/{idOrName}/env/{id}`, "Retrieve the decrypted value of an
+        environment variable of a project by id"): the value decrypted (`decrypted: true`, as the
+        answer quoted in vercel/sdk#25 shows), except a sensitive one's, which has no value."""
+        project = self._project_for(request, request.path_params["idOrName"])
+        entry = next((e for e in project.envs if e.id == request.path_params["id"]), None)
+        if entry is None:
+            raise _Refusal(404, "not_found", "Environment Variable not found")
+        return JSONResponse(self._env_json(project, entry, decrypted=True))
+
+    def _env_json(self, project: FakeVercelProject, entry: FakeEnv, *, decrypted: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": entry.type,
+            "id": entry.id,
+            "key": entry.key,
+            "target": list(entry.targets),
+            "configurationId": None,
+            "createdAt": _ms(project.created_at),
+            "updatedAt": _ms(project.created_at),
+            "createdBy": "sandbox-user",
+            "updatedBy": None,
+        }
+        if entry.type == "sensitive":
+            return body  # never a value, decrypted or not
+        if entry.type == "encrypted":
+            body["decrypted"] = decrypted
+            body["value"] = entry.value if decrypted else _ciphertext(entry.value)
+        else:
+            body["value"] = entry.value
+        return body
 
     async def _get_deployment(self, request: Request) -> Response:
         deployment = self._deployment_for(request, request.path_params["idOrUrl"])
         return JSONResponse(self._full(deployment))
 
     async def _rollback(self, request: Request) -> Response:
-        project = self._project_for(request, request.path_params["projectId"])
+        project = self._project_for(request, request.path_params["projectId"], by_name=False)
         deployment = self._deployment_for(request, request.path_params["deploymentId"])
         if deployment.project_id != project.id:
             raise _Refusal(404, "not_found", "Deployment not found")
@@ -572,11 +641,28 @@ class FakeVercel:
             raise _Refusal(400, "invalid_deployment", "Only a READY production deployment can be rolled back to")
         if deployment.id == project.production_id:
             raise _Refusal(409, "conflict", "This deployment is already serving production")
+        if project.plan == "hobby" and deployment.id != self._previous_production(project):
+            # "On the hobby plan, you can only roll back to the previous production deployment [...]
+            # To roll back further than the previous production deployment, upgrade to pro"
+            # (vercel.com/docs/cli/rollback; vercel.com/docs/instant-rollback, eligible deployments).
+            raise _Refusal(
+                400, "rollback_not_allowed",
+                "To roll back further than the previous production deployment, upgrade to pro",
+            )
         self.world.point_production(project.id, deployment.id)
         return Response(status_code=201)
 
+    def _previous_production(self, project: FakeVercelProject) -> str | None:
+        current = next((d for d in project.deployments if d.id == project.production_id), None)
+        older = [
+            d for d in project.deployments
+            if d.target == "production" and d.state == "READY" and d.id != project.production_id
+            and (current is None or d.created_at < current.created_at)
+        ]
+        return max(older, key=lambda d: d.created_at).id if older else None
+
     async def _promote(self, request: Request) -> Response:
-        project = self._project_for(request, request.path_params["projectId"])
+        project = self._project_for(request, request.path_params["projectId"], by_name=False)
         deployment = self._deployment_for(request, request.path_params["deploymentId"])
         if deployment.project_id != project.id:
             raise _Refusal(404, "not_found", "Deployment not found")
@@ -584,6 +670,18 @@ class FakeVercel:
             raise _Refusal(400, "invalid_deployment", "Only a READY deployment can be promoted")
         if deployment.id == project.production_id:
             raise _Refusal(409, "conflict", "This deployment is already serving production")
+        if deployment.target != "production":
+            # A preview build carries preview variables, so Vercel does not point production at it:
+            # "You can promote Deployments built for the Preview environment, but [...] will result
+            # in a new production deployment" (vercel.com/docs/cli/promote; "a complete rebuild",
+            # vercel.com/docs/deployments/promoting-a-deployment). The build named never serves.
+            self.world.add_deployment(
+                project.id,
+                commit_message=deployment.commit_message,
+                commit_sha=deployment.commit_sha,
+                author=deployment.commit_author,
+            )
+            return Response(status_code=202)
         self.world.point_production(project.id, deployment.id)
         return Response(status_code=201)
 
@@ -789,6 +887,11 @@ async def _next_line(
     if getter in done:
         return getter.result()
     return None
+
+
+def _ciphertext(value: str) -> str:
+    """What Vercel's list gives for an encrypted value: base64 of something that is not the value."""
+    return base64.b64encode(hashlib.sha256(b"sandbox-kms:" + value.encode()).digest() + b"\x00" * 8).decode()
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -72,22 +72,22 @@ async def test_vercel_rollback_to_a_deployment_named_by_its_url(db_url, fake_sla
     assert call.path == f"/v1/projects/{SAMPLE_PROJECT_ID}/rollback/{LANDING}"
 
 
-async def test_vercel_promote_of_a_preview_deployment(db_url, fake_slack, sandbox: Sandbox):
+async def test_vercel_promote_of_an_earlier_production_deployment(db_url, fake_slack, sandbox: Sandbox):
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
         proposal = await propose_promote(
-            pitcrew.deps, "web", SAMPLE_PREVIEW_ID, by=STRANGER, where=Where(ALERTS), notifier=notifier
+            pitcrew.deps, "web", PRICING, by=STRANGER, where=Where(ALERTS), notifier=notifier
         )
         message = await posted_proposal(fake_slack)
         assert proposal_id(message) == proposal.id
-        assert "Promote" in message.text and "WIP: dark mode" in str(message.blocks)
+        assert "Promote" in message.text and "Add pricing page" in str(message.blocks)
 
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
         done = await wait_status(pitcrew, proposal.id, "accepted", "failed")
         assert done.status == "accepted", done.failure
         [call] = _posts(sandbox)
-        assert call.path == f"/v10/projects/{SAMPLE_PROJECT_ID}/promote/{SAMPLE_PREVIEW_ID}"
-        assert sandbox.vercel_world.production("web").id == SAMPLE_PREVIEW_ID
+        assert call.path == f"/v10/projects/{SAMPLE_PROJECT_ID}/promote/{PRICING}"
+        assert sandbox.vercel_world.production("web").id == PRICING
 
         sandbox.clock.advance(seconds=30)
         await JobRunner(pitcrew.deps).run_due()
@@ -102,6 +102,7 @@ async def test_promote_refuses_what_already_serves_or_did_not_build(db_url, fake
             (HYDRATION, "already serves production"),
             (BROKEN, "only a READY deployment can be promoted"),
             ("dpl_NoSuchThing", "Deployment not found"),
+            (SAMPLE_PREVIEW_ID, "is a preview build: it was built with the preview environment variables"),
         ):
             try:
                 await propose_promote(

@@ -367,6 +367,33 @@ async def test_unreadable_body_is_400_with_the_reason_and_kept(db_url, fake_slac
         assert await incidents_in(pitcrew) == []
 
 
+def _preview(body: dict[str, Any]) -> dict[str, Any]:
+    body["payload"]["target"] = None  # Vercel sends `target: null` for a preview deployment
+    return body
+
+
+async def test_a_failed_preview_build_opens_no_incident_by_default(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        preview = await pitcrew.webhook("vercel", _preview(vercel_body("deployment.error")))
+        assert preview.status_code == 202 and preview.json()["alerts"] == []
+        assert await incidents_in(pitcrew) == []
+        assert len(await stored(pitcrew)) == 1  # the body is kept all the same
+
+        production = await pitcrew.webhook("vercel", vercel_body("deployment.error"))
+        assert effects(production) == ["opened"]
+
+
+async def test_a_service_may_alert_on_preview_builds_too(db_url, fake_slack):
+    from tests.e2e.incident_support import incident_catalog
+
+    catalog = incident_catalog({
+        "web": {"provider": "vercel", "vercel": {"project_id": "prj_1", "alert_targets": ["production", "preview"]}},
+    })
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        preview = await pitcrew.webhook("vercel", _preview(vercel_body("deployment.error")))
+        assert effects(preview) == ["opened"]
+
+
 async def test_readable_body_that_is_no_alert_is_kept_and_answered_2xx(db_url, fake_slack):
     async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
         response = await pitcrew.webhook("vercel", vercel_body("deployment.created"))

@@ -282,6 +282,28 @@ async def test_no_seeded_secret_reaches_slack_or_the_audit_trail(db_url: str, fa
         assert verify(entries).ok
 
 
+async def test_a_production_secret_printed_by_a_vercel_app_is_masked_in_slack(
+    db_url: str, fake_slack: FakeSlack
+) -> None:
+    """Vercel lists an encrypted value as ciphertext and a sensitive one without a value: the secret the
+    production deployment prints is masked all the same, and the footer says what was masked by name only."""
+    async with running(db_url, fake_slack) as logs:
+        world = logs.providers.vercel.world
+        world.set_env("web", "STRIPE_WEBHOOK_SECRET", "whsk-prod-7Hq2Lm9Zx4", targets=["production"])
+        world.set_env("web", "STRIPE_WEBHOOK_SECRET", "whsk-prev-3Tc8Vn1Pd6", targets=["preview"])
+        world.set_env("web", "LICENSE_SEED", "ls-9d8c7b6a5f4e", sensitive=True)
+        world.when_tailed("web", "payment webhook verified with whsk-prod-7Hq2Lm9Zx4")
+        world.when_tailed("web", "boot: LICENSE_SEED=ls-9d8c7b6a5f4e mode=prod")
+
+        answer = await logs.slash("web --lines 2")
+
+        assert code_lines(answer)[-2:][0].endswith("payment webhook verified with ***")
+        assert code_lines(answer)[-1].endswith("boot: LICENSE_SEED=*** mode=prod")
+        sent = fake_slack.all_text()
+        assert "whsk-prod-7Hq2Lm9Zx4" not in sent and "ls-9d8c7b6a5f4e" not in sent
+        assert "2 variables (CMS_PREVIEW_SECRET, LICENSE_SEED) are sensitive on Vercel" in sent
+
+
 async def _audited(logs: Logs, count: int) -> list[Any]:
     """The `/logs` entries of the audit trail once there are `count` (each is written after its answer)."""
     async with asyncio.timeout(20):

@@ -444,3 +444,63 @@ async def test_the_runbook_log_check_on_vercel_says_it_was_a_live_tail(env: Env)
 
     assert "in the last 15 minutes" not in quiet.summary
     assert quiet.summary.startswith("no error in the logs of web during a 20 s live tail")
+
+
+# ---- secrets Vercel and Railway do not hand over as plain values ---------------------------------
+
+PROD_SIGNING = "whsk-prod-7Hq2Lm9Zx4"
+PREVIEW_SIGNING = "whsk-prev-3Tc8Vn1Pd6"
+SEED = "ls-9d8c7b6a5f4e"
+
+
+async def test_a_production_secret_held_in_an_encrypted_entry_is_masked(env: Env) -> None:
+    """Vercel's list gives ciphertext for an encrypted entry: a masker built from it masks nothing."""
+    env.vworld.set_env("web", "STRIPE_WEBHOOK_SECRET", PROD_SIGNING, targets=["production"])
+    env.vworld.when_tailed("web", f"payment webhook verified with {PROD_SIGNING}")
+
+    result = await env.logs("web --lines 5")
+
+    assert _messages(result)[-1] == "payment webhook verified with ***"
+    reads = [p for p in env.vercel_paths() if p.startswith(f"/v1/projects/{env.vworld.ref('web').project_id}/env/")]
+    assert len(reads) == len([e for e in env.vworld.project("web").envs
+                              if "production" in e.targets and e.type == "encrypted"])
+
+
+async def test_each_target_keeps_its_own_value_and_the_deployments_target_is_masked(env: Env) -> None:
+    env.vworld.set_env("web", "STRIPE_WEBHOOK_SECRET", PROD_SIGNING, targets=["production"])
+    env.vworld.set_env("web", "STRIPE_WEBHOOK_SECRET", PREVIEW_SIGNING, targets=["preview", "development"])
+    env.vworld.when_tailed("web", f"prod signing {PROD_SIGNING}")
+    env.vworld.when_tailed("web", f"preview signing {PREVIEW_SIGNING}", deployment_id=SAMPLE_PREVIEW_ID)
+
+    production = await env.logs("web --lines 5")
+    preview = await env.logs(f"web --deployment {SAMPLE_PREVIEW_ID}")
+
+    assert _messages(production)[-1] == "prod signing ***"
+    assert _messages(preview)[-1] == "preview signing ***"
+
+
+async def test_a_sensitive_variable_is_masked_by_name_and_the_result_says_how_many(env: Env) -> None:
+    env.vworld.set_env("web", "LICENSE_SEED", SEED, sensitive=True)
+    env.vworld.when_tailed("web", f"boot: LICENSE_SEED={SEED} mode=prod")
+    env.vworld.when_tailed("web", f'config {{"LICENSE_SEED": "{SEED}", "region": "fra1"}}')
+
+    result = await env.logs("web --lines 5")
+
+    assert _messages(result)[-2:] == [
+        "boot: LICENSE_SEED=*** mode=prod",
+        'config {"LICENSE_SEED": "***", "region": "fra1"}',
+    ]
+    assert result.masked_by_name == 2  # LICENSE_SEED and the sample's CMS_PREVIEW_SECRET
+    [note] = [n for n in result.notes if "masked by name only" in n]
+    assert "2 variables (CMS_PREVIEW_SECRET, LICENSE_SEED) are sensitive on Vercel" in note
+
+
+async def test_a_sealed_railway_variable_is_masked_by_name(env: Env) -> None:
+    env.rworld.set_variable("api", "LICENSE_SEED", SEED, sealed=True)
+    env.rworld.log("api", f"boot: LICENSE_SEED={SEED} mode=prod", at=NOW - timedelta(seconds=5))
+
+    result = await env.logs("api --lines 3")
+
+    assert _messages(result)[-1] == "boot: LICENSE_SEED=*** mode=prod"
+    assert result.masked_by_name == 1
+    assert any("1 variable (LICENSE_SEED) is sealed on Railway" in note for note in result.notes)

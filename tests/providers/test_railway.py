@@ -355,6 +355,14 @@ async def test_service_variables_for_masking(railway: Railway) -> None:
     assert found["PORT"] == "8080"
 
 
+async def test_a_sealed_variable_comes_back_without_its_value(railway: Railway) -> None:
+    railway.world.set_variable("api", "LICENSE_SEED", "ls-9d8c7b6a5f4e", sealed=True)
+
+    found = await railway.client().service_variables(railway.ref)
+
+    assert "LICENSE_SEED" in found and found["LICENSE_SEED"] is None  # set, but unreadable: not ""
+
+
 def test_railway_log_filter_builds_railway_syntax() -> None:
     assert railway_log_filter() is None
     assert railway_log_filter(level="ERROR") == "@level:error"

@@ -57,17 +57,66 @@ async def vercel() -> AsyncIterator[Vercel]:
 # ---- environment variables ---------------------------------------------------------------------
 
 
-async def test_env_values_are_decrypted_and_sensitive_ones_have_none(vercel: Vercel) -> None:
+async def test_env_values_read_each_encrypted_entry_and_sensitive_ones_by_name(vercel: Vercel) -> None:
     found = await vercel.client().env_values(vercel.ref)
 
-    assert found == {
-        "CMS_PREVIEW_SECRET": "",  # sensitive: Vercel never returns the value
-        "NEXT_PUBLIC_SITE_URL": "https://www.acme-shop.example",
-        "REVALIDATE_TOKEN": "rv-sandbox-7f3a9c21",
-    }
-    [call] = vercel.fake.calls
-    assert call.path == f"/v10/projects/{vercel.ref.project_id}/env"
-    assert call.query == {"decrypt": "true", "teamId": SAMPLE_TEAM_ID}
+    assert sorted(found.values) == [
+        ("NEXT_PUBLIC_SITE_URL", "https://www.acme-shop.example"),
+        ("REVALIDATE_TOKEN", "rv-sandbox-7f3a9c21"),
+    ]
+    assert found.unreadable == {"CMS_PREVIEW_SECRET"}  # sensitive: Vercel never returns the value
+    assert found.masked_by_name_only == {"CMS_PREVIEW_SECRET"}
+    listing, *reads = vercel.fake.calls
+    assert listing.path == f"/v10/projects/{vercel.ref.project_id}/env"
+    assert listing.query == {"teamId": SAMPLE_TEAM_ID}  # `decrypt=true` is not honoured: not sent
+    assert sorted(call.path.rsplit("/", 1)[0] for call in reads) == [f"/v1/projects/{vercel.ref.project_id}/env"] * 2
+
+
+async def test_the_env_list_gives_ciphertext_so_it_is_never_taken_for_the_value(vercel: Vercel) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(
+            f"{vercel.fake.url}/v10/projects/{vercel.ref.project_id}/env",
+            params={"decrypt": "true", "teamId": SAMPLE_TEAM_ID},
+            headers={"Authorization": f"Bearer {SANDBOX_VERCEL_TOKEN}"},
+        )
+    envs = {e["key"]: e for e in answer.json()["envs"]}
+    assert envs["REVALIDATE_TOKEN"]["decrypted"] is False
+    assert envs["REVALIDATE_TOKEN"]["value"] != "rv-sandbox-7f3a9c21"
+    assert "value" not in envs["CMS_PREVIEW_SECRET"]
+
+
+async def test_env_values_keep_every_target_and_read_only_the_deployments_target(vercel: Vercel) -> None:
+    vercel.world.set_env("web", "STRIPE_WEBHOOK_SIGNING", "prod-whsig-51Hq8", targets=["production"])
+    vercel.world.set_env("web", "STRIPE_WEBHOOK_SIGNING", "prev-whsig-77Zt2", targets=["preview", "development"])
+    client = vercel.client()
+
+    production = await client.env_values(vercel.ref, target="production")
+    preview = await client.env_values(vercel.ref, target="preview")
+    every = await client.env_values(vercel.ref, target=None)
+
+    assert ("STRIPE_WEBHOOK_SIGNING", "prod-whsig-51Hq8") in production.values
+    assert ("STRIPE_WEBHOOK_SIGNING", "prev-whsig-77Zt2") not in production.values
+    assert ("STRIPE_WEBHOOK_SIGNING", "prev-whsig-77Zt2") in preview.values
+    assert {v for k, v in every.values if k == "STRIPE_WEBHOOK_SIGNING"} == {"prod-whsig-51Hq8", "prev-whsig-77Zt2"}
+
+
+async def test_a_project_named_by_its_name_is_resolved_to_its_id_once(vercel: Vercel) -> None:
+    by_name = VercelRef(project_id="web", team_id=SAMPLE_TEAM_ID)
+    client = vercel.client()
+
+    found = await client.deployment(by_name, NEWEST)  # the ownership check compares ids, not a name
+    await client.rollback(by_name, SECOND)
+    await client.promote(by_name, NEWEST)
+
+    assert found.id == NEWEST
+    resolutions = [c for c in vercel.fake.calls if c.path == "/v9/projects/web"]
+    actions = [c.path for c in vercel.fake.calls if c.method == "POST"]
+    # one lookup of the id, plus the production pointer deployment() reads with every call
+    assert len(resolutions) == 2
+    assert actions == [
+        f"/v1/projects/{vercel.ref.project_id}/rollback/{SECOND}",
+        f"/v10/projects/{vercel.ref.project_id}/promote/{NEWEST}",
+    ]
 
 
 async def test_env_values_refused_say_which_call(vercel: Vercel) -> None:
@@ -212,6 +261,17 @@ async def test_rollback_points_production_at_the_target(vercel: Vercel) -> None:
     assert call.query == {"description": "INC-42: checkout failing", "teamId": SAMPLE_TEAM_ID}
     found = await client.deployments(vercel.ref)
     assert [d.id for d in found if d.is_current] == [SECOND]
+
+
+async def test_on_hobby_only_the_previous_production_deployment_can_be_rolled_back_to(vercel: Vercel) -> None:
+    vercel.world.project("web").plan = "hobby"
+    client = vercel.client()
+
+    with pytest.raises(ProviderError) as caught:
+        await client.rollback(vercel.ref, OLDEST)
+    assert "upgrade to pro" in caught.value.reason and "HTTP 400" in caught.value.reason
+    await client.rollback(vercel.ref, SECOND)  # the previous production deployment (FAILED never served)
+    assert vercel.world.production("web").id == SECOND
 
 
 async def test_rollback_to_what_already_serves_is_refused_with_vercels_reason(vercel: Vercel) -> None:

@@ -97,6 +97,19 @@ def test_an_open_proposal_shows_both_deployments_and_the_two_buttons():
     assert message["text"].startswith("Proposed: Roll back api to deployment 2c4e6a8b.")
 
 
+@pytest.mark.parametrize(("provider", "kind", "words"), [
+    ("railway", "rollback", "Railway restores that deployment's variables too: a variable changed since"),
+    ("vercel", "rollback", "Vercel pins production to that build: new production deployments do not go live until"),
+    ("vercel", "rollback", "On the Hobby plan Vercel rolls back only to the previous production deployment"),
+    ("vercel", "promote", "This also ends a rollback"),
+])
+def test_the_card_says_what_a_rollback_also_does(provider: str, kind: str, words: str):
+    message = proposal_message(view(record(kind, provider=provider), NOW))
+    assert_within_slack_limits(message)
+    shown = str(message["blocks"])
+    assert "*Also:* " in shown and words in shown
+
+
 def test_second_approver_is_said_on_the_proposal():
     message = proposal_message(view(record(policy={"second_approver": True}), NOW))
     assert "needs a second operator" in str(message["blocks"])

@@ -248,6 +248,19 @@ def test_uptimerobot_published_template_down_then_up():
     assert down.severity is None and down.service is None
 
 
+@pytest.mark.parametrize(("given", "link"), [
+    ("api.example.com", "https://api.example.com"),
+    ("203.0.113.7", "https://203.0.113.7"),
+    ("shop.example.com/health", "https://shop.example.com/health"),
+    ("https://www.example.com/", "https://www.example.com/"),
+])
+def test_uptimerobot_monitor_url_without_a_scheme_keeps_its_link(given: str, link: str):
+    fields = {"monitorID": "777", "monitorURL": given, "monitorFriendlyName": "API", "alertType": "1"}
+    alert = only(parse("uptimerobot", body(fields), JSON))
+    assert alert.link == link
+    assert alert.labels["url"] == given  # as UptimeRobot sent it
+
+
 def test_uptimerobot_form_encoded_with_monitor_id():
     raw = (
         b"monitorID=777&monitorURL=https%3A%2F%2Fexample.com%2F&monitorFriendlyName=Web&alertType=1"

@@ -32,6 +32,7 @@ def parse(body: bytes, content_type: str | None = None) -> list[Alert]:
         )
     monitor_id = fields.get("monitorid")
     url = fields.get("monitorurl")
+    link = _link(url)
     name = fields.get("monitorfriendlyname")
     if not (monitor_id or url or name):
         raise WebhookBodyError(
@@ -53,7 +54,7 @@ def parse(body: bytes, content_type: str | None = None) -> list[Alert]:
                 status="firing",
                 title=f"{shown}: SSL certificate expires soon",
                 details=fields.get("alertdetails") or "",
-                link=url,
+                link=link,
                 labels={k: v for k, v in labels.items() if v},
                 started_at=timestamp(fields.get("alertdatetime")),
             )
@@ -66,11 +67,25 @@ def parse(body: bytes, content_type: str | None = None) -> list[Alert]:
             status="firing" if down else "resolved",
             title=f"{shown} is down" if down else f"{shown} is up",
             details=_details(fields, down),
-            link=url,
+            link=link,
             labels={k: v for k, v in labels.items() if v},
             started_at=timestamp(fields.get("alertdatetime")) if down else None,
         )
     ]
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#]\S*)?$")
+
+
+def _link(url: str | None) -> str | None:
+    """The monitor's URL as a link. A ping, port or keyword monitor's "URL" is often a bare host or
+    IP (`api.example.com`, `203.0.113.7`): UptimeRobot's API calls the field "URL/IP of the monitor"
+    (uptimeRobot R client, `uptimerobot.monitor.new`), and the webhook's `*monitorURL*` passes it on
+    as typed. Such a host gets `https://` so the alert keeps its link; anything else is left alone."""
+    if not url or _SCHEME.match(url):
+        return url
+    return f"https://{url}" if _HOST.match(url) and "." in url.split("/")[0] else url
 
 
 def _details(fields: dict[str, str], down: bool) -> str:

@@ -39,6 +39,9 @@ def parse(body: bytes, content_type: str | None = None) -> list[Alert]:
     meta = obj(deployment.get("meta"))
     name = text(deployment.get("name")) or text(payload.get("name")) or text(dig(payload, "project", "name"))
     project_id = text(dig(payload, "project", "id")) or text(payload.get("projectId")) or name
+    # A preview deployment has `target: null` (Vercel's OpenAPI file: deployment `target`, nullable,
+    # "On which environment has the deployment been deployed to"); only production ones alert by
+    # default, which the webhook flow decides from `vercel.alert_targets`.
     target = text(payload.get("target")) or "preview"
     host = text(deployment.get("url")) or text(payload.get("url"))
     deployment_url = host if host is None or "://" in host else f"https://{host}"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from app.core.actions import ProposalStatus, short_id
+from app.core.actions import ProposalStatus, short_id, side_effects
 from app.core.health import ServiceHealth, Verdict
 from app.core.rollback_args import RollbackUsage
 from app.core.verification import Phase
@@ -112,6 +112,9 @@ def _what(p: Proposal) -> str:
             lines.append(
                 f"*Passed over:* `{escape(short_id(skipped.id))}` {escape(skipped.status)}: {escape(skipped.reason)}"
             )
+        also = side_effects(p.provider, p.kind)
+        if also:
+            lines.append(f"*Also:* {escape(also)}")
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind == "set_variable":
