@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from app.catalog import Catalog, PostgresRef
+from app.catalog import Catalog, PostgresRef, RailwayRef
 from app.core.health import hidden_sessions_note
 from app.core.secrets import mask_values
 from app.deps import Deps, build_deps
@@ -187,6 +187,8 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         if provider == "railway":
             if deps.railway is None or service.railway is None:
                 return CheckLine(subject, False, "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
+            if await deps.railway.token_for(service.railway) is None:
+                return CheckLine(subject, False, await _unreached(deps, service.railway))
             variables = await _variables(deps.railway.service_variables(service.railway))
             seen = await deps.railway.latest_deployment(service.railway)
         elif provider == "vercel":
@@ -204,6 +206,21 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
     deployment = seen.deployment
     latest = f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
     return CheckLine(subject, True, f"{latest}; {len(variables)} variables readable (to mask them in /logs)")
+
+
+async def _unreached(deps: Deps, ref: RailwayRef) -> str:
+    """Why no token reaches a Railway service: the project token covers another environment only."""
+    assert deps.railway is not None
+    scope = await deps.railway.project_token_scope()
+    covered = "another environment"
+    if scope is not None:
+        environment = scope.environment_name or scope.environment_id
+        covered = f"environment {environment} of project {scope.project_name or scope.project_id}"
+    return (
+        f"no token reaches it: RAILWAY_PROJECT_TOKEN covers only {covered}, and this service is in environment"
+        f" {ref.environment_id} of project {ref.project_id}; set RAILWAY_API_TOKEN (an account token) or a"
+        " project token of that environment"
+    )
 
 
 async def _postgres(deps: Deps, subject: str, ref: PostgresRef) -> CheckLine:
