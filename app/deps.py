@@ -145,7 +145,9 @@ def build_deps(
         )
     vercel = None
     if settings.VERCEL_TOKEN:
-        vercel = VercelClient(http, url=settings.VERCEL_API_URL, token=settings.VERCEL_TOKEN.get_secret_value())
+        vercel = VercelClient(
+            http, url=settings.VERCEL_API_URL, token=settings.VERCEL_TOKEN.get_secret_value(), clock=clock
+        )
     return Deps(
         settings=settings,
         catalog=catalog,
