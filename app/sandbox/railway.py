@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -168,6 +169,8 @@ class RailwayWorld:
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
         self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
         self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
+        self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
+        self._budget_window_s = 3600
         self._faults: list[Fault] = []
         self._released = asyncio.Event()
         self._released.set()
@@ -315,6 +318,32 @@ class RailwayWorld:
             "X-RateLimit-Reset": str(int(reset.timestamp())),
         }
         self._faults.append(Fault(status=429, body='{"data": null}', times=times, headers=headers))
+
+    def set_budget(self, limit: int, *, remaining: int | None = None, window_s: int = 3600) -> None:
+        """Count requests against an hourly budget, as Railway does (100 an hour on Free, 1,000 on
+        Hobby: railwayapp/docs content/docs/integrations/api.md, "Rate limits"): every answer then says
+        X-RateLimit-Limit / -Remaining / -Reset, and once none remain Railway answers 429 with
+        Retry-After until the window resets."""
+        self._budget = [limit, limit if remaining is None else remaining, self.clock() + timedelta(seconds=window_s)]
+        self._budget_window_s = window_s
+
+    def spend_budget(self) -> tuple[dict[str, str], int | None]:
+        """The rate-limit headers of this answer, and the seconds to wait when the budget is spent."""
+        if self._budget is None:
+            return {}, None
+        limit, remaining, reset_at = self._budget
+        now = self.clock()
+        if now >= reset_at:
+            remaining, reset_at = limit, now + timedelta(seconds=self._budget_window_s)
+        refused = remaining <= 0
+        remaining = max(0, remaining - (0 if refused else 1))
+        self._budget = [limit, remaining, reset_at]
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(int(reset_at.timestamp())),
+        }
+        return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
 
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
         """Every `name` field in later answers fails with `message`, as a GraphQL field error."""
@@ -506,6 +535,15 @@ class FakeRailway:
             )
         )
         await self.world.wait_released()
+        headers, wait_s = self.world.spend_budget()
+        if wait_s is not None:
+            headers["Retry-After"] = str(wait_s)
+            return Response('{"data": null}', status_code=429, headers=headers, media_type="application/json")
+        response = self._answer(operation, variables, principal)
+        response.headers.update(headers)
+        return response
+
+    def _answer(self, operation: str | None, variables: dict[str, Any], principal: _Principal | None) -> Response:
         fault = self.world.take_fault()
         if fault is not None:
             if fault.graphql_error is not None:

@@ -679,3 +679,22 @@ async def test_the_sandbox_normalises_levels_as_railway_does(railway: Railway) -
     by_message = {line["message"]: line["severity"] for line in raw.json()["data"]["deploymentLogs"]}
     assert by_message["disk almost full"] == "warn"
     assert by_message["out of memory"] == "error"
+
+
+async def test_railways_hourly_budget_is_logged_when_low_then_waited_for(
+    railway: Railway, caplog: pytest.LogCaptureFixture
+) -> None:
+    railway.world.set_budget(100, remaining=3)  # Railway's Free plan, nearly spent
+    client = RailwayClient(
+        railway.http, url=railway.fake.url or "", api_token=SANDBOX_API_TOKEN, project_token=None,
+        clock=lambda: NOW + timedelta(minutes=1),
+    )
+    with caplog.at_level("WARNING", logger="pitcrew.providers"):
+        for _ in range(3):
+            await client.latest_deployment(railway.ref)
+        with pytest.raises(RateLimited) as caught:
+            await client.latest_deployment(railway.ref)
+
+    assert "Railway API budget low: 0 of 100" in caplog.text
+    assert caught.value.reason == "Railway's rate limit: retry after 13:01 UTC"
+    assert len(railway.fake.calls) == 4
