@@ -141,6 +141,7 @@ class RailwayClient:
         self._clock = clock or (lambda: datetime.now(UTC))
         # What the project token covers never changes for a token, so it is asked once per process.
         self._scope: TokenScope | None = None
+        self._project_token_refused = False
 
     def __repr__(self) -> str:  # never show the tokens, even in a debugger or a crash report
         kind = "project token" if self._project_token else "account token" if self._api_token else "no token"
@@ -436,8 +437,16 @@ class RailwayClient:
         outside its environment, and `pitcrew check` names such services beforehand.
         """
         if self._project_token and self._api_token:
-            if ref is not None:
-                scope = await self.project_token_scope(timeout_s=timeout_s)
+            if ref is not None and not self._project_token_refused:
+                try:
+                    scope = await self.project_token_scope(timeout_s=timeout_s)
+                except RateLimited:
+                    raise
+                except ProviderError as err:  # a revoked project token must not cost the account token's services
+                    log.warning("the project token's scope is unknown (%s); using the account token", err.reason)
+                    if isinstance(err, RailwayGraphQLError):  # Railway refused the token: it will again
+                        self._project_token_refused = True
+                    scope = None
                 if scope is not None and scope.covers(ref):
                     return self._project_headers()
             return {"Authorization": f"Bearer {self._api_token}"}

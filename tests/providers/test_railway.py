@@ -698,3 +698,15 @@ async def test_railways_hourly_budget_is_logged_when_low_then_waited_for(
     assert "Railway API budget low: 0 of 100" in caplog.text
     assert caught.value.reason == "Railway's rate limit: retry after 13:01 UTC"
     assert len(railway.fake.calls) == 4
+
+
+async def test_with_both_tokens_a_revoked_project_token_leaves_the_account_token_working(railway: Railway) -> None:
+    client = railway.client(api_token=SANDBOX_API_TOKEN, project_token="revoked-project-token")
+
+    seen = await client.latest_deployment(railway.ref)
+    await client.latest_deployment(railway.ref)
+
+    assert seen.deployment is not None
+    assert [(c.operation, c.auth) for c in railway.fake.calls] == [
+        ("ProjectToken", "project"), ("LatestDeployment", "bearer"), ("LatestDeployment", "bearer"),
+    ]
