@@ -14,7 +14,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
-from app.catalog import Catalog, PostgresRef
+from app.catalog import Catalog, PostgresRef, RailwayRef
 from app.core.health import hidden_sessions_note
 from app.core.secrets import mask_values
 from app.core.variables import ServiceVariables
@@ -216,6 +216,8 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         if provider == "railway":
             if deps.railway is None or service.railway is None:
                 return CheckLine(subject, False, "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
+            if await deps.railway.token_for(service.railway) is None:
+                return CheckLine(subject, False, await _unreached(deps, service.railway))
             variables = ServiceVariables.from_mapping(
                 await _variables(deps.railway.service_variables(service.railway))
             )
@@ -246,6 +248,21 @@ def _variables_line(variables: ServiceVariables, provider: str) -> str:
         kind = "sealed" if provider == "railway" else "sensitive"
         line += f", {by_name} {kind} (masked in /logs by name only: `NAME=...`)"
     return line
+
+
+async def _unreached(deps: Deps, ref: RailwayRef) -> str:
+    """Why no token reaches a Railway service: the project token covers another environment only."""
+    assert deps.railway is not None
+    scope = await deps.railway.project_token_scope()
+    covered = "another environment"
+    if scope is not None:
+        environment = scope.environment_name or scope.environment_id
+        covered = f"environment {environment} of project {scope.project_name or scope.project_id}"
+    return (
+        f"no token reaches it: RAILWAY_PROJECT_TOKEN covers only {covered}, and this service is in environment"
+        f" {ref.environment_id} of project {ref.project_id}; set RAILWAY_API_TOKEN (an account token) or a"
+        " project token of that environment"
+    )
 
 
 async def _postgres(deps: Deps, subject: str, ref: PostgresRef) -> CheckLine:

@@ -141,10 +141,13 @@ def build_deps(
             project_token=(
                 settings.RAILWAY_PROJECT_TOKEN.get_secret_value() if settings.RAILWAY_PROJECT_TOKEN else None
             ),
+            clock=clock,  # a rate limit's "retry after" is said in the app's time
         )
     vercel = None
     if settings.VERCEL_TOKEN:
-        vercel = VercelClient(http, url=settings.VERCEL_API_URL, token=settings.VERCEL_TOKEN.get_secret_value())
+        vercel = VercelClient(
+            http, url=settings.VERCEL_API_URL, token=settings.VERCEL_TOKEN.get_secret_value(), clock=clock
+        )
     return Deps(
         settings=settings,
         catalog=catalog,

@@ -172,3 +172,35 @@ async def test_check_fails_a_direct_dsn_that_goes_through_a_pooler_too(tmp_path,
     monkeypatch.setenv("PITCREW_T_DIRECT_URL", admin)
     db = await _check_postgres(tmp_path, {"dsn_env": "PITCREW_T_POOLED_URL", "direct_dsn_env": "PITCREW_T_DIRECT_URL"})
     assert db.startswith("ok   service db (postgres): ") and "direct DSN PITCREW_T_DIRECT_URL reachable" in db
+
+
+async def test_check_names_a_railway_service_no_token_reaches(tmp_path):
+    from app.sandbox.railway import SANDBOX_PROJECT_TOKEN
+
+    world = railway_world()
+    world.add_service("api-staging", project_id=world.ref("api").project_id, environment_id="staging-env-1")
+    world.add_deployment("api-staging", status="SUCCESS")
+    async with FakeRailway.serve(world) as railway:
+        url = f"sqlite:///{tmp_path / 'p.db'}"
+        await upgrade_async(url)
+        catalog = catalog_from({
+            "api": {"provider": "railway", "railway": world.ref("api").model_dump()},
+            "api-staging": {"provider": "railway", "railway": world.ref("api-staging").model_dump()},
+        })
+        only_project = Settings(
+            DATABASE_URL=url, RAILWAY_API_URL=railway.url, RAILWAY_PROJECT_TOKEN=SANDBOX_PROJECT_TOKEN
+        )
+        alone: list[str] = []
+        await run_checks(only_project, catalog, alone.append)
+        both = only_project.model_copy(update={"RAILWAY_API_TOKEN": Settings(
+            DATABASE_URL=url, RAILWAY_API_TOKEN=SANDBOX_API_TOKEN).RAILWAY_API_TOKEN})
+        together: list[str] = []
+        await run_checks(both, catalog, together.append)
+
+    [api] = [line for line in alone if "service api " in line]
+    [staging] = [line for line in alone if "service api-staging" in line]
+    assert api.startswith("ok   service api (railway)")
+    assert staging.startswith("FAIL service api-staging (railway): no token reaches it")
+    assert "RAILWAY_PROJECT_TOKEN covers only environment" in staging and "set RAILWAY_API_TOKEN" in staging
+    assert SANDBOX_PROJECT_TOKEN not in "\n".join(alone)
+    assert all(line.startswith("ok") for line in together if "(railway)" in line), together

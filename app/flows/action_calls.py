@@ -99,13 +99,13 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
     inputs = record.params.get("inputs", {})
     match (spec.provider, spec.kind):
         case ("railway", "rollback"):
-            return await railway(deps).rollback(inputs["target_deployment_id"])
+            return await railway(deps).rollback(inputs["target_deployment_id"], ref=service.railway)
         case ("railway", "restart"):
-            return await railway(deps).restart(inputs["deployment_id"])
+            return await railway(deps).restart(inputs["deployment_id"], ref=service.railway)
         case ("railway", "redeploy"):
-            return await railway(deps).redeploy(inputs["deployment_id"])
+            return await railway(deps).redeploy(inputs["deployment_id"], ref=service.railway)
         case ("railway", "stop"):
-            return await railway(deps).stop(inputs["deployment_id"])
+            return await railway(deps).stop(inputs["deployment_id"], ref=service.railway)
         case ("railway", "set_variable") if service.railway is not None:
             return await railway(deps).upsert_variable(
                 service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)

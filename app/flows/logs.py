@@ -51,12 +51,17 @@ DEPLOYMENTS_SEARCHED = 100  # how far back a short `--deployment` id is looked f
 RAILWAY_TOKENS_MISSING = "RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot read Railway logs"
 VERCEL_TOKEN_MISSING = "VERCEL_TOKEN is not set, so pitcrew cannot read Vercel logs"
 
-# Severity words Railway may give a line, per level `--level` can ask for, for its own filter.
-# Only `warn` and `error` are sent: below them nearly every line passes, and lines without a
-# severity (which the core counts as `info`) would be dropped by Railway's filter.
-_RAILWAY_WARN = ("warn", "warning")
-_RAILWAY_ERROR = ("error", "err", "fatal", "critical", "panic")
-_RAILWAY_SEVERITIES = {"warn": _RAILWAY_WARN + _RAILWAY_ERROR, "error": _RAILWAY_ERROR}
+# Railway's levels at or above each level `--level` can ask for, for its own filter. Railway gives every
+# line one of debug/info/warn/error (stdout is info, stderr error, anything else the closest of the
+# four: docs.railway.com observability/logs, "Normalization strategy"), so `@level:warning` or
+# `@level:fatal` would match nothing. `--level debug` (or trace) needs no filter: every line passes.
+_RAILWAY_SEVERITIES: dict[str, tuple[str, ...]] = {
+    "trace": (),
+    "debug": (),
+    "info": ("info", "warn", "error"),
+    "warn": ("warn", "error"),
+    "error": ("error",),
+}
 _RAILWAY_SERVING = ("SUCCESS", "CRASHED", "SLEEPING")
 
 
@@ -273,7 +278,7 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     if args.build:
         limit = MAX_LINES if _filters_lines(args) else args.lines
         source = LogSource("railway", "build", deployment)
-        lines = await _guard(client.build_logs(deployment.id, limit, timeout_s=timeout_s), masker)
+        lines = await _guard(client.build_logs(deployment.id, limit, ref=ref, timeout_s=timeout_s), masker)
         return _collect(ctx, source, lines, limit, masker, notes=notes, variables=variables)
 
     server_filter = _railway_filter(args)
@@ -285,7 +290,7 @@ async def _railway(ctx: _Context, ref: RailwayRef) -> LogsResult:
     else:
         source = LogSource("railway", "runtime", deployment)
         call = client.deployment_logs(deployment.id, filter=server_filter, start=ctx.since_start, limit=limit,
-                                      timeout_s=timeout_s)
+                                      ref=ref, timeout_s=timeout_s)
     lines = await _guard(call, masker)
     return _collect(ctx, source, lines, limit, masker, notes=notes, variables=variables)
 

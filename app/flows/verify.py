@@ -26,6 +26,7 @@ from app.flows.action_views import view
 from app.flows.health import check_health
 from app.jobs.runner import Again, handles
 from app.providers.base import InvalidIdentifier, ProviderError
+from app.providers.rate_limits import RateLimited
 from app.store import proposals as store
 from app.store.jobs import ClaimedJob
 from app.store.proposals import ProposalRecord
@@ -49,7 +50,13 @@ async def verify_once(deps: Deps, proposal_id: str, *, notifier: ProposalNotifie
     deadline = datetime.fromisoformat(record.result["verify_until"])
     policy = ActionPolicy.from_dict(record.params.get("policy"))
     state = VerifyState.from_dict(record.result.get("verification"))
-    seen = await observe(deps, record)
+    try:
+        seen = await observe(deps, record)
+    except RateLimited as err:
+        # Looking again before the provider's window resets would only spend the next window too:
+        # the job sleeps until then (the deadline is judged on the next look, as ever).
+        log.warning("verification of proposal %s waits for %s", proposal_id, err.reason)
+        return Again(max(err.until, next_look(deps.clock(), deadline, policy.verify_interval_s)))
     now = deps.clock()
     step = judge(state, seen, now=now, deadline=deadline)
     result = {**record.result, "verification": step.state.to_dict()}
@@ -99,6 +106,8 @@ async def observe(deps: Deps, record: ProposalRecord) -> Observation:
     problems = [describe_check(c) for c in health.checks if c.verdict is not Verdict.OK]
     try:
         deployment_id, status = await _deployment_seen(deps, service, record, health)
+    except RateLimited:
+        raise
     except (ProviderError, InvalidIdentifier) as err:
         deployment_id, status = None, None
         problems.append(str(err))
@@ -127,6 +136,10 @@ async def _deployment_seen(
     # it is the newest one, once that is no longer the deployment that served before the action.
     before = (plan.get("current") or {}).get("id")
     latest = health.deployment
+    if latest is None:
+        # The health probe could not see it (its failure is among the problems already): ask once more,
+        # so that a rate limit comes out as RateLimited and the job waits instead of judging.
+        latest = (await calls.railway(deps).latest_deployment(service.railway)).deployment
     if latest is None or latest.id == before:
         return None, None
     return latest.id, latest.status

@@ -214,6 +214,24 @@ query VariablesForServiceDeployment($projectId: String!, $environmentId: String!
 }
 """
 
+# Which project and environment the project token reaches; the same document the Railway CLI sends
+# (railwayapp/cli src/gql/queries/strings/ProjectToken.graphql).
+PROJECT_TOKEN = """
+query ProjectToken {
+  projectToken {
+    id
+    project {
+      id
+      name
+    }
+    environment {
+      id
+      name
+    }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     name: value
     for name, value in dict(globals()).items()

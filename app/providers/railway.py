@@ -5,27 +5,40 @@ documents themselves are fixed constants (app/providers/graphql_docs.py) validat
 schema by the tests. Every failure, whatever its cause, comes out as a `ProviderError` naming the call,
 because the person in Slack needs "railway deployments failed: no answer within 10 s", not a traceback.
 
-Authentication mirrors the Railway CLI: a project token, when there is one, is sent as
-`Project-Access-Token` and wins over an account token (`Authorization: Bearer`); the CLI never sends
-both, and neither do we.
+Authentication mirrors the Railway CLI: a project token is sent as `Project-Access-Token`, an account
+token as `Authorization: Bearer`, never both in one request. A project token reaches one environment
+of one project only (docs.railway.com integrations/api: "Project tokens are scoped to a specific
+environment within a project and can only be used to authenticate requests to that environment"), so
+when both are set the client asks Railway once which environment the project token covers (the
+`projectToken` query the CLI sends too, railwayapp/cli src/config.rs) and uses it there only, and the
+account token everywhere else.
+
+A 429 is retried once when Railway asks for a few seconds, and otherwise becomes RateLimited
+(app/providers/rate_limits.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from app.catalog import RailwayRef
+from app.core.logs import normalise_level as core_level
 from app.core.observations import Deployment, DeploymentObservation
 from app.providers import graphql_docs as docs
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
 from app.providers.logs_model import LogLine, normalise_level, parse_timestamp
+from app.providers.rate_limits import RateLimited, decide, note_budget
+
+log = logging.getLogger("pitcrew.providers.railway")
 
 DEFAULT_TIMEOUT_S = 10.0
 MAX_LOG_LINES = 5000  # Railway refuses a larger `limit`
@@ -35,7 +48,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
-_LEVEL_WORD = re.compile(r"^[a-z]{2,12}$")
+# Railway lowercases every line's level and matches it to the closest of these four, so `@level:`
+# matches no other word (docs.railway.com observability/logs, "Normalization strategy").
+RAILWAY_LEVELS = ("debug", "info", "warn", "error")
+_TO_RAILWAY_LEVEL = {
+    "trace": "debug", "debug": "debug", "info": "info", "warn": "warn", "error": "error", "fatal": "error"
+}
+# Nested fields pitcrew can do without: when Railway cannot resolve one (GraphQL nulls it and says so in
+# `errors`), the rest of the answer is kept. All are nullable in Railway's schema (tests check it).
+OPTIONAL_FIELDS = frozenset({"creator", "meta", "url", "staticUrl", "tags"})
 # Deployment meta keys worth carrying along (the rest is build configuration, often large).
 _META_KEYS = ("branch", "repo", "image", "reason", "rollbackTargetDeploymentId")
 
@@ -74,23 +95,53 @@ def railway_log_filter(*, level: str | None = None, text: str | None = None) -> 
     """
     parts: list[str] = []
     if level:
-        word = level.strip().lower()
-        if not _LEVEL_WORD.match(word):
-            raise InvalidIdentifier("log level", level, "a word such as error, warn or info")
-        parts.append(f"@level:{word}")
+        parts.append(f"@level:{railway_level(level)}")
     if text and text.strip():
         parts.append('"' + text.replace('"', " ").strip() + '"')
     return " AND ".join(parts) or None
 
 
+def railway_level(level: str) -> str:
+    """The one of Railway's four levels a level word stands for there (`warning` → warn, `fatal` → error)."""
+    word = _TO_RAILWAY_LEVEL.get(core_level(level) or "")
+    if word is None:
+        raise InvalidIdentifier("log level", level, "one of " + ", ".join(RAILWAY_LEVELS))
+    return word
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """The project and environment a project token reaches, as Railway says (`projectToken`)."""
+
+    project_id: str
+    environment_id: str
+    project_name: str | None = None
+    environment_name: str | None = None
+
+    def covers(self, ref: RailwayRef) -> bool:
+        return ref.project_id == self.project_id and ref.environment_id == self.environment_id
+
+
 class RailwayClient:
     """One Railway account or project, reached over the process's shared httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, *, url: str, api_token: str | None, project_token: str | None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        url: str,
+        api_token: str | None,
+        project_token: str | None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._http = http
         self._url = url
         self._api_token = api_token
         self._project_token = project_token
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # What the project token covers never changes for a token, so it is asked once per process.
+        self._scope: TokenScope | None = None
+        self._project_token_refused = False
 
     def __repr__(self) -> str:  # never show the tokens, even in a debugger or a crash report
         kind = "project token" if self._project_token else "account token" if self._api_token else "no token"
@@ -113,7 +164,7 @@ class RailwayClient:
             "serviceId": ref.service_id,
             "environmentId": ref.environment_id,
         }
-        data = await self._execute(call, docs.DEPLOYMENTS, variables, timeout_s)
+        data = await self._execute(call, docs.DEPLOYMENTS, variables, timeout_s, ref=ref)
         edges = _dig(call, data, "deployments", "edges")
         current_id = _current_id(_active(data))
         nodes = [edge.get("node") for edge in edges or [] if isinstance(edge, dict)]
@@ -132,7 +183,7 @@ class RailwayClient:
         """
         call = "railway latest deployment"
         variables = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
-        data = await self._execute(call, docs.LATEST_DEPLOYMENT, variables, timeout_s)
+        data = await self._execute(call, docs.LATEST_DEPLOYMENT, variables, timeout_s, ref=ref)
         instance = _dig(call, data, "serviceInstance")
         active = _active(data)
         latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
@@ -155,7 +206,7 @@ class RailwayClient:
         check_id("Railway deployment id", deployment_id, "a Railway deployment id such as 8107edff-4b8e-...")
         variables = {"id": deployment_id, "serviceId": ref.service_id, "environmentId": ref.environment_id}
         try:
-            data = await self._execute(call, docs.DEPLOYMENT, variables, timeout_s)
+            data = await self._execute(call, docs.DEPLOYMENT, variables, timeout_s, ref=ref)
         except RailwayGraphQLError as err:
             if any("not found" in m.lower() for m in err.about("deployment")):
                 raise UnknownDeployment(call, deployment_id) from None
@@ -171,23 +222,35 @@ class RailwayClient:
 
     # ---- actions -----------------------------------------------------------------------------
 
-    async def rollback(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    # `ref`, the service the deployment belongs to, chooses the token (see the module's docstring).
+
+    async def rollback(
+        self, deployment_id: str, *, ref: RailwayRef | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
         """Roll the service back to `deployment_id` (Railway deploys that deployment's image anew)."""
-        return await self._boolean_mutation("railway rollback", docs.DEPLOYMENT_ROLLBACK, deployment_id, timeout_s)
+        return await self._boolean_mutation(
+            "railway rollback", docs.DEPLOYMENT_ROLLBACK, deployment_id, timeout_s, ref
+        )
 
-    async def restart(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    async def restart(
+        self, deployment_id: str, *, ref: RailwayRef | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
         """Restart the deployment's instances without building or deploying anything."""
-        return await self._boolean_mutation("railway restart", docs.DEPLOYMENT_RESTART, deployment_id, timeout_s)
+        return await self._boolean_mutation("railway restart", docs.DEPLOYMENT_RESTART, deployment_id, timeout_s, ref)
 
-    async def stop(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    async def stop(
+        self, deployment_id: str, *, ref: RailwayRef | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
         """Stop the deployment's instances (the service stays down until something deploys)."""
-        return await self._boolean_mutation("railway stop", docs.DEPLOYMENT_STOP, deployment_id, timeout_s)
+        return await self._boolean_mutation("railway stop", docs.DEPLOYMENT_STOP, deployment_id, timeout_s, ref)
 
-    async def redeploy(self, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    async def redeploy(
+        self, deployment_id: str, *, ref: RailwayRef | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
         """Deploy the same source again; answers with the id of the new deployment."""
         call = "railway redeploy"
         check_id("Railway deployment id", deployment_id)
-        data = await self._execute(call, docs.DEPLOYMENT_REDEPLOY, {"id": deployment_id}, timeout_s)
+        data = await self._execute(call, docs.DEPLOYMENT_REDEPLOY, {"id": deployment_id}, timeout_s, ref=ref)
         new = _dig(call, data, "deploymentRedeploy")
         if not isinstance(new, dict) or not new.get("id"):
             raise ProviderError(call, "Railway did not say which deployment it started")
@@ -226,7 +289,7 @@ class RailwayClient:
                 "skipDeploys": skip_deploys,
             }
         }
-        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s)
+        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s, ref=ref)
         if data.get("variableUpsert") is not True:
             raise ProviderError(call, f"Railway did not confirm that {name} was set")
         return {
@@ -247,9 +310,14 @@ class RailwayClient:
         start: datetime | None = None,
         end: datetime | None = None,
         limit: int = 100,
+        ref: RailwayRef | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> list[LogLine]:
-        """The deployment's runtime log, oldest first; `filter` is Railway syntax (railway_log_filter)."""
+        """The deployment's runtime log, oldest first; `filter` is Railway syntax (railway_log_filter).
+
+        Railway answers one line more than `limit` (railwayapp/cli src/controllers/deployment.rs,
+        `take_last_n_logs`: "the API has a bug and returns limit+1"), so the newest `limit` are kept.
+        """
         call = "railway deployment logs"
         check_id("Railway deployment id", deployment_id)
         variables = {
@@ -259,18 +327,26 @@ class RailwayClient:
             "startDate": _iso(start, "start"),
             "endDate": _iso(end, "end"),
         }
-        data = await self._execute(call, docs.DEPLOYMENT_LOGS, variables, timeout_s)
-        return _to_log_lines(_dig(call, data, "deploymentLogs"))
+        data = await self._execute(call, docs.DEPLOYMENT_LOGS, variables, timeout_s, ref=ref)
+        return _newest(_to_log_lines(_dig(call, data, "deploymentLogs")), variables["limit"])
 
     async def build_logs(
-        self, deployment_id: str, limit: int = 100, *, timeout_s: float = DEFAULT_TIMEOUT_S
+        self,
+        deployment_id: str,
+        limit: int = 100,
+        *,
+        ref: RailwayRef | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> list[LogLine]:
-        """The deployment's build output, oldest first (why a deploy FAILED is usually at its end)."""
+        """The deployment's build output, oldest first (why a deploy FAILED is usually at its end).
+
+        Trimmed to `limit` lines: Railway answers one more (see `deployment_logs`).
+        """
         call = "railway build logs"
         check_id("Railway deployment id", deployment_id)
         variables = {"deploymentId": deployment_id, "limit": _log_limit(limit)}
-        data = await self._execute(call, docs.BUILD_LOGS, variables, timeout_s)
-        return _to_log_lines(_dig(call, data, "buildLogs"))
+        data = await self._execute(call, docs.BUILD_LOGS, variables, timeout_s, ref=ref)
+        return _newest(_to_log_lines(_dig(call, data, "buildLogs")), variables["limit"])
 
     async def environment_logs(
         self,
@@ -297,10 +373,10 @@ class RailwayClient:
             "beforeDate": _iso(start, "start"),
             "beforeLimit": _log_limit(limit),
         }
-        data = await self._execute(call, docs.ENVIRONMENT_LOGS, variables, timeout_s)
+        data = await self._execute(call, docs.ENVIRONMENT_LOGS, variables, timeout_s, ref=ref)
         raw = _dig(call, data, "environmentLogs")
         mine = [item for item in raw or [] if isinstance(item, dict) and _tagged_for(item, service_id)]
-        return _to_log_lines(mine)
+        return _newest(_to_log_lines(mine), variables["beforeLimit"])
 
     async def service_variables(
         self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -317,7 +393,7 @@ class RailwayClient:
             "environmentId": ref.environment_id,
             "serviceId": ref.service_id,
         }
-        data = await self._execute(call, docs.SERVICE_VARIABLES, variables, timeout_s)
+        data = await self._execute(call, docs.SERVICE_VARIABLES, variables, timeout_s, ref=ref)
         found = _dig(call, data, "variablesForServiceDeployment")
         if not isinstance(found, dict):
             raise ProviderError(call, "Railway's answer was not a set of variables")
@@ -325,35 +401,120 @@ class RailwayClient:
 
     # ---- plumbing ----------------------------------------------------------------------------
 
-    def _auth_headers(self) -> dict[str, str]:
+    # ---- tokens ------------------------------------------------------------------------------
+
+    async def project_token_scope(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> TokenScope | None:
+        """The project and environment the project token reaches (None without a project token)."""
+        if not self._project_token:
+            return None
+        if self._scope is None:
+            call = "railway project token"
+            data = await self._post(call, docs.PROJECT_TOKEN, {}, timeout_s, self._project_headers())
+            node = _dig(call, data, "projectToken")
+            project = node.get("project") if isinstance(node, dict) else None
+            environment = node.get("environment") if isinstance(node, dict) else None
+            if not isinstance(project, dict) or not isinstance(environment, dict):
+                raise ProviderError(call, "Railway did not say which environment the project token covers")
+            self._scope = TokenScope(
+                project_id=str(project.get("id")),
+                environment_id=str(environment.get("id")),
+                project_name=_text(project.get("name")),
+                environment_name=_text(environment.get("name")),
+            )
+        return self._scope
+
+    async def token_for(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> str | None:
+        """Which token reaches this service: "project token", "account token", or None when neither does."""
+        scope = await self.project_token_scope(timeout_s=timeout_s)
+        if scope is not None and scope.covers(ref):
+            return "project token"
+        return "account token" if self._api_token else None
+
+    def _project_headers(self) -> dict[str, str]:
+        return {"Project-Access-Token": self._project_token or ""}
+
+    async def _auth_headers(self, ref: RailwayRef | None, timeout_s: float) -> dict[str, str]:
+        """The credential for a request about `ref`: the project token only inside its environment.
+
+        Without `ref` (a call about a deployment whose service is not known), the account token when
+        there is one. With only a project token, it is sent whatever the service: Railway refuses it
+        outside its environment, and `pitcrew check` names such services beforehand.
+        """
+        if self._project_token and self._api_token:
+            if ref is not None and not self._project_token_refused:
+                try:
+                    scope = await self.project_token_scope(timeout_s=timeout_s)
+                except RateLimited:
+                    raise
+                except ProviderError as err:  # a revoked project token must not cost the account token's services
+                    log.warning("the project token's scope is unknown (%s); using the account token", err.reason)
+                    if isinstance(err, RailwayGraphQLError):  # Railway refused the token: it will again
+                        self._project_token_refused = True
+                    scope = None
+                if scope is not None and scope.covers(ref):
+                    return self._project_headers()
+            return {"Authorization": f"Bearer {self._api_token}"}
         if self._project_token:
-            return {"Project-Access-Token": self._project_token}
+            return self._project_headers()
         if self._api_token:
             return {"Authorization": f"Bearer {self._api_token}"}
         return {}
 
-    async def _boolean_mutation(self, call: str, document: str, deployment_id: str, timeout_s: float) -> dict[str, Any]:
+    async def _boolean_mutation(
+        self, call: str, document: str, deployment_id: str, timeout_s: float, ref: RailwayRef | None
+    ) -> dict[str, Any]:
         check_id("Railway deployment id", deployment_id)
-        data = await self._execute(call, document, {"id": deployment_id}, timeout_s)
+        data = await self._execute(call, document, {"id": deployment_id}, timeout_s, ref=ref)
         field = next(iter(data), None)
         if field is None or data[field] is not True:
             raise ProviderError(call, f"Railway did not accept it (answered {data.get(field)!r})")
         return {"action": call.removeprefix("railway "), "deployment_id": deployment_id, "accepted": True}
 
     async def _execute(
-        self, call: str, document: str, variables: Mapping[str, Any], timeout_s: float
+        self,
+        call: str,
+        document: str,
+        variables: Mapping[str, Any],
+        timeout_s: float,
+        *,
+        ref: RailwayRef | None = None,
     ) -> dict[str, Any]:
-        """POST one operation; its `data`, or ProviderError saying what went wrong."""
+        """POST one operation with the token that reaches `ref`; its `data`, or ProviderError."""
+        return await self._post(call, document, variables, timeout_s, await self._auth_headers(ref, timeout_s))
+
+    async def _post(
+        self, call: str, document: str, variables: Mapping[str, Any], timeout_s: float, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """POST one operation; a 429 asking for a few seconds is retried once, a longer one is RateLimited."""
         payload = {"query": document, "operationName": docs.operation_name(document), "variables": variables}
+        retried = False
+        while True:
+            response = await self._send(call, payload, headers, timeout_s)
+            note_budget("Railway", response.headers)
+            if response.status_code != 429:
+                break
+            decision = decide(response.headers, self._clock(), retried=retried)
+            if not decision.retry:
+                raise RateLimited(call, "Railway", decision.until)
+            log.info("%s: Railway asked to wait %.1f s; retrying once", call, decision.wait_s)
+            await asyncio.sleep(decision.wait_s)
+            retried = True
+        return self._read(call, response)
+
+    async def _send(
+        self, call: str, payload: dict[str, Any], headers: dict[str, str], timeout_s: float
+    ) -> httpx.Response:
         try:
             async with asyncio.timeout(timeout_s):
-                response = await self._http.post(
-                    self._url, json=payload, headers=self._auth_headers(), timeout=timeout_s
-                )
+                return await self._http.post(self._url, json=payload, headers=headers, timeout=timeout_s)
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise ProviderError(call, f"could not reach Railway ({type(err).__name__}: {err})") from None
+
+    @staticmethod
+    def _read(call: str, response: httpx.Response) -> dict[str, Any]:
+        """The answer's `data`; errors about optional fields only are logged and the rest kept."""
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -364,9 +525,13 @@ class RailwayClient:
             raise ProviderError(call, f"HTTP {response.status_code}: " + "; ".join(m for m in said if m))
         if not isinstance(body, dict):
             raise ProviderError(call, f"the answer was not JSON ({_excerpt(response.text) or 'empty'})")
-        if errors:
-            raise RailwayGraphQLError(call, _error_messages(errors), _error_paths(errors))
         data = body.get("data")
+        if errors:
+            if isinstance(data, dict) and isinstance(errors, list) and all(_optional(e) for e in errors):
+                said = "; ".join(_error_messages(errors))
+                log.warning("%s: Railway left out what it could not resolve: %s", call, said)
+                return data
+            raise RailwayGraphQLError(call, _error_messages(errors), _error_paths(errors))
         if not isinstance(data, dict):
             raise ProviderError(call, "the answer carried no data")
         return data
@@ -384,6 +549,16 @@ def _error_messages(errors: object) -> list[str]:
 def _error_paths(errors: list[Any]) -> list[str | None]:
     paths = [e.get("path") if isinstance(e, dict) else None for e in errors]
     return [str(p[0]) if isinstance(p, list) and p else None for p in paths]
+
+
+def _optional(error: object) -> bool:
+    """Whether a GraphQL error is about a nested field pitcrew can do without (its path ends there)."""
+    path = error.get("path") if isinstance(error, dict) else None
+    return isinstance(path, list) and len(path) > 1 and path[-1] in OPTIONAL_FIELDS
+
+
+def _newest(lines: list[LogLine], limit: int) -> list[LogLine]:
+    return lines[-limit:] if limit > 0 else lines
 
 
 def _excerpt(text: str) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -25,8 +27,11 @@ from app.core.observations import Deployment, DeploymentObservation
 from app.core.variables import ServiceVariables
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
 from app.providers.logs_model import LogLine, normalise_level, parse_timestamp
+from app.providers.rate_limits import RateLimited, decide, note_budget
 
 __all__ = ["InvalidIdentifier", "UnknownDeployment", "VercelClient"]
+
+log = logging.getLogger("pitcrew.providers.vercel")
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_TAIL_S = 20.0
@@ -61,7 +66,9 @@ def _deployment_part(deployment_id: object) -> str:
 class VercelClient:
     """One Vercel account or team token, reached over the process's shared httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, *, url: str, token: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, url: str, token: str, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._http = http
         self._base = url.rstrip("/")
         self._token = token
@@ -70,6 +77,7 @@ class VercelClient:
         # take `projectId` (an id), where `/v9/projects/{idOrName}` takes either. An id never
         # changes, so remembering it here is a lookup, not state.
         self._project_ids: dict[tuple[str | None, str], str] = {}
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:  # never show the token
         return f"VercelClient(url={self._base!r})"
@@ -399,6 +407,24 @@ class VercelClient:
             raise ProviderError(call, f"the answer was not JSON ({said})") from None
 
     async def _send(
+        self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float
+    ) -> httpx.Response:
+        """One request; a 429 asking for a few seconds is retried once, a longer one is RateLimited
+        (app/providers/rate_limits.py)."""
+        retried = False
+        while True:
+            response = await self._send_once(call, method, path, params, timeout_s)
+            note_budget("Vercel", response.headers)
+            if response.status_code != 429:
+                return response
+            decision = decide(response.headers, self._clock(), retried=retried)
+            if not decision.retry:
+                raise RateLimited(call, "Vercel", decision.until)
+            log.info("%s: Vercel asked to wait %.1f s; retrying once", call, decision.wait_s)
+            await asyncio.sleep(decision.wait_s)
+            retried = True
+
+    async def _send_once(
         self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float
     ) -> httpx.Response:
         try:

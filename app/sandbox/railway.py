@@ -6,6 +6,11 @@ deploys the target's image as a new deployment, a restart brings crashed instanc
 change redeploys. It checks credentials as Railway does (an unknown token gets a GraphQL
 "Not Authorized"), and a project token only reaches its own project.
 
+Where it departs from what pitcrew's client expects, it follows Railway, and says where that is written:
+429s with `Retry-After` and `X-RateLimit-*` (`rate_limit_next`), project tokens refused outside their
+environment, one log line more than the `limit` asked, levels normalised to debug/info/warn/error,
+and GraphQL's partial answers when a nested field fails (`fail_field`).
+
 It records every request in `calls` (operation, document, variables, which kind of credential came),
 with secret values masked, so a test can assert on what was sent, and validate it.
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -58,7 +64,18 @@ _ROOT_FIELDS = {
     "BuildLogs": "buildLogs",
     "EnvironmentLogs": "environmentLogs",
     "VariablesForServiceDeployment": "variablesForServiceDeployment",
+    "ProjectToken": "projectToken",
 }
+# Railway's levels: "Levels are lowercased and matched to the closest of `debug`, `info`, `warn`,
+# `error`" (railwayapp/docs content/docs/observability/logs.md, "Normalization strategy").
+_CLOSEST_LEVEL = {
+    "trace": "debug", "debug": "debug", "info": "info", "notice": "info", "warn": "warn", "warning": "warn",
+    "error": "error", "err": "error", "fatal": "error", "critical": "error", "crit": "error", "panic": "error",
+}
+# Nested fields that are nullable in Railway's schema (refdata/railway/schema.json): a failure there
+# nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
+# whole `data`, every root field being non-null (GraphQL spec, "Handling Field Errors").
+_NULLABLE_FIELDS = frozenset({"creator", "meta", "url", "staticUrl", "tags", "latestDeployment"})
 
 
 def _utcnow() -> datetime:
@@ -129,6 +146,7 @@ class Fault:
     body: str = "Internal Server Error"
     graphql_error: str | None = None
     times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class GraphQLFailure(Exception):
@@ -151,6 +169,9 @@ class RailwayWorld:
         self.api_tokens: set[str] = {SANDBOX_API_TOKEN}
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
         self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
+        self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
+        self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
+        self._budget_window_s = 3600
         self._faults: list[Fault] = []
         self._released = asyncio.Event()
         self._released.set()
@@ -284,6 +305,56 @@ class RailwayWorld:
     ) -> None:
         """Make the next `times` requests fail (HTTP `status`, or HTTP 200 with GraphQL `graphql_error`)."""
         self._faults.append(Fault(status=status, body=body, graphql_error=graphql_error, times=times))
+
+    def rate_limit_next(
+        self, *, retry_after_s: int, times: int = 1, limit: int = 1000
+    ) -> None:
+        """Answer the next `times` requests 429, with the headers Railway sends.
+
+        "Railway sends a few headers with the response on each request": X-RateLimit-Limit,
+        -Remaining, -Reset, and Retry-After "once you've used up all your requests in the current
+        window" (railwayapp/docs content/docs/integrations/api.md, "Rate limits"); the CLI reads
+        Retry-After as whole seconds ("Backboard sets `Retry-After` on every 429", railwayapp/cli
+        src/client.rs). Free is 100 requests an hour, Hobby 1,000.
+        """
+        reset = self.clock() + timedelta(seconds=retry_after_s)
+        headers = {
+            "Retry-After": str(retry_after_s),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(reset.timestamp())),
+        }
+        self._faults.append(Fault(status=429, body='{"data": null}', times=times, headers=headers))
+
+    def set_budget(self, limit: int, *, remaining: int | None = None, window_s: int = 3600) -> None:
+        """Count requests against an hourly budget, as Railway does (100 an hour on Free, 1,000 on
+        Hobby: railwayapp/docs content/docs/integrations/api.md, "Rate limits"): every answer then says
+        X-RateLimit-Limit / -Remaining / -Reset, and once none remain Railway answers 429 with
+        Retry-After until the window resets."""
+        self._budget = [limit, limit if remaining is None else remaining, self.clock() + timedelta(seconds=window_s)]
+        self._budget_window_s = window_s
+
+    def spend_budget(self) -> tuple[dict[str, str], int | None]:
+        """The rate-limit headers of this answer, and the seconds to wait when the budget is spent."""
+        if self._budget is None:
+            return {}, None
+        limit, remaining, reset_at = self._budget
+        now = self.clock()
+        if now >= reset_at:
+            remaining, reset_at = limit, now + timedelta(seconds=self._budget_window_s)
+        refused = remaining <= 0
+        remaining = max(0, remaining - (0 if refused else 1))
+        self._budget = [limit, remaining, reset_at]
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(int(reset_at.timestamp())),
+        }
+        return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
+
+    def fail_field(self, name: str, message: str = "Problem processing request") -> None:
+        """Every `name` field in later answers fails with `message`, as a GraphQL field error."""
+        self.failing_fields[name] = message
 
     def stall(self) -> None:
         """Hold every request unanswered until `release()` (or the server stops): a provider that hangs."""
@@ -434,6 +505,7 @@ class FakeRailway:
             "BuildLogs": self._build_logs,
             "EnvironmentLogs": self._environment_logs,
             "VariablesForServiceDeployment": self._variables,
+            "ProjectToken": self._project_token,
         }
 
     @classmethod
@@ -470,22 +542,41 @@ class FakeRailway:
             )
         )
         await self.world.wait_released()
+        headers, wait_s = self.world.spend_budget()
+        if wait_s is not None:
+            headers["Retry-After"] = str(wait_s)
+            return Response('{"data": null}', status_code=429, headers=headers, media_type="application/json")
+        response = self._answer(operation, variables, principal)
+        response.headers.update(headers)
+        return response
+
+    def _answer(self, operation: str | None, variables: dict[str, Any], principal: _Principal | None) -> Response:
         fault = self.world.take_fault()
         if fault is not None:
             if fault.graphql_error is not None:
                 return _errors(fault.graphql_error)
-            return PlainTextResponse(fault.body, status_code=fault.status)
+            media = "application/json" if fault.body.startswith("{") else "text/plain"
+            return Response(fault.body, status_code=fault.status, headers=fault.headers, media_type=media)
         if principal is None:
             return _errors("Not Authorized")
         handler = self.operations.get(operation or "")
         if handler is None:
             return _errors(f"The sandbox does not implement operation {operation!r}")
         try:
-            return JSONResponse({"data": handler(variables, principal)})
+            data = handler(variables, principal)
         except GraphQLFailure as failure:
             return _errors(str(failure), path=failure.field or _ROOT_FIELDS.get(operation or ""))
+        field_errors: list[dict[str, Any]] = []
+        try:
+            data = _fail_fields(data, self.world.failing_fields, [], field_errors)
+        except _NullData:
+            data = None
+        return JSONResponse({"data": data, "errors": field_errors} if field_errors else {"data": data})
 
     def _authenticate(self, request: Request) -> tuple[str | None, _Principal | None]:
+        """Who is asking. A project token is "scoped to a specific environment within a project and can
+        only be used to authenticate requests to that environment" (railwayapp/docs
+        content/docs/integrations/api.md, "Project token"): `_Principal.may` refuses the others."""
         project_token = request.headers.get("project-access-token")
         if project_token is not None:
             scope = self.world.project_tokens.get(project_token)
@@ -518,6 +609,18 @@ class FakeRailway:
         if not principal.may(self.world.services[deployment.service_id]):
             raise GraphQLFailure("Not Authorized")
         return deployment
+
+    def _project_token(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """What the project token covers, as the CLI asks it (railwayapp/cli src/config.rs)."""
+        if principal.project_id is None or principal.environment_id is None:
+            raise GraphQLFailure("Project Token not found")
+        return {
+            "projectToken": {
+                "id": f"token-{principal.project_id[:8]}",
+                "project": {"id": principal.project_id, "name": "sandbox"},
+                "environment": {"id": principal.environment_id, "name": "production"},
+            }
+        }
 
     def _deployments(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         wanted = v.get("input") or {}
@@ -577,12 +680,12 @@ class FakeRailway:
             for line in deployment.logs
             if (start is None or line.at >= start) and (end is None or line.at <= end)
         ]
-        return {"deploymentLogs": self._logs_json(lines, v.get("filter"), v.get("limit"))}
+        return {"deploymentLogs": self._logs_json(lines, v.get("filter"), v.get("limit"), one_more=True)}
 
     def _build_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         deployment = self._deployment_of(v.get("deploymentId"), principal)
         lines = [(line, deployment) for line in deployment.build_logs]
-        return {"buildLogs": self._logs_json(lines, v.get("filter"), v.get("limit"))}
+        return {"buildLogs": self._logs_json(lines, v.get("filter"), v.get("limit"), one_more=True)}
 
     def _environment_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         environment_id = v.get("environmentId")
@@ -647,11 +750,23 @@ class FakeRailway:
         return {"activeDeployments": [self._deployment_json(d) for d in active]}
 
     def _logs_json(
-        self, lines: list[tuple[FakeLog, FakeDeployment]], filter_text: object, limit: object
+        self,
+        lines: list[tuple[FakeLog, FakeDeployment]],
+        filter_text: object,
+        limit: object,
+        *,
+        one_more: bool = False,
     ) -> list[dict[str, Any]]:
+        """The last `limit` matching lines, oldest first.
+
+        With `one_more`, one line more than `limit`, as Railway's deploymentLogs and buildLogs answer
+        (railwayapp/cli src/controllers/deployment.rs, `take_last_n_logs`: "the API has a bug and
+        returns limit+1").
+        """
         matcher = parse_filter(filter_text if isinstance(filter_text, str) else "")
         chosen = sorted((pair for pair in lines if matcher(pair[0], self._tags(pair[1]))), key=lambda pair: pair[0].at)
         count = limit if isinstance(limit, int) and limit > 0 else 100
+        count += 1 if one_more else 0
         return [self._log_json(line, deployment) for line, deployment in chosen[-count:]]
 
     def _tags(self, deployment: FakeDeployment) -> dict[str, Any]:
@@ -665,16 +780,49 @@ class FakeRailway:
         }
 
     def _log_json(self, line: FakeLog, deployment: FakeDeployment) -> dict[str, Any]:
-        attributes = [{"key": "level", "value": json.dumps(line.level)}]
+        # Railway keeps the line's level as its normalised `severity`; the attribute list has the rest
+        # ("`log.level` converted to `log.severity`", observability/logs.md, "Normalization strategy").
+        attributes: list[dict[str, Any]] = []
         attributes += [{"key": k, "value": json.dumps(val)} for k, val in line.attributes.items()]
         tags = self._tags(deployment)
         return {
             "timestamp": line.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z",
             "message": line.message,
-            "severity": line.level,
+            "severity": railway_severity(line.level),
             "attributes": attributes,
             "tags": {k: tags[k] for k in ("serviceId", "deploymentId", "deploymentInstanceId")},
         }
+
+
+def railway_severity(level: str) -> str:
+    """The level Railway gives a line: the closest of debug/info/warn/error (see `_CLOSEST_LEVEL`)."""
+    return _CLOSEST_LEVEL.get(level.strip().lower(), "info")
+
+
+def _fail_fields(node: Any, failing: dict[str, str], path: list[Any], errors: list[dict[str, Any]]) -> Any:
+    """`node` with every failing field nulled and an error with its path for each, as GraphQL answers.
+
+    A failing non-null field would null its parent up to the root; the sandbox only fails nullable ones
+    (`_NULLABLE_FIELDS`), and answers `data: null` for the others.
+    """
+    if isinstance(node, list):
+        return [_fail_fields(item, failing, [*path, i], errors) for i, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    kept: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in failing:
+            errors.append({"message": failing[key], "path": [*path, key]})
+            if key not in _NULLABLE_FIELDS:
+                raise _NullData
+            kept[key] = None
+        else:
+            kept[key] = _fail_fields(value, failing, [*path, key], errors)
+    return kept
+
+
+class _NullData(Exception):
+    """A non-null field failed: GraphQL answers `data: null`."""
 
 
 def _errors(message: str, *, status: int = 200, path: str | None = None) -> JSONResponse:
@@ -756,8 +904,8 @@ def _atom(token: str) -> Callable[[FakeLog, dict[str, Any]], bool]:
         key, _, value = token[1:].partition(":")
         value = value.strip('"').lower()
         tag = _TAG_KEYS.get(key)
-        if key == "level":
-            return lambda line, tags: line.level.lower() == value
+        if key == "level":  # against the normalised level: `@level:warning` matches nothing
+            return lambda line, tags: railway_severity(line.level) == value
         if tag is not None:
             return lambda line, tags: str(tags.get(tag) or "").lower() == value
         return lambda line, tags: str(line.attributes.get(key, "")).lower() == value

@@ -177,6 +177,7 @@ class VercelWorld:
         self._when_tailed: dict[str, list[FakeRuntimeLog]] = {}  # deployment id -> traffic during a tail
         self.tail_opened = asyncio.Event()  # set once a runtime-logs stream is open
         self._faults: list[tuple[int, str, int]] = []  # (status, body, times)
+        self._rate_limits: list[dict[str, str]] = []  # the headers of each 429 still to answer
         self._released = asyncio.Event()
         self._released.set()
 
@@ -392,6 +393,21 @@ class VercelWorld:
             body = json.dumps({"error": {"code": "internal_server_error", "message": "An unexpected error occurred"}})
         self._faults.append((status, body, times))
 
+    def rate_limit_next(self, *, retry_after_s: int, times: int = 1, limit: int = 100) -> None:
+        """Answer the next `times` requests 429 with the headers Vercel sends: X-RateLimit-Limit,
+        -Remaining and -Reset (UTC epoch seconds) and Retry-After (vercel.com/docs/limits, "Rate limits")."""
+        reset = int(self.clock().timestamp()) + retry_after_s
+        headers = {
+            "Retry-After": str(retry_after_s),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+        }
+        self._rate_limits.extend(dict(headers) for _ in range(times))
+
+    def take_rate_limit(self) -> dict[str, str] | None:
+        return self._rate_limits.pop(0) if self._rate_limits else None
+
     def stall(self) -> None:
         """Hold every request unanswered until `release()` (or the server stops): a provider that hangs."""
         self._released.clear()
@@ -503,6 +519,10 @@ class FakeVercel:
                 )
             )
             await self.world.wait_released()
+            limited = self.world.take_rate_limit()
+            if limited is not None:
+                body = {"error": {"code": "rate_limited", "message": "Rate limit exceeded"}}
+                return JSONResponse(body, status_code=429, headers=limited)
             fault = self.world.take_fault()
             if fault is not None:
                 return PlainTextResponse(fault[1], status_code=fault[0], media_type="application/json")

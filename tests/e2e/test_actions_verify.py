@@ -150,3 +150,34 @@ async def test_health_card_restart_button_proposes_and_the_restart_is_verified(d
         verified = await wait_status(pitcrew, done.id, "verified", "failed")
         assert verified.status == "verified", verified.verification
         assert verified.verification.deployment_id == crashed.id
+
+
+async def test_a_rate_limited_verification_waits_for_the_window_instead_of_spending_it(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    catalog = sandbox.catalog(actions={"verify": {"interval_s": 30, "window_minutes": 30}})
+    async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings(), clock=sandbox.clock) as pitcrew:
+        runner = JobRunner(pitcrew.deps, worker="test")
+        _message, done = await _confirmed_rollback(pitcrew, fake_slack, sandbox)
+
+        sandbox.world.rate_limit_next(retry_after_s=600, times=2)  # Railway's hour is spent for 10 minutes
+        sandbox.clock.advance(seconds=30)
+        asked = len(sandbox.railway.calls)
+        assert await runner.run_due() == 1
+        limited = await wait_status(pitcrew, done.id, "accepted")
+        assert limited.verification is None or limited.verification.phase != "failed"
+        after_look = len(sandbox.railway.calls)
+        assert after_look - asked == 2  # the health probe and the job's own question, each once
+
+        for _ in range(19):  # nine and a half minutes of intervals: the job sleeps through them
+            await pitcrew.jobs_settled()
+            sandbox.clock.advance(seconds=30)
+            await runner.run_due()
+        assert len(sandbox.railway.calls) == after_look  # Railway was not asked again
+
+        await pitcrew.jobs_settled()
+        sandbox.clock.advance(seconds=31)
+        await runner.run_due()  # the window has reset: the job looks again
+        assert len(sandbox.railway.calls) > after_look
+        watching = await wait_status(pitcrew, done.id, "accepted")
+        assert watching.verification is not None and watching.verification.phase == "watching"

@@ -127,22 +127,26 @@ async def test_railway_lines_keeps_the_newest(env: Env) -> None:
 async def test_railway_level_uses_railways_filter_and_the_core_decides(env: Env) -> None:
     errors = await env.logs("api --level error")
     sent = env.last_railway("DeploymentLogs")
-    assert sent["filter"] == "(@level:error OR @level:err OR @level:fatal OR @level:critical OR @level:panic)"
+    assert sent["filter"] == "@level:error"  # Railway knows only debug/info/warn/error
     assert sent["limit"] == 50
     assert {r.level for r in errors.records} == {"error"}
     assert _messages(errors)[-1] == "checkout failed: card_declined"
     assert len(errors.records) == 9  # 7 ECONNREFUSED, the checkout failure, the sample's Redis timeout
 
     warnings = await env.logs("api --level warning")
-    assert env.last_railway("DeploymentLogs")["filter"].startswith("(@level:warn OR @level:warning OR @level:error")
+    assert env.last_railway("DeploymentLogs")["filter"] == "(@level:warn OR @level:error)"
     assert {r.level for r in warnings.records} == {"warn", "error"}
     assert [m for m in _messages(warnings) if m.startswith("Payment")] == [
         PAYMENT.format(n=0xBEEF), PAYMENT.format(n=0xBEEF + 1),
     ]
 
-    await env.logs("api --level info")  # nearly everything passes: nothing sent, the core filters
+    await env.logs("api --level info")  # every Railway line has a level: Railway filters, --lines suffice
+    assert env.last_railway("DeploymentLogs")["filter"] == "(@level:info OR @level:warn OR @level:error)"
+    assert env.last_railway("DeploymentLogs")["limit"] == 50
+
+    await env.logs("api --level debug")  # everything passes: nothing to filter
     assert env.last_railway("DeploymentLogs")["filter"] is None
-    assert env.last_railway("DeploymentLogs")["limit"] == 5000
+    assert env.last_railway("DeploymentLogs")["limit"] == 50
 
 
 async def test_railway_grep_is_sent_as_text_and_matched_without_case(env: Env) -> None:

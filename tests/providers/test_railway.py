@@ -547,3 +547,174 @@ def test_the_validator_rejects_a_misspelt_argument_and_wrong_variables() -> None
         validate_railway_document(graphql_docs.LATEST_DEPLOYMENT, {"environmentId": "e"})
     with pytest.raises(AssertionError, match="not declared"):
         validate_railway_document(graphql_docs.DEPLOYMENT_STOP, {"id": "d", "force": True})
+
+
+# ---- as Railway really behaves -------------------------------------------------------------------
+
+from app.providers.railway import OPTIONAL_FIELDS, RAILWAY_LEVELS  # noqa: E402
+from app.providers.rate_limits import RateLimited  # noqa: E402
+from tests.spec_check import railway_schema  # noqa: E402
+
+
+async def test_a_short_rate_limit_is_retried_once_and_succeeds(railway: Railway) -> None:
+    railway.world.rate_limit_next(retry_after_s=2)
+
+    found = await railway.client().deployments(railway.ref)
+
+    assert [d.id for d in found][:1] == [NEWEST]
+    assert [c.operation for c in railway.fake.calls] == ["Deployments", "Deployments"]
+
+
+async def test_a_long_rate_limit_says_until_when_and_asks_nothing_more(railway: Railway) -> None:
+    railway.world.rate_limit_next(retry_after_s=900, times=10)
+    client = RailwayClient(
+        railway.http, url=railway.fake.url or "", api_token=SANDBOX_API_TOKEN, project_token=None, clock=lambda: NOW
+    )
+
+    with pytest.raises(RateLimited) as caught:
+        await client.deployments(railway.ref)
+
+    assert caught.value.reason == "Railway's rate limit: retry after 12:15 UTC"
+    assert caught.value.until == NOW + timedelta(seconds=900)
+    assert len(railway.fake.calls) == 1  # no retry storm
+
+
+async def test_a_rate_limit_is_retried_once_only(railway: Railway) -> None:
+    railway.world.rate_limit_next(retry_after_s=1, times=2)
+
+    with pytest.raises(RateLimited):
+        await railway.client().deployments(railway.ref)
+
+    assert len(railway.fake.calls) == 2
+
+
+async def test_with_both_tokens_the_project_token_is_used_only_in_its_environment(railway: Railway) -> None:
+    staging = railway.world.add_service(
+        "api-staging", project_id=railway.ref.project_id, environment_id="staging-env-1"
+    )
+    railway.world.add_deployment("api-staging", status="SUCCESS")
+    client = railway.client(api_token=SANDBOX_API_TOKEN, project_token=SANDBOX_PROJECT_TOKEN)
+
+    seen = await client.latest_deployment(railway.world.ref("api-staging"))
+    await client.latest_deployment(railway.ref)
+
+    assert seen.deployment is not None and seen.deployment.meta["service_id"] == staging.id
+    by_operation = [(c.operation, c.auth) for c in railway.fake.calls]
+    assert by_operation == [
+        ("ProjectToken", "project"),
+        ("LatestDeployment", "bearer"),
+        ("LatestDeployment", "project"),
+    ]
+
+
+async def test_the_sandbox_refuses_a_project_token_in_another_environment_of_its_project(railway: Railway) -> None:
+    railway.world.add_service("api-staging", project_id=railway.ref.project_id, environment_id="staging-env-1")
+    railway.world.add_deployment("api-staging", status="SUCCESS")
+    client = railway.client(api_token=None, project_token=SANDBOX_PROJECT_TOKEN)
+
+    with pytest.raises(ProviderError, match="Not Authorized"):
+        await client.latest_deployment(railway.world.ref("api-staging"))
+    assert await client.token_for(railway.world.ref("api-staging")) is None
+    assert await client.token_for(railway.ref) == "project token"
+
+
+async def test_a_partial_answer_keeps_the_fields_that_resolved(railway: Railway) -> None:
+    railway.world.fail_field("creator", "Not Authorized")
+
+    found = await railway.client().deployments(railway.ref)
+
+    assert [d.id for d in found] == [NEWEST, FAILED, SECOND, OLDEST]
+    assert found[0].author == "Dana Ops"  # from the commit, the creator being left out
+
+
+async def test_an_error_on_a_field_pitcrew_needs_is_still_an_error(railway: Railway) -> None:
+    railway.world.fail_field("activeDeployments", "Problem processing request")
+
+    with pytest.raises(RailwayGraphQLError, match="Problem processing request"):
+        await railway.client().deployments(railway.ref)
+
+
+def test_the_optional_fields_are_nullable_in_railways_schema() -> None:
+    from graphql import GraphQLNonNull
+
+    schema = railway_schema()
+    for name in OPTIONAL_FIELDS:
+        owners = [t for t in (schema.get_type("Deployment"), schema.get_type("Log")) if name in t.fields]  # type: ignore[union-attr]
+        assert owners, name
+        assert all(not isinstance(t.fields[name].type, GraphQLNonNull) for t in owners), name  # type: ignore[union-attr]
+
+
+async def test_railway_answers_one_line_more_than_asked_and_the_client_trims(railway: Railway) -> None:
+    raw = await railway.http.post(
+        railway.fake.url or "",
+        json={"query": graphql_docs.DEPLOYMENT_LOGS, "operationName": "DeploymentLogs",
+              "variables": {"deploymentId": NEWEST, "limit": 2}},
+        headers={"Authorization": f"Bearer {SANDBOX_API_TOKEN}"},
+    )
+    lines = await railway.client().deployment_logs(NEWEST, limit=2)
+    build = await railway.client().build_logs(NEWEST, 2)
+
+    assert len(raw.json()["data"]["deploymentLogs"]) == 3
+    assert [line.message for line in lines] == [
+        "Slow query: SELECT * FROM orders (2.4 s)",
+        "Error: Redis connection timeout after 5000ms",
+    ]
+    assert [line.message for line in build] == ["npm ci", "Build completed"]
+
+
+def test_the_level_filter_names_only_railways_levels() -> None:
+    assert railway_log_filter(level="warning") == "@level:warn"
+    assert railway_log_filter(level="fatal") == "@level:error"
+    assert railway_log_filter(level="trace") == "@level:debug"
+    assert {railway_log_filter(level=w) for w in ("debug", "info", "warn", "error")} == {
+        f"@level:{w}" for w in RAILWAY_LEVELS
+    }
+
+
+async def test_the_sandbox_normalises_levels_as_railway_does(railway: Railway) -> None:
+    railway.world.log("api", "disk almost full", level="warning")
+    railway.world.log("api", "out of memory", level="critical")
+
+    warned = await railway.client().deployment_logs(NEWEST, filter="@level:warning", limit=50)
+    raw = await railway.http.post(
+        railway.fake.url or "",
+        json={"query": graphql_docs.DEPLOYMENT_LOGS, "operationName": "DeploymentLogs",
+              "variables": {"deploymentId": NEWEST, "filter": "@level:warn OR @level:error", "limit": 50}},
+        headers={"Authorization": f"Bearer {SANDBOX_API_TOKEN}"},
+    )
+
+    assert warned == []  # Railway knows no `warning`
+    by_message = {line["message"]: line["severity"] for line in raw.json()["data"]["deploymentLogs"]}
+    assert by_message["disk almost full"] == "warn"
+    assert by_message["out of memory"] == "error"
+
+
+async def test_railways_hourly_budget_is_logged_when_low_then_waited_for(
+    railway: Railway, caplog: pytest.LogCaptureFixture
+) -> None:
+    railway.world.set_budget(100, remaining=3)  # Railway's Free plan, nearly spent
+    client = RailwayClient(
+        railway.http, url=railway.fake.url or "", api_token=SANDBOX_API_TOKEN, project_token=None,
+        clock=lambda: NOW + timedelta(minutes=1),
+    )
+    with caplog.at_level("WARNING", logger="pitcrew.providers"):
+        for _ in range(3):
+            await client.latest_deployment(railway.ref)
+        with pytest.raises(RateLimited) as caught:
+            await client.latest_deployment(railway.ref)
+
+    assert "Railway API budget low: 0 of 100" in caplog.text
+    assert caught.value.reason == "Railway's rate limit: retry after 13:01 UTC"
+    assert len(railway.fake.calls) == 4
+
+
+async def test_with_both_tokens_a_revoked_project_token_leaves_the_account_token_working(railway: Railway) -> None:
+    client = railway.client(api_token=SANDBOX_API_TOKEN, project_token="revoked-project-token")
+
+    seen = await client.latest_deployment(railway.ref)
+    await client.latest_deployment(railway.ref)
+
+    assert seen.deployment is not None
+    assert [(c.operation, c.auth) for c in railway.fake.calls] == [
+        ("ProjectToken", "project"), ("LatestDeployment", "bearer"), ("LatestDeployment", "bearer"),
+    ]

@@ -499,3 +499,28 @@ def test_the_spec_check_rejects_what_vercel_does_not_have(
 ) -> None:
     with pytest.raises(AssertionError, match=complaint):
         validate_vercel_call(method, path, query)
+
+
+# ---- rate limits -----------------------------------------------------------------------------------
+
+
+async def test_a_short_vercel_rate_limit_is_retried_once_and_succeeds(vercel: Vercel) -> None:
+    vercel.world.rate_limit_next(retry_after_s=1)
+
+    found = await vercel.client().deployments(vercel.ref)
+
+    assert found
+    assert [c.path for c in vercel.fake.calls].count(vercel.fake.calls[0].path) == 2
+
+
+async def test_a_long_vercel_rate_limit_says_until_when_and_asks_nothing_more(vercel: Vercel) -> None:
+    from app.providers.rate_limits import RateLimited
+
+    vercel.world.rate_limit_next(retry_after_s=900, times=10)
+    client = VercelClient(vercel.http, url=vercel.fake.url or "", token=SANDBOX_VERCEL_TOKEN, clock=lambda: NOW)
+
+    with pytest.raises(RateLimited) as caught:
+        await client.promote(vercel.ref, "dpl_whatever1")
+
+    assert caught.value.reason == "Vercel's rate limit: retry after 12:15 UTC"
+    assert len(vercel.fake.calls) == 1

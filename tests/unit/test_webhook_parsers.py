@@ -1070,3 +1070,22 @@ def test_fuzz_huge_strings_are_capped():
     )
     assert_clean(alert)
     assert len(alert.title) == 300 and len(alert.details) == 3000 and len(alert.service or "") <= 100
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "expected"),
+    [
+        ("Deployment.oom_killed", "CRASHED", "firing"),  # an event word pitcrew does not know
+        ("Deployment.status_changed", "FAILED", "firing"),
+        ("Deployment.redeployed", "SUCCESS", "resolved"),
+        ("Deployment", "CRASHED", "firing"),  # no event word at all
+    ],
+)
+def test_railway_unknown_event_word_falls_back_to_details_status(kind, status, expected):
+    alert = only(parse("railway", body(railway_event(kind, status)), JSON))
+    assert alert.status == expected
+    assert alert.labels["event"] == kind
+
+
+def test_railway_a_progress_event_stays_progress_whatever_the_status():
+    assert parse("railway", body(railway_event("Deployment.removed", "SUCCESS")), JSON) == []

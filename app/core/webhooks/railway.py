@@ -9,9 +9,11 @@ A failed or crashed deployment fires; a successful one resolves. Both carry the 
 environment closes the incident its broken one opened. Other deployment states (building,
 deploying, removed, ...) are progress, not alerts, and give no Alert. When the event and
 `details.status` disagree (Railway's own example pairs `Deployment.failed` with `SUCCESS`), the
-event wins: it is what the notification is about. Non-deployment events (resource monitors,
-volume usage) fire on `*.triggered` and resolve on `*.resolved`, best effort: Railway documents
-no example of them.
+event wins: it is what the notification is about. An event word pitcrew does not know (Railway
+documents no list of them) falls back to `details.status`, one of Railway's DeploymentStatus values
+(refdata/railway/schema.json), so a renamed or new event still opens or closes its incident.
+Non-deployment events (resource monitors, volume usage) fire on `*.triggered` and resolve on
+`*.resolved`, best effort: Railway documents no example of them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ _ALERT_EVENTS: dict[str, AlertStatus] = {
     "resolved": "resolved",
     "recovered": "resolved",
 }
+# Railway's DeploymentStatus values (refdata/railway/schema.json) that are progress, not alerts: an
+# event named after one of them gives no Alert, whatever `details.status` says.
+_PROGRESS_STATES = frozenset({
+    "building", "deploying", "initializing", "needs_approval", "queued", "removed", "removing", "skipped",
+    "sleeping", "waiting",
+})
 _LEGACY_TYPES: dict[str, AlertStatus] = {"CRASH": "firing"}
 _DEPLOY_PHRASES = {"failed": "deployment failed", "crashed": "crashed"}
 _SUCCESS_PHRASE = "deployed successfully"
@@ -60,7 +68,9 @@ def _current(kind: str, doc: JsonObject) -> list[Alert]:
     noun, _, event = kind.partition(".")
     deployment = noun.lower() == "deployment"
     if deployment:
-        state = event.lower() or (text(details.get("status")) or "").lower()
+        state = event.lower()
+        if state not in _DEPLOY_STATES and state not in _PROGRESS_STATES:
+            state = (text(details.get("status")) or "").lower()
         status = _DEPLOY_STATES.get(state)
     else:
         state = event.lower()
