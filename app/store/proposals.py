@@ -407,13 +407,15 @@ async def drop_pending_job(session: AsyncSession, dedupe_key: str) -> None:
 
 
 async def attach_message(
-    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, channel: str, ts: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, channel: str, ts: str, now: datetime,
+    thread_ts: str | None = None,
 ) -> None:
-    """Where the proposal was posted, so every later change edits that message."""
+    """Where the proposal was posted (its channel and thread may not be those asked for: a DM with the
+    asker when the bot could not post there), so every later change edits that message."""
     async with transaction(sessions) as session:
         await session.execute(
             update(ProposedAction)
             .where(ProposedAction.id == proposal_id)
-            .values(channel=channel, message_ts=ts, updated_at=now)
+            .values(channel=channel, thread_ts=thread_ts, message_ts=ts, updated_at=now)
         )
 
