@@ -238,12 +238,12 @@ def _serve(args: argparse.Namespace) -> int:
     run_async(lambda: wait_for_database(settings))
     warn_if_unkeyed(settings)
 
+    port = args.port or settings.PORT
     if args.socket:
         if not settings.SLACK_APP_TOKEN:
             raise StartupError("--socket needs SLACK_APP_TOKEN (an app-level token with connections:write)")
-        return run_async(lambda: _serve_socket(settings, catalog))
+        return run_async(lambda: _serve_socket(settings, catalog, host=args.host, port=port, verbose=args.verbose))
 
-    port = args.port or settings.PORT
     deps = build_deps(settings, catalog)
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
     # Everything built so far lives as long as the process: out of the collector's sight, a full
@@ -261,32 +261,38 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
+async def _serve_socket(settings: Settings, catalog: Catalog, *, host: str, port: int, verbose: bool) -> int:
+    """Slack over Socket Mode, and HTTP beside it in the same process, on the same port rules as
+    `serve`: webhooks, /healthz and the status page need HTTP whichever way Slack reaches pitcrew.
+    The web app's lifespan runs the job runner, as in `serve`. A Slack that cannot be reached is
+    retried for ever, one log line per attempt (app/slack/socket_mode.py), while HTTP keeps serving."""
+    import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from app.deps import build_deps
-    from app.flows.action_settle import schedule_settling_of_running
-    from app.jobs.purge import schedule_purge
-    from app.jobs.runner import JobRunner
     from app.slack.app import build_slack_app
-    from app.slack.audit_jobs import schedule_anchor
-    from app.slack.deferral import slack_job_handlers
+    from app.slack.socket_mode import RETRY_INTERVAL_S, socket_mode_logger
+    from app.web import build_web_app
 
     deps = build_deps(settings, catalog)
     slack_app = build_slack_app(deps)
-    await schedule_purge(deps)
-    await schedule_anchor(deps)
-    await schedule_settling_of_running(deps)
-    runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
-    jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
+    web = build_web_app(deps, slack_app, close_deps_on_shutdown=True)
+    # The options of `serve`'s uvicorn.run (keep the two alike).
+    config = uvicorn.Config(
+        web, host=host, port=port, log_level="info" if verbose else "warning", access_log=verbose, proxy_headers=True
+    )
+    assert settings.SLACK_APP_TOKEN is not None
+    handler = AsyncSocketModeHandler(
+        slack_app, settings.SLACK_APP_TOKEN.get_secret_value(), logger=socket_mode_logger(),
+        ping_interval=RETRY_INTERVAL_S,
+    )
+    connecting = asyncio.create_task(handler.connect_async(), name="pitcrew-socket")
     try:
-        assert settings.SLACK_APP_TOKEN is not None
-        handler = AsyncSocketModeHandler(slack_app, settings.SLACK_APP_TOKEN.get_secret_value())
-        await handler.start_async()
+        await uvicorn.Server(config).serve()
     finally:
-        jobs.cancel()
-        await asyncio.gather(jobs, return_exceptions=True)
-        await deps.close()
+        await handler.close_async()
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
     return 0
 
 
