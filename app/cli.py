@@ -78,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the Slack app over HTTP (or Socket Mode with --socket)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="port (default $PORT, else 3000)")
-    serve.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument(
+        "--socket", action="store_true",
+        help="Slack over Socket Mode (needs SLACK_APP_TOKEN); HTTP is still served for webhooks, /healthz, /status",
+    )
     serve.set_defaults(run=_serve)
 
     db = sub.add_parser("db", help="database commands")
