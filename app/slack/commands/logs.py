@@ -182,7 +182,7 @@ async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: Async
     async def private(message: dict[str, Any]) -> None:
         await respond(**message, response_type="ephemeral")
 
-    place = Place(public, private, command.get("channel_id", ""), None, client, in_public, command.get("user_id"))
+    place = Place(public, private, command.get("channel_id", ""), None, client, in_public, asker=command.get("user_id"))
     answered = await answer_logs(deps, command.get("text", ""), place)
     await deps.audit(
         actor=command.get("user_id", "unknown"),
@@ -222,6 +222,6 @@ async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awa
         )
 
     in_public = await answers_publicly(deps, mention.channel, mention.thread_ts)
-    place = Place(public, private, mention.channel, mention.reply_ts, client, in_public, mention.user)
+    place = Place(public, private, mention.channel, mention.reply_ts, client, in_public, asker=mention.user)
     answered = await answer_logs(deps, mention.args, place)
     return answered.outcome
