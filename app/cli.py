@@ -76,7 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the Slack app over HTTP (or Socket Mode with --socket)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="port (default $PORT, else 3000)")
-    serve.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument(
+        "--socket", action="store_true",
+        help="Slack over Socket Mode (needs SLACK_APP_TOKEN); HTTP is still served for webhooks, /healthz, /status",
+    )
     serve.set_defaults(run=_serve)
 
     db = sub.add_parser("db", help="database commands")
@@ -169,7 +172,6 @@ def _serve(args: argparse.Namespace) -> int:
     from app.log_masking import mask_logs
     from app.slack.app import build_slack_app
     from app.web import build_web_app
-    from app.web_limits import uvicorn_limits
 
     settings = load_settings()
     mask_logs(settings.secret_values())
@@ -181,57 +183,67 @@ def _serve(args: argparse.Namespace) -> int:
     run_async(lambda: wait_for_database(settings))
     warn_if_unkeyed(settings)
 
+    port = args.port or settings.PORT
+    print(serving_line(f"http://{args.host}:{port}", settings.DATABASE_URL, worker_name()), flush=True)
     if args.socket:
         if not settings.SLACK_APP_TOKEN:
             raise StartupError("--socket needs SLACK_APP_TOKEN (an app-level token with connections:write)")
-        return run_async(lambda: _serve_socket(settings, catalog))
+        return run_async(lambda: _serve_socket(settings, catalog, host=args.host, port=port, verbose=args.verbose))
 
-    port = args.port or settings.PORT
-    print(serving_line(f"http://{args.host}:{port}", settings.DATABASE_URL, worker_name()), flush=True)
     deps = build_deps(settings, catalog)
     web = build_web_app(deps, build_slack_app(deps), close_deps_on_shutdown=True)
     # Everything built so far lives as long as the process: out of the collector's sight, a full
     # collection no longer walks it (each one paused the loop, and every ack behind it, for ~50 ms).
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        web,
-        host=args.host,
-        port=port,
-        log_level="info" if args.verbose else "warning",
-        access_log=args.verbose,
-        proxy_headers=True,
-        **uvicorn_limits(),  # keep-alive, header deadline, connection limit: app/web_limits.py
-    )
+    uvicorn.run(web, **uvicorn_options(args.host, port, verbose=args.verbose))
     return 0
 
 
-async def _serve_socket(settings: Settings, catalog: Catalog) -> int:
+def uvicorn_options(host: str, port: int, *, verbose: bool) -> dict[str, Any]:
+    """uvicorn's options for `serve` and `serve --socket` alike: the edge's limits (keep-alive, header
+    deadline, connection limit: app/web_limits.py) hold whichever way Slack reaches pitcrew."""
+    from app.web_limits import uvicorn_limits
+
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "info" if verbose else "warning",
+        "access_log": verbose,
+        "proxy_headers": True,
+        **uvicorn_limits(),
+    }
+
+
+async def _serve_socket(settings: Settings, catalog: Catalog, *, host: str, port: int, verbose: bool) -> int:
+    """Slack over Socket Mode, and HTTP beside it in the same process, on the same port rules as
+    `serve`: webhooks, /healthz and the status page need HTTP whichever way Slack reaches pitcrew.
+    The web app's lifespan runs the job runner, as in `serve`. A Slack that cannot be reached is
+    retried for ever, one log line per attempt (app/slack/socket_mode.py), while HTTP keeps serving."""
+    import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from app.deps import build_deps
-    from app.flows.action_settle import schedule_settling_of_running
-    from app.jobs.purge import schedule_purge
-    from app.jobs.runner import JobRunner
     from app.slack.app import build_slack_app
-    from app.slack.audit_jobs import schedule_anchor
-    from app.slack.deferral import slack_job_handlers
+    from app.slack.socket_mode import RETRY_INTERVAL_S, socket_mode_logger
+    from app.web import build_web_app
 
     deps = build_deps(settings, catalog)
     slack_app = build_slack_app(deps)
-    await schedule_purge(deps)
-    await schedule_anchor(deps)
-    await schedule_settling_of_running(deps)
-    runner = JobRunner(deps, handlers=slack_job_handlers(slack_app))
-    jobs = asyncio.create_task(runner.run_forever(), name="pitcrew-jobs")
+    web = build_web_app(deps, slack_app, close_deps_on_shutdown=True)
+    config = uvicorn.Config(web, **uvicorn_options(host, port, verbose=verbose))
+    assert settings.SLACK_APP_TOKEN is not None
+    handler = AsyncSocketModeHandler(
+        slack_app, settings.SLACK_APP_TOKEN.get_secret_value(), logger=socket_mode_logger(),
+        ping_interval=RETRY_INTERVAL_S,
+    )
+    connecting = asyncio.create_task(handler.connect_async(), name="pitcrew-socket")
     try:
-        assert settings.SLACK_APP_TOKEN is not None
-        handler = AsyncSocketModeHandler(slack_app, settings.SLACK_APP_TOKEN.get_secret_value())
-        await handler.start_async()
+        await uvicorn.Server(config).serve()
     finally:
-        jobs.cancel()
-        await asyncio.gather(jobs, return_exceptions=True)
-        await deps.close()
+        await handler.close_async()
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -23,11 +24,27 @@ class NotifyFailed(Exception):
     """The chat could not take a message (Slack said `not_in_channel`, ...); the text says why."""
 
 
+@dataclass(frozen=True)
+class Posted:
+    """Where a proposal's message went: its channel, thread and ts. Not always where it was asked
+    for: a chat that cannot post there (a private channel the bot is not in) may post it in a direct
+    message with whoever asked, and every later edit follows it there."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None = None
+
+    @property
+    def where(self) -> tuple[str, str | None]:
+        return self.channel, self.thread_ts
+
+
 class ProposalNotifier(Protocol):
     """Where proposals are shown: the Slack edge posts Block Kit; anything else may show them otherwise."""
 
-    async def post_proposal(self, proposal: Proposal) -> str:
-        """Post the proposal in `proposal.channel` (in `thread_ts` when set); its message ts. NotifyFailed."""
+    async def post_proposal(self, proposal: Proposal) -> Posted:
+        """Post the proposal in `proposal.channel` (in `thread_ts` when set), or where the chat could
+        reach the asker instead; where it went. NotifyFailed."""
         ...
 
     async def update_proposal(self, proposal: Proposal) -> None:
@@ -82,7 +99,7 @@ async def tell_outcome(deps: Deps, proposal: Proposal) -> None:
 class LoggingNotifier:
     """No chat connected (a bare job runner): the changes are in the database, and the log says them."""
 
-    async def post_proposal(self, proposal: Proposal) -> str:
+    async def post_proposal(self, proposal: Proposal) -> Posted:
         raise NotifyFailed("no chat is connected")
 
     async def update_proposal(self, proposal: Proposal) -> None:

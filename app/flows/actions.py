@@ -62,6 +62,7 @@ from app.flows.action_ports import (
     GroupMembers,
     LoggingNotifier,
     NotifyFailed,
+    Posted,
     ProposalNotifier,
     notifier_for,
     use_notifier,
@@ -507,7 +508,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
         outcome=f"proposed: {proposal.description}",
     )
     try:
-        ts = await notifier.post_proposal(proposal)
+        posted = await notifier.post_proposal(proposal)
     except Exception as err:  # not posted: nobody could confirm it, so it must not stay open
         reason = str(err) if isinstance(err, NotifyFailed) else f"unexpected {type(err).__name__}"
         if not isinstance(err, NotifyFailed):
@@ -519,8 +520,16 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
             outcome=f"cancelled: could not post the proposal ({reason})",
         )
         raise ActionError(f"could not post the proposal in this channel ({reason}); nothing will run") from None
-    await store.attach_message(deps.sessions, proposal_id, channel=where.channel, ts=ts, now=deps.clock())
-    return replace(proposal, message_ts=ts)
+    await store.attach_message(
+        deps.sessions, proposal_id, channel=posted.channel, ts=posted.ts, thread_ts=posted.thread_ts, now=deps.clock()
+    )
+    if posted.where != (where.channel, where.thread_ts):
+        await deps.audit(
+            actor=PITCREW, action="action.posted", target=proposal_id,
+            params={"asked_in": where.channel, "posted_in": posted.channel},
+            outcome=f"posted in {posted.channel}: could not post in {where.channel}",
+        )
+    return replace(proposal, channel=posted.channel, thread_ts=posted.thread_ts, message_ts=posted.ts)
 
 
 async def _audit_refusal(deps: Deps, by: str, kind: str, service: str, params: Mapping[str, Any], reason: str) -> None:
@@ -569,6 +578,7 @@ __all__ = [
     "LoggingNotifier",
     "NotifyFailed",
     "Outcome",
+    "Posted",
     "Proposal",
     "ProposalNotifier",
     "SessionGroup",

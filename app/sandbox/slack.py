@@ -5,6 +5,13 @@ It answers the methods pitcrew calls the way Slack does (`{"ok": true, ...}`, `t
 `service_unavailable` when told to), keeps the messages it was sent so
 that `chat.update` edits them, and records every call. The console renders from it, and the
 tests assert on what reached it.
+
+Membership is Slack's: a channel declared with `channel(..., bot_member=False)` refuses what Slack
+refuses a bot that was never invited (`not_in_channel` in a public channel, `channel_not_found` in
+a private one, which a bot outside it cannot see), and `conversations.join` lets it into a public
+one. Channels never declared are taken as channels the bot was invited to (the alerts and updates
+channels of every test), and a user id as `channel` of `chat.postMessage` is the bot's direct
+message with that user. The token carries the scopes of manifest.yml (`BOT_SCOPES`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import httpx
@@ -32,6 +39,20 @@ TEAM_ID = "T0PITCREW"
 BOT_USER_ID = "U0PITCREW"
 BOT_ID = "B0PITCREW"
 _JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
+# The bot scopes manifest.yml asks for (tests/e2e/test_slack_membership.py checks they agree).
+BOT_SCOPES = frozenset({
+    "commands", "chat:write", "chat:write.public", "channels:join", "app_mentions:read", "usergroups:read",
+    "files:write",
+})
+ChannelKind = Literal["public", "private", "im", "mpim"]
+
+
+@dataclass
+class FakeChannel:
+    """A conversation the bot may or may not be in: a public or private channel, a DM or a group DM."""
+
+    kind: ChannelKind = "public"
+    bot_member: bool = True
 
 
 @dataclass
@@ -67,6 +88,8 @@ class FakeSlack:
         self.calls: list[SlackCall] = []
         self.messages: list[SlackMessage] = []
         self.usergroups: dict[str, list[str]] = {}
+        self.channels: dict[str, FakeChannel] = {}
+        self.scopes: set[str] = set(BOT_SCOPES)
         self.uploads: dict[str, dict[str, Any]] = {}
         self.listeners: list[asyncio.Queue[tuple[str, SlackMessage]]] = []
         self._rate_limited: list[int] = []
@@ -123,6 +146,15 @@ class FakeSlack:
     def recover(self) -> None:
         """The Web API answers again."""
         self._outage = None
+
+    def channel(self, channel_id: str, *, kind: ChannelKind = "public", bot_member: bool = False) -> FakeChannel:
+        """Declare a conversation, by default a public channel nobody invited the bot to."""
+        self.channels[channel_id] = FakeChannel(kind, bot_member)
+        return self.channels[channel_id]
+
+    def dm_with(self, user: str) -> str:
+        """The id of the bot's direct message with `user` (a `D...` id, as Slack gives)."""
+        return "D" + user[1:]
 
     def subscribe(self) -> asyncio.Queue[tuple[str, SlackMessage]]:
         """A queue of ("posted" | "updated" | "ephemeral" | "response", message) as they happen."""
@@ -308,6 +340,36 @@ class FakeSlack:
         for queue in self.listeners:
             queue.put_nowait((kind, message))
 
+    # --- membership ------------------------------------------------------------------------------
+    def _refusal(self, channel: str, *, posting_text: bool) -> str | None:
+        """Why Slack refuses the bot `channel`, or None. Sources:
+        - chat.postMessage lists `not_in_channel` and `channel_not_found` (https://docs.slack.dev/
+          reference/methods/chat.postMessage#errors; web-api/slack_web_openapi_v2.json in
+          /work/shared/refdata/slack); the `chat:write.public` scope "send messages to channels
+          your Slack app isn't a member of" covers public channels only
+          (https://docs.slack.dev/reference/scopes/chat.write.public);
+        - files.completeUploadExternal needs membership whatever the scopes: it answers
+          `not_in_channel` where chat.postMessage succeeds thanks to chat:write.public
+          (github.com/getnao/nao/issues/1372);
+        - a private channel is invisible to a bot outside it: `channel_not_found`, as for a DM or
+          group DM between other people."""
+        found = self.channels.get(channel)
+        if found is None or found.bot_member:
+            return None
+        if found.kind != "public":
+            return "channel_not_found"
+        return None if posting_text and "chat:write.public" in self.scopes else "not_in_channel"
+
+    def _conversation_of(self, channel: str) -> str:
+        """A user id as `channel` of chat.postMessage posts in the bot's DM with that user, and the answer
+        names that DM (https://docs.slack.dev/reference/methods/chat.postMessage, "Channels": a user's id
+        posts in the app's DM with that user, its Messages tab)."""
+        if channel[:1] in ("U", "W"):
+            dm = self.dm_with(channel)
+            self.channels.setdefault(dm, FakeChannel("im", True))
+            return dm
+        return channel
+
     # --- methods -----------------------------------------------------------------------------
     async def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -323,10 +385,14 @@ class FakeSlack:
     async def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
+        channel = self._conversation_of(args["channel"])
+        refused = self._refusal(channel, posting_text=True)
+        if refused:
+            return {"ok": False, "error": refused}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
         message = SlackMessage(
-            channel=args["channel"],
+            channel=channel,
             ts=self._next_ts(),
             text=args.get("text", ""),
             blocks=args.get("blocks") or [],
@@ -367,6 +433,31 @@ class FakeSlack:
             queue.put_nowait(("updated", message))
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
 
+    async def _m_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/conversations.join: a bot token needs `channels:join`
+        (else `missing_scope`, with `needed`); a public channel is joined (`already_in_channel` as a
+        warning when the bot was in it); a DM or group DM is `method_not_supported_for_channel_type`;
+        a private channel the bot is not in cannot be seen: `channel_not_found`."""
+        if "channels:join" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "channels:join",
+                    "provided": ",".join(sorted(self.scopes))}
+        channel_id = args.get("channel", "")
+        if not channel_id:
+            return {"ok": False, "error": "channel_not_found"}
+        found = self.channels.get(channel_id)
+        if found is not None and found.kind in ("im", "mpim"):
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        if found is not None and found.kind == "private" and not found.bot_member:
+            return {"ok": False, "error": "channel_not_found"}
+        already = found is None or found.bot_member
+        if found is not None:
+            found.bot_member = True
+        answer: dict[str, Any] = {"ok": True, "channel": {"id": channel_id, "is_channel": True, "is_member": True,
+                                                          "is_private": found is not None and found.kind == "private"}}
+        if already:
+            answer |= {"warning": "already_in_channel", "response_metadata": {"warnings": ["already_in_channel"]}}
+        return answer
+
     async def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = args.get("usergroup", "")
         if group not in self.usergroups:
@@ -383,6 +474,12 @@ class FakeSlack:
 
     async def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         files = args.get("files") or []
+        channel = args.get("channel_id") or ""
+        if channel[:1] in ("U", "W"):  # only C/G/D/Z ids (github.com/slackapi/bolt-js/issues/2115)
+            return {"ok": False, "error": "invalid_arguments"}
+        refused = self._refusal(channel, posting_text=False) if channel else None
+        if refused:
+            return {"ok": False, "error": refused}
         for item in files:
             if item.get("id") not in self.uploads:
                 return {"ok": False, "error": "file_not_found"}

@@ -2,14 +2,23 @@
 
 Proposals are posted with `chat.postMessage` (not a response URL) so that their `ts` is known,
 stored, and editable with `chat.update` by whichever instance, click or job comes next.
+
+A proposal asked for where the bot is not a member is never silently lost (app/slack/membership.py):
+the bot joins a public channel and posts there; where it cannot (a private channel, a DM between
+people), the proposal goes to the asker's DM with the bot, and the asker is told why
+(app/slack/commands/rollback.py). Where even that fails, nothing is proposed and the reason says to
+`/invite @pitcrew`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.flows.actions import NotifyFailed, Proposal
+from app.flows.actions import NotifyFailed, Posted, Proposal
+from app.slack.membership import INVITE_HINT, is_user, join, not_a_member, post_to_dm, slack_error
 from app.slack.render.actions import proposal_message, verification_alert
 
 
@@ -17,19 +26,36 @@ class SlackNotifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post_proposal(self, proposal: Proposal) -> str:
+    async def post_proposal(self, proposal: Proposal) -> Posted:
         if not proposal.channel:
             raise NotifyFailed("no channel to post in")
+        message = proposal_message(proposal)
         try:
-            response = await self.client.chat_postMessage(
-                channel=proposal.channel, thread_ts=proposal.thread_ts, **proposal_message(proposal)
-            )
+            return await self._post(proposal.channel, proposal.thread_ts, message)
         except SlackApiError as err:
-            raise NotifyFailed(f"Slack answered {err.response.get('error') or err.response.status_code}") from None
+            if not not_a_member(err):
+                raise NotifyFailed(f"Slack answered {slack_error(err)}") from None
+            refused = slack_error(err)
+        if await join(self.client, proposal.channel):
+            try:
+                return await self._post(proposal.channel, proposal.thread_ts, message)
+            except SlackApiError as err:
+                refused = slack_error(err)
+        if is_user(proposal.proposed_by):
+            try:
+                channel, ts = await post_to_dm(self.client, proposal.proposed_by, **message)
+            except SlackApiError:
+                pass
+            else:
+                return Posted(channel, ts)
+        raise NotifyFailed(f"Slack answered {refused}: pitcrew is not in this channel; {INVITE_HINT}")
+
+    async def _post(self, channel: str, thread_ts: str | None, message: dict[str, Any]) -> Posted:
+        response = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
         ts = response.get("ts")
         if not isinstance(ts, str):
             raise NotifyFailed("Slack did not say which message it posted")
-        return ts
+        return Posted(str(response.get("channel") or channel), ts, thread_ts)
 
     async def update_proposal(self, proposal: Proposal) -> None:
         if not proposal.channel or not proposal.message_ts:

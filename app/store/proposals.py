@@ -406,14 +406,24 @@ async def drop_pending_job(session: AsyncSession, dedupe_key: str) -> None:
     await session.execute(delete(Job).where(Job.dedupe_key == dedupe_key, Job.status == "pending"))
 
 
+class Unchanged:
+    """The thread of a proposal left as it was (attach_message)."""
+
+
+UNCHANGED = Unchanged()
+
+
 async def attach_message(
-    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, channel: str, ts: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession], proposal_id: str, *, channel: str, ts: str, now: datetime,
+    thread_ts: str | Unchanged | None = UNCHANGED,
 ) -> None:
-    """Where the proposal was posted, so every later change edits that message."""
+    """Where the proposal was posted, so every later change edits that message. Its channel and thread
+    may not be those asked for (a DM with the asker when the bot could not post there): `thread_ts`,
+    when given, replaces the thread asked for."""
+    values: dict[str, object] = {"channel": channel, "message_ts": ts, "updated_at": now}
+    if not isinstance(thread_ts, Unchanged):
+        values["thread_ts"] = thread_ts
     async with transaction(sessions) as session:
-        await session.execute(
-            update(ProposedAction)
-            .where(ProposedAction.id == proposal_id)
-            .values(channel=channel, message_ts=ts, updated_at=now)
-        )
+        await session.execute(update(ProposedAction).where(ProposedAction.id == proposal_id).values(**values))
+
 

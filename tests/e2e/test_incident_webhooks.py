@@ -310,6 +310,30 @@ async def test_sentry_signature_is_verified_when_its_secret_is_set(db_url, fake_
         assert good.status_code == 202 and effects(good) == ["opened"]
 
 
+async def test_sentry_resources_that_are_not_alerts_get_2xx_and_open_nothing(db_url, fake_slack):
+    """Sentry sends every resource an integration subscribes to (installation, comment, ...) to the one
+    webhook URL, told apart by `Sentry-Hook-Resource`; answering them 400 would count as failures."""
+    from tests.unit.test_webhook_parsers import SENTRY_NOT_ALERTS, sentry_error
+
+    async with pitcrew_for_incidents(db_url, fake_slack, SENTRY_CLIENT_SECRET=SENTRY_SECRET) as pitcrew:
+        for resource, doc in [("installation", SENTRY_NOT_ALERTS["installation"]),
+                              ("comment", SENTRY_NOT_ALERTS["comment"]),
+                              ("seer", SENTRY_NOT_ALERTS["a resource pitcrew does not know"])]:
+            raw = json.dumps(doc).encode()
+            headers = {"Sentry-Hook-Resource": resource, "Sentry-Hook-Signature": sentry_signature(raw, SENTRY_SECRET)}
+            response = await pitcrew.webhook("sentry", raw, token=None, headers=headers)
+            assert response.status_code == 202, (resource, response.text)
+            assert response.json()["alerts"] == []
+        assert await incidents_in(pitcrew) == []
+
+        raw = json.dumps(sentry_error()).encode()
+        headers = {"Sentry-Hook-Resource": "error", "Sentry-Hook-Signature": sentry_signature(raw, SENTRY_SECRET)}
+        error = await pitcrew.webhook("sentry", raw, token=None, headers=headers)
+        assert error.status_code == 202 and effects(error) == ["opened"]
+        [incident] = await incidents_in(pitcrew)
+        assert "ReferenceError: heck is not defined" in incident.title
+
+
 async def test_vercel_signature_is_verified_when_its_secret_is_set(db_url, fake_slack):
     body = json.dumps(vercel_body()).encode()
     async with pitcrew_for_incidents(db_url, fake_slack, VERCEL_WEBHOOK_SECRET=VERCEL_SECRET) as pitcrew:

@@ -586,6 +586,59 @@ def test_sentry_bad_bodies(doc):
     assert reason_of("sentry", body(doc)).startswith("sentry: expected an issue alert (`data.event`)")
 
 
+def sentry_error() -> dict[str, Any]:
+    """An `error` webhook as Sentry's docs show it (Sentry-Hook-Resource: error, action `created`): the
+    error event under `data.error`, shaped as `data.event` of an issue alert (the docs' sample's event)."""
+    doc = json.loads(sample("sentry_issue_alert_event_alert_docs_example.json"))
+    return {
+        "action": "created",
+        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
+        "data": {"error": doc["data"]["event"]},
+        "installation": {"uuid": "eac5a0ae-60ec-418f-9318-46dc5e7e52ec"},
+    }
+
+
+def test_sentry_error_resource_is_read_as_an_event():
+    alert = only(parse("sentry", body(sentry_error()), JSON))
+    opened = only(parse("sentry", sample("sentry_issue_alert_event_alert_docs_example.json").encode(), JSON))
+    assert (alert.fingerprint, alert.status, alert.title) == (
+        "issue-1117540176", "firing", "ReferenceError: heck is not defined"
+    )
+    assert dedupe_key(alert) == dedupe_key(opened)  # the issue alert and its errors meet in one incident
+    assert alert.service == "front-end" and alert.severity == opened.severity
+
+
+# Bodies of Sentry's integration-platform resources that say nothing broke: {action, installation,
+# data, actor} as Sentry's AppPlatformEvent builds every one (docs: integration-platform/webhooks).
+SENTRY_NOT_ALERTS = {
+    "installation": {
+        "action": "created",
+        "actor": {"id": 1, "name": "Meredith Heller", "type": "user"},
+        "data": {"installation": {"app": {"uuid": "64bf2cf4", "slug": "pitcrew"}, "status": "installed",
+                                  "uuid": "a8e5d37a-696c-4c54-adb5-b3f28d64c7de"}},
+        "installation": {"uuid": "a8e5d37a-696c-4c54-adb5-b3f28d64c7de"},
+    },
+    "comment": {
+        "action": "created",
+        "data": {"comment": "adding a comment", "project_slug": "sentry", "comment_id": 1234, "issue_id": 100,
+                 "timestamp": "2022-03-02T21:51:44.118160Z"},
+        "installation": {"uuid": "eac5a0ae-60ec-418f-9318-46dc5e7e52ec"},
+        "actor": {"type": "user", "id": 1, "name": "colleen"},
+    },
+    "a resource pitcrew does not know": {
+        "action": "created",
+        "data": {"seer_fix": {"id": 7}},
+        "installation": {"uuid": "eac5a0ae-60ec-418f-9318-46dc5e7e52ec"},
+        "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
+    },
+}
+
+
+@pytest.mark.parametrize("resource", list(SENTRY_NOT_ALERTS))
+def test_sentry_resources_that_are_not_alerts_are_read_as_nothing(resource):
+    assert parse("sentry", body(SENTRY_NOT_ALERTS[resource]), JSON) == []
+
+
 def test_sentry_issue_without_id_is_refused():
     doc = sentry_issue("created")
     del doc["data"]["issue"]["id"]

@@ -1,11 +1,21 @@
-"""Sentry integration-platform webhooks: issue alerts, issue events and metric alerts.
+"""Sentry integration-platform webhooks: issue alerts, issue events, errors and metric alerts.
 
-The kind is read from the body rather than the `Sentry-Hook-Resource` header so the parser
-needs only the body: `data.metric_alert` (action critical/warning/resolved), `data.event` (an
-issue alert rule fired), `data.issue` (issue created/resolved/unresolved). Issue alerts and issue
-events share the fingerprint `issue-<id>`, so a rule firing and the issue later being resolved
-meet in one incident; a metric alert's fingerprint is Sentry's own incident id for it.
-The legacy per-project webhook plugin (flat `id`/`level`/`message`/`url`) is read too.
+Sentry sends every resource an integration subscribes to to the one webhook URL, naming it in the
+`Sentry-Hook-Resource` header: `installation`, `event_alert`, `issue`, `metric_alert`, `error`,
+`comment` (https://docs.sentry.io/integrations/integration-platform/webhooks/), and more as Sentry
+adds them. The kind is read from the body rather than that header so the parser needs only the body
+(a stored body is read again later): each resource's body names its object under `data`, and every
+one is `{action, installation: {uuid}, data, actor}` (Sentry's `AppPlatformEvent`).
+- `data.metric_alert` (action critical/warning/resolved), `data.event` (an issue alert rule fired),
+  `data.error` (an error event was created: read as an issue alert's event, per the `error` page),
+  `data.issue` (issue created/resolved/unresolved) are alerts;
+- `data.installation`, `data.comment` and any other resource say nothing broke: no alert, and the
+  edge answers 2xx (a 4xx counts as a failed delivery to Sentry, which disables a webhook after
+  enough of them).
+Issue alerts, errors and issue events share the fingerprint `issue-<id>`, so a rule firing and the
+issue later being resolved meet in one incident; a metric alert's fingerprint is Sentry's own
+incident id for it. The legacy per-project webhook plugin (flat `id`/`level`/`message`/`url`) is
+read too.
 """
 
 from __future__ import annotations
@@ -30,19 +40,24 @@ def parse(body: bytes, content_type: str | None = None) -> list[Alert]:
     if isinstance(dig(data, "metric_alert"), dict):
         return [_metric_alert(action, data)]
     if isinstance(dig(data, "event"), dict):
-        return [_issue_alert(data)]
+        return [_issue_alert(data, data["event"])]
+    if isinstance(dig(data, "error"), dict):
+        return [_issue_alert(data, data["error"])]
     if isinstance(dig(data, "issue"), dict):
         return _issue(action, data["issue"])
     if text(doc.get("id")) and ("level" in doc or "culprit" in doc):
         return [_legacy(doc)]
+    if isinstance(data, dict) and isinstance(doc.get("installation"), dict):
+        return []  # installation, comment, or a resource added since: an integration's, but no alert
     raise WebhookBodyError(
-        f"{SOURCE}: expected an issue alert (`data.event`), an issue webhook (`data.issue`)"
-        " or a metric alert (`data.metric_alert`)"
+        f"{SOURCE}: expected an issue alert (`data.event`), an error (`data.error`), an issue webhook"
+        " (`data.issue`) or a metric alert (`data.metric_alert`), or another integration webhook"
+        " (with `installation`)"
     )
 
 
-def _issue_alert(data: JsonObject) -> Alert:
-    event = data["event"]
+def _issue_alert(data: JsonObject, event: JsonObject) -> Alert:
+    """An issue alert's `data.event`, or an `error` webhook's `data.error` (the same event fields)."""
     issue_id = text(event.get("issue_id")) or _issue_id_from(text(event.get("issue_url")))
     event_id = text(event.get("event_id"))
     level = text(event.get("level"))

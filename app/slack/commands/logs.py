@@ -9,14 +9,17 @@ incident threads, slack.channels); anywhere else, a direct message or a Slack Co
 the asker sees it, and no file is attached. Usage, unknown
 services and failures are told privately to whoever asked. A result too long for a message is
 uploaded as a file (files.getUploadURLExternal + upload + files.completeUploadExternal, which
-slack-sdk's `files_upload_v2` does against SLACK_API_URL and the URL Slack hands back).
+slack-sdk's `files_upload_v2` does against SLACK_API_URL and the URL Slack hands back). Slack takes a
+file only in a conversation the bot is in (app/slack/membership.py): in a public channel it was never
+invited to, pitcrew joins and attaches it; where it cannot join, the file goes to the asker's DM with
+the bot; either way the asker is told, and where neither works, to `/invite @pitcrew`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import aiohttp
@@ -31,9 +34,13 @@ from app.flows.logs import LiveTail, LogsError, LogsResult, fetch_logs
 from app.flows.responders import answers_publicly
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
+from app.slack.membership import INVITE_HINT, is_user, join, not_a_member, post_to_dm, slack_error
 from app.slack.render.logs import (
     LogsFile,
+    file_in_dm_note,
+    file_sent_to_dm,
     file_withheld,
+    joined_to_attach,
     logs_delivery,
     logs_error,
     logs_usage,
@@ -63,6 +70,7 @@ class Place:
     # Post a notice that the next `replace` call turns into the answer (a live tail's "tailing…").
     notice: Post | None = None
     replace: Post | None = None
+    asker: str | None = None  # whose DM with the bot takes the file when the channel cannot
 
 
 @dataclass(frozen=True)
@@ -124,13 +132,40 @@ async def deliver(result: LogsResult, place: Place, *, replace_notice: bool = Fa
     if not place.in_public:
         await place.private(file_withheld(delivery.file))
         return f"{outcome}; file withheld (not answering in public here)"
+    comment = upload_comment(result, delivery.file)
     try:
-        await upload(place, delivery.file, upload_comment(result, delivery.file))
+        await upload(place, delivery.file, comment)
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
+        if isinstance(err, SlackApiError) and not_a_member(err):
+            return await _upload_elsewhere(place, delivery.file, comment, outcome, slack_error(err))
         reason = _slack_reason(err)
         await place.public(upload_failed_message(delivery.file, reason))
         return f"{outcome}; file not attached: {reason}"
     return f"{outcome}; file {delivery.file.filename}"
+
+
+async def _upload_elsewhere(place: Place, file: LogsFile, comment: str, outcome: str, refused: str) -> str:
+    """The bot is not in the channel: join it when Slack lets it, else the asker's DM, and say which."""
+    errors = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
+    if await join(place.client, place.channel):
+        try:
+            await upload(place, file, comment)
+        except errors as err:
+            refused = _slack_reason(err)
+        else:
+            await place.private(joined_to_attach(file))
+            return f"{outcome}; joined {place.channel}; file {file.filename}"
+    if place.asker and is_user(place.asker):
+        try:
+            dm, _ = await post_to_dm(place.client, place.asker, **file_in_dm_note(file, place.channel))
+            await upload(replace(place, channel=dm, thread_ts=None), file, comment)
+        except errors as err:
+            refused = _slack_reason(err)
+        else:
+            await place.private(file_sent_to_dm(file))
+            return f"{outcome}; file {file.filename} sent to the asker's DM (not a member of {place.channel})"
+    await place.public(upload_failed_message(file, f"Slack said {refused}; {INVITE_HINT}"))
+    return f"{outcome}; file not attached: {refused}"
 
 
 async def upload(place: Place, file: LogsFile, comment: str) -> None:
@@ -173,7 +208,8 @@ async def on_logs(ack: Any, command: dict[str, Any], respond: Any, client: Async
         await respond(**message, response_type="in_channel" if in_public else "ephemeral", replace_original=True)
 
     channel = command.get("channel_id", "")
-    place = Place(public, private, channel, None, client, in_public, notice=public, replace=replace)
+    place = Place(public, private, channel, None, client, in_public, notice=public, replace=replace,
+                  asker=command.get("user_id"))
     answered = await answer_logs(deps, command.get("text", ""), place)
     await deps.audit(
         actor=command.get("user_id", "unknown"),
@@ -230,7 +266,7 @@ async def logs_verb(mention: MentionLike, context: Any, reply: Callable[..., Awa
     # An ephemeral reply cannot be edited: where the answer is private, it comes once, at the end.
     place = Place(
         public, private, mention.channel, mention.reply_ts, client, in_public,
-        notice=notice if in_public else None, replace=replace if in_public else None,
+        notice=notice if in_public else None, replace=replace if in_public else None, asker=mention.user,
     )
     answered = await answer_logs(deps, mention.args, place)
     return answered.outcome

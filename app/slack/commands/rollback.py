@@ -1,9 +1,10 @@
 """`/rollback <service> [deployment-id | list]`: parse, call one flow, answer. Nothing else.
 
 A proposal is posted in the channel as its own message (the flow does it through the notifier,
-so the message can be edited later); `list` answers in the channel where pitcrew answers in public
-(slack.channels), privately elsewhere; usage and every reason why
-nothing was proposed are answered privately.
+so the message can be edited later); where the bot is not a member and cannot join, it goes to the
+asker's DM with the bot, and the asker is told so privately; `list` answers in the channel where
+pitcrew answers in public (slack.channels), privately elsewhere; usage and every reason why nothing
+was proposed are answered privately.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.flows.responders import answers_publicly
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.notifier import SlackNotifier
-from app.slack.render.actions import action_error, deployment_list, rollback_usage
+from app.slack.render.actions import action_error, deployment_list, proposal_moved, rollback_usage
 
 
 @deferred()
@@ -51,4 +52,6 @@ async def on_rollback(ack: Any, command: dict[str, Any], respond: Any, client: A
         await respond(**action_error(err.reason), response_type="ephemeral")
         await audit_command(context, command, f"not proposed: {err.reason}")
         return
+    if proposal.channel != command.get("channel_id"):
+        await respond(**proposal_moved(proposal), response_type="ephemeral")
     await audit_command(context, command, f"proposed {proposal.id}")

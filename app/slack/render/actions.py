@@ -279,6 +279,14 @@ def action_error(reason: str) -> dict[str, object]:
     return message(text, [section(text)])
 
 
+def proposal_moved(p: Proposal) -> dict[str, object]:
+    """Told privately to the asker when the proposal could not be posted where it was asked for."""
+    text = (f":envelope: pitcrew is not a member of this channel, so the proposal to {escape(p.description)} "
+            "is in your direct messages with @pitcrew, where an operator you show it to can confirm it. "
+            "`/invite @pitcrew` here to have proposals posted in this channel.")
+    return message(text, [section(text)])
+
+
 def verification_alert(p: Proposal, said: str) -> dict[str, object]:
     """Posted in the proposal's thread when verification fails, where the responders are."""
     text = f":rotating_light: {escape(p.service)}: {escape(said)}"

@@ -110,6 +110,27 @@ def upload_failed(file: LogsFile, reason: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
+def joined_to_attach(file: LogsFile) -> dict[str, Any]:
+    """Told privately to the asker: pitcrew joined this public channel to attach the file."""
+    text = (f":inbox_tray: pitcrew joined this channel to attach `{escape(file.filename)}` (Slack takes files "
+            "only from members); remove it with `/kick @pitcrew` if it should not be here.")
+    return message(text, [section(text)])
+
+
+def file_in_dm_note(file: LogsFile, channel: str) -> dict[str, Any]:
+    """The message in the asker's DM that the file follows."""
+    text = (f"`{escape(file.filename)}`, the whole result of your /logs in <#{channel}>: pitcrew is not a "
+            "member there, so it is here.")
+    return message(text, [section(text)])
+
+
+def file_sent_to_dm(file: LogsFile) -> dict[str, Any]:
+    """Told privately to the asker when the file went to their DM instead of this channel."""
+    text = (f":envelope: pitcrew is not a member of this channel, so `{escape(file.filename)}` is in your "
+            "direct messages with @pitcrew. `/invite @pitcrew` here to have files attached in this channel.")
+    return message(text, [section(text)])
+
+
 def file_withheld(file: LogsFile) -> dict[str, Any]:
     """Said instead of attaching the file where pitcrew answers privately: a file would be seen by all."""
     text = (f":lock: `{escape(file.filename)}` is not attached here: pitcrew attaches log files only where it "
