@@ -218,13 +218,7 @@ async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, no
     else:
         result["answer"] = {k: v for k, v in answer.items() if k not in spec.secret}
         status = ProposalStatus.ACCEPTED
-        if verifies(spec, inputs):
-            policy = ActionPolicy.from_dict(record.params.get("policy"))
-            deadline = now + timedelta(minutes=policy.verify_window_minutes)
-            first = min(now + timedelta(seconds=policy.verify_interval_s), deadline)
-            result["verification"] = VerifyState().to_dict()
-            result["verify_until"] = deadline.isoformat()
-            verification = schedule_verification(record.id, first, now)
+        verification = start_verification(record, spec, result, now)
     moved = await store.finish(
         deps.sessions, record.id, from_status=ProposalStatus.RUNNING, status=status, result=result, now=now,
         params=forget_secrets(spec, record), also=ended_normally(record.id, verification),
@@ -268,6 +262,19 @@ def ended_normally(proposal_id: str, then: Also | None) -> Also:
             await then(session)
 
     return end
+
+
+def start_verification(record: ProposalRecord, spec: ActionSpec, result: dict[str, Any], now: datetime) -> Also | None:
+    """For an action that is verified afterwards: its window in `result`, and the job that watches it
+    (to commit with the proposal's move to accepted); None for one that is not verified."""
+    if not verifies(spec, record.params.get("inputs", {})):
+        return None
+    policy = ActionPolicy.from_dict(record.params.get("policy"))
+    deadline = now + timedelta(minutes=policy.verify_window_minutes)
+    first = min(now + timedelta(seconds=policy.verify_interval_s), deadline)
+    result["verification"] = VerifyState().to_dict()
+    result["verify_until"] = deadline.isoformat()
+    return schedule_verification(record.id, first, now)
 
 
 def schedule_verification(proposal_id: str, first: datetime, now: datetime) -> Also:

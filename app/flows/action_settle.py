@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.catalog import UnknownService
-from app.core.actions import ActionPolicy, ProposalStatus, verifies
+from app.core.actions import ProposalStatus
 from app.core.secrets import mask_values
 from app.core.settlement import (
     SETTLE_AFTER,
@@ -34,10 +34,9 @@ from app.core.settlement import (
     variable_set,
     vercel_production,
 )
-from app.core.verification import VerifyState
 from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier, notifier_for, tell_outcome
-from app.flows.action_runs import PITCREW, SETTLE_JOB, schedule_verification, settle_key, show
+from app.flows.action_runs import PITCREW, SETTLE_JOB, settle_key, show, start_verification
 from app.flows.action_views import Proposal, forget_secrets, spec_of, view
 from app.jobs.runner import Again, handles
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -107,17 +106,10 @@ async def settle(
     if record.result.get("approvals"):
         result["approvals"] = record.result["approvals"]
     also = None
-    inputs = record.params.get("inputs", {})
     if settlement.outcome is Settled.DONE:
         status = ProposalStatus.ACCEPTED
         result["answer"] = settlement.answer
-        if verifies(spec, inputs):
-            policy = ActionPolicy.from_dict(record.params.get("policy"))
-            deadline = now + timedelta(minutes=policy.verify_window_minutes)
-            first = min(now + timedelta(seconds=policy.verify_interval_s), deadline)
-            result["verification"] = VerifyState().to_dict()
-            result["verify_until"] = deadline.isoformat()
-            also = schedule_verification(record.id, first, now)
+        also = start_verification(record, spec, result, now)
     else:
         status = ProposalStatus.FAILED
         uncertain = settlement.outcome is Settled.UNKNOWN
