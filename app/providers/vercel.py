@@ -246,7 +246,8 @@ class VercelClient:
         answer. `timeout_s` bounds the wait for Vercel's first answer; only no answer is an error.
         """
         call = "vercel runtime logs"
-        path = f"/v1/projects/{_project_part(ref)}/deployments/{_deployment_part(deployment_id)}/runtime-logs"
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        path = f"/v1/projects/{project}/deployments/{_deployment_part(deployment_id)}/runtime-logs"
         wanted = max(1, int(limit))
         lines: list[LogLine] = []
         answered = False
@@ -262,6 +263,10 @@ class VercelClient:
                     timeout=httpx.Timeout(timeout_s, read=max(timeout_s, tail_s + 1.0)),
                 ) as response:
                     answered = True
+                    note_budget("Vercel", response.headers)
+                    if response.status_code == 429:  # a stream is not retried: say until when
+                        await response.aread()
+                        raise RateLimited(call, "Vercel", decide(response.headers, self._clock(), retried=True).until)
                     if response.status_code >= 400:
                         await response.aread()
                         raise _failure(call, response, deployment_id=deployment_id)

@@ -524,3 +524,23 @@ async def test_a_long_vercel_rate_limit_says_until_when_and_asks_nothing_more(ve
 
     assert caught.value.reason == "Vercel's rate limit: retry after 12:15 UTC"
     assert len(vercel.fake.calls) == 1
+
+
+async def test_a_live_tail_of_a_project_named_by_its_name_asks_for_its_id_and_says_a_rate_limit(
+    vercel: Vercel,
+) -> None:
+    """The runtime-logs path takes the project's id (OpenAPI `projectId`), like promote and rollback;
+    and a 429 on the stream says until when, as every other call does."""
+    from app.providers.rate_limits import RateLimited
+
+    by_name = VercelRef(project_id="web", team_id=SAMPLE_TEAM_ID)
+    client = VercelClient(vercel.http, url=vercel.fake.url or "", token=SANDBOX_VERCEL_TOKEN, clock=lambda: NOW)
+
+    await client.runtime_logs(by_name, NEWEST, limit=1, tail_s=0.2)
+    tails = [c.path for c in vercel.fake.calls if c.path.endswith("/runtime-logs")]
+    assert tails == [f"/v1/projects/{vercel.ref.project_id}/deployments/{NEWEST}/runtime-logs"]
+
+    vercel.world.rate_limit_next(retry_after_s=900)
+    with pytest.raises(RateLimited) as caught:
+        await client.runtime_logs(by_name, NEWEST, limit=1, tail_s=0.2)
+    assert caught.value.reason == "Vercel's rate limit: retry after 12:15 UTC"
