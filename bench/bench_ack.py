@@ -1,6 +1,6 @@
 """How fast pitcrew acknowledges a slash command, next to a bare Bolt app that only acks.
 
-The issue's bar: p99 at 50 concurrent connections no worse than the bare app's, both measured in
+The target: p99 at 50 concurrent connections no worse than the bare app's, both measured in
 the same run on the same machine. Python HTTP clients saturate before either server does, so the
 load comes from `wrk` (bench/wrk_slash.lua) with a `/health` slash command signed at start.
 
@@ -8,7 +8,7 @@ Three kinds of process, each started and stopped here, all on 127.0.0.1:
 - the fakes (this script with `--fakes`): a FakeSlack Web API at /slack/api/ (SLACK_API_URL of
   both servers, so Bolt's auth.test is answered), a SampleService at /service/health (the one
   quick service of pitcrew's catalog), and /response, the response_url of the signed command,
-  which counts the answers posted to it so we can see the post-ack work finish;
+  which counts the answers posted to it so the script can see the post-ack work finish;
 - pitcrew exactly as `python -m app serve` runs it, on a freshly migrated SQLite file or a
   PostgreSQL database created for the run and dropped after it;
 - bench/bare_bolt_app.py, the same Bolt options, mount and uvicorn options, with a listener
@@ -24,7 +24,7 @@ for the work of every acked command (answers and audit entries), then stop. The 
   under wrk most of the work comes after the load.
 The bare app does no post-ack work whatever it is sent.
 
-    cd /work/main && python bench/bench_ack.py [--duration 15] [--connections 50] [--threads 2]
+    python bench/bench_ack.py [--duration 15] [--connections 50] [--threads 2]
         [--backends sqlite,postgres] [--texts help,] [--pace-ms 0] [--slow-clients 0]
         [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
 

@@ -1,6 +1,6 @@
 """An alert storm against two pitcrew instances on one PostgreSQL: throughput, dedupe, no loss, Slack's limits.
 
-The issue's bar: 10,000 alerts over 50 fingerprints, sent to two app instances sharing one
+The target: 10,000 alerts over 50 fingerprints, sent to two app instances sharing one
 PostgreSQL, open exactly 50 incidents, lose no alert, stay within Slack's rate limits, at
 2,000 alerts/s or more across the two instances on this 2-core machine. Python HTTP clients
 saturate long before the servers do, so the load comes from `wrk` (bench/wrk_alerts.lua), one wrk
@@ -22,7 +22,7 @@ edits per root message and the shortest gap between two edits of one message (mu
 `incidents.root_edit_interval_seconds`), and the busiest minute of chat.update and busiest second
 of chat.postMessage per channel. A benchmark, not a test: figures depend on the machine.
 
-    cd /work/main && python bench/bench_alerts.py [--alerts 10000] [--fingerprints 50] [--instances 2]
+    python bench/bench_alerts.py [--alerts 10000] [--fingerprints 50] [--instances 2]
         [--connections 32] [--threads 2] [--edit-interval 20] [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
 """
 

@@ -1,6 +1,6 @@
 """How long `/health` takes to post its card when every probe is slow: 30 services, 200 ms each.
 
-The issue's bar is "the card arrives under 1 s after the ack". Probes run concurrently, so the
+The target is "the card arrives under 1 s after the ack". Probes run concurrently, so the
 card should take about one probe (200 ms) plus pitcrew's own overhead, not 30 x 200 ms. This is a
 benchmark, not a test: the figure depends on the machine, so it is printed, not asserted.
 
@@ -11,7 +11,7 @@ slowed to 200 ms behind all 30 catalog entries (each with its own query string, 
 its own URL and its own request). Sharing one event loop with the fakes is the harsher case: the
 fakes' work competes with pitcrew's.
 
-    cd /work/main && python bench/bench_health.py [--runs 20] [--services 30] [--delay-ms 200]
+    python bench/bench_health.py [--runs 20] [--services 30] [--delay-ms 200]
 
 The first run opens the 30 probe connections and is reported apart ("cold"); the others reuse
 them from httpx's pool, as a second `/health` within a few seconds does in production.

@@ -50,7 +50,7 @@ from app.store.migrate import upgrade_async
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 OURS = {"README.md", "slack-setup.md", "deploy-railway.md", "configuration.md", "webhooks.md", "operators.md",
-        "audit.md", "scaling.md", "troubleshooting.md", "status-page.md", "security.md"}
+        "audit.md", "scaling.md", "troubleshooting.md", "status-page.md", "security.md", "architecture.md"}
 # Variables the docs name that are not pitcrew's settings, and why they may be named.
 OTHER_VARIABLES = {
     "APP_DATABASE_URL": "the example of a variable a postgres service's dsn_env names",
