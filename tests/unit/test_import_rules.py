@@ -15,11 +15,6 @@ import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-# The demo plays a story that drives pitcrew itself (it reads incidents and checks the audit chain),
-# so today it imports the core and the flows from inside `app/sandbox/`. It is to move to `app/demo/`
-# (issue 13, item 3); until then these modules, and only these, are exempt from the sandbox rule.
-DEMO_MODULES = {"app.sandbox.demo", "app.sandbox.demo_story", "app.sandbox.demo_command"}
-
 
 def _modules(root: Path) -> dict[str, Path]:
     modules = {}
@@ -129,13 +124,24 @@ def test_sandbox_knows_nothing_of_core_or_flows(graph: dict[str, set[str]]) -> N
     wrong = sorted(
         f"{a} -> {b}"
         for a, targets in graph.items()
-        if _inside(a, "app.sandbox") and a not in DEMO_MODULES
+        if _inside(a, "app.sandbox")
         for b in targets
         if _inside(b, "app.core") or _inside(b, "app.flows")
     )
     assert not wrong, "app/sandbox/ imitates the outside world and must not import app/core/ or app/flows/:\n" + (
         "\n".join(wrong)
     )
+
+
+def test_core_and_flows_know_nothing_of_the_sandbox_or_the_demo(graph: dict[str, set[str]]) -> None:
+    wrong = sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        if _inside(a, "app.core") or _inside(a, "app.flows")
+        for b in targets
+        if _inside(b, "app.sandbox") or _inside(b, "app.demo")
+    )
+    assert not wrong, "app/core/ and app/flows/ must not import app/sandbox/ or app/demo/:\n" + "\n".join(wrong)
 
 
 # The checker itself must see what it is meant to see: a circle through a function-level import,
