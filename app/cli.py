@@ -285,7 +285,7 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from app.sandbox.demo_command import demo_main
+    from app.demo.command import demo_main
 
     try:
         return run_async(lambda: demo_main(script=args.script))

@@ -57,7 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from app.slack import payloads
+from app.sandbox import slack_payloads as payloads
 from bench.processes import Processes, base_env, cpu_seconds, free_port, wait_listening
 from bench.slow_clients import SlowClients
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import threading
 
-from app.slack import payloads
+from app.sandbox import slack_payloads as payloads
 
 
 class SlowClients:

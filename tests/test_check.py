@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from app.check import advice, run_checks
 from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
 from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.slack_payloads import TEAM_ID
 from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
 from app.sandbox.vercel import sample_world as vercel_world
 from app.settings import Settings
-from app.slack.payloads import TEAM_ID
 from app.store.migrate import upgrade_async
 from tests.harness import catalog_from
 from tests.postgres_support import ADMIN_DSN, requires_postgres

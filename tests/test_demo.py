@@ -13,17 +13,17 @@ from pathlib import Path
 
 from app.catalog import parse_catalog
 from app.core.webhooks import uptimerobot
-from app.flows import incidents as incident_flows
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
-from app.sandbox.demo import (
+from app.demo.story import play_story, story_steps
+from app.demo.world import (
     ALERTS_CHANNEL,
     DEMO_USER,
     SandboxApi,
     demo_catalog_yaml,
     running_demo,
 )
-from app.sandbox.demo_story import play_story, story_steps
+from app.flows import incidents as incident_flows
+from app.sandbox import railway as sandbox_railway
+from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.slack import find_button
 from app.sandbox.uptime import UPTIMEROBOT_TEMPLATE, fill_template
 

@@ -39,8 +39,8 @@ from app.cli import _parser
 from app.core import actions as action_defaults
 from app.core.audit import GENESIS, AuditEntry, entry_hash
 from app.core.runbook_loader import parse_runbook
-from app.sandbox.demo import running_demo
-from app.sandbox.demo_story import play_story
+from app.demo.story import play_story
+from app.demo.world import running_demo
 from app.sandbox.uptime import UPTIMEROBOT_TEMPLATE
 from app.settings import Settings
 from app.store import audit as audit_store

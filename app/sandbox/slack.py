@@ -32,8 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
-from app.slack import payloads
 
 TEAM_ID = "T0PITCREW"
 BOT_USER_ID = "U0PITCREW"

@@ -23,8 +23,8 @@ import httpx
 
 from app.catalog import IncidentsConfig
 from app.jobs.runner import JobRunner
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
-from app.slack import payloads
 from tests.harness import ALERTS, UPDATES, Clock, RunningPitcrew, catalog_from, running_pitcrew
 from tests.refdata import REFDATA, strip_jsonc
 

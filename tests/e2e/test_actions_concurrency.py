@@ -8,8 +8,8 @@ import asyncio
 import httpx
 
 from app.core.audit import verify
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
-from app.slack import payloads
 from tests.e2e.actions_support import (
     OPERATOR,
     OPERATOR_2,

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from app.core.audit import verify
 from app.deps import Deps, build_deps
 from app.in_flight import InFlight
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
-from app.slack import payloads
 from app.slack.app import build_slack_app
 from app.slack.commands.incident import may_open_form
 from app.slack.deferral import SLACK_REQUEST_JOB

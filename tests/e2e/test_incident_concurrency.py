@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.jobs.runner import JobRunner
-from app.slack import payloads
+from app.sandbox import slack_payloads as payloads
 from app.store.db import transaction
 from app.store.models import Incident, ReceivedAlert
 from tests.e2e.incident_support import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from app.core.audit import verify
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
-from app.slack import payloads
 from app.store import audit as audit_store
 from tests.harness import ALERTS, catalog_from, running_pitcrew
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.slack import payloads
+from app.sandbox import slack_payloads as payloads
 from app.slack.stored_requests import sealed_payload
 from app.store import audit as audit_store
 from app.store.models import Job

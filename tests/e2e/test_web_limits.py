@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 import httpx
 
 from app import web_limits
+from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
-from app.slack import payloads
 from tests.e2e.incident_support import SECRET, generic_body, incident_catalog, pitcrew_for_incidents, roots, wait_until
 from tests.e2e.raw_http_support import (
     Connection,

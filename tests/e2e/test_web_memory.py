@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from app.sandbox import slack_payloads as payloads
 from app.settings import Settings
-from app.slack import payloads
 from app.store.migrate import upgrade_async
 from tests.e2e.raw_http_support import head, upload
 

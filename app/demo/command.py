@@ -1,6 +1,6 @@
 """`pitcrew demo`: the sandbox with a person at the console, or the scripted story playing itself.
 
-It sits above both the sandbox (`demo`) and the story (`demo_story`), which imports the sandbox:
+It sits above both the demo's world (`world`) and the story (`story`), which imports the world:
 the entry point that chooses between them belongs to neither.
 """
 
@@ -11,8 +11,8 @@ from typing import TextIO
 
 from app.console.render import COLOR, PLAIN
 from app.console.session import LineSource, StdinLines
-from app.sandbox.demo import LiveTerminal, banner, errors_as_lines, running_demo
-from app.sandbox.demo_story import play_story
+from app.demo.story import play_story
+from app.demo.world import LiveTerminal, banner, errors_as_lines, running_demo
 
 
 async def demo_main(*, script: bool = False, out: TextIO = sys.stdout) -> int:

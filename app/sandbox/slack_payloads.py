@@ -1,7 +1,10 @@
 """Requests exactly as Slack sends them to `/slack/events`, signed with the signing secret.
 
-The console builds its requests here, and so do the tests: one definition of what Slack sends.
-Shapes follow Slack's docs and the payload samples in shared/refdata/slack.
+The sandbox Slack (and so the console and the demo) builds its requests here, and so do the tests:
+one definition of what Slack sends. It is Slack's behaviour, not pitcrew's, so it lives with the
+rest of the imitated outside world. Shapes follow Slack's docs and the payload samples in
+shared/refdata/slack; the signature is Slack's v0 scheme ("Verifying requests from Slack":
+HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing secret), computed by the Slack SDK.
 """
 
 from __future__ import annotations
