@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,39 @@ class PostgresObservation:
     role: str | None = None  # the role pitcrew connected as
     sees_all_sessions: bool = True  # the role has pg_read_all_stats' privileges (superuser, pg_monitor)
     pooler: str | None = None  # the pooler the DSN goes through (`Neon's pooler (host ...)`), None when direct
+
+
+@dataclass(frozen=True)
+class StatementStats:
+    """One normalised statement from pg_stat_statements, with its times in milliseconds."""
+
+    query: str
+    calls: int
+    mean_ms: float
+    total_ms: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class RunningQuery:
+    """A query running now, from pg_stat_activity."""
+
+    pid: int
+    usename: str | None
+    application_name: str | None
+    duration_s: float
+    wait_event: str | None  # `Lock: transactionid`, `IO: DataFileRead`, ... or None when on CPU
+    query: str | None  # None when our role may not see other roles' queries
+
+
+@dataclass(frozen=True)
+class SlowQueries:
+    """The slowest statements, from the best source the database offers; `source` says which.
+
+    Query text is the database's own and may hold literals (even passwords): mask before posting.
+    """
+
+    source: Literal["pg_stat_statements", "pg_stat_activity"]
+    statements: tuple[StatementStats, ...] = ()  # when source is pg_stat_statements
+    running: tuple[RunningQuery, ...] = ()  # when source is pg_stat_activity
+    note: str | None = None  # why pg_stat_statements was not used, when it is installed but unusable

@@ -29,11 +29,11 @@ from app.catalog import PostgresRef, RailwayRef, VercelRef
 from app.core.logs import OTHER_PATTERN, Group, LogFilter, LogRecord, TopGroups, make_record, process
 from app.core.logs_args import DEFAULT_LINES, MAX_LINES, LogsArgs
 from app.core.masking import Masker
-from app.core.observations import Deployment
+from app.core.observations import Deployment, SlowQueries
 from app.core.variables import ServiceVariables
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
 from app.providers.logs_model import LogLine
-from app.providers.postgres import SlowQueries, slow_queries
+from app.providers.postgres import slow_queries
 from app.providers.railway import RailwayClient, railway_log_filter
 from app.providers.vercel import VercelClient
 from app.store import drain_lines

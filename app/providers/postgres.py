@@ -38,7 +38,7 @@ from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
 
 from app.core.health import hidden_sessions_note
-from app.core.observations import PostgresObservation
+from app.core.observations import PostgresObservation, RunningQuery, SlowQueries, StatementStats
 from app.core.postgres_dsn import PLATFORM_ROLES, clean_dsn, pooler_of, split_list
 from app.core.secrets import mask_values
 from app.providers.base import ProviderError
@@ -73,42 +73,6 @@ class IdleSession:
     client_addr: str | None  # None for a Unix-socket connection
     state: str
     idle_for_s: float
-
-
-@dataclass(frozen=True)
-class StatementStats:
-    """One normalised statement from pg_stat_statements, with its times in milliseconds."""
-
-    query: str
-    calls: int
-    mean_ms: float
-    total_ms: float
-    rows: int
-
-
-@dataclass(frozen=True)
-class RunningQuery:
-    """A query running now, from pg_stat_activity."""
-
-    pid: int
-    usename: str | None
-    application_name: str | None
-    duration_s: float
-    wait_event: str | None  # `Lock: transactionid`, `IO: DataFileRead`, ... or None when on CPU
-    query: str | None  # None when our role may not see other roles' queries
-
-
-@dataclass(frozen=True)
-class SlowQueries:
-    """The slowest statements, from the best source the database offers; `source` says which.
-
-    Query text is the database's own and may hold literals (even passwords): mask before posting.
-    """
-
-    source: Literal["pg_stat_statements", "pg_stat_activity"]
-    statements: tuple[StatementStats, ...] = ()  # when source is pg_stat_statements
-    running: tuple[RunningQuery, ...] = ()  # when source is pg_stat_activity
-    note: str | None = None  # why pg_stat_statements was not used, when it is installed but unusable
 
 
 # What "an idle session we may end" means, shared by the preview and the termination so the two can

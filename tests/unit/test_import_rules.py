@@ -152,6 +152,30 @@ def test_core_and_flows_know_nothing_of_the_sandbox_or_the_demo(graph: dict[str,
     assert not wrong, "app/core/ and app/flows/ must not import app/sandbox/ or app/demo/:\n" + "\n".join(wrong)
 
 
+# The renderers and the console present the result objects a flow returns; what they show comes from
+# the flow or the core. An edge that reached a provider or the store itself would do a flow's work
+# (and tie a Block Kit layout to a database driver).
+PRESENTERS = ("app.slack.render", "app.console")
+BEHIND_THE_FLOWS = ("app.providers", "app.store")
+
+
+def presenters_reaching_past_the_flows(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        if any(_inside(a, p) for p in PRESENTERS)
+        for b in targets
+        if any(_inside(b, q) for q in BEHIND_THE_FLOWS)
+    )
+
+
+def test_renderers_and_console_go_through_a_flow(graph: dict[str, set[str]]) -> None:
+    wrong = presenters_reaching_past_the_flows(graph)
+    assert not wrong, "app/slack/render/ and app/console/ must not import app/providers/ or app/store/:\n" + (
+        "\n".join(wrong)
+    )
+
+
 # The checker itself must see what it is meant to see: a circle through a function-level import,
 # a relative import, an import under TYPE_CHECKING.
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -193,3 +217,22 @@ def test_relative_and_type_checking_imports_are_edges(tmp_path: Path) -> None:
 def test_an_acyclic_tree_has_no_circles(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"a.py": "import app.b\n", "b.py": "from app import c\n", "c.py": ""})
     assert cycles(import_graph(root)) == []
+
+
+def test_a_renderer_or_console_importing_a_provider_or_the_store_is_found(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "providers/postgres.py": "class SlowQueries: ...\n",
+            "store/audit.py": "",
+            "core/observations.py": "",
+            "flows/logs.py": "from app.providers.postgres import SlowQueries\n",
+            "slack/render/logs.py": "from app.providers.postgres import SlowQueries\nfrom app.flows import logs\n",
+            "slack/render/audit.py": "from app.core.observations import X\n",
+            "console/session.py": "def run():\n    from app import store\n",
+        },
+    )
+    assert presenters_reaching_past_the_flows(import_graph(root)) == [
+        "app.console.session -> app.store",
+        "app.slack.render.logs -> app.providers.postgres",
+    ]

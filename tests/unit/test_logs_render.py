@@ -11,9 +11,8 @@ import pytest
 from app.catalog import UnknownService
 from app.core.logs import Group, LogRecord, TopGroups, make_record
 from app.core.logs_args import USAGE, LogsArgs, LogsUsageError
-from app.core.observations import Deployment
+from app.core.observations import Deployment, RunningQuery, SlowQueries, StatementStats
 from app.flows.logs import LogsFetchFailed, LogSource, LogsResult, LogsUnavailable, describe_args
-from app.providers.postgres import RunningQuery, SlowQueries, StatementStats
 from app.slack.render.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT
 from app.slack.render.logs import (
     MAX_CODE_SECTIONS,

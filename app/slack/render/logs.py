@@ -18,8 +18,8 @@ from app.catalog import UnknownService
 from app.core.chat_text import counted
 from app.core.logs import OTHER_PATTERN, Group, LogRecord, format_line
 from app.core.logs_args import MAX_LINES, USAGE, LogsUsageError
+from app.core.observations import SlowQueries
 from app.flows.logs import LiveTail, LogsError, LogsFetchFailed, LogsResult, short_id
-from app.providers.postgres import SlowQueries
 from app.slack.render.common import (
     MAX_SECTION_TEXT,
     context,
