@@ -50,7 +50,15 @@ async def test_secrets_are_masked_in_every_log_record(tmp_path, logged: io.Strin
     except ConnectionError as err:
         logging.getLogger("slack_bolt.App").exception("listener failed: %s", err)
     access = logging.getLogger("uvicorn.access")
-    access.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/slack/events", "1.1", 200)
+    # A uvicorn started earlier in this process (another test) stops its loggers propagating to the
+    # root: its records are read where uvicorn's own handler would write them.
+    here = logging.StreamHandler(logged)
+    here.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    access.addHandler(here)
+    try:
+        access.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/slack/events", "1.1", 200)
+    finally:
+        access.removeHandler(here)
 
     text = logged.getvalue()
     for secret in (PASSWORD, DSN, TOKEN):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.catalog import Catalog, VercelRef
 from app.core.masking import Masker
+from app.core.variables import ServiceVariables
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.providers.logs_model import normalise_level, parse_timestamp
 from app.store import drain_lines
@@ -144,24 +145,25 @@ class DrainMaskers:
                 if cached is not None and time.monotonic() - cached[1] < self.stale_ok_s:
                     return cached[0]
                 raise
-            masker = Masker.for_variables({**variables, **own_secrets(deps)})
+            pairs = [*variables.values, *own_secrets(deps).items()]
+            masker = Masker.for_variables(pairs, unreadable=variables.unreadable)
             self._cached[ref.project_id] = (masker, time.monotonic())
             return masker
 
 
 def own_secrets(deps: Deps) -> dict[str, str]:
     """pitcrew's own tokens, named so that `Masker.for_variables` takes each for a secret."""
-    return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(deps.settings.secret_values())}
+    return {f"PITCREW_{n}_SECRET": value for n, value in enumerate(deps.secret_values())}
 
 
-async def _variables(deps: Deps, ref: VercelRef) -> dict[str, str]:
+async def _variables(deps: Deps, ref: VercelRef) -> ServiceVariables:
     client = deps.vercel
     if client is None:
         raise DrainMaskUnavailable(
             "VERCEL_TOKEN is not set: pitcrew cannot read the project's variables to mask drained lines"
         )
     try:
-        return await client.env_values(ref)
+        return await client.env_values(ref, target=None)  # a drain carries every target's lines
     except (ProviderError, InvalidIdentifier, TimeoutError) as err:
         reason = f"could not read the variables of {ref.project_id} to mask its lines: {err}"
         raise DrainMaskUnavailable(reason) from None
