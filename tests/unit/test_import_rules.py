@@ -169,6 +169,21 @@ def presenters_reaching_past_the_flows(graph: dict[str, set[str]]) -> list[str]:
     )
 
 
+EDGES = ("app.slack", "app.web", "app.webhooks", "app.drains", "app.status_page", "app.console", "app.cli")
+
+
+def test_flows_know_no_edge(graph: dict[str, set[str]]) -> None:
+    """A flow serves Slack, the console, a webhook and a job alike (DESIGN.md): it imports none of them."""
+    wrong = sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        if _inside(a, "app.flows")
+        for b in targets
+        if any(_inside(b, edge) for edge in EDGES)
+    )
+    assert not wrong, "app/flows/ must not import an edge (Slack, web, console, cli):\n" + "\n".join(wrong)
+
+
 def test_renderers_and_console_go_through_a_flow(graph: dict[str, set[str]]) -> None:
     wrong = presenters_reaching_past_the_flows(graph)
     assert not wrong, "app/slack/render/ and app/console/ must not import app/providers/ or app/store/:\n" + (
