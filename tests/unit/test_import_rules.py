@@ -96,6 +96,17 @@ def _inside(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
+def crossings(graph: dict[str, set[str]], sources: tuple[str, ...], targets: tuple[str, ...]) -> list[str]:
+    """Every import from a module inside one of `sources` into one inside `targets`, as "a -> b"."""
+    return sorted(
+        f"{a} -> {b}"
+        for a, imported in graph.items()
+        if any(_inside(a, source) for source in sources)
+        for b in imported
+        if any(_inside(b, target) for target in targets)
+    )
+
+
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
     return import_graph()
@@ -129,26 +140,14 @@ PITCREW_INSIDES = (
 
 
 def test_sandbox_knows_nothing_of_pitcrew(graph: dict[str, set[str]]) -> None:
-    wrong = sorted(
-        f"{a} -> {b}"
-        for a, targets in graph.items()
-        if _inside(a, "app.sandbox")
-        for b in targets
-        if any(_inside(b, inside) for inside in PITCREW_INSIDES)
-    )
+    wrong = crossings(graph, ("app.sandbox",), PITCREW_INSIDES)
     assert not wrong, "app/sandbox/ imitates the outside world and must not import pitcrew's insides:\n" + (
         "\n".join(wrong)
     )
 
 
 def test_core_and_flows_know_nothing_of_the_sandbox_or_the_demo(graph: dict[str, set[str]]) -> None:
-    wrong = sorted(
-        f"{a} -> {b}"
-        for a, targets in graph.items()
-        if _inside(a, "app.core") or _inside(a, "app.flows")
-        for b in targets
-        if _inside(b, "app.sandbox") or _inside(b, "app.demo")
-    )
+    wrong = crossings(graph, ("app.core", "app.flows"), ("app.sandbox", "app.demo"))
     assert not wrong, "app/core/ and app/flows/ must not import app/sandbox/ or app/demo/:\n" + "\n".join(wrong)
 
 
@@ -160,13 +159,7 @@ BEHIND_THE_FLOWS = ("app.providers", "app.store")
 
 
 def presenters_reaching_past_the_flows(graph: dict[str, set[str]]) -> list[str]:
-    return sorted(
-        f"{a} -> {b}"
-        for a, targets in graph.items()
-        if any(_inside(a, p) for p in PRESENTERS)
-        for b in targets
-        if any(_inside(b, q) for q in BEHIND_THE_FLOWS)
-    )
+    return crossings(graph, PRESENTERS, BEHIND_THE_FLOWS)
 
 
 EDGES = ("app.slack", "app.web", "app.webhooks", "app.drains", "app.status_page", "app.console", "app.cli")
@@ -174,13 +167,7 @@ EDGES = ("app.slack", "app.web", "app.webhooks", "app.drains", "app.status_page"
 
 def test_flows_know_no_edge(graph: dict[str, set[str]]) -> None:
     """A flow serves Slack, the console, a webhook and a job alike (DESIGN.md): it imports none of them."""
-    wrong = sorted(
-        f"{a} -> {b}"
-        for a, targets in graph.items()
-        if _inside(a, "app.flows")
-        for b in targets
-        if any(_inside(b, edge) for edge in EDGES)
-    )
+    wrong = crossings(graph, ("app.flows",), EDGES)
     assert not wrong, "app/flows/ must not import an edge (Slack, web, console, cli):\n" + "\n".join(wrong)
 
 
