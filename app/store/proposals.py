@@ -340,10 +340,18 @@ async def finish(
     `params`, when given, replaces the stored ones: a secret parameter is forgotten once it was used.
     `also` commits with the change (the verification job of an accepted action).
     """
+    values = _end_values(status, result, now, params)
+    return await _move(sessions, proposal_id, [ProposedAction.status == from_status], values, also)
+
+
+def _end_values(
+    status: str, result: Mapping[str, Any], now: datetime, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What an ended proposal's row becomes: its status and result, and its params when replaced."""
     values: dict[str, Any] = {"status": status, "result": dict(result), "updated_at": now}
     if params is not None:
         values["params"] = dict(params)
-    return await _move(sessions, proposal_id, [ProposedAction.status == from_status], values, also)
+    return values
 
 
 async def settle(
@@ -362,9 +370,7 @@ async def settle(
     Requiring the age in the same UPDATE means a call still finishing normally, or another instance
     settling it, is never overwritten: one of them moves it, the other gets no row.
     """
-    values: dict[str, Any] = {"status": status, "result": dict(result), "updated_at": now}
-    if params is not None:
-        values["params"] = dict(params)
+    values = _end_values(status, result, now, params)
     conditions = [ProposedAction.status == "running", ProposedAction.updated_at <= cutoff]
     return await _move(sessions, proposal_id, conditions, values, also)
 
