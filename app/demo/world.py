@@ -32,8 +32,9 @@ from pydantic import SecretStr
 from starlette.responses import PlainTextResponse
 
 from app.catalog import Catalog, load_catalog
+from app.console.lines import ConsoleInputError, TerminalLines
 from app.console.render import PLAIN, Palette
-from app.console.session import ConsoleInputError, ConsoleSession, TerminalLines
+from app.console.session import ConsoleSession
 from app.sandbox import railway as sandbox_railway
 from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.railway import FakeRailway, RailwayWorld
