@@ -43,7 +43,7 @@ def test_pitcrew_demo_script_plays_the_story_and_cleans_up(tmp_path):
     assert "(sandbox) api's deployment 4e6a8c0d crashed" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Down (HTTP 503 - Service Unavailable)" in out
     assert "🔴 SEV2 INC-1: api is down" in out
-    assert "⛔ You cannot confirm *roll back api*" in out
+    assert "⛔ You cannot confirm roll back api" in out
     assert "✅ Done and verified: roll back api" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Up (HTTP 200 - OK)" in out
     assert "🟢 Recovered: the alert is resolved." in out

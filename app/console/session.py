@@ -18,6 +18,7 @@ line and its transcript is the same from run to run.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import sys
@@ -30,6 +31,7 @@ import httpx
 from pydantic import SecretStr
 
 from app.catalog import Catalog
+from app.console.forms import FormAsker, form_fields, form_intro
 from app.console.lines import ConsoleInputError, LineSource, ScriptedLines, StdinLines, TerminalLines
 from app.console.render import COLOR, PLAIN, Palette, confirm_prompt, text_object
 from app.console.screen import Screen
@@ -53,7 +55,9 @@ HELP = """\
 Type what you would type in Slack:
   /health [service ...]   a slash command, e.g. /health api (each command answers `help`)
   @pitcrew <verb> ...     mention pitcrew, in the current thread if you are in one (@pitcrew help)
-  click N                 press button [N]; when Slack would ask "are you sure?", answer y or n
+  click N                 press button [N]; when Slack would ask "are you sure?", answer y or n;
+                          a form it opens asks its fields one line each (Enter keeps the [default],
+                          `cancel` closes the form)
   thread N                go into the thread of message #N; `leave` goes back to the channel
   as U123                 act as another Slack user, e.g. one who is not an operator
   help                    this text
@@ -195,6 +199,7 @@ class ConsoleSession:
             )
         while True:
             self.flush_events()
+            await self.fill_forms(source)  # one opened by work no line started (a timer, a test)
             line = await source.read(self.prompt())
             if line is None:
                 break
@@ -230,6 +235,7 @@ class ConsoleSession:
             if not going_on:
                 return False
         await self.settle()
+        await self.fill_forms(source)
         return True
 
     async def handle(self, line: str, source: LineSource | None = None) -> bool:
@@ -368,7 +374,6 @@ class ConsoleSession:
             else:
                 await asyncio.sleep(0)
         self.flush_events()
-        self._note_forms()
 
     def message_number(self, message: SlackMessage) -> int | None:
         """The #N a message has on screen (what `thread N` takes), or None when it was not printed."""
@@ -396,16 +401,45 @@ class ConsoleSession:
                 continue  # this version is on screen already
             self._print(message, edited=message.edits > 0)
 
-    def _note_forms(self) -> None:
-        opened = self.slack.calls_to("views.open")
-        for call in opened[self._views_seen:]:
-            view = call.args.get("view") or {}
-            title = text_object(view.get("title")) if isinstance(view, dict) else ""
-            self.write(
-                f"(pitcrew opened a form{f' “{title}”' if title else ''}: the console cannot fill in forms; "
-                "give the command its arguments instead)"
-            )
-        self._views_seen = len(opened)
+    # --- forms -------------------------------------------------------------------------------
+    async def fill_forms(self, source: LineSource | None) -> None:
+        """Ask every form the app opened since the last look, submit it, and wait for its work.
+
+        Slack opens a modal in the clicker's window; the console asks its fields through `source`
+        (a form raised by a line fed without one is named and left unanswered)."""
+        while True:
+            opened = self.slack.calls_to("views.open")
+            if len(opened) <= self._views_seen:
+                return
+            view = opened[self._views_seen].args.get("view") or {}
+            self._views_seen += 1
+            if isinstance(view, str):
+                view = json.loads(view)
+            if isinstance(view, dict):
+                await self.fill_form(view, source)
+                await self.settle()
+
+    async def fill_form(self, view: dict[str, Any], source: LineSource | None) -> None:
+        """One form: its fields asked, then a `view_submission` as Slack sends it; refused fields asked again."""
+        for line in form_intro(view, palette=self.screen.palette):
+            self.write(line)
+        if source is None:
+            self.write("(form left unanswered: nothing here can answer it)")
+            return
+        fields = form_fields(view)
+        answers = await FormAsker(source, self.write).ask(fields)
+        while answers is not None:
+            response = await self.slack.submit(view, answers, user=self.user)
+            errors = _form_errors(response)
+            if errors is None:
+                self._show_answer(response, self.channel, unhandled="nothing in pitcrew handles this form")
+                return
+            if not any(one.block_id in errors for one in fields):
+                for block_id, note in errors.items():
+                    self.write(f"! {block_id}: {note}")
+                break
+            answers = await FormAsker(source, self.write).ask(fields, previous=answers, errors=errors)
+        self.write("form closed: nothing was sent")
 
     def _show_answer(self, response: httpx.Response, channel: str, *, unhandled: str) -> None:
         """What the app answered the request itself: an immediate message (`ack(text)`) or a failure."""
@@ -443,6 +477,19 @@ class ConsoleSession:
 
     def write(self, text: str) -> None:
         self.screen.write(text)
+
+
+def _form_errors(response: httpx.Response) -> dict[str, str] | None:
+    """The app's notes under a form's fields (`response_action: errors`), or None when it took the form."""
+    if response.status_code != 200 or not response.text.strip():
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("response_action") != "errors":
+        return None
+    return {str(key): str(note) for key, note in (payload.get("errors") or {}).items()}
 
 
 def _not_a_user(user_id: str) -> str:

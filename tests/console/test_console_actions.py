@@ -34,10 +34,10 @@ services:
     assert "#1 Deployments of api (railway), newest first" in transcript
     assert "[1] Roll back to this" in transcript and "[2] Roll back to this" in transcript
     assert "#2 ⚠️ Proposed: roll back api" in transcript
-    assert "*Target:* `2c4e6a8b` *REMOVED* · b81e4d0 “Cache sessions in Redis”" in transcript
+    assert "Target: 2c4e6a8b REMOVED · b81e4d0 “Cache sessions in Redis”" in transcript
     assert "[3] Roll back (danger)  [4] Cancel" in transcript
-    assert "Roll back api? — *Roll back api to deployment 2c4e6a8b*." in transcript
-    assert "(only you) ⛔ You cannot confirm *roll back api*: only operators" in transcript
+    assert "Roll back api? — Roll back api to deployment 2c4e6a8b." in transcript
+    assert "(only you) ⛔ You cannot confirm roll back api: only operators" in transcript
     assert "not clicked: [3] was left alone" in transcript
     assert "#2 (edited) 🔄 Accepted: roll back api" in transcript
     assert "✅ Railway accepted rollback of deployment 2c4e6a8b" in transcript
