@@ -149,7 +149,6 @@ def lost_race(run: Run, record: RunRecord | None, step_id: str, now: datetime) -
     return busy_reason(record, now) or stale_click(run, record, step_id)
 
 
-
 # ---- recording an outcome and moving on --------------------------------------------------------
 
 
