@@ -19,11 +19,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from app.core.runbooks import (
-    TemplateError,
-    template_fields,
-    template_step_refs,
-)
+from app.core.runbooks import TemplateError, template_fields, template_step_refs
 
 MAX_TEXT_BYTES = 256 * 1024
 MAX_LABEL_CHARS = 75  # Slack's limit for a button's text

@@ -7,7 +7,8 @@ builds on `flows.incidents`.
 from __future__ import annotations
 
 from app.core.incident_reports import postmortem_markdown, runbook_evidence
-from app.core.runbooks import Runbook, StepOutcome
+from app.core.runbook_machine import StepOutcome
+from app.core.runbooks import Runbook
 from app.deps import Deps
 from app.flows.incidents import actions_taken, timeline
 from app.flows.runbook_offers import runbooks_of

@@ -15,12 +15,8 @@ from typing import TYPE_CHECKING
 
 from app.core import webhooks
 from app.core.incidents import IncidentView
-from app.core.runbooks import (
-    IncidentFields,
-    RunbookSet,
-    render,
-    suggest,
-)
+from app.core.runbook_match import suggest
+from app.core.runbooks import IncidentFields, RunbookSet, render
 from app.flows import incidents
 from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
 from app.flows.runbook_views import (

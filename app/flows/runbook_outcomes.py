@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.core.incidents import IncidentView
+from app.core.runbook_machine import StepOutcome, advance
 from app.core.runbooks import (
     ActionStep,
     CheckStep,
@@ -27,10 +28,8 @@ from app.core.runbooks import (
     Outcome,
     Runbook,
     Step,
-    StepOutcome,
     UnknownRunbook,
     UnknownStep,
-    advance,
     render,
     render_step,
 )

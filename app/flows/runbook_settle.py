@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 
 from app.core.actions import ProposalStatus
 from app.core.incidents import IncidentError
-from app.core.runbooks import (
-    Step,
-)
+from app.core.runbooks import Step
 from app.flows import incidents
 from app.flows.action_ports import listen_to_outcomes
 from app.flows.actions import Proposal

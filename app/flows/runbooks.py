@@ -32,22 +32,20 @@ from typing import TYPE_CHECKING
 
 from app.core.actions import ProposalStatus
 from app.core.incidents import IncidentClosed, IncidentError
+from app.core.runbook_machine import InvalidOutcome, StaleStep, start
 from app.core.runbooks import (
     ActionStep,
     CheckStep,
     ChooseStep,
-    InvalidOutcome,
     NotifyStep,
     Outcome,
     Runbook,
     RunbookSet,
     SayStep,
-    StaleStep,
     Step,
     UnknownRunbook,
     UnknownStep,
     render,
-    start,
 )
 from app.flows import incidents
 from app.flows.actions import ActionError, Where, get_proposal, propose

@@ -23,13 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.catalog import UnknownService
 from app.core.incidents import IncidentError
+from app.core.runbook_machine import InvalidOutcome, StaleStep
 from app.core.runbooks import (
     CHOOSE_ACTION_PREFIX,
     DONE_ACTION_ID,
     RUN_ACTION_ID,
     SKIP_ACTION_ID,
-    InvalidOutcome,
-    StaleStep,
     UnknownRunbook,
     parse_choice_action_id,
 )
