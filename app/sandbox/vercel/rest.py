@@ -1,13 +1,13 @@
 """A stand-in for Vercel's REST API, served over real HTTP, for the tests, `pitcrew demo` and the console.
 
 This module owns the HTTP surface: the routes `VercelClient` calls, the bearer-token check, rate
-limits and faults, Vercel's error shapes and the bodies as Vercel's OpenAPI description has them,
-answering from and acting on a `VercelWorld` (app/sandbox/vercel/world.py, which owns the data and
-Vercel's rules for it): unknown ids get a 404; a wrong token a 403; a project of a team is found
-only with its `teamId`. Runtime logs come as a stream of JSON lines that, like Vercel's, holds only
-the lines logged after the request and stays open for more (until the client hangs up, five minutes
-pass, or the server stops). It also delivers the world's log drains as Vercel does: signed batches
-of NDJSON or a JSON array.
+limits and faults, and Vercel's error shapes, answering from and acting on a `VercelWorld`
+(app/sandbox/vercel/world.py, which owns the data and Vercel's rules for it); the bodies, as
+Vercel's OpenAPI description has them, are built in app/sandbox/vercel/bodies.py. Unknown ids get
+a 404; a wrong token a 403; a project of a team is found only with its `teamId`. Runtime logs come
+as a stream of JSON lines that, like Vercel's, holds only the lines logged after the request and
+stays open for more (until the client hangs up, five minutes pass, or the server stops). It also
+delivers the world's log drains as Vercel does: signed batches of NDJSON or a JSON array.
 
 Every request is recorded in `calls` (method, path, query, whether a bearer token came):
 
@@ -18,7 +18,7 @@ Every request is recorded in `calls` (method, path, query, whether a bearer toke
         assert fake.calls[-1].path == "/v6/deployments"
 
 A new route: a `Route` in `FakeVercel.__init__` (wrapped in `_guard`) and its endpoint method in
-"endpoints", its body in "shapes"; the state it reads or changes goes in world.py.
+"endpoints", its body in bodies.py; the state it reads or changes goes in world.py.
 
 This is product code (it ships for the demo): nothing from tests.
 """
@@ -26,15 +26,12 @@ This is product code (it ships for the demo): nothing from tests.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -44,10 +41,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from app.sandbox.server import LoopbackServer
+from app.sandbox.vercel import bodies
 from app.sandbox.vercel.sample import sample_world
 from app.sandbox.vercel.world import (
-    FakeBuildEvent,
-    FakeEnv,
     FakeRuntimeLog,
     FakeVercelDeployment,
     FakeVercelProject,
@@ -225,7 +221,7 @@ class FakeVercel:
                     "next": epoch_ms(page[-1].created_at) if len(chosen) > limit else None,
                     "prev": epoch_ms(page[0].created_at) if page else None,
                 },
-                "deployments": [self._list_item(d) for d in page],
+                "deployments": [bodies.list_item(self.world, d) for d in page],
             }
         )
 
@@ -242,8 +238,8 @@ class FakeVercel:
                 "createdAt": epoch_ms(project.created_at),
                 "updatedAt": epoch_ms(self.world.clock()),
                 "live": False,
-                "targets": {"production": self._target(project, production)} if production else {},
-                "latestDeployments": [self._target(project, d) for d in project.deployments[:5]],
+                "targets": {"production": bodies.target(self.world, project, production)} if production else {},
+                "latestDeployments": [bodies.target(self.world, project, d) for d in project.deployments[:5]],
             }
         )
 
@@ -255,7 +251,7 @@ class FakeVercel:
         variables/sensitive-environment-variables, "cannot be decrypted once created"); one entry per
         key and targets."""
         project = self._project_for(request, request.path_params["idOrName"])
-        return JSONResponse({"envs": [self._env_json(project, entry, decrypted=False) for entry in project.envs]})
+        return JSONResponse({"envs": [bodies.env_json(project, entry, decrypted=False) for entry in project.envs]})
 
     async def _env_one(self, request: Request) -> Response:
         """getProjectEnv (`GET /v1/projects/{idOrName}/env/{id}`, "Retrieve the decrypted value of an
@@ -265,32 +261,11 @@ class FakeVercel:
         entry = next((e for e in project.envs if e.id == request.path_params["id"]), None)
         if entry is None:
             raise _Refusal(404, "not_found", "Environment Variable not found")
-        return JSONResponse(self._env_json(project, entry, decrypted=True))
-
-    def _env_json(self, project: FakeVercelProject, entry: FakeEnv, *, decrypted: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": entry.type,
-            "id": entry.id,
-            "key": entry.key,
-            "target": list(entry.targets),
-            "configurationId": None,
-            "createdAt": epoch_ms(project.created_at),
-            "updatedAt": epoch_ms(project.created_at),
-            "createdBy": "sandbox-user",
-            "updatedBy": None,
-        }
-        if entry.type == "sensitive":
-            return body  # never a value, decrypted or not
-        if entry.type == "encrypted":
-            body["decrypted"] = decrypted
-            body["value"] = entry.value if decrypted else _ciphertext(entry.value)
-        else:
-            body["value"] = entry.value
-        return body
+        return JSONResponse(bodies.env_json(project, entry, decrypted=True))
 
     async def _get_deployment(self, request: Request) -> Response:
         deployment = self._deployment_for(request, request.path_params["idOrUrl"])
-        return JSONResponse(self._full(deployment))
+        return JSONResponse(bodies.full(self.world, deployment))
 
     async def _rollback(self, request: Request) -> Response:
         project = self._project_for(request, request.path_params["projectId"], by_name=False)
@@ -368,7 +343,7 @@ class FakeVercel:
                     line = await _next_line(queue, closing, deadline - loop.time())
                     if line is None:
                         return
-                    yield (json.dumps(self._runtime_json(project, line)) + "\n").encode()
+                    yield (json.dumps(bodies.runtime_json(project, line)) + "\n").encode()
             finally:
                 world._close_tail(queue)
 
@@ -418,118 +393,7 @@ class FakeVercel:
             events.reverse()
         limit = _int(request.query_params.get("limit"), 100)
         chosen = events if limit == -1 else events[:limit]
-        return JSONResponse([self._event_json(deployment, n, e) for n, e in enumerate(chosen)])
-
-    # -- shapes (as the OpenAPI description has them)
-
-    def _meta(self, d: FakeVercelDeployment) -> dict[str, str]:
-        meta = {
-            "githubCommitSha": d.commit_sha,
-            "githubCommitMessage": d.commit_message,
-            "githubCommitAuthorName": d.commit_author,
-            "githubCommitRef": d.branch,
-            "githubCommitOrg": "acme",
-            "githubCommitRepo": self.world.projects[d.project_id].name,
-        }
-        return {k: v for k, v in meta.items() if v}
-
-    def _list_item(self, d: FakeVercelDeployment) -> dict[str, Any]:
-        project = self.world.projects[d.project_id]
-        current = d.id == project.production_id
-        item: dict[str, Any] = {
-            "uid": d.id,
-            "name": project.name,
-            "projectId": project.id,
-            "url": d.host,
-            "created": epoch_ms(d.created_at),
-            "createdAt": epoch_ms(d.created_at),
-            "buildingAt": epoch_ms(d.created_at),
-            "source": "git",
-            "state": d.state,
-            "readyState": d.state,
-            "type": "LAMBDAS",
-            "creator": {"uid": "usr_sandbox", "username": d.creator},
-            "meta": self._meta(d),
-            "target": d.target,
-            "inspectorUrl": f"https://vercel.com/acme/{project.name}/{d.id.removeprefix('dpl_')}",
-            "isRollbackCandidate": d.state == "READY" and d.target == "production" and not current,
-            "aliasAssigned": epoch_ms(d.created_at) if current else None,
-        }
-        if d.state == "READY":
-            item["ready"] = epoch_ms(d.created_at + timedelta(minutes=1))
-            item["readySubstate"] = "PROMOTED" if d.target == "production" else "STAGED"
-        if d.state == "ERROR":
-            item["errorCode"] = "BUILD_FAILED"
-            item["errorMessage"] = d.error_message or 'Command "npm run build" exited with 1'
-        return item
-
-    def _full(self, d: FakeVercelDeployment) -> dict[str, Any]:
-        project = self.world.projects[d.project_id]
-        item = self._list_item(d)
-        for key in ("uid", "created", "state", "isRollbackCandidate"):
-            item.pop(key, None)
-        item.update(
-            {
-                "id": d.id,
-                "status": d.state,
-                "project": {"id": project.id, "name": project.name, "framework": "nextjs"},
-                "alias": [project.domain] if d.id == project.production_id else [],
-                "bootedAt": epoch_ms(d.created_at),
-                "buildSkipped": False,
-                "public": False,
-                "regions": ["iad1"],
-                "version": 2,
-                "plan": "pro",
-                "ownerId": project.team_id or "acc_sandbox",
-                "createdIn": "sfo1",
-                "routes": None,
-                "build": {"env": []},
-                "env": [],
-                "projectSettings": {},
-                "isInConcurrentBuildsQueue": False,
-                "isInSystemBuildsQueue": False,
-            }
-        )
-        return item
-
-    def _target(self, project: FakeVercelProject, d: FakeVercelDeployment) -> dict[str, Any]:
-        return {
-            "id": d.id,
-            "url": d.host,
-            "readyState": d.state,
-            "createdAt": epoch_ms(d.created_at),
-            "target": d.target,
-            "alias": [project.domain] if d.id == project.production_id else [],
-            "meta": self._meta(d),
-        }
-
-    def _runtime_json(self, project: FakeVercelProject, line: FakeRuntimeLog) -> dict[str, Any]:
-        return {
-            "level": line.level,
-            "message": line.message,
-            "rowId": uuid.uuid4().hex[:16],
-            "source": line.source,
-            "timestampInMs": epoch_ms(line.at),
-            "domain": project.domain,
-            "messageTruncated": False,
-            "requestMethod": line.method,
-            "requestPath": line.path,
-            "responseStatusCode": line.status,
-        }
-
-    def _event_json(self, d: FakeVercelDeployment, serial: int, event: FakeBuildEvent) -> dict[str, Any]:
-        return {
-            "type": event.type,
-            "created": epoch_ms(event.at),
-            "payload": {
-                "deploymentId": d.id,
-                "id": f"evt_{serial:06d}",
-                "date": epoch_ms(event.at),
-                "serial": str(serial),
-                "text": event.text,
-            },
-        }
-
+        return JSONResponse([bodies.event_json(deployment, n, e) for n, e in enumerate(chosen)])
 
 async def _next_line(
     queue: asyncio.Queue[FakeRuntimeLog], closing: asyncio.Event | None, wait_s: float
@@ -547,11 +411,6 @@ async def _next_line(
     if getter in done:
         return getter.result()
     return None
-
-
-def _ciphertext(value: str) -> str:
-    """What Vercel's list gives for an encrypted value: base64 of something that is not the value."""
-    return base64.b64encode(hashlib.sha256(b"sandbox-kms:" + value.encode()).digest() + b"\x00" * 8).decode()
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
