@@ -2,7 +2,7 @@
 
 Railway marks the deployment that was serving when a rollback happens REMOVED, with `canRollback`
 true, the same as any healthy deployment it replaced (app/sandbox/railway/world.py `_activate`
-and graphql.py `_deployment_json`, after the `Deployment` type of refdata/railway/schema.json,
+and bodies.py `deployment_json`, after the `Deployment` type of refdata/railway/schema.json,
 which has no "crashed once" field): only pitcrew's own record of the rollback says it was bad.
 """
 

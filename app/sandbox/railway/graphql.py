@@ -22,7 +22,8 @@ with secret values masked, so a test can assert on what was sent, and validate i
         assert fake.calls[-1].operation == "LatestDeployment"
 
 A new operation: a resolver method in "operations" below, registered in `FakeRailway.operations`
-and `_ROOT_FIELDS`; the state it reads or changes goes in world.py.
+and `_ROOT_FIELDS`; the JSON of the types it answers with in bodies.py; the state it reads or
+changes in world.py.
 
 This is product code (it ships for the demo): no graphql-core, nothing from tests.
 """
@@ -41,9 +42,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from app.sandbox.railway.logs import parse_filter, railway_severity
+from app.sandbox.railway import bodies
 from app.sandbox.railway.sample import sample_world
-from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, GraphQLFailure, RailwayWorld
+from app.sandbox.railway.world import FakeDeployment, FakeService, GraphQLFailure, RailwayWorld
 from app.sandbox.server import LoopbackServer
 
 GRAPHQL_PATH = "/graphql/v2"
@@ -68,10 +69,6 @@ _ROOT_FIELDS = {
 # nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
 # whole `data`, every root field being non-null (GraphQL spec, "Handling Field Errors").
 _NULLABLE_FIELDS = frozenset({"creator", "meta", "url", "staticUrl", "tags", "latestDeployment"})
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -249,22 +246,22 @@ class FakeRailway:
         wanted = v.get("input") or {}
         service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal)
         first = v.get("first") if isinstance(v.get("first"), int) else 20
-        edges = [{"node": self._deployment_json(d)} for d in service.deployments[:first]]
-        return {"deployments": {"edges": edges}, "serviceInstance": self._instance_json(service)}
+        edges = [{"node": bodies.deployment_json(self.world, d)} for d in service.deployments[:first]]
+        return {"deployments": {"edges": edges}, "serviceInstance": bodies.instance_json(self.world, service)}
 
     def _latest_deployment(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         service = self._service(v.get("serviceId"), v.get("environmentId"), principal)
-        instance = self._instance_json(service)
+        instance = bodies.instance_json(self.world, service)
         latest = service.deployments[0] if service.deployments else None
-        instance["latestDeployment"] = self._deployment_json(latest) if latest else None
+        instance["latestDeployment"] = bodies.deployment_json(self.world, latest) if latest else None
         return {"serviceInstance": instance}
 
     def _deployment(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         service = self._service(v.get("serviceId"), v.get("environmentId"), principal)
         deployment = self._deployment_of(v.get("id"), principal)
         return {
-            "deployment": self._deployment_json(deployment),
-            "serviceInstance": self._instance_json(service),
+            "deployment": bodies.deployment_json(self.world, deployment),
+            "serviceInstance": bodies.instance_json(self.world, service),
         }
 
     def _rollback(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
@@ -281,7 +278,7 @@ class FakeRailway:
 
     def _redeploy(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         new = self.world.redeploy(self._deployment_of(v.get("id"), principal).id)
-        return {"deploymentRedeploy": {"id": new.id, "status": new.status, "createdAt": _iso(new.created_at)}}
+        return {"deploymentRedeploy": {"id": new.id, "status": new.status, "createdAt": bodies.iso(new.created_at)}}
 
     def _variable_upsert(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         wanted = v.get("input") or {}
@@ -303,12 +300,12 @@ class FakeRailway:
             for line in deployment.logs
             if (start is None or line.at >= start) and (end is None or line.at <= end)
         ]
-        return {"deploymentLogs": self._logs_json(lines, v.get("filter"), v.get("limit"), one_more=True)}
+        return {"deploymentLogs": bodies.logs_json(self.world, lines, v.get("filter"), v.get("limit"), one_more=True)}
 
     def _build_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         deployment = self._deployment_of(v.get("deploymentId"), principal)
         lines = [(line, deployment) for line in deployment.build_logs]
-        return {"buildLogs": self._logs_json(lines, v.get("filter"), v.get("limit"), one_more=True)}
+        return {"buildLogs": bodies.logs_json(self.world, lines, v.get("filter"), v.get("limit"), one_more=True)}
 
     def _environment_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         environment_id = v.get("environmentId")
@@ -325,7 +322,7 @@ class FakeRailway:
             for line in deployment.logs
             if (anchor is None or line.at <= anchor) and (oldest is None or line.at >= oldest)
         ]
-        return {"environmentLogs": self._logs_json(lines, v.get("filter"), v.get("beforeLimit"))}
+        return {"environmentLogs": bodies.logs_json(self.world, lines, v.get("filter"), v.get("beforeLimit"))}
 
     def _variables(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         service = self._service(v.get("serviceId"), v.get("environmentId"), principal, None)
@@ -336,85 +333,6 @@ class FakeRailway:
         return {"variablesForServiceDeployment": {
             name: None if name in service.sealed else value for name, value in service.variables.items()
         }}
-
-    # -- shapes
-
-    def _deployment_json(self, d: FakeDeployment) -> dict[str, Any]:
-        service = self.world.services[d.service_id]
-        domain = f"{service.name}-production-{service.id[:4]}.up.railway.app"
-        meta: dict[str, Any] = {
-            "branch": d.branch,
-            "commitHash": d.commit_hash,
-            "commitMessage": d.commit_message,
-            "commitAuthor": d.commit_author,
-            "reason": d.reason,
-            "repo": f"acme/{service.name}",
-        }
-        if d.rollback_target:
-            meta["rollbackTargetDeploymentId"] = d.rollback_target
-        return {
-            "id": d.id,
-            "status": d.status,
-            "createdAt": _iso(d.created_at),
-            "url": f"https://{domain}" if d.active else None,
-            "staticUrl": f"{service.name}-{d.id[:8]}.up.railway.app",
-            "canRollback": d.ever_succeeded and not d.active,
-            "deploymentStopped": d.stopped or not d.active,
-            "meta": {k: val for k, val in meta.items() if val is not None},
-            "serviceId": service.id,
-            "environmentId": service.environment_id,
-            "projectId": service.project_id,
-            "creator": {"name": d.commit_author},
-            "instances": [dict(inst) for inst in d.instances],
-        }
-
-    def _instance_json(self, service: FakeService) -> dict[str, Any]:
-        active = [d for d in service.deployments if d.active]
-        return {"activeDeployments": [self._deployment_json(d) for d in active]}
-
-    def _logs_json(
-        self,
-        lines: list[tuple[FakeLog, FakeDeployment]],
-        filter_text: object,
-        limit: object,
-        *,
-        one_more: bool = False,
-    ) -> list[dict[str, Any]]:
-        """The last `limit` matching lines, oldest first.
-
-        With `one_more`, one line more than `limit`, as Railway's deploymentLogs and buildLogs answer
-        (railwayapp/cli src/controllers/deployment.rs, `take_last_n_logs`: "the API has a bug and
-        returns limit+1").
-        """
-        matcher = parse_filter(filter_text if isinstance(filter_text, str) else "")
-        chosen = sorted((pair for pair in lines if matcher(pair[0], self._tags(pair[1]))), key=lambda pair: pair[0].at)
-        count = limit if isinstance(limit, int) and limit > 0 else 100
-        count += 1 if one_more else 0
-        return [self._log_json(line, deployment) for line, deployment in chosen[-count:]]
-
-    def _tags(self, deployment: FakeDeployment) -> dict[str, Any]:
-        service = self.world.services[deployment.service_id]
-        return {
-            "projectId": service.project_id,
-            "environmentId": service.environment_id,
-            "serviceId": service.id,
-            "deploymentId": deployment.id,
-            "deploymentInstanceId": deployment.instances[0]["id"] if deployment.instances else None,
-        }
-
-    def _log_json(self, line: FakeLog, deployment: FakeDeployment) -> dict[str, Any]:
-        # Railway keeps the line's level as its normalised `severity`; the attribute list has the rest
-        # ("`log.level` converted to `log.severity`", observability/logs.md, "Normalization strategy").
-        attributes: list[dict[str, Any]] = []
-        attributes += [{"key": k, "value": json.dumps(val)} for k, val in line.attributes.items()]
-        tags = self._tags(deployment)
-        return {
-            "timestamp": line.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z",
-            "message": line.message,
-            "severity": railway_severity(line.level),
-            "attributes": attributes,
-            "tags": {k: tags[k] for k in ("serviceId", "deploymentId", "deploymentInstanceId")},
-        }
 
 
 def _fail_fields(node: Any, failing: dict[str, str], path: list[Any], errors: list[dict[str, Any]]) -> Any:

@@ -1,7 +1,7 @@
 """Railway's log rules, as far as the sandbox understands them: level normalisation and filter syntax.
 
-The GraphQL log resolvers (app/sandbox/railway/graphql.py) choose lines with `parse_filter` and give
-each its `railway_severity`; a new filter key or level alias goes here, with its source.
+The log answers (app/sandbox/railway/bodies.py) choose lines with `parse_filter` and give each its
+`railway_severity`; a new filter key or level alias goes here, with its source.
 """
 
 from __future__ import annotations
