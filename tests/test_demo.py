@@ -22,10 +22,10 @@ from app.demo.world import (
     running_demo,
 )
 from app.flows import incidents as incident_flows
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
+from app.sandbox.railway import sample as railway_sample
 from app.sandbox.slack import find_button
 from app.sandbox.uptime import UPTIMEROBOT_TEMPLATE, fill_template
+from app.sandbox.vercel import sample as vercel_sample
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -129,7 +129,7 @@ async def test_demo_verb_bad_input_says_what_it_expects(db_url):
 
 
 def test_a_bug_hit_by_traffic_survives_a_restart_not_a_rollback():
-    world = sandbox_railway.sample_world()
+    world = railway_sample.sample_world()
     api = SandboxApi(world)
     api.crash()
     current = world.current("api")
@@ -137,12 +137,12 @@ def test_a_bug_hit_by_traffic_survives_a_restart_not_a_rollback():
     world.restart(current.id)
     assert api.sync() is False and current.status == "CRASHED"
     assert sum("listOrders" in line.message for line in current.logs) == 2  # it died twice, the same way
-    world.rollback(sandbox_railway.SAMPLE_DEPLOYMENT_IDS[1])
+    world.rollback(railway_sample.SAMPLE_DEPLOYMENT_IDS[1])
     assert api.sync() is True
 
 
 def test_a_restarted_bad_build_crashes_again_and_a_rollback_heals():
-    world = sandbox_railway.sample_world()
+    world = railway_sample.sample_world()
     api = SandboxApi(world)
     assert api.sync() is True
     api.deploy_bad()
@@ -150,12 +150,12 @@ def test_a_restarted_bad_build_crashes_again_and_a_rollback_heals():
     assert bad is not None and bad.status == "CRASHED" and api.sync() is False
     world.restart(bad.id)  # what pitcrew's restart does through Railway's API
     assert api.sync() is False and bad.status == "CRASHED"
-    world.rollback(sandbox_railway.SAMPLE_DEPLOYMENT_IDS[-1])
+    world.rollback(railway_sample.SAMPLE_DEPLOYMENT_IDS[-1])
     assert api.sync() is True and api.service.mode == "ok"
 
 
 def test_the_demo_catalog_is_a_valid_pitcrew_yml_with_the_demo_user_as_operator():
-    world, vercel_world = sandbox_railway.sample_world(), sandbox_vercel.sample_world()
+    world, vercel_world = railway_sample.sample_world(), vercel_sample.sample_world()
     catalog = parse_catalog(demo_catalog_yaml(world, vercel_world, "http://127.0.0.1:9/health"))
     assert catalog.slack.operators == [DEMO_USER]
     assert sorted(catalog.services) == ["api", "web", "worker"]

@@ -29,7 +29,7 @@ from app.core.incidents import IncidentView
 from app.demo.world import ALERTS_CHANNEL, DEMO_USER, UPDATES_CHANNEL, DemoSandbox
 from app.deps import Deps
 from app.flows import incidents as incident_flows
-from app.sandbox.railway import SAMPLE_SECRET_VALUES
+from app.sandbox.railway.sample import SAMPLE_SECRET_VALUES
 from app.sandbox.slack import BOT_USER_ID, FakeSlack, SlackMessage, buttons
 from app.store import audit as audit_store
 

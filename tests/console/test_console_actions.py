@@ -7,7 +7,9 @@ import io
 
 from app.catalog import parse_catalog
 from app.console.session import ConsoleSession
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, sample_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from app.settings import Settings
 
 
