@@ -395,14 +395,6 @@ async def count_events(session: AsyncSession, incident_id: int, kind: str) -> in
     )
 
 
-# --- scheduling ---------------------------------------------------------------------------------
-
-
-async def job_pending(session: AsyncSession, dedupe_key: str) -> bool:
-    status = await session.scalar(select(Job.status).where(Job.dedupe_key == dedupe_key))
-    return status in ("pending", "running")
-
-
 # --- many alerts at once (group commit of webhooks) ---------------------------------------------
 
 
