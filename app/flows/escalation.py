@@ -39,8 +39,8 @@ from app.flows.incidents import (
     schedule_refresh,
 )
 from app.flows.postmortem import postmortem
+from app.store import alert_joins, slack_pace
 from app.store import incidents as store
-from app.store import slack_pace
 from app.store.db import transaction
 
 ROOT_NOT_POSTED_RETRY = timedelta(seconds=5)
@@ -198,7 +198,7 @@ async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: in
             return budget_later
         if not await store.claim_root_edit(session, incident_id, now=now, not_before=now - interval):
             return now + interval
-        await store.refresh_counts(session, incident_id)
+        await alert_joins.refresh_counts(session, incident_id)
         view = await get_view(session, incident_id)
     await notifier.update_root(view)
     async with transaction(deps.sessions) as session:

@@ -56,10 +56,10 @@ from app.flows.action_ports import listen_to_outcomes
 from app.flows.action_views import Proposal
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.status_page import policy_of_page
+from app.store import alert_joins, runbook_runs
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as store
-from app.store import runbook_runs
 from app.store.db import transaction
 from app.store.jobs import enqueue
 
@@ -606,7 +606,7 @@ async def refresh_root(deps: Deps, notifier: IncidentNotifier, view: IncidentVie
     if not view.thread_ts:
         return
     async with transaction(deps.sessions) as session:
-        await store.refresh_counts(session, view.id)
+        await alert_joins.refresh_counts(session, view.id)
         view = await get_view(session, view.id)
     await notifier.update_root(view)
     async with transaction(deps.sessions) as session:
