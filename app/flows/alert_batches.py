@@ -31,7 +31,9 @@ from app.core.alerts import Alert, dedupe_key
 from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
-from app.flows.incidents import get_view, opened_bookkeeping, policy_of, refresh_job, reschedule
+from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
+from app.flows.incident_policy import policy_of
+from app.flows.incident_views import get_view
 from app.store import alert_joins
 from app.store import alerts as alert_store
 from app.store import audit as audit_store

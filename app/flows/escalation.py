@@ -24,20 +24,12 @@ from app.core.incidents import (
     severity_label,
 )
 from app.deps import Deps
+from app.flows.incident_announcements import announce, announce_resolution, refresh_root
+from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
-from app.flows.incidents import (
-    announce,
-    announce_resolution,
-    escalation_steps,
-    first_responder_ids,
-    get_view,
-    load,
-    policy_of,
-    refresh_root,
-    reschedule,
-    resolved_bookkeeping,
-    schedule_refresh,
-)
+from app.flows.incident_policy import escalation_steps, first_responder_ids, policy_of
+from app.flows.incident_views import get_view, load
+from app.flows.incidents import resolved_bookkeeping
 from app.flows.postmortem import postmortem
 from app.store import alert_joins, slack_pace
 from app.store import incidents as store

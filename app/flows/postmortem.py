@@ -1,7 +1,7 @@
 """The post-mortem draft of an incident: its record (timeline, audit trail) and what its runbooks did.
 
-Apart from `flows.incidents` because it reads the runbook runs too, and `flows.runbooks` already
-builds on `flows.incidents`.
+Apart from the incident flows because it reads the runbook runs too, and `flows.runbooks` already
+builds on those (`flows.incidents`, `flows.incident_views`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from app.core.incident_reports import postmortem_markdown, runbook_evidence
 from app.core.runbooks import Runbook, StepOutcome
 from app.deps import Deps
-from app.flows.incidents import actions_taken, timeline
+from app.flows.incident_views import actions_taken, timeline
 from app.flows.runbooks import RunbookError, runbooks_of
 from app.store import runbook_runs
 

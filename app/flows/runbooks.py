@@ -57,7 +57,7 @@ from app.core.runbooks import (
     start,
     suggest,
 )
-from app.flows import incidents
+from app.flows import incident_timeline, incident_views, incidents
 from app.flows.action_ports import listen_to_outcomes
 from app.flows.actions import ActionError, Proposal, Where, get_proposal, propose
 from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
@@ -157,7 +157,7 @@ async def offer_in_thread(deps: Deps, incident_id: int, *, notifier: RunbookNoti
     Called when the incident's root message has been posted (the `incident.announce` job); a job run
     again finds the offer on the timeline and posts nothing.
     """
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     if not incident.is_open or not incident.thread_ts:
         return None
     async with transaction(deps.sessions) as session:
@@ -168,13 +168,13 @@ async def offer_in_thread(deps: Deps, incident_id: int, *, notifier: RunbookNoti
         return None
     await (notifier or runbook_notifier_for(deps)).post_offer(offer)
     names = ", ".join(r.name for r in offer.runbooks)
-    await incidents.record_event(deps, incident_id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")
+    await incident_timeline.record_event(deps, incident_id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")
     return offer
 
 
 async def incident_of_thread(deps: Deps, channel: str, thread_ts: str | None) -> IncidentView:
     """The incident whose thread this is; NotAnIncidentThread otherwise."""
-    view = await incidents.find_by_thread(deps, channel, thread_ts)
+    view = await incident_views.find_by_thread(deps, channel, thread_ts)
     if view is None:
         raise NotAnIncidentThread(
             "runbooks run in an incident's thread: reply in the thread of the incident's message in the alerts "
@@ -217,7 +217,7 @@ async def start_runbook(
     """
     notifier = notifier or runbook_notifier_for(deps)
     runbook = (await runbooks_of(deps)).get(name.strip().lower())
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     if not incident.is_open:
         raise IncidentClosed(incident_id, f"start runbook {runbook.name}")
     if not incident.channel or not incident.thread_ts:
@@ -236,7 +236,7 @@ async def start_runbook(
             at = f": it is at “{render(current.title, fields_of(incident), err.existing.state.summaries())}”"
         raise RunbookError(f"{runbook.name} is already running in {incident.ref}{at} (see the thread)") from None
     run = _Run(record, runbook, incident)
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, incident_id, kind="runbook.start", actor=by, text=f"Runbook started: {run.title} ({runbook.name})",
         data={"run_id": record.id, "runbook": runbook.name},
     )
@@ -298,7 +298,7 @@ async def _load(deps: Deps, run_id: int) -> _Run:
         raise RunbookError(
             f"runbook {record.runbook} is no longer loaded (was it removed from runbooks_dir?)"
         ) from None
-    return _Run(record, runbook, await incidents.load(deps, record.incident_id))
+    return _Run(record, runbook, await incident_views.load(deps, record.incident_id))
 
 
 def _expect_current(run: _Run, step_id: str, position: int | None) -> Step:
@@ -469,7 +469,7 @@ async def _propose(
         log.warning("run %s moved while proposing %s; the proposal is not tied to it", run.record.id, proposal.id)
         return ClickDone(f"{step.id} proposed {proposal.id} (not tied to the run)")
     run = run.at(moved.record)
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=by,
         text=f"{run.title} › {step.title}: proposed ({proposal.description}); waiting for an operator",
         data={"run_id": run.record.id, "step": step.id, "proposal_id": proposal.id},
@@ -582,7 +582,7 @@ async def _ended(deps: Deps, notifier: RunbookNotifier, run: _Run) -> None:
         f"{sum(1 for e in history if e.outcome == outcome)} {word}" for outcome, word in OUTCOME_WORDS.items()
         if any(e.outcome == outcome for e in history)
     )
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.finish", text=f"Runbook finished: {run.title} ({counts})",
         data={"run_id": run.record.id, "runbook": run.runbook.name},
     )
@@ -628,7 +628,7 @@ async def _note(deps: Deps, run: _Run, step: Step, entry: StepOutcome) -> None:
         said += f" “{entry.choice}”"
     elif entry.summary and entry.summary != said:
         said += f": {entry.summary}"
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=entry.by, text=f"{run.title} › {step.title}: {said}",
         data={"run_id": run.record.id, "runbook": run.runbook.name, "step": entry.step_id, "outcome": entry.outcome},
     )
@@ -695,7 +695,7 @@ async def _reopen(
         what, who = f"cancelled by {proposal.cancelled_by or 'someone'}", proposal.cancelled_by
     else:
         what, who = "expired without a confirmation", None
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=who, text=f"{run.title} › {step.title}: proposal {what}",
         data={"run_id": run.record.id, "step": step.id, "proposal_id": proposal.id},
     )
@@ -715,7 +715,7 @@ async def progress(deps: Deps, incident_id: int) -> list[RunProgress]:
     records = await store.for_incident(deps.sessions, incident_id)
     if not records:
         return []
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     fields = fields_of(incident)
     try:
         loaded: RunbookSet | None = await runbooks_of(deps)
