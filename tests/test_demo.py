@@ -21,7 +21,7 @@ from app.demo.world import (
     demo_catalog_yaml,
     running_demo,
 )
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.sandbox.railway import sample as railway_sample
 from app.sandbox.slack import find_button
 from app.sandbox.uptime import UPTIMEROBOT_TEMPLATE, fill_template
@@ -77,7 +77,7 @@ async def test_demo_break_api_opens_an_incident_thread(db_url):
         [alert] = sandbox.monitor.sent
         assert (alert.state, alert.status_code) == ("down", 202)
         assert alert.body["alertType"] == "1" and alert.body["monitorURL"] == sandbox.health_url
-        [incident] = await incident_flows.list_open(demo.session.deps)
+        [incident] = await incident_views.list_open(demo.session.deps)
         assert (incident.service, incident.source, incident.state) == ("api", "uptimerobot", "investigating")
         root = demo.session.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
         assert root is not None and find_button(root, "incident.ack") is not None
@@ -103,11 +103,11 @@ async def test_demo_deploy_ships_a_bad_build_and_fix_recovers(db_url):
         assert bad is not None and before is not None and bad.id != before.id
         assert bad.status == "CRASHED" and bad.commit_message == "Move sessions to the new auth middleware"
         assert any("TypeError" in line.message for line in bad.logs)
-        [incident] = await incident_flows.list_open(demo.session.deps)
+        [incident] = await incident_views.list_open(demo.session.deps)
         assert incident.deploy is not None and incident.deploy.id == bad.id  # the fresh deploy is the suspect
         assert await demo.session.feed("demo fix api")
         assert [s.state for s in demo.sandbox.monitor.sent] == ["down", "up"]
-        recovered = await incident_flows.load(demo.session.deps, incident.id)
+        recovered = await incident_views.load(demo.session.deps, incident.id)
         assert recovered.state == "monitoring"
     assert "(sandbox) UptimeRobot: monitor “api” is Up (HTTP 200 - OK)" in out.getvalue()
 
@@ -118,7 +118,7 @@ async def test_demo_verb_bad_input_says_what_it_expects(db_url):
         lines = ["demo break", "demo break web", "demo explode api", "demo fix api", "demo", "help"]
         assert await demo.session.run(lines) == 0
         assert demo.sandbox.monitor.sent == []
-        assert await incident_flows.list_open(demo.session.deps) == []
+        assert await incident_views.list_open(demo.session.deps) == []
     transcript = out.getvalue()
     assert "`demo break` needs the service: `demo break api`" in transcript
     assert "the sandbox can only break `api`" in transcript and "not 'web'" in transcript
