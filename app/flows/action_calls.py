@@ -137,14 +137,18 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
 
 
-async def _vercel_variable(client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+async def _vercel_variable(
+    client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]
+) -> dict[str, Any]:
     """Vercel: the env entry changed for its targets, then one production redeploy of what serves, so the
     change is live (Vercel applies variables only to new deployments, vercel.com/docs/environment-variables)."""
     assert service.vercel is not None
     targets = tuple(inputs.get("targets") or ("production",))
     if kind == "set_variable":
-        kind_of_value = str(inputs.get("type") or "encrypted")
-        answer = await client.set_env(service.vercel, inputs["name"], inputs["value"], targets=targets, kind=kind_of_value)
+        answer = await client.set_env(
+            service.vercel, inputs["name"], inputs["value"], targets=targets,
+            kind=str(inputs.get("type") or "encrypted"),
+        )
     else:
         answer = await client.delete_env(service.vercel, inputs["name"], targets=targets)
     if inputs.get("redeploy", True) and inputs.get("deployment_id"):
