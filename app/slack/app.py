@@ -19,6 +19,7 @@ from app.slack.client import web_client
 from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
+from app.slack.interactions import variables as variable_interactions
 from app.slack.operators import GroupCache
 from app.slack.responders import GROUP_CACHE
 from app.slack.workspace_guard import workspace_guard
@@ -65,4 +66,5 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     action_interactions.register(app)
     incident_interactions.register(app)
     runbook_interactions.register(app)
+    variable_interactions.register(app)
     return app
