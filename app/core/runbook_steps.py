@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.core.actions import InvalidActionParams
 from app.core.runbook_yaml import (
     MAX_LABEL_CHARS,
     MAX_PATTERN_CHARS,
@@ -44,6 +45,7 @@ from app.core.runbooks import (
     TemplateError,
     template_fields,
 )
+from app.core.variable_changes import parse_revert_after
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -57,7 +59,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "rollback": (), "restart": (), "redeploy": (), "stop": (),
-    "set_variable": ("name", "value"),
+    "set_variable": ("name", "value", "revert_after"),
     "terminate_idle_sessions": ("idle_minutes",),
 }
 CHOICE_KEYS = ("label", "goto")
@@ -174,6 +176,15 @@ class StepReader(NodeReader):
                 if name is None or value is None:
                     return None
                 params = {"name": name, "value": value}
+                if "revert_after" in fields:  # a revert reminder, e.g. debug logging on for 1h
+                    after = self._text(fields["revert_after"], "revert_after", limit=20)
+                    try:
+                        parse_revert_after(after)
+                    except InvalidActionParams as err:
+                        self.problem(fields["revert_after"], str(err))
+                        return None
+                    if after:
+                        params["revert_after"] = after
         elif action == "terminate_idle_sessions":
             idle = DEFAULT_IDLE_MINUTES
             if "idle_minutes" in fields:
