@@ -244,3 +244,40 @@ async def test_bad_input_gets_a_private_message_and_changes_nothing(db_url, fake
     assert not sandbox.mutations()
     assert _proposals_posted(fake_slack) == 0
     assert NEW not in fake_slack.all_text()
+
+
+async def test_the_auth_failing_runbook_on_the_vercel_frontend_reaches_its_redeploy_and_runs_it(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    from tests.e2e.runbook_support import RESPONDER, ended, runbook_catalog, runbook_pitcrew, step_message
+    from tests.e2e.test_runbooks_by_hand import _value_for, declared
+
+    web = {"provider": "vercel", "vercel": sandbox.vercel_world.ref("web").model_dump(exclude_none=True)}
+    serving = sandbox.vercel_world.production("web")
+    assert serving is not None
+    async with runbook_pitcrew(db_url, fake_slack, sandbox, catalog=runbook_catalog(sandbox, web=web)) as pitcrew:
+        root = await declared(pitcrew, "Login failing for everyone")
+        await fake_slack.mention("runbook auth-failing", user=RESPONDER, channel=ALERTS, thread_ts=root.ts)
+        for step in ("announce", "health", "test-login", "logs", "variables"):
+            message = await step_message(fake_slack, root, step)
+            await fake_slack.click(message, "runbook.skip", user=RESPONDER)
+            await ended(message, "Skipped")
+        cause = await step_message(fake_slack, root, "cause")
+        [choice] = [
+            e for b in cause.blocks if b.get("type") == "actions" for e in b["elements"]
+            if "Invalid credentials" in e["text"]["text"]
+        ]
+        await fake_slack.click(cause, choice["action_id"], user=RESPONDER, value=choice["value"])
+        credentials = await step_message(fake_slack, root, "credentials")
+        assert "@pitcrew set" in credentials.text or "@pitcrew set" in json.dumps(credentials.blocks)
+        await fake_slack.click(credentials, "runbook.done", user=RESPONDER)
+        redeploy = await step_message(fake_slack, root, "redeploy")
+        await fake_slack.click(redeploy, "runbook.run", user=RESPONDER, value=_value_for(redeploy, "web"))
+        proposal = await posted_proposal(fake_slack)
+        assert "Redeploy web" in proposal.text
+        await fake_slack.click(proposal, "action.confirm", user=OPERATOR)
+        done = await wait_status(pitcrew.app, proposal_id(proposal), "accepted", "failed")
+        assert done.status == "accepted", done.failure
+        await ended(redeploy, "Ran")
+    now = sandbox.vercel_world.production("web")
+    assert now is not None and now.id != serving.id
