@@ -34,6 +34,7 @@ CONFIRM = "action.confirm"
 CANCEL = "action.cancel"
 PROPOSE_AGAIN = "action.propose_again"
 HEALTH_RESTART = "health.propose_restart"
+HEALTH_REDEPLOY = "health.propose_redeploy"
 HEALTH_ROLLBACK = "health.propose_rollback"
 HEALTH_TERMINATE_IDLE = "health.propose_terminate_idle"
 ROLLBACK_TO = "deployments.rollback_to"
@@ -375,7 +376,10 @@ def health_actions(service: ServiceHealth) -> list[Block]:
             button(HEALTH_RESTART, f"Restart {name}", name),
             button(HEALTH_ROLLBACK, f"Roll back {name}", name),
         ],
-        "vercel": [button(HEALTH_ROLLBACK, f"Roll back {name}", name)],
+        "vercel": [
+            button(HEALTH_REDEPLOY, f"Redeploy {name}", name),  # a new production build of what serves
+            button(HEALTH_ROLLBACK, f"Roll back {name}", name),
+        ],
         "postgres": [button(HEALTH_TERMINATE_IDLE, "End idle sessions", name)],
     }.get(service.provider, [])
     return [actions(*buttons, block_id=f"health.actions.{name}")] if buttons else []
