@@ -19,7 +19,7 @@ from app.sandbox import railway as sandbox_railway
 from app.sandbox import vercel as sandbox_vercel
 from app.sandbox.railway import FakeRailway, RailwayWorld
 from app.sandbox.vercel import FakeBuildEvent, FakeVercel, VercelWorld
-from tests.harness import catalog_from
+from tests.fixtures import catalog_from, provider_settings, serving_providers
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
 DB_PASSWORD = "Pg-s3cret-Passw0rd"
@@ -140,18 +140,12 @@ class Providers:
 
     def settings(self) -> dict[str, Any]:
         """Settings that point pitcrew at the fakes, with one more secret of its own."""
-        return {
-            "RAILWAY_API_URL": self.railway.url,
-            "RAILWAY_API_TOKEN": sandbox_railway.SANDBOX_API_TOKEN,
-            "VERCEL_API_URL": self.vercel.url,
-            "VERCEL_TOKEN": sandbox_vercel.SANDBOX_VERCEL_TOKEN,
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        }
+        return {**provider_settings(self.railway, self.vercel), "WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @asynccontextmanager
 async def serving(railway: RailwayWorld, vercel: VercelWorld) -> AsyncIterator[Providers]:
-    async with FakeRailway.serve(railway) as fake_railway, FakeVercel.serve(vercel) as fake_vercel:
+    async with serving_providers(railway, vercel) as (fake_railway, fake_vercel):
         yield Providers(fake_railway, fake_vercel)
 
 

@@ -23,6 +23,7 @@ from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
 from app.slack.render.common import actions, button, confirm_dialog, message, section
+from tests.fixtures import UNRESOLVABLE_DSN, closed_port_url
 
 ALERTS = "C0ALERTS"
 ME = "U0CONSOLE"
@@ -119,8 +120,6 @@ async def test_health_prints_the_card_with_the_service_line(db_url: str, service
 
 async def test_the_health_card_says_why_it_offers_no_button(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Railway that does not answer and a database whose host does not resolve: no [n] to press."""
-    from tests.e2e.test_health_unreachable import UNRESOLVABLE_DSN, closed_port_url
-
     monkeypatch.setenv("APP_DATABASE_URL", UNRESOLVABLE_DSN)
     catalog = parse_catalog(f"""
 slack: {{alerts_channel: {ALERTS}, operators: [U0OPS1]}}

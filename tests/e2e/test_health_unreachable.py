@@ -4,26 +4,12 @@ instead, and the buttons come back once the provider answers."""
 
 from __future__ import annotations
 
-import socket
-
 from app.sandbox.slack import FakeSlack, SlackMessage
-from tests.e2e.actions_support import STRANGER, Sandbox, sandbox
-from tests.harness import running_pitcrew
-
-__all__ = ["sandbox"]
+from tests.fixtures import STRANGER, UNRESOLVABLE_DSN, Sandbox, closed_port_url, running_pitcrew
 
 DB_ENV = "APP_DATABASE_URL"
-UNRESOLVABLE_DSN = "postgresql://app:unused-pass@db.host-that-does-not-resolve.invalid:5432/app"  # RFC 2606
 DB_SERVICE = {"db": {"provider": "postgres", "postgres": {"dsn_env": DB_ENV, "timeout_s": 2}}}
 BUTTONS = ("health.propose_restart", "health.propose_rollback", "health.propose_terminate_idle")
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on: the port was free a moment ago and is closed again."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/graphql/v2"
 
 
 async def health_card(pitcrew, slack: FakeSlack, text: str) -> SlackMessage:  # type: ignore[no-untyped-def]

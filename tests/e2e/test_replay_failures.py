@@ -25,7 +25,6 @@ from app.jobs.runner import MAX_ATTEMPTS, JobRunner
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
-from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.slack.deferral import SLACK_REQUEST_JOB, slack_job_handlers
 from app.slack.render.actions import HEALTH_TERMINATE_IDLE, health_actions
@@ -33,7 +32,7 @@ from app.slack.render.health import health_card
 from app.store import audit as audit_store
 from app.store.models import Incident, Job
 from app.web import build_web_app
-from tests.harness import ALERTS, OPERATOR, Clock, catalog_from
+from tests.fixtures import ALERTS, OPERATOR, Clock, catalog_from, settings_for
 
 NOW = datetime(2026, 6, 1, 14, 2, 5, tzinfo=UTC)
 
@@ -59,11 +58,7 @@ class Instance:
 async def instance(db_url: str, slack: FakeSlack, catalog: Catalog, clock: Clock) -> AsyncIterator[Instance]:
     """Takes Slack's requests over HTTP and stores them; runs them only when the test says (run_due).
     Each instance has its own Bolt app, so its own auth.test, as a freshly started process has."""
-    settings = Settings(
-        DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.api_url,
-    )
-    deps = build_deps(settings, catalog, environ={}, clock=clock)
+    deps = build_deps(settings_for(db_url, slack), catalog, environ={}, clock=clock)
     slack_app = build_slack_app(deps)
     web = build_web_app(deps, slack_app)
     try:

@@ -9,18 +9,9 @@ true, the same as any healthy deployment it replaced (app/sandbox/railway.py `_a
 from __future__ import annotations
 
 from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS
-from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
-    wait_status,
-)
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
+from tests.fixtures import OPERATOR, STRANGER, Sandbox, sandboxed_pitcrew
 
-__all__ = ["sandbox"]
 OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
 
 
