@@ -1,7 +1,7 @@
 """What every test that runs pitcrew starts from, in one place: the database, the sandbox providers,
 the fake Slack, the ASGI app served over loopback HTTP, and requests signed as Slack signs them.
 
-`tests/conftest.py` registers the fixtures below (`db_url`, `fake_slack`, `sandbox`), so a new test
+`tests/conftest.py` registers the fixtures below (`db_url`, `fake_slack`, `service`, `sandbox`), so a new test
 file asks for the ones it uses by name and imports nothing to get them. The `*_support.py` modules
 keep only what their tests read and send (proposals off the fake Slack, webhook samples, a
 runbook's step messages); none of them starts anything of its own.
@@ -10,8 +10,9 @@ runbook's step messages); none of them starts anything of its own.
   PostgreSQL comes from TEST_DATABASE_URL and nothing else: without it those variants are skipped,
   as the README says. `throwaway_database()` makes a database (and a role) for a test's own use,
   standing for a service's database.
-- Sandbox providers: `sandbox` serves the sandbox Railway and Vercel and a sample service on one
-  clock; every call they received is checked against Railway's schema and Vercel's OpenAPI at the end.
+- Sandbox providers: `service` serves a sample backend alone; `sandbox` serves the sandbox Railway
+  and Vercel and a sample service on one clock; every call they received is checked against
+  Railway's schema and Vercel's OpenAPI at the end.
 - The app: `running_pitcrew()` builds pitcrew on a catalog and serves it; `pitcrew_with_jobs()`
   adds the job runner the test drives by its clock.
 - Signing: `signed()` gives the headers Slack sends with a body.
@@ -44,13 +45,15 @@ from app.deps import Deps, build_deps, utcnow
 from app.jobs.runner import JobRunner
 from app.providers import graphql_docs
 from app.sandbox import slack_payloads as payloads
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, RailwayWorld
-from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world as railway_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel, VercelWorld
-from app.sandbox.vercel import sample_world as vercel_world
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import sample_world as vercel_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, VercelWorld
 from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.store.migrate import upgrade_async
@@ -300,6 +303,14 @@ class Sandbox:
     def mutations(self, operation: str | None = None) -> list[Any]:
         wanted = (operation,) if operation else MUTATIONS
         return [c for c in self.railway.calls if c.operation in wanted]
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[tuple[SampleService, str]]:
+    """A sample backend over loopback HTTP for `/health` to probe, and its URL."""
+    sample = SampleService()
+    async with LoopbackServer(sample) as server:
+        yield sample, server.url
 
 
 @pytest.fixture
