@@ -18,22 +18,16 @@ from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack, find_button
 from app.store.models import Base
 from tests.e2e.actions_support import (
-    OPERATOR,
-    OPERATOR_2,
-    STRANGER,
-    Sandbox,
     audit_entries,
     ephemerals_to,
     posted_proposal,
     proposal_id,
-    sandbox,
     wait_audited,
     wait_ephemeral,
     wait_status,
 )
-from tests.harness import ALERTS, RunningPitcrew, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, STRANGER, RunningPitcrew, Sandbox, running_pitcrew
 
-__all__ = ["sandbox"]
 THREAD = "1700000000.000123"
 NEW = "debug-7c1e55aa-NEWVALUE"
 OLD = "info-OLDVALUE-93ab"
