@@ -19,11 +19,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from app.core.actions import InvalidActionParams
+from app.core.runbook_machine import InvalidOutcome, StaleStep
 from app.core.variable_changes import check_value, parse_revert_after
-from app.flows import incident_timeline, incident_views
+from app.flows import incident_timeline, incident_views, runbooks
 from app.flows import variable_changes as flow
 from app.flows.action_calls import ActionError
 from app.flows.actions import Where, propose_set_variable, propose_unset_variable
+from app.flows.runbook_views import RunbookError, parse_step_value
 from app.slack.context import deps_of
 from app.slack.mention_verbs import Mention, Reply
 from app.slack.notifier import SlackNotifier
@@ -31,6 +33,7 @@ from app.slack.operators import GroupCache, SlackGroupMembers
 from app.slack.render import variables as render
 from app.slack.render.actions import action_error
 from app.slack.render.common import escape, message, section
+from app.slack.runbook_notifier import SlackRunbookNotifier
 
 log = logging.getLogger("pitcrew.slack.variables")
 _cache = GroupCache()
@@ -91,7 +94,10 @@ async def on_open_form(ack: Any, body: dict[str, Any], client: Any, context: Any
         await client.chat_postEphemeral(channel=channel, user=user, **render.usage(kind, err.reason))
         return
     provider = deps.catalog.service(service).provider
-    view = render.form(kind, service, name, provider, channel=channel, thread_ts=note.get("t"))
+    view = render.form(
+        kind, service, name, provider, channel=channel, thread_ts=note.get("t"), step=note.get("rb"),
+        message_ts=note.get("m"), fixed=tuple(str(f) for f in note.get("f") or ()),
+    )
     await client.views_open(trigger_id=body.get("trigger_id"), view=view)
     await deps.audit(actor=user, action="click variables.open_form", target=service,
                      params={"kind": kind, "name": name}, outcome="form opened")
@@ -153,6 +159,12 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         return
     redeploy = values.get("redeploy", "yes") != "no"
     targets = values.get("targets", "production").split(",")
+    if isinstance(meta.get("rb"), str) and value is not None:  # a runbook step asked for it
+        await _run_step(deps, client, user, channel, thread_ts, meta, {
+            "value": value, "redeploy": redeploy, "revert_after": values.get("revert_after") or None,
+            "targets": targets,
+        })
+        return
     where = Where(channel, thread_ts)
     incident = await incident_views.find_by_thread(deps, channel, thread_ts)
     common = {
@@ -170,6 +182,28 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         return
     await deps.audit(actor=user, action="form variables", target=service,
                      params={"kind": kind, "name": name}, outcome=f"proposed {proposal.id}")
+
+
+async def _run_step(
+    deps: Any, client: Any, user: str, channel: str, thread_ts: str | None, meta: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """Run the runbook step that asked for the value, with it: the step proposes and waits as any action step."""
+    ref = parse_step_value(str(meta["rb"]))
+    if ref is None:
+        return
+    try:
+        done = await runbooks.run_step(
+            deps, ref.run_id, ref.step_id, by=user, position=ref.position, service=ref.service or meta.get("s"),
+            message_ts=meta.get("m"), notifier=SlackRunbookNotifier(client, deps), extra=extra,
+        )
+        outcome = done.what
+    except (RunbookError, InvalidOutcome, StaleStep) as err:
+        await _tell(client, channel, user, thread_ts, action_error(str(err)))
+        outcome = f"refused: {err}"
+    await deps.audit(actor=user, action="form variables", target=str(meta.get("s")),
+                     params={"kind": "set_variable", "name": meta.get("n"), "step": ref.step_id},
+                     outcome=outcome[:300])
 
 
 async def _tell(client: Any, channel: str, user: str, thread_ts: str | None, answer: dict[str, Any]) -> None:

@@ -30,11 +30,18 @@ def _option(value: str, text: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
 
 
-def form_note(kind: str, service: str, name: str, thread_ts: str | None) -> dict[str, Any]:
-    """Told to the asker alone: the button that opens the form (the value is typed there)."""
+def form_note(
+    kind: str, service: str, name: str, thread_ts: str | None, *, step: str | None = None,
+    message_ts: str | None = None, fixed: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Told to the asker alone: the button that opens the form (the value is typed there). `step`: the
+    runbook step button's value when a `set_variable` step without `value:` asked for it."""
     verb = "set" if kind == "set_variable" else "remove"
     text = f"To {verb} `{escape(name)}` on *{escape(service)}*, open the form (only you see this)."
-    value = json.dumps({"k": kind, "s": service, "n": name, "t": thread_ts}, separators=(",", ":"))
+    note: dict[str, Any] = {"k": kind, "s": service, "n": name, "t": thread_ts}
+    if step:
+        note.update({"rb": step, "m": message_ts, "f": list(fixed)})
+    value = json.dumps(note, separators=(",", ":"))
     label = "Type the value" if kind == "set_variable" else "Choose how"
     return message(text, [section(text), actions(button(OPEN_FORM, label, value, style="primary"))])
 
@@ -50,8 +57,12 @@ def read_note(value: str) -> dict[str, Any] | None:
     return found
 
 
-def form(kind: str, service: str, name: str, provider: str, *, channel: str, thread_ts: str | None) -> dict[str, Any]:
-    """The modal: the value (set only), redeploy after (default yes), revert after, Vercel's targets."""
+def form(
+    kind: str, service: str, name: str, provider: str, *, channel: str, thread_ts: str | None,
+    step: str | None = None, message_ts: str | None = None, fixed: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The modal: the value (set only), redeploy after (default yes), revert after, Vercel's targets;
+    `fixed`: what a runbook step says itself, not asked."""
     setting = kind == "set_variable"
     blocks: list[dict[str, Any]] = [section(f"*{escape(name)}* on *{escape(service)}* ({escape(provider)})")]
     if setting:
@@ -61,19 +72,19 @@ def form(kind: str, service: str, name: str, provider: str, *, channel: str, thr
                         "placeholder": {"type": "plain_text", "text": "Never shown again: only its fingerprint"}},
         })
     redeploy = [_option(v, t) for v, t in _REDEPLOY]
-    if provider != "railway" or setting:  # Railway redeploys on a delete whatever is asked
+    if (provider != "railway" or setting) and "redeploy" not in fixed:  # Railway redeploys on a delete anyway
         blocks.append({
             "type": "input", "block_id": "redeploy", "optional": True,
             "label": {"type": "plain_text", "text": "Redeploy after"},
             "element": {"type": "static_select", "action_id": "redeploy", "options": redeploy,
                         "initial_option": redeploy[0]},
         })
-    blocks.append({
+    blocks.extend([{
         "type": "input", "block_id": "revert_after", "optional": True,
         "label": {"type": "plain_text", "text": "Revert after (optional: 30m, 2h, 1d)"},
         "element": {"type": "plain_text_input", "action_id": "revert_after", "max_length": 10,
                     "placeholder": {"type": "plain_text", "text": "pitcrew then proposes the old value back"}},
-    })
+    }] if "revert_after" not in fixed else [])
     if provider == "vercel":
         targets = [_option(v, t) for v, t in _TARGETS]
         blocks.append({
@@ -82,7 +93,10 @@ def form(kind: str, service: str, name: str, provider: str, *, channel: str, thr
             "element": {"type": "static_select", "action_id": "targets", "options": targets,
                         "initial_option": targets[0]},
         })
-    metadata = json.dumps({"k": kind, "s": service, "n": name, "c": channel, "t": thread_ts})
+    meta: dict[str, Any] = {"k": kind, "s": service, "n": name, "c": channel, "t": thread_ts}
+    if step:
+        meta.update({"rb": step, "m": message_ts})
+    metadata = json.dumps(meta)
     title = "Set a variable" if setting else "Remove a variable"
     return {
         "type": "modal", "callback_id": FORM, "private_metadata": metadata,
