@@ -242,6 +242,7 @@ async def _propose_variable(
     """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
     is written in the proposal's own transaction."""
     planned: list[ChangePlan] = []
+    remembered: list[str] = []
 
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
         delay = revert_after if isinstance(revert_after, timedelta) or revert_after is None else (
@@ -259,6 +260,7 @@ async def _propose_variable(
         preview = (plan.plan.get("variable") or {}) if plan else {}
         if plan is None or not preview.get("revert_after_s"):
             return
+        remembered.append(proposal_id)
         key = vault_key(deps.settings.audit_key())
         old = plan.current.value
         await variable_changes.create(
@@ -269,7 +271,12 @@ async def _propose_variable(
             thread_ts=asked.where.thread_ts, incident_id=asked.incident_id, proposed_by=asked.by, now=now,
         )
 
-    return await _propose(deps, kind, service, build, replace(asked, also=remember))
+    try:
+        return await _propose(deps, kind, service, build, replace(asked, also=remember))
+    except ActionError:
+        if remembered:  # stored, then could not be posted (and was cancelled): keep no old value
+            await variable_changes.forget(deps.sessions, remembered[-1], status="forgotten")
+        raise
 
 
 async def propose_promote(
