@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.incidents import DeployNote, IncidentView, TimelineEntry
+from app.store import alert_joins
 from app.store.models import Incident, IncidentEvent, Job, ReceivedAlert
 
 
@@ -83,7 +84,9 @@ async def create_declared(
 
 async def get(session: AsyncSession, incident_id: int) -> IncidentView | None:
     row = await session.get(Incident, incident_id, populate_existing=True)
-    return to_view(row) if row is not None else None
+    if row is None:
+        return None
+    return replace(to_view(row), related=await alert_joins.related(session, incident_id))
 
 
 async def by_thread(session: AsyncSession, channel: str, thread_ts: str) -> IncidentView | None:

@@ -22,6 +22,7 @@ from app.core.incident_args import (
 from app.core.incidents import IncidentError, incident_ref, severity_label
 from app.core.responders import Place, needs_responder
 from app.deps import Deps
+from app.flows import correlation
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
@@ -170,6 +171,14 @@ async def execute(
         where = "shown on" if cmd.text == "public" else "kept off"
         said = f"{view.ref} is {where} the status page" + ("." if changed else " already.")
         return Answer(f"visibility {cmd.text}", render.done(said), confirmation=changed)
+    if verb == "merge":
+        view = await correlation.merge(deps, notifier, incident_id, cmd.other_id or 0, by=user)
+        said = f"Merged {incident_ref(cmd.other_id or 0)} into {view.ref}."
+        return Answer(f"merged {incident_ref(cmd.other_id or 0)}", render.done(said), confirmation=True)
+    if verb == "split":
+        result = await correlation.split(deps, notifier, incident_id, cmd.text or "", by=user)
+        said = f"Split {', '.join(result.sources)} out of {result.old.ref} into {result.new.ref}."
+        return Answer(f"split into {result.new.ref}", render.done(said), confirmation=True)
     if verb == "resolve":
         if cmd.text is None:
             view = await flows.load(deps, incident_id)
