@@ -26,7 +26,7 @@ from app.core.correlation import (
     service_key,
     source_name,
 )
-from app.core.incidents import IncidentClosed, IncidentError, IncidentView, incident_ref
+from app.core.incidents import IncidentError, IncidentView, UnknownIncident, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -227,9 +227,10 @@ async def split(deps: Deps, notifier: IncidentNotifier, incident_id: int, word: 
     """Move the alerts of one source (or one alert key) out into an incident of their own."""
     now = deps.clock()
     async with transaction(deps.sessions) as session:
-        view = await get_view(session, incident_id)
+        view = await _existing(session, incident_id, SPLIT_USAGE)
         if not view.is_open:
-            raise IncidentClosed(incident_id, "split an alert out of it")
+            raise CorrelationRefused(f"{view.ref} is resolved already: no alert can be split out of it; "
+                                     f"nothing changed.\n{SPLIT_USAGE}")
         chosen = find_split(view.related, word)
         joined = ", ".join(dict.fromkeys(a.source for a in view.related)) or "none"
         if not word.strip() or not chosen:
@@ -284,8 +285,8 @@ async def merge(deps: Deps, notifier: IncidentNotifier, target_id: int, other_id
         raise CorrelationRefused(f"cannot merge {incident_ref(target_id)} into itself; nothing changed.\n{MERGE_USAGE}")
     now = deps.clock()
     async with transaction(deps.sessions) as session:
-        target = await get_view(session, target_id)
-        other = await get_view(session, other_id)
+        target = await _existing(session, target_id, MERGE_USAGE)
+        other = await _existing(session, other_id, MERGE_USAGE)
         if not target.is_open:
             raise CorrelationRefused(
                 f"{target.ref} is resolved: nothing can be merged into a resolved incident; nothing changed.\n"
@@ -310,13 +311,20 @@ async def merge(deps: Deps, notifier: IncidentNotifier, target_id: int, other_id
         )
         await joins.unrecover(session, target_id)
         await _audit(deps, session, by, "incident.merge", target_id, {"merged": other.ref})
-        target = await get_view(session, target_id)
-        other = await get_view(session, other_id)
+        target = await _existing(session, target_id, MERGE_USAGE)
+        other = await _existing(session, other_id, MERGE_USAGE)
     await notifier.post_thread(target, ThreadNote("merged", f"{other.ref} merged in: {other.title}", actor=by))
     await notifier.post_thread(other, ThreadNote("merged", f"Merged into {target.ref}: follow it there", actor=by))
     await refresh_root(deps, notifier, other)
     await refresh_root(deps, notifier, target)
     return target
+
+
+async def _existing(session: AsyncSession, incident_id: int, usage: str) -> IncidentView:
+    try:
+        return await get_view(session, incident_id)
+    except UnknownIncident as err:
+        raise CorrelationRefused(f"{err}; nothing changed.\n{usage}") from None
 
 
 async def _quiet_period(session: AsyncSession, deps: Deps, incident_id: int, now: datetime) -> None:

@@ -214,6 +214,19 @@ def mention_verb(verb: str) -> Any:
 
     async def handle(mention: Mention, context: Any, reply: Reply) -> str:
         deps = deps_of(context)
+
+        def answer_to(reply: Reply) -> Reply:
+            """Split and merge refuse privately (the thread is the team's; a typo is the typist's)."""
+            if verb not in ("split", "merge"):
+                return reply
+
+            async def privately(**said: Any) -> Any:
+                return await context.client.chat_postEphemeral(
+                    channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **said
+                )
+
+            return privately
+
         view = await flows.find_by_thread(deps, mention.channel, mention.thread_ts)
         if view is None:
             await reply(**render.thread_only(verb))
@@ -221,7 +234,7 @@ def mention_verb(verb: str) -> Any:
         try:
             parsed = parse_thread_verb(view.id, f"{verb} {mention.args}")
         except IncidentUsage as err:
-            await reply(**render.usage(err))
+            await answer_to(reply)(**render.usage(err))
             return "usage"
         if needs_responder(parsed.verb):
             refused = await refuse_unless_responder(
@@ -243,7 +256,7 @@ def mention_verb(verb: str) -> Any:
                 can_open_form=False,
             )
         except (IncidentError, UnknownService) as err:
-            await reply(**render.problem(str(err)))
+            await answer_to(reply)(**render.problem(str(err)))
             return f"refused: {err}"
         if answer.message is not None and not answer.confirmation:
             await reply(**answer.message)
