@@ -159,7 +159,8 @@ def test_the_demo_catalog_is_a_valid_pitcrew_yml_with_the_demo_user_as_operator(
     world, vercel_world = sandbox_railway.sample_world(), sandbox_vercel.sample_world()
     catalog = parse_catalog(demo_catalog_yaml(world, vercel_world, "http://127.0.0.1:9/health"))
     assert catalog.slack.operators == [DEMO_USER]
-    assert sorted(catalog.services) == ["api", "web", "worker"]
+    assert sorted(catalog.services) == ["api", "db", "web", "worker"]
+    assert catalog.depends_on["api"] == ["db"] and catalog.depends_on["web"] == ["api"]
     assert catalog.services["api"].railway == world.ref("api")
     assert catalog.actions.verify.interval_s == 1 and (catalog.actions.verify.window_minutes or 0) * 60 <= 5
 
