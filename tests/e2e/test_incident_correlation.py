@@ -326,3 +326,54 @@ async def test_two_instances_receiving_two_sources_for_one_service_at_once_open_
                 incident.state, incident.open_key = "resolved", None
         await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
         await first.jobs_settled()
+
+
+async def test_linked_services_alerting_at_once_on_two_instances_open_one_incident(db_url, fake_slack):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the race is between two instances on PostgreSQL")
+    async with AsyncExitStack() as stack:
+        clock = Clock(START)
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, incident_catalog(CHAIN), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+
+        async def post(instance: Any, service: str, n: int) -> int:
+            body = generic_body(service=service, fingerprint=f"{service}-{n}", title=f"{service} failing")
+            response = await instance.http.post(
+                "/webhooks/generic", params={"token": SECRET}, content=json.dumps(body).encode(),
+                headers={"content-type": "application/json"},
+            )
+            return response.status_code
+
+        for round_ in range(4):
+            sends = [post(i, s, round_) for s, i in (("db", first), ("api", second), ("web", first))]
+            assert set(await asyncio.gather(*sends)) == {202}
+            async with transaction(first.deps.sessions) as session:
+                open_ = (await session.scalars(select(Incident).where(Incident.state != "resolved"))).all()
+                assert len(open_) == 1, [(i.id, i.open_key) for i in open_]
+                for incident in open_:
+                    incident.state, incident.open_key = "resolved", None
+        await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
+        await first.jobs_settled()
+
+
+async def test_an_alert_after_the_correlation_window_opens_a_new_incident(db_url, fake_slack):
+    catalog = incident_catalog(correlate_minutes=10)
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["opened"]
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=9)
+        assert await send(pitcrew, "betterstack", betterstack_body()) == ["joined"]  # within 10 minutes
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=11)  # nothing new meanwhile (no alert, no update)
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["joined"]  # a repeat: always joins
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=11)
+        effects = await send(pitcrew, "generic", generic_body(fingerprint="late", title="late alert"))
+        assert effects == ["opened"]
+        first, second = await incidents(pitcrew)
+        assert first.state != "resolved" and first.open_key is None  # stale: its service key went to the new one
+        assert second.open_key == "service:api"
