@@ -220,6 +220,9 @@ def storm(args: argparse.Namespace, db_url: str, fakes_url: str, tmp: Path, proc
         "  escalation:\n    - {after_minutes: 0, notify: [S0ONCALL]}\n    - {after_minutes: 30, notify: [U0LEAD]}\n"
         "services:\n  api:\n    provider: http\n    health: {url: 'https://api.example.com/health'}\n"
         f"incidents:\n  root_edit_interval_seconds: {args.edit_interval}\n"
+        # Every storm alert is for api: correlation would make them one incident. This storm is about
+        # many incidents (one per fingerprint), so it is turned off here.
+        "  correlate_minutes: 0\n"
     )
     env = {
         **base_env(),

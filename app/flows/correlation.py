@@ -68,7 +68,7 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
     if not correlated:
         return found
     graph = deps.catalog.depends_on
-    picks, recovered = await _choose(session, graph, correlated, limit)
+    picks, recovered, known = await _choose(session, graph, correlated, limit)
     new_alerts: list[joins.NewAlert] = []
     for group in sorted(correlated, key=lambda g: g.key):
         incident_id = picks.get(group.key)
@@ -81,7 +81,7 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
         new_alerts.append(
             joins.NewAlert(incident_id, group.key, group.source, group.service, group.title, group.seen_at)
         )
-    added = await joins.add(session, new_alerts)
+    added = await joins.add(session, [a for a in new_alerts if (a.incident_id, a.alert_key) not in known])
     for alert in new_alerts:
         result = found[alert.alert_key]
         if (alert.incident_id, alert.alert_key) in added:
@@ -96,10 +96,10 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
 
 async def _choose(
     session: AsyncSession, graph: dict[str, list[str]], groups: Sequence[FiringGroup], limit: timedelta
-) -> tuple[dict[str, int], set[object]]:
-    """The open incident each key joins, where there is one (see `open_or_join`); and what of it is
-    recovered: incident ids in their quiet period, and (incident id, key) pairs of recovered alerts.
-    Repeats of firing alerts in firing incidents thus write nothing."""
+) -> tuple[dict[str, int], set[object], set[tuple[int, str]]]:
+    """The open incident each key joins, where there is one (see `open_or_join`); what of it is
+    recovered: incident ids in their quiet period, and (incident id, key) pairs of recovered alerts;
+    and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing."""
     wanted = {g.key: related_services(graph, g.service or "") for g in groups}
     every = sorted({s for names in wanted.values() for s in names})
     found = await joins.candidates(
@@ -126,7 +126,8 @@ async def _choose(
             if live:
                 picks[group.key] = live[0]
                 break
-    return picks, recovered
+    known = {(c.incident_id, c.alert_key) for c in found if c.alert_key is not None}
+    return picks, recovered, known
 
 
 async def _open(
@@ -138,7 +139,7 @@ async def _open(
     if len(linked) > 1:
         # Alerts for api and db at once on two instances: one opens, the other then sees it.
         await joins.lock_group(session, ",".join(linked))
-        again, _ = await _choose(session, graph, [group], limit)
+        again, _, _ = await _choose(session, graph, [group], limit)
         if group.key in again:
             return again[group.key], False
     key = service_key(service)
