@@ -296,13 +296,15 @@ async def merge(deps: Deps, notifier: IncidentNotifier, target_id: int, other_id
         if not other.is_open:
             raise CorrelationRefused(f"{other.ref} is resolved already: there is nothing to merge; nothing changed.\n"
                                      f"{MERGE_USAGE}")
-        if not other.related and other.fingerprint and other.source:
-            # An incident from before correlation: its one alert key becomes a joined alert.
-            await joins.add(session, [joins.NewAlert(
-                other_id, other.fingerprint, other.source, other.service, other.title, other.started_at
-            )])
-            if other.recovered_at is not None:
-                await joins.recover(session, other.fingerprint, now)
+        for view in (target, other):
+            if not view.related and view.fingerprint and view.source:
+                # An incident from before correlation (or of an alert naming no service): its one alert
+                # key becomes a joined alert, so that the merged incident recovers when both have.
+                await joins.add(session, [joins.NewAlert(
+                    view.id, view.fingerprint, view.source, view.service, view.title, view.started_at
+                )])
+                if view.recovered_at is not None:
+                    await joins.recover(session, view.fingerprint, now)
         await joins.move(session, from_id=other_id, to_id=target_id)
         summary = f"Merged into {target.ref}."
         await incident_store.resolve(session, other_id, summary=summary, now=now)
