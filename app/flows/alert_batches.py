@@ -10,7 +10,7 @@ is answered only once its group is committed: "2xx once stored" holds.
 
 Within a group, the firing alerts of each dedupe key are applied once: a new key opens one
 incident however many of its alerts arrived together, and an open incident is joined by *reading*
-it (under a shared lock, see app/store/incidents.py), so instances joining the same hot incidents
+it (under a shared lock, see app/store/alert_joins.py), so instances joining the same hot incidents
 never wait on each other. Anything less common (a recovery, a key that both fires and recovers in
 the group) goes alert by alert, in arrival order.
 A group that fails is retried body by body, so one bad body cannot sink the others.
@@ -32,13 +32,16 @@ from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
 from app.flows import correlation
-from app.flows.incidents import get_view, opened_bookkeeping, policy_of, refresh_job, reschedule
+from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
+from app.flows.incident_policy import policy_of
+from app.flows.incident_views import get_view
+from app.store import alert_joins
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as incident_store
+from app.store.alert_joins import FiringGroup
 from app.store.alerts import ReceivedBody, StoredAlert
 from app.store.db import transaction
-from app.store.incidents import FiringGroup
 from app.store.jobs import enqueue
 
 log = logging.getLogger("pitcrew.alerts")
@@ -223,7 +226,7 @@ async def apply_group(
         for j, alert in enumerate(arrival.alerts):
             if results[i][j] is None:
                 results[i][j] = await _apply_alone(session, deps, policy, alert, arrival.now, jobs)
-    await incident_store.enqueue_many(session, _unique(jobs))
+    await alert_joins.enqueue_many(session, _unique(jobs))
     done = [[o for o in row if o is not None] for row in results]
     bodies = [
         ReceivedBody(

@@ -3,9 +3,9 @@ to it by `depends_on`), and responders split an alert out or merge two incidents
 
 Alert ingestion (app/flows/alert_batches.py) calls `open_or_join` for the firing alerts of a group
 and `recover` for each recovery, inside its transaction; both fall back to the per-key behaviour
-of app/store/incidents.py for alerts without a catalog service, when `incidents.correlate_minutes`
+of app/store/alert_joins.py for alerts without a catalog service, when `incidents.correlate_minutes`
 is 0, and for incidents opened before correlation existed. The rules are in app/core/correlation.py,
-the atomic statements in app/store/alert_joins.py.
+the atomic statements in app/store/related_alerts.py.
 """
 
 from __future__ import annotations
@@ -29,13 +29,17 @@ from app.core.correlation import (
 from app.core.incidents import IncidentError, IncidentView, UnknownIncident, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
+from app.flows.incident_announcements import announce, refresh_root
+from app.flows.incident_deadlines import opened_bookkeeping, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
-from app.flows.incidents import announce, get_view, opened_bookkeeping, policy_of, refresh_root, schedule_refresh
-from app.store import alert_joins as joins
+from app.flows.incident_policy import policy_of
+from app.flows.incident_views import get_view
+from app.store import alert_joins
 from app.store import audit as audit_store
 from app.store import incidents as incident_store
+from app.store import related_alerts as joins
+from app.store.alert_joins import FiringGroup, JoinResult
 from app.store.db import transaction
-from app.store.incidents import FiringGroup, JoinResult
 from app.store.jobs import enqueue
 
 JOINED_NOTE_JOB = "incident.alert_joined"
@@ -64,7 +68,7 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
     services = deps.catalog.services
     correlated = [g for g in groups if g.service in services] if limit > timedelta(0) else []
     rest = [g for g in groups if g not in correlated]
-    found = await incident_store.open_or_join_many(session, rest) if rest else {}
+    found = await alert_joins.open_or_join_many(session, rest) if rest else {}
     if not correlated:
         return found
     graph = deps.catalog.depends_on
@@ -188,7 +192,7 @@ async def recover(session: AsyncSession, deps: Deps, key: str, now: datetime) ->
     """
     found = await joins.recover(session, key, now)
     if found is None:
-        return await incident_store.recover(session, key=key, now=now)
+        return await alert_joins.recover(session, key=key, now=now)
     incident_id, changed = found
     if not changed:
         return incident_id, False

@@ -1,185 +1,144 @@
-"""The alerts joined to incidents (table `incident_alerts`), changed only by atomic statements.
+"""Alerts joining incidents in the database: open, reopen, join or recover by an alert's dedupe key.
 
-An incident opened by an alert for a catalog service holds `service:<name>` as its open key, so
-the unique index on `incidents.open_key` lets one open incident exist per service however many
-instances receive its alerts at once (INSERT ... ON CONFLICT DO NOTHING: the loser joins the
-winner). Each alert key that joined is a row here: a new source is one INSERT ... ON CONFLICT DO
-NOTHING whose RETURNING says whether *this* caller added it (its thread note is posted once), a
-recovery one UPDATE ... WHERE status = 'firing', and the incident's own recovery one UPDATE ...
-WHERE NOT EXISTS (a firing row). Repeats only read, as in app/store/incidents.py.
+An alert storm reaches several instances at once, so each step is one conditional statement whose
+RETURNING says whether *this* caller made it, never a read followed by a write:
+
+- opening is one INSERT ... ON CONFLICT (open_key) DO NOTHING: the unique index on `open_key` lets
+  exactly one incident hold an alert's dedupe key while it is open;
+- joining only *reads* the open incident, share-locked, and writes nothing to it: the occurrence
+  count and last-seen time are brought up to date from the stored alerts (`refresh_counts`) when
+  the root message is refreshed;
+- reopening (an alert firing again after a recovery) and recovering are one UPDATE ... WHERE each.
+
+The webhooks' group commit (app/flows/alert_batches.py) calls these for many keys at once, and
+schedules the jobs its alerts need with `enqueue_many`. The incident rows themselves, and their
+timeline, are app/store/incidents.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.correlation import RelatedAlert
-from app.store.models import Incident, IncidentAlert, ReceivedAlert
+from app.store.models import Incident, Job, ReceivedAlert
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """An open incident an alert may join: by its key, its service, or the service's open key."""
+class FiringGroup:
+    """The firing alerts of one dedupe key that arrived together: they open, reopen or join one incident."""
 
-    incident_id: int
-    alert_key: str | None
-    service: str | None
-    status: str | None
-
-
-@dataclass(frozen=True)
-class OpenIncident:
-    incident_id: int
-    open_key: str | None
-    recovered_at: datetime | None
-    last_activity: datetime
-
-
-@dataclass(frozen=True)
-class NewAlert:
-    incident_id: int
-    alert_key: str
-    source: str
-    service: str | None
+    key: str
     title: str
+    severity: str
+    service: str | None
+    description: str | None
+    source: str
+    link: str | None
+    count: int
     seen_at: datetime
 
 
-def _is_pg(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+@dataclass(frozen=True)
+class JoinResult:
+    """What a key's alerts did: `opened` a new incident, `reopened` one that had recovered, or joined it."""
+
+    incident_id: int
+    opened: bool = False
+    reopened: bool = False
 
 
-def _insert(session: AsyncSession, table: object):  # type: ignore[no-untyped-def]
-    return (pg_insert if _is_pg(session) else sqlite_insert)(table)  # type: ignore[arg-type]
+# New incidents, many at once. PostgreSQL takes the rows as one JSON parameter (a short statement,
+# prepared once whatever the number of rows, encoded by json's C encoder).
+_PG_OPEN = text(
+    """
+    INSERT INTO incidents (title, severity, state, service, description, fingerprint, open_key, source, link, roles,
+                           occurrences, started_at, last_seen_at, keep_open, escalation_level)
+    SELECT u.title, u.severity, 'investigating', u.service, u.description, u.key, u.key, u.source, u.link,
+           CAST('{}' AS json), u.count, u.seen_at, u.seen_at, false, 0
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(title text, severity text, service text, description text, key text, source text, link text,
+              count integer, seen_at timestamptz)
+    ORDER BY u.key
+    ON CONFLICT (open_key) DO NOTHING
+    RETURNING id, open_key
+    """
+)
 
 
-async def candidates(
-    session: AsyncSession, *, keys: Sequence[str], services: Sequence[str], open_keys: Sequence[str]
-) -> list[Candidate]:
-    """Open incidents holding one of these alert keys, an alert of one of these services, or one of
-    these open keys."""
-    found: list[Candidate] = []
-    if keys or services:
-        joined = (
-            select(IncidentAlert.incident_id, IncidentAlert.alert_key, IncidentAlert.service, IncidentAlert.status)
-            .join(Incident, Incident.id == IncidentAlert.incident_id)
-            .where(Incident.state != "resolved")
-            .where(IncidentAlert.alert_key.in_(list(keys)) | IncidentAlert.service.in_(list(services)))
-        )
-        found += [Candidate(r.incident_id, r.alert_key, r.service, r.status) for r in await session.execute(joined)]
-    if open_keys:
-        holders = select(Incident.id, Incident.service).where(Incident.open_key.in_(list(open_keys)))
-        found += [Candidate(r.id, None, r.service, None) for r in await session.execute(holders)]
+async def open_or_join_many(session: AsyncSession, groups: Sequence[FiringGroup]) -> dict[str, JoinResult]:
+    """For each key: open an incident, reopen the one that recovered, or join the open one.
+
+    Joining writes nothing to the incident: the hot rows of a storm are only *read*, under a
+    shared lock (PostgreSQL `FOR SHARE`) so that a resolution cannot slip in before the alert is
+    stored, while any number of instances join the same incident at once. The occurrence count
+    and last-seen time are brought up to date from the stored alerts when the root message is
+    refreshed (`refresh_counts`). Opening is an INSERT ... ON CONFLICT DO NOTHING (the unique
+    open key decides who opens), reopening an UPDATE ... WHERE recovered (one caller wins), and
+    every statement goes in key order so that instances lock rows in the same order.
+    """
+    pending = {g.key: g for g in groups}
+    found: dict[str, JoinResult] = {}
+    for _ in range(3):  # a key can vanish between two statements (resolved, or its opener rolled back)
+        if not pending:
+            break
+        keys = sorted(pending)
+        for row in await _open_ones(session, keys):  # the usual case: every key has an open incident
+            found[row.open_key] = JoinResult(row.id)
+        rest = [k for k in keys if k not in found]
+        if rest:
+            existing = {
+                row.open_key: row
+                for row in (
+                    await session.execute(
+                        select(Incident.id, Incident.open_key, Incident.recovered_at).where(Incident.open_key.in_(rest))
+                    )
+                ).all()
+            }
+            for key in rest:
+                row = existing.get(key)
+                if row is not None and row.recovered_at is not None:
+                    reopened = await _reopen(session, key)
+                    if reopened is not None:
+                        found[key] = JoinResult(reopened, reopened=True)
+            missing = [pending[k] for k in rest if k not in existing]
+            for key, incident_id in (await _open(session, missing)).items():
+                found[key] = JoinResult(incident_id, opened=True)
+        pending = {k: g for k, g in pending.items() if k not in found}
+    if pending:
+        raise RuntimeError(f"could not open or join an incident for {sorted(pending)[:3]}")
     return found
 
 
-async def incidents(session: AsyncSession, ids: Sequence[int]) -> dict[int, OpenIncident]:
-    """These incidents if still open, share-locked (PostgreSQL) until the commit so that a resolution
-    cannot slip in between choosing one and joining it; in id order, as every instance locks."""
-    if not ids:
-        return {}
-    query = (
-        select(
-            Incident.id,
-            Incident.open_key,
-            Incident.recovered_at,
-            Incident.started_at,
-            Incident.last_seen_at,
-            Incident.last_update_at,
-        )
-        .where(Incident.id.in_(sorted(set(ids))), Incident.state != "resolved")
-        .order_by(Incident.id)
-    )
-    if _is_pg(session):
-        query = query.with_for_update(read=True)
-    return {
-        r.id: OpenIncident(
-            r.id,
-            r.open_key,
-            r.recovered_at,
-            max(t for t in (r.started_at, r.last_seen_at, r.last_update_at) if t is not None),
-        )
-        for r in await session.execute(query)
-    }
+_PG_OPEN_ONES = text(
+    """
+    SELECT id, open_key FROM incidents
+    WHERE open_key = ANY(CAST(:keys AS text[])) AND recovered_at IS NULL
+    ORDER BY open_key
+    FOR SHARE
+    """
+)
 
 
-async def lock_group(session: AsyncSession, name: str) -> None:
-    """Serialise the opening of incidents for one group of linked services (PostgreSQL): two alerts
-    for api and db arriving together on two instances then open one incident, not two. Held until
-    the commit; SQLite has one writer at a time anyway."""
-    if _is_pg(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"pitcrew:{name}"})
+async def _open_ones(session: AsyncSession, keys: Sequence[str]) -> Sequence[Any]:
+    """The open, not recovered incidents of these keys, share-locked (PostgreSQL) until the commit."""
+    if session.bind.dialect.name == "postgresql":
+        return (await session.execute(_PG_OPEN_ONES, {"keys": list(keys)})).all()
+    query = select(Incident.id, Incident.open_key).where(Incident.open_key.in_(keys), Incident.recovered_at.is_(None))
+    return (await session.execute(query)).all()
 
 
-async def open_incident(
-    session: AsyncSession,
-    *,
-    open_key: str,
-    alert_key: str,
-    title: str,
-    severity: str,
-    service: str,
-    description: str | None,
-    source: str,
-    link: str | None,
-    count: int,
-    seen_at: datetime,
-) -> int | None:
-    """Open an incident under `open_key`; None when another holds that key (then join that one)."""
-    stmt = (
-        _insert(session, Incident)
-        .values(
-            title=title,
-            severity=severity,
-            state="investigating",
-            service=service,
-            description=description,
-            fingerprint=alert_key,
-            open_key=open_key,
-            source=source,
-            link=link,
-            roles={},
-            occurrences=count,
-            started_at=seen_at,
-            last_seen_at=seen_at,
-            keep_open=False,
-            escalation_level=0,
-        )
-        .on_conflict_do_nothing(index_elements=["open_key"])
-        .returning(Incident.id)
-    )
-    row = (await session.execute(stmt)).first()
-    return row.id if row is not None else None
-
-
-async def retire_key(session: AsyncSession, incident_id: int, open_key: str) -> bool:
-    """Free a stale incident's service key (inactive past `correlate_minutes`), so a new outage of
-    the service opens an incident of its own; the old one stays open with its alerts."""
+async def _reopen(session: AsyncSession, key: str) -> int | None:
     row = (
         await session.execute(
             update(Incident)
-            .where(Incident.id == incident_id, Incident.open_key == open_key)
-            .values(open_key=None)
-            .returning(Incident.id)
-        )
-    ).first()
-    return row is not None
-
-
-async def reopen(session: AsyncSession, incident_id: int) -> bool:
-    """An alert fired during the quiet period: the incident is not recovered any more (once)."""
-    row = (
-        await session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id, Incident.recovered_at.is_not(None), Incident.state != "resolved")
+            .where(Incident.open_key == key, Incident.recovered_at.is_not(None))
             .values(
                 recovered_at=None,
                 state=case((Incident.state == "monitoring", "investigating"), else_=Incident.state),
@@ -187,107 +146,72 @@ async def reopen(session: AsyncSession, incident_id: int) -> bool:
             .returning(Incident.id)
         )
     ).first()
-    return row is not None
+    return row.id if row is not None else None
 
 
-async def add(session: AsyncSession, alerts: Sequence[NewAlert]) -> set[tuple[int, str]]:
-    """Join these alerts to their incidents; the (incident, key) pairs this call added."""
-    if not alerts:
-        return set()
-    unique = {(a.incident_id, a.alert_key): a for a in alerts}
-    ordered = [unique[k] for k in sorted(unique)]
-    stmt = (
-        _insert(session, IncidentAlert)
-        .values(
+async def _open(session: AsyncSession, groups: Sequence[FiringGroup]) -> dict[str, int]:
+    """Insert incidents for keys that have none open; the keys this call opened, with their ids."""
+    if not groups:
+        return {}
+    ordered = sorted(groups, key=lambda g: g.key)
+    if session.bind.dialect.name == "postgresql":
+        rows = json.dumps(
             [
                 {
-                    "incident_id": a.incident_id,
-                    "alert_key": a.alert_key,
-                    "source": a.source,
-                    "service": a.service,
-                    "title": a.title[:300],
-                    "status": "firing",
-                    "first_seen_at": a.seen_at,
+                    "title": g.title,
+                    "severity": g.severity,
+                    "service": g.service,
+                    "description": g.description,
+                    "key": g.key,
+                    "source": g.source,
+                    "link": g.link,
+                    "count": g.count,
+                    "seen_at": g.seen_at.isoformat(),
                 }
-                for a in ordered
+                for g in ordered
             ]
         )
-        .on_conflict_do_nothing(index_elements=["incident_id", "alert_key"])
-        .returning(IncidentAlert.incident_id, IncidentAlert.alert_key)
-    )
-    return {(r.incident_id, r.alert_key) for r in await session.execute(stmt)}
-
-
-async def refire(session: AsyncSession, incident_id: int, alert_key: str) -> bool:
-    """A recovered alert of the incident fires again; True if this call flipped it."""
-    row = (
-        await session.execute(
-            update(IncidentAlert)
-            .where(
-                IncidentAlert.incident_id == incident_id,
-                IncidentAlert.alert_key == alert_key,
-                IncidentAlert.status == "recovered",
+        return {row.open_key: row.id for row in (await session.execute(_PG_OPEN, {"rows": rows})).all()}
+    opened: dict[str, int] = {}
+    for g in ordered:
+        stmt = (
+            sqlite_insert(Incident)
+            .values(
+                title=g.title,
+                severity=g.severity,
+                state="investigating",
+                service=g.service,
+                description=g.description,
+                fingerprint=g.key,
+                open_key=g.key,
+                source=g.source,
+                link=g.link,
+                roles={},
+                occurrences=g.count,
+                started_at=g.seen_at,
+                last_seen_at=g.seen_at,
+                keep_open=False,
+                escalation_level=0,
             )
-            .values(status="firing", recovered_at=None)
-            .returning(IncidentAlert.id)
+            .on_conflict_do_nothing(index_elements=["open_key"])
+            .returning(Incident.id)
         )
-    ).first()
-    return row is not None
+        row = (await session.execute(stmt)).first()
+        if row is not None:
+            opened[g.key] = row.id
+    return opened
 
 
-async def recover(session: AsyncSession, alert_key: str, now: datetime) -> tuple[int, bool] | None:
-    """Mark the key's alert recovered in its open incident: (incident id, whether this call did it);
-    None when no open incident holds the key (an incident from before correlation, or none).
+async def recover(session: AsyncSession, *, key: str, now: datetime) -> tuple[int | None, bool]:
+    """(incident id, whether this call recovered it). Only the first recovery of a firing spell counts.
 
-    The incident row is locked first (PostgreSQL), so a refiring of another of its alerts, which
-    share-locks it, is either committed before this decides or sees the incident recovered after.
+    The incident moves to monitoring (from investigating or identified); a recovery for a key with
+    no open incident is linked to the last incident that had the key, if any.
     """
-    rows = (
-        await session.execute(
-            select(IncidentAlert.incident_id, IncidentAlert.status)
-            .join(Incident, Incident.id == IncidentAlert.incident_id)
-            .where(IncidentAlert.alert_key == alert_key, Incident.state != "resolved")
-            .order_by(IncidentAlert.incident_id.desc())
-        )
-    ).all()
-    if not rows:
-        return None
-    firing = [r.incident_id for r in rows if r.status == "firing"]
-    incident_id = firing[0] if firing else rows[0].incident_id
-    if not firing:
-        return incident_id, False
-    if _is_pg(session):
-        await session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
-    row = (
-        await session.execute(
-            update(IncidentAlert)
-            .where(
-                IncidentAlert.incident_id == incident_id,
-                IncidentAlert.alert_key == alert_key,
-                IncidentAlert.status == "firing",
-            )
-            .values(status="recovered", recovered_at=now)
-            .returning(IncidentAlert.id)
-        )
-    ).first()
-    return incident_id, row is not None
-
-
-def _none_firing(incident_id: object):  # type: ignore[no-untyped-def]
-    return ~exists().where(IncidentAlert.incident_id == incident_id, IncidentAlert.status == "firing")
-
-
-async def recovered_if_all(session: AsyncSession, incident_id: int, now: datetime) -> bool:
-    """The incident recovers (monitoring, the quiet period starts) once no joined alert fires; once."""
     row = (
         await session.execute(
             update(Incident)
-            .where(
-                Incident.id == incident_id,
-                Incident.recovered_at.is_(None),
-                Incident.state != "resolved",
-                _none_firing(incident_id),
-            )
+            .where(Incident.open_key == key, Incident.recovered_at.is_(None))
             .values(
                 recovered_at=now,
                 state=case((Incident.state.in_(("investigating", "identified")), "monitoring"), else_=Incident.state),
@@ -295,97 +219,63 @@ async def recovered_if_all(session: AsyncSession, incident_id: int, now: datetim
             .returning(Incident.id)
         )
     ).first()
-    return row is not None
+    if row is not None:
+        return row.id, True
+    existing = await session.scalar(
+        select(Incident.id).where(Incident.fingerprint == key).order_by(Incident.id.desc()).limit(1)
+    )
+    return existing, False
 
 
-async def firing_count(session: AsyncSession, incident_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(IncidentAlert)
-            .where(IncidentAlert.incident_id == incident_id, IncidentAlert.status == "firing")
+async def refresh_counts(session: AsyncSession, incident_id: int) -> None:
+    """Occurrences and last-seen time from the stored alerts (joins do not write them; see above)."""
+    firing = and_(ReceivedAlert.incident_id == incident_id, ReceivedAlert.status == "firing")
+    await session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(
+            occurrences=select(func.count()).where(firing).scalar_subquery(),
+            last_seen_at=func.coalesce(
+                select(func.max(ReceivedAlert.received_at)).where(firing).scalar_subquery(), Incident.last_seen_at
+            ),
         )
-        or 0
     )
 
 
-async def related(session: AsyncSession, incident_id: int) -> tuple[RelatedAlert, ...]:
-    """The incident's joined alerts in joining order, each with how many of its alerts fired."""
-    rows = (
-        await session.execute(
-            select(IncidentAlert)
-            .where(IncidentAlert.incident_id == incident_id)
-            .order_by(IncidentAlert.first_seen_at, IncidentAlert.id)
-        )
-    ).scalars().all()
-    if not rows:
-        return ()
-    counts: Counter[str] = Counter()
-    for r in await session.execute(
-        select(ReceivedAlert.source, ReceivedAlert.fingerprint, func.count())
-        .where(ReceivedAlert.incident_id == incident_id, ReceivedAlert.status == "firing")
-        .group_by(ReceivedAlert.source, ReceivedAlert.fingerprint)
-    ):
-        counts[f"{r[0]}:{r[1]}"] += int(r[2])
-    return tuple(
-        RelatedAlert(
-            key=r.alert_key,
-            source=r.source,
-            service=r.service,
-            title=r.title,
-            status=r.status,
-            events=max(1, counts.get(r.alert_key, 0)),
-        )
-        for r in rows
-    )
+_PG_JOBS = text(
+    """
+    INSERT INTO jobs (kind, payload, run_at, status, attempts, dedupe_key, created_at)
+    SELECT u.kind, u.payload, u.run_at, 'pending', 0, u.dedupe_key, u.created_at
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(kind text, payload json, run_at timestamptz, dedupe_key text, created_at timestamptz)
+    ORDER BY u.dedupe_key
+    ON CONFLICT (dedupe_key) DO NOTHING
+    """
+)
 
 
-async def move(session: AsyncSession, *, from_id: int, to_id: int, keys: Sequence[str] | None = None) -> int:
-    """Move joined alerts (these keys, or all) and their received alerts to another incident; how many
-    keys moved. A key the target holds already keeps the target's row."""
-    query = select(IncidentAlert).where(IncidentAlert.incident_id == from_id)
-    if keys is not None:
-        query = query.where(IncidentAlert.alert_key.in_(list(keys)))
-    rows = list((await session.execute(query)).scalars().all())
-    held = set(
-        (
-            await session.scalars(
-                select(IncidentAlert.alert_key).where(
-                    IncidentAlert.incident_id == to_id, IncidentAlert.alert_key.in_([r.alert_key for r in rows])
-                )
-            )
-        ).all()
-    )
-    for r in rows:
-        if r.alert_key in held:
-            await session.delete(r)
-        else:
-            r.incident_id = to_id
-        source, _, fingerprint = r.alert_key.partition(":")
-        await session.execute(
-            update(ReceivedAlert)
-            .where(
-                ReceivedAlert.incident_id == from_id,
-                ReceivedAlert.source == source,
-                ReceivedAlert.fingerprint == fingerprint,
-            )
-            .values(incident_id=to_id)
+async def enqueue_many(session: AsyncSession, jobs: Sequence[Mapping[str, Any]]) -> None:
+    """Schedule several jobs in one statement; a job whose dedupe key exists already is skipped."""
+    if not jobs:
+        return
+    ordered = sorted(jobs, key=lambda j: str(j["dedupe_key"]))
+    if session.bind.dialect.name == "postgresql":
+        rows_json = json.dumps(
+            [
+                {
+                    "kind": j["kind"],
+                    "payload": j["payload"],
+                    "run_at": j["run_at"].isoformat(),
+                    "dedupe_key": j["dedupe_key"],
+                    "created_at": j["created_at"].isoformat(),
+                }
+                for j in ordered
+            ]
         )
-    await session.flush()
-    return len(rows)
-
-
-async def unrecover(session: AsyncSession, incident_id: int) -> bool:
-    """Firing alerts arrived by a merge or a split: the incident is not recovered any more."""
-    row = (
-        await session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id, Incident.recovered_at.is_not(None), ~_none_firing(incident_id))
-            .values(
-                recovered_at=None,
-                state=case((Incident.state == "monitoring", "investigating"), else_=Incident.state),
-            )
-            .returning(Incident.id)
-        )
-    ).first()
-    return row is not None
+        await session.execute(_PG_JOBS, {"rows": rows_json})
+        return
+    rows = [
+        {"status": "pending", "attempts": 0, "locked_by": None, "locked_until": None, "last_error": None, **job}
+        for job in ordered
+    ]
+    await session.execute(sqlite_insert(Job.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
