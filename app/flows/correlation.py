@@ -106,8 +106,10 @@ async def _choose(
     and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing."""
     wanted = {g.key: related_services(graph, g.service or "") for g in groups}
     every = sorted({s for names in wanted.values() for s in names})
+    keys = [g.key for g in groups]
+    # An incident opened before correlation holds its alert key itself as its open key: a repeat joins it.
     found = await joins.candidates(
-        session, keys=[g.key for g in groups], services=every, open_keys=[service_key(s) for s in every]
+        session, keys=keys, services=every, open_keys=[*(service_key(s) for s in every), *keys]
     )
     open_ones = await joins.incidents(session, [c.incident_id for c in found])
     picks: dict[str, int] = {}
@@ -115,7 +117,9 @@ async def _choose(
     recovered |= {(c.incident_id, c.alert_key) for c in found if c.status == "recovered"}
     for group in groups:
         now = group.seen_at
-        exact = sorted(c.incident_id for c in found if c.alert_key == group.key and c.incident_id in open_ones)
+        exact = sorted(
+            c.incident_id for c in found if group.key in (c.alert_key, c.open_key) and c.incident_id in open_ones
+        )
         if exact:
             picks[group.key] = exact[-1]
             continue

@@ -34,6 +34,7 @@ class Candidate:
     alert_key: str | None
     service: str | None
     status: str | None
+    open_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ async def candidates(
         )
         found += [Candidate(r.incident_id, r.alert_key, r.service, r.status) for r in await session.execute(joined)]
     if open_keys:
-        holders = select(Incident.id, Incident.service).where(Incident.open_key.in_(list(open_keys)))
-        found += [Candidate(r.id, None, r.service, None) for r in await session.execute(holders)]
+        holders = select(Incident.id, Incident.service, Incident.open_key).where(
+            Incident.open_key.in_(list(open_keys))
+        )
+        found += [Candidate(r.id, None, r.service, None, r.open_key) for r in await session.execute(holders)]
     return found
 
 

@@ -377,3 +377,17 @@ async def test_an_alert_after_the_correlation_window_opens_a_new_incident(db_url
         first, second = await incidents(pitcrew)
         assert first.state != "resolved" and first.open_key is None  # stale: its service key went to the new one
         assert second.open_key == "service:api"
+
+
+async def test_an_incident_opened_before_correlation_still_takes_its_repeats_and_recovery(db_url, fake_slack):
+    """Upgrading with an incident open: it was opened per alert key (as correlation off does)."""
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=incident_catalog(correlate_minutes=0)) as before:
+        assert await send(before, "uptimerobot", uptimerobot_body("1")) == ["opened"]
+        await before.run_jobs()
+    async with pitcrew_for_incidents(db_url, fake_slack) as after:
+        assert await send(after, "uptimerobot", uptimerobot_body("1")) == ["joined"]
+        assert await send(after, "betterstack", betterstack_body()) == ["joined"]
+        assert [i.id for i in await incidents(after)] == [1]
+        assert await send(after, "uptimerobot", uptimerobot_body("2")) == ["ignored"]  # Better Stack still fires
+        assert await send(after, "betterstack", betterstack_body("Resolved")) == ["recovered"]
+        assert (await incidents(after))[0].state == "monitoring"
