@@ -90,6 +90,12 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
         result = found[alert.alert_key]
         if (alert.incident_id, alert.alert_key) in added:
             if not result.opened:
+                where = f" ({alert.service})" if alert.service else ""
+                await incident_store.add_event(
+                    session, alert.incident_id, at=alert.seen_at, kind="alert.joined", actor=alert.source,
+                    text=f"{source_name(alert.source)} alert joined{where}: {alert.title}",
+                    data={"key": alert.alert_key},
+                )
                 await _joined_note(session, alert.incident_id, alert.source, alert.seen_at)
         elif (alert.incident_id, alert.alert_key) in recovered and await joins.refire(
             session, alert.incident_id, alert.alert_key

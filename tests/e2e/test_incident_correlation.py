@@ -123,6 +123,8 @@ async def test_a_four_source_outage_is_one_incident_that_resolves_when_all_four_
         joined_notes = [m.text for m in thread(fake_slack, root) if "alert joined INC-1" in m.text]
         assert len(joined_notes) == 3
         assert any("Sentry alert joined" in t for t in joined_notes)
+        timeline = await command(pitcrew, "1 timeline")
+        assert "Railway alert joined (api)" in timeline and "Better Stack alert joined (api)" in timeline
 
         for source, _, recovery in FOUR_SOURCES[:3]:
             assert await send(pitcrew, source, recovery) == ["ignored"]  # not the last: still firing
