@@ -393,3 +393,20 @@ async def test_an_incident_opened_before_correlation_still_takes_its_repeats_and
         assert await send(after, "uptimerobot", uptimerobot_body("2")) == ["ignored"]  # Better Stack still fires
         assert await send(after, "betterstack", betterstack_body("Resolved")) == ["recovered"]
         assert (await incidents(after))[0].state == "monitoring"
+
+
+async def test_only_responders_may_split_or_merge(db_url, fake_slack):
+    catalog = incident_catalog()
+    catalog = catalog.model_copy(update={"slack": catalog.slack.model_copy(update={"responders": ["U0ANA"]})})
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        root = await open_outage(pitcrew)
+        await send(pitcrew, "generic", generic_body(service="web", fingerprint="web-5xx", title="web 5xx"))
+        await pitcrew.run_jobs()
+        said = await command(pitcrew, "1 merge 2", user="U0DEV")
+        assert "Only responders may merge incidents into INC-1" in said
+        said = await mention_answer(pitcrew, root, "split sentry", user="U0DEV")
+        assert "Only responders may split alerts out of INC-1" in said
+        assert [(i.id, i.state) for i in await incidents(pitcrew)] == [(1, "investigating"), (2, "investigating")]
+        assert len(await joined(pitcrew, 1)) == 4
+        said = await command(pitcrew, "1 merge 2", user="U0ANA")
+        assert "Merged INC-2 into INC-1" in said
