@@ -36,7 +36,7 @@ from tests.e2e.incident_support import (
     uptimerobot_body,
     wait_until,
 )
-from tests.harness import ALERTS, OPERATOR, Clock, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, Clock, running_pitcrew
 
 API = {"provider": "http", "health": {"url": "https://api.example.com/health"}}
 
