@@ -21,7 +21,6 @@ from app.sandbox.slack import SlackMessage
 from app.store.db import transaction
 from app.store.models import Incident, IncidentAlert
 from tests.e2e.incident_support import (
-    SECRET,
     START,
     betterstack_body,
     edits_of,
@@ -36,7 +35,7 @@ from tests.e2e.incident_support import (
     uptimerobot_body,
     wait_until,
 )
-from tests.fixtures import ALERTS, OPERATOR, Clock, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, SECRET, Clock, running_pitcrew
 
 API = {"provider": "http", "health": {"url": "https://api.example.com/health"}}
 
