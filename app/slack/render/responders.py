@@ -24,6 +24,7 @@ _WHAT = {
     "resolve": "resolve {ref}",
     "public": "show {ref} on the status page",
     "private": "take {ref} off the status page",
+    "vars": "read the variables of services",
 }
 
 
