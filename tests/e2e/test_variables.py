@@ -86,7 +86,9 @@ def catalog(sandbox: Sandbox, *, runbooks_dir: str | None = None, api_required: 
 
 
 @asynccontextmanager
-async def vars_pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox, cat: Catalog | None = None) -> AsyncIterator[Pitcrew]:
+async def vars_pitcrew(
+    db_url: str, slack: FakeSlack, sandbox: Sandbox, cat: Catalog | None = None
+) -> AsyncIterator[Pitcrew]:
     sandbox.world.set_variable("api", "STRIPE_WEBHOOK_SECRET", SEALED_VALUE, sealed=True)
     settings = {**sandbox.settings(), "AUDIT_KEY": AUDIT_KEY}
     async with running_pitcrew(db_url, cat or catalog(sandbox), slack, clock=sandbox.clock, **settings) as app:
@@ -185,7 +187,8 @@ async def test_vars_compare_services_and_vercel_targets(db_url, fake_slack, sand
         root = await declared(pitcrew)
         answer = shown(await ask(pitcrew, root, "vars compare api worker"))
 
-        assert "Variables of *api* and *worker*: 2 the same, 0 different, 4 on one side only, 1 cannot compare" in answer
+        counts = "2 the same, 0 different, 4 on one side only, 1 cannot compare"
+        assert f"Variables of *api* and *worker*: {counts}" in answer
         assert "*Only on api*\\n`NODE_ENV`, `PORT`, `SESSION_SECRET`" in answer
         assert "*Only on worker*\\n`QUEUE`" in answer
         assert "`STRIPE_WEBHOOK_SECRET`: api sealed · worker 14 chars" in answer
