@@ -65,7 +65,10 @@ steps:
 """
 
 
-def catalog(sandbox: Sandbox, *, runbooks_dir: str | None = None, api_required: list[str] | None = None) -> Catalog:
+def catalog(
+    sandbox: Sandbox, *, runbooks_dir: str | None = None, api_required: list[str] | None = None,
+    responders: list[str] | None = None,
+) -> Catalog:
     ref = sandbox.world.ref
     api: dict[str, Any] = {"provider": "railway", "railway": ref("api").model_dump()}
     if api_required is not None:
@@ -82,6 +85,8 @@ def catalog(sandbox: Sandbox, *, runbooks_dir: str | None = None, api_required: 
     }
     if runbooks_dir is not None:
         document["runbooks_dir"] = runbooks_dir
+    if responders is not None:
+        document["slack"]["responders"] = responders
     return parse_catalog(yaml.safe_dump(document))
 
 
@@ -299,6 +304,30 @@ async def test_check_variables_in_a_runbook_walk(db_url, fake_slack, sandbox: Sa
         look = await step_message(fake_slack, root, "look")
         assert "JWT: api: SMTP_URL missing" in look.text
         assert not [s for s in SECRETS if s in done + listed + look.text]
+
+
+async def test_only_responders_read_variables_in_the_thread_and_by_a_runbook_step(
+    db_url, fake_slack, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "vars-check.yml").write_text(VARS_RUNBOOK, encoding="utf-8")
+    cat = catalog(sandbox, runbooks_dir=str(tmp_path), responders=[])  # operators only
+    async with vars_pitcrew(db_url, fake_slack, sandbox, cat) as pitcrew:
+        root = await declared(pitcrew)
+        reads = len(sandbox.railway.calls)
+        refused = await private(pitcrew, "vars compare api worker", user=STRANGER, channel=root.channel,
+                                thread_ts=root.ts)
+        assert refused["text"].startswith("Only responders may read the variables of services")
+
+        await fake_slack.mention("runbook vars-check", user=OPERATOR, channel=root.channel, thread_ts=root.ts)
+        jwt = await step_message(fake_slack, root, "jwt")
+        before = len(fake_slack.calls_to("chat.postEphemeral"))
+        await fake_slack.click(jwt, "runbook.run", user=STRANGER)
+        await until(lambda: len(fake_slack.calls_to("chat.postEphemeral")) > before, what="the refusal")
+        said = fake_slack.calls_to("chat.postEphemeral")[before].args
+        assert said["user"] == STRANGER and "Only responders may read the variables" in said["text"]
+        assert len(sandbox.railway.calls) == reads  # nothing was read
+        await fake_slack.click(jwt, "runbook.run", user=OPERATOR)
+        assert "api: SMTP_URL missing" in shown(await ended(jwt, "Ran"))
 
 
 async def test_no_secret_value_reaches_slack_logs_audit_or_database(
