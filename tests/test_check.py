@@ -44,7 +44,7 @@ async def test_check_says_the_deployments_and_variables_of_each_service_are_read
     [api] = [line for line in lines if "service api" in line]
     [web] = [line for line in lines if "service web" in line]
     assert api.startswith("ok   service api (railway): latest deployment ") and "variables readable" in api
-    assert web.startswith("ok   service web (vercel): latest deployment ") and "2 variables readable" in web
+    assert web.startswith("ok   service web (vercel): latest deployment ") and "4 variables readable" in web
     assert "1 sensitive (masked in /logs by name only" in web  # its value cannot be read: not counted readable
     assert "rv-sandbox-7f3a9c21" not in "\n".join(lines)  # a variable's value is never shown
 
