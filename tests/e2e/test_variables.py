@@ -26,21 +26,17 @@ from sqlalchemy import select
 from app.catalog import Catalog, CatalogError, parse_catalog
 from app.core.value_fingerprints import fingerprint, fingerprint_key
 from app.flows import incident_views
-from app.jobs.runner import JobRunner
+from app.flows.health import check_health
 from app.sandbox.railway.sample import SAMPLE_JWT_SECRET, SAMPLE_SECRET_VALUES
 from app.sandbox.slack import FakeSlack, SlackMessage
 from app.store import audit as audit_store
 from app.store.models import Base
-from tests.e2e.actions_support import Sandbox, sandbox
-from tests.e2e.incident_support import Pitcrew, roots
+from tests.e2e.incident_support import roots
 from tests.e2e.runbook_support import ended, step_message, until
-from tests.harness import ALERTS, OPERATOR, running_pitcrew
-
-__all__ = ["sandbox"]
+from tests.fixtures import ALERTS, OPERATOR, STRANGER, Pitcrew, Sandbox, pitcrew_with_jobs
 
 AUDIT_KEY = "test-audit-key-for-fingerprints"
 KEY = fingerprint_key(AUDIT_KEY, None)
-STRANGER = "U0STRANGER"
 ELSEWHERE = "C0RANDOM"
 SEALED_VALUE = "whsec_sandbox-sealed-77aa01"
 DATABASE_URL = SAMPLE_SECRET_VALUES[0]
@@ -96,8 +92,8 @@ async def vars_pitcrew(
 ) -> AsyncIterator[Pitcrew]:
     sandbox.world.set_variable("api", "STRIPE_WEBHOOK_SECRET", SEALED_VALUE, sealed=True)
     settings = {**sandbox.settings(), "AUDIT_KEY": AUDIT_KEY}
-    async with running_pitcrew(db_url, cat or catalog(sandbox), slack, clock=sandbox.clock, **settings) as app:
-        yield Pitcrew(app=app, clock=sandbox.clock, runner=JobRunner(app.deps, worker="test-runner"))  # type: ignore[arg-type]
+    async with pitcrew_with_jobs(db_url, cat or catalog(sandbox), slack, clock=sandbox.clock, **settings) as pitcrew:
+        yield pitcrew
 
 
 async def declared(pitcrew: Pitcrew) -> SlackMessage:
@@ -267,8 +263,6 @@ async def test_required_vars_missing_or_empty_make_health_degraded_naming_them(
 
 
 async def _health(pitcrew: Pitcrew, name: str) -> Any:
-    from app.flows.health import check_health
-
     report = await check_health(pitcrew.app.deps, [name])
     return report.services[0]
 
