@@ -126,6 +126,8 @@ def url_shape(value: str) -> str | None:
         host, port = parts.hostname, parts.port
     except ValueError:
         return None
+    if "@" in text.split("://", 1)[1] and "@" not in parts.netloc:
+        return None  # a password with `/`, `?` or `#` in it ends the host early: what looks like a host is not
     scheme = parts.scheme.lower()
     if not scheme or not host or not _SAFE_PART.match(host) or not re.match(r"^[a-z][a-z0-9+.-]*$", scheme):
         return None

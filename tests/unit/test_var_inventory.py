@@ -33,6 +33,8 @@ assert KEY is not None
     ("sk_live_abc", None),
     ("https://", None),
     ("postgresql://app:pw@db:notaport/app", None),
+    ("postgresql://app:12/x@db.internal:5432/app", None),  # `/` in the password: never `app:12` as a host
+    ("postgresql://app:p#w@db.internal/app", None),
 ])
 def test_a_url_shows_scheme_host_port_and_database_never_credentials(value: str, shape: str | None) -> None:
     assert url_shape(value) == shape
