@@ -1,7 +1,7 @@
 """`@pitcrew set|unset <service> NAME`: the private note, the form it opens, and the form's submission.
 
 The mention checks the service, the provider and the name, then tells the asker alone of a button
-(mentions carry no trigger_id, app/slack/render/variables.py says why); the button opens the form;
+(mentions carry no trigger_id, app/slack/render/variable_forms.py says why); the button opens the form;
 the submission is checked (value, revert delay, operator) and proposed through the actions flow,
 whose card, guard, run-once, verification and audit apply as for a rollback.
 
@@ -30,7 +30,7 @@ from app.slack.context import deps_of
 from app.slack.mention_verbs import Mention, Reply
 from app.slack.notifier import SlackNotifier
 from app.slack.operators import GroupCache, SlackGroupMembers
-from app.slack.render import variables as render
+from app.slack.render import variable_forms as render
 from app.slack.render.actions import action_error
 from app.slack.render.common import escape, message, section
 from app.slack.runbook_notifier import SlackRunbookNotifier

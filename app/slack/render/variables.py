@@ -1,114 +1,130 @@
-"""What `@pitcrew set|unset` shows: the private note with the button that opens the form, the form
-(value, redeploy after, revert after, Vercel targets), and the private refusals.
+"""Block Kit for `@pitcrew vars`: a service's variables by source, a comparison, named variables.
 
-Why a button and not the form at once: a mention carries no `trigger_id` (Slack's Events API wraps an
-`app_mention` in its GenericEventWrapper with none, refdata/slack/events-api), and `views.open` needs
-one ("Exchange a trigger to post to the user", refdata/slack/web-api, views.open); a button's
-`block_actions` payload has one (refdata/slack/java-sdk-json-logs-samples/.../BlockActionPayload.json).
-The value is typed in the form only, never in the channel.
+Everything shown comes from app/core/var_inventory.py's masked results: names, lengths, keyed
+fingerprints and URL shapes, never a value. Names come from a provider and are escaped all the same.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from typing import Any
 
-from app.core.variable_changes import USAGE
-from app.slack.render.common import actions, button, escape, message, section
+from app.core.var_inventory import Comparison, Difference, Inventory
+from app.core.vars_args import USAGE
+from app.flows.variables import NamedVariables
+from app.slack.render.common import MAX_SECTION_TEXT, Block, context, escape, message, section
 
-OPEN_FORM = "variables.open_form"
-FORM = "variables.form"
-_REDEPLOY = [("yes", "Yes: redeploy so it takes effect"), ("no", "No: it applies at the next deploy")]
-_TARGETS = [
-    ("production", "Production"),
-    ("production,preview", "Production and preview"),
-    ("preview", "Preview"),
-]
-
-
-def _option(value: str, text: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
-
-
-def form_note(
-    kind: str, service: str, name: str, thread_ts: str | None, *, step: str | None = None,
-    message_ts: str | None = None, fixed: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Told to the asker alone: the button that opens the form (the value is typed there). `step`: the
-    runbook step button's value when a `set_variable` step without `value:` asked for it."""
-    verb = "set" if kind == "set_variable" else "remove"
-    text = f"To {verb} `{escape(name)}` on *{escape(service)}*, open the form (only you see this)."
-    note: dict[str, Any] = {"k": kind, "s": service, "n": name, "t": thread_ts}
-    if step:
-        note.update({"rb": step, "m": message_ts, "f": list(fixed)})
-    value = json.dumps(note, separators=(",", ":"))
-    label = "Type the value" if kind == "set_variable" else "Choose how"
-    return message(text, [section(text), actions(button(OPEN_FORM, label, value, style="primary"))])
+SOURCE_TITLES = {
+    "service": "Set on the service",
+    "shared": "Shared variables (`${{shared.…}}`)",
+    "reference": "References to other services (`${{service.…}}`)",
+    "railway": "Provided by Railway",
+    "production": "Production",
+    "preview": "Preview",
+    "development": "Development",
+}
+FINGERPRINT_NOTE = (
+    "Values are never shown: each is its length and `fp`, the first 8 hex digits of an HMAC-SHA256 keyed "
+    "by pitcrew (equal values, equal fingerprints). URLs show scheme, host, port and database only."
+)
+NO_KEY_NOTE = (
+    "Values are never shown. No fingerprints: pitcrew has neither AUDIT_KEY nor SLACK_SIGNING_SECRET to key them."
+)
+SECTION_BUDGET = MAX_SECTION_TEXT - 100
 
 
-def read_note(value: str) -> dict[str, Any] | None:
-    """The button's value back: {k, s, n, t}, or None when it is not one of ours."""
-    try:
-        found = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(found, dict) or not all(isinstance(found.get(k), str) for k in ("k", "s", "n")):
-        return None
-    return found
+def _name(name: str) -> str:
+    return f"`{escape(name)}`"
 
 
-def form(
-    kind: str, service: str, name: str, provider: str, *, channel: str, thread_ts: str | None,
-    step: str | None = None, message_ts: str | None = None, fixed: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """The modal: the value (set only), redeploy after (default yes), revert after, Vercel's targets;
-    `fixed`: what a runbook step says itself, not asked."""
-    setting = kind == "set_variable"
-    blocks: list[dict[str, Any]] = [section(f"*{escape(name)}* on *{escape(service)}* ({escape(provider)})")]
-    if setting:
-        blocks.append({
-            "type": "input", "block_id": "value", "label": {"type": "plain_text", "text": "New value"},
-            "element": {"type": "plain_text_input", "action_id": "value", "max_length": 3000,
-                        "placeholder": {"type": "plain_text", "text": "Never shown again: only its fingerprint"}},
-        })
-    redeploy = [_option(v, t) for v, t in _REDEPLOY]
-    if (provider != "railway" or setting) and "redeploy" not in fixed:  # Railway redeploys on a delete anyway
-        blocks.append({
-            "type": "input", "block_id": "redeploy", "optional": True,
-            "label": {"type": "plain_text", "text": "Redeploy after"},
-            "element": {"type": "static_select", "action_id": "redeploy", "options": redeploy,
-                        "initial_option": redeploy[0]},
-        })
-    blocks.extend([{
-        "type": "input", "block_id": "revert_after", "optional": True,
-        "label": {"type": "plain_text", "text": "Revert after (optional: 30m, 2h, 1d)"},
-        "element": {"type": "plain_text_input", "action_id": "revert_after", "max_length": 10,
-                    "placeholder": {"type": "plain_text", "text": "pitcrew then proposes the old value back"}},
-    }] if "revert_after" not in fixed else [])
-    if provider == "vercel":
-        targets = [_option(v, t) for v, t in _TARGETS]
-        blocks.append({
-            "type": "input", "block_id": "targets", "optional": True,
-            "label": {"type": "plain_text", "text": "Vercel environments"},
-            "element": {"type": "static_select", "action_id": "targets", "options": targets,
-                        "initial_option": targets[0]},
-        })
-    meta: dict[str, Any] = {"k": kind, "s": service, "n": name, "c": channel, "t": thread_ts}
-    if step:
-        meta.update({"rb": step, "m": message_ts})
-    metadata = json.dumps(meta)
-    title = "Set a variable" if setting else "Remove a variable"
-    return {
-        "type": "modal", "callback_id": FORM, "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": "Propose"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
-    }
+def _sections(title: str, lines: Iterable[str]) -> list[Block]:
+    """`title` and its lines in as many sections as Slack's 3000 characters per section need."""
+    blocks: list[Block] = []
+    text = f"*{title}*"
+    for line in lines:
+        if len(text) + len(line) + 1 > SECTION_BUDGET:
+            blocks.append(section(text))
+            text = f"*{title}* (continued)"
+        text += "\n" + line
+    blocks.append(section(text))
+    return blocks
 
 
-def usage(kind: str, problem: str | None = None) -> dict[str, Any]:
-    verb = "set" if kind == "set_variable" else "unset"
-    said = f":warning: {escape(problem)}\n" if problem else ""
-    text = f"{said}Usage: {USAGE[verb]}"
-    return message(text, [section(text)])
+def _note(fingerprinted: bool) -> str:
+    return FINGERPRINT_NOTE if fingerprinted else NO_KEY_NOTE
+
+
+def inventory_card(found: Inventory) -> dict[str, Any]:
+    provider = "Railway" if found.provider == "railway" else "Vercel"
+    counted = f"{found.count} variable{'s' if found.count != 1 else ''}"
+    blocks: list[Block] = [section(f"Variables of *{escape(found.service)}* ({provider}): {counted}")]
+    text_lines = [f"Variables of {found.service} ({provider}): {counted}"]
+    for group in found.groups:
+        title = SOURCE_TITLES.get(group.source, escape(group.source))
+        lines = [f"{_name(e.name)} → {escape(e.masked.describe())}" for e in group.entries]
+        blocks += _sections(title, lines)
+        text_lines.append(f"{title.replace('`', '')}: " + ", ".join(e.name for e in group.entries))
+    if not found.groups:
+        blocks.append(section("_No variables._"))
+    blocks.append(context(_note(found.fingerprinted)))
+    return message(escape("\n".join(text_lines)), blocks)
+
+
+def named_card(found: NamedVariables) -> dict[str, Any]:
+    title = f"Variables of {found.service}" + (" (production)" if found.provider == "vercel" else "")
+    lines = [
+        f"{_name(p.name)}: {escape(p.masked.describe())}" if p.state == "set" and p.masked is not None
+        else f"{_name(p.name)}: *{p.state}*"
+        for p in found.found
+    ]
+    blocks = [*_sections(escape(title), lines), context(_note(found.fingerprinted))]
+    return message(escape(f"{title}: " + "; ".join(p.describe() for p in found.found)), blocks)
+
+
+def unknown_names(service: str, unknown: Iterable[str]) -> dict[str, Any]:
+    names = ", ".join(_name(n) for n in unknown)
+    text = f"{escape(service)} has no variable {names}. {USAGE}"
+    return message(text, [section(f":warning: {text}")])
+
+
+def _pair(cmp: Comparison, d: Difference) -> str:
+    return (f"{_name(d.name)}: {escape(cmp.left)} {escape(d.left.describe())} · "
+            f"{escape(cmp.right)} {escape(d.right.describe())}")
+
+
+def comparison_card(cmp: Comparison) -> dict[str, Any]:
+    left, right = escape(cmp.left), escape(cmp.right)
+    counts = (
+        f"{len(cmp.same)} the same, {len(cmp.different)} different, "
+        f"{len(cmp.only_left) + len(cmp.only_right)} on one side only, {len(cmp.cannot_compare)} cannot compare"
+    )
+    intro = f"Variables of *{left}* and *{right}*: {counts}"
+    blocks: list[Block] = [section(intro)]
+    text = [intro.replace("*", "")]
+    if cmp.only_left:
+        blocks += _sections(f"Only on {left}", [", ".join(_name(n) for n in cmp.only_left)])
+        text.append(f"only on {left}: {', '.join(map(escape, cmp.only_left))}")
+    if cmp.only_right:
+        blocks += _sections(f"Only on {right}", [", ".join(_name(n) for n in cmp.only_right)])
+        text.append(f"only on {right}: {', '.join(map(escape, cmp.only_right))}")
+    if cmp.different:
+        blocks += _sections("Different values", [_pair(cmp, d) for d in cmp.different])
+        text.append(f"different: {', '.join(escape(d.name) for d in cmp.different)}")
+    if cmp.cannot_compare:
+        lines = [f"{_pair(cmp, d)} (cannot compare)" for d in cmp.cannot_compare]
+        blocks += _sections("Cannot compare (sensitive or sealed)", lines)
+        text.append(f"cannot compare: {', '.join(escape(d.name) for d in cmp.cannot_compare)}")
+    if cmp.same:
+        blocks += _sections("The same", [", ".join(_name(n) for n in cmp.same)])
+    blocks.append(context(_note(cmp.fingerprinted)))
+    return message("\n".join(text), blocks)
+
+
+def usage(text: str) -> dict[str, Any]:
+    return message(escape(text), [section(escape(text))])
+
+
+def problem(service: str | None, reason: str) -> dict[str, Any]:
+    about = f" of {escape(service)}" if service else ""
+    text = f"Could not read the variables{about}: {escape(reason)}"
+    return message(text, [section(f":warning: {text}")])
