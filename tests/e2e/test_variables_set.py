@@ -257,7 +257,7 @@ async def test_the_auth_failing_runbook_on_the_vercel_frontend_reaches_its_redep
     async with runbook_pitcrew(db_url, fake_slack, sandbox, catalog=runbook_catalog(sandbox, web=web)) as pitcrew:
         root = await declared(pitcrew, "Login failing for everyone")
         await fake_slack.mention("runbook auth-failing", user=RESPONDER, channel=ALERTS, thread_ts=root.ts)
-        for step in ("announce", "health", "test-login", "logs", "variables"):
+        for step in ("announce", "health", "test-login", "logs", "variables", "auth-variables"):
             message = await step_message(fake_slack, root, step)
             await fake_slack.click(message, "runbook.skip", user=RESPONDER)
             await ended(message, "Skipped")
