@@ -199,6 +199,7 @@ async def propose_set_variable(
     approved_before: Sequence[str] = (),
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
+    why: str | None = None,
 ) -> Proposal:
     """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does;
     on Vercel the env entry for `targets`, then a production redeploy).
@@ -209,7 +210,7 @@ async def propose_set_variable(
     """
     return await _propose_variable(
         deps, "set_variable", service, name, value, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)),
+        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
     )
 
 
@@ -226,18 +227,19 @@ async def propose_unset_variable(
     approved_before: Sequence[str] = (),
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
+    why: str | None = None,
 ) -> Proposal:
     """Propose removing variable `name` (Railway variableDelete; Vercel the env entries for `targets`),
     then redeploying."""
     return await _propose_variable(
         deps, "unset_variable", service, name, None, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)),
+        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
     )
 
 
 async def _propose_variable(
     deps: Deps, kind: str, service: str, name: str, value: str | None, *, redeploy: bool,
-    revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: _Asked,
+    revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: _Asked, why: str | None = None,
 ) -> Proposal:
     """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
     is written in the proposal's own transaction."""
@@ -253,7 +255,7 @@ async def _propose_variable(
             targets=list(targets) if targets else None,
         )
         planned.append(plan)
-        return plan.inputs, plan.plan
+        return plan.inputs, {**plan.plan, "why": why}
 
     async def remember(session: AsyncSession, proposal_id: str, now: datetime) -> None:
         plan = planned[-1] if planned else None

@@ -134,7 +134,10 @@ async def _remind(deps: Deps, change: store.ChangeRecord, original: Proposal | N
                          params={"service": change.service, "name": change.name},
                          outcome="not proposed: changed by hand since")
         return
-    common = {"by": PITCREW, "where": where, "notifier": notifier_for(deps), "incident_id": change.incident_id}
+    common = {
+        "by": PITCREW, "where": where, "notifier": notifier_for(deps), "incident_id": change.incident_id,
+        "why": f"the revert reminder of proposal {change.id[:8]}, {after} after {change.name} was changed",
+    }
     key = vault_key(deps.settings.audit_key())
     try:
         if not change.old_exists:

@@ -120,6 +120,7 @@ async def test_set_on_railway_redeploys_and_the_reminder_proposes_the_old_value_
         await runner.run_due()
         revert = await posted_proposal(fake_slack, count=2)
         assert "LOG_LEVEL" in json.dumps(revert.blocks) and revert.thread_ts == THREAD
+        assert "revert reminder of proposal" in json.dumps(revert.blocks)
         await fake_slack.click(revert, "action.confirm", user=OPERATOR_2)
         back = await wait_status(pitcrew, proposal_id(revert), "accepted", "failed")
         assert back.status == "accepted", back.failure

@@ -204,6 +204,8 @@ def _variable_lines(p: Proposal) -> list[str]:
     if preview.get("revert_after_s"):
         minutes = int(preview["revert_after_s"]) / 60
         lines.append(f"*Revert reminder:* pitcrew proposes the old value back {minutes:g} min after this runs")
+    if p.why:
+        lines.append(f"*Why:* {escape(p.why)}")
     return lines
 
 
