@@ -30,7 +30,9 @@ def job(n: int, dedupe_key: str | None = None) -> NewJob:
 
 def writer(sessions: async_sessionmaker[AsyncSession], **options: Any) -> StatementCommit[NewJob]:
     engine = sessions.kw["bind"]
-    return StatementCommit(engine, sessions, job_store.insert_jobs, job_store.enqueue_many, name="test-writer", **options)
+    return StatementCommit(
+        engine, sessions, job_store.insert_jobs, job_store.enqueue_many, name="test-writer", **options
+    )
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession]) -> list[Job]:
