@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.catalog import Catalog
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
-from app.sandbox.railway import FakeRailway, RailwayWorld
-from app.sandbox.vercel import FakeBuildEvent, FakeVercel, VercelWorld
-from tests.harness import catalog_from
+from app.sandbox.railway import sample as railway_sample
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.world import RailwayWorld
+from app.sandbox.vercel import sample as vercel_sample
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.world import FakeBuildEvent, VercelWorld
+from tests.fixtures import catalog_from, provider_settings, serving_providers
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
 DB_PASSWORD = "Pg-s3cret-Passw0rd"
@@ -80,7 +82,7 @@ def railway_world(now: datetime, *, clock: Any = None) -> RailwayWorld:
     """The sample world (api: 4 deployments, the newest serving; worker) with, in api's current log:
     7 ECONNREFUSED errors, 4 GET /orders, 2 payment failures (warn), a request traced by id, and
     every seeded secret; and the variables above."""
-    world = sandbox_railway.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
+    world = railway_sample.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
     for name, value in VARIABLES.items():
         world.set_variable("api", name, value)
     at = now - timedelta(minutes=20)
@@ -101,7 +103,7 @@ def railway_world(now: datetime, *, clock: Any = None) -> RailwayWorld:
 def vercel_world(now: datetime, *, clock: Any = None) -> VercelWorld:
     """The sample world (web: production serves the newest of four deployments) with, in its runtime
     log, the same kinds of line as `railway_world`, and secrets in its build; and the variables above."""
-    world = sandbox_vercel.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
+    world = vercel_sample.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
     for name, value in VARIABLES.items():
         world.set_env("web", name, value)
     world.live_tail = False  # the stream ends after its lines; one test keeps it open
@@ -140,18 +142,12 @@ class Providers:
 
     def settings(self) -> dict[str, Any]:
         """Settings that point pitcrew at the fakes, with one more secret of its own."""
-        return {
-            "RAILWAY_API_URL": self.railway.url,
-            "RAILWAY_API_TOKEN": sandbox_railway.SANDBOX_API_TOKEN,
-            "VERCEL_API_URL": self.vercel.url,
-            "VERCEL_TOKEN": sandbox_vercel.SANDBOX_VERCEL_TOKEN,
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        }
+        return {**provider_settings(self.railway, self.vercel), "WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @asynccontextmanager
 async def serving(railway: RailwayWorld, vercel: VercelWorld) -> AsyncIterator[Providers]:
-    async with FakeRailway.serve(railway) as fake_railway, FakeVercel.serve(vercel) as fake_vercel:
+    async with serving_providers(railway, vercel) as (fake_railway, fake_vercel):
         yield Providers(fake_railway, fake_vercel)
 
 

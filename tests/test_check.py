@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.check import advice, run_checks
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
-from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world as railway_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from app.sandbox.slack_payloads import TEAM_ID
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
-from app.sandbox.vercel import sample_world as vercel_world
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import sample_world as vercel_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
 from app.store.migrate import upgrade_async
-from tests.harness import catalog_from
-from tests.postgres_support import ADMIN_DSN, requires_postgres
+from tests.fixtures import ADMIN_DSN, catalog_from, requires_postgres
 
 
 async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str]:  # type: ignore[no-untyped-def]
@@ -105,7 +106,7 @@ async def test_check_names_parked_jobs_by_kind_with_their_last_error_masked(tmp_
     from app.jobs.runner import MAX_ATTEMPTS, JobRunner
     from app.store import jobs as job_store
     from app.store.db import transaction
-    from tests.harness import Clock
+    from tests.fixtures import Clock
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     await upgrade_async(url)
@@ -175,7 +176,7 @@ async def test_check_fails_a_direct_dsn_that_goes_through_a_pooler_too(tmp_path,
 
 
 async def test_check_names_a_railway_service_no_token_reaches(tmp_path):
-    from app.sandbox.railway import SANDBOX_PROJECT_TOKEN
+    from app.sandbox.railway.world import SANDBOX_PROJECT_TOKEN
 
     world = railway_world()
     world.add_service("api-staging", project_id=world.ref("api").project_id, environment_id="staging-env-1")

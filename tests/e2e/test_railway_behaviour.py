@@ -1,6 +1,6 @@
 """Railway as it really behaves, end to end from Slack: its rate limit said with the time it lifts, and
 `/logs --level` in Railway's own four levels. The sandbox Railway behaves as Railway is documented to
-(each behaviour cites its source in app/sandbox/railway.py)."""
+(each behaviour cites its source in app/sandbox/railway/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from app.sandbox.slack import FakeSlack
-from tests.harness import OPERATOR, running_pitcrew
+from tests.fixtures import OPERATOR, running_pitcrew
 from tests.logs_support import catalog_for, railway_world, serving, vercel_world
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from app.store import proposals as proposal_store
 from app.store import runbook_runs as run_store
-from tests.e2e.actions_support import Sandbox, posted_proposal, proposal_id, sandbox, wait_status
-from tests.e2e.incident_support import Pitcrew
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
 from tests.e2e.runbook_support import (
     RESPONDER,
     api_goes_down,
@@ -24,9 +23,8 @@ from tests.e2e.runbook_support import (
     timeline_texts,
     until,
 )
-from tests.harness import OPERATOR
+from tests.fixtures import OPERATOR, Pitcrew, Sandbox
 
-__all__ = ["sandbox"]
 OTHER = "U0RESP2"
 
 
@@ -40,7 +38,7 @@ async def started(pitcrew: Pitcrew, sandbox: Sandbox) -> tuple[SlackMessage, int
     root = await api_goes_down(pitcrew, sandbox)
     await until(lambda: offers(pitcrew.slack, root), what="the offer")
     await pitcrew.slack.click(offers(pitcrew.slack, root)[0], "runbook.run", user=RESPONDER, value="backend-down")
-    [incident] = await incident_flows.list_open(pitcrew.app.deps)
+    [incident] = await incident_views.list_open(pitcrew.app.deps)
     return root, incident.id
 
 
