@@ -32,7 +32,7 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> timeline` · `/incident <id> postmortem`
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
-`@pitcrew split <source>`."""
+`@pitcrew split <source>` (or a service, or `source:service`)."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
