@@ -313,3 +313,15 @@ class DrainLine(Base):
         Index("ix_drain_lines_project_at", "project_id", "at"),
         Index("ix_drain_lines_received_at", "received_at"),
     )
+
+
+class ReportRun(Base):
+    """0012: one row per weekly report posted (`weekly:<local date>`): the insert is the claim, so
+    the week's report posts once whichever instances run its job (app/store/reports.py)."""
+
+    __tablename__ = "report_runs"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    claimed_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
