@@ -103,5 +103,9 @@ async def post_weekly(deps: Deps, publish: Publish) -> WeeklyOutcome:
         raise
     async with transaction(deps.sessions) as session:
         await store.record_post(session, key, ts)
+    await deps.audit(
+        actor="pitcrew", action="report.weekly", target=key,
+        params={"channel": channel, "days": report.days, "incidents": report.total}, outcome="posted",
+    )
     log.info("weekly report %s posted to %s", key, channel)
     return WeeklyOutcome("posted", key, report)

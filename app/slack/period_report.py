@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app.charts.period_chart import chart_png
 from app.core.period_report import PeriodReport
 from app.slack.membership import slack_error
-from app.slack.render.reports import chart_failed, chart_filename, chart_title, report_message
+from app.slack.render.reports import chart_alt_text, chart_failed, chart_filename, chart_title, report_message
 
 log = logging.getLogger("pitcrew.reports")
 
@@ -38,7 +38,8 @@ async def publish_report(
         return thread
     try:
         await client.files_upload_v2(
-            channel=channel, thread_ts=thread, content=png, filename=chart_filename(report), title=chart_title(report)
+            channel=channel, thread_ts=thread, content=png, filename=chart_filename(report), title=chart_title(report),
+            alt_txt=chart_alt_text(report),
         )
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as err:
         reason = slack_error(err) if isinstance(err, SlackApiError) else type(err).__name__

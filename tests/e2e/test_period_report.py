@@ -19,6 +19,7 @@ from app.flows.period_report import post_weekly
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack
 from app.slack.report_jobs import WEEKLY_JOB
+from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job, ReportRun
 from tests.e2e.incident_support import (
@@ -104,6 +105,7 @@ async def test_report_posts_the_figures_and_uploads_the_chart_as_a_png(db_url, f
         # The chart: Slack's three steps, the bytes a PNG an image library reads, in the report's thread.
         [asked] = fake_slack.calls_to("files.getUploadURLExternal")
         assert asked.args["filename"].endswith(".png") and int(asked.args["length"]) > 1000
+        assert asked.args["alt_txt"].startswith("Bar chart of incidents per day over the last 7 days")
         [completed] = fake_slack.calls_to("files.completeUploadExternal")
         [upload] = fake_slack.uploads.values()
         assert upload["content"].startswith(PNG) and len(upload["content"]) == int(asked.args["length"])
@@ -187,6 +189,10 @@ async def test_the_weekly_report_posts_once_with_two_instances_at_the_local_hour
         assert run.key == "weekly:2026-03-02" and run.channel == UPDATES and run.message_ts
         assert job.status == "pending" and job.run_at == MONDAY_9_PARIS + timedelta(days=7)
         assert len(reports(fake_slack, UPDATES)) == 1
+        entries = [e async for e in audit_store.entries(apps[0].deps.sessions)]
+        assert [(e.action, e.target, e.outcome) for e in entries if e.action == "report.weekly"] == [
+            ("report.weekly", "weekly:2026-03-02", "posted")
+        ]
 
 
 async def _never_publish(report: Any, channel: str) -> str | None:

@@ -62,6 +62,20 @@ def chart_title(report: PeriodReport) -> str:
     return f"Incidents, last {report.days} days (to {report.until:%Y-%m-%d})"
 
 
+def chart_alt_text(report: PeriodReport) -> str:
+    """What a screen reader says of the chart (Slack's `alt_txt`, at most 1000 characters): the busiest
+    days and the medians, since the figures themselves are in the message above it."""
+    busiest = sorted((r for r in report.per_day if sum(r.by_severity.values())),
+                     key=lambda r: -sum(r.by_severity.values()))[:3]
+    days = ", ".join(f"{r.day:%d %b} ({sum(r.by_severity.values())})" for r in busiest) or "none"
+    text = (
+        f"Bar chart of incidents per day over the last {report.days} days, stacked by severity, "
+        f"{report.total} in all; busiest days: {days}. Below it, each day's median time to acknowledge "
+        f"and to resolve, in minutes."
+    )
+    return text[:1000]
+
+
 def chart_filename(report: PeriodReport) -> str:
     return f"incidents-{report.days}d-{report.until:%Y-%m-%d}.png"
 
