@@ -22,15 +22,8 @@ from app.slack.report_jobs import WEEKLY_JOB
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job, ReportRun
-from tests.e2e.incident_support import (
-    SECRET,
-    generic_body,
-    incident_catalog,
-    pitcrew_for_incidents,
-    wait_until,
-)
-from tests.harness import ALERTS, UPDATES, Clock, running_pitcrew
-from tests.postgres_support import skip_without_postgres
+from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, wait_until
+from tests.fixtures import ALERTS, SECRET, UPDATES, Clock, running_pitcrew, skip_without_postgres
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
