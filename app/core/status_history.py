@@ -64,7 +64,7 @@ def component_histories(
             day = first + timedelta(days=offset)
             start = datetime.combine(day, time(), tzinfo=UTC)
             end = min(start + _DAY, now)
-            bars.append(DayBar(day, _uptime(spans, start, end, now), _worst(theirs, start, end, now)))
+            bars.append(DayBar(day, _uptime(spans, start, end, now), _worst(theirs, start, start + _DAY, now)))
         since = datetime.combine(first, time(), tzinfo=UTC)
         histories.append(ComponentHistory(name, tuple(bars), _uptime(spans, since, now, now)))
     return histories
@@ -79,6 +79,8 @@ def _uptime(spans: Sequence[Span], start: datetime, end: datetime, now: datetime
 
 
 def _worst(views: Sequence[IncidentView], start: datetime, end: datetime, now: datetime) -> str | None:
+    """The worst severity among incidents in force at some moment of the whole day [start, end): one
+    that opened this very second counts today, though it has cost no uptime yet."""
     severities = [v.severity for v in views if v.started_at < end and (v.resolved_at or now) > start]
     ranked = [s for s in SEVERITIES if s in severities]
     return ranked[0] if ranked else None

@@ -30,10 +30,11 @@ async def started_between(session: AsyncSession, since: datetime, until: datetim
 
 
 async def overlapping(session: AsyncSession, since: datetime, until: datetime) -> list[IncidentView]:
-    """Incidents in force at some moment of [since, until): started before its end, not resolved before its start."""
+    """Incidents in force at some moment of [since, until]: started by its end (one that opened this
+    very second included), not resolved before its start."""
     rows = await session.scalars(
         select(Incident)
-        .where(Incident.started_at < until, or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since))
+        .where(Incident.started_at <= until, or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since))
         .order_by(Incident.started_at)
     )
     return [to_view(r) for r in rows]

@@ -56,3 +56,9 @@ def test_an_open_incident_is_down_until_now_and_today_counts_its_elapsed_part():
 
 def test_uptime_reads_as_status_pages_write_it():
     assert [format_uptime(p) for p in (100.0, 99.95, 99.5, 91.67)] == ["100%", "99.95%", "99.5%", "91.67%"]
+
+
+def test_an_incident_that_opened_this_second_colours_today_before_it_costs_uptime():
+    views = [incident(1, "api", "SEV1", NOW, None)]
+    today = day_of(component_histories(POLICY, views, now=NOW), "Public API", date(2026, 12, 7))
+    assert (today.uptime, today.worst) == (100.0, "SEV1")
