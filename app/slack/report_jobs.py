@@ -4,7 +4,8 @@ each due time of `reports.weekly` and posts the week's report through the Slack 
 Posting once a week is the flow's claim (app/flows/period_report.py), not the job's: a job may run
 twice (a lease running out while Slack is slow) or at the wrong time (the schedule changed in
 pitcrew.yml while it was pending), and each run only posts a report nobody claimed yet. The job
-never ends by itself while the report is configured: a failure is logged and tried again shortly.
+never ends: a failure is logged and tried again shortly, and with `reports.weekly` removed it only
+looks again a day later (like the audit anchor's), so that putting the key back needs no cleanup.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ log = logging.getLogger("pitcrew.reports")
 
 WEEKLY_JOB = "reports.weekly"
 RETRY = timedelta(minutes=10)
+OFF_RECHECK = timedelta(days=1)
 
 
 @handles(WEEKLY_JOB)
-async def weekly_report(deps: Deps, job: ClaimedJob) -> Again | None:
+async def weekly_report(deps: Deps, job: ClaimedJob) -> Again:
     schedule = weekly_schedule(deps)
     now = deps.clock()
-    if schedule is None:
-        return None  # `reports.weekly` was removed: the next start schedules nothing
+    if schedule is None:  # `reports.weekly` was removed: look again later, in case it comes back (the
+        return Again(now + OFF_RECHECK)  # job keeps its dedupe key, so it must stay pending to be reused)
     client = web_client(deps.settings)
 
     async def publish(report: PeriodReport, channel: str) -> str | None:
