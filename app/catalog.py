@@ -253,11 +253,26 @@ class Service(_Strict):
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     depends_on: list[str] = Field(default_factory=list)
     """Services this one needs (web on api, api on db): their open incident takes this one's alerts."""
+    # Variables the service cannot work without: `/health` reports the service degraded, naming
+    # each one that is missing or empty (one pitcrew cannot read, sealed or sensitive, is present).
+    required_vars: list[str] = Field(default_factory=list)
 
     @field_validator("health", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
+
+    @field_validator("required_vars", mode="before")
+    @classmethod
+    def _variable_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of variable names, such as [DATABASE_URL, JWT_SECRET]")
+        wrong = [v for v in value if not re.match(ENV_NAME, v)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a variable name: letters, digits and _, not starting with a digit")
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _provider_block(self) -> Service:
@@ -265,6 +280,11 @@ class Service(_Strict):
             raise ValueError(f"provider is {self.provider} but the `{self.provider}:` block is missing")
         if self.provider == "http" and not self.health:
             raise ValueError("provider http needs at least one `health:` check")
+        if self.required_vars and self.provider not in ("railway", "vercel"):
+            raise ValueError(
+                "required_vars: pitcrew reads the variables of railway and vercel services, "
+                f"not of {self.provider} ones"
+            )
         return self
 
 
