@@ -1,7 +1,7 @@
 """variable changes: a variable set or removed from Slack with "revert after", until its reminder
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07 20:10:00
 
 One row per proposal that asked for a revert reminder. `old_sealed` is the old value encrypted with
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
