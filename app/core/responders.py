@@ -28,6 +28,9 @@ RESPONDER_VERBS: frozenset[str] = frozenset({
     "resolve",
     "public",
     "private",
+    "silence",
+    "unsilence",
+    "maintenance",
 })
 """The `/incident` and `@pitcrew` verbs that change an incident or what others are told of it.
 A new such verb is gated by adding its name here; the verbs that only read (list, show, timeline,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.incidents import TimelineEntry
+from app.core.maintenance import public_services
 from app.core.signatures import verify_shared_secret
 from app.core.status_page import (
     ComponentStatus,
@@ -23,6 +24,7 @@ from app.core.status_page import (
 )
 from app.deps import Deps
 from app.store import incidents as store
+from app.store import maintenance as maintenance_store
 from app.store.db import transaction
 
 STATUS_DAYS = 7
@@ -53,19 +55,48 @@ class PublicIncident:
 
 
 @dataclass(frozen=True)
+class PublicWindow:
+    """A maintenance window as the page shows it: its components (public names), its times; no reason."""
+
+    components: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    in_force: bool
+
+    @property
+    def line(self) -> str:
+        """`Scheduled maintenance: api, until 14:30 UTC` (or `from ... until ...` for a planned one)."""
+        names = ", ".join(self.components)
+        if self.in_force:
+            return f"Scheduled maintenance: {names}, until {self.ends_at:%H:%M} UTC"
+        return f"Scheduled maintenance: {names}, from {self.starts_at:%Y-%m-%d %H:%M} until {self.ends_at:%H:%M} UTC"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "components": list(self.components),
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "state": "in_progress" if self.in_force else "scheduled",
+        }
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """The whole page: its name, its components' states, and the public incidents, newest first."""
 
     name: str
     components: tuple[ComponentStatus, ...]
     incidents: tuple[PublicIncident, ...]
+    maintenance: tuple[PublicWindow, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components."""
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components and
+        maintenance windows (in force or planned)."""
         return {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
+            "maintenance": [w.as_json() for w in self.maintenance],
         }
 
 
@@ -77,10 +108,12 @@ def policy_of_page(deps: Deps) -> PagePolicy:
 async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
     """Open incidents and those resolved in the last `days` days that are public, with their public lines."""
     policy = policy_of_page(deps)
-    since = deps.clock() - timedelta(days=days)
+    now = deps.clock()
+    since = now - timedelta(days=days)
     async with transaction(deps.sessions) as session:
         views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
         updates = await store.public_updates(session, [v.id for v in views])
+        windows = await maintenance_store.upcoming(session, now)
     incidents = tuple(
         PublicIncident(
             ref=v.ref,
@@ -94,7 +127,14 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         for v in views
     )
     components = tuple(component_statuses(policy, [v for v in views if v.is_open]))
-    return StatusReport(name=deps.catalog.status_page.name, components=components, incidents=incidents)
+    shown = tuple(
+        PublicWindow(names, w.starts_at, w.ends_at, w.in_force(now))
+        for w in windows
+        if (names := public_services(w, dict(policy.components)))
+    )
+    return StatusReport(
+        name=deps.catalog.status_page.name, components=components, incidents=incidents, maintenance=shown
+    )
 
 
 class PageClosed(Exception):

@@ -28,6 +28,7 @@ from app.core.incidents import (
     severity_label,
 )
 from app.flows.incident_notifier import ThreadNote
+from app.slack.render import quiet
 from app.slack.render.common import (
     MAX_SECTION_TEXT,
     Block,
@@ -62,6 +63,7 @@ NOTE_EMOJI = {
     "resolved": "✅",
     "postmortem": "📝",
     "responders": "📟",
+    "silence": "🔔",
 }
 DETAILS_SHOWN = 600
 
@@ -104,6 +106,9 @@ def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str
         f"*State:* {emoji(view)} {view.state}" + ("  ·  kept open" if view.keep_open and view.is_open else ""),
         f"*Service:* {service}",
     ]
+    silence = quiet.silence_line(view, mention(view.silenced_by))
+    if silence:
+        lines.append(silence)
     fired = _what_fired(view)
     if fired:
         lines.append(fired)
@@ -124,6 +129,8 @@ def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str
         if view.acknowledged_at is None:
             buttons.append(button(ACK, "Acknowledge", str(view.id), style="primary"))
         buttons += [button(UPDATE, "Post update", str(view.id)), button(RESOLVE, "Resolve", str(view.id))]
+        if view.silenced_until is None:
+            buttons.append(button(quiet.SILENCE, "Silence", str(view.id)))
         blocks.append(actions(*buttons, block_id=ACTIONS_BLOCK))
     return message(root_text(view), blocks)
 

@@ -1,0 +1,112 @@
+"""What holds an alert back before it opens, joins or reopens an incident: silences and maintenance.
+
+The alert path (app/flows/alert_batches.py) asks `hold` once per group of arrivals, in the group's
+transaction, and leaves alone every alert held here:
+
+- a firing alert whose open incident is silenced is stored against that incident (so it is
+  counted) and does nothing else: no root edit, no note, no reopening, no page;
+- an alert for a service under a maintenance window in force, whose key has no open incident,
+  is recorded on the window (one row per key, app/store/maintenance.py) and opens nothing; the
+  window's message is edited by a job, and the window's end hands a still-firing alert over.
+
+Recoveries of a silenced incident pass (they only move it towards resolution), as do alerts that
+join an incident opened before the window: that outage predates the maintenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.alerts import Alert, dedupe_key
+from app.store import maintenance as windows
+from app.store import silences
+from app.store.jobs import enqueue
+from app.store.models import Incident
+
+WINDOW_EDIT_INTERVAL_S = 10
+REFRESH_JOB = "maintenance.refresh"
+
+
+class Arriving(Protocol):
+    alerts: list[Alert]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Held:
+    """Why an alert was held (`silenced` or `maintenance`) and the incident it is stored against."""
+
+    effect: str
+    incident_id: int | None = None
+
+
+async def hold(session: AsyncSession, group: Sequence[Arriving]) -> dict[tuple[int, int], Held]:
+    """The alerts of the group (by position: arrival, alert) that silences and windows hold."""
+    if not any(a.alerts for a in group):
+        return {}
+    now = max(a.now for a in group)
+    held: dict[tuple[int, int], Held] = {}
+    keys = {(i, j): dedupe_key(alert) for i, a in enumerate(group) for j, alert in enumerate(a.alerts)}
+    firing = [keys[(i, j)] for i, a in enumerate(group) for j, alert in enumerate(a.alerts) if alert.status == "firing"]
+    silenced = await silences.silenced_keys(session, firing, now)
+    for i, arrival in enumerate(group):
+        for j, alert in enumerate(arrival.alerts):
+            if alert.status == "firing" and keys[(i, j)] in silenced:
+                held[(i, j)] = Held("silenced", silenced[keys[(i, j)]])
+    in_force = await windows.in_force(session, now)
+    if in_force:
+        await _maintenance(session, group, keys, held, in_force)
+    return held
+
+
+async def _maintenance(
+    session: AsyncSession,
+    group: Sequence[Arriving],
+    keys: dict[tuple[int, int], str],
+    held: dict[tuple[int, int], Held],
+    in_force: Sequence[tuple[int, tuple[str, ...]]],
+) -> None:
+    window_of: dict[str, int] = {}
+    for window_id, services in in_force:
+        for service in services:
+            window_of.setdefault(service, window_id)
+    candidates = {
+        pos: window_of[alert.service]
+        for pos in keys
+        if pos not in held and (alert := group[pos[0]].alerts[pos[1]]).service in window_of
+    }
+    if not candidates:
+        return
+    wanted = sorted({keys[pos] for pos in candidates})
+    open_keys = set(await session.scalars(select(Incident.open_key).where(Incident.open_key.in_(wanted))))
+    holds: dict[tuple[int, str], windows.Hold] = {}
+    for pos, window_id in candidates.items():
+        key = keys[pos]
+        if key in open_keys:
+            continue
+        alert, at = group[pos[0]].alerts[pos[1]], group[pos[0]].now
+        before = holds.get((window_id, key))
+        holds[(window_id, key)] = windows.Hold(
+            window_id=window_id, key=key, source=alert.source, service=alert.service, title=alert.title,
+            severity=alert.severity, fingerprint=alert.fingerprint, link=alert.link, details=alert.details or None,
+            status=alert.status, count=(before.count if before else 0) + (alert.status == "firing"), at=at,
+        )
+        held[pos] = Held("maintenance")
+    await windows.hold(session, list(holds.values()))
+    now = max(a.now for a in group)
+    bucket = int(now.timestamp()) // WINDOW_EDIT_INTERVAL_S
+    for window_id in sorted({w for w, _ in holds}):
+        await enqueue(
+            session,
+            kind=REFRESH_JOB,
+            payload={"window_id": window_id},
+            run_at=datetime.fromtimestamp((bucket + 1) * WINDOW_EDIT_INTERVAL_S, tz=now.tzinfo),
+            now=now,
+            dedupe_key=f"{REFRESH_JOB}:{window_id}:{bucket}",
+        )

@@ -1,0 +1,100 @@
+"""An incident's silence in the database: set, lifted and expired each by one conditional UPDATE.
+
+A silence is four columns of the incident row (migration 0011). Whoever silences, lifts or
+expires it learns from RETURNING whether *this* call changed it, so a lift racing the expiry job
+is announced once, and the alert path reads in one query which of a group's keys are silenced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import Incident, ReceivedAlert
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """A silence that ended: since when it was in force, and who set it."""
+
+    silenced_at: datetime | None
+    silenced_by: str | None
+
+
+async def silence(
+    session: AsyncSession, incident_id: int, *, until: datetime, by: str, reason: str | None, now: datetime
+) -> bool:
+    """Silence an open incident until `until` (a new silence replaces one in force); False when resolved."""
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.state != "resolved")
+            .values(
+                silenced_until=until,
+                # a silence extended keeps its start, so "alerts while silenced" counts from the first
+                silenced_at=case((Incident.silenced_until > now, Incident.silenced_at), else_=now),
+                silenced_by=by,
+                silence_reason=reason,
+            )
+            .returning(Incident.id)
+        )
+    ).first()
+    return row is not None
+
+
+async def lift(session: AsyncSession, incident_id: int, *, now: datetime) -> Lifted | None:
+    """End a silence in force now; None when there was none (never set, lifted or expired already)."""
+    return await _end(session, and_(Incident.id == incident_id, Incident.silenced_until > now))
+
+
+async def expire(session: AsyncSession, incident_id: int, *, until: datetime) -> Lifted | None:
+    """End the silence that was to end at `until`; None when it was lifted, replaced or expired meanwhile."""
+    return await _end(session, and_(Incident.id == incident_id, Incident.silenced_until == until))
+
+
+async def _end(session: AsyncSession, condition: object) -> Lifted | None:
+    before = (
+        await session.execute(select(Incident.silenced_at, Incident.silenced_by).where(condition))  # type: ignore[arg-type]
+    ).first()
+    row = (
+        await session.execute(
+            update(Incident).where(condition).values(silenced_until=None).returning(Incident.id)  # type: ignore[arg-type]
+        )
+    ).first()
+    if row is None:
+        return None
+    return Lifted(before.silenced_at if before else None, before.silenced_by if before else None)
+
+
+async def silenced_keys(session: AsyncSession, keys: Sequence[str], now: datetime) -> dict[str, int]:
+    """Of these dedupe keys, those whose open incident is silenced at `now`, with the incident's id."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Incident.open_key, Incident.id).where(
+            Incident.open_key.in_(sorted(set(keys))), Incident.silenced_until > now
+        )
+    )
+    return {row.open_key: row.id for row in rows}
+
+
+async def alerts_since(session: AsyncSession, incident_id: int, since: datetime | None) -> int:
+    """Firing alerts stored for the incident since `since` (what a silence held back, when it ends)."""
+    if since is None:
+        return 0
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ReceivedAlert)
+            .where(
+                ReceivedAlert.incident_id == incident_id,
+                ReceivedAlert.status == "firing",
+                ReceivedAlert.received_at >= since,
+            )
+        )
+        or 0
+    )
