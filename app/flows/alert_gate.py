@@ -4,7 +4,8 @@ The alert path (app/flows/alert_batches.py) asks `hold` once per group of arriva
 transaction, and leaves alone every alert held here:
 
 - a firing alert whose open incident is silenced is stored against that incident (so it is
-  counted) and does nothing else: no root edit, no note, no reopening, no page;
+  counted) and does nothing else: no root edit, no note, no reopening, no page (if the incident
+  had recovered, the recovery is quietly forgotten, so it is not auto-resolved while firing);
 - an alert for a service under a maintenance window in force, whose key has no open incident,
   is recorded on the window (one row per key, app/store/maintenance.py) and opens nothing; the
   window's message is edited by a job, and the window's end hands a still-firing alert over.
@@ -59,6 +60,7 @@ async def hold(session: AsyncSession, group: Sequence[Arriving]) -> dict[tuple[i
         for j, alert in enumerate(arrival.alerts):
             if alert.status == "firing" and keys[(i, j)] in silenced:
                 held[(i, j)] = Held("silenced", silenced[keys[(i, j)]])
+    await silences.firing_again(session, list(silenced.values()))
     in_force = await windows.in_force(session, now)
     if in_force:
         await _maintenance(session, group, keys, held, in_force)

@@ -121,6 +121,8 @@ async def remind_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: int
         )
         if due is None or due > now or _recovered(view):
             return
+        if await silences.page_later(session, view, now, kind="incident.remind"):
+            return  # silenced: no reminder now; asked again when the silence ends
         if not await store.reminded(session, incident_id, seen=view.reminded_at, now=now):
             return
         silent = format_duration(now - (view.last_update_at or view.started_at))

@@ -118,17 +118,19 @@ async def _ended(
     return SilenceEnded(view=view, held=held)
 
 
-async def page_later(session: AsyncSession, view: IncidentView, now: datetime) -> bool:
-    """Whether a silence holds the escalation now; if so, the escalation is asked again at its end."""
+async def page_later(
+    session: AsyncSession, view: IncidentView, now: datetime, *, kind: str = "incident.escalate"
+) -> bool:
+    """Whether a silence holds a page (an escalation, a reminder) now; if so, it is asked again at the end."""
     if not silenced(view.silenced_until, now) or view.silenced_until is None:
         return False
     await enqueue(
         session,
-        kind="incident.escalate",
+        kind=kind,
         payload={"incident_id": view.id},
         run_at=view.silenced_until,
         now=now,
-        dedupe_key=f"incident.escalate:{view.id}:{view.escalation_level}:silence:{view.silenced_until.timestamp():.0f}",
+        dedupe_key=f"{kind}:{view.id}:{view.escalation_level}:silence:{view.silenced_until.timestamp():.0f}",
     )
     return True
 

@@ -82,6 +82,22 @@ async def silenced_keys(session: AsyncSession, keys: Sequence[str], now: datetim
     return {row.open_key: row.id for row in rows}
 
 
+async def firing_again(session: AsyncSession, incident_ids: Sequence[int]) -> None:
+    """A silenced incident that had recovered fires again: forget the recovery, quietly.
+
+    Its state is left as it is (no reopening, nothing posted), but the quiet-period resolution,
+    which waits for the same recovery (`only_if_recovered_at`), no longer happens: an incident
+    whose alert fires is not resolved behind the silence. Writes only rows that had recovered.
+    """
+    if not incident_ids:
+        return
+    await session.execute(
+        update(Incident)
+        .where(Incident.id.in_(sorted(set(incident_ids))), Incident.recovered_at.is_not(None))
+        .values(recovered_at=None)
+    )
+
+
 async def alerts_since(session: AsyncSession, incident_id: int, since: datetime | None) -> int:
     """Firing alerts stored for the incident since `since` (what a silence held back, when it ends)."""
     if since is None:
