@@ -1,0 +1,156 @@
+"""Maintenance windows, through the real app: `/incident maintenance ...` opens, plans, lists and cancels
+them; alerts for their services during a window are recorded on the window's message and open no
+incident; the end is announced by a job, and an alert still firing then opens its incident.
+Mistakes and strangers are answered privately and change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.flows import incidents as flows
+from app.store import audit as audit_store
+from tests.e2e.incident_support import (
+    generic_body,
+    pitcrew_for_incidents,
+    roots,
+    text_of,
+    updates_posts,
+    wait_until,
+)
+from tests.harness import OPERATOR, UPDATES, catalog_from
+
+ANA, STRANGER = "U0ANA", "U0STRANGER"
+SERVICES = {
+    "api": {"provider": "http", "health": {"url": "https://api.example.com/health"}},
+    "web": {"provider": "http", "health": {"url": "https://www.example.com/"}},
+}
+
+
+async def slash(pitcrew: Any, text: str, *, user: str = OPERATOR) -> dict[str, Any]:
+    """Type `/incident text`; the private answer."""
+    before = len(pitcrew.slack.calls_to("response_url"))
+    response = await pitcrew.app.command("/incident", text, user=user)
+    assert response.status_code == 200
+    await wait_until(lambda: len(pitcrew.slack.calls_to("response_url")) > before)
+    await pitcrew.run_jobs()
+    return dict(pitcrew.slack.calls_to("response_url")[before].args)
+
+
+async def alert(pitcrew: Any, **fields: Any) -> dict[str, Any]:
+    response = await pitcrew.webhook("generic", generic_body(**fields))
+    assert response.status_code in (200, 202), response.text
+    [outcome] = response.json()["alerts"]
+    return outcome
+
+
+def window_message(pitcrew: Any) -> Any:
+    [posted] = [m for m in pitcrew.slack.messages if m.channel == UPDATES and "MW-1" in text_of(m)][:1]
+    return posted
+
+
+async def test_a_window_swallows_alerts_and_hands_a_still_firing_one_over_at_its_end(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
+        answer = await slash(pitcrew, "maintenance api 1h upgrading Postgres <!channel>")
+        assert answer["response_type"] == "ephemeral" and "Opened MW-1" in answer["text"]
+        posted = window_message(pitcrew)
+        assert "Scheduled maintenance: api*, until <!date^" in text_of(posted) and "10:00 UTC>" in text_of(posted)
+        assert "<!channel>" not in text_of(posted)
+        status = (await pitcrew.http.get("/status.json")).json()
+        assert status["maintenance"] == [{
+            "components": ["api"], "starts_at": "2026-03-02T09:00:00+00:00", "ends_at": "2026-03-02T10:00:00+00:00",
+            "state": "in_progress",
+        }]
+        assert "Scheduled maintenance: api, until 10:00 UTC" in (await pitcrew.http.get("/status")).text
+
+        for _ in range(5):
+            assert (await alert(pitcrew))["effect"] == "maintenance"
+        assert (await alert(pitcrew, fingerprint="disk", title="Disk full"))["effect"] == "maintenance"
+        recovered = await alert(pitcrew, fingerprint="disk", title="Disk full", status="resolved")
+        assert recovered["effect"] == "maintenance"
+        assert (await alert(pitcrew, service="web", fingerprint="web-down", title="Web down"))["effect"] == "opened"
+        pitcrew.clock.advance(seconds=15)
+        await pitcrew.run_jobs()
+        assert [r.text.split(":")[0] for r in roots(fake_slack)] == ["🔴 INC-1 SEV1 on web"]  # only web's
+        edited = fake_slack.message(UPDATES, posted.ts)
+        assert "Checkout failing (firing, 5 times" in text_of(edited) and "Disk full (resolved" in text_of(edited)
+
+        pitcrew.clock.advance(minutes=59, seconds=44)
+        await pitcrew.run_jobs()
+        assert len(roots(fake_slack)) == 1
+        pitcrew.clock.advance(seconds=1)  # 10:00: the window ends; the checkout alert still fires
+        await pitcrew.run_jobs()
+        over = [c for c in updates_posts(fake_slack) if "Maintenance over: api (MW-1)" in c.args["text"]]
+        assert len(over) == 1 and "now incidents: INC-2" in over[0].args["text"]
+        assert len(roots(fake_slack)) == 2 and "INC-2" in roots(fake_slack)[1].text
+        view = await flows.load(pitcrew.app.deps, 2)
+        assert view.title == "Checkout failing" and view.service == "api"
+        assert (await alert(pitcrew))["effect"] == "joined"  # after the window, as usual
+        assert (await pitcrew.http.get("/status.json")).json()["maintenance"] == []
+
+        entries = [e async for e in audit_store.entries(pitcrew.app.deps.sessions)]
+        assert [e.actor for e in entries if e.action == "maintenance.open"] == [OPERATOR]
+        assert [e.target for e in entries if e.action == "maintenance.handover"] == ["MW-1"]
+
+
+async def test_a_planned_window_starts_at_its_time_and_can_be_listed_and_cancelled(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
+        answer = await slash(pitcrew, "maintenance api web 30h at 2026-03-02T12:00Z moving region")
+        assert "Planned MW-1" in answer["text"] and "announced in <#C0UPDATES> when it starts" in answer["text"]
+        assert not [c for c in updates_posts(fake_slack) if "MW-1" in c.args["text"]]
+        listed = await slash(pitcrew, "maintenance list")
+        assert "MW-1) planned: api, web" in listed["text"]
+        status = (await pitcrew.http.get("/status.json")).json()
+        assert [w["state"] for w in status["maintenance"]] == ["scheduled"]
+
+        assert (await alert(pitcrew))["effect"] == "opened"  # 09:00: not yet in force
+        pitcrew.clock.advance(hours=3)
+        await pitcrew.run_jobs()
+        assert "Scheduled maintenance: api, web*" in text_of(window_message(pitcrew))
+        assert (await alert(pitcrew, service="web", fingerprint="w", title="Web 502"))["effect"] == "maintenance"
+        assert (await alert(pitcrew))["effect"] == "joined"  # INC-1 was open before the window
+
+        answer = await slash(pitcrew, "maintenance cancel 1")
+        assert "Cancelled MW-1" in answer["text"]
+        cancelled = [c for c in updates_posts(fake_slack) if "Maintenance cancelled: api, web (MW-1)" in c.args["text"]]
+        assert len(cancelled) == 1 and "now incidents: INC-2" in cancelled[0].args["text"]
+        again = await slash(pitcrew, "maintenance cancel 1")
+        assert again["response_type"] == "ephemeral" and "MW-1 is cancelled already" in again["text"]
+        unknown = await slash(pitcrew, "maintenance cancel 7")
+        assert "there is no maintenance window 7" in unknown["text"]
+        assert "No maintenance window" in (await slash(pitcrew, "maintenance list"))["text"]
+        pitcrew.clock.advance(hours=30)
+        await pitcrew.run_jobs()  # the end job finds it cancelled: announced once
+        assert len([c for c in updates_posts(fake_slack) if "(MW-1)" in c.args["text"]]) == 1
+
+
+async def test_bad_maintenance_commands_are_answered_privately_and_open_nothing(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
+        for text, why in (
+            ("maintenance apii 2h upgrade", "unknown service `apii` (known: api, web)"),
+            ("maintenance api 2 hours upgrade", "`2` is not a duration"),
+            ("maintenance api -5m upgrade", "`-5m` is not a duration"),
+            ("maintenance api 999d upgrade", "`999d` is too long for a window starting now: the limit is 24 hours"),
+            ("maintenance api 25h upgrade", "a window planned with `at` may last up to 7 days"),
+            ("maintenance api 8d at 2026-03-03T00:00Z upgrade", "the limit is 7 days"),
+            ("maintenance api 2h at 2026-03-01T00:00Z upgrade", "is in the past"),
+            ("maintenance api 2h at tomorrow upgrade", "`tomorrow` is not a start time"),
+            ("maintenance api 2h", "needs a reason"),
+            ("maintenance cancel x", "`x` is not a window's number"),
+        ):
+            answer = await slash(pitcrew, text)
+            assert answer["response_type"] == "ephemeral" and why in answer["text"], (text, answer["text"])
+            assert "/incident maintenance &lt;service ...&gt; &lt;duration&gt; &lt;reason&gt;" in answer["text"]
+        assert updates_posts(fake_slack) == []
+        assert "No maintenance window" in (await slash(pitcrew, "maintenance list"))["text"]
+        assert (await alert(pitcrew))["effect"] == "opened"
+
+
+async def test_only_responders_may_open_list_or_cancel_windows(db_url, fake_slack):
+    catalog = catalog_from(SERVICES, responders=[ANA])
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        for text in ("maintenance api 1h upgrade", "maintenance list", "maintenance cancel 1"):
+            refused = await slash(pitcrew, text, user=STRANGER)
+            assert refused["response_type"] == "ephemeral" and "Only responders may" in refused["text"]
+        assert updates_posts(fake_slack) == []
+        assert "Opened MW-1" in (await slash(pitcrew, "maintenance api 1h upgrade", user=ANA))["text"]
