@@ -90,14 +90,16 @@ class StatusReport:
     maintenance: tuple[PublicWindow, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components and
-        maintenance windows (in force or planned)."""
-        return {
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components,
+        and `maintenance` while a window is in force or planned (absent otherwise)."""
+        page: dict[str, Any] = {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
-            "maintenance": [w.as_json() for w in self.maintenance],
         }
+        if self.maintenance:
+            page["maintenance"] = [w.as_json() for w in self.maintenance]
+        return page
 
 
 def policy_of_page(deps: Deps) -> PagePolicy:
