@@ -48,4 +48,5 @@ async def _maintenance(deps: Deps, text: str, *, user: str) -> Answered:
     assert parsed.window is not None
     window = await maintenance.open_window(deps, parsed.window, by=user)
     updates = deps.catalog.slack.updates_channel
-    return f"opened {window.ref}", render.window_opened(window, now=now, updates_channel=updates), False
+    planned = parsed.window.starts_at is not None
+    return f"opened {window.ref}", render.window_opened(window, planned=planned, updates_channel=updates), False

@@ -127,9 +127,9 @@ def window_end(window: WindowView, handed_over: Sequence[str]) -> dict[str, Any]
     return message(escape(text), [section(escape(text))])
 
 
-def window_opened(window: WindowView, *, now: datetime, updates_channel: str | None) -> dict[str, Any]:
+def window_opened(window: WindowView, *, planned: bool, updates_channel: str | None) -> dict[str, Any]:
     where = f" in <#{updates_channel}>" if updates_channel else ""
-    if window.state(now) == "planned":
+    if planned:
         start, end = slack_time(window.starts_at, with_date=True), slack_time(window.ends_at, with_date=True)
         text = (
             f"Planned {window.ref}: maintenance of {_services(window)} from {start} until {end} "
