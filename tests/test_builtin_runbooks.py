@@ -6,6 +6,8 @@ from collections import deque
 
 import pytest
 
+from app.core.runbook_machine import RunState, advance
+from app.core.runbook_match import matching
 from app.core.runbooks import (
     ACTIONS,
     END,
@@ -16,11 +18,8 @@ from app.core.runbooks import (
     IncidentFields,
     NotifyStep,
     Runbook,
-    RunState,
     SayStep,
-    advance,
     exits,
-    matching,
     reachable_from,
     render_step,
 )

@@ -26,7 +26,8 @@ from app.core.incidents import (
     next_update_by,
     severity_label,
 )
-from app.core.runbooks import ActionStep, CheckStep, ChooseStep, Runbook, StepOutcome, UnknownStep
+from app.core.runbook_machine import StepOutcome
+from app.core.runbooks import ActionStep, CheckStep, ChooseStep, Runbook, UnknownStep
 
 # The seeds' communication lines: "🔴 Backend down, investigating" … "✅ Recovered, monitoring" (a
 # runbook's last update, the incident still open) and "✅ Resolved" (the resolution's own).

@@ -1,23 +1,24 @@
-"""Runbooks as data, and the step machine that walks an incident through one.
+"""Runbooks as data: the step kinds, the runbook, its templates, the shape of its steps, its buttons.
+
+This is where a step kind is declared: its class (added to the `Step` union), its name in
+`STEP_KINDS`, the outcomes it may end with in `ALLOWED_OUTCOMES`, a case in `render_step` (which
+of its fields are templates) and in `step_buttons` (what it offers to press). A new check probe
+or action kind is a name in `Probe` or `ActionKind` (an action's verb in `ACTION_VERBS`). Reading
+a kind from YAML is app/core/runbook_steps.py; running it is `run_step` in app/flows/runbooks.py.
 
 A runbook is read from a file the team wrote, so everything here treats it as data: templates
 are filled by a formatter that only substitutes known names (no attribute access, no format
-specs), and the step machine refuses a click on any step but the current one. That refusal is
-how "two people pressed the same button" is caught before anything runs twice; the store adds
-an atomic update on top so that two instances agree as well.
-
-The step machine is pure: a `RunState` goes in, a new `RunState` comes out, and the caller keeps
-it (as JSON, via `to_dict`/`from_dict`) in the database, never in process memory.
+specs). Walking a run is the step machine of app/core/runbook_machine.py; choosing the runbooks
+to offer, app/core/runbook_match.py.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors"]
 ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
@@ -146,6 +147,15 @@ class NotifyStep(_Step):
 
 
 Step = CheckStep | ActionStep | SayStep | ChooseStep | NotifyStep
+
+ALLOWED_OUTCOMES: dict[str, frozenset[str]] = {
+    "check": frozenset({"ran", "failed", "skipped"}),
+    "action": frozenset({"ran", "failed", "skipped"}),
+    "notify": frozenset({"ran", "failed", "skipped"}),
+    "say": frozenset({"done", "skipped"}),
+    "choose": frozenset({"chosen"}),  # a question has no skip: its answers are the ways on
+}
+"""The outcomes each step kind may end with (the step machine, app/core/runbook_machine.py, enforces them)."""
 
 
 @dataclass(frozen=True)
@@ -398,264 +408,6 @@ def unreachable_steps(runbook: Runbook) -> list[str]:
 def endless_steps(runbook: Runbook) -> list[str]:
     """Steps from which the end cannot be reached: a run that gets there loops for ever."""
     return [step_id for step_id in runbook.step_ids if END not in reachable_from(runbook, step_id)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Choosing runbooks for an incident
-# ---------------------------------------------------------------------------------------------
-
-
-def _glob(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text.casefold(), pattern.casefold())
-
-
-def _literal_chars(pattern: str) -> int:
-    return sum(1 for char in pattern if char not in "*?[]!")
-
-
-def _specificity(
-    applies: Applies, *, source: str | None, service: str | None, title: str | None,
-    labels: Mapping[str, str], severity: str | None,
-) -> tuple[int, int, int] | None:
-    """How precisely a runbook matches, or None if it does not.
-
-    More criteria beat fewer; then a runbook bound to the service beats one that is not; then
-    the longer literal text of the patterns that matched (`*frontend*down*` beats `*down*`).
-    """
-    if applies.is_empty:
-        return None
-    criteria = 0
-    literal = 0
-    if applies.sources:
-        if source is None or source.casefold() not in {s.casefold() for s in applies.sources}:
-            return None
-        criteria += 1
-    if applies.services:
-        if service is None or service not in applies.services:
-            return None
-        criteria += 1
-    if applies.severities:
-        if severity is None or severity.upper() not in applies.severities:
-            return None
-        criteria += 1
-    if applies.title_patterns:
-        matched = [p for p in applies.title_patterns if title is not None and _glob(p, title)]
-        if not matched:
-            return None
-        criteria += 1
-        literal += max(_literal_chars(p) for p in matched)
-    if applies.labels:
-        for key, pattern in applies.labels.items():
-            value = labels.get(key)
-            if value is None or not _glob(pattern, value):
-                return None
-            literal += _literal_chars(pattern)
-        criteria += 1
-    return criteria, int(bool(applies.services)), literal
-
-
-def matching(
-    runbooks: Iterable[Runbook], *, source: str | None = None, service: str | None = None,
-    title: str | None = None, labels: Mapping[str, str] | None = None, severity: str | None = None,
-) -> list[Runbook]:
-    """The runbooks whose `applies` match, the most specific first (ties by name)."""
-    scored = []
-    for runbook in runbooks:
-        score = _specificity(runbook.applies, source=source, service=service, title=title,
-                             labels=labels or {}, severity=severity)
-        if score is not None:
-            scored.append((score, runbook))
-    scored.sort(key=lambda item: (tuple(-part for part in item[0]), item[1].name))
-    return [runbook for _score, runbook in scored]
-
-
-def suggest(
-    runbooks: RunbookSet, *, bound: Sequence[str] = (), source: str | None = None,
-    service: str | None = None, title: str | None = None, labels: Mapping[str, str] | None = None,
-    severity: str | None = None,
-) -> list[Runbook]:
-    """The runbooks to offer for an incident: those the catalog binds to its service first, in
-    the catalog's order, then the matching ones. Unknown bound names are skipped here (the
-    catalog check reports them) so that a typo in pitcrew.yml does not hide every runbook.
-    """
-    chosen = [runbooks.get(name) for name in dict.fromkeys(bound) if name in runbooks]
-    names = {runbook.name for runbook in chosen}
-    found = matching(runbooks, source=source, service=service, title=title, labels=labels, severity=severity)
-    return chosen + [runbook for runbook in found if runbook.name not in names]
-
-
-# ---------------------------------------------------------------------------------------------
-# The step machine
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    step_id: str
-    outcome: Outcome
-    choice: str | None = None  # the label of the answer, for `chosen`
-    summary: str = ""
-    by: str | None = None  # who pressed the button (a Slack user id)
-
-
-@dataclass(frozen=True)
-class RunState:
-    """Where one run of a runbook stands. `position` is the number of recorded outcomes: a button
-    can carry it so that a click made on an older message is recognised even on a retried step."""
-
-    runbook: str
-    current: str | None
-    finished: bool = False
-    history: tuple[StepOutcome, ...] = ()
-
-    @property
-    def position(self) -> int:
-        return len(self.history)
-
-    def summaries(self) -> dict[str, str]:
-        """The latest summary of each step that has one, for `{steps.<id>.summary}`."""
-        return {entry.step_id: entry.summary for entry in self.history}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "runbook": self.runbook,
-            "current": self.current,
-            "finished": self.finished,
-            "history": [
-                {"step": e.step_id, "outcome": e.outcome, "choice": e.choice,
-                 "summary": e.summary, "by": e.by}
-                for e in self.history
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> RunState:
-        """Rebuild a stored state; raises BadRunState rather than guessing at a damaged row."""
-        try:
-            if not isinstance(data, Mapping) or data.get("version") != 1:
-                raise BadRunState("not a version 1 run state")
-            history = tuple(_outcome_from_dict(item) for item in data["history"])
-            state = cls(
-                runbook=_text(data["runbook"], "runbook"),
-                current=None if data["current"] is None else _text(data["current"], "current"),
-                finished=_flag(data["finished"]),
-                history=history,
-            )
-        except (KeyError, TypeError) as err:
-            raise BadRunState(f"missing or wrong field: {err}") from None
-        if state.finished != (state.current is None):
-            raise BadRunState("a run is finished exactly when it has no current step")
-        return state
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise BadRunState(f"{what} is not text")
-    return value
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise BadRunState("finished is not true/false")
-    return value
-
-
-def _outcome_from_dict(item: Any) -> StepOutcome:
-    if not isinstance(item, Mapping):
-        raise BadRunState("a history entry is not an object")
-    outcome = item["outcome"]
-    if outcome not in OUTCOMES:
-        raise BadRunState(f"unknown outcome {outcome!r}")
-    choice, by = item.get("choice"), item.get("by")
-    return StepOutcome(
-        step_id=_text(item["step"], "step"), outcome=outcome,
-        choice=None if choice is None else _text(choice, "choice"),
-        summary=_text(item.get("summary", ""), "summary"),
-        by=None if by is None else _text(by, "by"),
-    )
-
-
-class BadRunState(ValueError):
-    """A stored run state that cannot be read back."""
-
-
-class StaleStep(Exception):
-    """A click on a step that is not the current one (already handled, or the run has finished).
-
-    Edges say so to the clicker instead of acting; nothing has run.
-    """
-
-    def __init__(self, runbook: str, step_id: str, current: str | None) -> None:
-        self.runbook = runbook
-        self.step_id = step_id
-        self.current = current
-        where = f"the run is at step {current!r}" if current else "the run has finished"
-        super().__init__(f"step {step_id!r} of {runbook!r} was already handled; {where}")
-
-
-class InvalidOutcome(ValueError):
-    """An outcome that makes no sense for the step (a choice on a `say` step, a choice out of range)."""
-
-
-ALLOWED_OUTCOMES: dict[str, frozenset[str]] = {
-    "check": frozenset({"ran", "failed", "skipped"}),
-    "action": frozenset({"ran", "failed", "skipped"}),
-    "notify": frozenset({"ran", "failed", "skipped"}),
-    "say": frozenset({"done", "skipped"}),
-    "choose": frozenset({"chosen"}),  # a question has no skip: its answers are the ways on
-}
-
-_DEFAULT_SUMMARY = {"done": "done", "skipped": "skipped", "ran": "done", "failed": "failed"}
-
-
-def start(runbook: Runbook) -> RunState:
-    return RunState(runbook=runbook.name, current=runbook.steps[0].id)
-
-
-def current_step(runbook: Runbook, state: RunState) -> Step | None:
-    return None if state.current is None else runbook.step(state.current)
-
-
-def advance(
-    runbook: Runbook, state: RunState, step_id: str, outcome: Outcome, *,
-    choice_index: int | None = None, summary: str | None = None, by: str | None = None,
-    expected_position: int | None = None,
-) -> RunState:
-    """Record the outcome of the current step and move on.
-
-    `choice_index` is the N of `runbook.choose.N` (1-based, as the buttons are numbered).
-    A `failed` step stays current, so it can be run again or skipped; every other outcome
-    moves to the step's `next`, the chosen answer's goto, or the following step.
-    Raises StaleStep when `step_id` is not the current step or `expected_position` is not the
-    state's position (a click from an older message), and InvalidOutcome for a nonsense outcome.
-    """
-    if state.runbook != runbook.name:
-        raise InvalidOutcome(f"this run is of runbook {state.runbook!r}, not {runbook.name!r}")
-    if state.finished or state.current != step_id or (
-        expected_position is not None and expected_position != state.position
-    ):
-        raise StaleStep(runbook.name, step_id, state.current)
-    step = runbook.step(step_id)
-    if outcome not in ALLOWED_OUTCOMES[step.kind]:
-        allowed = ", ".join(sorted(ALLOWED_OUTCOMES[step.kind]))
-        raise InvalidOutcome(f"a {step.kind} step ends as {allowed}, not {outcome!r}")
-    label = None
-    if outcome == "chosen" and isinstance(step, ChooseStep):
-        if choice_index is None or not 1 <= choice_index <= len(step.choices):
-            raise InvalidOutcome(f"choice {choice_index} is not one of 1..{len(step.choices)}")
-        chosen = step.choices[choice_index - 1]
-        label, target = chosen.label, chosen.goto
-    elif choice_index is not None:
-        raise InvalidOutcome("a choice is only given for a `chosen` outcome")
-    else:
-        target = step_id if outcome == "failed" else successor(runbook, step_id)
-    entry = StepOutcome(step_id, outcome, label, summary if summary is not None else (
-        label if label is not None else _DEFAULT_SUMMARY[outcome]), by)
-    history = (*state.history, entry)
-    if target == END:
-        return replace(state, current=None, finished=True, history=history)
-    return replace(state, current=target, history=history)
 
 
 # ---------------------------------------------------------------------------------------------

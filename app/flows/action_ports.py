@@ -82,7 +82,7 @@ _outcome_listeners: list[OutcomeListener] = []
 
 def listen_to_outcomes(listener: OutcomeListener) -> None:
     """Be told when a proposal ends (accepted, failed, cancelled, expired): a runbook step that proposed
-    it moves on. Registered once, at import, by the flow that listens (app/flows/runbooks.py)."""
+    it moves on. Registered once, at import, by the flow that listens (app/flows/runbook_settle.py)."""
     if listener not in _outcome_listeners:
         _outcome_listeners.append(listener)
 

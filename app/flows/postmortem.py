@@ -1,16 +1,18 @@
 """The post-mortem draft of an incident: its record (timeline, audit trail) and what its runbooks did.
 
-Apart from `flows.incidents` because it reads the runbook runs too, and `flows.runbooks` already
+Apart from `flows.incidents` because it reads the runbook runs too, and the runbook flows already
 builds on `flows.incidents`.
 """
 
 from __future__ import annotations
 
 from app.core.incident_reports import postmortem_markdown, runbook_evidence
-from app.core.runbooks import Runbook, StepOutcome
+from app.core.runbook_machine import StepOutcome
+from app.core.runbooks import Runbook
 from app.deps import Deps
 from app.flows.incidents import actions_taken, timeline
-from app.flows.runbooks import RunbookError, runbooks_of
+from app.flows.runbook_offers import runbooks_of
+from app.flows.runbook_views import RunbookError
 from app.store import runbook_runs
 
 

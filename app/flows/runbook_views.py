@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from app.core.runbooks import RUNBOOK_NAME, Step, StepOutcome
+from app.core.runbook_machine import StepOutcome
+from app.core.runbooks import RUNBOOK_NAME, Step
 
 if TYPE_CHECKING:
     from app.deps import Deps

@@ -14,7 +14,7 @@ from datetime import datetime
 from app.core.incidents import UnknownIncident
 from app.deps import Deps
 from app.flows import escalation
-from app.flows.runbooks import offer_in_thread
+from app.flows.runbook_offers import offer_in_thread
 from app.jobs.runner import Again, handles
 from app.slack import post_pace
 from app.slack.client import web_client

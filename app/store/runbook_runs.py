@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.runbooks import RunState
+from app.core.runbook_machine import RunState
 from app.store.db import transaction
 from app.store.models import ReceivedAlert, RunbookRun
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.runbooks import Runbook, SayStep, advance, start
+from app.core.runbook_machine import advance, start
+from app.core.runbooks import Runbook, SayStep
 from app.store import incidents as incident_store
 from app.store import runbook_runs as runs
 from app.store.db import transaction

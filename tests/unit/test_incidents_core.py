@@ -368,7 +368,7 @@ def test_postmortem_draft_has_the_record_and_blanks_to_fill():
 def test_the_checklist_ticks_what_a_runbook_did():
     from app.core.incident_reports import runbook_evidence
     from app.core.runbook_loader import parse_runbook
-    from app.core.runbooks import StepOutcome
+    from app.core.runbook_machine import StepOutcome
 
     runbook = parse_runbook(
         """

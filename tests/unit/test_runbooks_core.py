@@ -7,33 +7,26 @@ import json
 import pytest
 
 from app.core.runbook_loader import parse_runbook
+from app.core.runbook_machine import BadRunState, InvalidOutcome, RunState, StaleStep, advance, current_step, start
+from app.core.runbook_match import matching, suggest
 from app.core.runbooks import (
     DONE_ACTION_ID,
     RUN_ACTION_ID,
     SKIP_ACTION_ID,
     ActionStep,
     Applies,
-    BadRunState,
     IncidentFields,
-    InvalidOutcome,
     Runbook,
     RunbookSet,
-    RunState,
     SayStep,
-    StaleStep,
     TemplateError,
     UnknownRunbook,
     UnknownStep,
-    advance,
     choice_action_id,
-    current_step,
-    matching,
     parse_choice_action_id,
     render,
     render_step,
-    start,
     step_buttons,
-    suggest,
     template_fields,
 )
 

@@ -8,15 +8,8 @@ import pytest
 import yaml
 
 from app.catalog import parse_catalog
-from app.core.runbooks import (
-    ActionStep,
-    CheckStep,
-    Choice,
-    ChooseStep,
-    NotifyStep,
-    SayStep,
-    StepOutcome,
-)
+from app.core.runbook_machine import StepOutcome
+from app.core.runbooks import ActionStep, CheckStep, Choice, ChooseStep, NotifyStep, SayStep
 from app.flows.runbook_probes import choose_target
 from app.flows.runbook_views import (
     Offer,

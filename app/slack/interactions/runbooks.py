@@ -23,16 +23,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.catalog import UnknownService
 from app.core.incidents import IncidentError
+from app.core.runbook_machine import InvalidOutcome, StaleStep
 from app.core.runbooks import (
     CHOOSE_ACTION_PREFIX,
     DONE_ACTION_ID,
     RUN_ACTION_ID,
     SKIP_ACTION_ID,
-    InvalidOutcome,
-    StaleStep,
     UnknownRunbook,
     parse_choice_action_id,
 )
+from app.flows import runbook_offers as offers
 from app.flows import runbooks as flow
 from app.flows.responders import place_of
 from app.flows.runbook_views import (
@@ -141,7 +141,7 @@ async def _refused_update(context: Any, client: AsyncWebClient, click: Click) ->
 
 async def _run(deps: Any, notifier: SlackRunbookNotifier, click: Click) -> ClickDone:
     if is_runbook_name(click.value):  # an offer's button: start that runbook in this incident's thread
-        incident = await flow.incident_of_thread(deps, click.channel, click.thread_ts)
+        incident = await offers.incident_of_thread(deps, click.channel, click.thread_ts)
         started = await flow.start_runbook(deps, incident.id, click.value, by=click.user, notifier=notifier)
         return ClickDone(f"started {started.runbook} in {started.incident_ref}")
     ref = _ref(click)
@@ -198,10 +198,10 @@ async def runbook_verb(mention: Mention, context: Any, reply: Reply) -> str:
     words = mention.args.split()
     name = words[0].lower() if words else ""
     try:
-        incident = await flow.incident_of_thread(deps, mention.channel, mention.thread_ts)
+        incident = await offers.incident_of_thread(deps, mention.channel, mention.thread_ts)
         if name in ("", "list", "help"):
-            offer = await flow.offer_runbooks(deps, incident)
-            names = (await flow.runbooks_of(deps)).names()
+            offer = await offers.offer_runbooks(deps, incident)
+            names = (await offers.runbooks_of(deps)).names()
             await reply(**runbook_list(offer, names, incident.ref))
             return "listed"
         started = await flow.start_runbook(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.runbook_machine import StepOutcome
 from app.core.runbooks import (
     ACTION_VERBS,
     RUN_ACTION_ID,
@@ -21,7 +22,6 @@ from app.core.runbooks import (
     ChooseStep,
     NotifyStep,
     SayStep,
-    StepOutcome,
     step_buttons,
 )
 from app.flows.runbook_views import Offer, RunbookError, RunEnded, RunProgress, StepCard
