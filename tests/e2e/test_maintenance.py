@@ -6,11 +6,21 @@ Mistakes and strangers are answered privately and change nothing.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from contextlib import AsyncExitStack
 from typing import Any
 
+from sqlalchemy import func, select
+
 from app.flows import incidents as flows
+from app.jobs.runner import JobRunner
 from app.store import audit as audit_store
+from app.store.models import Incident, MaintenanceAlert, ReceivedAlert
 from tests.e2e.incident_support import (
+    SECRET,
+    START,
+    Clock,
     generic_body,
     pitcrew_for_incidents,
     roots,
@@ -18,7 +28,7 @@ from tests.e2e.incident_support import (
     updates_posts,
     wait_until,
 )
-from tests.harness import OPERATOR, UPDATES, catalog_from
+from tests.harness import OPERATOR, UPDATES, catalog_from, running_pitcrew
 
 ANA, STRANGER = "U0ANA", "U0STRANGER"
 SERVICES = {
@@ -154,3 +164,54 @@ async def test_only_responders_may_open_list_or_cancel_windows(db_url, fake_slac
             assert refused["response_type"] == "ephemeral" and "Only responders may" in refused["text"]
         assert updates_posts(fake_slack) == []
         assert "Opened MW-1" in (await slash(pitcrew, "maintenance api 1h upgrade", user=ANA))["text"]
+
+
+async def test_on_two_instances_the_end_races_arriving_alerts_and_loses_none(db_url, fake_slack):
+    """Alerts arrive on both instances while both run the end job: the window ends once, one incident
+    opens, and every alert is either on the window (held before the end) or on that incident."""
+    catalog = catalog_from(SERVICES)
+    clock = Clock(START)
+    async with AsyncExitStack() as stack:
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, catalog, fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+        runners = [JobRunner(app.deps, worker=f"runner-{n}") for n, app in enumerate((first, second))]
+        await first.command("/incident", "maintenance api 1h upgrade", user=OPERATOR)
+        await wait_until(lambda: bool(fake_slack.calls_to("response_url")))
+        for runner in runners:
+            await runner.run_due(limit=10)
+        held_before = 0
+        for app in (first, second):
+            response = await app.http.post("/webhooks/generic", params={"token": SECRET}, json=generic_body())
+            assert response.json()["alerts"][0]["effect"] == "maintenance"
+            held_before += 1
+        clock.advance(hours=1)
+
+        async def send(app: Any) -> str:
+            response = await app.http.post("/webhooks/generic", params={"token": SECRET}, json=generic_body())
+            return str(response.json()["alerts"][0]["effect"])
+
+        results = await asyncio.gather(
+            *[send(app) for _ in range(20) for app in (first, second)], *[r.run_due(limit=10) for r in runners]
+        )
+        for _ in range(5):
+            for runner in runners:
+                await runner.run_due(limit=50)
+            await first.jobs_settled()
+        effects = Counter(str(r) for r in results[:40])
+        async with first.deps.sessions() as session:
+            query = select(Incident).where(Incident.fingerprint == "generic:checkout-5xx")
+            incidents = (await session.scalars(query)).all()
+            held = await session.scalar(select(func.sum(MaintenanceAlert.count)))
+            on_incident = await session.scalar(
+                select(func.count()).select_from(ReceivedAlert).where(ReceivedAlert.incident_id.is_not(None))
+            )
+        assert len(incidents) == 1
+        assert held == held_before + effects["maintenance"]
+        assert on_incident == 1 + effects["opened"] + effects["joined"]  # the handover, and those after the end
+        assert effects["maintenance"] + effects["opened"] + effects["joined"] == 40
+        over = [c for c in fake_slack.calls_to("chat.postMessage") if "Maintenance over: api (MW-1)" in c.args["text"]]
+        assert len(over) == 1
