@@ -198,7 +198,7 @@ async def test_only_responders_may_silence(db_url, fake_slack):
         root = await opened(pitcrew)
         await mention(pitcrew, "silence 2h", root, user=STRANGER)
         [refused] = ephemerals(pitcrew, STRANGER)
-        assert "Only responders may silence" in refused.args["text"]
+        assert "Only responders may silence INC-1" in refused.args["text"]
         await fake_slack.click(fake_slack.message(ALERTS, root.ts), "incident.silence", user=STRANGER)
         await wait_until(lambda: len(fake_slack.calls_to("response_url")) >= 1)
         assert fake_slack.calls_to("views.open") == []

@@ -107,9 +107,10 @@ def window_message(window: WindowView, *, now: datetime) -> dict[str, Any]:
         lines.append(f"*Alerts held during the window* ({counted(len(window.alerts), 'alert')}, no incident opened):")
         for alert in window.alerts[:ALERTS_SHOWN]:
             dot = "🔴" if alert.status == "firing" else "🟢"
+            fired = f", fired {counted(alert.count, 'time')}" if alert.count else ""
             lines.append(
                 f"{dot} {escape(alert.source)}: {escape(truncate(alert.title, 150))} "
-                f"({alert.status}, {counted(alert.count, 'time')}, last {slack_time(alert.last_at)})"
+                f"({alert.status}{fired}, last {slack_time(alert.last_at)})"
             )
     text = "\n".join(lines)
     fallback = escape(announcement(window) if state in ("active", "planned") else f"Maintenance over: "

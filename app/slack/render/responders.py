@@ -24,6 +24,9 @@ _WHAT = {
     "resolve": "resolve {ref}",
     "public": "show {ref} on the status page",
     "private": "take {ref} off the status page",
+    "silence": "silence {ref}",
+    "unsilence": "lift the silence of {ref}",
+    "maintenance": "open, list or cancel maintenance windows",
 }
 
 
