@@ -143,8 +143,11 @@ async def test_unsilence_lifts_it_at_once_and_the_expiry_job_then_does_nothing(d
         await pitcrew.run_jobs()
         assert not [m for m in fake_slack.messages if "silence is over" in m.text]
 
-        await mention(pitcrew, "unsilence", root)  # nothing to lift: said privately... in the thread
-        assert "INC-1 is not silenced" in text_of(fake_slack.messages[-1])
+        await mention(pitcrew, "unsilence", root)  # nothing to lift: said privately
+        assert "INC-1 is not silenced" in ephemerals(pitcrew, ANA)[-1].args["text"]
+        await mention(pitcrew, "silence 2 hours", root)
+        assert "`2` is not a duration" in ephemerals(pitcrew, ANA)[-1].args["text"]
+        assert (await flows.load(pitcrew.app.deps, 1)).silenced_until is None
 
 
 async def test_the_silence_button_opens_a_form_whose_submission_silences(db_url, fake_slack):

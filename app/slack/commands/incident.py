@@ -214,10 +214,15 @@ def mention_verb(verb: str) -> Any:
         if view is None:
             await reply(**render.thread_only(verb))
             return "not in an incident thread"
+        async def tell(message: dict[str, Any]) -> None:  # a mistake is the asker's business only
+            await context.client.chat_postEphemeral(
+                channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **message
+            )
+
         try:
             parsed = parse_thread_verb(view.id, f"{verb} {mention.args}")
         except IncidentUsage as err:
-            await reply(**render.usage(err))
+            await tell(render.usage(err))
             return "usage"
         if needs_responder(parsed.verb):
             refused = await refuse_unless_responder(
@@ -239,7 +244,7 @@ def mention_verb(verb: str) -> Any:
                 can_open_form=False,
             )
         except (IncidentError, UnknownService, MaintenanceError) as err:
-            await reply(**render.problem(str(err)))
+            await tell(render.problem(str(err)))
             return f"refused: {err}"
         if answer.message is not None and not answer.confirmation:
             await reply(**answer.message)
