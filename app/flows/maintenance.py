@@ -26,7 +26,7 @@ from app.core.secrets import scrub
 from app.deps import Deps
 from app.flows import alert_gate
 from app.flows.alert_batches import Arrival, apply_group
-from app.flows.incidents import policy_of
+from app.flows.incident_policy import policy_of
 from app.store import audit as audit_store
 from app.store import maintenance as store
 from app.store.db import transaction

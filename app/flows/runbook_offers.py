@@ -17,7 +17,7 @@ from app.core import webhooks
 from app.core.incidents import IncidentView
 from app.core.runbook_match import suggest
 from app.core.runbooks import IncidentFields, RunbookSet, render
-from app.flows import incidents
+from app.flows import incident_timeline, incident_views
 from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
 from app.flows.runbook_views import (
     NotAnIncidentThread,
@@ -99,7 +99,7 @@ async def offer_in_thread(deps: Deps, incident_id: int, *, notifier: RunbookNoti
     Called when the incident's root message has been posted (the `incident.announce` job); a job run
     again finds the offer on the timeline and posts nothing.
     """
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     if not incident.is_open or not incident.thread_ts:
         return None
     async with transaction(deps.sessions) as session:
@@ -110,13 +110,13 @@ async def offer_in_thread(deps: Deps, incident_id: int, *, notifier: RunbookNoti
         return None
     await (notifier or runbook_notifier_for(deps)).post_offer(offer)
     names = ", ".join(r.name for r in offer.runbooks)
-    await incidents.record_event(deps, incident_id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")
+    await incident_timeline.record_event(deps, incident_id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")
     return offer
 
 
 async def incident_of_thread(deps: Deps, channel: str, thread_ts: str | None) -> IncidentView:
     """The incident whose thread this is; NotAnIncidentThread otherwise."""
-    view = await incidents.find_by_thread(deps, channel, thread_ts)
+    view = await incident_views.find_by_thread(deps, channel, thread_ts)
     if view is None:
         raise NotAnIncidentThread(
             "runbooks run in an incident's thread: reply in the thread of the incident's message in the alerts "

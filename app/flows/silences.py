@@ -18,8 +18,11 @@ from app.core.incidents import IncidentClosed, IncidentError, IncidentView, form
 from app.core.secrets import scrub
 from app.core.silences import silenced
 from app.deps import Deps
+from app.flows.incident_announcements import refresh_root
+from app.flows.incident_deadlines import reschedule
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
-from app.flows.incidents import get_view, refresh_root, reschedule
+from app.flows.incident_views import get_view
+from app.store import alert_joins
 from app.store import audit as audit_store
 from app.store import incidents as incident_store
 from app.store import silences as store
@@ -111,7 +114,7 @@ async def _ended(
     text = f"Silence {how}; {held} alert{'s' if held != 1 else ''} arrived while silenced"
     await incident_store.add_event(session, incident_id, at=now, kind="unsilenced", actor=actor, text=text)
     await _audit(deps, session, actor, f"incident.silence {how}", incident_id, now, {"held": held})
-    await incident_store.refresh_counts(session, incident_id)
+    await alert_joins.refresh_counts(session, incident_id)
     view = await get_view(session, incident_id)
     if view.is_open:
         await reschedule(session, deps, view, now)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.flows import incidents as flows
+from app.flows import incident_views as flows
 from app.store import audit as audit_store
 from app.store.models import ReceivedAlert
 from tests.e2e.incident_support import (

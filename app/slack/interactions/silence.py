@@ -15,8 +15,7 @@ from app.core.chat_text import plain_text
 from app.core.durations import BadDuration, parse_duration
 from app.core.incidents import IncidentError
 from app.core.silences import REASON_MAX, SILENCE_LIMIT
-from app.flows import incidents as incident_flows
-from app.flows import silences
+from app.flows import incident_views, silences
 from app.slack.commands.incident import notifier_from
 from app.slack.context import deps_of
 from app.slack.interactions.incident import (
@@ -44,7 +43,7 @@ async def on_silence_click(ack: Any, body: dict[str, Any], respond: Any, context
         await respond(**render.problem("This button does not name an incident."), replace_original=False)
         return
     try:
-        view = await incident_flows.load(deps, incident_id)
+        view = await incident_views.load(deps, incident_id)
     except IncidentError as err:
         await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
         return
