@@ -14,7 +14,7 @@ from collections import Counter
 from app.flows.escalation import ROOT_EDITS_PER_MINUTE
 from app.slack.post_pace import BURST_POSTS, SECONDS_PER_POST
 from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, posts, roots
-from tests.harness import ALERTS, UPDATES
+from tests.fixtures import ALERTS, UPDATES
 
 INCIDENTS = 30
 MOST_POSTS_IN_ONE_JOB = 3  # an announcement: the root, the responders' note, the runbook offer

@@ -17,7 +17,6 @@ from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Incident, ReceivedAlert
 from tests.e2e.incident_support import (
-    SECRET,
     alertmanager_body,
     betterstack_body,
     edits_of,
@@ -36,7 +35,7 @@ from tests.e2e.incident_support import (
     vercel_signature,
     wait_until,
 )
-from tests.harness import UPDATES
+from tests.fixtures import SECRET, UPDATES
 
 SENTRY_SECRET = "sentry-client-secret-1234"
 VERCEL_SECRET = "vercel-webhook-secret-1234"
@@ -436,7 +435,7 @@ async def test_no_body_ever_gets_a_500(db_url, fake_slack):
 
 
 async def test_status_update_channel_is_optional(db_url, fake_slack):
-    from tests.harness import catalog_from
+    from tests.fixtures import catalog_from
 
     catalog = catalog_from({}, updates_channel=None)
     async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
