@@ -18,7 +18,6 @@ from app.jobs.runner import JobRunner
 from app.store import audit as audit_store
 from app.store.models import Incident, MaintenanceAlert, ReceivedAlert
 from tests.e2e.incident_support import (
-    SECRET,
     START,
     Clock,
     generic_body,
@@ -28,7 +27,7 @@ from tests.e2e.incident_support import (
     updates_posts,
     wait_until,
 )
-from tests.harness import OPERATOR, UPDATES, catalog_from, running_pitcrew
+from tests.fixtures import OPERATOR, SECRET, UPDATES, catalog_from, running_pitcrew
 
 ANA, STRANGER = "U0ANA", "U0STRANGER"
 SERVICES = {

@@ -23,7 +23,7 @@ from tests.e2e.incident_support import (
     text_of,
     wait_until,
 )
-from tests.harness import ALERTS, OPERATOR, catalog_from
+from tests.fixtures import ALERTS, OPERATOR, catalog_from
 
 ANA = "U0ANA"
 STRANGER = "U0STRANGER"
