@@ -30,16 +30,18 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> resolve [summary]` — resolve (without a summary: a form asks for one)
 • `/incident <id> keep` — keep it open (no automatic resolution after the alerts recover)
 • `/incident <id> public|private` — show it on the status page, or keep it off
+• `/incident <id> merge <other id>` — move the other incident's alerts into this one (it resolves as merged)
+• `/incident <id> split <source>` — move one source's joined alerts out into an incident of their own
 • `/incident <id> timeline` · `/incident <id> postmortem`
 • `/incident <id> silence <duration> [reason]` (up to 7d) · `/incident <id> unsilence`
 • `/incident maintenance <service ...> <duration> [at <start>] <reason>` · `/incident maintenance list|cancel <n>`
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
-`@pitcrew silence 2h [reason]`, `@pitcrew unsilence`."""
+`@pitcrew silence 2h [reason]`, `@pitcrew unsilence`, `@pitcrew split <source>`."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
-    "silence", "unsilence",
+    "merge", "split", "silence", "unsilence",
 )
 _SEVERITY_LIKE = re.compile(r"^(?:sev|p)[ -]?[0-9]+$", re.IGNORECASE)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
@@ -90,6 +92,7 @@ class IncidentCommand:
     user: str | None = None
     state: str | None = None
     duration: timedelta | None = None
+    other_id: int | None = None  # `merge`: the incident merged into this one
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -175,6 +178,16 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         if rest:
             raise SilenceUsageError("`unsilence` takes nothing after it")
         return IncidentCommand(verb="unsilence", incident_id=incident_id)
+    if verb == "merge":
+        if not rest or len(rest.split()) > 1:
+            raise IncidentUsageError(
+                "`merge` needs the id of the incident to merge into this one, e.g. `/incident 3 merge 4`"
+            )
+        return IncidentCommand(verb="merge", incident_id=incident_id, other_id=parse_incident_id(rest))
+    if verb == "split":
+        if not rest or len(rest.split()) > 2:
+            raise IncidentUsageError("`split` needs the source to split out, e.g. `@pitcrew split sentry`")
+        return IncidentCommand(verb="split", incident_id=incident_id, text=plain_text(rest))
     shown = verb_word[:40] or "(nothing)"
     raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
 

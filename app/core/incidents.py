@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.core.correlation import RelatedAlert
+
 STATES = ("investigating", "identified", "monitoring", "resolved")
 OPEN_STATES = ("investigating", "identified", "monitoring")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -256,6 +258,7 @@ class IncidentView:
     silenced_until: datetime | None = None  # a silence (app/core/silences.py); in force while in the future
     silenced_by: str | None = None
     silence_reason: str | None = None
+    related: tuple[RelatedAlert, ...] = ()  # the alerts joined to it, each source's state (correlation)
 
     @property
     def ref(self) -> str:

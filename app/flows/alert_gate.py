@@ -3,7 +3,8 @@
 The alert path (app/flows/alert_batches.py) asks `hold` once per group of arrivals, in the group's
 transaction, and leaves alone every alert held here:
 
-- a firing alert whose open incident is silenced is stored against that incident (so it is
+- a firing alert whose incident is silenced (the incident holds its key, or it was opened for the
+  alert's service as a whole: correlation) is stored against that incident (so it is
   counted) and does nothing else: no root edit, no note, no reopening, no page (if the incident
   had recovered, the recovery is quietly forgotten, so it is not auto-resolved while firing);
 - an alert for a service under a maintenance window in force, whose key has no open incident,
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.alerts import Alert, dedupe_key
+from app.core.correlation import service_key
 from app.store import maintenance as windows
 from app.store import silences
 from app.store.jobs import enqueue
@@ -54,13 +56,15 @@ async def hold(session: AsyncSession, group: Sequence[Arriving]) -> dict[tuple[i
     now = max(a.now for a in group)
     held: dict[tuple[int, int], Held] = {}
     keys = {(i, j): dedupe_key(alert) for i, a in enumerate(group) for j, alert in enumerate(a.alerts)}
-    firing = [keys[(i, j)] for i, a in enumerate(group) for j, alert in enumerate(a.alerts) if alert.status == "firing"]
-    silenced = await silences.silenced_keys(session, firing, now)
-    for i, arrival in enumerate(group):
-        for j, alert in enumerate(arrival.alerts):
-            if alert.status == "firing" and keys[(i, j)] in silenced:
-                held[(i, j)] = Held("silenced", silenced[keys[(i, j)]])
-    await silences.firing_again(session, list(silenced.values()))
+    firing = [(pos, alert) for pos in keys if (alert := group[pos[0]].alerts[pos[1]]).status == "firing"]
+    by_key, by_service = await silences.silenced_now(
+        session, [keys[pos] for pos, _ in firing], [a.service for _, a in firing if a.service], now
+    )
+    for pos, alert in firing:
+        incident_id = by_key.get(keys[pos]) or (by_service.get(alert.service) if alert.service else None)
+        if incident_id is not None:
+            held[pos] = Held("silenced", incident_id)
+    await silences.firing_again(session, sorted({h.incident_id for h in held.values() if h.incident_id}))
     in_force = await windows.in_force(session, now)
     if in_force:
         await _maintenance(session, group, keys, held, in_force)
@@ -85,12 +89,15 @@ async def _maintenance(
     }
     if not candidates:
         return
-    wanted = sorted({keys[pos] for pos in candidates})
+    # An alert that would join an incident opened before the window (its key's, or its service's as a
+    # whole under correlation) joins it: that outage is not the maintenance.
+    service_keys = {pos: service_key(group[pos[0]].alerts[pos[1]].service or "") for pos in candidates}
+    wanted = sorted({keys[pos] for pos in candidates} | set(service_keys.values()))
     open_keys = set(await session.scalars(select(Incident.open_key).where(Incident.open_key.in_(wanted))))
     holds: dict[tuple[int, str], windows.Hold] = {}
     for pos, window_id in candidates.items():
         key = keys[pos]
-        if key in open_keys:
+        if key in open_keys or service_keys[pos] in open_keys:
             continue
         alert, at = group[pos[0]].alerts[pos[1]], group[pos[0]].now
         before = holds.get((window_id, key))

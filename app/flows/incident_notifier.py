@@ -31,6 +31,9 @@ NOTE_KINDS = (
     "resolved",
     "postmortem",
     "silence",
+    "joined",
+    "split",
+    "merged",
 )
 
 

@@ -86,6 +86,7 @@ class Incident(Base):
         Index("ix_incidents_fingerprint", "fingerprint"),
         Index("ix_incidents_thread", "channel", "thread_ts"),
         Index("uq_incidents_open_key", "open_key", unique=True),
+        Index("ix_incidents_silenced_until", "silenced_until"),
     )
 
 
@@ -367,3 +368,31 @@ class MaintenanceAlert(Base):
     handed_over_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (Index("uq_maintenance_alerts_window_key", "window_id", "key", unique=True),)
+
+
+class IncidentAlert(Base):
+    """One alert (source and fingerprint) joined to an incident (migration 0010, correlation).
+
+    An incident opened by an alert for a catalog service collects every source's alert for that
+    service and its dependencies: one row per alert key, with whether it is still firing. The
+    incident recovers when none of its rows is firing. The unique (incident, key) pair makes "a new
+    source joined" one INSERT ... ON CONFLICT DO NOTHING, so its thread note is posted once.
+    """
+
+    __tablename__ = "incident_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    alert_key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="firing")
+    first_seen_at: Mapped[datetime]
+    recovered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("uq_incident_alerts_key", "incident_id", "alert_key", unique=True),
+        Index("ix_incident_alerts_alert_key", "alert_key"),
+        Index("ix_incident_alerts_service", "service"),
+    )

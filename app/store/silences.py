@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import Incident, ReceivedAlert
+from app.core.correlation import SERVICE_KEY_PREFIX
+from app.store.models import Incident, IncidentAlert, ReceivedAlert
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,41 @@ async def _end(session: AsyncSession, condition: object) -> Lifted | None:
     return Lifted(before.silenced_at if before else None, before.silenced_by if before else None)
 
 
-async def silenced_keys(session: AsyncSession, keys: Sequence[str], now: datetime) -> dict[str, int]:
-    """Of these dedupe keys, those whose open incident is silenced at `now`, with the incident's id."""
-    if not keys:
-        return {}
-    rows = await session.execute(
-        select(Incident.open_key, Incident.id).where(
-            Incident.open_key.in_(sorted(set(keys))), Incident.silenced_until > now
+async def silenced_now(
+    session: AsyncSession, keys: Sequence[str], services: Sequence[str], now: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Which of these alert keys and services belong to an incident silenced at `now`.
+
+    ({key: incident id}, {service: incident id}): a key is the incident's open key or one of its
+    joined alerts (correlation, `incident_alerts`); a service is that of an incident opened for the
+    service as a whole (its open key `service:<name>`), which any alert for the service would join.
+    One indexed query finds the silenced incidents (mostly none, and then nothing else is read).
+    """
+    silenced = (
+        await session.execute(
+            select(Incident.id, Incident.open_key, Incident.service).where(
+                Incident.silenced_until > now, Incident.state != "resolved"
+            )
         )
-    )
-    return {row.open_key: row.id for row in rows}
+    ).all()
+    if not silenced or not (keys or services):
+        return {}, {}
+    by_key = {row.open_key: row.id for row in silenced if row.open_key in set(keys)}
+    by_service = {
+        row.service: row.id
+        for row in silenced
+        if row.service in set(services) and (row.open_key or "").startswith(SERVICE_KEY_PREFIX)
+    }
+    if keys:
+        joined = await session.execute(
+            select(IncidentAlert.alert_key, IncidentAlert.incident_id).where(
+                IncidentAlert.incident_id.in_([row.id for row in silenced]),
+                IncidentAlert.alert_key.in_(sorted(set(keys))),
+            )
+        )
+        for row in joined:
+            by_key.setdefault(row.alert_key, row.incident_id)
+    return by_key, by_service
 
 
 async def firing_again(session: AsyncSession, incident_ids: Sequence[int]) -> None:

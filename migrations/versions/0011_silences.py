@@ -1,7 +1,7 @@
 """silences and maintenance windows: an incident's silence, windows and the alerts they held
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 19:45:00
 
 A silence is four columns of the incident (one row, changed by conditional UPDATEs: silencing,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -27,6 +27,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("silenced_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("silenced_by", sa.String(length=40), nullable=True))
         batch.add_column(sa.Column("silence_reason", sa.Text(), nullable=True))
+    # the alert path asks, per group of alerts, which incidents are silenced now: mostly none
+    op.create_index("ix_incidents_silenced_until", "incidents", ["silenced_until"])
     op.create_table(
         "maintenance_windows",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -72,6 +74,7 @@ def downgrade() -> None:
     op.drop_table("maintenance_alerts")
     op.drop_index("ix_maintenance_windows_ends_at", table_name="maintenance_windows")
     op.drop_table("maintenance_windows")
+    op.drop_index("ix_incidents_silenced_until", table_name="incidents")
     with op.batch_alter_table("incidents") as batch:
         batch.drop_column("silence_reason")
         batch.drop_column("silenced_by")

@@ -132,11 +132,14 @@ async def test_unsilence_lifts_it_at_once_and_the_expiry_job_then_does_nothing(d
         root = await opened(pitcrew)
         await mention(pitcrew, "silence 1h", root)
         await pitcrew.webhook("generic", generic_body())
+        # another alert for the same service would join this incident (correlation): it is held too
+        other = await pitcrew.webhook("generic", generic_body(fingerprint="api-latency", title="API slow"))
+        assert [(o["effect"], o["incident"]) for o in other.json()["alerts"]] == [("silenced", "INC-1")]
         await mention(pitcrew, "unsilence", root)
         view = await flows.load(pitcrew.app.deps, 1)
         assert view.silenced_until is None
         said = [m.text for m in fake_slack.messages if m.thread_ts == root.ts]
-        assert any("no longer silenced (1 alert arrived while silenced)" in t for t in said)
+        assert any("no longer silenced (2 alerts arrived while silenced)" in t for t in said)
         assert (await pitcrew.webhook("generic", generic_body())).json()["alerts"][0]["effect"] == "joined"
 
         pitcrew.clock.advance(hours=1)

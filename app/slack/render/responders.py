@@ -27,6 +27,9 @@ _WHAT = {
     "silence": "silence {ref}",
     "unsilence": "lift the silence of {ref}",
     "maintenance": "open, list or cancel maintenance windows",
+    "merge": "merge incidents into {ref}",
+    "split": "split alerts out of {ref}",
+    "vars": "read the variables of services",
 }
 
 
