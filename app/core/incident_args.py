@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from app.core.chat_text import plain_text
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
+from app.core.period_report import BadPeriod, parse_period
 from app.core.silences import USAGE as SILENCE_USAGE
 from app.core.silences import SilenceUsage, parse_silence
 
@@ -35,9 +36,10 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> timeline` · `/incident <id> postmortem`
 • `/incident <id> silence <duration> [reason]` (up to 7d) · `/incident <id> unsilence`
 • `/incident maintenance <service ...> <duration> [at <start>] <reason>` · `/incident maintenance list|cancel <n>`
+• `/incident report [7d|30d]` — the period's incidents by service and severity, MTTA/MTTR, with a chart
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
-`@pitcrew silence 2h [reason]`, `@pitcrew unsilence`, `@pitcrew split <source>`."""
+`@pitcrew silence 2h [reason]`, `@pitcrew unsilence`, `@pitcrew split <source>` (or a service, or `source:service`)."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
@@ -80,8 +82,8 @@ class SilenceUsageError(IncidentUsageError):
 
 @dataclass(frozen=True)
 class IncidentCommand:
-    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private) or one
-    of THREAD_VERBS."""
+    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private), report
+    (`days`) or one of THREAD_VERBS."""
 
     verb: str
     incident_id: int | None = None
@@ -93,6 +95,7 @@ class IncidentCommand:
     state: str | None = None
     duration: timedelta | None = None
     other_id: int | None = None  # `merge`: the incident merged into this one
+    days: int | None = None  # `report`: the period, 7 or 30
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -110,6 +113,11 @@ def parse_incident_command(text: str | None) -> IncidentCommand:
         return _declare(rest.strip())
     if head == "maintenance":  # read by app/core/maintenance.py, which needs the catalog's services
         return IncidentCommand(verb="maintenance", text=rest.strip())
+    if head == "report":
+        try:
+            return IncidentCommand(verb="report", days=parse_period(rest))
+        except BadPeriod as err:
+            raise IncidentUsageError(str(err)) from None
     try:
         incident_id = parse_incident_id(first)
     except BadIncidentValue:

@@ -52,3 +52,33 @@ def parse_silence(text: str) -> SilenceRequest:
 def silenced(until: datetime | None, now: datetime) -> bool:
     """Whether a silence ending at `until` is in force at `now` (it ends at `until` itself)."""
     return until is not None and until > now
+
+
+@dataclass(frozen=True)
+class SilenceEvent:
+    """A line of an incident's timeline about its silence: `silenced` (with its end) or `unsilenced`."""
+
+    incident_id: int
+    at: datetime
+    kind: str
+    until: datetime | None = None
+
+
+def silence_spans(events: list[SilenceEvent], now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """(start, end) of each silence, from the timeline: a silence set again while in force extends it
+    (it keeps its start); `unsilenced` ends it then; otherwise it ends at its `until` (None: not yet)."""
+    spans: list[tuple[datetime, datetime | None]] = []
+    open_: dict[int, tuple[datetime, datetime]] = {}
+    for event in sorted(events, key=lambda e: (e.at, e.kind != "silenced")):
+        current = open_.get(event.incident_id)
+        if current is not None and current[1] <= event.at:  # it had expired by itself before this line
+            spans.append(current)
+            current = None
+            del open_[event.incident_id]
+        if event.kind == "silenced" and event.until is not None:
+            open_[event.incident_id] = (current[0] if current else event.at, event.until)
+        elif event.kind == "unsilenced" and current is not None:
+            spans.append((current[0], event.at))
+            del open_[event.incident_id]
+    spans += [(start, until if until <= now else None) for start, until in open_.values()]
+    return spans

@@ -1,4 +1,5 @@
-"""The status page's content: the public incidents, under public titles, and the state of each component.
+"""The status page's content: the public incidents, under public titles, the state of each component,
+and each component's last 90 days as daily bars (app/core/status_history.py).
 
 What may be published is decided in `app.core.status_page`; this flow reads the incidents of the
 last `STATUS_DAYS` days, keeps the public ones, and returns plain values any edge can render
@@ -14,6 +15,7 @@ from typing import Any
 from app.core.incidents import TimelineEntry
 from app.core.maintenance import public_services
 from app.core.signatures import verify_shared_secret
+from app.core.status_history import HISTORY_DAYS, ComponentHistory, component_histories, format_uptime
 from app.core.status_page import (
     ComponentStatus,
     PagePolicy,
@@ -25,6 +27,7 @@ from app.core.status_page import (
 from app.deps import Deps
 from app.store import incidents as store
 from app.store import maintenance as maintenance_store
+from app.store import reports as report_store
 from app.store.db import transaction
 
 STATUS_DAYS = 7
@@ -88,14 +91,25 @@ class StatusReport:
     components: tuple[ComponentStatus, ...]
     incidents: tuple[PublicIncident, ...]
     maintenance: tuple[PublicWindow, ...] = ()
+    history: tuple[ComponentHistory, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components,
-        and `maintenance` while a window is in force or planned (absent otherwise)."""
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components
+        and each component's daily history (oldest day first), and `maintenance` while a window is in
+        force or planned (absent otherwise)."""
         page: dict[str, Any] = {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
+            "history": [
+                {
+                    "name": h.name,
+                    "uptime": h.uptime,
+                    "uptime_text": format_uptime(h.uptime),
+                    "days": [{"date": d.day.isoformat(), "uptime": d.uptime, "severity": d.worst} for d in h.days],
+                }
+                for h in self.history
+            ],
         }
         if self.maintenance:
             page["maintenance"] = [w.as_json() for w in self.maintenance]
@@ -116,6 +130,8 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
         updates = await store.public_updates(session, [v.id for v in views])
         windows = await maintenance_store.upcoming(session, now)
+        past = await report_store.overlapping(session, now - timedelta(days=HISTORY_DAYS), now)
+    history = tuple(component_histories(policy, [v for v in past if is_public(v, policy)], now=now))
     incidents = tuple(
         PublicIncident(
             ref=v.ref,
@@ -135,7 +151,8 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         if (names := public_services(w, dict(policy.components)))
     )
     return StatusReport(
-        name=deps.catalog.status_page.name, components=components, incidents=incidents, maintenance=shown
+        name=deps.catalog.status_page.name, components=components, incidents=incidents, history=history,
+        maintenance=shown,
     )
 
 

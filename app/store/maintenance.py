@@ -221,3 +221,19 @@ async def handed_over(session: AsyncSession, alert_id: int, incident_id: int | N
     await session.execute(
         update(MaintenanceAlert).where(MaintenanceAlert.id == alert_id).values(handed_over_to=incident_id or 0)
     )
+
+
+async def spans(session: AsyncSession, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the windows overlapping [since, until): a cancelled one ends at its cancellation,
+    and one cancelled before it started never was."""
+    rows = await session.execute(
+        select(MaintenanceWindow.starts_at, MaintenanceWindow.ends_at, MaintenanceWindow.ended_at).where(
+            MaintenanceWindow.starts_at < until
+        )
+    )
+    found = []
+    for row in rows:
+        end = min(row.ended_at, row.ends_at) if row.ended_at else row.ends_at
+        if end > row.starts_at and end > since:
+            found.append((row.starts_at, end))
+    return found

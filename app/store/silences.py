@@ -15,7 +15,8 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.correlation import SERVICE_KEY_PREFIX
-from app.store.models import Incident, IncidentAlert, ReceivedAlert
+from app.core.silences import SILENCE_LIMIT, SilenceEvent
+from app.store.models import Incident, IncidentAlert, IncidentEvent, ReceivedAlert
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,24 @@ async def alerts_since(session: AsyncSession, incident_id: int, since: datetime 
         )
         or 0
     )
+
+
+async def silence_events(session: AsyncSession, since: datetime, until: datetime) -> list[SilenceEvent]:
+    """The silence lines of every incident's timeline that may bear on [since, until): a silence lasts
+    at most SILENCE_LIMIT, so nothing set earlier than that before `since` reaches into it."""
+    rows = await session.execute(
+        select(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.kind, IncidentEvent.data)
+        .where(
+            IncidentEvent.kind.in_(("silenced", "unsilenced")),
+            IncidentEvent.at >= since - SILENCE_LIMIT,
+            IncidentEvent.at < until,
+        )
+        .order_by(IncidentEvent.at, IncidentEvent.id)
+    )
+    found = []
+    for row in rows:
+        end = (row.data or {}).get("until")
+        found.append(
+            SilenceEvent(row.incident_id, row.at, row.kind, datetime.fromisoformat(end) if end else None)
+        )
+    return found

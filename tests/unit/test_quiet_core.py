@@ -128,3 +128,20 @@ def test_a_window_knows_its_state_and_says_what_the_status_page_shows():
     assert window.state(NOW + timedelta(hours=2)) == "ended"
     assert announcement(window) == "Scheduled maintenance: api, db, until 21:00 UTC"
     assert public_services(window, {"api": "API", "web": "Website"}) == ("API",)
+
+
+def test_silence_spans_come_from_the_timeline_extended_lifted_or_expired():
+    from app.core.silences import SilenceEvent, silence_spans
+
+    h = timedelta(hours=1)
+    events = [
+        SilenceEvent(1, NOW, "silenced", NOW + 2 * h),
+        SilenceEvent(1, NOW + h, "silenced", NOW + 3 * h),  # extended: keeps its start
+        SilenceEvent(2, NOW, "silenced", NOW + h),
+        SilenceEvent(2, NOW + 0.5 * h, "unsilenced"),  # lifted early
+        SilenceEvent(3, NOW, "silenced", NOW + h),  # expired by itself
+        SilenceEvent(4, NOW, "silenced", NOW + 9 * h),  # still going
+    ]
+    assert sorted(silence_spans(events, NOW + 4 * h), key=str) == sorted(
+        [(NOW, NOW + 3 * h), (NOW, NOW + 0.5 * h), (NOW, NOW + h), (NOW, None)], key=str
+    )
