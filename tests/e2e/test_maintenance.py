@@ -215,3 +215,20 @@ async def test_on_two_instances_the_end_races_arriving_alerts_and_loses_none(db_
         assert effects["maintenance"] + effects["opened"] + effects["joined"] == 40
         over = [c for c in fake_slack.calls_to("chat.postMessage") if "Maintenance over: api (MW-1)" in c.args["text"]]
         assert len(over) == 1
+
+
+async def test_the_period_report_counts_the_time_silenced_and_in_maintenance(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
+        await alert(pitcrew, service="web", fingerprint="web-down", title="Web down")
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(roots(fake_slack)))
+        await slash(pitcrew, "1 silence 30m")
+        await slash(pitcrew, "maintenance api 1h upgrade")
+        pitcrew.clock.advance(hours=2)
+        await pitcrew.run_jobs()
+        await pitcrew.app.command("/incident", "report", user=OPERATOR)
+        await wait_until(lambda: any("Incident report" in c.args.get("text", "") for c in fake_slack.calls_to(
+            "chat.postMessage")))
+        await pitcrew.run_jobs()
+        [report] = [c for c in fake_slack.calls_to("chat.postMessage") if "Incident report" in c.args.get("text", "")]
+        assert "Silenced: 30 min · In maintenance: 1 h" in text_of(report)
