@@ -89,15 +89,21 @@ async def _first_note(deps: Deps, job: ClaimedJob) -> Again | None:
     """Who is paged and the runbooks offered, in one message, in a gap no root has claimed.
 
     What to say is decided before a share of the channel is taken (an incident with nothing to say
-    takes none), and again at each try: an incident acknowledged while it waited pages nobody.
+    takes none), and again at each try: an incident acknowledged while it waited pages nobody. A
+    look at the channel comes first, so that the notes waiting out a storm do not compose their
+    message every second only to find no gap.
     """
+    channel = deps.catalog.slack.alerts_channel
+    later = await post_pace.gap_seen(deps, channel)
+    if later is not None:
+        return Again(later)
     try:
         found = await first_note.first_note(deps, int(job.payload["incident_id"]))
     except UnknownIncident:
         return None
     if found is None:
         return None
-    later = await post_pace.gap(deps, deps.catalog.slack.alerts_channel)
+    later = await post_pace.gap(deps, channel)
     if later is not None:
         return Again(later)
     view, note = found

@@ -58,6 +58,19 @@ async def turn(deps: Deps, posts: Mapping[str, int]) -> datetime | None:
     return None if due <= now else datetime.fromtimestamp(due, UTC)
 
 
+async def gap_seen(deps: Deps, channel: str) -> datetime | None:
+    """Whether `channel` has a gap for a follow-up now: None if so (`gap` may still find it taken by
+    then), else when to look again. A look takes nothing: a follow-up waiting for its gap checks
+    this before the work of composing its message."""
+    if not channel:
+        return None
+    now = deps.clock().timestamp()
+    async with transaction(deps.sessions) as session:
+        free = await slack_pace.next_free(session, channel)
+    due = (free if free is not None else now) - BURST_S
+    return None if due <= now else datetime.fromtimestamp(due, UTC)
+
+
 async def gap(deps: Deps, channel: str) -> datetime | None:
     """A follow-up's share of `channel`: None when taken (post now), else when to try again.
 
