@@ -30,7 +30,9 @@ from app.catalog import parse_catalog
 from app.deps import build_deps
 from app.sandbox.server import LoopbackServer
 from app.sandbox.slack import FakeSlack
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel, drain_signature, sample_world
+from app.sandbox.vercel.rest import FakeVercel, drain_signature
+from app.sandbox.vercel.sample import sample_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.store.migrate import upgrade_async

@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.catalog import Catalog
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
-from app.sandbox.railway import FakeRailway, RailwayWorld
-from app.sandbox.vercel import FakeBuildEvent, FakeVercel, VercelWorld
+from app.sandbox.railway import sample as railway_sample
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
+from app.sandbox.vercel import sample as vercel_sample
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, FakeBuildEvent, VercelWorld
 from tests.harness import catalog_from
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
@@ -80,7 +82,7 @@ def railway_world(now: datetime, *, clock: Any = None) -> RailwayWorld:
     """The sample world (api: 4 deployments, the newest serving; worker) with, in api's current log:
     7 ECONNREFUSED errors, 4 GET /orders, 2 payment failures (warn), a request traced by id, and
     every seeded secret; and the variables above."""
-    world = sandbox_railway.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
+    world = railway_sample.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
     for name, value in VARIABLES.items():
         world.set_variable("api", name, value)
     at = now - timedelta(minutes=20)
@@ -101,7 +103,7 @@ def railway_world(now: datetime, *, clock: Any = None) -> RailwayWorld:
 def vercel_world(now: datetime, *, clock: Any = None) -> VercelWorld:
     """The sample world (web: production serves the newest of four deployments) with, in its runtime
     log, the same kinds of line as `railway_world`, and secrets in its build; and the variables above."""
-    world = sandbox_vercel.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
+    world = vercel_sample.sample_world(now, clock=clock or (lambda: datetime.now(UTC)))
     for name, value in VARIABLES.items():
         world.set_env("web", name, value)
     world.live_tail = False  # the stream ends after its lines; one test keeps it open
@@ -142,9 +144,9 @@ class Providers:
         """Settings that point pitcrew at the fakes, with one more secret of its own."""
         return {
             "RAILWAY_API_URL": self.railway.url,
-            "RAILWAY_API_TOKEN": sandbox_railway.SANDBOX_API_TOKEN,
+            "RAILWAY_API_TOKEN": SANDBOX_API_TOKEN,
             "VERCEL_API_URL": self.vercel.url,
-            "VERCEL_TOKEN": sandbox_vercel.SANDBOX_VERCEL_TOKEN,
+            "VERCEL_TOKEN": SANDBOX_VERCEL_TOKEN,
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
         }
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.check import advice, run_checks
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway
-from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world as railway_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from app.sandbox.slack_payloads import TEAM_ID
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
-from app.sandbox.vercel import sample_world as vercel_world
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import sample_world as vercel_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
 from app.store.migrate import upgrade_async
 from tests.harness import catalog_from
@@ -175,7 +177,7 @@ async def test_check_fails_a_direct_dsn_that_goes_through_a_pooler_too(tmp_path,
 
 
 async def test_check_names_a_railway_service_no_token_reaches(tmp_path):
-    from app.sandbox.railway import SANDBOX_PROJECT_TOKEN
+    from app.sandbox.railway.world import SANDBOX_PROJECT_TOKEN
 
     world = railway_world()
     world.add_service("api-staging", project_id=world.ref("api").project_id, environment_id="staging-env-1")

@@ -21,11 +21,11 @@ from app.demo.world import (
     demo_catalog_yaml,
     running_demo,
 )
-from app.flows import incidents as incident_flows
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
+from app.flows import incident_views
+from app.sandbox.railway import sample as railway_sample
 from app.sandbox.slack import find_button
 from app.sandbox.uptime import UPTIMEROBOT_TEMPLATE, fill_template
+from app.sandbox.vercel import sample as vercel_sample
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def test_pitcrew_demo_script_plays_the_story_and_cleans_up(tmp_path):
     assert "(sandbox) api's deployment 4e6a8c0d crashed" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Down (HTTP 503 - Service Unavailable)" in out
     assert "🔴 SEV2 INC-1: api is down" in out
-    assert "⛔ You cannot confirm *roll back api*" in out
+    assert "⛔ You cannot confirm roll back api" in out
     assert "✅ Done and verified: roll back api" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Up (HTTP 200 - OK)" in out
     assert "🟢 Recovered: the alert is resolved." in out
@@ -77,7 +77,7 @@ async def test_demo_break_api_opens_an_incident_thread(db_url):
         [alert] = sandbox.monitor.sent
         assert (alert.state, alert.status_code) == ("down", 202)
         assert alert.body["alertType"] == "1" and alert.body["monitorURL"] == sandbox.health_url
-        [incident] = await incident_flows.list_open(demo.session.deps)
+        [incident] = await incident_views.list_open(demo.session.deps)
         assert (incident.service, incident.source, incident.state) == ("api", "uptimerobot", "investigating")
         root = demo.session.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
         assert root is not None and find_button(root, "incident.ack") is not None
@@ -103,11 +103,11 @@ async def test_demo_deploy_ships_a_bad_build_and_fix_recovers(db_url):
         assert bad is not None and before is not None and bad.id != before.id
         assert bad.status == "CRASHED" and bad.commit_message == "Move sessions to the new auth middleware"
         assert any("TypeError" in line.message for line in bad.logs)
-        [incident] = await incident_flows.list_open(demo.session.deps)
+        [incident] = await incident_views.list_open(demo.session.deps)
         assert incident.deploy is not None and incident.deploy.id == bad.id  # the fresh deploy is the suspect
         assert await demo.session.feed("demo fix api")
         assert [s.state for s in demo.sandbox.monitor.sent] == ["down", "up"]
-        recovered = await incident_flows.load(demo.session.deps, incident.id)
+        recovered = await incident_views.load(demo.session.deps, incident.id)
         assert recovered.state == "monitoring"
     assert "(sandbox) UptimeRobot: monitor “api” is Up (HTTP 200 - OK)" in out.getvalue()
 
@@ -118,7 +118,7 @@ async def test_demo_verb_bad_input_says_what_it_expects(db_url):
         lines = ["demo break", "demo break web", "demo explode api", "demo fix api", "demo", "help"]
         assert await demo.session.run(lines) == 0
         assert demo.sandbox.monitor.sent == []
-        assert await incident_flows.list_open(demo.session.deps) == []
+        assert await incident_views.list_open(demo.session.deps) == []
     transcript = out.getvalue()
     assert "`demo break` needs the service: `demo break api`" in transcript
     assert "the sandbox can only break `api`" in transcript and "not 'web'" in transcript
@@ -129,7 +129,7 @@ async def test_demo_verb_bad_input_says_what_it_expects(db_url):
 
 
 def test_a_bug_hit_by_traffic_survives_a_restart_not_a_rollback():
-    world = sandbox_railway.sample_world()
+    world = railway_sample.sample_world()
     api = SandboxApi(world)
     api.crash()
     current = world.current("api")
@@ -137,12 +137,12 @@ def test_a_bug_hit_by_traffic_survives_a_restart_not_a_rollback():
     world.restart(current.id)
     assert api.sync() is False and current.status == "CRASHED"
     assert sum("listOrders" in line.message for line in current.logs) == 2  # it died twice, the same way
-    world.rollback(sandbox_railway.SAMPLE_DEPLOYMENT_IDS[1])
+    world.rollback(railway_sample.SAMPLE_DEPLOYMENT_IDS[1])
     assert api.sync() is True
 
 
 def test_a_restarted_bad_build_crashes_again_and_a_rollback_heals():
-    world = sandbox_railway.sample_world()
+    world = railway_sample.sample_world()
     api = SandboxApi(world)
     assert api.sync() is True
     api.deploy_bad()
@@ -150,12 +150,12 @@ def test_a_restarted_bad_build_crashes_again_and_a_rollback_heals():
     assert bad is not None and bad.status == "CRASHED" and api.sync() is False
     world.restart(bad.id)  # what pitcrew's restart does through Railway's API
     assert api.sync() is False and bad.status == "CRASHED"
-    world.rollback(sandbox_railway.SAMPLE_DEPLOYMENT_IDS[-1])
+    world.rollback(railway_sample.SAMPLE_DEPLOYMENT_IDS[-1])
     assert api.sync() is True and api.service.mode == "ok"
 
 
 def test_the_demo_catalog_is_a_valid_pitcrew_yml_with_the_demo_user_as_operator():
-    world, vercel_world = sandbox_railway.sample_world(), sandbox_vercel.sample_world()
+    world, vercel_world = railway_sample.sample_world(), vercel_sample.sample_world()
     catalog = parse_catalog(demo_catalog_yaml(world, vercel_world, "http://127.0.0.1:9/health"))
     assert catalog.slack.operators == [DEMO_USER]
     assert sorted(catalog.services) == ["api", "web", "worker"]

@@ -47,8 +47,19 @@ _ANGLE = re.compile(r"<([^<>\n]*)>")
 _ENTITY = re.compile(r"&(lt|gt|amp);")
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&"}
 _EMOJI_CODE = re.compile(r":([a-z0-9_+\-]+):")
-_CODE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
-_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+# Spans mrkdwn does not format inside: code blocks, code and `<...>` links and mentions.
+_LITERAL = re.compile(r"```(.*?)```|`([^`\n]+)`|<([^<>\n]*)>", re.DOTALL)
+_TOKEN = re.compile("\ue000(\\d+)\ue001")
+# Slack's emphasis: a marker pair around non-space text, not inside a word ("snake_case", "2 * 3").
+_EMPHASIS = {
+    marker: re.compile(rf"(?<![\w{re.escape(marker)}])\{marker}(?=\S)([^{marker}\n]+?)(?<=\S)\{marker}(?![\w{marker}])")
+    for marker in "*_~"
+}
+# While emphasis is worked out it is held by private-use characters (never word characters,
+# so nested markers still find their boundaries) and turned into colour codes, or nothing, last.
+_MARKS = {"*": ("\ue010", "\ue011"), "_": ("\ue012", "\ue013"), "~": ("\ue014", "\ue015")}
+_QUOTE = re.compile(r"^>[ \t]?", re.MULTILINE)
+QUOTE_MARKER = "│ "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -63,6 +74,12 @@ class Palette:
 
     def bold(self, text: str) -> str:
         return self._wrap(text, "1", "22")
+
+    def italic(self, text: str) -> str:
+        return self._wrap(text, "3", "23")
+
+    def strike(self, text: str) -> str:
+        return self._wrap(text, "9", "29")
 
     def dim(self, text: str) -> str:
         return self._wrap(text, "2", "22")
@@ -85,23 +102,35 @@ def visible_len(text: str) -> int:
 
 # --- mrkdwn ------------------------------------------------------------------------------------
 def mrkdwn_to_text(text: str, *, palette: Palette = PLAIN, names: Mapping[str, str] | None = None) -> str:
-    """Slack mrkdwn as a terminal shows it.
+    """Slack mrkdwn as a terminal shows it, without its markers.
 
-    Links become `label (url)`, mentions `@name`, `&lt;`/`&gt;`/`&amp;` turn back into the
-    characters they stand for (last, so escaped text such as `&lt;!channel&gt;` can never become
-    a link or a ping here either), known emoji codes become symbols. `*bold*` keeps its stars
-    without colour, since they read as emphasis in a plain transcript; in a terminal it turns bold.
-    Code spans are left as typed.
+    `*bold*`, `_italic_` and `~strike~` lose their markers and, in a terminal, turn bold, italic
+    and struck through (a plain transcript shows the words alone); code spans and blocks lose
+    their backticks and keep their text as typed; a `>` quote line is marked with a bar. Links
+    become `label (url)`, mentions `@name`, known emoji codes symbols, and `&lt;`/`&gt;`/`&amp;`
+    turn back into the characters they stand for, last, so escaped text such as `&lt;!channel&gt;`
+    can never become a link, a ping or a marker here either.
     """
-    linked = _ANGLE.sub(lambda m: _angle(m.group(1), names or {}), text)
-    parts = _CODE.split(linked)
-    for index in range(0, len(parts), 2):  # even parts lie outside code spans
-        parts[index] = _BOLD.sub(lambda m: _bold(m, palette), emoji(parts[index]))
-    return unescape("".join(parts))
+    literals: list[str] = []
 
+    def hold(match: re.Match[str]) -> str:
+        block, code, angle = match.groups()
+        if angle is not None:
+            literals.append(emoji(_angle(angle, names or {})))
+        else:
+            literals.append((block if block is not None else code).strip("\n"))
+        return f"\ue000{len(literals) - 1}\ue001"
 
-def _bold(match: re.Match[str], palette: Palette) -> str:
-    return palette.bold(match.group(1)) if palette.color else match.group(0)
+    held = emoji(_LITERAL.sub(hold, text))
+    held = _QUOTE.sub(QUOTE_MARKER, held)
+    for marker, pattern in _EMPHASIS.items():
+        on, off = _MARKS[marker]
+        held = pattern.sub(lambda m, on=on, off=off: f"{on}{m.group(1)}{off}", held)
+    shown = _TOKEN.sub(lambda m: literals[int(m.group(1))], held)
+    shown = re.sub("\ue010(.*?)\ue011", lambda m: palette.bold(m.group(1)), shown, flags=re.DOTALL)
+    shown = re.sub("\ue012(.*?)\ue013", lambda m: palette.italic(m.group(1)), shown, flags=re.DOTALL)
+    shown = re.sub("\ue014(.*?)\ue015", lambda m: palette.strike(m.group(1)), shown, flags=re.DOTALL)
+    return unescape(shown)
 
 
 def _angle(inner: str, names: Mapping[str, str]) -> str:
@@ -268,8 +297,11 @@ def _rich_inline(element: dict[str, Any], ctx: _Context) -> str:
     for part in element.get("elements") or []:
         kind = part.get("type")
         if kind == "text":
-            text = part.get("text", "")
-            out.append(ctx.palette.bold(text) if (part.get("style") or {}).get("bold") else text)
+            text, style = part.get("text", ""), part.get("style") or {}
+            for on, show in (("bold", ctx.palette.bold), ("italic", ctx.palette.italic),
+                             ("strike", ctx.palette.strike)):
+                text = show(text) if style.get(on) else text
+            out.append(text)
         elif kind == "link":
             url, label = part.get("url", ""), part.get("text")
             out.append(f"{label} ({url})" if label and label != url else url)

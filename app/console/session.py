@@ -6,6 +6,10 @@ console never reaches the real Slack), and connects the fake to the app's ASGI r
 `/health` line goes through signature checking, Bolt, the listener, the flow and the renderer
 exactly as in production, and what the app posts back is printed as text.
 
+The session owns that wiring and what each line verb does (`click`, `thread`, `as`, ...);
+where lines come from is `app.console.lines`, what is on screen and its numbers
+`app.console.screen`, how a message reads as text `app.console.render`.
+
 After each line the session waits until the work that line started has finished (Bolt runs
 listeners as tasks after `ack()`), so a scripted run prints each line's answers before the next
 line and its transcript is the same from run to run.
@@ -14,31 +18,25 @@ line and its transcript is the same from run to run.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import sys
-import threading
-from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any, TextIO
 
 import httpx
 from pydantic import SecretStr
 
 from app.catalog import Catalog
-from app.console.render import (
-    COLOR,
-    PLAIN,
-    ButtonNumber,
-    Palette,
-    confirm_prompt,
-    render_message,
-    text_object,
-)
+from app.console.forms import FormAsker, form_fields, form_intro
+from app.console.lines import ConsoleInputError, LineSource, ScriptedLines, StdinLines, TerminalLines
+from app.console.render import COLOR, PLAIN, Palette, confirm_prompt, text_object
+from app.console.screen import Screen
 from app.deps import Deps, build_deps
-from app.sandbox.slack import BOT_USER_ID, FakeSlack, SlackMessage, buttons
+from app.sandbox.slack import FakeSlack, SlackMessage
 from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.web import build_web_app
@@ -57,7 +55,9 @@ HELP = """\
 Type what you would type in Slack:
   /health [service ...]   a slash command, e.g. /health api (each command answers `help`)
   @pitcrew <verb> ...     mention pitcrew, in the current thread if you are in one (@pitcrew help)
-  click N                 press button [N]; when Slack would ask "are you sure?", answer y or n
+  click N                 press button [N]; when Slack would ask "are you sure?", answer y or n;
+                          a form it opens asks its fields one line each (Enter keeps the [default],
+                          `cancel` closes the form)
   thread N                go into the thread of message #N; `leave` goes back to the channel
   as U123                 act as another Slack user, e.g. one who is not an operator
   help                    this text
@@ -68,126 +68,6 @@ HINT = "type a /command, @pitcrew <verb>, click N, thread N, as U123, help or qu
 # A line verb the console's host adds (`pitcrew demo` adds `demo ...`): called with the session and
 # the rest of the line; it may raise ConsoleInputError. The session waits for its work like any line's.
 ExtraCommand = Callable[["ConsoleSession", str], Awaitable[None]]
-
-
-class ConsoleInputError(Exception):
-    """A line the console cannot act on; the message says what was wrong and what it expects."""
-
-
-@runtime_checkable
-class LineSource(Protocol):
-    """Where lines come from. `echo` is true when nobody sees them typed (a script, a pipe)."""
-
-    echo: bool
-
-    async def read(self, prompt: str) -> str | None:
-        """The next line without its newline, or None at the end of input."""
-        ...
-
-
-class ScriptedLines:
-    """Lines from a list or an async iterator: the tests and `pitcrew demo --script`."""
-
-    echo = True
-
-    def __init__(self, lines: Iterable[str] | AsyncIterable[str]) -> None:
-        self._lines = lines if isinstance(lines, AsyncIterable) else _aiter(lines)
-        self._iterator: AsyncIterator[str] = aiter(self._lines)
-
-    async def read(self, prompt: str) -> str | None:
-        try:
-            return (await anext(self._iterator)).rstrip("\r\n")
-        except StopAsyncIteration:
-            return None
-
-
-class StdinLines:
-    """Lines piped in (`printf '/health\\nquit\\n' | pitcrew console`), echoed into the transcript."""
-
-    echo = True
-
-    async def read(self, prompt: str) -> str | None:
-        line = await _in_thread(sys.stdin.readline)
-        return line.rstrip("\r\n") if line else None
-
-
-class TerminalLines:
-    """A person at a terminal: `input()` with line editing, in a thread so the event loop keeps running."""
-
-    echo = False
-
-    def __init__(self) -> None:
-        try:
-            import readline  # noqa: F401 - importing it gives input() history and editing
-        except ImportError:  # pragma: no cover - not on every platform
-            pass
-
-    async def read(self, prompt: str) -> str | None:
-        return await _in_thread(lambda: _input(prompt))
-
-
-def _input(prompt: str) -> str | None:
-    try:
-        return input(prompt)
-    except EOFError:
-        return None
-
-
-async def _aiter(lines: Iterable[str]) -> AsyncIterator[str]:
-    for line in lines:
-        yield line
-
-
-async def _in_thread(read: Callable[[], str | None]) -> str | None:
-    """Run a blocking read in a daemon thread: unlike the default executor, it never holds up exit."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[str | None] = loop.create_future()
-
-    def deliver(result: str | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def work() -> None:
-        try:
-            result, error = read(), None
-        except Exception as err:
-            result, error = None, err
-        try:
-            loop.call_soon_threadsafe(deliver, result, error)
-        except RuntimeError:  # the loop closed while we waited for the line
-            pass
-
-    threading.Thread(target=work, name="pitcrew-console-input", daemon=True).start()
-    return await future
-
-
-@dataclass
-class _Shown:
-    """A message on screen: its number, and which version of it was printed last."""
-
-    number: int
-    message: SlackMessage
-    edits: int
-
-
-@dataclass(frozen=True)
-class _ButtonRef:
-    """Where button [N] lives: its message and its identity there (block, action, value, occurrence)."""
-
-    message: SlackMessage
-    ident: tuple[str, str, str | None]
-    occurrence: int
-
-
-@dataclass(frozen=True)
-class _Thread:
-    channel: str
-    ts: str
-    number: int
 
 
 class _ErrorLines(logging.Handler):
@@ -203,6 +83,13 @@ class _ErrorLines(logging.Handler):
             self._write(f"! pitcrew error: {first}")
         except Exception:  # pragma: no cover - logging must never break the console
             self.handleError(record)
+
+
+@dataclass(frozen=True)
+class _Thread:
+    channel: str
+    ts: str
+    number: int
 
 
 class ConsoleSession:
@@ -227,8 +114,7 @@ class ConsoleSession:
         self.user = user_id
         self.channel = catalog.slack.alerts_channel
         self.slack = slack or FakeSlack()
-        self.out = out if out is not None else sys.stdout
-        self.palette = palette
+        self.screen = Screen(out if out is not None else sys.stdout, palette, self.channel)
         self.wait_limit_s = wait_limit_s
         self.extra_commands = {verb.lower(): command for verb, command in (extra_commands or {}).items()}
         self.extra_help = extra_help
@@ -238,11 +124,6 @@ class ConsoleSession:
         self._stack = AsyncExitStack()
         self._queue: asyncio.Queue[tuple[str, SlackMessage]] | None = None
         self._baseline: set[asyncio.Task[Any]] = set()
-        self._shown: dict[tuple[str, str], _Shown] = {}
-        self._by_number: dict[int, _Shown] = {}
-        self._authors: dict[tuple[str, str], str] = {}
-        self._button_numbers: dict[tuple[Any, ...], int] = {}
-        self._buttons: dict[int, _ButtonRef] = {}
         self._thread: _Thread | None = None
         self._views_seen = 0
         self._acks = 0
@@ -318,6 +199,7 @@ class ConsoleSession:
             )
         while True:
             self.flush_events()
+            await self.fill_forms(source)  # one opened by work no line started (a timer, a test)
             line = await source.read(self.prompt())
             if line is None:
                 break
@@ -353,6 +235,7 @@ class ConsoleSession:
             if not going_on:
                 return False
         await self.settle()
+        await self.fill_forms(source)
         return True
 
     async def handle(self, line: str, source: LineSource | None = None) -> bool:
@@ -405,23 +288,14 @@ class ConsoleSession:
         index = len(self.slack.messages)  # mention() records the message before its first await
         response = await self.slack.mention(text, user=self.user, channel=channel, thread_ts=thread_ts)
         message = self.slack.messages[index]
-        self._authors[(message.channel, message.ts)] = self.user
+        self.screen.note_author(message, self.user)
         self._print(message, edited=False)
         if response.status_code != 200:
             self.write(f"pitcrew answered the mention with HTTP {response.status_code}")
 
     async def click(self, number: int, source: LineSource | None = None) -> None:
         """Press button [number], after the confirm dialog's y/N when the button has one."""
-        ref = self._buttons.get(number)
-        if ref is None:
-            count = len(self._buttons)
-            known = f"buttons on screen are [1] to [{count}]" if count else "no buttons yet"
-            raise ConsoleInputError(f"no button [{number}]: {known}")
-        element = _find(ref)
-        shown = self._shown.get((ref.message.channel, ref.message.ts))
-        if element is None:
-            where = f"message #{shown.number}" if shown else "its message"
-            raise ConsoleInputError(f"button [{number}] is gone: {where} was changed since")
+        ref, element = self.screen.button(number)
         confirm = element.get("confirm")
         if isinstance(confirm, dict):
             prompt = confirm_prompt(confirm)
@@ -440,16 +314,11 @@ class ConsoleSession:
         )
 
     def enter_thread(self, number: int) -> None:
-        shown = self._by_number.get(number)
-        if shown is None:
-            count = len(self._by_number)
-            known = f"messages on screen are #1 to #{count}" if count else "no messages yet"
-            raise ConsoleInputError(f"no message #{number}: {known}")
-        message = shown.message
+        message = self.screen.message(number).message
         if message.ephemeral_to:
             raise ConsoleInputError(f"message #{number} is visible only to you and has no thread")
         root_ts = message.thread_ts or message.ts
-        root = self._shown.get((message.channel, root_ts))
+        root = self.screen.shown_at(message.channel, root_ts)
         self._thread = _Thread(message.channel, root_ts, root.number if root else number)
         self.write(
             f"in the thread of #{self._thread.number}: @pitcrew lines go there; "
@@ -505,24 +374,14 @@ class ConsoleSession:
             else:
                 await asyncio.sleep(0)
         self.flush_events()
-        self._note_forms()
 
     def message_number(self, message: SlackMessage) -> int | None:
         """The #N a message has on screen (what `thread N` takes), or None when it was not printed."""
-        shown = self._shown.get((message.channel, message.ts))
-        return shown.number if shown else None
+        return self.screen.message_number(message)
 
     def button_number(self, message: SlackMessage, action_id: str, value: str | None = None) -> int | None:
         """The [N] of a printed message's first button `action_id` (with `value`, if given): what `click N` takes."""
-        seen: Counter[tuple[str, str, str | None]] = Counter()
-        for block_id, element in buttons(message):
-            ident = (block_id, str(element.get("action_id", "")), element.get("value"))
-            seen[ident] += 1
-            if ident[1] == action_id and (value is None or ident[2] == value):
-                number = self._button_numbers.get((message.channel, message.ts, *ident, seen[ident]))
-                if number is not None:
-                    return number
-        return None
+        return self.screen.button_number(message, action_id, value)
 
     def _app_tasks(self) -> set[asyncio.Task[Any]]:
         current = asyncio.current_task()
@@ -538,21 +397,49 @@ class ConsoleSession:
             return
         while not self._queue.empty():
             kind, message = self._queue.get_nowait()
-            shown = self._shown.get((message.channel, message.ts))
-            if kind == "updated" and shown is not None and shown.edits == message.edits:
+            if kind == "updated" and self.screen.is_current(message):
                 continue  # this version is on screen already
             self._print(message, edited=message.edits > 0)
 
-    def _note_forms(self) -> None:
-        opened = self.slack.calls_to("views.open")
-        for call in opened[self._views_seen:]:
-            view = call.args.get("view") or {}
-            title = text_object(view.get("title")) if isinstance(view, dict) else ""
-            self.write(
-                f"(pitcrew opened a form{f' “{title}”' if title else ''}: the console cannot fill in forms; "
-                "give the command its arguments instead)"
-            )
-        self._views_seen = len(opened)
+    # --- forms -------------------------------------------------------------------------------
+    async def fill_forms(self, source: LineSource | None) -> None:
+        """Ask every form the app opened since the last look, submit it, and wait for its work.
+
+        Slack opens a modal in the clicker's window; the console asks its fields through `source`
+        (a form raised by a line fed without one is named and left unanswered)."""
+        while True:
+            opened = self.slack.calls_to("views.open")
+            if len(opened) <= self._views_seen:
+                return
+            view = opened[self._views_seen].args.get("view") or {}
+            self._views_seen += 1
+            if isinstance(view, str):
+                view = json.loads(view)
+            if isinstance(view, dict):
+                await self.fill_form(view, source)
+                await self.settle()
+
+    async def fill_form(self, view: dict[str, Any], source: LineSource | None) -> None:
+        """One form: its fields asked, then a `view_submission` as Slack sends it; refused fields asked again."""
+        for line in form_intro(view, palette=self.screen.palette):
+            self.write(line)
+        if source is None:
+            self.write("(form left unanswered: nothing here can answer it)")
+            return
+        fields = form_fields(view)
+        answers = await FormAsker(source, self.write).ask(fields)
+        while answers is not None:
+            response = await self.slack.submit(view, answers, user=self.user)
+            errors = _form_errors(response)
+            if errors is None:
+                self._show_answer(response, self.channel, unhandled="nothing in pitcrew handles this form")
+                return
+            if not any(one.block_id in errors for one in fields):
+                for block_id, note in errors.items():
+                    self.write(f"! {block_id}: {note}")
+                break
+            answers = await FormAsker(source, self.write).ask(fields, previous=answers, errors=errors)
+        self.write("form closed: nothing was sent")
 
     def _show_answer(self, response: httpx.Response, channel: str, *, unhandled: str) -> None:
         """What the app answered the request itself: an immediate message (`ack(text)`) or a failure."""
@@ -581,58 +468,28 @@ class ConsoleSession:
         self._print(message, edited=False)
 
     def _print(self, message: SlackMessage, *, edited: bool) -> None:
-        key = (message.channel, message.ts)
-        shown = self._shown.get(key)
-        if shown is None:
-            shown = _Shown(len(self._by_number) + 1, message, message.edits)
-            self._shown[key] = shown
-            self._by_number[shown.number] = shown
-        shown.message, shown.edits = message, message.edits
-        in_thread = bool(message.thread_ts and message.thread_ts != message.ts)
-        tags = []
-        if message.ephemeral_to:
-            to = message.ephemeral_to
-            tags.append("(only you)" if to == self.user else f"(only {to})")
-        if message.channel != self.channel:
-            tags.append(f"(in #{message.channel})")
-        if in_thread:
-            root = self._shown.get((message.channel, message.thread_ts or ""))
-            tags.append(f"(thread #{root.number})" if root else "(thread)")
-        if edited:
-            tags.append("(edited)")
         files = {fid: info["content"] for fid, info in self.slack.uploads.items() if "content" in info}
-        self.write(render_message(
-            message, number=shown.number, button_number=self._numberer(message), tags=tags,
-            in_thread=in_thread, author=self._authors.get(key), palette=self.palette,
-            names={BOT_USER_ID: "pitcrew"}, files=files,
-        ))
-
-    def _numberer(self, message: SlackMessage) -> ButtonNumber:
-        """Numbers for a message's buttons: the same button keeps its number when the message is reprinted."""
-        seen: Counter[tuple[str, str, str | None]] = Counter()
-
-        def number(block_id: str, element: dict[str, Any]) -> int:
-            ident = (block_id, str(element.get("action_id", "")), element.get("value"))
-            seen[ident] += 1
-            key = (message.channel, message.ts, *ident, seen[ident])
-            if key not in self._button_numbers:
-                self._button_numbers[key] = len(self._buttons) + 1
-                self._buttons[self._button_numbers[key]] = _ButtonRef(message, ident, seen[ident])
-            return self._button_numbers[key]
-
-        return number
+        self.screen.show(message, edited=edited, viewer=self.user, files=files)
 
     def _error_line(self, text: str) -> None:
         self.flush_events()  # what the app sent before it failed comes first, as it happened
         self.write(text)
 
     def write(self, text: str) -> None:
-        try:
-            self.out.write(text + "\n")
-        except UnicodeEncodeError:  # a terminal that cannot show ↳ or 🟢 still gets the words
-            encoding = getattr(self.out, "encoding", None) or "ascii"
-            self.out.write((text + "\n").encode(encoding, errors="replace").decode(encoding))
-        self.out.flush()
+        self.screen.write(text)
+
+
+def _form_errors(response: httpx.Response) -> dict[str, str] | None:
+    """The app's notes under a form's fields (`response_action: errors`), or None when it took the form."""
+    if response.status_code != 200 or not response.text.strip():
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("response_action") != "errors":
+        return None
+    return {str(key): str(note) for key, note in (payload.get("errors") or {}).items()}
 
 
 def _not_a_user(user_id: str) -> str:
@@ -644,17 +501,6 @@ def _number(text: str, verb: str, what: str) -> int:
     if match is None:
         raise ConsoleInputError(f"{verb} needs a {what} number, like `{verb} 3`")
     return int(match.group(1))
-
-
-def _find(ref: _ButtonRef) -> dict[str, Any] | None:
-    """Button `ref` in its message as the message is now, or None when an edit took it away."""
-    seen: Counter[tuple[str, str, str | None]] = Counter()
-    for block_id, element in buttons(ref.message):
-        ident = (block_id, str(element.get("action_id", "")), element.get("value"))
-        seen[ident] += 1
-        if ident == ref.ident and seen[ident] == ref.occurrence:
-            return element
-    return None
 
 
 @contextmanager

@@ -6,7 +6,7 @@ The provider's own word is not enough: after a rollback, Railway marks the deplo
 crashed REMOVED with `canRollback` true, exactly like a good one it replaced. Its schema
 (refdata/railway/schema.json) gives a `Deployment` one current `status` (DeploymentStatus:
 CRASHED, REMOVED, ...), `statusUpdatedAt` and `canRollback`, and no history of statuses, so once
-replaced the crash cannot be read there any more (app/sandbox/railway.py `_activate` imitates
+replaced the crash cannot be read there any more (app/sandbox/railway/world.py `_activate` imitates
 this). What pitcrew itself saw is handed in as `known_bad` (deployment id → why): deployments it
 rolled back from, whose verification failed, or that an incident opened on.
 """

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from app.console.lines import LineSource, StdinLines
 from app.console.render import COLOR, PLAIN
-from app.console.session import LineSource, StdinLines
 from app.demo.story import play_story
 from app.demo.world import LiveTerminal, banner, errors_as_lines, running_demo
 

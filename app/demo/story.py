@@ -28,8 +28,8 @@ from app.core.audit import ChainVerifier
 from app.core.incidents import IncidentView
 from app.demo.world import ALERTS_CHANNEL, DEMO_USER, UPDATES_CHANNEL, DemoSandbox
 from app.deps import Deps
-from app.flows import incidents as incident_flows
-from app.sandbox.railway import SAMPLE_SECRET_VALUES
+from app.flows import incident_views
+from app.sandbox.railway.sample import SAMPLE_SECRET_VALUES
 from app.sandbox.slack import BOT_USER_ID, FakeSlack, SlackMessage, buttons
 from app.store import audit as audit_store
 
@@ -117,7 +117,7 @@ class Story:
 
     async def view(self) -> IncidentView:
         assert self.incident is not None
-        self.incident = await incident_flows.load(self.deps, self.incident.id)
+        self.incident = await incident_views.load(self.deps, self.incident.id)
         return self.incident
 
     def number(self, message: SlackMessage) -> int:
@@ -177,7 +177,7 @@ async def api_breaks(story: Story) -> None:
     expect(sent[-1].status_code == 202, f"pitcrew answered the alert with {sent[-1].status_code}: {sent[-1].answer}")
 
     async def opened() -> list[IncidentView]:
-        return [v for v in await incident_flows.list_open(story.deps) if v.service == "api" and v.thread_ts]
+        return [v for v in await incident_views.list_open(story.deps) if v.service == "api" and v.thread_ts]
 
     found = await story.until("an open incident for api with its thread", opened)
     expect(len(found) == 1, f"one alert opened {len(found)} incidents")

@@ -32,15 +32,18 @@ from pydantic import SecretStr
 from starlette.responses import PlainTextResponse
 
 from app.catalog import Catalog, load_catalog
+from app.console.lines import ConsoleInputError, TerminalLines
 from app.console.render import PLAIN, Palette
-from app.console.session import ConsoleInputError, ConsoleSession, TerminalLines
-from app.sandbox import railway as sandbox_railway
-from app.sandbox import vercel as sandbox_vercel
-from app.sandbox.railway import FakeRailway, RailwayWorld
+from app.console.session import ConsoleSession
+from app.sandbox.railway import sample as railway_sample
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.uptime import UptimeMonitor
-from app.sandbox.vercel import FakeVercel
+from app.sandbox.vercel import sample as vercel_sample
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, VercelWorld
 from app.settings import Settings
 from app.store.migrate import upgrade_async
 
@@ -69,7 +72,7 @@ The sandbox (`pitcrew demo` only):
 # ---- the pitcrew.yml the demo writes -------------------------------------------------------------
 
 
-def demo_catalog_yaml(world: RailwayWorld, vercel_world: sandbox_vercel.VercelWorld, health_url: str) -> str:
+def demo_catalog_yaml(world: RailwayWorld, vercel_world: VercelWorld, health_url: str) -> str:
     """The demo's pitcrew.yml: the sandbox's services, one operator (the demo's user), short timers.
 
     The verification window and the quiet period are short so the story plays in a minute; the
@@ -118,10 +121,10 @@ def demo_settings(*, database_url: str, config_path: Path, railway_url: str, ver
         DATABASE_URL=database_url,
         PITCREW_CONFIG=str(config_path),
         RAILWAY_API_URL=railway_url,
-        RAILWAY_API_TOKEN=SecretStr(sandbox_railway.SANDBOX_API_TOKEN),
+        RAILWAY_API_TOKEN=SecretStr(SANDBOX_API_TOKEN),
         RAILWAY_PROJECT_TOKEN=None,
         VERCEL_API_URL=vercel_url,
-        VERCEL_TOKEN=SecretStr(sandbox_vercel.SANDBOX_VERCEL_TOKEN),
+        VERCEL_TOKEN=SecretStr(SANDBOX_VERCEL_TOKEN),
         WEBHOOK_SECRET=SecretStr(webhook_secret),
         PUBLIC_URL=public_url,
         VERCEL_DRAIN_SECRET=SecretStr(drain_secret) if drain_secret else None,
@@ -253,8 +256,8 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pitcrew-demo-")))
         database_url = database_url or f"sqlite:///{directory / 'pitcrew.db'}"
         await upgrade_async(database_url)
-        world = sandbox_railway.sample_world()
-        vercel_world = sandbox_vercel.sample_world()
+        world = railway_sample.sample_world()
+        vercel_world = vercel_sample.sample_world()
         railway = await stack.enter_async_context(FakeRailway.serve(world))
         vercel = await stack.enter_async_context(FakeVercel.serve(vercel_world))
         api = SandboxApi(world)
@@ -288,7 +291,7 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         )
 
 
-def _recent_web_traffic(world: sandbox_vercel.VercelWorld) -> None:
+def _recent_web_traffic(world: VercelWorld) -> None:
     """A few minutes of web's requests, delivered by the drain once pitcrew is up."""
     now = world.clock()
     lines = [

@@ -10,7 +10,7 @@ is answered only once its group is committed: "2xx once stored" holds.
 
 Within a group, the firing alerts of each dedupe key are applied once: a new key opens one
 incident however many of its alerts arrived together, and an open incident is joined by *reading*
-it (under a shared lock, see app/store/incidents.py), so instances joining the same hot incidents
+it (under a shared lock, see app/store/alert_joins.py), so instances joining the same hot incidents
 never wait on each other. Anything less common (a recovery, a key that both fires and recovers in
 the group) goes alert by alert, in arrival order.
 A group that fails is retried body by body, so one bad body cannot sink the others.
@@ -31,13 +31,16 @@ from app.core.alerts import Alert, dedupe_key
 from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
-from app.flows.incidents import get_view, opened_bookkeeping, policy_of, refresh_job, reschedule
+from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
+from app.flows.incident_policy import policy_of
+from app.flows.incident_views import get_view
+from app.store import alert_joins
 from app.store import alerts as alert_store
 from app.store import audit as audit_store
 from app.store import incidents as incident_store
+from app.store.alert_joins import FiringGroup
 from app.store.alerts import ReceivedBody, StoredAlert
 from app.store.db import transaction
-from app.store.incidents import FiringGroup
 from app.store.jobs import enqueue
 
 log = logging.getLogger("pitcrew.alerts")
@@ -199,7 +202,7 @@ async def apply_group(
     jobs: list[dict[str, Any]] = []
     if firing:
         groups = [_firing_group(group, key, positions, policy) for key, positions in firing.items()]
-        joined = await incident_store.open_or_join_many(session, groups)
+        joined = await alert_joins.open_or_join_many(session, groups)
         for key, positions in firing.items():
             result = joined[key]
             first_i, first_j = positions[0]
@@ -222,7 +225,7 @@ async def apply_group(
         for j, alert in enumerate(arrival.alerts):
             if results[i][j] is None:
                 results[i][j] = await _apply_alone(session, deps, policy, alert, arrival.now, jobs)
-    await incident_store.enqueue_many(session, _unique(jobs))
+    await alert_joins.enqueue_many(session, _unique(jobs))
     done = [[o for o in row if o is not None] for row in results]
     bodies = [
         ReceivedBody(
@@ -315,7 +318,7 @@ async def _apply_alone(
     """One alert on its own: a recovery, or a firing of a key that also recovers in this group."""
     key = dedupe_key(alert)
     if alert.status == "resolved":
-        incident_id, recovered = await incident_store.recover(session, key=key, now=now)
+        incident_id, recovered = await alert_joins.recover(session, key=key, now=now)
         if not recovered or incident_id is None:
             return AlertOutcome(alert.fingerprint, alert.status, "ignored", incident_id)
         await incident_store.add_event(
@@ -333,7 +336,7 @@ async def _apply_alone(
         )
         return AlertOutcome(alert.fingerprint, alert.status, "recovered", incident_id)
     [result] = (
-        await incident_store.open_or_join_many(
+        await alert_joins.open_or_join_many(
             session, [_firing_group([Arrival("", b"", [alert], now)], key, [(0, 0)], policy)]
         )
     ).values()

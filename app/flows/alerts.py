@@ -23,7 +23,7 @@ from app.core.incidents import Policy
 from app.core.signatures import bearer_token, verify_sentry, verify_shared_secret, verify_vercel
 from app.deps import Deps
 from app.flows.alert_batches import AlertOutcome, AlertWriter, Arrival, audit
-from app.flows.incidents import policy_of
+from app.flows.incident_policy import policy_of
 from app.flows.known_secrets import known_masker
 from app.store import alerts as alert_store
 from app.store import webhook_replays

@@ -25,23 +25,15 @@ from app.core.incidents import (
 )
 from app.deps import Deps
 from app.flows import incident_first_note as first_note
+from app.flows.incident_announcements import announce, announce_resolution, refresh_root
+from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
-from app.flows.incidents import (
-    announce,
-    announce_resolution,
-    escalation_steps,
-    first_responder_ids,
-    get_view,
-    load,
-    policy_of,
-    refresh_root,
-    reschedule,
-    resolved_bookkeeping,
-    schedule_refresh,
-)
+from app.flows.incident_policy import escalation_steps, first_responder_ids, policy_of
+from app.flows.incident_views import get_view, load
+from app.flows.incidents import resolved_bookkeeping
 from app.flows.postmortem import postmortem
+from app.store import alert_joins, slack_pace
 from app.store import incidents as store
-from app.store import slack_pace
 from app.store.db import transaction
 from app.store.jobs import enqueue
 
@@ -212,7 +204,7 @@ async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: in
             return budget_later
         if not await store.claim_root_edit(session, incident_id, now=now, not_before=now - interval):
             return now + interval
-        await store.refresh_counts(session, incident_id)
+        await alert_joins.refresh_counts(session, incident_id)
         view = await get_view(session, incident_id)
     await notifier.update_root(view)
     async with transaction(deps.sessions) as session:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from app.core.incidents import IncidentView
-from app.flows.incidents import first_responder_ids, load, record_event
+from app.flows.incident_policy import first_responder_ids
+from app.flows.incident_timeline import record_event
+from app.flows.incident_views import load
 from app.flows.runbook_offers import OFFERED_EVENT, offer_runbooks
 from app.flows.runbook_views import Offer
 from app.store import incidents as incident_store

@@ -1,7 +1,7 @@
 """The post-mortem draft of an incident: its record (timeline, audit trail) and what its runbooks did.
 
-Apart from `flows.incidents` because it reads the runbook runs too, and the runbook flows already
-builds on `flows.incidents`.
+Apart from the incident flows because it reads the runbook runs too, and the runbook flows already
+build on those (`flows.incident_views`, `flows.incident_timeline`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from app.core.incident_reports import postmortem_markdown, runbook_evidence
 from app.core.runbook_machine import StepOutcome
 from app.core.runbooks import Runbook
 from app.deps import Deps
-from app.flows.incidents import actions_taken, timeline
+from app.flows.incident_views import actions_taken, timeline
 from app.flows.runbook_offers import runbooks_of
 from app.flows.runbook_views import RunbookError
 from app.store import runbook_runs

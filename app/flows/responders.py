@@ -22,7 +22,7 @@ from app.core.responders import (
     unreadable_groups,
 )
 from app.flows.action_ports import GroupMembers
-from app.flows.incidents import find_by_thread
+from app.flows.incident_views import find_by_thread
 from app.flows.memberships import read_groups
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from app.core import webhooks
 from app.core.incidents import IncidentView
 from app.core.runbook_match import suggest
 from app.core.runbooks import IncidentFields, RunbookSet, render
-from app.flows import incidents
+from app.flows import incident_views
 from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
 from app.flows.runbook_views import (
     NotAnIncidentThread,
@@ -89,7 +89,7 @@ async def offer_runbooks(deps: Deps, incident: IncidentView, *, limit: int = OFF
 
 async def incident_of_thread(deps: Deps, channel: str, thread_ts: str | None) -> IncidentView:
     """The incident whose thread this is; NotAnIncidentThread otherwise."""
-    view = await incidents.find_by_thread(deps, channel, thread_ts)
+    view = await incident_views.find_by_thread(deps, channel, thread_ts)
     if view is None:
         raise NotAnIncidentThread(
             "runbooks run in an incident's thread: reply in the thread of the incident's message in the alerts "

@@ -33,7 +33,7 @@ from app.core.runbooks import (
     render,
     render_step,
 )
-from app.flows import incidents
+from app.flows import incident_timeline, incident_views
 from app.flows.runbook_offers import fields_of, runbooks_of
 from app.flows.runbook_probes import choose_target
 from app.flows.runbook_views import (
@@ -99,7 +99,7 @@ async def load_run(deps: Deps, run_id: int) -> Run:
         raise RunbookError(
             f"runbook {record.runbook} is no longer loaded (was it removed from runbooks_dir?)"
         ) from None
-    return Run(record, runbook, await incidents.load(deps, record.incident_id))
+    return Run(record, runbook, await incident_views.load(deps, record.incident_id))
 
 
 def expect_current(run: Run, step_id: str, position: int | None) -> Step:
@@ -199,7 +199,7 @@ async def _ended(deps: Deps, notifier: RunbookNotifier, run: Run) -> None:
         f"{sum(1 for e in history if e.outcome == outcome)} {word}" for outcome, word in OUTCOME_WORDS.items()
         if any(e.outcome == outcome for e in history)
     )
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.finish", text=f"Runbook finished: {run.title} ({counts})",
         data={"run_id": run.record.id, "runbook": run.runbook.name},
     )
@@ -245,7 +245,7 @@ async def _note(deps: Deps, run: Run, step: Step, entry: StepOutcome) -> None:
         said += f" “{entry.choice}”"
     elif entry.summary and entry.summary != said:
         said += f": {entry.summary}"
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=entry.by, text=f"{run.title} › {step.title}: {said}",
         data={"run_id": run.record.id, "runbook": run.runbook.name, "step": entry.step_id, "outcome": entry.outcome},
     )

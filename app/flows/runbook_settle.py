@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from app.core.actions import ProposalStatus
 from app.core.incidents import IncidentError
 from app.core.runbooks import Step
-from app.flows import incidents
+from app.flows import incident_timeline
 from app.flows.action_ports import listen_to_outcomes
 from app.flows.actions import Proposal
 from app.flows.runbook_outcomes import (
@@ -91,7 +91,7 @@ async def _reopen(
         what, who = f"cancelled by {proposal.cancelled_by or 'someone'}", proposal.cancelled_by
     else:
         what, who = "expired without a confirmation", None
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=who, text=f"{run.title} › {step.title}: proposal {what}",
         data={"run_id": run.record.id, "step": step.id, "proposal_id": proposal.id},
     )

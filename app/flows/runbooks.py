@@ -47,7 +47,7 @@ from app.core.runbooks import (
     UnknownStep,
     render,
 )
-from app.flows import incidents
+from app.flows import incident_timeline, incident_views, incidents
 from app.flows.actions import ActionError, Where, get_proposal, propose
 from app.flows.runbook_offers import fields_of, runbooks_of
 from app.flows.runbook_outcomes import (
@@ -103,7 +103,7 @@ async def start_runbook(
     """
     notifier = notifier or runbook_notifier_for(deps)
     runbook = (await runbooks_of(deps)).get(name.strip().lower())
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     if not incident.is_open:
         raise IncidentClosed(incident_id, f"start runbook {runbook.name}")
     if not incident.channel or not incident.thread_ts:
@@ -122,7 +122,7 @@ async def start_runbook(
             at = f": it is at “{render(current.title, fields_of(incident), err.existing.state.summaries())}”"
         raise RunbookError(f"{runbook.name} is already running in {incident.ref}{at} (see the thread)") from None
     run = Run(record, runbook, incident)
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, incident_id, kind="runbook.start", actor=by, text=f"Runbook started: {run.title} ({runbook.name})",
         data={"run_id": record.id, "runbook": runbook.name},
     )
@@ -266,7 +266,7 @@ async def _propose(
         log.warning("run %s moved while proposing %s; the proposal is not tied to it", run.record.id, proposal.id)
         return ClickDone(f"{step.id} proposed {proposal.id} (not tied to the run)")
     run = run.at(moved.record)
-    await incidents.record_event(
+    await incident_timeline.record_event(
         deps, run.incident.id, kind="runbook.step", actor=by,
         text=f"{run.title} › {step.title}: proposed ({proposal.description}); waiting for an operator",
         data={"run_id": run.record.id, "step": step.id, "proposal_id": proposal.id},
@@ -337,7 +337,7 @@ async def progress(deps: Deps, incident_id: int) -> list[RunProgress]:
     records = await store.for_incident(deps.sessions, incident_id)
     if not records:
         return []
-    incident = await incidents.load(deps, incident_id)
+    incident = await incident_views.load(deps, incident_id)
     fields = fields_of(incident)
     try:
         loaded: RunbookSet | None = await runbooks_of(deps)

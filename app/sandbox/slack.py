@@ -249,6 +249,13 @@ class FakeSlack:
         )
         return await self._deliver(body, payloads.FORM)
 
+    async def submit(self, view: dict[str, Any], answers: dict[str, str | None], *, user: str) -> httpx.Response:
+        """Press Submit on the modal `view` (as opened by `views.open`) filled in with `answers`
+        ({block_id: text or option value}). The app's answer is in the response: an empty 200 closes
+        the form; `{"response_action": "errors", ...}` keeps it open with a note under each field."""
+        body = payloads.view_submission(view, answers, user_id=user, view_id=view.get("id") or "V0FORM")
+        return await self._deliver(body, payloads.FORM)
+
     async def mention(self, text: str, *, user: str, channel: str, thread_ts: str | None = None) -> httpx.Response:
         """Write `@pitcrew text` in `channel` (inside the thread `thread_ts` when given)."""
         ts = self._next_ts()

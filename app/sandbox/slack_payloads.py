@@ -88,6 +88,53 @@ def block_action(
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def view_state(view: dict[str, Any], answers: dict[str, str | None]) -> dict[str, Any]:
+    """A modal's `state.values` after a person filled it in: {block_id: {action_id: element state}}.
+
+    `answers` maps an input block's block_id to what was typed or the value of the option chosen
+    (None or absent: left empty). Slack reports every input block, a text input with `value`
+    (null when empty) and a static select with `selected_option` (the whole option, or null),
+    as its "Reference: view state" and the view_submission samples in shared/refdata/slack show.
+    """
+    values: dict[str, Any] = {}
+    for block in view.get("blocks") or []:
+        element = block.get("element") or {}
+        if block.get("type") != "input" or not block.get("block_id") or not element.get("action_id"):
+            continue
+        answer = answers.get(block["block_id"])
+        kind = element.get("type", "plain_text_input")
+        if kind == "static_select":
+            chosen = next((o for o in element.get("options") or [] if o.get("value") == answer), None)
+            state: dict[str, Any] = {"type": kind, "selected_option": chosen}
+        else:
+            state = {"type": kind, "value": answer or None}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+def view_submission(
+    view: dict[str, Any], answers: dict[str, str | None], *, user_id: str, view_id: str,
+    trigger_id: str = "1337.42.view",
+) -> bytes:
+    """The `payload=` form body of a modal's Submit (`view_submission`), shaped as
+    shared/refdata/slack/java-sdk-json-logs-samples/app-backend/views/ViewSubmissionPayload.json."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "sandbox"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "trigger_id": trigger_id,
+        "view": {
+            **view, "id": view_id, "team_id": TEAM_ID, "app_id": API_APP_ID,
+            "state": {"values": view_state(view, answers)},
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
 def app_mention(
     text: str,
     *,

@@ -13,25 +13,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-import pytest
 
 from app.catalog import Catalog, parse_catalog
 from app.console.session import HELP, ConsoleSession, console_main
-from app.sandbox.server import LoopbackServer
-from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
 from app.slack.render.common import actions, button, confirm_dialog, message, section
 
 ALERTS = "C0ALERTS"
 ME = "U0CONSOLE"
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[tuple[SampleService, str]]:
-    sample = SampleService()
-    async with LoopbackServer(sample) as server:
-        yield sample, server.url
 
 
 def catalog_for(service_url: str) -> Catalog:
@@ -109,7 +99,7 @@ async def test_health_prints_the_card_with_the_service_line(db_url: str, service
     )
     assert lines[1] == "> /health"
     assert lines[2] == "#1 🟢 api ok"
-    assert "   🟢 *api* (http): ok" in lines
+    assert "   🟢 api (http): ok" in lines
     assert any(line.startswith(f"   • GET {url}/health: HTTP 200") for line in lines)
     assert sample.requests == 1
     assert lines[-1] == "> quit"
@@ -121,15 +111,15 @@ async def test_a_service_that_is_down_shows_as_down(db_url: str, service: Any) -
     sample.down()
     text = await transcript(db_url, url, ["/health api"])
     assert "#1 🔴 api down" in text
-    assert "🔴 *api* (http): down" in text
+    assert "🔴 api (http): down" in text
     assert "503" in text
 
 
 async def test_unknown_service_gets_the_usage_only_for_you(db_url: str, service: Any) -> None:
     _, url = service
     text = await transcript(db_url, url, ["/health nosuch"])
-    assert "> /health nosuch\n#1 (only you) Unknown service: `nosuch`\n" in text
-    assert "\n   Usage: `/health [service ...]`" in text
+    assert "> /health nosuch\n#1 (only you) Unknown service: nosuch\n" in text
+    assert "\n   Usage: /health [service ...]" in text
     assert "   Known services: api" in text
 
 
@@ -218,8 +208,8 @@ async def test_a_confirm_dialog_answered_no_does_not_click_and_yes_does(db_url: 
         assert [c["actions"][0]["action_id"] for c in recorder.clicks()] == ["console.test.restart"]
         assert recorder.clicks()[0]["user"]["id"] == ME
     text = out.getvalue()
-    assert "#1 Restart *api*?\n   [1] Restart api (danger)  [2] Cancel\n" in text
-    prompt = "Restart api? — It drops *every* connection. [y/N] "
+    assert "#1 Restart api?\n   [1] Restart api (danger)  [2] Cancel\n" in text
+    prompt = "Restart api? — It drops every connection. [y/N] "
     assert f"> click 1\n{prompt}n\nnot clicked: [1] was left alone\n" in text
     assert f"> click 1\n{prompt}yes\nnothing in pitcrew handles the button “Restart api”\n" in text
 
@@ -253,8 +243,8 @@ async def test_edits_are_reprinted_with_the_same_numbers_and_a_removed_button_is
         await post_as_app(session.slack, "chat.postMessage", channel="C0UPDATES", **restart_card("web"))
         await session.run(["click 1", "thread 1"])
     text = out.getvalue()
-    assert "#1 (edited) Restarted *api*\n   [2] Cancel\n" in text
-    assert "#2 (in #C0UPDATES) Restart *web*?\n   [3] Restart web (danger)  [4] Cancel\n" in text
+    assert "#1 (edited) Restarted api\n   [2] Cancel\n" in text
+    assert "#2 (in #C0UPDATES) Restart web?\n   [3] Restart web (danger)  [4] Cancel\n" in text
     assert "> click 1\nbutton [1] is gone: message #1 was changed since\n" in text
     assert "> thread 1\nin the thread of #1:" in text
 
@@ -262,7 +252,7 @@ async def test_edits_are_reprinted_with_the_same_numbers_and_a_removed_button_is
 async def test_ephemeral_messages_have_no_thread(db_url: str, service: Any) -> None:
     _, url = service
     text = await transcript(db_url, url, ["/health help", "thread 1"])
-    assert "#1 (only you) Usage: `/health [service ...]`" in text
+    assert "#1 (only you) Usage: /health [service ...]" in text
     assert "> thread 1\nmessage #1 is visible only to you and has no thread\n" in text
 
 
@@ -284,7 +274,7 @@ async def test_an_error_in_the_app_is_one_line_after_what_it_sent(tmp_path: Any,
     assert "Traceback" not in text
 
 
-async def test_a_form_the_app_opens_is_named_and_explained(db_url: str, service: Any) -> None:
+async def test_a_form_raised_without_anyone_to_answer_it_is_named_and_left(db_url: str, service: Any) -> None:
     _, url = service
     out = io.StringIO()
     async with ConsoleSession(settings_for(db_url), catalog_for(url), user_id=ME, out=out) as session:
@@ -294,8 +284,9 @@ async def test_a_form_the_app_opens_is_named_and_explained(db_url: str, service:
         assert await session.feed("help") is True
         assert await session.feed("quit") is False
     assert out.getvalue().endswith(
-        "(pitcrew opened a form “Declare an incident”: the console cannot fill in forms; "
-        "give the command its arguments instead)\n"
+        "pitcrew opened a form: Declare an incident\n"
+        "  answer each field; Enter keeps the [default], - leaves an optional field empty, `cancel` closes "
+        "the form; the last answer presses “Submit”\n(form left unanswered: nothing here can answer it)\n"
     )
     assert "pitcrew console:" not in out.getvalue()  # feed() is one line, without run()'s greeting
 
@@ -332,6 +323,26 @@ async def test_console_main_runs_lines_into_out(db_url: str, service: Any) -> No
     assert "you are U0TRY" in out.getvalue()
     assert "#1 🟢 api ok" in out.getvalue()
     assert "\x1b[" not in out.getvalue()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_console_main_draws_emphasis_in_a_terminal_and_never_shows_the_markers(
+    db_url: str, service: Any
+) -> None:
+    _, url = service
+    tty, pipe = _Terminal(), io.StringIO()
+    for out in (tty, pipe):
+        code = await console_main(
+            settings_for(db_url), catalog_for(url), user_id=ME, lines=["/health api"], out=out
+        )
+        assert code == 0
+    assert "🟢 \x1b[1mapi\x1b[22m (http): ok" in tty.getvalue()
+    assert "   🟢 api (http): ok" in pipe.getvalue() and "\x1b[" not in pipe.getvalue()
+    assert "*api*" not in tty.getvalue() + pipe.getvalue()
 
 
 async def test_console_main_refuses_a_wrong_user_id(db_url: str, service: Any, capsys: Any) -> None:

@@ -7,7 +7,9 @@ import io
 
 from app.catalog import parse_catalog
 from app.console.session import ConsoleSession
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, sample_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from app.settings import Settings
 
 
@@ -34,10 +36,10 @@ services:
     assert "#1 Deployments of api (railway), newest first" in transcript
     assert "[1] Roll back to this" in transcript and "[2] Roll back to this" in transcript
     assert "#2 ⚠️ Proposed: roll back api" in transcript
-    assert "*Target:* `2c4e6a8b` *REMOVED* · b81e4d0 “Cache sessions in Redis”" in transcript
+    assert "Target: 2c4e6a8b REMOVED · b81e4d0 “Cache sessions in Redis”" in transcript
     assert "[3] Roll back (danger)  [4] Cancel" in transcript
-    assert "Roll back api? — *Roll back api to deployment 2c4e6a8b*." in transcript
-    assert "(only you) ⛔ You cannot confirm *roll back api*: only operators" in transcript
+    assert "Roll back api? — Roll back api to deployment 2c4e6a8b." in transcript
+    assert "(only you) ⛔ You cannot confirm roll back api: only operators" in transcript
     assert "not clicked: [3] was left alone" in transcript
     assert "#2 (edited) 🔄 Accepted: roll back api" in transcript
     assert "✅ Railway accepted rollback of deployment 2c4e6a8b" in transcript

@@ -55,8 +55,8 @@ async def test_logs_from_the_console(db_url: str) -> None:
     assert "  # /logs api --lines 400" in text
     assert "INFO  Connecting to postgresql://app:***@postgres.railway.internal:5432/app" in text  # masked
     assert "checkout started req_TRACE42" in text  # the mention's answer, in the channel's thread
-    assert "(only you)" in text and "`--lines lots` is not a whole number" in text
-    assert "There is no service `nowhere`. Known services: `api`, `db`, `site`, `web`, `worker`." in text
+    assert "(only you)" in text and "--lines lots is not a whole number" in text
+    assert "There is no service nowhere. Known services: api, db, site, web, worker." in text
     assert "Traceback" not in text and "! pitcrew error" not in text
     for secret in {*RAILWAY_SECRETS, *VERCEL_SECRETS}:
         assert secret not in text

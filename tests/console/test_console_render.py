@@ -55,15 +55,31 @@ def test_known_emoji_become_symbols_and_other_colons_stay() -> None:
     assert mrkdwn_to_text(text) == "🔴 down at 12:30:45 :no_such_emoji:"
 
 
-def test_bold_keeps_its_stars_in_plain_text_and_turns_bold_in_a_terminal() -> None:
-    assert mrkdwn_to_text("*api* is down") == "*api* is down"
-    assert mrkdwn_to_text("*api* is down", palette=COLOR) == "\x1b[1mapi\x1b[22m is down"
+def test_emphasis_loses_its_markers_in_plain_text_and_is_drawn_in_a_terminal() -> None:
+    text = "*api* is _down_, ~was up~"
+    assert mrkdwn_to_text(text) == "api is down, was up"
+    assert mrkdwn_to_text(text, palette=COLOR) == (
+        "\x1b[1mapi\x1b[22m is \x1b[3mdown\x1b[23m, \x1b[9mwas up\x1b[29m"
+    )
+    assert mrkdwn_to_text("*_both_*") == "both"
+    assert mrkdwn_to_text("*<https://x.example/a_b_|INC-1>* opened") == "INC-1 (https://x.example/a_b_) opened"
+
+
+def test_markers_inside_words_or_between_spaces_are_text() -> None:
     assert mrkdwn_to_text("2 * 3 * 4", palette=COLOR) == "2 * 3 * 4"
+    assert mrkdwn_to_text("snake_case_name and a_b", palette=COLOR) == "snake_case_name and a_b"
+    assert mrkdwn_to_text("~ 5 min ~ 10 min") == "~ 5 min ~ 10 min"
 
 
-def test_code_spans_are_left_as_typed() -> None:
-    assert mrkdwn_to_text("`*.log` and `:red_circle:`", palette=COLOR) == "`*.log` and `:red_circle:`"
-    assert mrkdwn_to_text("```a &lt; b```") == "```a < b```"
+def test_escaped_markers_and_entities_stay_text() -> None:
+    assert mrkdwn_to_text("a &amp;lt; b &lt;!channel&gt; &lt;https://x|y&gt;") == "a &lt; b <!channel> <https://x|y>"
+    assert mrkdwn_to_text(">quoted\n&gt; not quoted") == "│ quoted\n> not quoted"
+
+
+def test_code_loses_its_backticks_and_keeps_its_text_as_typed() -> None:
+    assert mrkdwn_to_text("`*.log` and `:red_circle:`", palette=COLOR) == "*.log and :red_circle:"
+    assert mrkdwn_to_text("```a &lt; b\n*c*```") == "a < b\n*c*"
+    assert mrkdwn_to_text("run `pitcrew check`") == "run pitcrew check"
 
 
 def test_text_objects() -> None:
@@ -85,7 +101,7 @@ def test_header_section_context_divider() -> None:
         "🔴 api down",
         "1 down · checked in 3 ms",
         DIVIDER,
-        "🔴 *api* (http): down",
+        "🔴 api (http): down",
         "• GET https://api.example/health: HTTP 503",
     ]
 
@@ -98,7 +114,7 @@ def test_section_fields_each_on_a_line() -> None:
             {"type": "mrkdwn", "text": "*Severity*\nSEV1"}, {"type": "mrkdwn", "text": "*State*\nopen"},
         ],
     }
-    assert lines_of([block]) == ["*INC-42* Checkout fails", "*Severity* SEV1", "*State* open"]
+    assert lines_of([block]) == ["INC-42 Checkout fails", "Severity SEV1", "State open"]
 
 
 def test_buttons_are_numbered_in_reading_order_and_danger_is_marked() -> None:
@@ -192,5 +208,5 @@ def test_no_colour_codes_in_plain_output_and_some_in_colour() -> None:
 
 def test_confirm_prompt() -> None:
     dialog = confirm_dialog("Restart api?", "This restarts *api* &amp; drops its connections.")
-    assert confirm_prompt(dialog) == "Restart api? — This restarts *api* & drops its connections. [y/N] "
+    assert confirm_prompt(dialog) == "Restart api? — This restarts api & drops its connections. [y/N] "
     assert confirm_prompt({}) == "Are you sure? [y/N] "

@@ -22,13 +22,15 @@ import yaml
 from app.catalog import Catalog, parse_catalog
 from app.flows.actions import Proposal, get_proposal
 from app.providers import graphql_docs
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, RailwayWorld
-from app.sandbox.railway import sample_world as railway_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world as railway_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel, VercelWorld
-from app.sandbox.vercel import sample_world as vercel_world
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import sample_world as vercel_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, VercelWorld
 from app.store import audit as audit_store
 from tests.harness import ALERTS, Clock, RunningPitcrew, running_pitcrew
 from tests.spec_check import validate_railway_document, validate_vercel_call

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from app.catalog import Catalog, parse_catalog
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.flows.runbook_views import StepRef, parse_step_value
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack, SlackMessage, buttons
@@ -113,7 +113,7 @@ async def until(predicate: Callable[[], object], *, what: str = "condition", tim
 
 
 async def timeline_texts(pitcrew: Pitcrew, incident_id: int, kind: str = "runbook.step") -> list[str]:
-    report = await incident_flows.timeline(pitcrew.app.deps, incident_id)
+    report = await incident_views.timeline(pitcrew.app.deps, incident_id)
     return [e.text for e in report.entries if e.kind == kind]
 
 

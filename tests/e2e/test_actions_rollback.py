@@ -7,7 +7,7 @@ changes nothing, and a private answer with nothing proposed for every kind of ba
 
 from __future__ import annotations
 
-from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS
 from app.sandbox.slack import find_button
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.flows.actions import ActionError, Where, propose_promote
 from app.jobs.runner import JobRunner
-from app.sandbox.vercel import SAMPLE_DEPLOYMENT_IDS, SAMPLE_PREVIEW_ID, SAMPLE_PROJECT_ID, SAMPLE_TEAM_ID
+from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_PREVIEW_ID, SAMPLE_PROJECT_ID, SAMPLE_TEAM_ID
 from app.slack.notifier import SlackNotifier
 from tests.e2e.actions_support import (
     OPERATOR,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.sandbox.slack import find_button
 from app.slack.render.actions import HEALTH_ROLLBACK
 from tests.e2e.actions_support import Sandbox, posted_proposal, proposal_id, sandbox, wait_status
@@ -22,7 +22,7 @@ async def test_a_rollback_from_the_health_card_in_an_incident_thread_is_on_its_t
 ):
     async with runbook_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         root = await api_goes_down(pitcrew, sandbox)
-        [incident] = await incident_flows.list_open(pitcrew.app.deps)
+        [incident] = await incident_views.list_open(pitcrew.app.deps)
 
         await fake_slack.mention("health api", user=RESPONDER, channel=root.channel, thread_ts=root.ts)
 
@@ -39,7 +39,7 @@ async def test_a_rollback_from_the_health_card_in_an_incident_thread_is_on_its_t
         assert settled.status == "accepted" and settled.incident_id == incident.id
 
         async def actions() -> list[tuple[str | None, str]]:
-            report = await incident_flows.timeline(pitcrew.app.deps, incident.id)
+            report = await incident_views.timeline(pitcrew.app.deps, incident.id)
             return [(e.actor, e.text) for e in report.entries if e.kind == "action"]
 
         for _ in range(100):  # the outcome is told just after the proposal's status is stored

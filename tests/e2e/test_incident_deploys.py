@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, sample_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from tests.e2e.incident_support import (
     START,
     Clock,

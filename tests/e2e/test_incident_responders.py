@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalog import Catalog
-from app.flows import incidents as flows
+from app.flows import incident_views
 from app.sandbox.slack import SlackMessage
 from app.store import audit as audit_store
 from tests.e2e.incident_support import (
@@ -72,7 +72,7 @@ async def test_a_stranger_in_a_dm_or_another_channel_cannot_speak_for_the_team(d
         assert refused["text"].startswith("Only responders may declare an incident: anyone acting in <#C0ALERTS>")
         assert "anyone who is an operator" in refused["text"] and "slack.responders" in refused["text"]
         assert roots(fake_slack) == [] and updates_posts(fake_slack) == []
-        assert await flows.list_open(pitcrew.app.deps) == []
+        assert await incident_views.list_open(pitcrew.app.deps) == []
 
         root = await declared_by_operator(pitcrew)
         posted_before = len(updates_posts(fake_slack))
@@ -91,7 +91,7 @@ async def test_a_stranger_in_a_dm_or_another_channel_cannot_speak_for_the_team(d
                 assert answer["text"].startswith(f"Only responders may {verb}:"), (text, answer["text"])
         assert fake_slack.calls_to("views.open") == []
 
-        view = await flows.load(pitcrew.app.deps, 1)
+        view = await incident_views.load(pitcrew.app.deps, 1)
         assert (view.state, view.severity, view.acknowledged_by) == ("investigating", "SEV2", None)
         assert len(updates_posts(fake_slack)) == posted_before
         assert len(thread(fake_slack, root)) == thread_before
@@ -139,14 +139,14 @@ async def test_with_responders_only_they_and_operators_may(db_url, fake_slack):
         await wait_until(lambda: bool(ephemerals(pitcrew, DEV)))
         [told] = ephemerals(pitcrew, DEV)
         assert told.args["thread_ts"] == root.ts and told.args["text"].startswith("Only responders may resolve INC-1:")
-        assert (await flows.load(pitcrew.app.deps, 1)).is_open
+        assert (await incident_views.load(pitcrew.app.deps, 1)).is_open
 
         # buttons: ack and update refused to DEV (no form opened), ack allowed to the group's member
         await fake_slack.click(root, "incident.ack", user=DEV)
         await fake_slack.click(root, "incident.update", user=DEV)
         await wait_until(lambda: len([r for r in responses(pitcrew) if "Only responders" in r.args["text"]]) == 3)
         assert fake_slack.calls_to("views.open") == []
-        assert (await flows.load(pitcrew.app.deps, 1)).acknowledged_by is None
+        assert (await incident_views.load(pitcrew.app.deps, 1)).acknowledged_by is None
         await fake_slack.click(root, "incident.ack", user=BOB)
         await wait_until(lambda: f"acknowledged by <@{BOB}>" in text_of(fake_slack.message(ALERTS, root.ts)))
 
@@ -177,7 +177,7 @@ async def test_forms_are_checked_when_submitted(db_url, fake_slack):
         assert (await pitcrew.submit(form, values, user=DEV)).status_code == 200
         await wait_until(lambda: bool(ephemerals(pitcrew, DEV)))
         assert ephemerals(pitcrew, DEV)[0].args["text"].startswith("Only responders may declare an incident: <@U0ANA>")
-        assert roots(fake_slack) == [] and await flows.list_open(pitcrew.app.deps) == []
+        assert roots(fake_slack) == [] and await incident_views.list_open(pitcrew.app.deps) == []
 
         await pitcrew.submit(form, values, user=ANA)
         await wait_until(lambda: bool(roots(fake_slack)))
@@ -189,7 +189,7 @@ async def test_forms_are_checked_when_submitted(db_url, fake_slack):
         await pitcrew.submit(resolve, summary, user=DEV)
         await wait_until(lambda: len(ephemerals(pitcrew, DEV)) == 2)
         assert ephemerals(pitcrew, DEV)[1].args["text"].startswith("Only responders may resolve INC-1:")
-        assert (await flows.load(pitcrew.app.deps, 1)).is_open
+        assert (await incident_views.load(pitcrew.app.deps, 1)).is_open
         entries = await audited(pitcrew, DEV)
         assert [(e.action, e.outcome.split(":")[0]) for e in entries] == [
             ("form incident.declare", "refused"), ("form incident.resolve", "refused")

@@ -21,9 +21,9 @@ from app.core.audit import verify
 from app.core.logs import make_record
 from app.core.logs_args import LogsArgs
 from app.flows.logs import LogSource, LogsResult
-from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
 from app.sandbox.slack import FakeSlack, SlackCall
-from app.sandbox.vercel import SAMPLE_DEPLOYMENT_IDS as VERCEL_IDS
+from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS as VERCEL_IDS
 from app.slack.commands.logs import Place, deliver
 from app.slack.render.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT
 from app.store import audit as audit_store

@@ -1,6 +1,6 @@
 """Railway as it really behaves, end to end from Slack: its rate limit said with the time it lifts, and
 `/logs --level` in Railway's own four levels. The sandbox Railway behaves as Railway is documented to
-(each behaviour cites its source in app/sandbox/railway.py)."""
+(each behaviour cites its source in app/sandbox/railway/)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """After a rollback away from a crashed deployment, the next `/rollback` must not propose that deployment.
 
 Railway marks the deployment that was serving when a rollback happens REMOVED, with `canRollback`
-true, the same as any healthy deployment it replaced (app/sandbox/railway.py `_activate` and
-`_deployment_json`, after the `Deployment` type of refdata/railway/schema.json, which has no
-"crashed once" field): only pitcrew's own record of the rollback says it was bad.
+true, the same as any healthy deployment it replaced (app/sandbox/railway/world.py `_activate`
+and bodies.py `deployment_json`, after the `Deployment` type of refdata/railway/schema.json,
+which has no "crashed once" field): only pitcrew's own record of the rollback says it was bad.
 """
 
 from __future__ import annotations
 
-from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS
 from tests.e2e.actions_support import (
     OPERATOR,
     STRANGER,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.sandbox.slack import FakeSlack, SlackMessage, buttons, find_button
 from tests.e2e.actions_support import Sandbox, sandbox
 from tests.e2e.incident_support import alertmanager_body, roots, thread
@@ -49,7 +49,7 @@ async def declared(pitcrew, title: str) -> SlackMessage:  # type: ignore[no-unty
     await until(lambda: roots(pitcrew.slack), what="the declared incident's root")
     root = roots(pitcrew.slack)[-1]
     for _ in range(500):
-        if await incident_flows.find_by_thread(pitcrew.app.deps, root.channel, root.ts) is not None:
+        if await incident_views.find_by_thread(pitcrew.app.deps, root.channel, root.ts) is not None:
             return root
         await asyncio.sleep(0.01)
     raise AssertionError("the declared incident's thread was never stored")
@@ -89,8 +89,8 @@ async def test_runbook_by_name_in_a_thread_lists_starts_and_finds_a_run_again(db
         mark = len(fake_slack.messages)
         await fake_slack.click(first, "runbook.done", user=OPERATOR)
         await until(lambda: any(m.ephemeral_to == OPERATOR for m in fake_slack.messages[mark:]), what="stale told")
-        [incident] = await incident_flows.list_open(pitcrew.app.deps)
-        report = await incident_flows.timeline(pitcrew.app.deps, incident.id)
+        [incident] = await incident_views.list_open(pitcrew.app.deps)
+        report = await incident_views.timeline(pitcrew.app.deps, incident.id)
         assert [e.text for e in report.entries if e.kind == "runbook.step"] == [
             "Incident checklist › Confirm the incident is real: the alert, user reports, or the health checks…: done"
         ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from app.store import proposals as proposal_store
 from app.store import runbook_runs as run_store
@@ -40,7 +40,7 @@ async def started(pitcrew: Pitcrew, sandbox: Sandbox) -> tuple[SlackMessage, int
     root = await api_goes_down(pitcrew, sandbox)
     await until(lambda: offers(pitcrew.slack, root), what="the offer")
     await pitcrew.slack.click(offers(pitcrew.slack, root)[0], "runbook.run", user=RESPONDER, value="backend-down")
-    [incident] = await incident_flows.list_open(pitcrew.app.deps)
+    [incident] = await incident_views.list_open(pitcrew.app.deps)
     return root, incident.id
 
 

@@ -7,7 +7,7 @@ on from the messages already in Slack."""
 
 from __future__ import annotations
 
-from app.flows import incidents as incident_flows
+from app.flows import incident_views
 from app.flows.postmortem import postmortem
 from app.sandbox.slack import find_button
 from tests.e2e.actions_support import Sandbox, posted_proposal, sandbox, wait_status
@@ -33,7 +33,7 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
 ):
     async with runbook_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         root = await api_goes_down(pitcrew, sandbox)
-        [incident] = await incident_flows.list_open(pitcrew.app.deps)
+        [incident] = await incident_views.list_open(pitcrew.app.deps)
         assert incident.service == "api" and incident.source == "uptimerobot"
 
         # The runbook pitcrew.yml names for api is offered in the thread, once.

@@ -21,7 +21,8 @@ from app.catalog import LogsConfig
 from app.drains import DRAIN_MAX_BODY_BYTES
 from app.jobs.purge import purge
 from app.sandbox.slack import FakeSlack
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, drain_body, drain_signature
+from app.sandbox.vercel.rest import drain_body, drain_signature
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.store.models import DrainLine
 from tests.harness import ALERTS, OPERATOR, Clock, RunningPitcrew, running_pitcrew
 from tests.logs_support import SHAPED_LINES, VARIABLES, Providers, catalog_for, railway_world, serving, vercel_world

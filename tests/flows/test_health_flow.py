@@ -20,11 +20,14 @@ from app.catalog import UnknownService, parse_catalog
 from app.core.health import HealthReport, Verdict
 from app.deps import Deps, build_deps
 from app.flows.health import check_health
-from app.sandbox.railway import SANDBOX_API_TOKEN, FakeRailway, sample_world
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import sample_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
-from app.sandbox.vercel import SANDBOX_VERCEL_TOKEN, FakeVercel
-from app.sandbox.vercel import sample_world as vercel_world
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import sample_world as vercel_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
 from tests.postgres_support import ADMIN_DSN, skip_without_postgres
 

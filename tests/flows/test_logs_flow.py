@@ -21,10 +21,13 @@ from app.deps import Deps, build_deps
 from app.flows.logs import LogsFetchFailed, LogsResult, LogsUnavailable, fetch_logs
 from app.flows.runbook_probes import run_check
 from app.providers import graphql_docs
-from app.sandbox.railway import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
-from app.sandbox.railway import FakeRailway, GraphQLFailure, RailwayWorld
-from app.sandbox.vercel import SAMPLE_DEPLOYMENT_IDS as VERCEL_IDS
-from app.sandbox.vercel import SAMPLE_PREVIEW_ID, FakeVercel, VercelWorld
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS as RAILWAY_IDS
+from app.sandbox.railway.world import GraphQLFailure, RailwayWorld
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS as VERCEL_IDS
+from app.sandbox.vercel.sample import SAMPLE_PREVIEW_ID
+from app.sandbox.vercel.world import VercelWorld
 from app.settings import Settings
 from tests.logs_support import (
     DB_PASSWORD,

@@ -25,17 +25,10 @@ from app.providers.railway import (
     UnknownDeployment,
     railway_log_filter,
 )
-from app.sandbox.railway import (
-    SAMPLE_DEPLOYMENT_IDS,
-    SAMPLE_SECRET_VALUES,
-    SANDBOX_API_TOKEN,
-    SANDBOX_PROJECT_TOKEN,
-    FakeLog,
-    FakeRailway,
-    RailwayWorld,
-    parse_filter,
-    sample_world,
-)
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.logs import parse_filter
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_SECRET_VALUES, sample_world
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, SANDBOX_PROJECT_TOKEN, FakeLog, RailwayWorld
 from tests.spec_check import validate_railway_document
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)

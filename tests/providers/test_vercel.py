@@ -18,15 +18,9 @@ import pytest
 from app.catalog import VercelRef
 from app.providers.base import ProviderError
 from app.providers.vercel import InvalidIdentifier, UnknownDeployment, VercelClient
-from app.sandbox.vercel import (
-    SAMPLE_DEPLOYMENT_IDS,
-    SAMPLE_PREVIEW_ID,
-    SAMPLE_TEAM_ID,
-    SANDBOX_VERCEL_TOKEN,
-    FakeVercel,
-    VercelWorld,
-    sample_world,
-)
+from app.sandbox.vercel.rest import FakeVercel
+from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_PREVIEW_ID, SAMPLE_TEAM_ID, sample_world
+from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, VercelWorld
 from tests.spec_check import validate_vercel_call
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)

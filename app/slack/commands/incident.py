@@ -22,6 +22,7 @@ from app.core.incident_args import (
 from app.core.incidents import IncidentError, incident_ref, severity_label
 from app.core.responders import Place, needs_responder
 from app.deps import Deps
+from app.flows import incident_views
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
@@ -113,7 +114,7 @@ async def execute(
     """One parsed command, done: the flow called, the answer rendered."""
     verb, incident_id = cmd.verb, cmd.incident_id
     if verb == "list":
-        views = await flows.list_open(deps)
+        views = await incident_views.list_open(deps)
         return Answer(f"{len(views)} open", render.incident_list(views))
     if verb == "declare":
         if cmd.title is None:
@@ -125,14 +126,14 @@ async def execute(
         return Answer(f"declared {view.ref}", declared(view), confirmation=True)
     assert incident_id is not None
     if verb == "show":
-        card = render.incident_card(await flows.load(deps, incident_id))
+        card = render.incident_card(await incident_views.load(deps, incident_id))
         return Answer("shown", with_progress(card, await runbook_flows.progress(deps, incident_id)))
     if verb == "timeline":
-        report = await flows.timeline(deps, incident_id)
+        report = await incident_views.timeline(deps, incident_id)
         return Answer("timeline", render.timeline_message(report.view, report.entries, report.alerts_received))
     if verb == "postmortem":
         markdown = await postmortem(deps, incident_id)
-        return Answer("postmortem", render.postmortem_message(await flows.load(deps, incident_id), markdown))
+        return Answer("postmortem", render.postmortem_message(await incident_views.load(deps, incident_id), markdown))
     if verb == "ack":
         result = await flows.acknowledge(deps, notifier, incident_id, by=user)
         if result.acknowledged_now:
@@ -145,13 +146,13 @@ async def execute(
         view = await flows.post_update(deps, notifier, incident_id, cmd.text or "", by=user)
         return Answer("updated", render.done(f"Posted the update to {view.ref}."), confirmation=True)
     if verb == "state":
-        before = await flows.load(deps, incident_id)
+        before = await incident_views.load(deps, incident_id)
         view = await flows.change_state(deps, notifier, incident_id, cmd.state or "", by=user, note=cmd.text)
         if view.state == before.state and cmd.state == before.state:
             return Answer("unchanged", render.done(f"{view.ref} is {view.state} already."))
         return Answer(f"state {view.state}", render.done(f"{view.ref} is now {view.state}."), confirmation=True)
     if verb == "sev":
-        before = await flows.load(deps, incident_id)
+        before = await incident_views.load(deps, incident_id)
         view = await flows.change_severity(deps, notifier, incident_id, cmd.severity or "", by=user)
         if before.severity == view.severity:
             return Answer("unchanged", render.done(f"{view.ref} is {severity_label(view.severity)} already."))
@@ -172,7 +173,7 @@ async def execute(
         return Answer(f"visibility {cmd.text}", render.done(said), confirmation=changed)
     if verb == "resolve":
         if cmd.text is None:
-            view = await flows.load(deps, incident_id)
+            view = await incident_views.load(deps, incident_id)
             if not view.is_open:
                 return Answer("resolved already", render.problem(f"{view.ref} is resolved already."))
             if can_open_form:
@@ -205,7 +206,7 @@ def mention_verb(verb: str) -> Any:
 
     async def handle(mention: Mention, context: Any, reply: Reply) -> str:
         deps = deps_of(context)
-        view = await flows.find_by_thread(deps, mention.channel, mention.thread_ts)
+        view = await incident_views.find_by_thread(deps, mention.channel, mention.thread_ts)
         if view is None:
             await reply(**render.thread_only(verb))
             return "not in an incident thread"

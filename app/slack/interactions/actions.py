@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.deps import Deps
 from app.flows import actions as flow
-from app.flows import incidents as incident_flows
+from app.flows import incident_timeline, incident_views
 from app.flows.actions import ActionError, Outcome, Proposal, Where
 from app.slack.client import web_client
 from app.slack.context import deps_of
@@ -107,9 +107,9 @@ def register(app: AsyncApp) -> None:
             try:
                 # A card in an incident's thread proposes for that incident: it names it, and the
                 # incident's timeline says what was proposed and what became of it.
-                incident = await incident_flows.find_by_thread(deps, click.channel, click.thread_ts)
+                incident = await incident_views.find_by_thread(deps, click.channel, click.thread_ts)
                 proposal = await propose(deps, click, SlackNotifier(client), incident.id if incident else None)
-                await incident_flows.note_proposal(deps, proposal)
+                await incident_timeline.note_proposal(deps, proposal)
             except ActionError as err:
                 await _tell(client, click, action_error(err.reason))
             except Exception as err:

@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from app.catalog import UnknownService
 from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, parse_incident_id
 from app.core.responders import Place
+from app.flows import incident_views
 from app.flows import incidents as flows
 from app.flows.responders import place_of
 from app.slack.commands.incident import declared, notifier_from
@@ -105,7 +106,7 @@ async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any
         await respond(**render.problem("This button does not name an incident."), replace_original=False)
         return
     try:
-        view = await flows.load(deps, incident_id)
+        view = await incident_views.load(deps, incident_id)
     except IncidentError as err:
         await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
         return
@@ -278,6 +279,6 @@ async def _act_on_form(
 
 async def _maybe_load(deps: Any, incident_id: int) -> Any:
     try:
-        return await flows.load(deps, incident_id)
+        return await incident_views.load(deps, incident_id)
     except IncidentError:
         return None

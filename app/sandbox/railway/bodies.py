@@ -1,0 +1,101 @@
+"""The JSON the fake Railway answers with, shaped as Railway's GraphQL schema has its types.
+
+The resolvers of app/sandbox/railway/graphql.py build their answers here from the world's
+dataclasses (app/sandbox/railway/world.py): a deployment, a service instance, log lines and their
+tags. A new type's shape (a volume, a metric, a replica) goes here, next to its kin.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from app.sandbox.railway.logs import parse_filter, railway_severity
+from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, RailwayWorld
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def deployment_json(world: RailwayWorld, d: FakeDeployment) -> dict[str, Any]:
+    service = world.services[d.service_id]
+    domain = f"{service.name}-production-{service.id[:4]}.up.railway.app"
+    meta: dict[str, Any] = {
+        "branch": d.branch,
+        "commitHash": d.commit_hash,
+        "commitMessage": d.commit_message,
+        "commitAuthor": d.commit_author,
+        "reason": d.reason,
+        "repo": f"acme/{service.name}",
+    }
+    if d.rollback_target:
+        meta["rollbackTargetDeploymentId"] = d.rollback_target
+    return {
+        "id": d.id,
+        "status": d.status,
+        "createdAt": iso(d.created_at),
+        "url": f"https://{domain}" if d.active else None,
+        "staticUrl": f"{service.name}-{d.id[:8]}.up.railway.app",
+        "canRollback": d.ever_succeeded and not d.active,
+        "deploymentStopped": d.stopped or not d.active,
+        "meta": {k: val for k, val in meta.items() if val is not None},
+        "serviceId": service.id,
+        "environmentId": service.environment_id,
+        "projectId": service.project_id,
+        "creator": {"name": d.commit_author},
+        "instances": [dict(inst) for inst in d.instances],
+    }
+
+
+def instance_json(world: RailwayWorld, service: FakeService) -> dict[str, Any]:
+    active = [d for d in service.deployments if d.active]
+    return {"activeDeployments": [deployment_json(world, d) for d in active]}
+
+
+def logs_json(
+    world: RailwayWorld,
+    lines: list[tuple[FakeLog, FakeDeployment]],
+    filter_text: object,
+    limit: object,
+    *,
+    one_more: bool = False,
+) -> list[dict[str, Any]]:
+    """The last `limit` matching lines, oldest first.
+
+    With `one_more`, one line more than `limit`, as Railway's deploymentLogs and buildLogs answer
+    (railwayapp/cli src/controllers/deployment.rs, `take_last_n_logs`: "the API has a bug and
+    returns limit+1").
+    """
+    matcher = parse_filter(filter_text if isinstance(filter_text, str) else "")
+    chosen = sorted((pair for pair in lines if matcher(pair[0], log_tags(world, pair[1]))), key=lambda pair: pair[0].at)
+    count = limit if isinstance(limit, int) and limit > 0 else 100
+    count += 1 if one_more else 0
+    return [log_json(world, line, deployment) for line, deployment in chosen[-count:]]
+
+
+def log_tags(world: RailwayWorld, deployment: FakeDeployment) -> dict[str, Any]:
+    service = world.services[deployment.service_id]
+    return {
+        "projectId": service.project_id,
+        "environmentId": service.environment_id,
+        "serviceId": service.id,
+        "deploymentId": deployment.id,
+        "deploymentInstanceId": deployment.instances[0]["id"] if deployment.instances else None,
+    }
+
+
+def log_json(world: RailwayWorld, line: FakeLog, deployment: FakeDeployment) -> dict[str, Any]:
+    # Railway keeps the line's level as its normalised `severity`; the attribute list has the rest
+    # ("`log.level` converted to `log.severity`", observability/logs.md, "Normalization strategy").
+    attributes: list[dict[str, Any]] = []
+    attributes += [{"key": k, "value": json.dumps(val)} for k, val in line.attributes.items()]
+    tags = log_tags(world, deployment)
+    return {
+        "timestamp": line.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z",
+        "message": line.message,
+        "severity": railway_severity(line.level),
+        "attributes": attributes,
+        "tags": {k: tags[k] for k in ("serviceId", "deploymentId", "deploymentInstanceId")},
+    }

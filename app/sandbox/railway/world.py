@@ -1,0 +1,396 @@
+"""The fake Railway's world: services, their deployments, logs and variables, and Railway's rules for them.
+
+This module owns the data and what Railway does to it, with no HTTP in sight: a rollback deploys
+the target's image as a new deployment, a restart brings crashed instances back, a variable change
+redeploys, a new live deployment replaces (REMOVED) the one before. Tests and the demo change the
+world directly (`crash`, `log`, `set_variable`) and script the provider's misbehaviour through it
+(`fail_next`, `rate_limit_next`, `set_budget`, `fail_field`, `stall`), which the GraphQL surface
+(app/sandbox/railway/graphql.py) obeys.
+
+Where a new thing goes: state Railway keeps (variables of each kind, sealed ones, metrics, limits,
+replicas, volumes, backups) is a field of `FakeService` / `FakeDeployment` or a new dataclass here,
+and what a mutation does to it is a `RailwayWorld` method in "what Railway does on mutations"; the
+resolver that reads or calls it goes in graphql.py. Each rule cites where Railway says so.
+
+This is product code (it ships for the demo): nothing from tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.catalog import RailwayRef
+
+SANDBOX_API_TOKEN = "sandbox-railway-account-token"
+SANDBOX_PROJECT_TOKEN = "sandbox-railway-project-token"
+_LIVE = ("SUCCESS", "CRASHED", "SLEEPING")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FakeLog:
+    at: datetime
+    message: str
+    level: str = "info"
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FakeDeployment:
+    id: str
+    service_id: str
+    status: str
+    created_at: datetime
+    commit_hash: str | None = None
+    commit_message: str | None = None
+    commit_author: str | None = None
+    branch: str = "main"
+    reason: str = "deploy"
+    rollback_target: str | None = None
+    active: bool = False
+    stopped: bool = False
+    ever_succeeded: bool = False
+    instances: list[dict[str, str]] = field(default_factory=list)
+    logs: list[FakeLog] = field(default_factory=list)
+    build_logs: list[FakeLog] = field(default_factory=list)
+
+
+@dataclass
+class FakeService:
+    id: str
+    name: str
+    project_id: str
+    environment_id: str
+    deployments: list[FakeDeployment] = field(default_factory=list)  # newest first
+    variables: dict[str, str] = field(default_factory=dict)
+    sealed: set[str] = field(default_factory=set)  # names whose value Railway never returns
+
+
+@dataclass
+class Fault:
+    """The next request(s) fail this way instead of being answered: an HTTP status, or GraphQL errors."""
+
+    status: int = 500
+    body: str = "Internal Server Error"
+    graphql_error: str | None = None
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class GraphQLFailure(Exception):
+    """Raised inside the fake to answer with a GraphQL `errors` entry, as Railway does.
+
+    `field` is the root field the error is about (its `path`); by default the operation's own.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class RailwayWorld:
+    """Services, their deployments, logs and variables; what the fake serves and what tests change."""
+
+    def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
+        self.services: dict[str, FakeService] = {}
+        self.api_tokens: set[str] = {SANDBOX_API_TOKEN}
+        self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
+        self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
+        self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
+        self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
+        self._budget_window_s = 3600
+        self._faults: list[Fault] = []
+        self._released = asyncio.Event()
+        self._released.set()
+
+    # -- building it
+
+    def add_service(
+        self,
+        name: str,
+        *,
+        project_id: str,
+        environment_id: str,
+        service_id: str | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> FakeService:
+        service = FakeService(
+            id=service_id or str(uuid.uuid4()),
+            name=name,
+            project_id=project_id,
+            environment_id=environment_id,
+            variables=dict(variables or {}),
+        )
+        self.services[service.id] = service
+        return service
+
+    def service(self, name_or_id: str) -> FakeService:
+        if name_or_id in self.services:
+            return self.services[name_or_id]
+        for service in self.services.values():
+            if service.name == name_or_id:
+                return service
+        raise KeyError(f"no service {name_or_id!r} in the sandbox world")
+
+    def ref(self, name: str) -> RailwayRef:
+        """The catalog reference of a sandbox service, for pitcrew.yml or a test."""
+        service = self.service(name)
+        return RailwayRef(project_id=service.project_id, environment_id=service.environment_id, service_id=service.id)
+
+    def add_deployment(
+        self,
+        service: str,
+        *,
+        status: str = "SUCCESS",
+        commit_message: str | None = None,
+        commit_hash: str | None = None,
+        author: str | None = None,
+        at: datetime | None = None,
+        deployment_id: str | None = None,
+        reason: str = "deploy",
+        logs: Iterable[FakeLog] = (),
+        build_logs: Iterable[FakeLog] = (),
+    ) -> FakeDeployment:
+        """A new newest deployment. SUCCESS (or CRASHED) makes it the active one; the old one is REMOVED."""
+        target = self.service(service)
+        deployment = FakeDeployment(
+            id=deployment_id or str(uuid.uuid4()),
+            service_id=target.id,
+            status=status.upper(),
+            created_at=at or self.clock(),
+            commit_hash=commit_hash or uuid.uuid4().hex[:40],
+            commit_message=commit_message,
+            commit_author=author,
+            reason=reason,
+            logs=list(logs),
+            build_logs=list(build_logs),
+        )
+        target.deployments.insert(0, deployment)
+        target.deployments.sort(key=lambda d: d.created_at, reverse=True)
+        if deployment.status in _LIVE:
+            self._activate(target, deployment)
+        return deployment
+
+    def deployment(self, deployment_id: str) -> FakeDeployment:
+        for service in self.services.values():
+            for deployment in service.deployments:
+                if deployment.id == deployment_id:
+                    return deployment
+        raise KeyError(deployment_id)
+
+    def current(self, service: str) -> FakeDeployment | None:
+        """The deployment serving the service now, if any."""
+        return next((d for d in self.service(service).deployments if d.active and not d.stopped), None)
+
+    # -- changing it
+
+    def crash(self, service: str, message: str = "Error: connect ECONNREFUSED 10.0.0.12:5432") -> FakeDeployment:
+        """The serving deployment's process dies: CRASHED, instances CRASHED, the error in its log."""
+        deployment = self.current(service)
+        if deployment is None:
+            raise KeyError(f"{service} has no running deployment to crash")
+        deployment.status = "CRASHED"
+        deployment.instances = [{**inst, "status": "CRASHED"} for inst in deployment.instances]
+        self.log(service, message, level="error")
+        self.log(service, "Process exited with code 1", level="error")
+        return deployment
+
+    def log(
+        self,
+        service: str,
+        message: str,
+        *,
+        level: str = "info",
+        deployment_id: str | None = None,
+        at: datetime | None = None,
+        **attributes: Any,
+    ) -> FakeLog:
+        """Append a runtime log line to a deployment (the serving one unless named)."""
+        target = self.deployment(deployment_id) if deployment_id else self.current(service)
+        if target is None:
+            target = self.service(service).deployments[0]
+        line = FakeLog(at=at or self.clock(), message=message, level=level, attributes=attributes)
+        target.logs.append(line)
+        return line
+
+    def set_variable(self, service: str, name: str, value: str, *, sealed: bool = False) -> None:
+        """A variable of `service`; a sealed one is given to deployments but never read back (null)."""
+        found = self.service(service)
+        found.variables[name] = value
+        if sealed:
+            found.sealed.add(name)
+        else:
+            found.sealed.discard(name)
+
+    def fail_next(
+        self,
+        *,
+        status: int = 500,
+        body: str = "Internal Server Error",
+        graphql_error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` requests fail (HTTP `status`, or HTTP 200 with GraphQL `graphql_error`)."""
+        self._faults.append(Fault(status=status, body=body, graphql_error=graphql_error, times=times))
+
+    def rate_limit_next(
+        self, *, retry_after_s: int, times: int = 1, limit: int = 1000
+    ) -> None:
+        """Answer the next `times` requests 429, with the headers Railway sends.
+
+        "Railway sends a few headers with the response on each request": X-RateLimit-Limit,
+        -Remaining, -Reset, and Retry-After "once you've used up all your requests in the current
+        window" (railwayapp/docs content/docs/integrations/api.md, "Rate limits"); the CLI reads
+        Retry-After as whole seconds ("Backboard sets `Retry-After` on every 429", railwayapp/cli
+        src/client.rs). Free is 100 requests an hour, Hobby 1,000.
+        """
+        reset = self.clock() + timedelta(seconds=retry_after_s)
+        headers = {
+            "Retry-After": str(retry_after_s),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(reset.timestamp())),
+        }
+        self._faults.append(Fault(status=429, body='{"data": null}', times=times, headers=headers))
+
+    def set_budget(self, limit: int, *, remaining: int | None = None, window_s: int = 3600) -> None:
+        """Count requests against an hourly budget, as Railway does (100 an hour on Free, 1,000 on
+        Hobby: railwayapp/docs content/docs/integrations/api.md, "Rate limits"): every answer then says
+        X-RateLimit-Limit / -Remaining / -Reset, and once none remain Railway answers 429 with
+        Retry-After until the window resets."""
+        self._budget = [limit, limit if remaining is None else remaining, self.clock() + timedelta(seconds=window_s)]
+        self._budget_window_s = window_s
+
+    def spend_budget(self) -> tuple[dict[str, str], int | None]:
+        """The rate-limit headers of this answer, and the seconds to wait when the budget is spent."""
+        if self._budget is None:
+            return {}, None
+        limit, remaining, reset_at = self._budget
+        now = self.clock()
+        if now >= reset_at:
+            remaining, reset_at = limit, now + timedelta(seconds=self._budget_window_s)
+        refused = remaining <= 0
+        remaining = max(0, remaining - (0 if refused else 1))
+        self._budget = [limit, remaining, reset_at]
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(int(reset_at.timestamp())),
+        }
+        return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
+
+    def fail_field(self, name: str, message: str = "Problem processing request") -> None:
+        """Every `name` field in later answers fails with `message`, as a GraphQL field error."""
+        self.failing_fields[name] = message
+
+    def stall(self) -> None:
+        """Hold every request unanswered until `release()` (or the server stops): a provider that hangs."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def take_fault(self) -> Fault | None:
+        if not self._faults:
+            return None
+        fault = self._faults[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            self._faults.pop(0)
+        return fault
+
+    async def wait_released(self) -> None:
+        await self._released.wait()
+
+    # -- what Railway does on mutations
+
+    def rollback(self, deployment_id: str) -> FakeDeployment:
+        target = self._known(deployment_id)
+        if not target.ever_succeeded or target.active:
+            raise GraphQLFailure("Deployment cannot be rolled back")
+        service = self.services[target.service_id]
+        return self._start(
+            service,
+            reason="rollback",
+            like=target,
+            rollback_target=target.id,
+            message=f"Rolling back to {target.id}",
+        )
+
+    def redeploy(self, deployment_id: str, reason: str = "redeploy") -> FakeDeployment:
+        source = self._known(deployment_id)
+        service = self.services[source.service_id]
+        return self._start(service, reason=reason, like=source, message="Redeploying")
+
+    def restart(self, deployment_id: str) -> None:
+        deployment = self._known(deployment_id)
+        if not deployment.active or deployment.stopped:
+            raise GraphQLFailure("Cannot restart a deployment that is not active")
+        deployment.status = "SUCCESS"
+        deployment.instances = [{**inst, "status": "RUNNING"} for inst in deployment.instances]
+        deployment.logs.append(FakeLog(at=self.clock(), message="Container restarted", level="info"))
+
+    def stop(self, deployment_id: str) -> None:
+        deployment = self._known(deployment_id)
+        if not deployment.active or deployment.stopped:
+            raise GraphQLFailure("Deployment is not running")
+        deployment.stopped = True
+        deployment.instances = [{**inst, "status": "STOPPED"} for inst in deployment.instances]
+
+    def upsert_variable(self, service_id: str, name: str, value: str, *, skip_deploys: bool) -> None:
+        service = self.services[service_id]
+        service.variables[name] = value
+        current = self.current(service.id)
+        if not skip_deploys and current is not None:
+            self.redeploy(current.id, reason="variableChange")
+
+    def _known(self, deployment_id: str) -> FakeDeployment:
+        try:
+            return self.deployment(deployment_id)
+        except KeyError:
+            raise GraphQLFailure("Deployment not found") from None
+
+    def _start(
+        self,
+        service: FakeService,
+        *,
+        reason: str,
+        like: FakeDeployment,
+        message: str,
+        rollback_target: str | None = None,
+    ) -> FakeDeployment:
+        status = self.next_deploy_status.upper()
+        started = [FakeLog(self.clock(), message), FakeLog(self.clock(), "Listening on :8080")]
+        deployment = self.add_deployment(
+            service.id,
+            status=status,
+            commit_message=like.commit_message,
+            commit_hash=like.commit_hash,
+            author=like.commit_author,
+            reason=reason,
+            logs=started if status in _LIVE else [],
+        )
+        deployment.rollback_target = rollback_target
+        deployment.branch = like.branch
+        return deployment
+
+    def _activate(self, service: FakeService, deployment: FakeDeployment) -> None:
+        for other in service.deployments:
+            if other is not deployment and other.active:
+                other.active = False
+                other.status = "REMOVED"
+                other.instances = []
+        deployment.active = True
+        deployment.ever_succeeded = deployment.ever_succeeded or deployment.status == "SUCCESS"
+        state = "RUNNING" if deployment.status == "SUCCESS" else deployment.status
+        deployment.instances = [{"id": str(uuid.uuid4()), "status": state}]
