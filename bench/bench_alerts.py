@@ -386,6 +386,12 @@ def report(
     slack = get_json(f"{fakes_url}/stats")
     rate = sent / wall if wall else 0.0
     last_root_s = slack["last_root_at"] - stored_at if slack["last_root_at"] is not None else None
+    first_alert_at = query(
+        db_url, "SELECT extract(epoch FROM min(received_at)) FROM alerts WHERE fingerprint LIKE 'storm-%'"
+    )
+    from_start_s = (
+        slack["last_root_at"] - float(first_alert_at) if slack["last_root_at"] is not None and first_alert_at else None
+    )
     cpu_ms = sum(cpu.values()) * 1000 / max(sent, 1)
     lines = [
         "",
@@ -410,7 +416,8 @@ def report(
         f"{slack['max_edits_per_message']} per message, shortest gap between edits of one message "
         f"{slack['min_gap_between_edits_s']} s (interval {args.edit_interval} s); busiest minute "
         f"{slack['busiest_minute_edits']} edits",
-        f"roots first     last root in {ALERTS} {_seconds(last_root_s)} after the storm's end (every alert stored); "
+        f"roots first     last root in {ALERTS} {_seconds(last_root_s)} after the storm's end (every alert stored), "
+        f"{_seconds(from_start_s)} after its first alert; "
         f"{slack['notes_before_last_root']} thread notes before it (burst {BURST_POSTS})",
         f"drained         Slack work finished {drained_s:.1f} s after the storm; failed jobs {failed_jobs}",
     ]
@@ -446,7 +453,8 @@ def report(
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"wrk": figures, "slack": slack, "checks": checks, "rate": rate, "last_root_s": last_root_s}, indent=2
+                {"wrk": figures, "slack": slack, "checks": checks, "rate": rate, "last_root_s": last_root_s,
+                 "last_root_from_start_s": from_start_s}, indent=2
             )
         )
     return 0 if all(ok for name, ok in checks.items() if "target" not in name) else 1
