@@ -13,8 +13,8 @@ them, and they do it in two ways:
   reserved.
 - **Follow-ups** (thread notes: the first note, recoveries, refirings) never queue: `gap` takes a
   share only when the lane is free now (within the same burst), else says when to try again.
-  Every root already reserved is ahead of them, and a root reserved later is never behind more
-  than the share or two follow-ups took while the lane was free. So in a storm every new
+  Every root already reserved is ahead of them, and a root reserving later is behind only the
+  follow-ups that went while the lane had room (at most a burst's worth). So in a storm every new
   incident's root leaves first, and the follow-ups fill the lane after.
 
 Both ways leave the lane the same: over any stretch of time a channel gets at most a burst and
