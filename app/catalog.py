@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.correlation import dependency_problems
 from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
@@ -94,6 +95,9 @@ class IncidentsConfig(_Strict):
     default_severity: Severity = "SEV3"
     postmortem_severities: list[Severity] = Field(default_factory=lambda: ["SEV1", "SEV2"])
     root_edit_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    correlate_minutes: float = Field(default=10, ge=0, le=24 * 60)
+    """An alert for a service with an open incident joins it if the incident was active within this
+    many minutes (app/core/correlation.py); 0 turns correlation off (one incident per alert key)."""
 
     @field_validator("response_minutes", "update_cadence_minutes")
     @classmethod
@@ -246,6 +250,8 @@ class Service(_Strict):
     health: list[HealthCheck] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    depends_on: list[str] = Field(default_factory=list)
+    """Services this one needs (web on api, api on db): their open incident takes this one's alerts."""
 
     @field_validator("health", mode="before")
     @classmethod
@@ -318,6 +324,18 @@ class Catalog(_Strict):
                 f"known services: {', '.join(sorted(self.services)) or 'none'}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> Catalog:
+        problems = dependency_problems({name: svc.depends_on for name, svc in self.services.items()})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def depends_on(self) -> dict[str, list[str]]:
+        """Each service's `depends_on`, for the correlation rules of app/core/correlation.py."""
+        return {name: list(svc.depends_on) for name, svc in self.services.items()}
 
     def service(self, name: str) -> Service:
         """The named service; raises UnknownService naming the known ones."""

@@ -17,11 +17,11 @@ from typing import Any
 from app.catalog import Catalog
 from app.sandbox.railway import sample as railway_sample
 from app.sandbox.railway.graphql import FakeRailway
-from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
+from app.sandbox.railway.world import RailwayWorld
 from app.sandbox.vercel import sample as vercel_sample
 from app.sandbox.vercel.rest import FakeVercel
-from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, FakeBuildEvent, VercelWorld
-from tests.harness import catalog_from
+from app.sandbox.vercel.world import FakeBuildEvent, VercelWorld
+from tests.fixtures import catalog_from, provider_settings, serving_providers
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlLXNlY3JldC12YWx1ZQ"
 DB_PASSWORD = "Pg-s3cret-Passw0rd"
@@ -142,18 +142,12 @@ class Providers:
 
     def settings(self) -> dict[str, Any]:
         """Settings that point pitcrew at the fakes, with one more secret of its own."""
-        return {
-            "RAILWAY_API_URL": self.railway.url,
-            "RAILWAY_API_TOKEN": SANDBOX_API_TOKEN,
-            "VERCEL_API_URL": self.vercel.url,
-            "VERCEL_TOKEN": SANDBOX_VERCEL_TOKEN,
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        }
+        return {**provider_settings(self.railway, self.vercel), "WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @asynccontextmanager
 async def serving(railway: RailwayWorld, vercel: VercelWorld) -> AsyncIterator[Providers]:
-    async with FakeRailway.serve(railway) as fake_railway, FakeVercel.serve(vercel) as fake_vercel:
+    async with serving_providers(railway, vercel) as (fake_railway, fake_vercel):
         yield Providers(fake_railway, fake_vercel)
 
 

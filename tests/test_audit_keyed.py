@@ -212,7 +212,7 @@ async def test_check_warns_when_the_key_is_unset_and_says_when_it_is(tmp_path: P
     from app.check import run_checks
     from app.settings import Settings
     from app.store.migrate import upgrade_async
-    from tests.harness import catalog_from
+    from tests.fixtures import catalog_from
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     await upgrade_async(url)

@@ -15,8 +15,7 @@ from app.sandbox.vercel.sample import sample_world as vercel_world
 from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
 from app.store.migrate import upgrade_async
-from tests.harness import catalog_from
-from tests.postgres_support import ADMIN_DSN, requires_postgres
+from tests.fixtures import ADMIN_DSN, catalog_from, requires_postgres
 
 
 async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str]:  # type: ignore[no-untyped-def]
@@ -107,7 +106,7 @@ async def test_check_names_parked_jobs_by_kind_with_their_last_error_masked(tmp_
     from app.jobs.runner import MAX_ATTEMPTS, JobRunner
     from app.store import jobs as job_store
     from app.store.db import transaction
-    from tests.harness import Clock
+    from tests.fixtures import Clock
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     await upgrade_async(url)

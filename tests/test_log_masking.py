@@ -12,7 +12,7 @@ import pytest
 from app.deps import build_deps
 from app.log_masking import mask_logs
 from app.settings import Settings
-from tests.harness import catalog_from
+from tests.fixtures import catalog_from
 
 PASSWORD = "L0g-Pa55-word"
 DSN = f"postgresql://app:{PASSWORD}@db.internal:5432/app"

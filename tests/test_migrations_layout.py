@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.postgres_support import ADMIN_DSN, skip_without_postgres
+from tests.fixtures import ADMIN_DSN, skip_without_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 REVISIONS = sorted(path.name.split("_", 1)[0] for path in (REPO / "migrations" / "versions").glob("0*.py"))

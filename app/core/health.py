@@ -18,6 +18,21 @@ from typing import Any, Protocol
 from app.core.observations import Deployment, DeploymentObservation, HttpObservation, PostgresObservation
 
 _RANK = {"ok": 0, "degraded": 1, "down": 2}
+POSTGRES_CHECK = "postgres"
+
+
+def deployment_check_name(provider: str) -> str:
+    """`railway deployment`: the name of the check of a provider's latest deployment."""
+    return f"{provider} deployment"
+
+
+# The check an action on a service of each provider goes through, and the provider as a card names it.
+ACTION_CHECKS = {
+    "railway": deployment_check_name("railway"),
+    "vercel": deployment_check_name("vercel"),
+    "postgres": POSTGRES_CHECK,
+}
+PROVIDER_NAMES = {"railway": "Railway", "vercel": "Vercel", "postgres": "The database"}
 
 
 class Verdict(StrEnum):
@@ -67,6 +82,9 @@ class CheckResult:
     verdict: Verdict
     evidence: tuple[str, ...]
     latency_ms: float | None = None
+    # False when the probe observed nothing (its call failed: unreachable, timed out, not configured):
+    # an action through the same provider or connection could not work either, so none is offered.
+    reached: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,20 @@ class ServiceHealth:
     verdict: Verdict
     checks: tuple[CheckResult, ...]
     deployment: Deployment | None = None
+
+    @property
+    def unreached(self) -> str | None:
+        """Why no action on this service can work, or None: the check an action would go through
+        (the provider's deployment check, the database's) could not reach its provider.
+
+        A restart sent to a Railway that did not answer the probe, or sessions ended on a database
+        whose host does not resolve, would only fail after someone confirmed them.
+        """
+        carrier = ACTION_CHECKS.get(self.provider)
+        check = next((c for c in self.checks if c.name == carrier), None)
+        if check is None or check.reached:
+            return None
+        return f"{PROVIDER_NAMES[self.provider]} could not be reached"
 
     @classmethod
     def of(
@@ -267,7 +299,7 @@ def judge_deployment(obs: DeploymentObservation) -> CheckResult:
     reports the instances of the serving deployments), so it is degraded while an instance still
     runs, and down only when nothing does.
     """
-    name = f"{obs.provider} deployment"
+    name = deployment_check_name(obs.provider)
     deployment = obs.deployment
     if deployment is None:
         return CheckResult(name, Verdict.DEGRADED, ("no deployment found",))
@@ -335,9 +367,6 @@ def _commit(deployment: Deployment) -> str:
     return "commit " + " ".join(parts)
 
 
-POSTGRES_CHECK = "postgres"
-
-
 def judge_postgres(obs: PostgresObservation, ref: PostgresThresholds) -> CheckResult:
     """Connections near the limit, long queries or idle-in-transaction sessions: degraded; none left: down."""
     verdicts: list[Verdict] = []
@@ -403,5 +432,5 @@ def _identifier(name: str) -> str:
 
 
 def failed_probe(name: str, error_call: str, error_reason: str) -> CheckResult:
-    """A probe that could not observe anything: down, saying which call failed and why."""
-    return CheckResult(name, Verdict.DOWN, (f"{error_call} failed: {error_reason}",))
+    """A probe that could not observe anything: down, saying which call failed and why, and not reached."""
+    return CheckResult(name, Verdict.DOWN, (f"{error_call} failed: {error_reason}",), reached=False)

@@ -27,12 +27,16 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> resolve [summary]` — resolve (without a summary: a form asks for one)
 • `/incident <id> keep` — keep it open (no automatic resolution after the alerts recover)
 • `/incident <id> public|private` — show it on the status page, or keep it off
+• `/incident <id> merge <other id>` — move the other incident's alerts into this one (it resolves as merged)
+• `/incident <id> split <source>` — move one source's joined alerts out into an incident of their own
 • `/incident <id> timeline` · `/incident <id> postmortem`
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
-`@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`."""
+`@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
+`@pitcrew split <source>`."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
+    "merge", "split",
 )
 _SEVERITY_LIKE = re.compile(r"^(?:sev|p)[ -]?[0-9]+$", re.IGNORECASE)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
@@ -74,6 +78,7 @@ class IncidentCommand:
     role: str | None = None
     user: str | None = None
     state: str | None = None
+    other_id: int | None = None  # `merge`: the incident merged into this one
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -147,6 +152,16 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         return IncidentCommand(verb="assign", incident_id=incident_id, role=role, user=parse_user(parts[1]))
     if verb == "resolve":
         return IncidentCommand(verb="resolve", incident_id=incident_id, text=plain_text(rest) or None)
+    if verb == "merge":
+        if not rest or len(rest.split()) > 1:
+            raise IncidentUsageError(
+                "`merge` needs the id of the incident to merge into this one, e.g. `/incident 3 merge 4`"
+            )
+        return IncidentCommand(verb="merge", incident_id=incident_id, other_id=parse_incident_id(rest))
+    if verb == "split":
+        if not rest or len(rest.split()) > 2:
+            raise IncidentUsageError("`split` needs the source to split out, e.g. `@pitcrew split sentry`")
+        return IncidentCommand(verb="split", incident_id=incident_id, text=plain_text(rest))
     shown = verb_word[:40] or "(nothing)"
     raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
 

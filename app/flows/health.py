@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
 from app.core.health import (
+    POSTGRES_CHECK,
     CheckResult,
     HealthReport,
     ServiceHealth,
+    deployment_check_name,
     failed_probe,
     http_check_name,
     judge_deployment,
@@ -97,7 +99,7 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
 
 
 async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
-    name, call = "railway deployment", "railway latest deployment"
+    name, call = deployment_check_name("railway"), "railway latest deployment"
     if deps.railway is None:
         return failed_probe(name, call, RAILWAY_TOKENS_MISSING), None
     client, timeout_s = deps.railway, bounds.provider_timeout_s
@@ -105,7 +107,7 @@ async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
 
 
 async def _vercel(deps: Deps, ref: VercelRef, bounds: _Bounds) -> Probed:
-    name, call = "vercel deployment", "vercel latest deployment"
+    name, call = deployment_check_name("vercel"), "vercel latest deployment"
     if deps.vercel is None:
         return failed_probe(name, call, VERCEL_TOKEN_MISSING), None
     client, timeout_s = deps.vercel, bounds.provider_timeout_s
@@ -123,7 +125,7 @@ async def _deployment(
 
 async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
     """The database named by an environment variable: its DSN never appears in the card, even in an error."""
-    name = "postgres"
+    name = POSTGRES_CHECK
     dsn = deps.environ.get(ref.dsn_env, "")
     if not dsn.strip():
         return failed_probe(name, POSTGRES_CALL, f"environment variable {ref.dsn_env} is not set"), None

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app.core.incidents import UnknownIncident
 from app.deps import Deps
-from app.flows import escalation
+from app.flows import correlation, escalation
 from app.flows import incident_first_note as first_note
 from app.jobs.runner import Again, handles
 from app.slack import post_pace
@@ -119,6 +119,12 @@ async def _refresh(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob)
 @_incident_job("incident.alert_note", follow_up=True)
 async def _alert_note(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     return await escalation.post_alert_note(deps, notifier, int(job.payload["incident_id"]), str(job.payload["note"]))
+
+
+@_incident_job(correlation.JOINED_NOTE_JOB, follow_up=True)
+async def _alert_joined(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
+    incident_id, source = int(job.payload["incident_id"]), str(job.payload["source"])
+    return await correlation.post_joined_note(deps, notifier, incident_id, source)
 
 
 @_incident_job("incident.escalate")

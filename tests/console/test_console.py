@@ -13,12 +13,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
+from pydantic import SecretStr
 
 from app.catalog import Catalog, parse_catalog
 from app.console.session import HELP, ConsoleSession, console_main
 from app.sandbox.slack import FakeSlack
 from app.settings import Settings
 from app.slack.render.common import actions, button, confirm_dialog, message, section
+from tests.fixtures import UNRESOLVABLE_DSN, closed_port_url
 
 ALERTS = "C0ALERTS"
 ME = "U0CONSOLE"
@@ -104,6 +107,27 @@ async def test_health_prints_the_card_with_the_service_line(db_url: str, service
     assert sample.requests == 1
     assert lines[-1] == "> quit"
     assert "\x1b[" not in text
+
+
+async def test_the_health_card_says_why_it_offers_no_button(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Railway that does not answer and a database whose host does not resolve: no [n] to press."""
+    monkeypatch.setenv("APP_DATABASE_URL", UNRESOLVABLE_DSN)
+    catalog = parse_catalog(f"""
+slack: {{alerts_channel: {ALERTS}, operators: [U0OPS1]}}
+services:
+  api: {{provider: railway, railway: {{project_id: p1, environment_id: e1, service_id: s1}}}}
+  db: {{provider: postgres, postgres: {{dsn_env: APP_DATABASE_URL, timeout_s: 2}}}}
+""")
+    settings = settings_for(db_url).model_copy(
+        update={"RAILWAY_API_URL": closed_port_url(), "RAILWAY_API_TOKEN": SecretStr("console-railway-token")}
+    )
+    out = io.StringIO()
+    async with ConsoleSession(settings, catalog, user_id=ME, out=out) as session:
+        assert await session.run(["/health"]) == 0
+    text = out.getvalue()
+    assert "Railway could not be reached: no actions offered." in text
+    assert "The database could not be reached: no actions offered." in text
+    assert "[1]" not in text and "Restart api" not in text and "End idle sessions" not in text
 
 
 async def test_a_service_that_is_down_shows_as_down(db_url: str, service: Any) -> None:

@@ -1,117 +1,20 @@
-"""What the end-to-end tests of destructive actions share: a sandbox Railway and Vercel over HTTP,
-a controllable clock, and helpers to read a proposal off the fake Slack and wait for its outcome.
+"""What the end-to-end tests of destructive actions read and wait for: a proposal off the fake Slack,
+its status, an edit, a private answer, the audit trail.
 
-Every request the fake Railway received is validated against Railway's published schema when the
-fixture ends, and every Vercel call against Vercel's OpenAPI description: a mutation with a wrong
-field would pass the round trip but fail here.
+Their start-up (the sandbox Railway and Vercel over HTTP, the clock, the running app) is in
+`tests/fixtures.py`: the `sandbox` fixture, `sandboxed_pitcrew()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-import yaml
-
-from app.catalog import Catalog, parse_catalog
 from app.flows.actions import Proposal, get_proposal
-from app.providers import graphql_docs
-from app.sandbox.railway.graphql import FakeRailway
-from app.sandbox.railway.sample import sample_world as railway_world
-from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
-from app.sandbox.server import LoopbackServer
-from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
-from app.sandbox.vercel.rest import FakeVercel
-from app.sandbox.vercel.sample import sample_world as vercel_world
-from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN, VercelWorld
 from app.store import audit as audit_store
-from tests.harness import ALERTS, Clock, RunningPitcrew, running_pitcrew
-from tests.spec_check import validate_railway_document, validate_vercel_call
-
-NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
-OPERATOR = "U0OPS1"
-OPERATOR_2 = "U0OPS2"
-STRANGER = "U0STRANGER"
-MUTATIONS = ("DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop", "VariableUpsert")
-
-
-@dataclass
-class Sandbox:
-    railway: FakeRailway
-    world: RailwayWorld
-    vercel: FakeVercel
-    vercel_world: VercelWorld
-    service: SampleService
-    service_url: str
-    clock: Clock
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "RAILWAY_API_URL": self.railway.url,
-            "RAILWAY_API_TOKEN": SANDBOX_API_TOKEN,
-            "VERCEL_API_URL": self.vercel.url,
-            "VERCEL_TOKEN": SANDBOX_VERCEL_TOKEN,
-        }
-
-    def catalog(self, *, operators: list[str] | None = None, actions: dict[str, Any] | None = None,
-                api_actions: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Catalog:
-        api: dict[str, Any] = {
-            "provider": "railway",
-            "railway": self.world.ref("api").model_dump(),
-            "health": {"url": f"{self.service_url}/health", "expect_json": {"status": "ok"}, "timeout_s": 2},
-        }
-        if api_actions:
-            api["actions"] = api_actions
-        web = {"provider": "vercel", "vercel": self.vercel_world.ref("web").model_dump(exclude_none=True)}
-        services = {"api": api, "web": web, "site": {"provider": "http", "health": {"url": self.service_url}}}
-        services.update(extra or {})
-        document: dict[str, Any] = {
-            "slack": {
-                "alerts_channel": ALERTS,
-                "operators": operators if operators is not None else [OPERATOR, OPERATOR_2],
-            },
-            "services": services,
-        }
-        if actions:
-            document["actions"] = actions
-        return parse_catalog(yaml.safe_dump(document))
-
-    def mutations(self, operation: str | None = None) -> list[Any]:
-        wanted = (operation,) if operation else MUTATIONS
-        return [c for c in self.railway.calls if c.operation in wanted]
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    clock = Clock(NOW)
-    world = railway_world(NOW, clock=clock)
-    web_world = vercel_world(NOW, clock=clock)
-    service = SampleService()
-    async with (
-        FakeRailway.serve(world) as railway,
-        FakeVercel.serve(web_world) as vercel,
-        LoopbackServer(service) as sample,
-    ):
-        yield Sandbox(railway, world, vercel, web_world, service, sample.url, clock)
-    documents = set(graphql_docs.ALL_DOCUMENTS.values())
-    for call in railway.calls:
-        assert call.query in documents, f"{call.operation}: not one of graphql_docs' constants"
-        validate_railway_document(call.query, call.variables)
-    for call in vercel.calls:
-        validate_vercel_call(call.method, call.path, call.query)
-
-
-def sandboxed_pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox) -> AbstractAsyncContextManager[RunningPitcrew]:
-    """pitcrew on the sandbox's providers, catalog and clock (the clock from the start)."""
-    return running_pitcrew(db_url, sandbox.catalog(), slack, clock=sandbox.clock, **sandbox.settings())
-
+from tests.fixtures import ALERTS, RunningPitcrew
 
 _POSTED: dict[tuple[str, str], str] = {}  # (channel, ts) -> proposal id, read while the buttons were there
 

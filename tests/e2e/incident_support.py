@@ -1,8 +1,9 @@
-"""What the incident end-to-end tests share: a running pitcrew with a clock the test moves, webhook
-posts as the monitoring tools send them, form submissions as Slack sends them, and samples.
+"""What the incident end-to-end tests share: the incident catalog, what reached the fake Slack, and
+webhook samples as the monitoring tools send them.
 
-The clock is the app's own (`deps.clock`): jobs fall due by it and `JobRunner.run_due()` runs
-them, so a test reaches "15 minutes later" at once and asserts on what reached the fake Slack.
+The running app, its clock and its job runner (`Pitcrew`, whose `webhook()` and `submit()` post as
+the tools and Slack do) come from `tests/fixtures.py`: jobs fall due by the app's own clock and
+`run_jobs()` runs them, so a test reaches "15 minutes later" at once.
 """
 
 from __future__ import annotations
@@ -12,99 +13,23 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
-
-import httpx
 
 from app.catalog import IncidentsConfig
-from app.jobs.runner import JobRunner
-from app.sandbox import slack_payloads as payloads
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
-from tests.harness import ALERTS, UPDATES, Clock, RunningPitcrew, catalog_from, running_pitcrew
+from tests.fixtures import ALERTS, UPDATES, Clock, Pitcrew, catalog_from, pitcrew_with_jobs
 from tests.refdata import REFDATA, strip_jsonc
 
 WEBHOOKS = REFDATA / "webhooks"
-SECRET = "whsec-test-0123456789"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ESCALATION = [
     {"after_minutes": 0, "notify": ["S0ONCALL"]},
     {"after_minutes": 30, "notify": ["U0LEAD"]},
     {"after_minutes": 60, "notify": ["U0CTO"], "severities": ["SEV1"]},
 ]
-
-
-@dataclass
-class Pitcrew:
-    """A running app, its clock and its job runner."""
-
-    app: RunningPitcrew
-    clock: Clock
-    runner: JobRunner
-
-    @property
-    def slack(self) -> FakeSlack:
-        return self.app.slack
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self.app.http
-
-    async def run_jobs(self) -> int:
-        """Run every job due by the app's clock, including those the jobs themselves make due.
-
-        A webhook that opens an incident runs the due jobs itself right after answering; those
-        runs are waited for first, so that the test sees a settled state.
-        """
-        total = 0
-        while True:
-            await self.wait_for_running_jobs()
-            ran = await self.runner.run_due(limit=50)
-            total += ran
-            if not ran:
-                await self.wait_for_running_jobs()
-                return total
-
-    async def wait_for_running_jobs(self, timeout_s: float = 10.0) -> None:
-        await self.app.jobs_settled(timeout_s)
-
-    async def webhook(
-        self,
-        source: str,
-        body: bytes | str | dict[str, Any],
-        *,
-        token: str | None = SECRET,
-        content_type: str = "application/json",
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        raw = (
-            body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-        )
-        params = {"token": token} if token else {}
-        return await self.http.post(
-            f"/webhooks/{source}", content=raw, params=params, headers={"content-type": content_type, **(headers or {})}
-        )
-
-    async def submit(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str) -> httpx.Response:
-        """Submit a form Slack showed (as `view_submission`), with `values` as {block_id: {action_id: value}}."""
-        payload = {
-            "type": "view_submission",
-            "team": {"id": payloads.TEAM_ID, "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": payloads.TEAM_ID},
-            "api_app_id": payloads.API_APP_ID,
-            "token": "verification-token-unused",
-            "trigger_id": "1337.42.view",
-            "view": {**view, "id": "V0FORM", "state": {"values": values}},
-            "response_urls": [],
-            "is_enterprise_install": False,
-        }
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        headers = payloads.signed_headers(body, self.slack.signing_secret, content_type=payloads.FORM)
-        return await self.http.post("/slack/events", content=body, headers=headers)
 
 
 def incident_catalog(services: dict[str, Any] | None = None, **incidents: Any):  # type: ignore[no-untyped-def]
@@ -123,14 +48,11 @@ def incident_catalog(services: dict[str, Any] | None = None, **incidents: Any): 
     return catalog
 
 
-@asynccontextmanager
-async def pitcrew_for_incidents(
+def pitcrew_for_incidents(
     db_url: str, slack: FakeSlack, *, catalog: Any = None, clock: Clock | None = None, **settings: Any
-) -> AsyncIterator[Pitcrew]:
-    settings.setdefault("WEBHOOK_SECRET", SECRET)
-    clock = clock or Clock(START)
-    async with running_pitcrew(db_url, catalog or incident_catalog(), slack, clock=clock, **settings) as app:
-        yield Pitcrew(app=app, clock=clock, runner=JobRunner(app.deps, worker="test-runner"))
+) -> AbstractAsyncContextManager[Pitcrew]:
+    """pitcrew on the incident catalog (or `catalog`), a clock at START (or `clock`) and SECRET for webhooks."""
+    return pitcrew_with_jobs(db_url, catalog or incident_catalog(), slack, clock=clock or Clock(START), **settings)
 
 
 # --- what reached the fake Slack --------------------------------------------------------------------

@@ -1,12 +1,12 @@
-"""What the runbook end-to-end tests share: pitcrew with a sandbox Railway and a sample `api`, an
-UptimeRobot alert that opens an incident, and helpers that find a runbook's step messages in the
+"""What the runbook end-to-end tests share: pitcrew with a sandbox Railway and a sample `api` (the
+`sandbox` fixture), an UptimeRobot alert that opens an incident, and helpers that find a runbook's step messages in the
 thread and wait for what a click does (its work continues after Slack's ack)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import yaml
@@ -14,24 +14,17 @@ import yaml
 from app.catalog import Catalog, parse_catalog
 from app.flows import incident_views
 from app.flows.runbook_views import StepRef, parse_step_value
-from app.jobs.runner import JobRunner
 from app.sandbox.slack import FakeSlack, SlackMessage, buttons
 from app.store import audit as audit_store
-from tests.e2e.actions_support import Sandbox
-from tests.e2e.incident_support import SECRET, Pitcrew, roots, thread, uptimerobot_body
-from tests.harness import ALERTS, OPERATOR, UPDATES, running_pitcrew
+from tests.e2e.incident_support import roots, thread, uptimerobot_body
+from tests.fixtures import ALERTS, OPERATOR, UPDATES, Pitcrew, Sandbox, pitcrew_with_jobs
 
 RESPONDER = "U0RESP1"
 
 
 def runbook_catalog(sandbox: Sandbox, *, runbooks_dir: str | None = None, **extra: Any) -> Catalog:
     """api on the sandbox Railway with its health on the sample service, bound to backend-down."""
-    api: dict[str, Any] = {
-        "provider": "railway",
-        "railway": sandbox.world.ref("api").model_dump(),
-        "health": {"url": f"{sandbox.service_url}/health", "expect_json": {"status": "ok"}, "timeout_s": 2},
-        "runbooks": ["backend-down"],
-    }
+    api = sandbox.railway_api(runbooks=["backend-down"])
     document: dict[str, Any] = {
         "slack": {"alerts_channel": ALERTS, "updates_channel": UPDATES, "operators": [OPERATOR]},
         "services": {"api": api, **extra},
@@ -41,15 +34,12 @@ def runbook_catalog(sandbox: Sandbox, *, runbooks_dir: str | None = None, **extr
     return parse_catalog(yaml.safe_dump(document))
 
 
-@asynccontextmanager
-async def runbook_pitcrew(
+def runbook_pitcrew(
     db_url: str, slack: FakeSlack, sandbox: Sandbox, *, catalog: Catalog | None = None
-) -> AsyncIterator[Pitcrew]:
-    settings = {**sandbox.settings(), "WEBHOOK_SECRET": SECRET}
-    async with running_pitcrew(
-        db_url, catalog or runbook_catalog(sandbox), slack, clock=sandbox.clock, **settings
-    ) as app:
-        yield Pitcrew(app=app, clock=sandbox.clock, runner=JobRunner(app.deps, worker="test-runner"))  # type: ignore[arg-type]
+) -> AbstractAsyncContextManager[Pitcrew]:
+    return pitcrew_with_jobs(
+        db_url, catalog or runbook_catalog(sandbox), slack, clock=sandbox.clock, **sandbox.settings()
+    )
 
 
 async def api_goes_down(pitcrew: Pitcrew, sandbox: Sandbox) -> SlackMessage:

@@ -7,11 +7,10 @@ import httpx
 from app.deps import build_deps
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
-from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.store import audit as audit_store
 from app.web import build_web_app
-from tests.harness import catalog_from
+from tests.fixtures import catalog_from, settings_for
 
 
 async def test_shutdown_lets_post_ack_work_finish(db_url, fake_slack):
@@ -19,11 +18,7 @@ async def test_shutdown_lets_post_ack_work_finish(db_url, fake_slack):
     service.slow(400)  # the card needs 0.4 s after the ack
     async with LoopbackServer(service) as sample:
         catalog = catalog_from({"api": {"provider": "http", "health": {"url": f"{sample.url}/health"}}})
-        settings = Settings(
-            DATABASE_URL=db_url, SLACK_BOT_TOKEN=fake_slack.token, SLACK_SIGNING_SECRET=fake_slack.signing_secret,
-            SLACK_API_URL=fake_slack.api_url,
-        )
-        deps = build_deps(settings, catalog, environ={})
+        deps = build_deps(settings_for(db_url, fake_slack), catalog, environ={})
         web = build_web_app(deps, build_slack_app(deps))
         async with web.router.lifespan_context(web), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=web), base_url="http://pitcrew"

@@ -11,20 +11,15 @@ from app.core.audit import verify
 from app.sandbox import slack_payloads as payloads
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from tests.e2e.actions_support import (
-    OPERATOR,
-    OPERATOR_2,
-    Sandbox,
     audit_entries,
     posted_proposal,
     proposal_id,
-    sandbox,
     wait_audited,
     wait_ephemeral,
     wait_status,
 )
-from tests.harness import running_pitcrew
+from tests.fixtures import OPERATOR, OPERATOR_2, Sandbox, running_pitcrew, signed
 
-__all__ = ["sandbox"]
 CLICKS = 20
 
 
@@ -41,7 +36,7 @@ def signed_click(slack: FakeSlack, message: SlackMessage, action_id: str, user: 
         message={"text": message.text, "blocks": message.blocks, "ts": message.ts},
         response_url=slack.response_url("unused"),
     )
-    return body, payloads.signed_headers(body, slack.signing_secret, content_type=payloads.FORM)
+    return body, signed(slack, body)
 
 
 async def test_twenty_concurrent_clicks_on_two_instances_send_one_mutation(db_url, fake_slack, sandbox: Sandbox):

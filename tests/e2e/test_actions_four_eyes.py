@@ -14,14 +14,9 @@ import httpx
 from app.jobs.runner import JobRunner
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (
-    OPERATOR,
-    OPERATOR_2,
-    STRANGER,
-    Sandbox,
     audit_entries,
     posted_proposal,
     proposal_id,
-    sandbox,
     snapshot,
     wait_audited,
     wait_edited,
@@ -29,9 +24,7 @@ from tests.e2e.actions_support import (
     wait_status,
 )
 from tests.e2e.test_actions_concurrency import signed_click
-from tests.harness import running_pitcrew
-
-__all__ = ["sandbox"]
+from tests.fixtures import OPERATOR, OPERATOR_2, STRANGER, Sandbox, running_pitcrew
 
 
 def four_eyes(sandbox: Sandbox):

@@ -20,49 +20,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.flows.actions import ActionError, Where, propose_terminate_idle
 from app.slack.notifier import SlackNotifier
-from tests.e2e.actions_support import (
+from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
+from tests.fixtures import (
+    ADMIN_DSN,
+    ALERTS,
     OPERATOR,
     STRANGER,
     Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    snapshot,
-    wait_ephemeral,
-    wait_status,
+    alive,
+    running_pitcrew,
+    throwaway_database,
 )
-from tests.harness import ALERTS, running_pitcrew
-from tests.postgres_support import ADMIN_DSN, skip_without_postgres
-
-__all__ = ["sandbox"]
-
-
-def _dsn(user: str, dbname: str) -> str:
-    admin = conninfo_to_dict(ADMIN_DSN)
-    password = f":{admin['password']}" if admin.get("password") and user == admin.get("user") else ""
-    return f"postgresql://{user}{password}@{admin.get('host', '127.0.0.1')}:{admin.get('port', 5432)}/{dbname}"
 
 
 @pytest.fixture
 async def app_database() -> AsyncIterator[tuple[str, str]]:
     """(superuser DSN, application-role DSN) of a throwaway database."""
-    suffix = uuid.uuid4().hex[:12]
-    database, role = f"pitcrew_t_{suffix}", f"pitcrew_t_{suffix}_app"
-    skip_without_postgres()
-    try:
-        admin = await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL to end sessions in: {err}")
-    async with admin:
-        await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        await admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
-        yield _dsn(conninfo_to_dict(ADMIN_DSN).get("user", "postgres"), database), _dsn(role, database)
-    finally:
-        async with await psycopg.AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
-            await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-            await admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    async with throwaway_database("app") as made:
+        yield made.dsn(), made.dsn(made.role)
 
 
 async def _open(dsn: str, application: str) -> psycopg.AsyncConnection[Any]:
@@ -74,17 +49,9 @@ async def _open(dsn: str, application: str) -> psycopg.AsyncConnection[Any]:
 async def _all_ended(conns: list[psycopg.AsyncConnection[Any]]) -> None:
     async with asyncio.timeout(10):
         while True:
-            if not any([await _alive(c) for c in conns if not c.closed]):
+            if not any([await alive(c) for c in conns if not c.closed]):
                 return
             await asyncio.sleep(0.02)
-
-
-async def _alive(conn: psycopg.AsyncConnection[Any]) -> bool:
-    try:
-        await conn.execute("SELECT 1")
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, fake_slack, sandbox, app_database):
@@ -105,7 +72,7 @@ async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, f
             shown = str(message.blocks)
             assert "4 sessions" in shown and "`web-api` as `pitcrew_t_" in shown and ": 3 (longest idle" in shown
             assert "`worker`" in shown and superuser_dsn not in fake_slack.all_text()
-            assert all([await _alive(c) for c in [*web, *worker]])  # proposing ends nothing
+            assert all([await alive(c) for c in [*web, *worker]])  # proposing ends nothing
 
             assert proposal_id(message) == proposal.id
             stale = snapshot(message)
@@ -117,7 +84,7 @@ async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, f
             assert done.answer is not None and done.answer["terminated"] == 4
             assert done.verifies is False and done.verification is None
             await _all_ended([*web, *worker])  # a backend ends moments after it is signalled
-            assert await _alive(mine)
+            assert await alive(mine)
             [told] = await wait_ephemeral(fake_slack, OPERATOR)
             assert "already confirmed by <@U0OPS1>" in told.text
 
@@ -187,7 +154,7 @@ async def test_behind_a_pooler_the_cleanup_uses_the_direct_dsn_and_ends_only_the
             assert done.answer is not None and done.answer["terminated"] == 2
             assert done.answer["dsn_env"] == "APP_DIRECT_URL" and done.answer["roles"] == [app_role]
             await _all_ended(web)
-            assert await _alive(reporting)  # another role's idle session: never ours to end
+            assert await alive(reporting)  # another role's idle session: never ours to end
     finally:
         for conn in [*web, reporting]:
             await conn.close()
@@ -208,7 +175,7 @@ async def test_behind_a_pooler_without_a_direct_dsn_the_cleanup_is_refused_and_s
                     pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
                 )
             assert "`postgres.direct_dsn_env`" in caught.value.reason
-            assert await _alive(idle)
+            assert await alive(idle)
         assert fake_slack.calls_to("chat.postMessage") == []
     finally:
         await idle.close()
@@ -237,7 +204,7 @@ async def test_a_least_privilege_role_finding_nothing_idle_says_which_grant_it_l
             "no session of db has been idle for more than 0 minutes; but pitcrew cannot see 2 sessions of other"
             f" roles: GRANT pg_monitor TO {ops_role}"
         )
-        assert all([await _alive(c) for c in idle])
+        assert all([await alive(c) for c in idle])
     finally:
         for conn in idle:
             await conn.close()

@@ -14,21 +14,15 @@ from app.sandbox.slack import find_button
 from app.slack.notifier import SlackNotifier
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
     audit_entries,
     posted_proposal,
     proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
     wait_audited,
     wait_edited,
     wait_status,
 )
-from tests.harness import ALERTS, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, STRANGER, Sandbox, running_pitcrew, sandboxed_pitcrew
 
-__all__ = ["sandbox"]
 SECRET = "jwt-rotated-0f9e8d7c6b5a"
 
 

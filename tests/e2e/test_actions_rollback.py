@@ -11,24 +11,17 @@ from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS
 from app.sandbox.slack import find_button
 from app.store import proposals as proposal_store
 from tests.e2e.actions_support import (
-    OPERATOR,
-    OPERATOR_2,
-    STRANGER,
-    Sandbox,
     audit_entries,
     posted_proposal,
     proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
     snapshot,
     wait_audited,
     wait_edited,
     wait_ephemeral,
     wait_status,
 )
-from tests.harness import running_pitcrew
+from tests.fixtures import OPERATOR, OPERATOR_2, STRANGER, Sandbox, running_pitcrew, sandboxed_pitcrew
 
-__all__ = ["sandbox"]
 OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
 
 

@@ -11,21 +11,10 @@ from __future__ import annotations
 from app.core.settlement import SETTLE_AFTER
 from app.flows.action_runs import schedule_settling
 from app.store import proposals as proposal_store
-from tests.e2e.actions_support import (
-    Sandbox,
-    audit_entries,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    snapshot,
-    wait_ephemeral,
-    wait_status,
-)
+from tests.e2e.actions_support import audit_entries, posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
 from tests.e2e.runbook_support import RESPONDER, ended, runbook_pitcrew, step_message, until
 from tests.e2e.test_runbooks_clicks import skip_to, started
-from tests.harness import ALERTS, OPERATOR
-
-__all__ = ["sandbox"]
+from tests.fixtures import ALERTS, OPERATOR, Sandbox
 
 
 async def _rollback_left_running(pitcrew, fake_slack, sandbox: Sandbox, *, happened: bool):
@@ -97,7 +86,7 @@ async def test_a_variable_left_running_without_its_job_is_settled_when_an_instan
     db_url, fake_slack, sandbox: Sandbox
 ):
     from app.flows.actions import Where, notifier_for, propose_set_variable
-    from tests.e2e.actions_support import sandboxed_pitcrew
+    from tests.fixtures import sandboxed_pitcrew
 
     secret = "s3cret-flag-value-7Q"
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:

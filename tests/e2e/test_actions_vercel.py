@@ -11,20 +11,9 @@ from app.flows.actions import ActionError, Where, propose_promote
 from app.jobs.runner import JobRunner
 from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_PREVIEW_ID, SAMPLE_PROJECT_ID, SAMPLE_TEAM_ID
 from app.slack.notifier import SlackNotifier
-from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
-    wait_edited,
-    wait_status,
-)
-from tests.harness import ALERTS, running_pitcrew
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_edited, wait_status
+from tests.fixtures import ALERTS, OPERATOR, STRANGER, Sandbox, running_pitcrew, sandboxed_pitcrew
 
-__all__ = ["sandbox"]
 LANDING, PRICING, BROKEN, HYDRATION = SAMPLE_DEPLOYMENT_IDS
 
 

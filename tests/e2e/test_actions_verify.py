@@ -9,21 +9,14 @@ from __future__ import annotations
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import find_button
 from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
     audit_entries,
     posted_proposal,
     proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
     wait_audited,
     wait_edited,
     wait_status,
 )
-from tests.harness import ALERTS, running_pitcrew
-
-__all__ = ["sandbox"]
+from tests.fixtures import ALERTS, OPERATOR, STRANGER, Sandbox, running_pitcrew, sandboxed_pitcrew
 
 
 async def _confirmed_rollback(pitcrew, fake_slack, sandbox: Sandbox):

@@ -10,10 +10,8 @@ from typing import Any
 
 from app.catalog import Catalog
 from app.sandbox.slack import FakeSlack, SlackCall
-from tests.e2e.actions_support import Sandbox, sandbox
-from tests.harness import ALERTS, OPERATOR, RunningPitcrew, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, RunningPitcrew, Sandbox, running_pitcrew
 
-__all__ = ["sandbox"]
 SHARED = "C0SHARED"  # a Slack Connect channel, say
 OPS = "C0OPS"  # listed in slack.channels
 DM = "D0ANA"

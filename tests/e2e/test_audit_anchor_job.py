@@ -14,7 +14,7 @@ from app.slack.audit_jobs import ANCHOR_JOB
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job
-from tests.harness import UPDATES, Clock, catalog_from, running_pitcrew
+from tests.fixtures import UPDATES, Clock, catalog_from, running_pitcrew
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KEY = "the-audit-key-of-this-test"

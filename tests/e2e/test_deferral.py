@@ -19,7 +19,6 @@ from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack
-from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.slack.commands.incident import may_open_form
 from app.slack.deferral import SLACK_REQUEST_JOB
@@ -27,18 +26,14 @@ from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job
 from app.web import build_web_app
-from tests.harness import ALERTS, OPERATOR, catalog_from
+from tests.fixtures import ALERTS, OPERATOR, catalog_from, settings_for, signed
 
 
 @asynccontextmanager
 async def instance(db_url: str, slack: FakeSlack, service_url: str, *, jobs: bool) -> AsyncIterator[Deps]:
     """One pitcrew instance taking Slack's requests; with `jobs`, its lifespan (and job runner) runs."""
-    settings = Settings(
-        DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.api_url,
-    )
     catalog = catalog_from({"api": {"provider": "http", "health": {"url": f"{service_url}/health"}}})
-    deps = build_deps(settings, catalog, environ={})
+    deps = build_deps(settings_for(db_url, slack), catalog, environ={})
     web = build_web_app(deps, build_slack_app(deps))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://pitcrew") as client:
@@ -187,7 +182,7 @@ async def test_work_handed_over_does_not_wait_for_a_client_sending_slowly(db_url
     async with LoopbackServer(SampleService().app) as sample, instance(db_url, fake_slack, sample.url, jobs=True):
         release = asyncio.Event()
         held = payloads.slash_command("/health", "help", user_id=OPERATOR, channel_id=ALERTS, response_url="http://x/")
-        headers = payloads.signed_headers(held, fake_slack.signing_secret, content_type=payloads.FORM)
+        headers = signed(fake_slack, held)
 
         async def slow_body() -> AsyncIterator[bytes]:
             yield held[:10]

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from app.sandbox.server import LoopbackServer
 from app.sandbox.slack import FakeSlack
 from app.store import audit as audit_store
-from tests.harness import OPERATOR, catalog_from, running_pitcrew
+from tests.fixtures import OPERATOR, catalog_from, running_pitcrew
 
 PASSWORD = "Wr0ng-Pa55-for-app"
 DSNS = {

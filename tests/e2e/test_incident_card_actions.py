@@ -9,12 +9,10 @@ import asyncio
 from app.flows import incident_views
 from app.sandbox.slack import find_button
 from app.slack.render.actions import HEALTH_ROLLBACK
-from tests.e2e.actions_support import Sandbox, posted_proposal, proposal_id, sandbox, wait_status
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
 from tests.e2e.incident_support import thread
 from tests.e2e.runbook_support import RESPONDER, api_goes_down, runbook_pitcrew, until
-from tests.harness import OPERATOR
-
-__all__ = ["sandbox"]
+from tests.fixtures import OPERATOR, Sandbox
 
 
 async def test_a_rollback_from_the_health_card_in_an_incident_thread_is_on_its_timeline(

@@ -18,24 +18,15 @@ from app.jobs.runner import JobRunner
 from app.sandbox import slack_payloads as payloads
 from app.store.db import transaction
 from app.store.models import Incident, ReceivedAlert
-from tests.e2e.incident_support import (
-    SECRET,
-    START,
-    Clock,
-    generic_body,
-    incident_catalog,
-    roots,
-    thread,
-    wait_until,
-)
-from tests.harness import running_pitcrew
+from tests.e2e.incident_support import START, Clock, generic_body, incident_catalog, roots, thread, wait_until
+from tests.fixtures import SECRET, running_pitcrew, signed
 
 ALERTS_EACH = 120
 FINGERPRINTS = ("checkout-5xx", "login-slow", "queue-stuck")
 
 
 async def _two_instances(stack: AsyncExitStack, db_url: str, slack: Any) -> tuple[Any, Any]:
-    catalog = incident_catalog()
+    catalog = incident_catalog(correlate_minutes=0)  # one incident per alert key, correlation off
     clock = Clock(START)
     first, second = [
         await stack.enter_async_context(running_pitcrew(db_url, catalog, slack, clock=clock, WEBHOOK_SECRET=SECRET))
@@ -118,7 +109,7 @@ async def test_the_same_ack_clicked_on_two_instances_at_once_counts_once(db_url,
                 message={"text": root.text, "blocks": root.blocks, "ts": root.ts},
                 response_url=fake_slack.response_url(f"r-{user}"),
             )
-            headers = payloads.signed_headers(body, fake_slack.signing_secret, content_type=payloads.FORM)
+            headers = signed(fake_slack, body)
             return (await instance.http.post("/slack/events", content=body, headers=headers)).status_code
 
         assert await asyncio.gather(click(first, "U0ANA"), click(second, "U0BEN")) == [200, 200]

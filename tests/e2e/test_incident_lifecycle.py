@@ -19,7 +19,7 @@ from tests.e2e.incident_support import (
     updates_posts,
     wait_until,
 )
-from tests.harness import ALERTS, OPERATOR
+from tests.fixtures import ALERTS, OPERATOR
 
 DEV, LEAD = "U0DEV", "U0LEAD"
 

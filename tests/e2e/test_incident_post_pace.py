@@ -13,16 +13,20 @@ from collections import Counter
 
 from app.flows.escalation import ROOT_EDITS_PER_MINUTE
 from app.slack.post_pace import BURST_POSTS, SECONDS_PER_POST
-from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, posts, roots
-from tests.harness import ALERTS, UPDATES
+from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, posts, roots
+from tests.fixtures import ALERTS, UPDATES
 
 INCIDENTS = 30
 MOST_POSTS_IN_ONE_JOB = 1  # a root, a first note (who is paged and the runbooks offered), a recovery
 MESSAGES_EACH = 2  # in #alerts: the root and its first note
 
+# Every alert of these storms is for api: with correlation they would make one incident (see
+# test_incident_correlation.py); these tests are about many incidents, one per alert key.
+PER_KEY = incident_catalog(correlate_minutes=0)
+
 
 async def test_a_storm_of_new_incidents_is_announced_at_one_message_a_second_per_channel(db_url, fake_slack):
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=PER_KEY) as pitcrew:
         for n in range(INCIDENTS):
             body = generic_body(fingerprint=f"storm-{n}", title=f"Storm alert {n}", service="api")
             assert (await pitcrew.webhook("generic", body)).status_code == 202
@@ -62,7 +66,7 @@ async def test_a_storm_of_new_incidents_is_announced_at_one_message_a_second_per
 async def test_a_storm_of_recoveries_keeps_within_the_edits_budget(db_url, fake_slack):
     """Each recovery is a note in its thread (paced) and an edit of its root message (budgeted)."""
     count = ROOT_EDITS_PER_MINUTE + 5
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=PER_KEY) as pitcrew:
         for n in range(count):
             await pitcrew.webhook("generic", generic_body(fingerprint=f"storm-{n}", title=f"Storm alert {n}"))
         for _ in range(count * MESSAGES_EACH):  # until every incident is announced

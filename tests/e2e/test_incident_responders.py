@@ -22,7 +22,7 @@ from tests.e2e.incident_support import (
     updates_posts,
     wait_until,
 )
-from tests.harness import ALERTS, OPERATOR, catalog_from
+from tests.fixtures import ALERTS, OPERATOR, catalog_from
 
 STRANGER = "U0STRANGER"  # a workspace member, nobody's responder
 DM = "D0STRANGER"  # the stranger's direct message with pitcrew

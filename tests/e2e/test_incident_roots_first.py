@@ -22,7 +22,6 @@ from app.slack.post_pace import BURST_POSTS, SECONDS_PER_POST
 from app.store.db import transaction
 from app.store.models import IncidentEvent
 from tests.e2e.incident_support import (
-    SECRET,
     START,
     Clock,
     generic_body,
@@ -34,13 +33,15 @@ from tests.e2e.incident_support import (
     uptimerobot_body,
     wait_until,
 )
-from tests.harness import ALERTS, UPDATES, running_pitcrew
+from tests.fixtures import ALERTS, SECRET, UPDATES, running_pitcrew
 
 INCIDENTS = 20
 ALERTS_SENT = 200  # ten of each fingerprint, half to each instance
 ROOTS_WITHIN_S = 25  # issue 14: every root in #alerts within 25 s of the storm
 # Any stretch of w seconds: at most a burst and one a second (post_pace: a share may start a burst ahead).
 PACE_ALLOWANCE = BURST_POSTS + 1
+# Every storm alert is for api: with correlation they would make one incident; these are about many.
+PER_KEY = incident_catalog(correlate_minutes=0)
 
 
 def _pace_overruns(seconds: list[int]) -> list[str]:
@@ -71,7 +72,7 @@ async def test_a_storm_over_two_instances_posts_every_root_before_the_notes_of_o
         clock = Clock(START)
         instances = [
             await stack.enter_async_context(
-                running_pitcrew(db_url, incident_catalog(), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+                running_pitcrew(db_url, PER_KEY, fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
             )
             for _ in range(2)
         ]
@@ -159,7 +160,7 @@ async def test_the_first_note_pages_the_responders_and_offers_the_runbooks_in_on
 async def test_an_incident_acknowledged_before_its_note_pages_nobody(db_url, fake_slack):
     """A storm holds the first notes back; one acknowledged meanwhile pages nobody when its turn comes."""
     storm = BURST_POSTS + 4
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=PER_KEY) as pitcrew:
         for n in range(storm):
             body = generic_body(fingerprint=f"busy-{n}", title=f"Busy alert {n}")
             assert (await pitcrew.webhook("generic", body)).status_code == 202

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.catalog import StatusPageConfig
 from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, roots, wait_until
-from tests.harness import OPERATOR
+from tests.fixtures import OPERATOR
 
 
 def with_components(**components: str):  # type: ignore[no-untyped-def]

@@ -9,18 +9,21 @@ the extension's view is swapped for one with the same columns and fixed rows.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from app.sandbox.slack import FakeSlack, SlackCall
-from tests.harness import OPERATOR, RunningPitcrew, catalog_from, running_pitcrew
-from tests.postgres_support import ADMIN_DSN, requires_postgres
+from tests.fixtures import (
+    OPERATOR,
+    RunningPitcrew,
+    catalog_from,
+    requires_postgres,
+    running_pitcrew,
+    throwaway_database_sync,
+)
 
 pytestmark = requires_postgres
 
@@ -49,24 +52,11 @@ _STAND_IN = f"""
 """
 
 
-def _dsn(dbname: str) -> str:
-    admin = conninfo_to_dict(ADMIN_DSN)
-    password = f":{admin['password']}" if admin.get("password") else ""
-    host, port = admin.get("host", "127.0.0.1"), admin.get("port", 5432)
-    return f"postgresql://{admin.get('user', 'postgres')}{password}@{host}:{port}/{dbname}"
-
-
 @pytest.fixture(scope="module")
 def service_db() -> Iterator[str]:
     """A throwaway database standing for the service's; its DSN."""
-    name = f"pitcrew_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _dsn(name)
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with throwaway_database_sync() as made:
+        yield made.dsn()
 
 
 async def _run(dsn: str, *statements: str) -> None:

@@ -27,7 +27,7 @@ from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS as VERCEL_IDS
 from app.slack.commands.logs import Place, deliver
 from app.slack.render.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT
 from app.store import audit as audit_store
-from tests.harness import ALERTS, OPERATOR, RunningPitcrew, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, RunningPitcrew, running_pitcrew
 from tests.logs_support import (
     DB_PASSWORD,
     RAILWAY_SECRETS,

@@ -4,18 +4,9 @@ checks that run nothing irreversible (a cancel) may use the minute-long cache.""
 
 from __future__ import annotations
 
-from tests.e2e.actions_support import (
-    STRANGER,
-    Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    wait_ephemeral,
-    wait_status,
-)
-from tests.harness import running_pitcrew
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_ephemeral, wait_status
+from tests.fixtures import STRANGER, Sandbox, running_pitcrew
 
-__all__ = ["sandbox"]
 ONCALL = "U0ONCALL"
 
 

@@ -14,7 +14,6 @@ from app.store.db import transaction
 from app.store.models import AuditEvent, Incident, IncidentEvent, ReceivedAlert
 from tests.e2e.incident_support import (
     ESCALATION,
-    SECRET,
     alertmanager_body,
     generic_body,
     pitcrew_for_incidents,
@@ -24,7 +23,7 @@ from tests.e2e.incident_support import (
     updates_posts,
     wait_until,
 )
-from tests.harness import ALERTS, OPERATOR, UPDATES
+from tests.fixtures import ALERTS, OPERATOR, SECRET, UPDATES
 
 DB_PASSWORD = "S3cr3tPgPass"
 STRIPE_KEY = "sk_live_51HqLm2Qw8ZxVb4Nc6Hp1Jd5R"

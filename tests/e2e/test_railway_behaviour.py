@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from app.sandbox.slack import FakeSlack
-from tests.harness import OPERATOR, running_pitcrew
+from tests.fixtures import OPERATOR, running_pitcrew
 from tests.logs_support import catalog_for, railway_world, serving, vercel_world
 
 

@@ -19,19 +19,20 @@ import httpx
 from sqlalchemy import func, select
 
 from app.catalog import Catalog
+from app.core.health import POSTGRES_CHECK, CheckResult, HealthReport, ServiceHealth, Verdict
 from app.deps import Deps, build_deps
 from app.jobs.runner import MAX_ATTEMPTS, JobRunner
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack, SlackCall, SlackMessage
-from app.settings import Settings
 from app.slack.app import build_slack_app
 from app.slack.deferral import SLACK_REQUEST_JOB, slack_job_handlers
-from app.slack.render.actions import HEALTH_TERMINATE_IDLE
+from app.slack.render.actions import HEALTH_TERMINATE_IDLE, health_actions
+from app.slack.render.health import health_card
 from app.store import audit as audit_store
 from app.store.models import Incident, Job
 from app.web import build_web_app
-from tests.harness import ALERTS, OPERATOR, Clock, catalog_from
+from tests.fixtures import ALERTS, OPERATOR, Clock, catalog_from, settings_for
 
 NOW = datetime(2026, 6, 1, 14, 2, 5, tzinfo=UTC)
 
@@ -57,11 +58,7 @@ class Instance:
 async def instance(db_url: str, slack: FakeSlack, catalog: Catalog, clock: Clock) -> AsyncIterator[Instance]:
     """Takes Slack's requests over HTTP and stores them; runs them only when the test says (run_due).
     Each instance has its own Bolt app, so its own auth.test, as a freshly started process has."""
-    settings = Settings(
-        DATABASE_URL=db_url, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.api_url,
-    )
-    deps = build_deps(settings, catalog, environ={}, clock=clock)
+    deps = build_deps(settings_for(db_url, slack), catalog, environ={}, clock=clock)
     slack_app = build_slack_app(deps)
     web = build_web_app(deps, slack_app)
     try:
@@ -131,10 +128,21 @@ async def test_a_command_runs_once_slack_is_back_within_its_tries(db_url: str, f
 async def _card_with_a_button(
     slack: FakeSlack, node: Instance
 ) -> SlackMessage:
-    await slack.slash("/health", "db", user=OPERATOR, channel=ALERTS)
+    """A `/health` card posted while the database still answered (out of connections): its button
+    stays on screen after the database went away, as pitcrew offers none for a database it cannot reach."""
+    await slack.slash("/health", "db", user=OPERATOR, channel=ALERTS)  # now: no button, the DSN is not set
     assert await node.runner.run_due() == 1
-    [card] = [m for m in slack.messages if m.blocks and any(b.get("type") == "actions" for b in m.blocks)]
-    return card
+    assert not [m for m in slack.messages if m.blocks and any(b.get("type") == "actions" for b in m.blocks)]
+    db = ServiceHealth.of("db", "postgres", [CheckResult(POSTGRES_CHECK, Verdict.DOWN, ("connections 100/100",))])
+    card = health_card(HealthReport((db,), node.clock(), 5.0), actions_for=health_actions)
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            slack.api_url + "chat.postMessage", json={"channel": ALERTS, **card},
+            headers={"Authorization": f"Bearer {slack.token}"},
+        )
+    assert answer.json()["ok"], answer.text
+    [posted] = [m for m in slack.messages if m.blocks and any(b.get("type") == "actions" for b in m.blocks)]
+    return posted
 
 
 async def test_a_click_run_more_than_a_minute_late_is_refused_privately_and_audited(

@@ -9,18 +9,9 @@ which has no "crashed once" field): only pitcrew's own record of the rollback sa
 from __future__ import annotations
 
 from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS
-from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
-    wait_status,
-)
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
+from tests.fixtures import OPERATOR, STRANGER, Sandbox, sandboxed_pitcrew
 
-__all__ = ["sandbox"]
 OLDEST, SECOND, FAILED, NEWEST = SAMPLE_DEPLOYMENT_IDS
 
 

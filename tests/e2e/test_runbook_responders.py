@@ -5,7 +5,6 @@ does: with `slack.responders` set, only a responder or an operator may run it. I
 from __future__ import annotations
 
 from app.sandbox.slack import SlackMessage
-from tests.e2e.actions_support import Sandbox, sandbox
 from tests.e2e.incident_support import thread, updates_posts
 from tests.e2e.runbook_support import (
     RESPONDER,
@@ -18,8 +17,8 @@ from tests.e2e.runbook_support import (
     step_message,
     until,
 )
+from tests.fixtures import Sandbox
 
-__all__ = ["sandbox"]
 DEV = "U0DEV"
 
 

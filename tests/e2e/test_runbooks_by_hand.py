@@ -8,7 +8,6 @@ from pathlib import Path
 
 from app.flows import incident_views
 from app.sandbox.slack import FakeSlack, SlackMessage, buttons, find_button
-from tests.e2e.actions_support import Sandbox, sandbox
 from tests.e2e.incident_support import alertmanager_body, roots, thread
 from tests.e2e.runbook_support import (
     RESPONDER,
@@ -20,9 +19,7 @@ from tests.e2e.runbook_support import (
     step_ref,
     until,
 )
-from tests.harness import ALERTS, OPERATOR
-
-__all__ = ["sandbox"]
+from tests.fixtures import ALERTS, OPERATOR, Sandbox
 
 TEAM_RUNBOOK = """\
 name: payments-down

@@ -11,8 +11,7 @@ from app.flows import incident_views
 from app.sandbox.slack import FakeSlack, SlackMessage, find_button
 from app.store import proposals as proposal_store
 from app.store import runbook_runs as run_store
-from tests.e2e.actions_support import Sandbox, posted_proposal, proposal_id, sandbox, wait_status
-from tests.e2e.incident_support import Pitcrew
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
 from tests.e2e.runbook_support import (
     RESPONDER,
     api_goes_down,
@@ -24,9 +23,8 @@ from tests.e2e.runbook_support import (
     timeline_texts,
     until,
 )
-from tests.harness import OPERATOR
+from tests.fixtures import OPERATOR, Pitcrew, Sandbox
 
-__all__ = ["sandbox"]
 OTHER = "U0RESP2"
 
 

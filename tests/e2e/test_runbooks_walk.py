@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.flows import incident_views
 from app.flows.postmortem import postmortem
 from app.sandbox.slack import find_button
-from tests.e2e.actions_support import Sandbox, posted_proposal, sandbox, wait_status
+from tests.e2e.actions_support import posted_proposal, wait_status
 from tests.e2e.incident_support import thread, updates_posts
 from tests.e2e.runbook_support import (
     RESPONDER,
@@ -23,9 +23,7 @@ from tests.e2e.runbook_support import (
     timeline_texts,
     until,
 )
-from tests.harness import OPERATOR
-
-__all__ = ["sandbox"]
+from tests.fixtures import OPERATOR, Sandbox
 
 
 async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_restart(

@@ -9,7 +9,7 @@ from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.store import audit as audit_store
-from tests.harness import ALERTS, catalog_from, running_pitcrew
+from tests.fixtures import ALERTS, catalog_from, running_pitcrew
 
 
 def _health_catalog(url: str):

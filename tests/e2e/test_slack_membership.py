@@ -16,19 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.sandbox.slack import BOT_SCOPES, FakeSlack, find_button
-from tests.e2e.actions_support import (
-    OPERATOR,
-    Sandbox,
-    audit_entries,
-    sandbox,
-    sandboxed_pitcrew,
-    wait_status,
-)
+from tests.e2e.actions_support import audit_entries, wait_status
 from tests.e2e.test_logs_slack import running
-from tests.harness import ALERTS
+from tests.fixtures import ALERTS, OPERATOR, Sandbox, sandboxed_pitcrew
 from tests.logs_support import add_railway_lines
 
-__all__ = ["sandbox"]
 REPO = Path(__file__).resolve().parents[2]
 PRIVATE = "G0PRIVATE1"
 

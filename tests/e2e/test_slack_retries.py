@@ -13,14 +13,7 @@ from sqlalchemy import func, select
 
 from app.slack.deferral import SLACK_REQUEST_JOB
 from app.store.models import Job
-from tests.e2e.incident_support import (
-    generic_body,
-    pitcrew_for_incidents,
-    roots,
-    thread,
-    updates_posts,
-    wait_until,
-)
+from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, roots, thread, updates_posts, wait_until
 
 
 async def test_a_mention_delivered_again_by_slack_is_acted_on_once(db_url, fake_slack):

@@ -19,7 +19,7 @@ from app.sandbox import slack_payloads as payloads
 from app.slack.stored_requests import sealed_payload
 from app.store import audit as audit_store
 from app.store.models import Job
-from tests.harness import ALERTS, OPERATOR, catalog_from, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, catalog_from, running_pitcrew, signed
 
 UNREACHABLE_DB = "postgresql://postgres@127.0.0.1:1/nothing"
 CLICK_MESSAGE = {"text": "INC-1", "blocks": [], "ts": "1700000000.000100"}
@@ -56,8 +56,9 @@ def _click(fake_slack: Any, action_id: str = "incident.ack") -> bytes:
 
 
 async def _post(pitcrew: Any, body: bytes, content_type: str, **headers: str) -> Any:
-    signed = payloads.signed_headers(body, pitcrew.slack.signing_secret, content_type=content_type)
-    return await pitcrew.http.post("/slack/events", content=body, headers={**signed, **headers})
+    return await pitcrew.http.post(
+        "/slack/events", content=body, headers={**signed(pitcrew.slack, body, content_type), **headers}
+    )
 
 
 # --- another workspace, another app -----------------------------------------------------------------

@@ -12,21 +12,8 @@ from sqlalchemy import insert, select
 from app.slack.deferral import SLACK_REQUEST_JOB
 from app.store.db import transaction
 from app.store.models import Job
-from tests.e2e.actions_support import (
-    OPERATOR,
-    STRANGER,
-    Sandbox,
-    posted_proposal,
-    proposal_id,
-    sandbox,
-    sandboxed_pitcrew,
-    wait_audited,
-    wait_ephemeral,
-    wait_status,
-)
-from tests.harness import RunningPitcrew
-
-__all__ = ["sandbox"]
+from tests.e2e.actions_support import posted_proposal, proposal_id, wait_audited, wait_ephemeral, wait_status
+from tests.fixtures import OPERATOR, STRANGER, RunningPitcrew, Sandbox, sandboxed_pitcrew
 
 
 async def _stored(pitcrew: RunningPitcrew) -> list[Job]:

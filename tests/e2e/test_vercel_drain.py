@@ -24,7 +24,7 @@ from app.sandbox.slack import FakeSlack
 from app.sandbox.vercel.rest import drain_body, drain_signature
 from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.store.models import DrainLine
-from tests.harness import ALERTS, OPERATOR, Clock, RunningPitcrew, running_pitcrew
+from tests.fixtures import ALERTS, OPERATOR, Clock, RunningPitcrew, running_pitcrew
 from tests.logs_support import SHAPED_LINES, VARIABLES, Providers, catalog_for, railway_world, serving, vercel_world
 
 DRAIN_SECRET = "drain-secret-4f1c9a77e2"

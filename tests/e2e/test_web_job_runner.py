@@ -14,7 +14,7 @@ from app.store import jobs as job_store
 from app.store.db import transaction
 from app.store.models import Job
 from app.web import build_web_app
-from tests.harness import catalog_from
+from tests.fixtures import catalog_from
 
 
 async def _status(deps, dedupe_key: str) -> str | None:

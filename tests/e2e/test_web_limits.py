@@ -19,7 +19,7 @@ from app import web_limits
 from app.sandbox import slack_payloads as payloads
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
-from tests.e2e.incident_support import SECRET, generic_body, incident_catalog, pitcrew_for_incidents, roots, wait_until
+from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, roots, wait_until
 from tests.e2e.raw_http_support import (
     Connection,
     close,
@@ -30,7 +30,7 @@ from tests.e2e.raw_http_support import (
     status_of,
     upload,
 )
-from tests.harness import ALERTS
+from tests.fixtures import ALERTS, SECRET, signed
 
 HUGE = 200 * 1024 * 1024
 SLOW_CLIENTS = 50
@@ -120,15 +120,15 @@ async def test_slack_requests_refused_from_their_headers_are_never_read(db_url, 
     async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
         port = port_of(pitcrew.app.url)
         body = _slash_body()
-        signed = payloads.signed_headers(body, fake_slack.signing_secret, content_type=payloads.FORM)
+        fresh = signed(fake_slack, body)
         stale = payloads.signed_headers(
             body, fake_slack.signing_secret, timestamp=int(time.time()) - 600, content_type=payloads.FORM
         )
         cases = {
             "no signature": ({"content-type": payloads.FORM}, 401),
-            "timestamp not digits": ({**signed, "x-slack-request-timestamp": "1e9"}, 401),
+            "timestamp not digits": ({**fresh, "x-slack-request-timestamp": "1e9"}, 401),
             "stale timestamp": (stale, 401),
-            "declared over 1 MiB": (signed, 413),
+            "declared over 1 MiB": (fresh, 413),
         }
         for name, (headers, expected) in cases.items():
             reader, writer = await connect(port)
@@ -143,7 +143,7 @@ async def test_slack_requests_refused_from_their_headers_are_never_read(db_url, 
 async def test_a_body_over_one_mebibyte_without_content_length_is_413_after_one_mebibyte(db_url, fake_slack):
     async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
         body = _slash_body()
-        headers = payloads.signed_headers(body, fake_slack.signing_secret, content_type=payloads.FORM)
+        headers = signed(fake_slack, body)
         request_head = head("POST", "/slack/events", {**headers, "transfer-encoding": "chunked"})
         status, sent = await upload(
             port_of(pitcrew.app.url), request_head, chunked=True, up_to=64 * 1024 * 1024, timeout_s=10

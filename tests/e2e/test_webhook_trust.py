@@ -18,13 +18,13 @@ from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import ReceivedAlert
 from tests.e2e.incident_support import (
-    SECRET,
     generic_body,
     pitcrew_for_incidents,
     sentry_body,
     sentry_signature,
     uptimerobot_body,
 )
+from tests.fixtures import SECRET
 
 UPTIME_SECRET = "uptimerobot-only-secret-5566"
 SENTRY_SECRET = "sentry-client-secret-1234"

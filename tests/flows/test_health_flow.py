@@ -29,7 +29,7 @@ from app.sandbox.vercel.rest import FakeVercel
 from app.sandbox.vercel.sample import sample_world as vercel_world
 from app.sandbox.vercel.world import SANDBOX_VERCEL_TOKEN
 from app.settings import Settings
-from tests.postgres_support import ADMIN_DSN, skip_without_postgres
+from tests.fixtures import ADMIN_DSN, throwaway_database
 
 PG_ADMIN = ADMIN_DSN
 
@@ -61,19 +61,8 @@ async def world() -> AsyncIterator[World]:
 @pytest.fixture
 async def pg_dsn() -> AsyncIterator[str]:
     """A database of our own on the real server, so no other test's sessions count in its numbers."""
-    name = f"pitcrew_health_{uuid.uuid4().hex[:10]}"
-    skip_without_postgres()
-    try:
-        admin = await psycopg.AsyncConnection.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {err}")
-    async with admin:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        async with await psycopg.AsyncConnection.connect(PG_ADMIN, autocommit=True) as admin:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with throwaway_database() as made:
+        yield made.dsn()
 
 
 def catalog_yaml(services: Mapping[str, Any]) -> str:

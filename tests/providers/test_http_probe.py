@@ -29,13 +29,6 @@ from app.sandbox.service import SampleService
 
 
 @pytest.fixture
-async def service() -> AsyncIterator[tuple[SampleService, str]]:
-    sample = SampleService()
-    async with LoopbackServer(sample) as server:
-        yield sample, server.url
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as http:
         yield http

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from app.providers.postgres import (
     slow_queries,
     terminate_idle_sessions,
 )
-from tests.postgres_support import ADMIN_DSN, requires_postgres
+from tests.fixtures import ADMIN_DSN, alive, dsn_for, requires_postgres, throwaway_database_sync
 
 pytestmark = requires_postgres
 
@@ -42,9 +41,7 @@ PRISMA_KEYS = "pgbouncer=true&connection_limit=5&pool_timeout=10&schema=public"
 
 
 def _dsn(user: str, dbname: str, scheme: str = "postgresql", query: str = "") -> str:
-    password = f":{_ADMIN['password']}" if _ADMIN.get("password") and user == _ADMIN.get("user") else ""
-    host, port = _ADMIN.get("host", "127.0.0.1"), _ADMIN.get("port", 5432)
-    return f"{scheme}://{user}{password}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
+    return dsn_for(dbname, user, scheme=scheme, query=query)
 
 
 @dataclass(frozen=True)
@@ -58,22 +55,11 @@ class Hosted:
 
 @pytest.fixture(scope="module")
 def hosted() -> Iterator[Hosted]:
-    suffix = uuid.uuid4().hex[:10]
-    database = f"pitcrew_h_{suffix}"
-    app, other, pitcrew = (f"pitcrew_h_{suffix}_{name}" for name in ("app", "other", "ops"))
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        for role in (app, other, pitcrew):
-            admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        admin.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(pitcrew)))
-    try:
-        yield Hosted(database, app, other, pitcrew, _dsn(_ADMIN.get("user", "postgres"), database))
-    finally:
+    with throwaway_database_sync("app", "other", "ops") as made:
+        app, other, pitcrew = made.roles
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-            for role in (app, other, pitcrew):
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+            admin.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(pitcrew)))
+        yield Hosted(made.database, app, other, pitcrew, made.dsn())
 
 
 async def _open(dsn: str, application: str = "web-api") -> psycopg.AsyncConnection[Any]:
@@ -82,18 +68,10 @@ async def _open(dsn: str, application: str = "web-api") -> psycopg.AsyncConnecti
     return conn
 
 
-async def _alive(conn: psycopg.AsyncConnection[Any]) -> bool:
-    try:
-        await conn.execute("SELECT 1")
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
 async def _ended(conns: list[psycopg.AsyncConnection[Any]]) -> bool:
     async with asyncio.timeout(10):  # a signalled backend ends moments later
         while True:
-            if not any([await _alive(c) for c in conns if not c.closed]):
+            if not any([await alive(c) for c in conns if not c.closed]):
                 return True
             await asyncio.sleep(0.02)
 
@@ -190,7 +168,7 @@ async def test_the_cleanup_ends_only_sessions_of_the_catalogs_roles(hosted: Host
         ended = await terminate_idle_sessions(hosted.admin_dsn, idle_minutes=0, roles=[hosted.app])
         assert set(ended) == {c.info.backend_pid for c in app_sessions}
         assert await _ended(app_sessions)
-        assert all([await _alive(c) for c in others])  # another role's idle sessions are left alone
+        assert all([await alive(c) for c in others])  # another role's idle sessions are left alone
     finally:
         for conn in others:
             await conn.close()
@@ -208,7 +186,7 @@ async def test_a_platform_role_is_never_ended_even_without_roles(hosted: Hosted)
         try:
             assert await idle_sessions(hosted.admin_dsn, idle_minutes=0) == []
             assert await terminate_idle_sessions(hosted.admin_dsn, idle_minutes=0) == []
-            assert await _alive(platform)
+            assert await alive(platform)
         finally:
             await platform.close()
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from app.providers.postgres import (
     slow_queries,
     terminate_idle_sessions,
 )
-from tests.postgres_support import ADMIN_DSN, requires_postgres
+from tests.fixtures import ADMIN_DSN, alive, dsn_for, requires_postgres, throwaway_database_sync
 
 pytestmark = requires_postgres
 
@@ -36,9 +35,7 @@ IDLE_APP = "pitcrew-test-idle"
 
 
 def _dsn(user: str, dbname: str, scheme: str = "postgres") -> str:
-    password = f":{_ADMIN['password']}" if _ADMIN.get("password") and user == _ADMIN.get("user") else ""
-    host, port = _ADMIN.get("host", "127.0.0.1"), _ADMIN.get("port", 5432)
-    return f"{scheme}://{user}{password}@{host}:{port}/{dbname}"
+    return dsn_for(dbname, user, scheme=scheme)
 
 
 @dataclass(frozen=True)
@@ -52,24 +49,14 @@ class Scratch:
 
 @pytest.fixture(scope="module")
 def scratch() -> Iterator[Scratch]:
-    suffix = uuid.uuid4().hex[:12]
-    database, role = f"pitcrew_t_{suffix}", f"pitcrew_t_{suffix}_app"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
+    with throwaway_database_sync("app") as made:
         yield Scratch(
-            database=database,
-            role=role,
-            dsn=_dsn(_ADMIN.get("user", "postgres"), database),
-            role_dsn=_dsn(role, database),
-            other_db_role_dsn=_dsn(role, _ADMIN.get("dbname", "test")),
+            database=made.database,
+            role=made.role,
+            dsn=_dsn(_ADMIN.get("user", "postgres"), made.database),
+            role_dsn=_dsn(made.role, made.database),
+            other_db_role_dsn=_dsn(made.role, _ADMIN.get("dbname", "test")),
         )
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
-            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 async def _wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -164,14 +151,6 @@ def _pids(conns: list[psycopg.AsyncConnection[Any]]) -> set[int]:
     return {conn.info.backend_pid for conn in conns}
 
 
-async def _alive(conn: psycopg.AsyncConnection[Any]) -> bool:
-    try:
-        await conn.execute("SELECT 1")
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
 # --- probe ------------------------------------------------------------------------------------------
 
 
@@ -229,10 +208,10 @@ async def test_terminate_ends_the_idle_sessions_and_nothing_else(scratch, sessio
     ended = await terminate_idle_sessions(scratch.dsn, idle_minutes=0)
     assert set(ended) == _pids(sessions.idle)
     for conn in sessions.idle:
-        assert not await _alive(conn)
-    assert await _alive(sessions.idle_in_transaction)
-    assert await _alive(sessions.superuser_idle)
-    assert await _alive(sessions.other_database_idle)
+        assert not await alive(conn)
+    assert await alive(sessions.idle_in_transaction)
+    assert await alive(sessions.superuser_idle)
+    assert await alive(sessions.other_database_idle)
     assert (await _states([sessions.sleeper.info.backend_pid]))[sessions.sleeper.info.backend_pid] == "active"
 
 
@@ -251,7 +230,7 @@ async def test_terminate_spares_a_session_that_became_busy_since_the_preview(scr
 async def test_terminate_honours_the_idle_threshold(scratch, sessions):
     assert await terminate_idle_sessions(scratch.dsn, idle_minutes=60) == []
     for conn in sessions.idle:
-        assert await _alive(conn)
+        assert await alive(conn)
 
 
 async def test_an_application_role_may_end_its_own_idle_sessions(scratch, sessions):

@@ -13,7 +13,7 @@ from app.deps import build_deps
 from app.jobs.runner import JobRunner
 from app.settings import Settings
 from app.store.migrate import upgrade_async
-from tests.harness import catalog_from
+from tests.fixtures import catalog_from
 
 
 async def _wait_for(predicate, what: str) -> None:

@@ -12,7 +12,7 @@ from app.jobs.runner import JobRunner
 from app.settings import Settings
 from app.store.db import transaction
 from app.store.models import Job
-from tests.harness import Clock, catalog_from
+from tests.fixtures import Clock, catalog_from
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from app.store import jobs as job_store
 from app.store.db import transaction
 from app.store.jobs import ClaimedJob
 from app.store.models import Job
-from tests.harness import Clock, catalog_from
+from tests.fixtures import Clock, catalog_from
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TICK = "test.tick"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.core.health import CheckResult, ServiceHealth, Verdict
+from app.core.health import CheckResult, ServiceHealth, Verdict, failed_probe
 from app.flows.action_views import (
     ClickResult,
     DeploymentList,
@@ -224,6 +224,23 @@ def test_health_card_buttons_only_for_services_that_are_down():
     [db] = health_actions(ServiceHealth.of("db", "postgres", [down]))
     assert [e["action_id"] for e in db["elements"]] == ["health.propose_terminate_idle"]
     assert health_actions(ServiceHealth.of("site", "http", [down])) == []
+
+
+def test_no_health_button_when_the_check_it_would_go_through_did_not_reach_the_provider():
+    unreached = failed_probe("railway deployment", "railway latest deployment", "connection refused")
+    http_down = CheckResult("GET https://api/health", Verdict.DOWN, ("HTTP 503, expected 200",))
+    [note] = health_actions(ServiceHealth.of("api", "railway", [unreached, http_down]))
+    assert note["type"] == "context"
+    assert note["elements"][0]["text"] == "Railway could not be reached: no actions offered."
+    [web] = health_actions(ServiceHealth.of("web", "vercel", [failed_probe("vercel deployment", "x", "y")]))
+    assert web["elements"][0]["text"] == "Vercel could not be reached: no actions offered."
+    [db] = health_actions(ServiceHealth.of("db", "postgres", [failed_probe("postgres", "postgres probe", "no host")]))
+    assert db["elements"][0]["text"] == "The database could not be reached: no actions offered."
+    # Another check failing to connect (the service's own URL) says nothing of the provider.
+    unreachable_url = failed_probe("GET https://api/health", "GET https://api/health", "connection refused")
+    crashed = CheckResult("railway deployment", Verdict.DOWN, ("latest deployment d1 CRASHED",))
+    [block] = health_actions(ServiceHealth.of("api", "railway", [crashed, unreachable_url]))
+    assert block["type"] == "actions"
 
 
 def test_approvals_so_far_are_shown_while_a_second_operator_is_awaited():

@@ -340,7 +340,11 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
 
 
 def health_actions(service: ServiceHealth) -> list[Block]:
-    """Buttons under a service that is down on the `/health` card: they propose, never act."""
+    """Buttons under a service that is down on the `/health` card: they propose, never act.
+
+    None when the provider they would go through could not be reached by the probe: a line says
+    so instead, so nobody confirms a restart that can only fail.
+    """
     if service.verdict is not Verdict.DOWN:
         return []
     name = service.service
@@ -352,7 +356,12 @@ def health_actions(service: ServiceHealth) -> list[Block]:
         "vercel": [button(HEALTH_ROLLBACK, f"Roll back {name}", name)],
         "postgres": [button(HEALTH_TERMINATE_IDLE, "End idle sessions", name)],
     }.get(service.provider, [])
-    return [actions(*buttons, block_id=f"health.actions.{name}")] if buttons else []
+    if not buttons:
+        return []
+    unreached = service.unreached
+    if unreached is not None:
+        return [context(escape(f"{unreached}: no actions offered."))]
+    return [actions(*buttons, block_id=f"health.actions.{name}")]
 
 
 # ---- words --------------------------------------------------------------------------------------
