@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -252,11 +253,26 @@ class Service(_Strict):
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     depends_on: list[str] = Field(default_factory=list)
     """Services this one needs (web on api, api on db): their open incident takes this one's alerts."""
+    # Variables the service cannot work without: `/health` reports the service degraded, naming
+    # each one that is missing or empty (one pitcrew cannot read, sealed or sensitive, is present).
+    required_vars: list[str] = Field(default_factory=list)
 
     @field_validator("health", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
+
+    @field_validator("required_vars", mode="before")
+    @classmethod
+    def _variable_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of variable names, such as [DATABASE_URL, JWT_SECRET]")
+        wrong = [v for v in value if not re.match(ENV_NAME, v)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a variable name: letters, digits and _, not starting with a digit")
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _provider_block(self) -> Service:
@@ -264,6 +280,11 @@ class Service(_Strict):
             raise ValueError(f"provider is {self.provider} but the `{self.provider}:` block is missing")
         if self.provider == "http" and not self.health:
             raise ValueError("provider http needs at least one `health:` check")
+        if self.required_vars and self.provider not in ("railway", "vercel"):
+            raise ValueError(
+                "required_vars: pitcrew reads the variables of railway and vercel services, "
+                f"not of {self.provider} ones"
+            )
         return self
 
 
@@ -296,6 +317,41 @@ class StatusPageConfig(_Strict):
         return value
 
 
+class WeeklyReportConfig(_Strict):
+    """`reports.weekly:` when the weekly report is posted: a weekday and an hour in `timezone`.
+
+    Posted to the updates channel (else the alerts channel), once for all instances."""
+
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(default=9, ge=0, le=23)
+    timezone: str = "UTC"
+    days: Literal[7, 30] = 7  # the period the post covers
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+        return value
+
+    def channel(self, slack: SlackConfig) -> str:
+        return slack.updates_channel or slack.alerts_channel
+
+
+class ReportsConfig(_Strict):
+    """`reports:` the managers' view of a period. Off by default: no `weekly` key, no weekly post
+    (`/incident report` works regardless)."""
+
+    weekly: WeeklyReportConfig | None = None
+
+
 class Catalog(_Strict):
     slack: SlackConfig
     runbooks_dir: str | None = None
@@ -306,6 +362,7 @@ class Catalog(_Strict):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("services")
     @classmethod

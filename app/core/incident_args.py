@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app.core.chat_text import plain_text
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
+from app.core.period_report import BadPeriod, parse_period
 
 USAGE = """\
 Usage:
@@ -30,9 +31,10 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> merge <other id>` — move the other incident's alerts into this one (it resolves as merged)
 • `/incident <id> split <source>` — move one source's joined alerts out into an incident of their own
 • `/incident <id> timeline` · `/incident <id> postmortem`
+• `/incident report [7d|30d]` — the period's incidents by service and severity, MTTA/MTTR, with a chart
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
-`@pitcrew split <source>`."""
+`@pitcrew split <source>` (or a service, or `source:service`)."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
@@ -67,8 +69,8 @@ class IncidentUsageError(IncidentUsage):
 
 @dataclass(frozen=True)
 class IncidentCommand:
-    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private) or one
-    of THREAD_VERBS."""
+    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private), report
+    (`days`) or one of THREAD_VERBS."""
 
     verb: str
     incident_id: int | None = None
@@ -79,6 +81,7 @@ class IncidentCommand:
     user: str | None = None
     state: str | None = None
     other_id: int | None = None  # `merge`: the incident merged into this one
+    days: int | None = None  # `report`: the period, 7 or 30
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -94,6 +97,11 @@ def parse_incident_command(text: str | None) -> IncidentCommand:
         raise IncidentUsage()
     if head == "declare":
         return _declare(rest.strip())
+    if head == "report":
+        try:
+            return IncidentCommand(verb="report", days=parse_period(rest))
+        except BadPeriod as err:
+            raise IncidentUsageError(str(err)) from None
     try:
         incident_id = parse_incident_id(first)
     except BadIncidentValue:

@@ -341,3 +341,15 @@ class IncidentAlert(Base):
         Index("ix_incident_alerts_alert_key", "alert_key"),
         Index("ix_incident_alerts_service", "service"),
     )
+
+
+class ReportRun(Base):
+    """0012: one row per weekly report posted (`weekly:<local date>`): the insert is the claim, so
+    the week's report posts once whichever instances run its job (app/store/reports.py)."""
+
+    __tablename__ = "report_runs"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    claimed_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))

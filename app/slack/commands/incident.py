@@ -27,6 +27,7 @@ from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
 from app.flows.postmortem import postmortem
+from app.slack.commands.incident_report import answer_report
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
@@ -71,6 +72,9 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
     except IncidentUsage as err:
         await respond(**render.usage(err), response_type="ephemeral")
         await audit_command(context, command, "usage")
+        return
+    if parsed.verb == "report":
+        await audit_command(context, command, await answer_report(deps, client, respond, command, parsed))
         return
     if needs_responder(parsed.verb):  # slash commands run in a channel, never in a thread
         refused = await refuse_unless_responder(
