@@ -17,6 +17,7 @@ from app.slack import interactions as action_interactions
 from app.slack import quiet_jobs as _quiet_jobs  # noqa: F401 - registers the silence and maintenance jobs
 from app.slack.ack_runner import PromptAckRunner
 from app.slack.client import web_client
+from app.slack.commands import rotate as rotate_command
 from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
@@ -70,4 +71,5 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     silence_interactions.register(app)
     runbook_interactions.register(app)
     variable_interactions.register(app)
+    rotate_command.register()  # a rotation's closing note, posted from the verification job
     return app

@@ -12,6 +12,7 @@ from app.flows.health import check_health
 from app.flows.responders import answers_publicly
 from app.slack.commands.incident import INCIDENT_VERBS
 from app.slack.commands.logs import logs_verb
+from app.slack.commands.rotate import rotate_verb
 from app.slack.commands.variables import vars_verb
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
@@ -43,6 +44,7 @@ VERBS["logs"] = logs_verb
 VERBS["runbook"] = runbook_verb  # @pitcrew runbook <name>: start it in this incident thread
 VERBS["set"] = set_verb  # @pitcrew set <service> NAME: a form for the value (never typed in the channel)
 VERBS["unset"] = unset_verb  # @pitcrew unset <service> NAME
+VERBS["rotate"] = rotate_verb  # @pitcrew rotate NAME [service ...]: a new secret made by pitcrew
 VERBS["vars"] = vars_verb  # @pitcrew vars <service> / vars compare <a> <b>: masked, responders only
 
 

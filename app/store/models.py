@@ -434,3 +434,25 @@ class ReportRun(Base):
     claimed_at: Mapped[datetime]
     channel: Mapped[str | None] = mapped_column(String(40))
     message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class Rotation(Base):
+    """A secret rotation (migration 0014): the services in order, the one whose proposal is open, and
+    the generated value sealed (app/core/value_vault.py) until every service has it, then NULL.
+    Status: running, done, stopped."""
+
+    __tablename__ = "rotations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    services: Mapped[list[str]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer)
+    proposal_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    sealed: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    thread_ts: Mapped[str | None] = mapped_column(String(50))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    rotated_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
