@@ -96,6 +96,26 @@ async def tell_outcome(deps: Deps, proposal: Proposal) -> None:
             log.exception("a listener of proposal %s (%s) failed", proposal.id, proposal.status)
 
 
+_verification_listeners: list[OutcomeListener] = []
+
+
+def listen_to_verifications(listener: OutcomeListener) -> None:
+    """Be told when a proposal's verification ends (verified or failed), after `listen_to_outcomes` was
+    told it was accepted: what waits for the service to be healthy, not only for the provider to take
+    it (a secret rotation's next service, app/flows/rotation.py). Registered once, at import."""
+    if listener not in _verification_listeners:
+        _verification_listeners.append(listener)
+
+
+async def tell_verified(deps: Deps, proposal: Proposal) -> None:
+    """Tell the verification listeners; a listener's failure is logged and changes nothing of the outcome."""
+    for listener in list(_verification_listeners):
+        try:
+            await listener(deps, proposal)
+        except Exception:
+            log.exception("a verification listener of proposal %s (%s) failed", proposal.id, proposal.status)
+
+
 class LoggingNotifier:
     """No chat connected (a bare job runner): the changes are in the database, and the log says them."""
 

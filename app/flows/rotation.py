@@ -28,7 +28,13 @@ from app.core.rotation import Holder, RotationRefused, choose, new_value, order
 from app.core.value_vault import seal, unseal, vault_key
 from app.core.variable_changes import check_name
 from app.flows.action_calls import ActionError
-from app.flows.action_ports import GroupMembers, ProposalNotifier, listen_to_outcomes, notifier_for
+from app.flows.action_ports import (
+    GroupMembers,
+    ProposalNotifier,
+    listen_to_outcomes,
+    listen_to_verifications,
+    notifier_for,
+)
 from app.flows.action_views import Proposal, Where
 from app.flows.actions import propose_set_variable
 from app.flows.variable_changes import may_submit
@@ -128,7 +134,7 @@ async def start(
         chosen, length, not_compared = choose(name, await holders(deps, name), named)
     except RotationRefused as err:
         raise RotationError(str(err)) from None
-    services = order(chosen, deps.catalog.depends_on())
+    services = order(chosen, deps.catalog.depends_on)
     rotation_id = uuid.uuid4().hex
     value = new_value(length)
     await store.create(
@@ -240,4 +246,5 @@ async def overdue(deps: Deps, limits: dict[str, int]) -> list[tuple[str, int]]:
     return late
 
 
-listen_to_outcomes(_proposal_settled)
+listen_to_outcomes(_proposal_settled)  # failed, cancelled, expired: the rotation stops
+listen_to_verifications(_proposal_settled)  # verified: the next service; failed: stops

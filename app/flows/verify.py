@@ -20,7 +20,7 @@ from app.core.actions import ActionPolicy, ProposalStatus
 from app.core.health import CheckResult, ServiceHealth, Verdict
 from app.core.verification import Observation, Phase, VerifyState, judge, next_look
 from app.flows import action_calls as calls
-from app.flows.action_ports import ProposalNotifier, notifier_for
+from app.flows.action_ports import ProposalNotifier, notifier_for, tell_verified
 from app.flows.action_runs import PITCREW, VERIFY_JOB, show
 from app.flows.action_views import view
 from app.flows.health import check_health
@@ -92,6 +92,7 @@ async def verify_once(deps: Deps, proposal_id: str, *, notifier: ProposalNotifie
             await notifier.post_in_thread(proposal, step.alert)
         except Exception:
             log.exception("could not post the verification failure of proposal %s", proposal_id)
+    await tell_verified(deps, proposal)
     return None
 
 

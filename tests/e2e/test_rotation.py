@@ -1,0 +1,134 @@
+"""`@pitcrew rotate NAME` end to end: a signed mention, the first service's proposal, the operator's
+confirmation, the Railway upsert with its redeploy, the verification driven by a hand-moved clock,
+then the next service's proposal (in `depends_on` order), and the closing notify note. The new value,
+made by pitcrew and read back from the sandbox, is then looked for in every Slack call, log line,
+audit entry and database row, and found in none. Also: refused without AUDIT_KEY, for an unknown
+name, and for a non-operator, each privately and with nothing proposed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from app.jobs.runner import JobRunner
+from app.sandbox.railway.sample import SAMPLE_JWT_SECRET
+from app.sandbox.slack import FakeSlack
+from app.store import rotations
+from tests.e2e.actions_support import audit_entries, posted_proposal, proposal_id, wait_ephemeral, wait_status
+from tests.e2e.test_variables_set import AUDIT, _proposals_posted, _rows
+from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, STRANGER, RunningPitcrew, Sandbox, running_pitcrew
+
+THREAD = "1700000000.000321"
+
+
+def _pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox, *, audit_key: bool = True):
+    settings = sandbox.settings()
+    if audit_key:
+        settings["AUDIT_KEY"] = AUDIT
+    worker = {"provider": "railway", "railway": sandbox.world.ref("worker").model_dump()}
+    # api depends on worker here, so the order differs from pitcrew.yml's: worker first, then api
+    api = sandbox.railway_api(depends_on=["worker"])
+    catalog = sandbox.catalog(
+        extra={"api": api, "worker": worker}, actions={"verify": {"interval_s": 30, "window_minutes": 1}}
+    )
+    return running_pitcrew(db_url, catalog, slack, clock=sandbox.clock, **settings)
+
+
+async def _confirm_and_verify(pitcrew: RunningPitcrew, slack: FakeSlack, sandbox: Sandbox, count: int) -> Any:
+    message = await posted_proposal(slack, count=count)
+    await slack.click(message, "action.confirm", user=OPERATOR_2)
+    pid = proposal_id(message)
+    done = await wait_status(pitcrew, pid, "accepted", "failed")
+    assert done.status == "accepted", done.failure
+    runner = JobRunner(pitcrew.deps, worker="test")
+    for _ in range(20):
+        await pitcrew.jobs_settled()
+        sandbox.clock.advance(seconds=30)
+        await runner.run_due()
+        found = await wait_status(pitcrew, pid, "accepted", "verified", "failed")
+        if found.status != "accepted":
+            break
+    assert found.status == "verified", found.verification
+    return message
+
+
+def _notes(slack: FakeSlack, fragment: str) -> list[Any]:
+    return [c for c in slack.calls if c.method == "chat.postMessage" and fragment in json.dumps(c.args, default=str)]
+
+
+async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
+    db_url, fake_slack, sandbox: Sandbox, caplog
+):
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="pitcrew")
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+        first = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 1)
+        assert "worker" in json.dumps(first.blocks) and "JWT_SECRET" in json.dumps(first.blocks)
+        assert first.thread_ts == THREAD and "rotation of JWT_SECRET" in json.dumps(first.blocks)
+        second = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 2)
+        assert "api" in json.dumps(second.blocks)
+        await pitcrew.jobs_settled()
+        assert _proposals_posted(fake_slack) == 2
+        [note] = _notes(fake_slack, "sign in again")
+        assert note.args["thread_ts"] == THREAD and "JWT_SECRET rotated on worker, api" in json.dumps(note.args)
+
+        new = sandbox.world.service("api").variables["JWT_SECRET"]
+        assert new == sandbox.world.service("worker").variables["JWT_SECRET"]
+        assert new != SAMPLE_JWT_SECRET and len(new) == len(SAMPLE_JWT_SECRET) and "${{" not in new
+        upserts = sandbox.mutations("VariableUpsert")
+        services = [c.variables["input"]["serviceId"] for c in upserts]
+        assert services == [sandbox.world.ref("worker").service_id, sandbox.world.ref("api").service_id]
+
+        entries = await audit_entries(pitcrew)
+        rotated = [e for e in entries if e.action == "rotate"]
+        assert [e.actor for e in rotated] == [OPERATOR, OPERATOR]
+        assert rotated[0].outcome.startswith("started") and rotated[-1].outcome.startswith("done")
+        async with pitcrew.deps.sessions() as session:
+            from sqlalchemy import select
+
+            from app.store.models import Rotation
+
+            row = (await session.execute(select(Rotation))).scalar_one()
+        assert row.status == "done" and row.sealed is None
+        assert await rotations.last_done(pitcrew.deps.sessions, "JWT_SECRET") is not None
+        rows = await _rows(pitcrew)
+    assert new not in fake_slack.all_text()
+    assert new not in json.dumps([[e.action, e.target, e.params, e.outcome] for e in entries], default=str)
+    assert new not in rows
+    assert new not in caplog.text
+
+
+async def _refused(pitcrew: RunningPitcrew, slack: FakeSlack, text: str, user: str) -> str:
+    await slack.mention(text, user=user, channel=ALERTS, thread_ts=THREAD)
+    notes = await wait_ephemeral(slack, user, 1)
+    await pitcrew.jobs_settled()
+    assert _proposals_posted(slack) == 0
+    return notes[-1].text
+
+
+async def test_rotate_is_refused_without_audit_key(db_url, fake_slack, sandbox: Sandbox):
+    async with _pitcrew(db_url, fake_slack, sandbox, audit_key=False) as pitcrew:
+        said = await _refused(pitcrew, fake_slack, "rotate JWT_SECRET", OPERATOR)
+    assert "AUDIT_KEY" in said and "Nothing was rotated" in said
+    assert not sandbox.mutations("VariableUpsert")
+
+
+async def test_rotate_an_unknown_name_is_refused(db_url, fake_slack, sandbox: Sandbox):
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        said = await _refused(pitcrew, fake_slack, "rotate NO_SUCH_SECRET", OPERATOR)
+        bad = await _refused(pitcrew, fake_slack, "rotate 9BAD", OPERATOR_2)
+    assert "no Railway or Vercel service has a variable NO_SUCH_SECRET" in said and "Usage" in said
+    assert "Nothing was rotated" in bad
+    assert not sandbox.mutations("VariableUpsert")
+
+
+async def test_rotate_by_a_non_operator_is_refused(db_url, fake_slack, sandbox: Sandbox):
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        said = await _refused(pitcrew, fake_slack, "rotate JWT_SECRET", STRANGER)
+        entries = await audit_entries(pitcrew)
+    assert "only operators rotate secrets" in said
+    assert any(e.action == "rotate" and e.outcome.startswith("refused") and e.actor == STRANGER for e in entries)
+    assert not sandbox.mutations("VariableUpsert")
