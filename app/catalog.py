@@ -256,6 +256,21 @@ class Service(_Strict):
     # Variables the service cannot work without: `/health` reports the service degraded, naming
     # each one that is missing or empty (one pitcrew cannot read, sealed or sensitive, is present).
     required_vars: list[str] = Field(default_factory=list)
+    # Secrets to rotate regularly, with their longest age in days (`{JWT_SECRET: 90}`): `/health` warns
+    # when pitcrew's last rotation of one (`@pitcrew rotate`, app/flows/rotation.py) is older.
+    rotate_after_days: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("rotate_after_days", mode="before")
+    @classmethod
+    def _rotation_ages(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("expected variable names with a number of days, such as {JWT_SECRET: 90}")
+        for name, days in value.items():
+            if not isinstance(name, str) or not re.match(ENV_NAME, name):
+                raise ValueError(f"{name!r} is not a variable name: letters, digits and _, not starting with a digit")
+            if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+                raise ValueError(f"{name}: expected a whole number of days from 1 to 3650, got {days!r}")
+        return value
 
     @field_validator("health", mode="before")
     @classmethod
@@ -283,6 +298,11 @@ class Service(_Strict):
         if self.required_vars and self.provider not in ("railway", "vercel"):
             raise ValueError(
                 "required_vars: pitcrew reads the variables of railway and vercel services, "
+                f"not of {self.provider} ones"
+            )
+        if self.rotate_after_days and self.provider not in ("railway", "vercel"):
+            raise ValueError(
+                "rotate_after_days: pitcrew rotates the variables of railway and vercel services, "
                 f"not of {self.provider} ones"
             )
         return self

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,6 +31,7 @@ from app.core.health import (
 )
 from app.core.observations import Deployment, DeploymentObservation
 from app.core.secrets import dsn_secrets, mask_values
+from app.flows.rotation_age import overdue
 from app.flows.variables import VariablesUnavailable, required_missing
 from app.providers.base import ProviderError
 from app.providers.http import probe_http, safe_url
@@ -97,6 +98,8 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probes.extend(_http(deps, check, bounds) for check in service.health)
     if service.required_vars and service.provider in ("railway", "vercel"):
         probes.append(_required_vars(deps, name, service.required_vars, bounds))
+    if service.rotate_after_days:
+        probes.append(_rotation_age(deps, service.rotate_after_days))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
     return ServiceHealth.of(name, service.provider, (check for check, _ in probed), deployment)
@@ -135,6 +138,23 @@ async def _required_vars(deps: Deps, name: str, required: Sequence[str], bounds:
         return CheckResult(check, Verdict.OK, (count,)), None
     named = tuple(f"required variable {p.name} is {p.state}" for p in missing)
     return CheckResult(check, Verdict.DEGRADED, named), None
+
+
+async def _rotation_age(deps: Deps, limits: Mapping[str, int]) -> Probed:
+    """`rotate_after_days`: a warning (the service still works, so the verdict stays ok) naming each
+    secret whose last rotation by pitcrew is older than its limit, or that pitcrew never rotated."""
+    said: list[str] = []
+    for name, age in await overdue(deps, dict(limits)):
+        limit = limits[name]
+        if age < 0:
+            said.append(f":warning: {name}: no rotation by pitcrew on record (rotate_after_days {limit}): "
+                        f"`@pitcrew rotate {name}`")
+        else:
+            said.append(f":warning: {name} was last rotated {age} days ago (rotate_after_days {limit}): "
+                        f"`@pitcrew rotate {name}`")
+    if not said:
+        said.append(f"rotated within {', '.join(f'{n} {d} days' for n, d in sorted(limits.items()))}")
+    return CheckResult("secret rotation", Verdict.OK, tuple(said)), None
 
 
 async def _deployment(

@@ -19,7 +19,6 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from app.catalog import UnknownService
@@ -228,22 +227,6 @@ async def _stopped(
                  f"the old one: they no longer match. Run `@pitcrew rotate {record.name} "
                  f"{' '.join(record.services)}` again to bring them together.")
     await _notifier(deps).say(record.channel or "", record.thread_ts, said)
-
-
-async def overdue(deps: Deps, limits: dict[str, int]) -> list[tuple[str, int]]:
-    """Of `rotate_after_days` ({NAME: days}), the names last rotated longer ago (or never by pitcrew):
-    each with its age in days (-1 for never)."""
-    now: datetime = deps.clock()
-    late: list[tuple[str, int]] = []
-    for name, days in sorted(limits.items()):
-        last = await store.last_done(deps.sessions, name)
-        if last is None:
-            late.append((name, -1))
-        else:
-            last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
-            if now - last > timedelta(days=days):
-                late.append((name, (now - last).days))
-    return late
 
 
 listen_to_outcomes(_proposal_settled)  # failed, cancelled, expired: the rotation stops
