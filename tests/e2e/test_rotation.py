@@ -23,13 +23,13 @@ from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, STRANGER, RunningPitcre
 THREAD = "1700000000.000321"
 
 
-def _pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox, *, audit_key: bool = True):
+def _pitcrew(db_url: str, slack: FakeSlack, sandbox: Sandbox, *, audit_key: bool = True, **api_more: Any):
     settings = sandbox.settings()
     if audit_key:
         settings["AUDIT_KEY"] = AUDIT
     worker = {"provider": "railway", "railway": sandbox.world.ref("worker").model_dump()}
     # api depends on worker here, so the order differs from pitcrew.yml's: worker first, then api
-    api = sandbox.railway_api(depends_on=["worker"])
+    api = sandbox.railway_api(depends_on=["worker"], **api_more)
     catalog = sandbox.catalog(
         extra={"api": api, "worker": worker}, actions={"verify": {"interval_s": 30, "window_minutes": 1}}
     )
@@ -54,6 +54,13 @@ async def _confirm_and_verify(pitcrew: RunningPitcrew, slack: FakeSlack, sandbox
     return message
 
 
+async def _health(slack: FakeSlack, fragment: str) -> None:
+    """`@pitcrew health api` in the thread, and the card's evidence of `rotate_after_days`."""
+    seen = len(_notes(slack, fragment))
+    await slack.mention("health api", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+    await slack.wait_for(lambda c: c.method == "chat.postMessage" and fragment in json.dumps(c.args), count=seen + 1)
+
+
 def _notes(slack: FakeSlack, fragment: str) -> list[Any]:
     return [c for c in slack.calls if c.method == "chat.postMessage" and fragment in json.dumps(c.args, default=str)]
 
@@ -63,7 +70,8 @@ async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
 ):
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="pitcrew")
-    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+    async with _pitcrew(db_url, fake_slack, sandbox, rotate_after_days={"JWT_SECRET": 90}) as pitcrew:
+        await _health(fake_slack, "no rotation by pitcrew on record (rotate_after_days 90)")
         await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
         first = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 1)
         assert "worker" in json.dumps(first.blocks) and "JWT_SECRET" in json.dumps(first.blocks)
@@ -94,6 +102,9 @@ async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
             row = (await session.execute(select(Rotation))).scalar_one()
         assert row.status == "done" and row.sealed is None
         assert await rotations.last_done(pitcrew.deps.sessions, "JWT_SECRET") is not None
+        await _health(fake_slack, "rotated within JWT_SECRET 90 days")
+        sandbox.clock.advance(days=91)
+        await _health(fake_slack, "JWT_SECRET was last rotated 91 days ago (rotate_after_days 90)")
         rows = await _rows(pitcrew)
     assert new not in fake_slack.all_text()
     assert new not in json.dumps([[e.action, e.target, e.params, e.outcome] for e in entries], default=str)
@@ -132,3 +143,32 @@ async def test_rotate_by_a_non_operator_is_refused(db_url, fake_slack, sandbox: 
     assert "only operators rotate secrets" in said
     assert any(e.action == "rotate" and e.outcome.startswith("refused") and e.actor == STRANGER for e in entries)
     assert not sandbox.mutations("VariableUpsert")
+
+
+async def test_a_sealed_holder_is_left_out_and_the_asker_is_asked(db_url, fake_slack, sandbox: Sandbox):
+    sandbox.world.set_variable("worker", "JWT_SECRET", "sealed-worker-secret-value", sealed=True)
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+        message = await posted_proposal(fake_slack)
+        [note] = await wait_ephemeral(fake_slack, OPERATOR, 1)
+        await pitcrew.jobs_settled()
+    assert "Set JWT_SECRET on api" in message.text
+    assert "worker also has JWT_SECRET, but its value cannot be read" in note.text
+    assert "rotate JWT_SECRET api worker" in note.text
+
+
+async def test_a_cancelled_proposal_stops_the_rotation_and_forgets_the_value(db_url, fake_slack, sandbox: Sandbox):
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+        message = await posted_proposal(fake_slack)
+        await fake_slack.click(message, "action.cancel", user=OPERATOR)
+        await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "stopped" in json.dumps(c.args))
+        await pitcrew.jobs_settled()
+        async with pitcrew.deps.sessions() as session:
+            from sqlalchemy import select
+
+            from app.store.models import Rotation
+
+            row = (await session.execute(select(Rotation))).scalar_one()
+    assert row.status == "stopped" and row.sealed is None
+    assert _proposals_posted(fake_slack) == 1 and not sandbox.mutations("VariableUpsert")
