@@ -172,3 +172,25 @@ async def test_a_cancelled_proposal_stops_the_rotation_and_forgets_the_value(db_
             row = (await session.execute(select(Rotation))).scalar_one()
     assert row.status == "stopped" and row.sealed is None
     assert _proposals_posted(fake_slack) == 1 and not sandbox.mutations("VariableUpsert")
+
+
+async def test_a_vercel_frontend_sharing_the_secret_is_rotated_last(db_url, fake_slack, sandbox: Sandbox):
+    """web (Vercel) depends on api: worker, then api, then web's production entry and its redeploy."""
+    sandbox.vercel_world.set_env("web", "JWT_SECRET", SAMPLE_JWT_SECRET, targets=["production"])
+    settings = {**sandbox.settings(), "AUDIT_KEY": AUDIT}
+    worker = {"provider": "railway", "railway": sandbox.world.ref("worker").model_dump()}
+    web = {"provider": "vercel", "vercel": sandbox.vercel_world.ref("web").model_dump(exclude_none=True),
+           "depends_on": ["api"]}
+    catalog = sandbox.catalog(
+        extra={"api": sandbox.railway_api(depends_on=["worker"]), "worker": worker, "web": web},
+        actions={"verify": {"interval_s": 30, "window_minutes": 1}},
+    )
+    async with running_pitcrew(db_url, catalog, fake_slack, clock=sandbox.clock, **settings) as pitcrew:
+        await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+        cards = [await _confirm_and_verify(pitcrew, fake_slack, sandbox, n) for n in (1, 2, 3)]
+        await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "sign in again" in json.dumps(c.args))
+        await pitcrew.jobs_settled()
+    assert [c.text.split(" on ")[1].split(",")[0] for c in cards] == ["worker", "api", "web"]
+    new = sandbox.world.service("api").variables["JWT_SECRET"]
+    assert sandbox.vercel_world.project("web").env["JWT_SECRET"] == new != SAMPLE_JWT_SECRET
+    assert new not in fake_slack.all_text()
