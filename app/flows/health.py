@@ -9,11 +9,12 @@ says which call failed and why: one broken service never hides the state of the 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
 from app.core.health import (
@@ -29,7 +30,7 @@ from app.core.health import (
     judge_http,
     judge_postgres,
 )
-from app.core.observations import Deployment, DeploymentObservation
+from app.core.observations import Deployment, DeploymentObservation, HttpObservation
 from app.core.secrets import dsn_secrets, mask_values
 from app.flows.variables import VariablesUnavailable, required_missing
 from app.providers.base import ProviderError
@@ -164,16 +165,72 @@ async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
 
 
 async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:
-    name = http_check_name(check.method, safe_url(check.url))
+    """One HTTP check. A POST's body comes from the environment variable `body_env` (a test user's
+    login): it is sent, and masked in whatever the card quotes, as a secret is."""
+    name = http_check_name(check.method, safe_url(check.probe_url))
+    body: bytes | None = None
+    secrets = bounds.secrets
+    if check.body_env is not None:
+        text = deps.environ.get(check.body_env, "")
+        if not text:
+            return failed_probe(name, name, f"environment variable {check.body_env} is not set"), None
+        body = text.encode()
+        secrets = [*secrets, *_body_secrets(text)]
     result, _ = await _guarded(
         name,
         name,
         check.timeout_s,
-        lambda: probe_http(deps.probes, url=check.url, method=check.method, timeout_s=check.timeout_s),
-        lambda obs: judge_http(obs, check),
-        bounds.secrets,
+        lambda: probe_http(
+            deps.probes,
+            url=check.probe_url,
+            method=check.method,
+            timeout_s=check.timeout_s,
+            body=body,
+            content_type=check.content_type,
+            origin=check.origin,
+            keep_headers=check.wanted_headers,
+        ),
+        lambda obs: judge_http(_masked_observation(obs, secrets) if body is not None else obs, check),
+        secrets,
     )
     return result, None
+
+
+def _body_secrets(text: str) -> list[str]:
+    """What of a POST body must never be shown: the body, and each text value of a JSON body (the
+    password alone, when a server echoes only that back)."""
+    found = [text]
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return found
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def _masked_observation(obs: HttpObservation, secrets: list[str]) -> HttpObservation:
+    """The observation with the body's secrets masked before judging: the judge shortens what it
+    quotes, and a password cut in half would no longer be found by masking the card afterwards."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_values(value, secrets)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    headers = {name: mask_values(value, secrets) for name, value in obs.headers.items()}
+    return replace(obs, json_body=clean(obs.json_body), headers=headers)
 
 
 async def _guarded(
