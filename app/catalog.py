@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
+from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
@@ -276,6 +277,29 @@ class PostgresRef(_Strict):
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
     max_idle_in_transaction: int = Field(default=0, ge=0)
+    # The team's migration table (app/core/migrations.py has a reader per tool); None: look for them.
+    migrations_table: str | None = None
+    # Named read-only queries that verify a restore (`users: select count(*) from users`): SELECT only.
+    verify_queries: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("migrations_table")
+    @classmethod
+    def _migrations_table(cls, value: str | None) -> str | None:
+        problem = table_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("verify_queries")
+    @classmethod
+    def _verify_queries(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, query in value.items():
+            if not QUERY_NAME.match(name):
+                raise ValueError(f"{name!r}: a query's name is lower-case letters, digits, - and _")
+            problem = query_problem(query)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        return {name: query.strip().rstrip(";").strip() for name, query in value.items()}
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -20,7 +20,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
-Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "variables"]
+Probe = Literal[
+    "health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "migrations",
+    "verify_queries",
+]
 ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
 Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
 
@@ -40,7 +43,7 @@ MIN_CHOICES, MAX_CHOICES = 2, 5
 DEFAULT_LOG_MINUTES = 30
 DEFAULT_IDLE_MINUTES = 5
 
-DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries"})
+DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries", "migrations", "verify_queries"})
 DATABASE_ACTIONS: frozenset[str] = frozenset({"terminate_idle_sessions"})
 
 RUN_ACTION_ID = "runbook.run"

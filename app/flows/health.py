@@ -30,12 +30,14 @@ from app.core.health import (
     judge_http,
     judge_postgres,
 )
+from app.core.migrations import MIGRATIONS_CHECK, MigrationTableMissing, judge_migrations
 from app.core.observations import Deployment, DeploymentObservation, HttpObservation
 from app.core.secrets import dsn_secrets, mask_values
 from app.flows.variables import VariablesUnavailable, required_missing
 from app.providers.base import ProviderError
 from app.providers.http import probe_http, safe_url
 from app.providers.postgres import probe_postgres
+from app.providers.postgres_migrations import read_migrations
 from app.providers.railway import InvalidIdentifier
 
 if TYPE_CHECKING:
@@ -95,12 +97,14 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
         probes.append(_postgres(deps, service.postgres, bounds))
+        probes.append(_migrations(deps, service.postgres, bounds))
     probes.extend(_http(deps, check, bounds) for check in service.health)
     if service.required_vars and service.provider in ("railway", "vercel"):
         probes.append(_required_vars(deps, name, service.required_vars, bounds))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
-    return ServiceHealth.of(name, service.provider, (check for check, _ in probed), deployment)
+    checks = (check for check, _ in probed if check is not _NOTHING)
+    return ServiceHealth.of(name, service.provider, checks, deployment)
 
 
 async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
@@ -162,6 +166,36 @@ async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
         [*bounds.secrets, *dsn_secrets(dsn)],
     )
     return result, None
+
+
+# A probe with nothing to say (no migration table, none named): left off the card.
+_NOTHING = CheckResult("", Verdict.OK, ())
+
+
+async def _migrations(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
+    """The migration table's line: named by `migrations_table`, else the first known table found;
+    none found and none named is no line at all (not every database is migrated by a tool). A
+    named table that is missing, or a table that cannot be read, is degraded: the database may
+    serve well, pitcrew cannot tell this part."""
+    dsn = deps.environ.get(ref.dsn_env, "")
+    if not dsn.strip():
+        return _NOTHING, None  # the postgres line already says the DSN is missing
+    try:
+        async with asyncio.timeout(ref.timeout_s + TIMEOUT_GRACE_S):
+            state = await read_migrations(dsn, ref.migrations_table, timeout_s=ref.timeout_s)
+    except MigrationTableMissing as err:
+        if ref.migrations_table is None:
+            return _NOTHING, None
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (str(err),)), None
+    except (ProviderError, TimeoutError) as err:
+        reason = err.reason if isinstance(err, ProviderError) else f"timed out after {ref.timeout_s:g} s"
+        masked = mask_values(reason, [*bounds.secrets, *dsn_secrets(dsn)])
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
+    except Exception as err:  # a bug must not cost the whole card
+        masked = mask_values(f"unexpected {type(err).__name__}: {err}", [*bounds.secrets, *dsn_secrets(dsn)])
+        log.warning("migrations probe: %s", masked)
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
+    return judge_migrations(state, deps.clock()), None
 
 
 async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:
