@@ -134,7 +134,7 @@ class HealthCheck(_Strict):
     degraded_latency_ms: int = Field(default=2000, gt=0)
     cert_min_days: int = Field(default=30, ge=0)
     body_env: str | None = Field(default=None, pattern=ENV_NAME)
-    content_type: str = Field(default="application/json", min_length=1, max_length=200)
+    content_type: str | None = Field(default=None, min_length=1, max_length=200)  # None: JSON
     expect_headers: dict[str, str | None] = Field(default_factory=dict)
     origin: str | None = None
     https_redirect: bool = False

@@ -220,7 +220,7 @@ async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:
             method=check.method,
             timeout_s=check.timeout_s,
             body=body,
-            content_type=check.content_type,
+            content_type=check.content_type or "application/json",
             origin=check.origin,
             keep_headers=check.wanted_headers,
         ),
