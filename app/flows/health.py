@@ -96,8 +96,12 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
-        probes.append(_postgres(deps, service.postgres, bounds))
-        probes.append(_migrations(deps, service.postgres, bounds))
+        # The migration table is read once the database probe is done: read concurrently, its open
+        # transaction would be counted by that probe as a session idle in transaction.
+        vitals = asyncio.ensure_future(_postgres(deps, service.postgres, bounds))
+        probes.append(vitals)
+        ref = service.postgres
+        probes.append(_after(vitals, lambda: _migrations(deps, ref, bounds)))
     probes.extend(_http(deps, check, bounds) for check in service.health)
     if service.required_vars and service.provider in ("railway", "vercel"):
         probes.append(_required_vars(deps, name, service.required_vars, bounds))
@@ -166,6 +170,11 @@ async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
         [*bounds.secrets, *dsn_secrets(dsn)],
     )
     return result, None
+
+
+async def _after(first: Awaitable[object], then: Callable[[], Awaitable[Probed]]) -> Probed:
+    await asyncio.wait([asyncio.ensure_future(first)])  # whatever `first` came to: it reports it itself
+    return await then()
 
 
 # A probe with nothing to say (no migration table, none named): left off the card.
