@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from app.core.capacity import describe_scale
+
 MASK = "***"
 DEFAULT_EXPIRE_MINUTES = 10.0
 DEFAULT_VERIFY_INTERVAL_S = 30
@@ -57,6 +59,15 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "railway", "set_variable", "Set variable", "railway variable upsert", ("name", "value"), secret=("value",)
     ),
+    # Scaling raises the bill and redeploys (Railway applies instance changes made through the API
+    # on the next deployment: station.railway.com "apply new variables in deployment" answer), so a
+    # verification watches the new deployment.
+    ActionSpec("railway", "scale", "Scale", "railway scale", ("resource", "value")),
+    ActionSpec("railway", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False),
+    # A Railway-hosted PostgreSQL (a `postgres` service with a `railway:` reference): its container
+    # restarts like any Railway service, its volume backs up (seeds 001 and 003).
+    ActionSpec("postgres", "restart", "Restart", "railway restart", ("deployment_id",)),
+    ActionSpec("postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False),
     ActionSpec("vercel", "rollback", "Roll back", "vercel rollback", ("target_deployment_id",)),
     ActionSpec("vercel", "promote", "Promote", "vercel promote", ("target_deployment_id",)),
     ActionSpec(
@@ -157,6 +168,11 @@ def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
         case "set_variable":
             then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
             return f"Set {params.get('name')} on {service}, {then}"
+        case "scale":
+            return describe_scale(service, str(params.get("resource")), params.get("current"), float(params["value"]))
+        case "backup":
+            volume = params.get("volume_name") or params.get("volume_instance_id")
+            return f"Take a backup of {service}'s Railway volume {volume}"
         case "terminate_idle_sessions":
             minutes = idle_minutes_of(params.get("idle_minutes", DEFAULT_IDLE_MINUTES))
             return f"End the sessions of {service} idle for more than {minutes:g} minutes"

@@ -126,8 +126,8 @@ async def _deployment_seen(
         # too, which the production list would not show).
         target = await calls.vercel(deps).deployment(service.vercel, str(inputs.get("target_deployment_id")))
         return (target.id, target.status) if target.is_current else (None, None)
-    if service.provider != "railway" or service.railway is None:
-        return None, None
+    if service.provider not in ("railway", "postgres") or service.railway is None:
+        return None, None  # a Railway-hosted PostgreSQL restarts as a Railway service does
     known = inputs.get("deployment_id") if record.kind == "restart" else answer.get("new_deployment_id")
     if known:
         found = await calls.railway(deps).deployment(service.railway, str(known))

@@ -1,0 +1,160 @@
+"""Scaling and backups through the real app: `@pitcrew scale` and `@pitcrew backup` mentions, the
+proposal (current and new values, the bill), the operator's confirmation, the sandbox Railway's
+limits, replicas and backups changed once; bad units and a service without a volume refused
+privately with nothing proposed; a restart of a Railway-hosted PostgreSQL.
+
+Every GraphQL document is validated against Railway's schema when the `sandbox` fixture ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import yaml
+
+from app.catalog import Catalog, parse_catalog
+from app.flows.actions import Where, propose
+from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
+from app.sandbox.slack import FakeSlack
+from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
+from tests.e2e.test_actions_railway import notifier_for
+from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, running_pitcrew
+
+DB_DSN = "postgresql://app:db-secret-pass@127.0.0.1:1/app"
+
+
+def catalog(sandbox: Sandbox) -> Catalog:
+    services: dict[str, Any] = {
+        "api": {"provider": "railway", "railway": sandbox.world.ref("api").model_dump()},
+        "db": {
+            "provider": "postgres",
+            "postgres": {"dsn_env": "DATABASE_URL"},
+            "railway": sandbox.world.ref("postgres").model_dump(),
+        },
+        "web": {"provider": "vercel", "vercel": sandbox.vercel_world.ref("web").model_dump(exclude_none=True)},
+    }
+    document = {"slack": {"alerts_channel": ALERTS, "operators": [OPERATOR, OPERATOR_2]}, "services": services}
+    return parse_catalog(yaml.safe_dump(document))
+
+
+def with_database(sandbox: Sandbox) -> None:
+    """A Railway-hosted PostgreSQL with its volume, as seeds 001 and 003 have it."""
+    world = sandbox.world
+    world.add_service("postgres", project_id=SAMPLE_PROJECT_ID, environment_id=SAMPLE_ENVIRONMENT_ID)
+    world.add_deployment("postgres", status="SUCCESS", at=world.clock() - timedelta(days=5))
+    volume = world.add_volume("postgres", "postgres-volume", schedules=["DAILY"])
+    world.backup(volume.id, "nightly", at=world.clock() - timedelta(hours=30))
+
+
+def pitcrew(db_url: str, fake_slack: FakeSlack, sandbox: Sandbox):
+    with_database(sandbox)
+    return running_pitcrew(
+        db_url, catalog(sandbox), fake_slack, clock=sandbox.clock, env={"DATABASE_URL": DB_DSN}, **sandbox.settings()
+    )
+
+
+async def test_scale_memory_proposal_states_current_new_and_bill_then_changes_once(db_url, fake_slack, sandbox):
+    sandbox.world.service("api").memory_gb = 2.0
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        before = sandbox.world.current("api").id
+        await fake_slack.mention("scale api memory 4GB", user=OPERATOR, channel=ALERTS)
+        message = await posted_proposal(fake_slack)
+        assert "memory 2GB → 4GB" in message.text and "raises the Railway bill" in message.text
+        stale = snapshot(message)
+
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal_id(message), "accepted", "failed", "verified")
+        assert done.status in ("accepted", "verified"), done.failure
+        await fake_slack.click(stale, "action.confirm", user=OPERATOR_2)  # a second click runs nothing
+        await asyncio.sleep(0.2)
+
+        assert sandbox.world.service("api").memory_gb == 4.0
+        assert sandbox.world.limit_updates == 1
+        [update] = sandbox.mutations("ServiceInstanceLimitsUpdate")
+        assert update.variables["input"]["memoryGB"] == 4.0 and "vCPUs" not in update.variables["input"]
+        assert sandbox.world.current("api").id != before  # redeployed so the new limit applies
+
+
+async def test_scale_replicas_through_the_generic_propose(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        proposal = await propose(
+            app.deps, "scale", "api", {"resource": "replicas", "value": "3"}, by=OPERATOR,
+            where=Where(ALERTS), notifier=notifier_for(fake_slack),
+        )
+        assert "1 replica → 3 replicas" in proposal.description
+        message = await posted_proposal(fake_slack)
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal.id, "accepted", "failed", "verified")
+        assert done.status in ("accepted", "verified"), done.failure
+        assert sandbox.world.service("api").replicas == 3
+        [update] = sandbox.mutations("ServiceInstanceUpdate")
+        assert update.variables["input"] == {"numReplicas": 3}
+
+
+async def test_bad_units_are_refused_privately_with_the_usage_and_nothing_proposed(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox):
+        for n, words in enumerate(["scale api memory 2 gigs", "scale api memory 2G", "scale api disk 3",
+                                   "scale api replicas 0"], start=1):
+            await fake_slack.mention(words, user=OPERATOR, channel=ALERTS)
+            said = (await wait_ephemeral(fake_slack, OPERATOR, n))[-1].text
+            assert "Usage: `@pitcrew scale <service> memory <size>`" in said, said
+        await fake_slack.mention("scale nosuch memory 2GB", user=OPERATOR, channel=ALERTS)
+        said = (await wait_ephemeral(fake_slack, OPERATOR, 5))[-1].text
+        assert "Nothing was proposed" in said and "nosuch" in said
+        assert not sandbox.mutations()
+        assert not [m for m in fake_slack.messages if "action.confirm" in str(m.blocks)]
+
+
+async def test_a_value_beyond_the_plan_fails_with_railways_error(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        await fake_slack.mention("scale api memory 32GB", user=OPERATOR, channel=ALERTS)
+        message = await posted_proposal(fake_slack)
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal_id(message), "accepted", "failed")
+        assert done.status == "failed"
+        assert "at most 8 GB" in str(done.failure)
+        assert sandbox.world.service("api").memory_gb == 8.0
+
+
+async def test_backup_of_a_railway_hosted_postgres_taken_once(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        await fake_slack.mention("backup db", user=OPERATOR, channel=ALERTS)
+        message = await posted_proposal(fake_slack)
+        assert "backup of db's Railway volume postgres-volume" in message.text
+        stale = snapshot(message)
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal_id(message), "accepted", "failed")
+        assert done.status == "accepted", done.failure
+        await fake_slack.click(stale, "action.confirm", user=OPERATOR_2)
+        await asyncio.sleep(0.2)
+        [volume] = sandbox.world.service("postgres").volumes
+        assert len(volume.backups) == 2  # the nightly one and the one just taken
+        assert len(sandbox.mutations("VolumeInstanceBackupCreate")) == 1
+
+
+async def test_backup_of_a_service_without_a_volume_is_refused(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox):
+        await fake_slack.mention("backup api", user=OPERATOR, channel=ALERTS)
+        said = (await wait_ephemeral(fake_slack, OPERATOR))[-1].text
+        assert "api has no Railway volume attached" in said
+        await fake_slack.mention("backup", user=OPERATOR, channel=ALERTS)
+        said = (await wait_ephemeral(fake_slack, OPERATOR, 2))[-1].text
+        assert "Usage: `@pitcrew backup <service>`" in said
+        assert not sandbox.mutations()
+
+
+async def test_restart_of_a_railway_hosted_postgres(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        sandbox.world.crash("postgres", "FATAL: the database system is in recovery mode")
+        proposal = await propose(
+            app.deps, "restart", "db", by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(fake_slack)
+        )
+        message = await posted_proposal(fake_slack)
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal.id, "accepted", "failed", "verified")
+        assert done.status in ("accepted", "verified"), done.failure
+        [restart] = sandbox.mutations("DeploymentRestart")
+        assert restart.variables["id"] == sandbox.world.current("postgres").id
+        assert sandbox.world.current("postgres").status == "SUCCESS"
