@@ -135,3 +135,18 @@ def age_words(age: timedelta | None) -> str:
 
 def backup_is_recent(newest: datetime | None, now: datetime, max_age_hours: float) -> bool:
     return newest is not None and now - newest <= timedelta(hours=max_age_hours)
+
+
+BACKUPS_CHECK = "backups"
+
+
+def backup_summary(newest: datetime | None, schedules: tuple[str, ...], now: datetime, volume: str) -> tuple[bool, str]:
+    """(fine, the line `/health` shows): the newest backup's age and whether a schedule exists.
+
+    Fine when a schedule exists or a backup is less than a day old (seed 003: "is there a backup
+    from today?"); without either, the database has no recent restore point and says so.
+    """
+    schedule = f"schedule: {', '.join(s.lower() for s in schedules)}" if schedules else "no backup schedule"
+    line = f"volume {volume}: newest backup {age_words(backup_age(newest, now))}; {schedule}"
+    fine = bool(schedules) or backup_is_recent(newest, now, DEFAULT_BACKUP_MAX_AGE_HOURS)
+    return fine, line

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.core import capacity
 from app.core.runbook_yaml import (
     MAX_LABEL_CHARS,
     MAX_PATTERN_CHARS,
@@ -59,6 +60,8 @@ ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "rollback": (), "restart": (), "redeploy": (), "stop": (),
     "set_variable": ("name", "value"),
     "terminate_idle_sessions": ("idle_minutes",),
+    "scale": ("resource", "value"),
+    "backup": (),
 }
 CHOICE_KEYS = ("label", "goto")
 
@@ -188,6 +191,22 @@ class StepReader(NodeReader):
                 if name is None or value is None:
                     return None
                 params = {"name": name, "value": value}
+        elif action == "scale":
+            for key in ("resource", "value"):
+                if key not in fields:
+                    self.problem(fields["action"], f"`action: scale` needs `{key}:`")
+                    ok = False
+            if ok:
+                resource = self._text(fields["resource"], "resource", limit=16)
+                value = self._text(fields["value"], "value", limit=16)
+                if resource is None or value is None:
+                    return None
+                try:
+                    capacity.parse_value(resource, value)
+                except capacity.ScaleUsage as err:
+                    self.problem(fields["value"] if resource in capacity.RESOURCES else fields["resource"], str(err))
+                    return None
+                params = {"resource": resource, "value": value}
         elif action == "terminate_idle_sessions":
             idle = DEFAULT_IDLE_MINUTES
             if "idle_minutes" in fields:
@@ -292,6 +311,8 @@ def _action_title(action: str, service: str | None, params: dict[str, str | int]
         "set_variable": f"Set {params.get('name')} on {target}",
         "terminate_idle_sessions":
             f"Terminate database sessions idle for more than {params.get('idle_minutes')} minutes",
+        "scale": f"Scale {target}: {params.get('resource')} to {params.get('value')}",
+        "backup": f"Take a backup of {target}",
     }[action]
 
 

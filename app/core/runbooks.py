@@ -21,7 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
 Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "variables"]
-ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
+ActionKind = Literal[
+    "rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions", "scale", "backup"
+]
 Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
 
 PROBES: tuple[str, ...] = get_args(Probe)
@@ -427,6 +429,7 @@ class StepButton:
 ACTION_VERBS: dict[str, str] = {
     "rollback": "Roll back", "restart": "Restart", "redeploy": "Redeploy", "stop": "Stop",
     "set_variable": "Set variable", "terminate_idle_sessions": "Terminate idle sessions",
+    "scale": "Scale", "backup": "Back up",
 }
 
 

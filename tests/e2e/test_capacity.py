@@ -16,6 +16,7 @@ import yaml
 
 from app.catalog import Catalog, parse_catalog
 from app.flows.actions import Where, propose
+from app.flows.health import check_health
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
 from app.sandbox.slack import FakeSlack
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
@@ -158,3 +159,21 @@ async def test_restart_of_a_railway_hosted_postgres(db_url, fake_slack, sandbox)
         [restart] = sandbox.mutations("DeploymentRestart")
         assert restart.variables["id"] == sandbox.world.current("postgres").id
         assert sandbox.world.current("postgres").status == "SUCCESS"
+
+
+async def test_health_db_shows_the_railway_deployment_and_the_backup_age(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        report = await check_health(app.deps, ["db"])
+        [db] = report.services
+        checks = {c.name: c for c in db.checks}
+        backups = checks["backups"]
+        assert backups.verdict == "ok"  # a daily schedule exists
+        assert "volume postgres-volume: newest backup 30 h ago; schedule: daily" in backups.evidence
+        assert any(name.startswith("railway") or "deployment" in name for name in checks), checks
+        assert DB_DSN not in str(report)
+
+        sandbox.world.service("postgres").volumes[0].schedules.clear()
+        [db] = (await check_health(app.deps, ["db"])).services
+        backups = next(c for c in db.checks if c.name == "backups")
+        assert backups.verdict == "degraded"
+        assert "newest backup 30 h ago; no backup schedule" in backups.evidence[0]
