@@ -49,6 +49,7 @@ class ActionSpec:
     needs: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()
     verifies: bool = True
+    via_railway: bool = False  # a database's action that needs its `railway:` reference (Railway-hosted)
 
 
 _SPECS: tuple[ActionSpec, ...] = (
@@ -66,8 +67,11 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("railway", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False),
     # A Railway-hosted PostgreSQL (a `postgres` service with a `railway:` reference): its container
     # restarts like any Railway service, its volume backs up (seeds 001 and 003).
-    ActionSpec("postgres", "restart", "Restart", "railway restart", ("deployment_id",)),
-    ActionSpec("postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False),
+    ActionSpec("postgres", "restart", "Restart", "railway restart", ("deployment_id",), via_railway=True),
+    ActionSpec(
+        "postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False,
+        via_railway=True,
+    ),
     ActionSpec("vercel", "rollback", "Roll back", "vercel rollback", ("target_deployment_id",)),
     ActionSpec("vercel", "promote", "Promote", "vercel promote", ("target_deployment_id",)),
     ActionSpec(
@@ -98,6 +102,15 @@ def spec_for(provider: str, kind: str) -> ActionSpec:
         f"{provider} services have no {kind.replace('_', ' ')} ({kind} works on {' and '.join(providers)} "
         f"services); available here: {', '.join(offered)}"
     )
+
+
+def check_reachable(spec: ActionSpec, *, has_railway: bool) -> None:
+    """ActionNotAvailable when the action needs a `railway:` reference the service does not have."""
+    if spec.via_railway and not has_railway:
+        raise ActionNotAvailable(
+            f"{spec.kind} works on a {spec.provider} service only when it also has a `railway:` reference "
+            "(a Railway-hosted PostgreSQL); elsewhere do it in the database provider's console"
+        )
 
 
 def verifies(spec: ActionSpec, params: Mapping[str, Any]) -> bool:

@@ -40,6 +40,7 @@ from app.core.actions import (
     ActionSpec,
     InvalidActionParams,
     PolicyLayer,
+    check_reachable,
     expires_at,
     idle_minutes_of,
     is_expired,
@@ -551,6 +552,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
     try:
         service = deps.catalog.service(service_name)
         spec = spec_for(service.provider, kind)
+        check_reachable(spec, has_railway=service.railway is not None)
         inputs, plan = await build(service, spec)
     except _ERRORS as err:
         reason = mask_values(explain(err, service_name), deps.secret_values())

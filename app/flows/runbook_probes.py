@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.catalog import UnknownService
-from app.core.actions import ActionNotAvailable, spec_for
+from app.core.actions import ActionNotAvailable, check_reachable, spec_for
 from app.core.health import Verdict, judge_deployment
 from app.core.logs_args import LogsArgs
 from app.core.runbooks import DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
@@ -78,7 +78,7 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
-            spec_for(provider, step.action)
+            check_reachable(spec_for(provider, step.action), has_railway=found.railway is not None)
         except ActionNotAvailable:
             return False
         return True

@@ -177,3 +177,17 @@ async def test_health_db_shows_the_railway_deployment_and_the_backup_age(db_url,
         backups = next(c for c in db.checks if c.name == "backups")
         assert backups.verdict == "degraded"
         assert "newest backup 30 h ago; no backup schedule" in backups.evidence[0]
+
+
+async def test_restart_and_backup_of_a_database_not_on_railway_are_refused(db_url, fake_slack, sandbox):
+    with_database(sandbox)
+    services = {"db": {"provider": "postgres", "postgres": {"dsn_env": "DATABASE_URL"}}}
+    document = {"slack": {"alerts_channel": ALERTS, "operators": [OPERATOR]}, "services": services}
+    async with running_pitcrew(
+        db_url, parse_catalog(yaml.safe_dump(document)), fake_slack, clock=sandbox.clock,
+        env={"DATABASE_URL": DB_DSN}, **sandbox.settings(),
+    ):
+        await fake_slack.mention("backup db", user=OPERATOR, channel=ALERTS)
+        said = (await wait_ephemeral(fake_slack, OPERATOR))[-1].text
+        assert "only when it also has a `railway:` reference" in said
+        assert not sandbox.mutations()

@@ -91,7 +91,7 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "health, deployment, db_connections, slow_queries, log_errors, variables"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - action: reboot\n",
      "rb.yml:5: unknown action 'reboot'; expected one of: "
-     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions"),
+     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions, scale, backup"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - shout: hi\n",
      "rb.yml:5: a step needs exactly one of check, action, say, choose, notify; found none"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n    check: health\n",
