@@ -29,6 +29,7 @@ from app.core.runbook_yaml import (
 from app.core.runbooks import (
     ACTIONS,
     DATABASE_PROBES,
+    DEFAULT_BACKUP_HOURS,
     DEFAULT_IDLE_MINUTES,
     DEFAULT_LOG_MINUTES,
     MAX_CHOICES,
@@ -50,8 +51,8 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 COMMON_STEP_KEYS = ("id", "title", "next")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "check": ("service", "minutes", "names"),
-    "action": ("service",),
+    "check": ("service", "minutes", "names", "hours"),
+    "action": ("service", "target"),
     "say": ("link",),
     "choose": ("choices",),
     "notify": (),
@@ -159,10 +160,21 @@ class StepReader(NodeReader):
                                        "not starting with a digit")
                     return None
             names = tuple(dict.fromkeys(name for name, _ in listed))
+        hours: int | None = None
+        if "hours" in fields:
+            if probe != "backup":
+                self.problem(fields["hours"], "`hours` only applies to `check: backup`")
+                return None
+            hours = self._minutes(fields["hours"], "hours")
+            if hours is None:
+                return None
+        elif probe == "backup":
+            hours = DEFAULT_BACKUP_HOURS
         if not ok:
             return None
-        return CheckStep(id=step_id, title=_check_title(probe, service, minutes, names),  # type: ignore[arg-type]
-                         probe=probe, service=service, minutes=minutes, names=names)
+        title = _check_title(probe, service, minutes, names, hours)
+        return CheckStep(id=step_id, title=title, probe=probe, service=service,  # type: ignore[arg-type]
+                         minutes=minutes, names=names, hours=hours)
 
     def _action(self, fields: dict[str, Node], step_id: str) -> Step | None:
         action = self._text(fields["action"], "action", limit=63)
@@ -215,10 +227,17 @@ class StepReader(NodeReader):
                     return None
                 idle = read
             params = {"idle_minutes": idle}
+        database = False
+        if "target" in fields:
+            target = self._text(fields["target"], "target", limit=63)
+            if target != "database":
+                self.problem(fields["target"], "`target` can only be `database` (the step works on the database)")
+                return None
+            database = True
         if not ok:
             return None
         return ActionStep(id=step_id, title=_action_title(action, service, params),
-                          action=action, service=service, params=params)  # type: ignore[arg-type]
+                          action=action, service=service, params=params, database=database)  # type: ignore[arg-type]
 
     def _say(self, fields: dict[str, Node], step_id: str) -> Step | None:
         text = self._text(fields["say"], "say", limit=MAX_TEXT_CHARS)
@@ -287,8 +306,12 @@ class StepReader(NodeReader):
 
 # -- default titles: what a step does, in words, when the author gave none ---------------------
 
-def _check_title(probe: str, service: str | None, minutes: int | None, names: tuple[str, ...] = ()) -> str:
+def _check_title(
+    probe: str, service: str | None, minutes: int | None, names: tuple[str, ...] = (), hours: int | None = None
+) -> str:
     target = service or "{service}"
+    if probe == "backup":
+        return f"A backup of {service or 'the database'} newer than {hours} hours"
     if probe == "variables":
         return f"Variables {', '.join(names)} of {target}" if names else f"Variables of {target}"
     if probe in DATABASE_PROBES:
