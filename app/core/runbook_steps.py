@@ -236,7 +236,8 @@ class StepReader(NodeReader):
             database = True
         if not ok:
             return None
-        return ActionStep(id=step_id, title=_action_title(action, service, params),
+        title = _action_title(action, service or ("the database" if database else None), params)
+        return ActionStep(id=step_id, title=title,
                           action=action, service=service, params=params, database=database)  # type: ignore[arg-type]
 
     def _say(self, fields: dict[str, Node], step_id: str) -> Step | None:
@@ -335,7 +336,7 @@ def _action_title(action: str, service: str | None, params: dict[str, str | int]
         "terminate_idle_sessions":
             f"Terminate database sessions idle for more than {params.get('idle_minutes')} minutes",
         "scale": f"Scale {target}: {params.get('resource')} to {params.get('value')}",
-        "backup": f"Take a backup of {target}",
+        "backup": f"Take a backup of {service or 'the database'}",
     }[action]
 
 

@@ -72,8 +72,8 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
         return False
     provider = found.provider
     if (isinstance(step, CheckStep) and step.probe == "backup") or (
-        isinstance(step, ActionStep) and (step.database or (step.action == "backup" and provider != "railway"))
-    ):
+        isinstance(step, ActionStep) and (step.database or step.action == "backup")
+    ):  # found by itself, a backup's target is the database (`service:` names a Railway service's volume)
         return provider == "postgres" and found.railway is not None  # a Railway-hosted database
     if isinstance(step, CheckStep):
         if step.probe == "health":

@@ -20,8 +20,10 @@ from app.flows.health import check_health
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
 from app.sandbox.slack import FakeSlack
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
+from tests.e2e.runbook_support import ended, step_message
 from tests.e2e.test_actions_railway import notifier_for
-from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, running_pitcrew
+from tests.e2e.test_variables import declared, shown
+from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, pitcrew_with_jobs, running_pitcrew
 
 DB_DSN = "postgresql://app:db-secret-pass@127.0.0.1:1/app"
 
@@ -191,3 +193,51 @@ async def test_restart_and_backup_of_a_database_not_on_railway_are_refused(db_ur
         said = (await wait_ephemeral(fake_slack, OPERATOR))[-1].text
         assert "only when it also has a `railway:` reference" in said
         assert not sandbox.mutations()
+
+
+BACKUP_RUNBOOK = """\
+name: db-change
+title: Database change
+steps:
+  - id: backup-check
+    check: backup
+    hours: 24
+  - id: backup-take
+    action: backup
+  - id: db-restart
+    action: restart
+    target: database
+  - id: grow
+    action: scale
+    service: api
+    resource: replicas
+    value: 2
+"""
+
+
+async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_url, fake_slack, sandbox, tmp_path):
+    (tmp_path / "db-change.yml").write_text(BACKUP_RUNBOOK, encoding="utf-8")
+    with_database(sandbox)
+    cat = catalog(sandbox).model_copy(update={"runbooks_dir": str(tmp_path)})
+    async with pitcrew_with_jobs(db_url, cat, fake_slack, clock=sandbox.clock, env={"DATABASE_URL": DB_DSN},
+                                 **sandbox.settings()) as crew:
+        root = await declared(crew)
+        await fake_slack.mention("runbook db-change", user=OPERATOR, channel=root.channel, thread_ts=root.ts)
+        check = await step_message(fake_slack, root, "backup-check")
+        assert "A backup of the database newer than 24 hours" in check.text
+        await fake_slack.click(check, "runbook.run", user=OPERATOR)
+        done = shown(await ended(check, "Ran"))
+        assert "no backup of db in the last 24 h (newest: 30 h ago): take one with the next step" in done
+
+        take = await step_message(fake_slack, root, "backup-take")
+        await fake_slack.click(take, "runbook.run", user=OPERATOR)
+        proposal = await posted_proposal(fake_slack, channel=root.channel)
+        await fake_slack.click(proposal, "action.confirm", user=OPERATOR_2)
+        assert (await wait_status(crew.app, proposal_id(proposal), "accepted", "failed")).status == "accepted"
+        assert len(sandbox.world.service("postgres").volumes[0].backups) == 2
+
+        restart = await step_message(fake_slack, root, "db-restart")
+        assert "Restart the database" in restart.text
+        await fake_slack.click(restart, "runbook.run", user=OPERATOR)
+        second = await posted_proposal(fake_slack, count=2, channel=root.channel)
+        assert "Restart db" in second.text
