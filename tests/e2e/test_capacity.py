@@ -9,6 +9,7 @@ Every GraphQL document is validated against Railway's schema when the `sandbox` 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -241,3 +242,15 @@ async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_ur
         await fake_slack.click(restart, "runbook.run", user=OPERATOR)
         second = await posted_proposal(fake_slack, count=2, channel=root.channel)
         assert "Restart db" in second.text
+
+
+async def test_logs_of_a_railway_hosted_postgres_read_its_railway_log(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        sandbox.world.log("postgres", "LOG:  checkpoint complete: wrote 42 buffers", level="info")
+        before = len(fake_slack.calls_to("response_url"))
+        response = await app.command("/logs", "db --lines 20", user=OPERATOR)
+        assert response.status_code == 200
+        calls = await fake_slack.wait_for(lambda c: c.method == "response_url", count=before + 1)
+        answer = json.dumps(calls[-1].args, ensure_ascii=False)
+        assert "checkpoint complete: wrote 42 buffers" in answer
+        assert DB_DSN not in answer
