@@ -68,6 +68,7 @@ _SPECS: tuple[ActionSpec, ...] = (
     # A Railway-hosted PostgreSQL (a `postgres` service with a `railway:` reference): its container
     # restarts like any Railway service, its volume backs up (seeds 001 and 003).
     ActionSpec("postgres", "restart", "Restart", "railway restart", ("deployment_id",), via_railway=True),
+    ActionSpec("postgres", "scale", "Scale", "railway scale", ("resource", "value"), via_railway=True),
     ActionSpec(
         "postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False,
         via_railway=True,
@@ -155,6 +156,16 @@ _ALSO: dict[tuple[str, str], str] = {
         "Vercel rolls back only to the previous production deployment."
     ),
     ("vercel", "promote"): "This also ends a rollback: production follows new production deployments again.",
+    # Railway bills memory and CPU by use and per replica (docs.railway.com/reference/pricing); a
+    # change made through the API applies with the next deployment, which pitcrew starts.
+    ("railway", "scale"): (
+        "The service redeploys to apply it. More memory, CPU or replicas cost more for as long as they are "
+        "set: scale back with `@pitcrew scale` (the value shown as current) once the incident is over."
+    ),
+    ("postgres", "scale"): (
+        "The database redeploys to apply it (a short interruption). Scale back with `@pitcrew scale` "
+        "(the value shown as current) once the incident is over."
+    ),
 }
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 SCALE_USAGE = (
     "Usage: `@pitcrew scale <service> memory <size>` (such as `2GB` or `512MB`), "
-    "`@pitcrew scale <service> cpu <vCPUs>` (such as `2`) or `@pitcrew scale <service> replicas <count>` (such as `3`)"
+    "`@pitcrew scale <service> cpu <vCPUs>` (such as `2`) or "
+    "`@pitcrew scale <service> replicas <count>` (such as `3`); `x2` doubles the memory or CPU, `+1` adds a replica"
 )
 BACKUP_USAGE = "Usage: `@pitcrew backup <service>`: takes a backup of the service's Railway volume, once confirmed"
 RESOURCES = ("memory", "cpu", "replicas")
@@ -37,7 +38,7 @@ class ScaleUsage(ValueError):
 class ScaleRequest:
     service: str
     resource: str  # memory | cpu | replicas
-    value: float  # GB for memory, vCPUs for cpu, a count for replicas
+    value: str  # as typed and checked: 2GB, 512MB, 2, 3, or a change: x2, +1
 
 
 def parse_memory(text: str) -> float:
@@ -52,8 +53,37 @@ def parse_memory(text: str) -> float:
     return gb
 
 
-def parse_value(resource: str, text: str) -> float:
-    """The value of one resource, strictly; ScaleUsage naming what was expected."""
+_FACTOR = re.compile(r"^x(\d+(?:\.\d+)?)$")  # memory x2, cpu x1.5: a multiple of the current limit
+_MORE = re.compile(r"^\+(\d+)$")  # replicas +1: that many more than now
+
+
+def is_relative(resource: str, text: str) -> bool:
+    """`x2` (memory, cpu) or `+1` (replicas): a change from the current value, which a built-in runbook
+    can say without knowing the team's plan ("add RAM or a replica", seeds 001 and 004)."""
+    return bool((_MORE if resource == "replicas" else _FACTOR).match(text.strip()))
+
+
+def validate_value(resource: str, text: str) -> None:
+    """ScaleUsage unless `text` is an absolute value or a relative change of `resource`."""
+    if resource in RESOURCES and is_relative(resource, text):
+        found = (_MORE if resource == "replicas" else _FACTOR).match(text.strip())
+        assert found is not None
+        if float(found.group(1)) <= (0 if resource == "replicas" else 1):
+            raise ScaleUsage(f"{text!r} would not add any {resource}")
+        return
+    parse_value(resource, text)
+
+
+def parse_value(resource: str, text: str, current: float | None = None) -> float:
+    """The value of one resource, strictly; ScaleUsage naming what was expected. A relative change
+    (`x2`, `+1`) is applied to `current`, and needs it."""
+    if resource in RESOURCES and is_relative(resource, text):
+        validate_value(resource, text)
+        if current is None:
+            raise ScaleUsage(f"Railway did not say the current {resource}, so {text!r} cannot be applied; give a value")
+        step = float(text.strip()[1:])
+        new = current + step if resource == "replicas" else round(current * step, 3)
+        return parse_value(resource, _absolute(resource, new))
     match resource:
         case "memory":
             return parse_memory(text)
@@ -68,6 +98,12 @@ def parse_value(resource: str, text: str) -> float:
     raise ScaleUsage(f"pitcrew scales {', '.join(RESOURCES)}; not {resource!r}")
 
 
+def _absolute(resource: str, value: float) -> str:
+    if resource == "memory":
+        return f"{value:g}GB"
+    return f"{int(value)}" if resource == "replicas" else f"{value:g}"
+
+
 def parse_scale_args(args: str) -> ScaleRequest:
     """`api memory 2GB` -> ScaleRequest; anything else (extra words, `2 gigs`) -> ScaleUsage."""
     words = args.split()
@@ -78,7 +114,8 @@ def parse_scale_args(args: str) -> ScaleRequest:
     service, resource, value = words[0], words[1].lower(), words[2]
     if resource not in RESOURCES:
         raise ScaleUsage(f"pitcrew scales {', '.join(RESOURCES)}; not {resource!r}")
-    return ScaleRequest(service, resource, parse_value(resource, value))
+    validate_value(resource, value)
+    return ScaleRequest(service, resource, value)
 
 
 def parse_backup_args(args: str) -> str:

@@ -214,7 +214,7 @@ class StepReader(NodeReader):
                 if resource is None or value is None:
                     return None
                 try:
-                    capacity.parse_value(resource, value)
+                    capacity.validate_value(resource, value)
                 except capacity.ScaleUsage as err:
                     self.problem(fields["value"] if resource in capacity.RESOURCES else fields["resource"], str(err))
                     return None

@@ -110,7 +110,7 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
             return await railway(deps).upsert_variable(
                 service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
             )
-        case ("railway", "scale") if service.railway is not None:
+        case ("railway" | "postgres", "scale") if service.railway is not None:
             return await scale(deps, service, inputs)
         case ("railway" | "postgres", "backup"):
             answer = await railway(deps).create_backup(

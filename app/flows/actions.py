@@ -309,9 +309,10 @@ async def propose_scale(
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
         if resource not in capacity.RESOURCES:
             raise InvalidActionParams(f"resource must be one of {', '.join(capacity.RESOURCES)}, got {resource!r}")
+        text = value if isinstance(value, str) else capacity.amount(resource, value).split(" ")[0]
         try:
-            amount = capacity.parse_value(resource, str(value)) if isinstance(value, str) else float(value)
-        except (capacity.ScaleUsage, TypeError, ValueError) as err:
+            capacity.validate_value(resource, text)
+        except capacity.ScaleUsage as err:
             raise InvalidActionParams(f"{err}. {capacity.SCALE_USAGE}") from None
         if svc.railway is None:
             raise ActionNotAvailable("scale works on Railway services only")
@@ -320,6 +321,10 @@ async def propose_scale(
             raise CannotPropose(f"{service} has no deployment serving now, so there is nothing to scale")
         now = await calls.railway(deps).capacity(svc.railway)
         before = {"memory": now.memory_gb, "cpu": now.vcpus, "replicas": now.replicas}[resource]
+        try:
+            amount = capacity.parse_value(resource, text, before)
+        except capacity.ScaleUsage as err:
+            raise InvalidActionParams(f"{err}. {capacity.SCALE_USAGE}") from None
         if before is not None and float(before) == amount:
             raise CannotPropose(f"{service} already has {resource} {capacity.amount(resource, amount)}")
         inputs = {"resource": resource, "value": amount, "current": before, "deployment_id": current.id}

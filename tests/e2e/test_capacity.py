@@ -254,3 +254,19 @@ async def test_logs_of_a_railway_hosted_postgres_read_its_railway_log(db_url, fa
         answer = json.dumps(calls[-1].args, ensure_ascii=False)
         assert "checkpoint complete: wrote 42 buffers" in answer
         assert DB_DSN not in answer
+
+
+async def test_scale_by_a_factor_applies_it_to_the_current_limit_and_says_how_to_scale_back(
+    db_url, fake_slack, sandbox
+):
+    sandbox.world.service("api").memory_gb = 1.0
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        await fake_slack.mention("scale api memory x2", user=OPERATOR, channel=ALERTS)
+        message = await posted_proposal(fake_slack)
+        shown_text = json.dumps(message.blocks, ensure_ascii=False)
+        assert "memory 1GB → 2GB" in message.text
+        assert "scale back with `@pitcrew scale`" in shown_text
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal_id(message), "accepted", "failed", "verified")
+        assert done.status in ("accepted", "verified"), done.failure
+        assert sandbox.world.service("api").memory_gb == 2.0

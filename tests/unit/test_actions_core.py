@@ -40,6 +40,7 @@ def test_every_provider_action_of_the_issue_exists():
         ("postgres", "terminate_idle_sessions"),
         # issue 16: scaling and backups; a Railway-hosted PostgreSQL restarts and backs up
         ("railway", "scale"), ("railway", "backup"), ("postgres", "restart"), ("postgres", "backup"),
+        ("postgres", "scale"),
     }
     assert {(p, k) for p in ("railway", "vercel", "postgres") for k in ACTION_KINDS if _exists(p, k)} == wanted
 

@@ -14,6 +14,7 @@ from app.core.capacity import (
     describe_scale,
     parse_backup_args,
     parse_scale_args,
+    parse_value,
 )
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -22,11 +23,12 @@ NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        ("api memory 2GB", ScaleRequest("api", "memory", 2.0)),
-        ("api memory 512MB", ScaleRequest("api", "memory", 0.512)),
-        ("api MEMORY 1.5GB", ScaleRequest("api", "memory", 1.5)),
-        ("api cpu 2", ScaleRequest("api", "cpu", 2.0)),
-        ("api replicas 3", ScaleRequest("api", "replicas", 3.0)),
+        ("api memory 2GB", ScaleRequest("api", "memory", "2GB")),
+        ("api MEMORY 1.5GB", ScaleRequest("api", "memory", "1.5GB")),
+        ("api cpu 2", ScaleRequest("api", "cpu", "2")),
+        ("api replicas 3", ScaleRequest("api", "replicas", "3")),
+        ("api memory x2", ScaleRequest("api", "memory", "x2")),
+        ("api replicas +1", ScaleRequest("api", "replicas", "+1")),
     ],
 )
 def test_scale_words(words, expected):
@@ -45,12 +47,26 @@ def test_scale_words(words, expected):
         ("api replicas 51", "from 1 to 50"),
         ("api disk 10GB", "pitcrew scales memory, cpu, replicas"),
         ("api memory", "say the service"),
+        ("api memory x1", "would not add any memory"),
+        ("api replicas +0", "would not add any replicas"),
+        ("api replicas x2", "replicas must be a whole number"),
         ("", "say the service"),
     ],
 )
 def test_scale_mistakes(words, said):
     with pytest.raises(ScaleUsage, match=said):
         parse_scale_args(words)
+
+
+def test_values_absolute_and_relative():
+    assert parse_value("memory", "512MB") == 0.512
+    assert parse_value("memory", "x2", 2.0) == 4.0
+    assert parse_value("cpu", "x1.5", 2.0) == 3.0
+    assert parse_value("replicas", "+1", 2) == 3.0
+    with pytest.raises(ScaleUsage, match="at most 1024GB"):
+        parse_value("memory", "x2", 1000.0)
+    with pytest.raises(ScaleUsage, match="did not say the current memory"):
+        parse_value("memory", "x2", None)
 
 
 def test_backup_words():
