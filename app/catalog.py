@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -316,6 +317,41 @@ class StatusPageConfig(_Strict):
         return value
 
 
+class WeeklyReportConfig(_Strict):
+    """`reports.weekly:` when the weekly report is posted: a weekday and an hour in `timezone`.
+
+    Posted to the updates channel (else the alerts channel), once for all instances."""
+
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(default=9, ge=0, le=23)
+    timezone: str = "UTC"
+    days: Literal[7, 30] = 7  # the period the post covers
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+        return value
+
+    def channel(self, slack: SlackConfig) -> str:
+        return slack.updates_channel or slack.alerts_channel
+
+
+class ReportsConfig(_Strict):
+    """`reports:` the managers' view of a period. Off by default: no `weekly` key, no weekly post
+    (`/incident report` works regardless)."""
+
+    weekly: WeeklyReportConfig | None = None
+
+
 class Catalog(_Strict):
     slack: SlackConfig
     runbooks_dir: str | None = None
@@ -326,6 +362,7 @@ class Catalog(_Strict):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("services")
     @classmethod

@@ -32,7 +32,10 @@ SOURCE_NAMES = {
     "vercel": "Vercel",
 }
 
-SPLIT_USAGE = "Usage: `@pitcrew split <source>` in the incident's thread, e.g. `@pitcrew split sentry`."
+SPLIT_USAGE = (
+    "Usage: `@pitcrew split <source|service|source:service>` in the incident's thread, e.g. "
+    "`@pitcrew split sentry`, `@pitcrew split web`."
+)
 MERGE_USAGE = "Usage: `/incident <id> merge <other id>`, e.g. `/incident 3 merge 4` moves INC-4's alerts into INC-3."
 
 
@@ -207,15 +210,49 @@ def alert_state(alert: RelatedAlert) -> str:
 
 
 def alert_list(alerts: Sequence[RelatedAlert]) -> str:
-    """`UptimeRobot: down · Sentry: 212 events · Railway: deployment crashed` (plain text)."""
-    return " · ".join(f"{a.source_name}: {alert_state(a)}" for a in alerts)
+    """`UptimeRobot: down · Sentry: 212 events · Railway: deployment crashed` (plain text).
+
+    When the alerts are about more than one service (a `depends_on` outage), each names its service
+    (`UptimeRobot (db): down · UptimeRobot (api): down`): one monitoring tool watching three
+    services would otherwise read as the same alert three times."""
+    several = len({a.service for a in alerts}) > 1
+    return " · ".join(
+        f"{a.source_name}{f' ({a.service})' if several and a.service else ''}: {alert_state(a)}" for a in alerts
+    )
+
+
+def split_choices(alerts: Sequence[RelatedAlert]) -> list[tuple[str, str]]:
+    """What can be split out, as (word for `find_split`, label): one per source, or one per source
+    and service when the alerts span several services (one tool watching db, api and web gives three)."""
+    several = len({a.service for a in alerts}) > 1
+    choices: dict[str, str] = {}
+    for a in alerts:
+        if several and a.service:
+            choices.setdefault(f"{a.source}:{a.service}", f"{a.source_name} ({a.service})")
+        else:
+            choices.setdefault(a.source, a.source_name)
+    return list(choices.items()) if len(choices) > 1 else []
+
+
+def _squashed(text: str) -> str:
+    return text.strip().lower().replace(" ", "")
 
 
 def find_split(alerts: Sequence[RelatedAlert], word: str) -> list[RelatedAlert]:
-    """The joined alerts `@pitcrew split <word>` means: by source (`sentry`, `Better Stack`) or key."""
-    wanted = word.strip().lower().replace(" ", "")
-    return [
-        a
-        for a in alerts
-        if wanted in (a.source, a.source_name.lower().replace(" ", ""), a.key.lower())
-    ]
+    """The joined alerts `@pitcrew split <word>` means: by source (`sentry`, `Better Stack`), by
+    service (`web`, for a service joined through `depends_on`), by `source:service`
+    (`uptimerobot:web`, when one tool watches several) or by alert key."""
+    wanted = _squashed(word)
+    source, _, service = wanted.partition(":")
+
+    def names_source(a: RelatedAlert) -> bool:
+        return source in (a.source, _squashed(a.source_name))
+
+    def matches(a: RelatedAlert) -> bool:
+        if wanted == a.key.lower():
+            return True
+        if service:
+            return names_source(a) and service == (a.service or "").lower()
+        return names_source(a) or wanted == (a.service or "").lower()
+
+    return [a for a in alerts if matches(a)]

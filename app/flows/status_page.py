@@ -1,4 +1,5 @@
-"""The status page's content: the public incidents, under public titles, and the state of each component.
+"""The status page's content: the public incidents, under public titles, the state of each component,
+and each component's last 90 days as daily bars (app/core/status_history.py).
 
 What may be published is decided in `app.core.status_page`; this flow reads the incidents of the
 last `STATUS_DAYS` days, keeps the public ones, and returns plain values any edge can render
@@ -12,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.incidents import TimelineEntry
+from app.core.maintenance import public_services
 from app.core.signatures import verify_shared_secret
+from app.core.status_history import HISTORY_DAYS, ComponentHistory, component_histories, format_uptime
 from app.core.status_page import (
     ComponentStatus,
     PagePolicy,
@@ -23,6 +26,8 @@ from app.core.status_page import (
 )
 from app.deps import Deps
 from app.store import incidents as store
+from app.store import maintenance as maintenance_store
+from app.store import reports as report_store
 from app.store.db import transaction
 
 STATUS_DAYS = 7
@@ -53,20 +58,62 @@ class PublicIncident:
 
 
 @dataclass(frozen=True)
+class PublicWindow:
+    """A maintenance window as the page shows it: its components (public names), its times; no reason."""
+
+    components: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    in_force: bool
+
+    @property
+    def line(self) -> str:
+        """`Scheduled maintenance: api, until 14:30 UTC` (or `from ... until ...` for a planned one)."""
+        names = ", ".join(self.components)
+        if self.in_force:
+            return f"Scheduled maintenance: {names}, until {self.ends_at:%H:%M} UTC"
+        return f"Scheduled maintenance: {names}, from {self.starts_at:%Y-%m-%d %H:%M} until {self.ends_at:%H:%M} UTC"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "components": list(self.components),
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "state": "in_progress" if self.in_force else "scheduled",
+        }
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """The whole page: its name, its components' states, and the public incidents, newest first."""
 
     name: str
     components: tuple[ComponentStatus, ...]
     incidents: tuple[PublicIncident, ...]
+    maintenance: tuple[PublicWindow, ...] = ()
+    history: tuple[ComponentHistory, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components."""
-        return {
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components
+        and each component's daily history (oldest day first), and `maintenance` while a window is in
+        force or planned (absent otherwise)."""
+        page: dict[str, Any] = {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
+            "history": [
+                {
+                    "name": h.name,
+                    "uptime": h.uptime,
+                    "uptime_text": format_uptime(h.uptime),
+                    "days": [{"date": d.day.isoformat(), "uptime": d.uptime, "severity": d.worst} for d in h.days],
+                }
+                for h in self.history
+            ],
         }
+        if self.maintenance:
+            page["maintenance"] = [w.as_json() for w in self.maintenance]
+        return page
 
 
 def policy_of_page(deps: Deps) -> PagePolicy:
@@ -77,10 +124,14 @@ def policy_of_page(deps: Deps) -> PagePolicy:
 async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
     """Open incidents and those resolved in the last `days` days that are public, with their public lines."""
     policy = policy_of_page(deps)
-    since = deps.clock() - timedelta(days=days)
+    now = deps.clock()
+    since = now - timedelta(days=days)
     async with transaction(deps.sessions) as session:
         views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
         updates = await store.public_updates(session, [v.id for v in views])
+        windows = await maintenance_store.upcoming(session, now)
+        past = await report_store.overlapping(session, now - timedelta(days=HISTORY_DAYS), now)
+    history = tuple(component_histories(policy, [v for v in past if is_public(v, policy)], now=now))
     incidents = tuple(
         PublicIncident(
             ref=v.ref,
@@ -94,7 +145,15 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         for v in views
     )
     components = tuple(component_statuses(policy, [v for v in views if v.is_open]))
-    return StatusReport(name=deps.catalog.status_page.name, components=components, incidents=incidents)
+    shown = tuple(
+        PublicWindow(names, w.starts_at, w.ends_at, w.in_force(now))
+        for w in windows
+        if (names := public_services(w, dict(policy.components)))
+    )
+    return StatusReport(
+        name=deps.catalog.status_page.name, components=components, incidents=incidents, history=history,
+        maintenance=shown,
+    )
 
 
 class PageClosed(Exception):

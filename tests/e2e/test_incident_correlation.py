@@ -251,7 +251,7 @@ async def test_merge_moves_the_alerts_and_resolves_the_merged_incident(db_url, f
         assert response.json()["alerts"][0]["incident"] == "INC-1"
         pitcrew.clock.advance(seconds=60)
         await pitcrew.run_jobs()
-        assert "Generic: web 5xx" in current(fake_slack, roots(fake_slack)[0])
+        assert "Generic (web): web 5xx" in current(fake_slack, roots(fake_slack)[0])
 
 
 @pytest.mark.parametrize(

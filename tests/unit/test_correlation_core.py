@@ -16,6 +16,7 @@ from app.core.correlation import (
     find_split,
     fresh,
     related_services,
+    split_choices,
     suspected_cause,
 )
 
@@ -63,6 +64,20 @@ def test_split_finds_alerts_by_source_or_its_shown_name():
     assert find_split(alerts, "Better Stack") == [alerts[0]]
     assert find_split(alerts, "SENTRY") == [alerts[1]]
     assert find_split(alerts, "nagios") == []
+
+
+def test_an_outage_over_several_services_names_each_alerts_service():
+    alerts = [alert("uptimerobot", "db"), alert("uptimerobot", "api"), alert("sentry", "api", events=3)]
+    assert alert_list(alerts) == "UptimeRobot (db): down · UptimeRobot (api): down · Sentry (api): 3 events"
+    assert find_split(alerts, "uptimerobot:api") == [alerts[1]]
+    assert find_split(alerts, "api") == alerts[1:]
+    assert find_split(alerts, "UptimeRobot") == alerts[:2]
+    assert find_split(alerts, "sentry:db") == []
+    assert split_choices(alerts) == [
+        ("uptimerobot:db", "UptimeRobot (db)"), ("uptimerobot:api", "UptimeRobot (api)"), ("sentry:api", "Sentry (api)")
+    ]
+    assert split_choices(alerts[1:]) == [("uptimerobot", "UptimeRobot"), ("sentry", "Sentry")]
+    assert split_choices(alerts[:1]) == []
 
 
 def test_an_incident_takes_related_alerts_within_the_window_of_its_last_activity():

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core.chat_text import counted
-from app.core.correlation import alert_list, source_name, suspected_cause
+from app.core.correlation import alert_list, split_choices, suspected_cause
 from app.core.incident_args import IncidentUsage, IncidentUsageError
 from app.core.incident_reports import STATE_EMOJI, StakeholderUpdate
 from app.core.incidents import (
@@ -29,6 +29,7 @@ from app.core.incidents import (
     severity_label,
 )
 from app.flows.incident_notifier import ThreadNote
+from app.slack.render import quiet
 from app.slack.render.common import (
     MAX_SECTION_TEXT,
     Block,
@@ -63,6 +64,7 @@ NOTE_EMOJI = {
     "resolved": "✅",
     "postmortem": "📝",
     "responders": "📟",
+    "silence": "🔔",
     "joined": "🔗",
     "split": "✂️",
     "merged": "🔗",
@@ -113,6 +115,9 @@ def root_message(
         f"*State:* {emoji(view)} {view.state}" + ("  ·  kept open" if view.keep_open and view.is_open else ""),
         f"*Service:* {service}",
     ]
+    silence = quiet.silence_line(view, mention(view.silenced_by))
+    if silence:
+        lines.append(silence)
     fired = _what_fired(view)
     if fired:
         lines.append(fired)
@@ -138,12 +143,14 @@ def root_message(
         if view.acknowledged_at is None:
             buttons.append(button(ACK, "Acknowledge", str(view.id), style="primary"))
         buttons += [button(UPDATE, "Post update", str(view.id)), button(RESOLVE, "Resolve", str(view.id))]
+        if view.silenced_until is None:
+            buttons.append(button(quiet.SILENCE, "Silence", str(view.id)))
         blocks.append(actions(*buttons, block_id=ACTIONS_BLOCK))
-        sources = list(dict.fromkeys(a.source for a in view.related))
-        if len(sources) > 1:
+        choices = split_choices(view.related)
+        if choices:
             splits = [
-                button(f"{SPLIT}.{n}", f"Split out {source_name(s)}", f"{view.id}:{s}")
-                for n, s in enumerate(sources[:5], start=1)
+                button(f"{SPLIT}.{n}", f"Split out {label}", f"{view.id}:{word}")
+                for n, (word, label) in enumerate(choices[:5], start=1)
             ]
             blocks.append(actions(*splits, block_id=ALERTS_BLOCK))
     return message(root_text(view), blocks)
