@@ -312,7 +312,7 @@ def _check_title(
 ) -> str:
     target = service or "{service}"
     if probe == "backup":
-        return f"A backup of {service or 'the database'} newer than {hours} hours"
+        return f"Check that a backup of {service or 'the database'} newer than {hours} hours exists"
     if probe == "variables":
         return f"Variables {', '.join(names)} of {target}" if names else f"Variables of {target}"
     if probe in DATABASE_PROBES:

@@ -225,7 +225,7 @@ async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_ur
         root = await declared(crew)
         await fake_slack.mention("runbook db-change", user=OPERATOR, channel=root.channel, thread_ts=root.ts)
         check = await step_message(fake_slack, root, "backup-check")
-        assert "A backup of the database newer than 24 hours" in check.text
+        assert "Check that a backup of the database newer than 24 hours exists" in check.text
         await fake_slack.click(check, "runbook.run", user=OPERATOR)
         done = shown(await ended(check, "Ran"))
         assert "no backup of db in the last 24 h (newest: 30 h ago): take one with the next step" in done
@@ -270,3 +270,14 @@ async def test_scale_by_a_factor_applies_it_to_the_current_limit_and_says_how_to
         done = await wait_status(app, proposal_id(message), "accepted", "failed", "verified")
         assert done.status in ("accepted", "verified"), done.failure
         assert sandbox.world.service("api").memory_gb == 2.0
+
+
+async def test_slash_health_db_shows_the_backup_age_and_schedule(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        before = len(fake_slack.calls_to("response_url"))
+        response = await app.command("/health", "db", user=OPERATOR)
+        assert response.status_code == 200
+        calls = await fake_slack.wait_for(lambda c: c.method == "response_url", count=before + 1)
+        answer = json.dumps(calls[-1].args, ensure_ascii=False)
+        assert "volume postgres-volume: newest backup 30 h ago; schedule: daily" in answer
+        assert "db-secret-pass" not in answer
