@@ -18,6 +18,7 @@ import yaml
 from app.catalog import Catalog, parse_catalog
 from app.flows.actions import Where, propose
 from app.flows.health import check_health
+from app.jobs.runner import JobRunner
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
 from app.sandbox.slack import FakeSlack
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
@@ -29,9 +30,9 @@ from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, pitcrew_with_j
 DB_DSN = "postgresql://app:db-secret-pass@127.0.0.1:1/app"
 
 
-def catalog(sandbox: Sandbox) -> Catalog:
+def catalog(sandbox: Sandbox, actions: dict[str, Any] | None = None) -> Catalog:
     services: dict[str, Any] = {
-        "api": {"provider": "railway", "railway": sandbox.world.ref("api").model_dump()},
+        "api": sandbox.railway_api(),
         "db": {
             "provider": "postgres",
             "postgres": {"dsn_env": "DATABASE_URL"},
@@ -39,7 +40,11 @@ def catalog(sandbox: Sandbox) -> Catalog:
         },
         "web": {"provider": "vercel", "vercel": sandbox.vercel_world.ref("web").model_dump(exclude_none=True)},
     }
-    document = {"slack": {"alerts_channel": ALERTS, "operators": [OPERATOR, OPERATOR_2]}, "services": services}
+    document: dict[str, Any] = {
+        "slack": {"alerts_channel": ALERTS, "operators": [OPERATOR, OPERATOR_2]}, "services": services,
+    }
+    if actions:
+        document["actions"] = actions
     return parse_catalog(yaml.safe_dump(document))
 
 
@@ -281,3 +286,24 @@ async def test_slash_health_db_shows_the_backup_age_and_schedule(db_url, fake_sl
         answer = json.dumps(calls[-1].args, ensure_ascii=False)
         assert "volume postgres-volume: newest backup 30 h ago; schedule: daily" in answer
         assert "db-secret-pass" not in answer
+
+
+async def test_a_scale_is_verified_on_the_new_deployment(db_url, fake_slack, sandbox):
+    with_database(sandbox)
+    cat = catalog(sandbox, actions={"verify": {"interval_s": 30, "window_minutes": 1}})
+    async with running_pitcrew(db_url, cat, fake_slack, clock=sandbox.clock, env={"DATABASE_URL": DB_DSN},
+                               **sandbox.settings()) as app:
+        runner = JobRunner(app.deps, worker="test")
+        await fake_slack.mention("scale api replicas 2", user=OPERATOR, channel=ALERTS)
+        message = await posted_proposal(fake_slack)
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(app, proposal_id(message), "accepted", "failed")
+        assert done.status == "accepted", done.failure
+        new_deployment = sandbox.world.current("api").id
+        for _ in range(4):
+            sandbox.clock.advance(seconds=30)
+            await runner.run_due()
+        verified = await wait_status(app, done.id, "verified", "failed")
+        assert verified.status == "verified", verified.verification
+        assert verified.verification is not None and verified.verification.deployment_id == new_deployment
+        await app.jobs_settled()
