@@ -213,7 +213,8 @@ def signed(slack: FakeSlack, body: bytes, content_type: str = payloads.FORM) -> 
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 MUTATIONS = (
-    "DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop", "VariableUpsert",
+    "DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop",
+    "VariableUpsert", "VariableDelete",
     "ServiceInstanceLimitsUpdate", "ServiceInstanceUpdate", "VolumeInstanceBackupCreate",
 )
 

@@ -73,7 +73,13 @@ _SPECS: tuple[ActionSpec, ...] = (
         "postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False,
         via_railway=True,
     ),
+    ActionSpec("railway", "unset_variable", "Unset variable", "railway variable delete", ("name",)),
     ActionSpec("vercel", "rollback", "Roll back", "vercel rollback", ("target_deployment_id",)),
+    # A new production build of the deployment serving (POST /v13/deployments with deploymentId).
+    ActionSpec("vercel", "redeploy", "Redeploy", "vercel redeploy", ("deployment_id",)),
+    # The env entry for the chosen targets, then (unless redeploy is off) a production redeploy.
+    ActionSpec("vercel", "set_variable", "Set variable", "vercel env set", ("name", "value"), secret=("value",)),
+    ActionSpec("vercel", "unset_variable", "Unset variable", "vercel env remove", ("name",)),
     ActionSpec("vercel", "promote", "Promote", "vercel promote", ("target_deployment_id",)),
     ActionSpec(
         "postgres",
@@ -116,7 +122,7 @@ def check_reachable(spec: ActionSpec, *, has_railway: bool) -> None:
 
 def verifies(spec: ActionSpec, params: Mapping[str, Any]) -> bool:
     """Whether a verification watches the service after this action (a variable set without redeploy: no)."""
-    if spec.kind == "set_variable":
+    if spec.kind in ("set_variable", "unset_variable"):
         return spec.verifies and bool(params.get("redeploy", True))
     return spec.verifies
 
@@ -197,6 +203,9 @@ def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
         case "backup":
             volume = params.get("volume_name") or params.get("volume_instance_id")
             return f"Take a backup of {service}'s Railway volume {volume}"
+        case "unset_variable":
+            then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
+            return f"Remove {params.get('name')} from {service}, {then}"
         case "terminate_idle_sessions":
             minutes = idle_minutes_of(params.get("idle_minutes", DEFAULT_IDLE_MINUTES))
             return f"End the sessions of {service} idle for more than {minutes:g} minutes"

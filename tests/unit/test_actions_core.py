@@ -41,6 +41,8 @@ def test_every_provider_action_of_the_issue_exists():
         # issue 16: scaling and backups; a Railway-hosted PostgreSQL restarts and backs up
         ("railway", "scale"), ("railway", "backup"), ("postgres", "restart"), ("postgres", "backup"),
         ("postgres", "scale"),
+        # issue 15: variables changed from Slack, and redeploy for Vercel
+        ("railway", "unset_variable"), ("vercel", "set_variable"), ("vercel", "unset_variable"), ("vercel", "redeploy"),
     }
     assert {(p, k) for p in ("railway", "vercel", "postgres") for k in ACTION_KINDS if _exists(p, k)} == wanted
 

@@ -59,6 +59,7 @@ _ROOT_FIELDS = {
     "DeploymentRedeploy": "deploymentRedeploy",
     "DeploymentStop": "deploymentStop",
     "VariableUpsert": "variableUpsert",
+    "VariableDelete": "variableDelete",
     "DeploymentLogs": "deploymentLogs",
     "BuildLogs": "buildLogs",
     "EnvironmentLogs": "environmentLogs",
@@ -122,6 +123,7 @@ class FakeRailway:
             "DeploymentRedeploy": self._redeploy,
             "DeploymentStop": self._stop,
             "VariableUpsert": self._variable_upsert,
+            "VariableDelete": self._variable_delete,
             "DeploymentLogs": self._deployment_logs,
             "BuildLogs": self._build_logs,
             "EnvironmentLogs": self._environment_logs,
@@ -347,6 +349,17 @@ class FakeRailway:
             raise GraphQLFailure("Not Authorized")
         name = v.get("name") if isinstance(v.get("name"), str) else None
         return {"volumeInstanceBackupCreate": {"workflowId": self.world.backup(volume.id, name)}}
+
+    def _variable_delete(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        # VariableDelete as the Railway CLI sends it (refdata/railway/cli-gql/mutations/strings/VariableDelete.graphql)
+        wanted = v.get("input") or {}
+        service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal, None)
+        if wanted.get("projectId") != service.project_id:
+            raise GraphQLFailure("Not Authorized")
+        if not isinstance(wanted.get("name"), str):
+            raise GraphQLFailure("Variable name is required")
+        self.world.delete_variable(service.id, wanted["name"])
+        return {"variableDelete": True}
 
     def _deployment_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         deployment = self._deployment_of(v.get("deploymentId"), principal)
