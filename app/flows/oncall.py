@@ -177,8 +177,8 @@ async def add_override(
         raise OncallError(f"Unknown rotation `{rotation[:40]}`; rotations: {', '.join(sorted(known))}.")
     if user not in known[rotation].members:
         raise OncallError(
-            f"<@{user}> is not a member of the {rotation} rotation; its members: "
-            + ", ".join(f"<@{m}>" for m in known[rotation].members) + "."
+            f"@{user} is not a member of the {rotation} rotation; its members: "
+            + ", ".join(f"@{m}" for m in known[rotation].members) + "."
         )
     try:
         span = parse_duration(duration_text, limit=MAX_OVERRIDE, what="the override")
@@ -193,9 +193,8 @@ async def add_override(
         except store.OverlappingOverride as err:
             clash = err.clash
             raise OncallError(
-                f"<@{clash.user}> already holds the {rotation} shift until "
-                f"<!date^{int(clash.end.timestamp())}^{{date_short_pretty}} {{time}}|{clash.end:%Y-%m-%d %H:%M} UTC> "
-                "(an override); overrides of a rotation may not overlap."
+                f"@{clash.user} already holds the {rotation} shift until {clash.end:%Y-%m-%d %H:%M} UTC "
+                f"(override {clash.id}); overrides of a rotation may not overlap: wait for it to end."
             ) from None
         await job_store.enqueue(
             session, kind=OVERRIDE_END_JOB, payload={"override": override.id}, run_at=override.end, now=now,

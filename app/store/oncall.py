@@ -23,8 +23,9 @@ def _override(row: OncallOverride) -> Override:
 
 
 async def in_force(session: AsyncSession, since: datetime, until: datetime | None = None) -> list[Override]:
-    """Overrides not ended that share a moment with [since, until) (until None: any time after since)."""
-    query = select(OncallOverride).where(OncallOverride.ends_at > since, OncallOverride.ended_at.is_(None))
+    """Overrides sharing a moment with [since, until) (until None: any time after since); one whose end
+    was announced still counts for its span (the hand-off at its end is computed from it)."""
+    query = select(OncallOverride).where(OncallOverride.ends_at > since)
     if until is not None:
         query = query.where(OncallOverride.starts_at < until)
     rows = await session.scalars(query.order_by(OncallOverride.starts_at))

@@ -3,6 +3,7 @@ local time across daylight-saving changes, working hours, overrides, and the loa
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ def test_daily_handoff_stays_at_nine_local_across_daylight_saving(month: int, ch
     utc_hours = {h.at.hour for h in found}
     assert len(utc_hours) == 2  # 08:00 UTC in winter, 07:00 UTC in summer: the change is crossed
     # The shift around the change lasts 23 h (March) or 25 h (October) in real time.
-    lengths = {(b.at - a.at) for a, b in zip(found, found[1:], strict=False)}
+    lengths = {(b.at - a.at) for a, b in itertools.pairwise(found)}
     assert timedelta(hours=23 if month == 3 else 25) in lengths
     # Who is on call just before and at 09:00 local on the day of the change.
     before = on_call(rotation, local(2026, month, change_day, 8, 59)).user

@@ -26,6 +26,7 @@ _WHAT = {
     "private": "take {ref} off the status page",
     "merge": "merge incidents into {ref}",
     "split": "split alerts out of {ref}",
+    "oncall_override": "override who is on call",
     "vars": "read the variables of services",
 }
 
