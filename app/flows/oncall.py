@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -283,9 +283,12 @@ async def run_handoffs(deps: Deps, ports: HandoffPorts) -> list[str]:
         try:
             summary = await _summary(deps, rotation, handoff)
             group = config.slack_group if config and config.group_rotation == rotation.name else None
-            if group is not None:
-                await ports.set_group(group, [handoff.after] if handoff.after else [])
-                summary = HandoffSummary(**{**summary.__dict__, "group": group})
+            if group is not None and handoff.after is not None:  # nobody on call: the group keeps its last
+                try:
+                    await ports.set_group(group, [handoff.after])
+                    summary = replace(summary, group=group)
+                except Exception as err:  # the summary matters more than the group: said in the log
+                    log.warning("could not set the on-call user group %s (%s)", group, err)
             ts = await ports.post(summary)
         except Exception:
             async with transaction(deps.sessions) as session:

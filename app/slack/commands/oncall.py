@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.incident_args import IncidentCommand
+from app.core.incident_args import OVERRIDE_USAGE, IncidentCommand
 from app.deps import Deps
 from app.flows import oncall as flows
 from app.slack.oncall_jobs import announcer, handoff_soon
@@ -28,7 +28,8 @@ async def answer_oncall(deps: Deps, client: Any, respond: Any, command: dict[str
             by=command.get("user_id", "unknown"), announce=announcer(deps, client),
         )
     except flows.OncallError as err:
-        await respond(**render.refused(str(err)), response_type="ephemeral")
+        usage = f"\nUsage: {OVERRIDE_USAGE}" if parsed.verb == "oncall_override" else ""
+        await respond(**render.refused(f"{err}{usage}"), response_type="ephemeral")
         return f"refused: {err}"
     await handoff_soon(deps, f"override:{override.id}")
     deps.job_signal.notify()
