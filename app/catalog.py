@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
@@ -379,8 +379,8 @@ class RestrictConfig(_Strict):
     time; outside them nobody from the rotation is on call."""
 
     days: list[str] = Field(default_factory=lambda: list(_WEEKDAY_WORDS[:5]), min_length=1)
-    start: str = Field(default="09:00", alias="from")
-    end: str = Field(default="18:00", alias="to")
+    start: str = Field(default="09:00", validation_alias=AliasChoices("from", "start"))
+    end: str = Field(default="18:00", validation_alias=AliasChoices("to", "end"))
 
     @field_validator("days", mode="before")
     @classmethod
