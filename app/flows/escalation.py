@@ -24,6 +24,7 @@ from app.core.incidents import (
     severity_label,
 )
 from app.deps import Deps
+from app.flows import silences
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -72,6 +73,8 @@ async def escalate_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: i
         )
         if due is None or due.at > now or _recovered(view):
             return  # acknowledged, over, recovered, or moved later (a job waits at the new time)
+        if await silences.page_later(session, view, now):
+            return  # silenced: nobody is paged now; asked again when the silence ends
         new_level = due.level + 1 if due.step is not None else due.level
         if not await store.escalated(session, incident_id, level=view.escalation_level, new_level=new_level, now=now):
             return  # another run got there first
@@ -116,6 +119,8 @@ async def remind_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: int
         )
         if due is None or due > now or _recovered(view):
             return
+        if await silences.page_later(session, view, now, kind="incident.remind"):
+            return  # silenced: no reminder now; asked again when the silence ends
         if not await store.reminded(session, incident_id, seen=view.reminded_at, now=now):
             return
         silent = format_duration(now - (view.last_update_at or view.started_at))

@@ -35,6 +35,7 @@ from app.core.oncall import (
 )
 from app.deps import Deps
 from app.store import jobs as job_store
+from app.store import maintenance as maintenance_store
 from app.store import oncall as store
 from app.store import reports as report_store
 from app.store.db import transaction
@@ -233,7 +234,7 @@ async def end_override(deps: Deps, override_id: int, announce: Announce) -> Over
 @dataclass(frozen=True)
 class HandoffSummary:
     """What a hand-off posts: who hands to whom, the open incidents, the incidents of the shift that
-    ended; `silenced` and `maintenance` are the quieting in force (empty until those tables exist)."""
+    ended, and the silences and maintenance windows in force."""
 
     handoff: Handoff
     open_incidents: tuple[IncidentView, ...]
@@ -310,15 +311,20 @@ async def _summary(deps: Deps, rotation: Rotation, handoff: Handoff) -> HandoffS
         shift_start = last_handoff(rotation, handoff.at - timedelta(seconds=1))
         since = shift_start.at if shift_start is not None else handoff.at - timedelta(days=1)
         last_shift = await report_store.overlapping(session, since, handoff.at)
-        silenced, maintenance = await quieting_in_force(session, handoff.at)
+        silenced, maintenance = await quieting_in_force(session, handoff.at, open_now)
     return HandoffSummary(handoff, tuple(open_now), tuple(v for v in last_shift if v.started_at >= since),
                           silenced, maintenance)
 
 
-async def quieting_in_force(session: AsyncSession, at: datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The silences and maintenance windows in force at `at`, as lines.
-
-    SEAM (issue 14 items 3 and 4): their tables are on another branch, not on main yet; when they
-    land, read the silenced incidents and the windows in force here; the summary already shows them.
-    """
-    return (), ()
+async def quieting_in_force(
+    session: AsyncSession, at: datetime, open_now: Sequence[IncidentView]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The silences (open incidents silenced past `at`) and maintenance windows in force at `at`, as
+    plain lines for the summary: the next person should know what is being held back."""
+    silenced = tuple(
+        f"{v.ref} until {v.silenced_until:%Y-%m-%d %H:%M} UTC"
+        for v in open_now if v.silenced_until is not None and v.silenced_until > at
+    )
+    in_force = await maintenance_store.in_force(session, at)
+    windows = tuple(f"window {n}: {', '.join(services)}" for n, services in in_force)
+    return silenced, windows

@@ -218,3 +218,18 @@ async def test_the_handoff_posts_once_with_two_instances(db_url, fake_slack):
         # Next wake-up: the secondary's working hours start at 10:00 UTC.
         assert job.status == "pending" and job.run_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
         assert len(channel_posts(fake_slack, "on-call hand-off")) == 1
+
+
+async def test_the_handoff_summary_lists_open_incidents_and_silences(db_url, fake_slack):
+    fake_slack.usergroups[GROUP] = [ANA]
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=oncall_catalog()) as pitcrew:
+        assert "Declared INC-1" in (await command(pitcrew, "declare SEV3 Queue & cache slow"))["text"]
+        await command(pitcrew, "1 silence 2h deploy in progress")
+        pitcrew.clock.advance(minutes=30)  # 09:30 UTC: the primary's hand-off
+        await pitcrew.run_jobs()
+        [posted] = channel_posts(fake_slack, "primary on-call hand-off")
+        blocks = str(posted.args["blocks"])
+        assert "Open incidents (1): INC-1 SEV3 Queue &amp; cache slow" in blocks  # escaped
+        assert "Incidents of the last shift (1)" in blocks
+        assert "Silenced: INC-1 until 2026-03-02 11:00 UTC" in blocks
+        assert fake_slack.usergroups[GROUP] == [BOB]
