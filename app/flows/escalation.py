@@ -24,6 +24,7 @@ from app.core.incidents import (
     severity_label,
 )
 from app.deps import Deps
+from app.flows import incident_first_note as first_note
 from app.flows import silences
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import reschedule, schedule_refresh
@@ -36,6 +37,7 @@ from app.flows.postmortem import postmortem
 from app.store import alert_joins, slack_pace
 from app.store import incidents as store
 from app.store.db import transaction
+from app.store.jobs import enqueue
 
 ROOT_NOT_POSTED_RETRY = timedelta(seconds=5)
 # Slack's chat.update is a Tier 3 method (about 50 calls a minute per workspace): an alert storm
@@ -174,7 +176,19 @@ async def post_postmortem_draft(deps: Deps, notifier: IncidentNotifier, incident
 
 
 async def announce_alert(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> None:
-    await announce(deps, notifier, incident_id)
+    """The root message of an alert's incident, alone; its first note (who is paged, the runbooks
+    offered) is a job of its own, posted when the channel has room: roots first in a storm."""
+    await announce(deps, notifier, incident_id, page=False)
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        await enqueue(
+            session,
+            kind=first_note.JOB_KIND,
+            payload={"incident_id": incident_id},
+            run_at=now,
+            now=now,
+            dedupe_key=f"{first_note.JOB_KIND}:{incident_id}",
+        )
 
 
 async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> datetime | None:

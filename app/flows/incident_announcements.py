@@ -18,7 +18,7 @@ from app.flows.incident_deadlines import schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import first_responder_ids, policy_of
 from app.flows.incident_views import get_view, load
-from app.flows.oncall import resolve_targets
+from app.flows.oncall import Paged, resolve_targets
 from app.store import alert_joins
 from app.store import incidents as store
 from app.store.db import transaction
@@ -26,8 +26,12 @@ from app.store.db import transaction
 DEPLOY_LOOKUP_TIMEOUT_S = 4.0
 
 
-async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> IncidentView:
-    """Post the root message (once), with the service's latest deployment, and tell the stakeholders."""
+async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int, *, page: bool = True) -> IncidentView:
+    """Post the root message (once), with the service's latest deployment, and tell the stakeholders.
+
+    With `page`, the first responders are mentioned in the thread at once (an incident declared by
+    hand); an alert's incident pages them in its first note instead (app/flows/incident_first_note.py).
+    """
     view = await load(deps, incident_id)
     if view.thread_ts:
         return view
@@ -38,8 +42,10 @@ async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> 
                 await store.set_deploy(session, incident_id, deploy)
             view = replace(view, deploy=deploy)
     now = deps.clock()
-    async with transaction(deps.sessions) as session:
-        paged = await resolve_targets(session, deps, first_responder_ids(deps, view.severity), now)
+    paged = Paged(())
+    if page:  # `oncall:<rotation>` is whoever is on call now
+        async with transaction(deps.sessions) as session:
+            paged = await resolve_targets(session, deps, first_responder_ids(deps, view.severity), now)
     channel, ts = await notifier.post_root(view, notify=paged.ids, oncall=paged.said())
     async with transaction(deps.sessions) as session:
         first = await store.set_root(session, incident_id, channel=channel, ts=ts)

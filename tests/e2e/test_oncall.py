@@ -22,7 +22,7 @@ from app.slack.oncall_jobs import HANDOFF_JOB, handoff_ports
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job, OncallHandoff, OncallOverride
-from tests.e2e.incident_support import START, pitcrew_for_incidents, roots, thread, wait_until
+from tests.e2e.incident_support import START, generic_body, pitcrew_for_incidents, roots, thread, wait_until
 from tests.fixtures import ALERTS, OPERATOR, SECRET, UPDATES, Clock, running_pitcrew, skip_without_postgres
 
 ANA, BOB, CAT, DAN = "U0ANA", "U0BOB", "U0CAT", "U0DAN"
@@ -95,6 +95,19 @@ async def test_escalation_pages_whoever_is_on_call_when_the_step_runs(db_url, fa
 
         timeline = await command(pitcrew, "1 timeline")
         assert "Paged" in str(timeline) and BOB in str(timeline)
+
+
+async def test_an_alerts_first_note_pages_whoever_is_on_call_when_it_goes_out(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=oncall_catalog()) as pitcrew:
+        pitcrew.clock.advance(minutes=31)  # 09:31 UTC: Bob's shift
+        response = await pitcrew.webhook("generic", generic_body())
+        assert response.status_code == 202
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(roots(fake_slack)) and bool(thread(fake_slack, roots(fake_slack)[-1])))
+        [note] = thread(fake_slack, roots(fake_slack)[-1])
+        assert f"<@{BOB}>" in note.text and f"<@{ANA}>" not in note.text and "on call for primary" in note.text
+        timeline = await command(pitcrew, "1 timeline")
+        assert "on call for primary" in str(timeline)
 
 
 async def test_the_board_shows_now_next_and_two_weeks_of_handoffs(db_url, fake_slack):
