@@ -76,8 +76,8 @@ def postgres(deps: Deps, service: Service) -> tuple[PostgresRef, str]:
 
 
 async def history(deps: Deps, service: Service, limit: int) -> list[Deployment]:
-    """The service's latest deployments, newest first."""
-    if service.provider == "railway" and service.railway is not None:
+    """The service's latest deployments, newest first (a Railway-hosted PostgreSQL's too)."""
+    if service.provider in ("railway", "postgres") and service.railway is not None:
         return await railway(deps).deployments(service.railway, limit)
     if service.provider == "vercel" and service.vercel is not None:
         return await vercel(deps).deployments(service.vercel, limit)
@@ -86,7 +86,7 @@ async def history(deps: Deps, service: Service, limit: int) -> list[Deployment]:
 
 async def deployment(deps: Deps, service: Service, deployment_id: str) -> Deployment:
     """One deployment of this service; UnknownDeployment when unknown or another service's."""
-    if service.provider == "railway" and service.railway is not None:
+    if service.provider in ("railway", "postgres") and service.railway is not None:
         return await railway(deps).deployment(service.railway, deployment_id)
     if service.provider == "vercel" and service.vercel is not None:
         return await vercel(deps).deployment(service.vercel, deployment_id)
@@ -100,7 +100,7 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
     match (spec.provider, spec.kind):
         case ("railway", "rollback"):
             return await railway(deps).rollback(inputs["target_deployment_id"], ref=service.railway)
-        case ("railway", "restart"):
+        case ("railway", "restart") | ("postgres", "restart"):
             return await railway(deps).restart(inputs["deployment_id"], ref=service.railway)
         case ("railway", "redeploy"):
             return await railway(deps).redeploy(inputs["deployment_id"], ref=service.railway)
@@ -110,6 +110,19 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
             return await railway(deps).upsert_variable(
                 service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
             )
+        case ("railway" | "postgres", "scale") if service.railway is not None:
+            return await scale(deps, service, inputs)
+        case ("railway" | "postgres", "backup"):
+            answer = await railway(deps).create_backup(
+                inputs["volume_instance_id"], name=f"pitcrew {record.id[:12]}", ref=service.railway
+            )
+            return {**answer, "volume_name": inputs.get("volume_name")}
+        case ("railway", "unset_variable") if service.railway is not None:
+            return await railway(deps).delete_variable(service.railway, inputs["name"])
+        case ("vercel", "redeploy") if service.vercel is not None:
+            return await vercel(deps).redeploy(service.vercel, inputs["deployment_id"])
+        case ("vercel", "set_variable" | "unset_variable") if service.vercel is not None:
+            return await _vercel_variable(vercel(deps), service, spec.kind, inputs)
         case ("vercel", "rollback") if service.vercel is not None:
             return await vercel(deps).rollback(
                 service.vercel, inputs["target_deployment_id"], description=f"pitcrew {record.id[:12]}"
@@ -129,6 +142,42 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
                 "roles": list(ref.roles),
             }
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
+
+
+async def scale(deps: Deps, service: Service, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Change the limit or the replica count, then redeploy the serving deployment so it takes effect
+    (instance changes made through Railway's API apply on the next deployment: station.railway.com,
+    "apply new variables in deployment"); the verification then watches that new deployment."""
+    client = railway(deps)
+    ref = service.railway
+    assert ref is not None
+    resource, value = str(inputs["resource"]), float(inputs["value"])
+    if resource == "replicas":
+        changed = await client.update_replicas(ref, int(value))
+    elif resource == "memory":
+        changed = await client.update_limits(ref, memory_gb=value)
+    else:
+        changed = await client.update_limits(ref, vcpus=value)
+    redeployed = await client.redeploy(str(inputs["deployment_id"]), ref=ref)
+    return {**changed, "new_deployment_id": redeployed["new_deployment_id"], "status": redeployed.get("status")}
+async def _vercel_variable(
+    client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """Vercel: the env entry changed for its targets, then one production redeploy of what serves, so the
+    change is live (Vercel applies variables only to new deployments, vercel.com/docs/environment-variables)."""
+    assert service.vercel is not None
+    targets = tuple(inputs.get("targets") or ("production",))
+    if kind == "set_variable":
+        answer = await client.set_env(
+            service.vercel, inputs["name"], inputs["value"], targets=targets,
+            kind=str(inputs.get("type") or "encrypted"),
+        )
+    else:
+        answer = await client.delete_env(service.vercel, inputs["name"], targets=targets)
+    if inputs.get("redeploy", True) and inputs.get("deployment_id"):
+        deployed = await client.redeploy(service.vercel, inputs["deployment_id"])
+        answer = {**answer, "redeploys": True, "new_deployment_id": deployed["new_deployment_id"]}
+    return answer
 
 
 def request(spec: ActionSpec, record: ProposalRecord) -> dict[str, Any]:

@@ -88,10 +88,10 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "rb.yml:3: unknown key `colour` in a runbook; expected: name, title, description, applies, steps"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - check: helth\n",
      "rb.yml:5: unknown check 'helth' (did you mean `health`?); expected one of: "
-     "health, deployment, db_connections, slow_queries, log_errors, variables"),
+     "health, deployment, db_connections, slow_queries, log_errors, variables, backup"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - action: reboot\n",
      "rb.yml:5: unknown action 'reboot'; expected one of: "
-     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions"),
+     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions, scale, backup"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - shout: hi\n",
      "rb.yml:5: a step needs exactly one of check, action, say, choose, notify; found none"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n    check: health\n",
@@ -121,11 +121,16 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "rb.yml:4: {steps.later.summary}: step `later` never runs before step `step-1`"),
     ("name: a\ntitle: A\nsteps:\n  - check: health\n    minutes: 5\n",
      "rb.yml:5: `minutes` only applies to `check: log_errors`"),
-    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n",
-     "rb.yml:4: `action: set_variable` needs `value:`"),
+    # without `value:` the value is asked in a form when the step runs; `name:` stays required
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    value: x\n",
+     "rb.yml:4: `action: set_variable` needs `name:`"),
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n    revert_after: soon\n",
+     "rb.yml:6: revert after 'soon' is not a duration: say 30m, 2h or 1d"),
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n    redeploy: maybe\n",
+     "rb.yml:6: redeploy must be true or false"),
     ("name: a\ntitle: A\nsteps:\n  - action: restart\n    idle_minutes: 3\n",
      "rb.yml:5: unknown key `idle_minutes` in an action step (restart); "
-     "expected: id, title, next, action, service"),
+     "expected: id, title, next, action, service, target"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n    link: railway dashboard\n",
      "rb.yml:5: link 'railway dashboard' is not a URL (expected http:// or https://)"),
     ("name: a\ntitle: A\nsteps:\n  - say: [not, text]\n",
