@@ -1,7 +1,7 @@
 """on call: overrides of the rotations, the hand-off claims, and a lock row per rotation
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 21:00:00
 
 Who is on call is computed from pitcrew.yml (app/core/oncall.py); only what people decide is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
