@@ -437,7 +437,7 @@ class ReportRun(Base):
 
 
 class OncallOverride(Base):
-    """0015: `user_id` holds `rotation`'s shift over [starts_at, ends_at) (app/store/oncall.py);
+    """0014: `user_id` holds `rotation`'s shift over [starts_at, ends_at) (app/store/oncall.py);
     `ended_at` is set once, by the job that ends it and announces so."""
 
     __tablename__ = "oncall_overrides"
@@ -455,7 +455,7 @@ class OncallOverride(Base):
 
 
 class OncallHandoff(Base):
-    """0015: one row per hand-off announced (`<rotation>@<UTC instant>`): the insert is the claim."""
+    """0014: one row per hand-off announced (`<rotation>@<UTC instant>`): the insert is the claim."""
 
     __tablename__ = "oncall_handoffs"
 
@@ -465,7 +465,7 @@ class OncallHandoff(Base):
 
 
 class OncallLock(Base):
-    """0015: a row per rotation, updated before an override is added (a row lock on PostgreSQL), so
+    """0014: a row per rotation, updated before an override is added (a row lock on PostgreSQL), so
     concurrent overrides are checked for overlap one after the other."""
 
     __tablename__ = "oncall_locks"

@@ -1,4 +1,4 @@
-"""On-call overrides and hand-off claims (tables of migration 0015).
+"""On-call overrides and hand-off claims (tables of migration 0014).
 
 An override is added under the rotation's lock row (`oncall_locks`, updated first: a row lock on
 PostgreSQL, and SQLite writes one transaction at a time), so the overlap check and the insert see

@@ -1,6 +1,6 @@
 """on call: overrides of the rotations, the hand-off claims, and a lock row per rotation
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-07 21:00:00
 
@@ -15,7 +15,7 @@ overrides added at once on PostgreSQL are checked for overlap one after the othe
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
