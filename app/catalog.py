@@ -8,27 +8,35 @@ the wrong service at the worst moment.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
+from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,}$"
+SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
+SLACK_GROUP = r"^S[A-Z0-9]{2,}$"
+SLACK_USER_GROUP_OR_ONCALL = r"^(?:[USW][A-Z0-9]{2,}|oncall:[a-z0-9][a-z0-9_-]{0,30})$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 _PATTERN_MEANING = {
     SLACK_USER_OR_GROUP: "a Slack user id (U...) or user group id (S...)",
     SLACK_CHANNEL: "a Slack channel id (C...)",
     ENV_NAME: "an environment variable name",
+    SLACK_USER: "a Slack user id (U...)",
+    SLACK_GROUP: "a Slack user group id (S...)",
+    SLACK_USER_GROUP_OR_ONCALL: "a Slack user id (U...), user group id (S...) or oncall:<rotation>",
 }
 
 
@@ -47,7 +55,9 @@ class _Strict(BaseModel):
 
 class EscalationStep(_Strict):
     after_minutes: int = Field(ge=0)
-    notify: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(min_length=1)
+    notify: list[Annotated[str, Field(pattern=SLACK_USER_GROUP_OR_ONCALL)]] = Field(min_length=1)
+    """Slack users or groups, or `oncall:<rotation>`: whoever that rotation has on call when the step
+    runs (app/flows/oncall.py); the rotation must be one of `oncall.rotations`."""
     severities: list[Literal["SEV1", "SEV2", "SEV3", "SEV4"]] | None = None
 
 
@@ -109,16 +119,110 @@ class IncidentsConfig(_Strict):
         return value
 
 
+HTTP_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # RFC 9110 5.1: a token
+REDIRECT_STATUSES = (301, 308)  # permanent: browsers and search engines remember them (RFC 9110 15.4)
+
+
 class HealthCheck(_Strict):
-    """One HTTP check of a service, with its own thresholds."""
+    """One HTTP check of a service, with its own thresholds.
+
+    Beyond a GET, the seeds' auth and security checks are probes too (seed 000's test login, the
+    OAuth callback's 302, HSTS, CORS, http → https): `method: POST` sends the body held in the
+    environment variable `body_env` (never in this file, never shown: it is a test user's login);
+    `expect_status` may list several statuses; `expect_headers` names response headers that must be
+    present (a mapping also gives the value expected); `origin` sends an `Origin` request header and
+    requires `access-control-allow-origin` to answer it; `https_redirect: true` makes the check a
+    redirect check: the http:// form of `url` is requested, unfollowed, and must answer 301 or 308
+    to an https:// location.
+    """
 
     url: str
-    method: Literal["GET", "HEAD"] = "GET"
-    expect_status: int = Field(default=200, ge=100, le=599)
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: int | tuple[int, ...] = 200
     expect_json: dict[str, Any] | None = None
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     degraded_latency_ms: int = Field(default=2000, gt=0)
     cert_min_days: int = Field(default=30, ge=0)
+    body_env: str | None = Field(default=None, pattern=ENV_NAME)
+    content_type: str | None = Field(default=None, min_length=1, max_length=200)  # None: JSON
+    expect_headers: dict[str, str | None] = Field(default_factory=dict)
+    origin: str | None = None
+    https_redirect: bool = False
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> Any:
+        listed = list(value) if isinstance(value, list | tuple) else [value]
+        if not listed:
+            raise ValueError("expected an HTTP status such as 200, or a list such as [200, 302]")
+        for status in listed:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise ValueError(f"{status!r} is not an HTTP status (a whole number from 100 to 599)")
+        return listed[0] if len(listed) == 1 else tuple(dict.fromkeys(listed))
+
+    @field_validator("expect_headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            value = dict.fromkeys(value)
+        if not isinstance(value, dict):
+            raise ValueError("expected a list of header names, or a mapping of header name to expected value")
+        headers: dict[str, str | None] = {}
+        for name, expected in value.items():
+            if not isinstance(name, str) or not HTTP_HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if expected is not None and not isinstance(expected, str | int):
+                raise ValueError(f"{name}: expected a header value (text), got {type(expected).__name__}")
+            headers[name.lower()] = None if expected is None else str(expected)
+        return headers
+
+    @field_validator("origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise ValueError("not an origin (expected scheme and host, such as https://app.example.com)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HealthCheck:
+        if self.body_env is not None and self.method != "POST":
+            raise ValueError(f"body_env: a body is only sent with method: POST, not {self.method}")
+        if self.https_redirect:
+            if self.method == "POST" or self.expect_json is not None or self.expect_status != 200:
+                raise ValueError(
+                    "https_redirect: a redirect check expects 301 or 308 to https:// by itself;"
+                    " remove method: POST, expect_status and expect_json from it"
+                )
+        return self
+
+    @property
+    def expected_statuses(self) -> tuple[int, ...]:
+        """Every status that passes: `expect_status` as a tuple, whether one was given or several."""
+        if self.https_redirect:
+            return REDIRECT_STATUSES
+        return self.expect_status if isinstance(self.expect_status, tuple) else (self.expect_status,)
+
+    @property
+    def probe_url(self) -> str:
+        """The URL requested: `url`, or its http:// form for a redirect check."""
+        if self.https_redirect and self.url.startswith("https://"):
+            return "http://" + self.url[len("https://"):]
+        return self.url
+
+    @property
+    def wanted_headers(self) -> tuple[str, ...]:
+        """The response headers the judge reads (lower case): no other header is kept."""
+        wanted = [*self.expect_headers]
+        if self.origin:
+            wanted.append("access-control-allow-origin")
+        if self.https_redirect:
+            wanted.append("location")
+        return tuple(dict.fromkeys(wanted))
 
     @field_validator("url")
     @classmethod
@@ -183,6 +287,29 @@ class PostgresRef(_Strict):
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
     max_idle_in_transaction: int = Field(default=0, ge=0)
+    # The team's migration table (app/core/migrations.py has a reader per tool); None: look for them.
+    migrations_table: str | None = None
+    # Named read-only queries that verify a restore (`users: select count(*) from users`): SELECT only.
+    verify_queries: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("migrations_table")
+    @classmethod
+    def _migrations_table(cls, value: str | None) -> str | None:
+        problem = table_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("verify_queries")
+    @classmethod
+    def _verify_queries(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, query in value.items():
+            if not QUERY_NAME.match(name):
+                raise ValueError(f"{name!r}: a query's name is lower-case letters, digits, - and _")
+            problem = query_problem(query)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        return {name: query.strip().rstrip(";").strip() for name, query in value.items()}
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -365,11 +492,152 @@ class WeeklyReportConfig(_Strict):
         return slack.updates_channel or slack.alerts_channel
 
 
+ROTATION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
+_WEEKDAY_WORDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hh_mm(value: str) -> str:
+    """`09:00`: a local time of day, 00:00 to 23:59 (24:00 for the end of a restriction)."""
+    match = re.fullmatch(r"([01]?[0-9]|2[0-4]):([0-5][0-9])", str(value).strip())
+    if match is None or (int(match.group(1)) == 24 and match.group(2) != "00"):
+        raise ValueError(f"{value!r} is not a time of day (HH:MM, e.g. 09:00)")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+    return value
+
+
+class RestrictConfig(_Strict):
+    """`restrict:` working hours of a daytime rotation: on the listed days from `from` to `to`, local
+    time; outside them nobody from the rotation is on call."""
+
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAY_WORDS[:5]), min_length=1)
+    start: str = Field(default="09:00", validation_alias=AliasChoices("from", "start"))
+    end: str = Field(default="18:00", validation_alias=AliasChoices("to", "end"))
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        """`[mon, tue]`, or a range `[mon..fri]` as written in the issue."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return value
+        days: list[str] = []
+        for item in value:
+            word = str(item).strip().lower()
+            first, dots, last = word.partition("..")
+            ends = [first[:3], last[:3]] if dots else [word[:3]]
+            for end in ends:
+                if end not in _WEEKDAY_WORDS:
+                    raise ValueError(f"{item!r} is not a weekday (mon, tue, ... sun, or a range mon..fri)")
+            if dots:
+                a, b = _WEEKDAY_WORDS.index(ends[0]), _WEEKDAY_WORDS.index(ends[1])
+                days += [_WEEKDAY_WORDS[i % 7] for i in range(a, a + (b - a) % 7 + 1)]
+            else:
+                days.append(ends[0])
+        return list(dict.fromkeys(days))
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _times(cls, value: Any) -> Any:
+        return _hh_mm(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RestrictConfig:
+        if self.start >= self.end:
+            raise ValueError(f"restrict: `from` ({self.start}) must come before `to` ({self.end})")
+        return self
+
+
+class RotationConfig(_Strict):
+    """One rotation: its members take turns of `length` (daily, weekly or a number of hours),
+    handing off at `handoff` local time in `timezone`, counted from `anchor` (the date the first
+    member's first shift starts), so who is on call is computed, never stored."""
+
+    members: list[Annotated[str, Field(pattern=SLACK_USER)]] = Field(min_length=1)
+    length: Literal["daily", "weekly"] | int = "weekly"
+    handoff: str = "09:00"
+    timezone: str = "UTC"
+    anchor: date
+    restrict: RestrictConfig | None = None
+
+    @field_validator("members", mode="after")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a member is listed twice")
+        return value
+
+    @field_validator("length", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        """`daily`, `weekly`, or hours: `12`, `12h`."""
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("daily", "weekly"):
+                return word
+            match = re.fullmatch(r"([0-9]+)\s*h?", word)
+            if match is None:
+                raise ValueError(f"{value!r} is not a length: daily, weekly or a number of hours (12h)")
+            value = int(match.group(1))
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= 24 * 28:
+            raise ValueError(f"{value} hours: a shift lasts 1 to {24 * 28} hours")
+        return value
+
+    @field_validator("handoff", mode="before")
+    @classmethod
+    def _handoff(cls, value: Any) -> Any:
+        text = _hh_mm(value)
+        if text == "24:00":
+            raise ValueError("24:00 is not a hand-off time: use 00:00")
+        return text
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+
 class ReportsConfig(_Strict):
     """`reports:` the managers' view of a period. Off by default: no `weekly` key, no weekly post
     (`/incident report` works regardless)."""
 
     weekly: WeeklyReportConfig | None = None
+
+
+class OncallConfig(_Strict):
+    """`oncall:` the rotations (app/core/oncall.py computes who is on call from them; nothing about a
+    shift is stored but overrides), the user group kept pointing at the primary, and where the
+    hand-off summary goes (the alerts channel)."""
+
+    rotations: dict[str, RotationConfig] = Field(min_length=1)
+    slack_group: str | None = Field(default=None, pattern=SLACK_GROUP)
+    """A Slack user group (S...) set to whoever `group_rotation` has on call at each hand-off, so
+    `@oncall` reaches the right person."""
+    group_rotation: str = "primary"
+
+    @field_validator("rotations")
+    @classmethod
+    def _rotation_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not ROTATION_NAME.match(name):
+                raise ValueError(f"rotation name {name!r}: use lowercase letters, digits, - and _")
+        return value
+
+    @model_validator(mode="after")
+    def _group_rotation_known(self) -> OncallConfig:
+        if self.slack_group is not None and self.group_rotation not in self.rotations:
+            raise ValueError(
+                f"oncall.group_rotation: unknown rotation {self.group_rotation!r}; "
+                f"known rotations: {', '.join(sorted(self.rotations))}"
+            )
+        return self
 
 
 class Catalog(_Strict):
@@ -383,6 +651,20 @@ class Catalog(_Strict):
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    oncall: OncallConfig | None = None
+
+    @model_validator(mode="after")
+    def _oncall_rotations_known(self) -> Catalog:
+        """`oncall:<rotation>` in an escalation step names a rotation of `oncall.rotations`."""
+        known = set(self.oncall.rotations) if self.oncall is not None else set()
+        for index, step in enumerate(self.slack.escalation):
+            for who in step.notify:
+                if who.startswith("oncall:") and who.removeprefix("oncall:") not in known:
+                    raise ValueError(
+                        f"slack.escalation.{index}.notify: {who!r} names no rotation of oncall.rotations "
+                        f"(known: {', '.join(sorted(known)) or 'none, add an oncall: block'})"
+                    )
+        return self
 
     @field_validator("services")
     @classmethod

@@ -19,16 +19,19 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.catalog import UnknownService
-from app.core.actions import ActionNotAvailable, spec_for
+from app.core import capacity
+from app.core.actions import ActionNotAvailable, check_reachable, spec_for
 from app.core.health import Verdict, judge_deployment
 from app.core.logs_args import LogsArgs
-from app.core.runbooks import DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
+from app.core.migrations import MigrationTableMissing, judge_migrations
+from app.core.runbooks import DEFAULT_BACKUP_HOURS, DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
 from app.core.secrets import mask_values
 from app.flows.health import POSTGRES_CALL, check_health
 from app.flows.logs import LogsError, fetch_logs
 from app.flows.variables import VariablesUnavailable, named_variables, service_inventory
 from app.flows.verify import describe_check
 from app.providers.base import InvalidIdentifier, ProviderError
+from app.providers.postgres_migrations import read_migrations, run_verify_queries
 
 if TYPE_CHECKING:
     from app.deps import Deps
@@ -70,6 +73,10 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
     if found is None:
         return False
     provider = found.provider
+    if (isinstance(step, CheckStep) and step.probe == "backup") or (
+        isinstance(step, ActionStep) and (step.database or step.action == "backup")
+    ):  # found by itself, a backup's target is the database (`service:` names a Railway service's volume)
+        return provider == "postgres" and found.railway is not None  # a Railway-hosted database
     if isinstance(step, CheckStep):
         if step.probe == "health":
             return True
@@ -78,7 +85,7 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
-            spec_for(provider, step.action)
+            check_reachable(spec_for(provider, step.action), has_railway=found.railway is not None)
         except ActionNotAvailable:
             return False
         return True
@@ -131,6 +138,12 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _log_errors(deps, service, step.minutes or DEFAULT_LOG_MINUTES)
             case "variables":
                 return await _variables(deps, service, step.names)
+            case "migrations":
+                return await _migrations(deps, service)
+            case "verify_queries":
+                return await _verify_queries(deps, service)
+            case "backup":
+                return await _backup(deps, service, step.hours or DEFAULT_BACKUP_HOURS)
     except UnknownService as err:
         return _failed(str(err))
     except VariablesUnavailable as err:
@@ -142,6 +155,31 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
     except TimeoutError:
         return _failed(f"no answer within {PROVIDER_TIMEOUT_S:g} s")
     return _failed(f"unknown check {step.probe!r}")
+
+
+async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
+    """Whether the newest backup of the service's Railway volume is newer than `hours`: the step
+    before anything that changes the database, followed by the `action: backup` step to take one."""
+    svc = deps.catalog.service(service)
+    if svc.railway is None:
+        return _failed(
+            f"{service} has no `railway:` reference: check its backups in the database provider's console"
+        )
+    if deps.railway is None:
+        return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
+    async with asyncio.timeout(2 * PROVIDER_TIMEOUT_S + 0.5):
+        volumes = await deps.railway.volumes(svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
+        if not volumes:
+            return _failed(f"{service} has no Railway volume attached, so it has no Railway backups")
+        found = await deps.railway.backups(volumes[0].id, ref=svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
+    newest = found.taken[0] if found.taken else None
+    age = capacity.age_words(capacity.backup_age(newest, deps.clock()))
+    if capacity.backup_is_recent(newest, deps.clock(), hours):
+        said = f"newest backup of {service} {age}, within {hours} h: no need for another"
+    else:
+        said = f"no backup of {service} in the last {hours} h (newest: {age}): take one with the next step"
+    schedule = ", ".join(s.lower() for s in found.schedules) or "none"
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"))
 
 
 async def _health(deps: Deps, service: str) -> ProbeResult:
@@ -245,6 +283,44 @@ async def _variables(deps: Deps, service: str, names: tuple[str, ...]) -> ProbeR
     if len(shown) < len(lines):
         detail += (f"… and {len(lines) - len(shown)} more: `@pitcrew vars {service}`",)
     return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail)
+
+
+async def _migrations(deps: Deps, service: str) -> ProbeResult:
+    """`check: migrations`: the migration table's line of `/health`, or which tables were looked for."""
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres" or svc.postgres is None:
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    dsn = deps.environ.get(svc.postgres.dsn_env, "")
+    if not dsn.strip():
+        return _failed(f"environment variable {svc.postgres.dsn_env} is not set")
+    try:
+        state = await read_migrations(dsn, svc.postgres.migrations_table, timeout_s=svc.postgres.timeout_s)
+    except MigrationTableMissing as err:
+        return _failed(str(err))
+    check = judge_migrations(state, deps.clock())
+    said = f"{check.verdict.value}: " + " · ".join(check.evidence)
+    return ProbeResult(
+        True, _cut(said, SUMMARY_MAX),
+        tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence),
+    )
+
+
+async def _verify_queries(deps: Deps, service: str) -> ProbeResult:
+    """`check: verify_queries`: the named read-only queries of pitcrew.yml (row counts after a restore)."""
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres" or svc.postgres is None:
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    if not svc.postgres.verify_queries:
+        return _failed(f"{service} has no verify_queries in pitcrew.yml (such as users: select count(*) from users)")
+    dsn = deps.environ.get(svc.postgres.dsn_env, "")
+    if not dsn.strip():
+        return _failed(f"environment variable {svc.postgres.dsn_env} is not set")
+    results = await run_verify_queries(dsn, svc.postgres.verify_queries, timeout_s=svc.postgres.timeout_s)
+    lines = [f"{r.name}: {r.value}" if r.error is None else f"{r.name} failed: {r.error}" for r in results]
+    summary = f"{service}: " + ", ".join(lines)
+    icons = ("🔴 " if r.error else "✅ " for r in results)
+    detail = tuple(_cut(icon + line, DETAIL_MAX) for icon, line in zip(icons, lines, strict=True))
+    return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES])
 
 
 async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:

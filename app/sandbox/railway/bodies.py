@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.sandbox.railway.logs import parse_filter, railway_severity
-from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, RailwayWorld
+from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, FakeVolume, RailwayWorld
 
 
 def iso(moment: datetime) -> str:
@@ -98,4 +98,41 @@ def log_json(world: RailwayWorld, line: FakeLog, deployment: FakeDeployment) -> 
         "severity": railway_severity(line.level),
         "attributes": attributes,
         "tags": {k: tags[k] for k in ("serviceId", "deploymentId", "deploymentInstanceId")},
+    }
+
+
+def limits_json(service: FakeService) -> dict[str, Any]:
+    """serviceInstanceLimits is a JSON scalar; its keys are the update input's (`vCPUs`, `memoryGB`),
+    as clients of the API read them back (schema: ServiceInstanceLimitsUpdateInput)."""
+    return {"vCPUs": service.vcpus, "memoryGB": service.memory_gb}
+
+
+def volume_json(service: FakeService, volume: FakeVolume) -> dict[str, Any]:
+    """A VolumeInstance with the fields the CLI's EnvironmentInstances query reads."""
+    return {
+        "id": volume.id,
+        "serviceId": service.id,
+        "mountPath": volume.mount_path,
+        "currentSizeMB": volume.used_mb,
+        "sizeMB": volume.size_mb,
+        "state": "READY",
+        "volume": {"id": f"vol-{volume.id[:8]}", "name": volume.name},
+    }
+
+
+def backups_json(volume: FakeVolume) -> dict[str, Any]:
+    """volumeInstanceBackupList and volumeInstanceBackupScheduleList (VolumeInstanceBackup and
+    VolumeInstanceBackupSchedule in Railway's schema)."""
+    crons = {"DAILY": "0 3 * * *", "WEEKLY": "0 3 * * 0", "MONTHLY": "0 3 1 * *"}
+    return {
+        "volumeInstanceBackupList": [
+            {"id": bid, "name": name, "createdAt": iso(at), "expiresAt": None, "usedMB": int(volume.used_mb),
+             "scheduleId": None}
+            for bid, at, name in volume.backups
+        ],
+        "volumeInstanceBackupScheduleList": [
+            {"id": f"sched-{kind.lower()}", "kind": kind, "cron": crons.get(kind, "0 3 * * *"), "name": kind.title(),
+             "retentionSeconds": 7 * 86400}
+            for kind in volume.schedules
+        ],
     }

@@ -75,6 +75,26 @@ class FakeService:
     deployments: list[FakeDeployment] = field(default_factory=list)  # newest first
     variables: dict[str, str] = field(default_factory=dict)
     sealed: set[str] = field(default_factory=set)  # names whose value Railway never returns
+    # serviceInstanceLimits: "the merged resource limits for a service instance (includes plan
+    # defaults)" (Railway's schema); the sandbox's plan default is 8 vCPU / 8 GB, Hobby's ceiling.
+    memory_gb: float = 8.0
+    vcpus: float = 8.0
+    replicas: int = 1  # ServiceInstance.numReplicas
+    volumes: list[FakeVolume] = field(default_factory=list)
+
+
+@dataclass
+class FakeVolume:
+    """A volume instance mounted on a service, and its backups (Railway's VolumeInstance and
+    VolumeInstanceBackup types; schedules are VolumeInstanceBackupSchedule kinds DAILY/WEEKLY/MONTHLY)."""
+
+    id: str
+    name: str
+    mount_path: str = "/var/lib/postgresql/data"
+    size_mb: int = 5000
+    used_mb: float = 420.0
+    backups: list[tuple[str, datetime, str | None]] = field(default_factory=list)  # (id, created, name)
+    schedules: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +133,7 @@ class RailwayWorld:
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
+        self.limit_updates = 0  # limits and replica changes accepted, for tests counting them
         self._released = asyncio.Event()
         self._released.set()
 
@@ -399,6 +420,52 @@ class RailwayWorld:
         current = self.current(service.id)
         if not skip_deploys and current is not None:
             self.redeploy(current.id, reason="variableChange")
+
+    # The plan's ceiling the sandbox enforces: Railway refuses limits above the plan's ("Hobby: up to
+    # 8 vCPU / 8 GB RAM per service", docs.railway.com/reference/pricing/plans); the message is the sandbox's.
+    plan_max_memory_gb = 8.0
+    plan_max_vcpus = 8.0
+
+    def update_limits(self, service_id: str, *, memory_gb: float | None, vcpus: float | None) -> None:
+        """serviceInstanceLimitsUpdate: the new limits are kept; like every instance change made through
+        the API they apply on the next deployment (station.railway.com, "apply new variables in
+        deployment"), so nothing redeploys here."""
+        service = self.services[service_id]
+        if memory_gb is not None and not 0 < memory_gb <= self.plan_max_memory_gb:
+            raise GraphQLFailure(f"Memory limit must be at most {self.plan_max_memory_gb:g} GB on your plan")
+        if vcpus is not None and not 0 < vcpus <= self.plan_max_vcpus:
+            raise GraphQLFailure(f"vCPU limit must be at most {self.plan_max_vcpus:g} on your plan")
+        if memory_gb is not None:
+            service.memory_gb = memory_gb
+        if vcpus is not None:
+            service.vcpus = vcpus
+        self.limit_updates += 1
+
+    def update_replicas(self, service_id: str, replicas: int) -> None:
+        """serviceInstanceUpdate(input: {numReplicas}); at most 50 (docs.railway.com/cli/scale)."""
+        if not 0 <= replicas <= 50:
+            raise GraphQLFailure("A maximum of 50 total replicas is supported")
+        self.services[service_id].replicas = replicas
+        self.limit_updates += 1
+
+    def add_volume(self, service: str, name: str = "postgres-volume", *, schedules: Iterable[str] = ()) -> FakeVolume:
+        volume = FakeVolume(id=str(uuid.uuid4()), name=name, schedules=list(schedules))
+        self.service(service).volumes.append(volume)
+        return volume
+
+    def volume(self, volume_instance_id: str) -> tuple[FakeService, FakeVolume]:
+        for service in self.services.values():
+            for volume in service.volumes:
+                if volume.id == volume_instance_id:
+                    return service, volume
+        raise GraphQLFailure("Volume instance not found")
+
+    def backup(self, volume_instance_id: str, name: str | None = None, at: datetime | None = None) -> str:
+        """volumeInstanceBackupCreate: a backup of the volume, answered with a workflow id (WorkflowId)."""
+        _, volume = self.volume(volume_instance_id)
+        volume.backups.insert(0, (str(uuid.uuid4()), at or self.clock(), name))
+        volume.backups.sort(key=lambda b: b[1], reverse=True)
+        return f"workflow-{uuid.uuid4().hex[:12]}"
 
     def delete_variable(self, service_id: str, name: str) -> None:
         """`variableDelete`: the variable is gone and the service redeploys with the change.

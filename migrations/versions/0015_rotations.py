@@ -1,7 +1,7 @@
 """rotations: a secret rotated by pitcrew, one service after another, until every service has it
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 21:20:00
 
 One row per `@pitcrew rotate NAME`. `sealed` is the generated value under AES-GCM with a key derived
@@ -13,8 +13,8 @@ conditional UPDATE when that proposal is verified.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
