@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.metrics import DefaultThresholds
 from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
@@ -238,6 +239,38 @@ class AuditConfig(_Strict):
         return self.anchor_channel or slack.updates_channel or slack.alerts_channel
 
 
+class MetricThresholds(_Strict):
+    """`thresholds:` at the top level and per service (a service's keys win, key by key): when a metric
+    makes a service degraded. Unset keys are the seeds' numbers (app/core/metrics.DefaultThresholds):
+    CPU over 70% of its limit, memory over 85% of its limit, a volume over 85% full, more than 1% of
+    requests answered 5xx, p95 latency over 2000 ms, each over the last 15 minutes."""
+
+    cpu_percent: float | None = Field(default=None, gt=0, le=100)
+    memory_percent: float | None = Field(default=None, gt=0, le=100)
+    disk_percent: float | None = Field(default=None, gt=0, le=100)
+    error_ratio: float | None = Field(default=None, ge=0, lt=1)
+    p95_ms: float | None = Field(default=None, gt=0, le=600_000)
+
+    def over(self, base: MetricThresholds) -> MetricThresholds:
+        """These keys where set, `base`'s elsewhere."""
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+    def resolved(self) -> ResolvedThresholds:
+        """Every key with a value: the seeds' default where unset."""
+        defaults = DefaultThresholds()
+        return ResolvedThresholds(**{k: v if v is not None else getattr(defaults, k) for k, v in self})
+
+
+class ResolvedThresholds(_Strict):
+    """Thresholds with every key set, as app/core/metrics.judge_metrics takes them."""
+
+    cpu_percent: float
+    memory_percent: float
+    disk_percent: float
+    error_ratio: float
+    p95_ms: float
+
+
 class Service(_Strict):
     provider: Literal["railway", "vercel", "postgres", "http"]
     railway: RailwayRef | None = None
@@ -246,6 +279,7 @@ class Service(_Strict):
     health: list[HealthCheck] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
 
     @field_validator("health", mode="before")
     @classmethod
@@ -300,6 +334,7 @@ class Catalog(_Strict):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
 
     @field_validator("services")
     @classmethod
@@ -318,6 +353,10 @@ class Catalog(_Strict):
                 f"known services: {', '.join(sorted(self.services)) or 'none'}"
             )
         return self
+
+    def thresholds_for(self, service: Service) -> ResolvedThresholds:
+        """The metric thresholds of a service: its own keys, else the top level's, else the seeds'."""
+        return service.thresholds.over(self.thresholds).resolved()
 
     def service(self, name: str) -> Service:
         """The named service; raises UnknownService naming the known ones."""

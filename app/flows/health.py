@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
@@ -28,6 +29,7 @@ from app.core.health import (
     judge_http,
     judge_postgres,
 )
+from app.core.metrics import WINDOW_MINUTES, MetricLimits, judge_metrics, metrics_unavailable, vercel_activity
 from app.core.observations import Deployment, DeploymentObservation
 from app.core.secrets import dsn_secrets, mask_values
 from app.providers.base import ProviderError
@@ -88,6 +90,7 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probes: list[Awaitable[Probed]] = []
     if service.provider == "railway" and service.railway is not None:
         probes.append(_railway(deps, service.railway, bounds))
+        probes.append(_railway_metrics(deps, service.railway, deps.catalog.thresholds_for(service), bounds))
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
@@ -95,7 +98,33 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probes.extend(_http(deps, check, bounds) for check in service.health)
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
-    return ServiceHealth.of(name, service.provider, (check for check, _ in probed), deployment)
+    checks = [check for check, _ in probed]
+    if service.provider == "vercel" and deployment is not None:
+        checks.insert(1, vercel_activity(deployment, deps.clock()))
+    return ServiceHealth.of(name, service.provider, checks, deployment)
+
+
+async def _railway_metrics(deps: Deps, ref: RailwayRef, limits: MetricLimits, bounds: _Bounds) -> Probed:
+    """CPU, memory, disk, 5xx and p95 over the last 15 minutes, in parallel with the other probes and
+    under the same provider timeout. A failure degrades this line only: the service's deployment and
+    URLs are judged by their own checks, and its actions stay offered."""
+    if deps.railway is None:
+        return metrics_unavailable(RAILWAY_TOKENS_MISSING), None
+    client, timeout_s = deps.railway, bounds.provider_timeout_s
+    end = deps.clock()
+    start = end - timedelta(minutes=WINDOW_MINUTES)
+    result, observed = await _guarded(
+        "railway metrics",
+        "railway metrics",
+        timeout_s,
+        lambda: client.service_metrics(ref, start=start, end=end, timeout_s=timeout_s),
+        lambda obs: judge_metrics(obs, limits),
+        bounds.secrets,
+    )
+    if observed is None:
+        reason = result.evidence[0].split(" failed: ", 1)[-1] if result.evidence else "no answer"
+        return metrics_unavailable(reason), None
+    return result, None
 
 
 async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:

@@ -232,6 +232,77 @@ query ProjectToken {
 }
 """
 
+# A service's resources and HTTP traffic over a window, in one round trip so that `/health` pays one
+# Railway call for them: CPU and memory with their limits (`metrics`, the measurements of Railway's
+# dashboard; the same root field as the CLI's Metrics.graphql), requests per status code and latency
+# percentiles (the CLI's HttpMetricsByStatus.graphql and HttpDurationMetrics.graphql), and the
+# environment's volumes, of which the service's own are kept (`VolumeInstance.currentSizeMB`/`sizeMB`).
+SERVICE_METRICS = """
+query ServiceMetrics(
+  $projectId: String
+  $serviceId: String!
+  $environmentId: String!
+  $startDate: DateTime!
+  $endDate: DateTime!
+  $measurements: [MetricMeasurement!]!
+  $sampleRateSeconds: Int
+  $stepSeconds: Int
+) {
+  metrics(
+    projectId: $projectId
+    serviceId: $serviceId
+    environmentId: $environmentId
+    startDate: $startDate
+    endDate: $endDate
+    measurements: $measurements
+    sampleRateSeconds: $sampleRateSeconds
+  ) {
+    measurement
+    values {
+      ts
+      value
+    }
+  }
+  httpMetricsGroupedByStatus(
+    serviceId: $serviceId
+    environmentId: $environmentId
+    startDate: $startDate
+    endDate: $endDate
+    stepSeconds: $stepSeconds
+  ) {
+    statusCode
+    samples {
+      ts
+      value
+    }
+  }
+  httpDurationMetrics(
+    serviceId: $serviceId
+    environmentId: $environmentId
+    startDate: $startDate
+    endDate: $endDate
+    stepSeconds: $stepSeconds
+  ) {
+    samples {
+      ts
+      p95
+    }
+  }
+  environment(id: $environmentId) {
+    volumeInstances {
+      edges {
+        node {
+          serviceId
+          mountPath
+          currentSizeMB
+          sizeMB
+        }
+      }
+    }
+  }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     name: value
     for name, value in dict(globals()).items()

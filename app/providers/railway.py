@@ -32,6 +32,7 @@ import httpx
 
 from app.catalog import RailwayRef
 from app.core.logs import normalise_level as core_level
+from app.core.metrics import MetricsObservation, Series, VolumeUse
 from app.core.observations import Deployment, DeploymentObservation
 from app.providers import graphql_docs as docs
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
@@ -45,6 +46,8 @@ MAX_LOG_LINES = 5000  # Railway refuses a larger `limit`
 MAX_DEPLOYMENTS = 100
 _REASON_CHARS = 300
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What `metrics` is asked for: usage and limit of CPU (vCPUs) and memory (GB), Railway's MetricMeasurement.
+METRIC_MEASUREMENTS = ("CPU_USAGE", "CPU_LIMIT", "MEMORY_USAGE_GB", "MEMORY_LIMIT_GB")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
@@ -399,6 +402,64 @@ class RailwayClient:
             raise ProviderError(call, "Railway's answer was not a set of variables")
         return {str(k): None if v is None else str(v) for k, v in found.items()}
 
+    # ---- metrics -----------------------------------------------------------------------------
+
+    async def service_metrics(
+        self,
+        ref: RailwayRef,
+        *,
+        start: datetime,
+        end: datetime,
+        sample_s: int = 60,
+        http_step_s: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> MetricsObservation:
+        """CPU, memory, their limits, requests by status, p95 latency and volume use between start and end.
+
+        `sample_s` spaces the CPU and memory samples; `http_step_s` the HTTP ones (the whole window
+        by default: one sample, the window's own p95 and counts).
+        """
+        call = "railway metrics"
+        window_s = max(60, int((end - start).total_seconds()))
+        variables = {
+            "projectId": ref.project_id,
+            "serviceId": ref.service_id,
+            "environmentId": ref.environment_id,
+            "startDate": _iso(start, "start"),
+            "endDate": _iso(end, "end"),
+            "measurements": list(METRIC_MEASUREMENTS),
+            "sampleRateSeconds": max(1, int(sample_s)),
+            "stepSeconds": max(1, int(http_step_s or window_s)),
+        }
+        data = await self._execute(call, docs.SERVICE_METRICS, variables, timeout_s, ref=ref)
+        series = {str(m.get("measurement")): _series(m.get("values")) for m in _list(data.get("metrics"))}
+        by_status: dict[int, float] = {}
+        errors: dict[int, float] = {}
+        requests: dict[int, float] = {}
+        for group in _list(data.get("httpMetricsGroupedByStatus")):
+            status = group.get("statusCode")
+            if not isinstance(status, int):
+                continue
+            for ts, value in _series(group.get("samples")):
+                by_status[status] = by_status.get(status, 0.0) + value
+                requests[ts] = requests.get(ts, 0.0) + value
+                if 500 <= status <= 599:
+                    errors[ts] = errors.get(ts, 0.0) + value
+        duration = data.get("httpDurationMetrics")
+        p95 = _series(duration.get("samples") if isinstance(duration, dict) else None, "p95")
+        return MetricsObservation(
+            cpu=series.get("CPU_USAGE", ()),
+            cpu_limit=series.get("CPU_LIMIT", ()),
+            memory_gb=series.get("MEMORY_USAGE_GB", ()),
+            memory_limit_gb=series.get("MEMORY_LIMIT_GB", ()),
+            requests_by_status=by_status,
+            errors_5xx=tuple(sorted((ts, errors.get(ts, 0.0)) for ts in requests)),
+            requests=tuple(sorted(requests.items())),
+            p95_ms=p95,
+            volumes=_volumes(data, ref.service_id),
+            window_minutes=window_s / 60,
+        )
+
     # ---- plumbing ----------------------------------------------------------------------------
 
     # ---- tokens ------------------------------------------------------------------------------
@@ -669,3 +730,33 @@ def _iso(moment: datetime | None, what: str) -> str | None:
     if moment.tzinfo is None:
         raise ValueError(f"{what} must be an aware datetime (UTC), got a naive one")
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _list(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _series(samples: object, key: str = "value") -> Series:
+    """`[{ts, value}]` as (ts, value) pairs, oldest first; samples without a number are skipped."""
+    pairs = [
+        (int(s["ts"]), float(s[key]))
+        for s in _list(samples)
+        if isinstance(s.get("ts"), int | float) and isinstance(s.get(key), int | float)
+    ]
+    return tuple(sorted(pairs))
+
+
+def _volumes(data: dict[str, Any], service_id: str) -> tuple[VolumeUse, ...]:
+    """The service's own volumes among the environment's (a volume is attached to one service)."""
+    environment = data.get("environment")
+    connection = environment.get("volumeInstances") if isinstance(environment, dict) else None
+    edges = connection.get("edges") if isinstance(connection, dict) else None
+    found = []
+    for edge in _list(edges):
+        node = edge.get("node")
+        if not isinstance(node, dict) or node.get("serviceId") != service_id:
+            continue
+        used, size = node.get("currentSizeMB"), node.get("sizeMB")
+        if isinstance(used, int | float) and isinstance(size, int | float):
+            found.append(VolumeUse(str(node.get("mountPath") or "?"), float(used), float(size)))
+    return tuple(found)

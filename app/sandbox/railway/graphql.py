@@ -64,6 +64,7 @@ _ROOT_FIELDS = {
     "EnvironmentLogs": "environmentLogs",
     "VariablesForServiceDeployment": "variablesForServiceDeployment",
     "ProjectToken": "projectToken",
+    "ServiceMetrics": "metrics",
 }
 # Nested fields that are nullable in Railway's schema (refdata/railway/schema.json): a failure there
 # nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
@@ -126,6 +127,7 @@ class FakeRailway:
             "EnvironmentLogs": self._environment_logs,
             "VariablesForServiceDeployment": self._variables,
             "ProjectToken": self._project_token,
+            "ServiceMetrics": self._service_metrics,
         }
 
     @classmethod
@@ -333,6 +335,25 @@ class FakeRailway:
         return {"variablesForServiceDeployment": {
             name: None if name in service.sealed else value for name, value in service.variables.items()
         }}
+
+
+    def _service_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """`metrics`, `httpMetricsGroupedByStatus`, `httpDurationMetrics` and the environment's volumes
+        (shapes in bodies.py, from Railway's schema). Railway refuses a metrics window without a start
+        (`startDate: DateTime!`); so does the sandbox."""
+        service = self._service(v.get("serviceId"), v.get("environmentId"), principal, field="metrics")
+        start, end = _parse_time(v.get("startDate")), _parse_time(v.get("endDate")) or self.world.clock()
+        if start is None:
+            raise GraphQLFailure("startDate: not a date", "metrics")
+        measurements = [str(m) for m in v.get("measurements") or []]
+        sample_s = v.get("sampleRateSeconds") if isinstance(v.get("sampleRateSeconds"), int) else 60
+        step_s = v.get("stepSeconds") if isinstance(v.get("stepSeconds"), int) else 60
+        return {
+            "metrics": bodies.metrics_json(self.world, service, measurements, start, end, sample_s),
+            "httpMetricsGroupedByStatus": bodies.http_by_status_json(service, start, end, step_s),
+            "httpDurationMetrics": bodies.http_duration_json(service, start, end, step_s),
+            "environment": {"volumeInstances": bodies.volume_instances_json(self.world, service.environment_id)},
+        }
 
 
 def _fail_fields(node: Any, failing: dict[str, str], path: list[Any], errors: list[dict[str, Any]]) -> Any:

@@ -65,6 +65,35 @@ class FakeDeployment:
 
 
 @dataclass
+class FakeVolume:
+    """A volume attached to a service: Railway's `VolumeInstance` (mountPath, currentSizeMB, sizeMB)."""
+
+    mount_path: str
+    used_mb: float
+    size_mb: float = 5000.0  # 5 GB: a Pro volume's default size (docs.railway.com reference/volumes)
+
+
+@dataclass
+class FakeMetrics:
+    """What Railway measures of a service, as steady levels (the sandbox's traffic does not vary).
+
+    Units as Railway's `MetricMeasurement`s have them (refdata/railway/schema.json): CPU in vCPUs,
+    memory in GB; the limits default to 8 vCPU / 8 GB, the Hobby plan's per-service maximum
+    (docs.railway.com reference/pricing/plans). HTTP: requests per minute, the share answered 5xx,
+    and the p95 latency in milliseconds, as `httpMetricsGroupedByStatus` / `httpDurationMetrics` serve them.
+    """
+
+    cpu: float = 0.25
+    cpu_limit: float = 8.0
+    memory_gb: float = 0.4
+    memory_limit_gb: float = 8.0
+    requests_per_minute: float = 120.0
+    error_ratio: float = 0.0
+    p95_ms: float = 180.0
+    oom_at: list[datetime] = field(default_factory=list)  # when memory hit the limit and the process restarted
+
+
+@dataclass
 class FakeService:
     id: str
     name: str
@@ -73,6 +102,8 @@ class FakeService:
     deployments: list[FakeDeployment] = field(default_factory=list)  # newest first
     variables: dict[str, str] = field(default_factory=dict)
     sealed: set[str] = field(default_factory=set)  # names whose value Railway never returns
+    metrics: FakeMetrics = field(default_factory=FakeMetrics)
+    volumes: list[FakeVolume] = field(default_factory=list)
 
 
 @dataclass
@@ -288,6 +319,36 @@ class RailwayWorld:
             "X-RateLimit-Reset": str(int(reset_at.timestamp())),
         }
         return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
+
+    def set_metrics(self, service: str, **levels: float) -> FakeMetrics:
+        """Change what Railway measures of the service from now on (`cpu=6.5`, `error_ratio=0.05`, ...)."""
+        metrics = self.service(service).metrics
+        for key, value in levels.items():
+            if not hasattr(metrics, key) or key == "oom_at":
+                raise KeyError(f"no metric {key!r} in the sandbox")
+            setattr(metrics, key, float(value))
+        return metrics
+
+    def oom(self, service: str, at: datetime | None = None) -> None:
+        """The process ran out of memory at `at` (now by default): memory reached the limit, the
+        instance was killed and started again empty, which is how Railway's memory graph shows it."""
+        self.service(service).metrics.oom_at.append(at or self.clock())
+
+    def add_volume(self, service: str, mount_path: str, used_mb: float, size_mb: float = 5000.0) -> FakeVolume:
+        volume = FakeVolume(mount_path, used_mb, size_mb)
+        self.service(service).volumes.append(volume)
+        return volume
+
+    def memory_at(self, service: str, moment: datetime, step_s: int) -> float:
+        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next."""
+        metrics = self.service(service).metrics
+        for oom in metrics.oom_at:
+            offset = (moment - oom).total_seconds()
+            if -step_s < offset <= 0:
+                return metrics.memory_limit_gb
+            if 0 < offset <= step_s:
+                return min(metrics.memory_gb, 0.1 * metrics.memory_limit_gb)
+        return metrics.memory_gb
 
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
         """Every `name` field in later answers fails with `message`, as a GraphQL field error."""
