@@ -110,4 +110,4 @@ async def test_vercel_shows_the_deployment_age_and_says_error_counts_are_not_exp
 ):
     text = section_of(await card_for(db_url, fake_slack, sandbox, "web"), "web")
     assert "vercel activity: latest production deployment" in text and " old" in text
-    assert "error counts: not exposed by Vercel&#39;s API" in text or "error counts: not exposed by Vercel's API" in text
+    assert "error counts: not exposed by Vercel's API on this team's plan" in text
