@@ -131,6 +131,71 @@ def oom_restarts(memory_gb: Series, limit_gb: float | None) -> int:
     return count
 
 
+CHART_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class MetricsChart:
+    """The last hour of a service's metrics as a chart draws them: four panels, each with its threshold.
+
+    Plain values only (percentages and milliseconds by unix time): whichever edge draws it (a PNG in
+    Slack) needs nothing else, and nothing here knows how it is drawn.
+    """
+
+    service: str
+    cpu_percent: Series
+    memory_percent: Series
+    error_percent: Series
+    p95_ms: Series
+    cpu_threshold: float
+    memory_threshold: float
+    error_threshold_percent: float
+    p95_threshold_ms: float
+
+    @property
+    def filename(self) -> str:
+        return f"{self.service}-metrics.png"
+
+    @property
+    def title(self) -> str:
+        return f"{self.service}: CPU, memory, 5xx and p95, last {CHART_MINUTES} min"
+
+
+def chart_of(service: str, obs: MetricsObservation, limits: MetricLimits) -> MetricsChart:
+    """CPU and memory as percentages of their limits at each sample, 5xx as a share of each step's requests."""
+    cpu_limits, memory_limits = dict(obs.cpu_limit), dict(obs.memory_limit_gb)
+    last_cpu, last_memory = latest(obs.cpu_limit), latest(obs.memory_limit_gb)
+    cpu = tuple(
+        (ts, pct) for ts, v in obs.cpu if (pct := percent_of(v, cpu_limits.get(ts, last_cpu))) is not None
+    )
+    memory = tuple(
+        (ts, pct) for ts, v in obs.memory_gb if (pct := percent_of(v, memory_limits.get(ts, last_memory))) is not None
+    )
+    errors = dict(obs.errors_5xx)
+    ratio = tuple((ts, 100.0 * errors.get(ts, 0.0) / n) for ts, n in obs.requests if n > 0)
+    return MetricsChart(
+        service, cpu, memory, ratio, obs.p95_ms,
+        limits.cpu_percent, limits.memory_percent, 100.0 * limits.error_ratio, limits.p95_ms,
+    )
+
+
+def recent(obs: MetricsObservation, minutes: float, end_ts: int) -> MetricsObservation:
+    """The last `minutes` of a longer observation (a chart's hour), as `/health` would have read them."""
+    since = end_ts - int(minutes * 60)
+
+    def cut(series: Series) -> Series:
+        return tuple((ts, v) for ts, v in series if ts > since)
+
+    requests, errors = cut(obs.requests), cut(obs.errors_5xx)
+    total, failed = sum(v for _, v in requests), sum(v for _, v in errors)
+    by_status = {500: failed, 200: total - failed} if total > 0 else {}
+    return MetricsObservation(
+        cpu=cut(obs.cpu), cpu_limit=cut(obs.cpu_limit), memory_gb=cut(obs.memory_gb),
+        memory_limit_gb=cut(obs.memory_limit_gb), requests_by_status=by_status, errors_5xx=errors,
+        requests=requests, p95_ms=cut(obs.p95_ms), volumes=obs.volumes, window_minutes=minutes,
+    )
+
+
 def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = METRICS_CHECK) -> CheckResult:
     """Each measurement against its threshold: over one is degraded, an OOM restart is down.
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
-Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors"]
+Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "metrics"]
 ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
 Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
 

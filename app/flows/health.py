@@ -55,15 +55,21 @@ Probed = tuple[CheckResult, Deployment | None]
 
 
 async def check_health(
-    deps: Deps, names: Sequence[str] | None = None, *, provider_timeout_s: float = PROVIDER_TIMEOUT_S
+    deps: Deps,
+    names: Sequence[str] | None = None,
+    *,
+    provider_timeout_s: float = PROVIDER_TIMEOUT_S,
+    metrics: bool = True,
 ) -> HealthReport:
     """Probe the named services (all of them when `names` is None or empty) and judge each check.
 
     Raises UnknownService, before any probe starts, for a name the catalog does not know.
     `provider_timeout_s` bounds each Railway and Vercel call; HTTP and Postgres checks use their own.
+    `metrics=False` leaves out the metrics lines (a verification polling every few seconds watches the
+    deployment and the URLs, and spends no more of Railway's hourly request budget than that).
     """
     chosen = _choose(deps, names)
-    bounds = _Bounds(deps.secret_values(), provider_timeout_s)
+    bounds = _Bounds(deps.secret_values(), provider_timeout_s, metrics)
     checked_at = deps.clock()
     started = time.monotonic()
     services = await asyncio.gather(*(_check_service(deps, n, service, bounds) for n, service in chosen))
@@ -73,10 +79,12 @@ async def check_health(
 
 @dataclass(frozen=True)
 class _Bounds:
-    """What every probe of one `/health` shares: the secrets to mask in errors and the provider timeout."""
+    """What every probe of one `/health` shares: the secrets to mask in errors, the provider timeout, and
+    whether the metrics lines are wanted."""
 
     secrets: list[str]
     provider_timeout_s: float
+    metrics: bool = True
 
 
 def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]]:
@@ -90,7 +98,8 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probes: list[Awaitable[Probed]] = []
     if service.provider == "railway" and service.railway is not None:
         probes.append(_railway(deps, service.railway, bounds))
-        probes.append(_railway_metrics(deps, service.railway, deps.catalog.thresholds_for(service), bounds))
+        if bounds.metrics:
+            probes.append(_railway_metrics(deps, service.railway, deps.catalog.thresholds_for(service), bounds))
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
@@ -99,7 +108,7 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
     checks = [check for check, _ in probed]
-    if service.provider == "vercel" and deployment is not None:
+    if service.provider == "vercel" and deployment is not None and bounds.metrics:
         checks.insert(1, vercel_activity(deployment, deps.clock()))
     return ServiceHealth.of(name, service.provider, checks, deployment)
 
