@@ -30,6 +30,7 @@ This is product code (it ships for the demo): no graphql-core, nothing from test
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -164,6 +165,8 @@ class FakeRailway:
             )
         )
         await self.world.wait_released()
+        if self.world.latency_s > 0:
+            await asyncio.sleep(self.world.latency_s)
         headers, wait_s = self.world.spend_budget()
         if wait_s is not None:
             headers["Retry-After"] = str(wait_s)

@@ -138,6 +138,7 @@ class RailwayWorld:
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
         self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
         self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
+        self.latency_s = 0.0  # how long every answer takes (a benchmark's slow provider); Railway's own varies
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
