@@ -239,11 +239,24 @@ class AuditConfig(_Strict):
         return self.anchor_channel or slack.updates_channel or slack.alerts_channel
 
 
+_SEEDS = DefaultThresholds()
+
+
 class MetricThresholds(_Strict):
-    """`thresholds:` at the top level and per service (a service's keys win, key by key): when a metric
-    makes a service degraded. Unset keys are the seeds' numbers (app/core/metrics.DefaultThresholds):
-    CPU over 70% of its limit, memory over 85% of its limit, a volume over 85% full, more than 1% of
-    requests answered 5xx, p95 latency over 2000 ms, each over the last 15 minutes."""
+    """`thresholds:` at the top level: when a metric makes a service degraded, over the last 15 minutes.
+    The defaults are the seeds' numbers (app/core/metrics.DefaultThresholds): CPU over 70% of its limit,
+    memory over 85% of its limit, a volume over 85% full, more than 1% of requests answered 5xx, p95
+    latency over 2000 ms."""
+
+    cpu_percent: float = Field(default=_SEEDS.cpu_percent, gt=0, le=100)
+    memory_percent: float = Field(default=_SEEDS.memory_percent, gt=0, le=100)
+    disk_percent: float = Field(default=_SEEDS.disk_percent, gt=0, le=100)
+    error_ratio: float = Field(default=_SEEDS.error_ratio, ge=0, lt=1)
+    p95_ms: float = Field(default=_SEEDS.p95_ms, gt=0, le=600_000)
+
+
+class ServiceThresholds(_Strict):
+    """`thresholds:` of one service: each key given wins over the top level's, the others are inherited."""
 
     cpu_percent: float | None = Field(default=None, gt=0, le=100)
     memory_percent: float | None = Field(default=None, gt=0, le=100)
@@ -252,23 +265,8 @@ class MetricThresholds(_Strict):
     p95_ms: float | None = Field(default=None, gt=0, le=600_000)
 
     def over(self, base: MetricThresholds) -> MetricThresholds:
-        """These keys where set, `base`'s elsewhere."""
+        """These keys where set, `base`'s elsewhere (both validated by the same bounds)."""
         return base.model_copy(update=self.model_dump(exclude_none=True))
-
-    def resolved(self) -> ResolvedThresholds:
-        """Every key with a value: the seeds' default where unset."""
-        defaults = DefaultThresholds()
-        return ResolvedThresholds(**{k: v if v is not None else getattr(defaults, k) for k, v in self})
-
-
-class ResolvedThresholds(_Strict):
-    """Thresholds with every key set, as app/core/metrics.judge_metrics takes them."""
-
-    cpu_percent: float
-    memory_percent: float
-    disk_percent: float
-    error_ratio: float
-    p95_ms: float
 
 
 class Service(_Strict):
@@ -279,7 +277,7 @@ class Service(_Strict):
     health: list[HealthCheck] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
-    thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
+    thresholds: ServiceThresholds = Field(default_factory=ServiceThresholds)
 
     @field_validator("health", mode="before")
     @classmethod
@@ -354,9 +352,9 @@ class Catalog(_Strict):
             )
         return self
 
-    def thresholds_for(self, service: Service) -> ResolvedThresholds:
-        """The metric thresholds of a service: its own keys, else the top level's, else the seeds'."""
-        return service.thresholds.over(self.thresholds).resolved()
+    def thresholds_for(self, service: Service) -> MetricThresholds:
+        """The metric thresholds of a service: its own keys, else the top level's (the seeds' by default)."""
+        return service.thresholds.over(self.thresholds)
 
     def service(self, name: str) -> Service:
         """The named service; raises UnknownService naming the known ones."""
