@@ -96,10 +96,13 @@ def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]
 async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bounds) -> ServiceHealth:
     """Every check of one service, concurrently: its provider's (deployment or database) then its URLs."""
     probes: list[Awaitable[Probed]] = []
-    if service.provider == "railway" and service.railway is not None:
+    metrics_line: asyncio.Future[CheckResult] | None = None
+    if service.provider == "railway" and service.railway is not None and bounds.metrics:
+        metrics_line = asyncio.get_running_loop().create_future()
+        limits = deps.catalog.thresholds_for(service)
+        probes.append(_railway_with_metrics(deps, service.railway, limits, bounds, metrics_line))
+    elif service.provider == "railway" and service.railway is not None:
         probes.append(_railway(deps, service.railway, bounds))
-        if bounds.metrics:
-            probes.append(_railway_metrics(deps, service.railway, deps.catalog.thresholds_for(service), bounds))
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
@@ -108,32 +111,44 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
     checks = [check for check, _ in probed]
+    if metrics_line is not None:
+        checks.insert(1, metrics_line.result())
     if service.provider == "vercel" and deployment is not None and bounds.metrics:
         checks.insert(1, vercel_activity(deployment, deps.clock()))
     return ServiceHealth.of(name, service.provider, checks, deployment)
 
 
-async def _railway_metrics(deps: Deps, ref: RailwayRef, limits: MetricLimits, bounds: _Bounds) -> Probed:
-    """CPU, memory, disk, 5xx and p95 over the last 15 minutes, in parallel with the other probes and
-    under the same provider timeout. A failure degrades this line only: the service's deployment and
-    URLs are judged by their own checks, and its actions stay offered."""
+async def _railway_with_metrics(
+    deps: Deps, ref: RailwayRef, limits: MetricLimits, bounds: _Bounds, metrics_line: asyncio.Future[CheckResult]
+) -> Probed:
+    """The deployment check, and (set on `metrics_line`) CPU, memory, disk, 5xx and p95 over the last 15
+    minutes, from one Railway request under the same provider timeout. A metrics failure degrades the
+    metrics line only: the deployment is judged as without metrics, and the service's actions stay offered."""
+    name, call = deployment_check_name("railway"), "railway latest deployment"
     if deps.railway is None:
-        return metrics_unavailable(RAILWAY_TOKENS_MISSING), None
+        metrics_line.set_result(metrics_unavailable(RAILWAY_TOKENS_MISSING))
+        return failed_probe(name, call, RAILWAY_TOKENS_MISSING), None
     client, timeout_s = deps.railway, bounds.provider_timeout_s
     end = deps.clock()
     start = end - timedelta(minutes=WINDOW_MINUTES)
     result, observed = await _guarded(
-        "railway metrics",
-        "railway metrics",
+        name,
+        call,
         timeout_s,
-        lambda: client.service_metrics(ref, start=start, end=end, timeout_s=timeout_s),
-        lambda obs: judge_metrics(obs, limits),
+        lambda: client.latest_deployment_with_metrics(ref, start=start, end=end, timeout_s=timeout_s),
+        lambda both: judge_deployment(both[0]),
         bounds.secrets,
     )
-    if observed is None:
+    if observed is None:  # Railway could not be asked at all: the same reason for both lines
         reason = result.evidence[0].split(" failed: ", 1)[-1] if result.evidence else "no answer"
-        return metrics_unavailable(reason), None
-    return result, None
+        metrics_line.set_result(metrics_unavailable(reason))
+        return result, None
+    deployment, metrics = observed
+    if isinstance(metrics, ProviderError):
+        metrics_line.set_result(metrics_unavailable(mask_values(metrics.reason, bounds.secrets)))
+    else:
+        metrics_line.set_result(_masked(judge_metrics(metrics, limits), bounds.secrets))
+    return result, deployment.deployment
 
 
 async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:

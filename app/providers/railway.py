@@ -187,19 +187,26 @@ class RailwayClient:
         call = "railway latest deployment"
         variables = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
         data = await self._execute(call, docs.LATEST_DEPLOYMENT, variables, timeout_s, ref=ref)
-        instance = _dig(call, data, "serviceInstance")
-        active = _active(data)
-        latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
-        deployment = _to_deployment(latest, _current_id(active)) if isinstance(latest, dict) else None
-        running = [d for d in active if not d.get("deploymentStopped")]
-        sources = running or ([latest] if isinstance(latest, dict) else [])
-        states = tuple(
-            str(inst.get("status", "")).upper()
-            for source in sources
-            for inst in (source.get("instances") or [])
-            if isinstance(inst, dict) and inst.get("status")
-        )
-        return DeploymentObservation(provider="railway", deployment=deployment, instance_states=states)
+        return _deployment_observation(call, data)
+
+    async def latest_deployment_with_metrics(
+        self, ref: RailwayRef, *, start: datetime, end: datetime, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> tuple[DeploymentObservation, MetricsObservation | ProviderError]:
+        """The latest deployment (as `latest_deployment`) and the metrics between start and end, in one request.
+
+        When Railway cannot answer the metrics part it nulls the whole answer (every root field is
+        non-null): the deployment is then asked alone, and the metrics come back as the error that
+        says why, so a metrics outage costs the metrics line only.
+        """
+        call = "railway latest deployment"
+        variables = self._metrics_variables(ref, start, end, 60, None)
+        try:
+            data = await self._execute(call, docs.LATEST_DEPLOYMENT_WITH_METRICS, variables, timeout_s, ref=ref)
+        except RailwayGraphQLError as err:
+            failed = ProviderError("railway metrics", err.reason)
+            return await self.latest_deployment(ref, timeout_s=timeout_s), failed
+        window_s = max(60, int((end - start).total_seconds()))
+        return _deployment_observation(call, data), _metrics_observation(data, ref, window_s)
 
     async def deployment(
         self, ref: RailwayRef, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -420,8 +427,16 @@ class RailwayClient:
         by default: one sample, the window's own p95 and counts).
         """
         call = "railway metrics"
+        variables = self._metrics_variables(ref, start, end, sample_s, http_step_s)
+        data = await self._execute(call, docs.SERVICE_METRICS, variables, timeout_s, ref=ref)
+        return _metrics_observation(data, ref, max(60, int((end - start).total_seconds())))
+
+    @staticmethod
+    def _metrics_variables(
+        ref: RailwayRef, start: datetime, end: datetime, sample_s: int, http_step_s: int | None
+    ) -> dict[str, Any]:
         window_s = max(60, int((end - start).total_seconds()))
-        variables = {
+        return {
             "projectId": ref.project_id,
             "serviceId": ref.service_id,
             "environmentId": ref.environment_id,
@@ -431,34 +446,6 @@ class RailwayClient:
             "sampleRateSeconds": max(1, int(sample_s)),
             "stepSeconds": max(1, int(http_step_s or window_s)),
         }
-        data = await self._execute(call, docs.SERVICE_METRICS, variables, timeout_s, ref=ref)
-        series = {str(m.get("measurement")): _series(m.get("values")) for m in _list(data.get("metrics"))}
-        by_status: dict[int, float] = {}
-        errors: dict[int, float] = {}
-        requests: dict[int, float] = {}
-        for group in _list(data.get("httpMetricsGroupedByStatus")):
-            status = group.get("statusCode")
-            if not isinstance(status, int):
-                continue
-            for ts, value in _series(group.get("samples")):
-                by_status[status] = by_status.get(status, 0.0) + value
-                requests[ts] = requests.get(ts, 0.0) + value
-                if 500 <= status <= 599:
-                    errors[ts] = errors.get(ts, 0.0) + value
-        duration = data.get("httpDurationMetrics")
-        p95 = _series(duration.get("samples") if isinstance(duration, dict) else None, "p95")
-        return MetricsObservation(
-            cpu=series.get("CPU_USAGE", ()),
-            cpu_limit=series.get("CPU_LIMIT", ()),
-            memory_gb=series.get("MEMORY_USAGE_GB", ()),
-            memory_limit_gb=series.get("MEMORY_LIMIT_GB", ()),
-            requests_by_status=by_status,
-            errors_5xx=tuple(sorted((ts, errors.get(ts, 0.0)) for ts in requests)),
-            requests=tuple(sorted(requests.items())),
-            p95_ms=p95,
-            volumes=_volumes(data, ref.service_id),
-            window_minutes=window_s / 60,
-        )
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -760,3 +747,50 @@ def _volumes(data: dict[str, Any], service_id: str) -> tuple[VolumeUse, ...]:
         if isinstance(used, int | float) and isinstance(size, int | float):
             found.append(VolumeUse(str(node.get("mountPath") or "?"), float(used), float(size)))
     return tuple(found)
+
+
+def _deployment_observation(call: str, data: dict[str, Any]) -> DeploymentObservation:
+    """The newest deployment, and the states of the instances serving the service now (see latest_deployment)."""
+    instance = _dig(call, data, "serviceInstance")
+    active = _active(data)
+    latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
+    deployment = _to_deployment(latest, _current_id(active)) if isinstance(latest, dict) else None
+    running = [d for d in active if not d.get("deploymentStopped")]
+    sources = running or ([latest] if isinstance(latest, dict) else [])
+    states = tuple(
+        str(inst.get("status", "")).upper()
+        for source in sources
+        for inst in (source.get("instances") or [])
+        if isinstance(inst, dict) and inst.get("status")
+    )
+    return DeploymentObservation(provider="railway", deployment=deployment, instance_states=states)
+
+
+def _metrics_observation(data: dict[str, Any], ref: RailwayRef, window_s: int) -> MetricsObservation:
+    """Railway's `metrics`, `httpMetricsGroupedByStatus`, `httpDurationMetrics` and volumes, as plain series."""
+    series = {str(m.get("measurement")): _series(m.get("values")) for m in _list(data.get("metrics"))}
+    by_status: dict[int, float] = {}
+    errors: dict[int, float] = {}
+    requests: dict[int, float] = {}
+    for group in _list(data.get("httpMetricsGroupedByStatus")):
+        status = group.get("statusCode")
+        if not isinstance(status, int):
+            continue
+        for ts, value in _series(group.get("samples")):
+            by_status[status] = by_status.get(status, 0.0) + value
+            requests[ts] = requests.get(ts, 0.0) + value
+            if 500 <= status <= 599:
+                errors[ts] = errors.get(ts, 0.0) + value
+    duration = data.get("httpDurationMetrics")
+    return MetricsObservation(
+        cpu=series.get("CPU_USAGE", ()),
+        cpu_limit=series.get("CPU_LIMIT", ()),
+        memory_gb=series.get("MEMORY_USAGE_GB", ()),
+        memory_limit_gb=series.get("MEMORY_LIMIT_GB", ()),
+        requests_by_status=by_status,
+        errors_5xx=tuple(sorted((ts, errors.get(ts, 0.0)) for ts in requests)),
+        requests=tuple(sorted(requests.items())),
+        p95_ms=_series(duration.get("samples") if isinstance(duration, dict) else None, "p95"),
+        volumes=_volumes(data, ref.service_id),
+        window_minutes=window_s / 60,
+    )

@@ -37,7 +37,9 @@ async def test_a_quiet_service_is_ok_with_its_metrics_shown(db_url, fake_slack, 
     assert "railway metrics: CPU 3% of 8 vCPU · memory 400 MB of 8.0 GB (5%)" in text
     assert "disk /data 20% of 5.0 GB" in text and "5xx 0.0% of 1800 requests in 15 min" in text
     assert "p95 180 ms" in text
-    assert [c.operation for c in sandbox.railway.calls].count("ServiceMetrics") == 1
+    # one request for the deployment and the metrics together
+    assert [c.operation for c in sandbox.railway.calls].count("LatestDeploymentWithMetrics") == 1
+    assert "LatestDeployment" not in [c.operation for c in sandbox.railway.calls]
 
 
 @pytest.mark.parametrize(
@@ -92,6 +94,7 @@ async def test_a_metrics_outage_degrades_that_line_only(db_url, fake_slack, sand
     text = section_of(card, "api")
     assert "railway metrics: metrics unavailable: metrics backend unavailable" in text
     assert "railway deployment: latest deployment" in text  # the rest of the card is there
+    assert "CRASHED" in text  # the deployment was asked again alone when the metrics part failed
     # the actions of a crashed service are still offered: the metrics outage is not the provider's
     assert any(
         e["action_id"] == "health.propose_restart"

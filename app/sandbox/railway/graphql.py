@@ -66,6 +66,7 @@ _ROOT_FIELDS = {
     "VariablesForServiceDeployment": "variablesForServiceDeployment",
     "ProjectToken": "projectToken",
     "ServiceMetrics": "metrics",
+    "LatestDeploymentWithMetrics": "serviceInstance",
 }
 # Nested fields that are nullable in Railway's schema (refdata/railway/schema.json): a failure there
 # nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
@@ -129,6 +130,7 @@ class FakeRailway:
             "VariablesForServiceDeployment": self._variables,
             "ProjectToken": self._project_token,
             "ServiceMetrics": self._service_metrics,
+            "LatestDeploymentWithMetrics": self._latest_deployment_with_metrics,
         }
 
     @classmethod
@@ -339,6 +341,11 @@ class FakeRailway:
             name: None if name in service.sealed else value for name, value in service.variables.items()
         }}
 
+
+    def _latest_deployment_with_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """Both selections in one document: GraphQL resolves each root field of an operation on its own
+        (GraphQL spec, "Executing Selection Sets"), so the answer is the two answers side by side."""
+        return {**self._latest_deployment(v, principal), **self._service_metrics(v, principal)}
 
     def _service_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         """`metrics`, `httpMetricsGroupedByStatus`, `httpDurationMetrics` and the environment's volumes
