@@ -11,11 +11,13 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.correlation import dependency_problems
 from app.core.metrics import DefaultThresholds
 from app.core.postgres_dsn import PLATFORM_ROLES
 
@@ -95,6 +97,9 @@ class IncidentsConfig(_Strict):
     default_severity: Severity = "SEV3"
     postmortem_severities: list[Severity] = Field(default_factory=lambda: ["SEV1", "SEV2"])
     root_edit_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    correlate_minutes: float = Field(default=10, ge=0, le=24 * 60)
+    """An alert for a service with an open incident joins it if the incident was active within this
+    many minutes (app/core/correlation.py); 0 turns correlation off (one incident per alert key)."""
 
     @field_validator("response_minutes", "update_cadence_minutes")
     @classmethod
@@ -278,11 +283,28 @@ class Service(_Strict):
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     thresholds: ServiceThresholds = Field(default_factory=ServiceThresholds)
+    depends_on: list[str] = Field(default_factory=list)
+    """Services this one needs (web on api, api on db): their open incident takes this one's alerts."""
+    # Variables the service cannot work without: `/health` reports the service degraded, naming
+    # each one that is missing or empty (one pitcrew cannot read, sealed or sensitive, is present).
+    required_vars: list[str] = Field(default_factory=list)
 
     @field_validator("health", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
+
+    @field_validator("required_vars", mode="before")
+    @classmethod
+    def _variable_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of variable names, such as [DATABASE_URL, JWT_SECRET]")
+        wrong = [v for v in value if not re.match(ENV_NAME, v)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a variable name: letters, digits and _, not starting with a digit")
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _provider_block(self) -> Service:
@@ -290,6 +312,11 @@ class Service(_Strict):
             raise ValueError(f"provider is {self.provider} but the `{self.provider}:` block is missing")
         if self.provider == "http" and not self.health:
             raise ValueError("provider http needs at least one `health:` check")
+        if self.required_vars and self.provider not in ("railway", "vercel"):
+            raise ValueError(
+                "required_vars: pitcrew reads the variables of railway and vercel services, "
+                f"not of {self.provider} ones"
+            )
         return self
 
 
@@ -322,6 +349,41 @@ class StatusPageConfig(_Strict):
         return value
 
 
+class WeeklyReportConfig(_Strict):
+    """`reports.weekly:` when the weekly report is posted: a weekday and an hour in `timezone`.
+
+    Posted to the updates channel (else the alerts channel), once for all instances."""
+
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(default=9, ge=0, le=23)
+    timezone: str = "UTC"
+    days: Literal[7, 30] = 7  # the period the post covers
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+        return value
+
+    def channel(self, slack: SlackConfig) -> str:
+        return slack.updates_channel or slack.alerts_channel
+
+
+class ReportsConfig(_Strict):
+    """`reports:` the managers' view of a period. Off by default: no `weekly` key, no weekly post
+    (`/incident report` works regardless)."""
+
+    weekly: WeeklyReportConfig | None = None
+
+
 class Catalog(_Strict):
     slack: SlackConfig
     runbooks_dir: str | None = None
@@ -333,6 +395,7 @@ class Catalog(_Strict):
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("services")
     @classmethod
@@ -355,6 +418,18 @@ class Catalog(_Strict):
     def thresholds_for(self, service: Service) -> MetricThresholds:
         """The metric thresholds of a service: its own keys, else the top level's (the seeds' by default)."""
         return service.thresholds.over(self.thresholds)
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> Catalog:
+        problems = dependency_problems({name: svc.depends_on for name, svc in self.services.items()})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def depends_on(self) -> dict[str, list[str]]:
+        """Each service's `depends_on`, for the correlation rules of app/core/correlation.py."""
+        return {name: list(svc.depends_on) for name, svc in self.services.items()}
 
     def service(self, name: str) -> Service:
         """The named service; raises UnknownService naming the known ones."""

@@ -14,9 +14,10 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
-from app.catalog import Catalog, PostgresRef, RailwayRef
+from app.catalog import Catalog, PostgresRef, RailwayRef, Service
 from app.core.health import hidden_sessions_note
 from app.core.secrets import mask_values
+from app.core.var_inventory import Reading, missing_required
 from app.core.variables import ServiceVariables
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
@@ -236,7 +237,18 @@ async def _service(deps: Deps, name: str, provider: str) -> CheckLine:
         return CheckLine(subject, False, str(err))
     deployment = seen.deployment
     latest = f"latest deployment {deployment.id} {deployment.status}" if deployment else "no deployments yet"
-    return CheckLine(subject, True, f"{latest}; {_variables_line(variables, provider)}")
+    said = f"{latest}; {_variables_line(variables, provider)}{_required(service, variables)}"
+    return CheckLine(subject, True, said)
+
+
+def _required(service: Service, variables: ServiceVariables) -> str:
+    """`required_vars` missing or empty, named as /health will (never a value); a sealed or sensitive
+    one is there. Said, not failed: the file is right, the service's settings are what is wrong."""
+    readings = [Reading(n, "", v) for n, v in variables] + [Reading(n, "", None) for n in variables.unreadable]
+    missing = missing_required(service.required_vars, readings)
+    if not missing:
+        return ""
+    return "; /health will say degraded: " + ", ".join(f"required variable {p.name} is {p.state}" for p in missing)
 
 
 def _variables_line(variables: ServiceVariables, provider: str) -> str:

@@ -1,8 +1,9 @@
 """`GET /status` (HTML, readable on a phone) and `GET /status.json`: what stakeholders may see.
 
-The page's name, its components' states, and the public incidents open or of the last 7 days:
-title, severity, state, times and the public updates. Nothing internal (services, alert details,
-who did what) ever reaches these pages, and everything shown is HTML-escaped, so a title with
+The page's name, its components' states and their last 90 days as a row of daily bars (each
+bar's colour its worst incident, its uptime in its title and aria-label), and the public incidents
+open or of the last 7 days: title, severity, state, times and the public updates. Nothing internal
+(services, alert details, who did what) ever reaches these pages, and everything shown is HTML-escaped, so a title with
 `<script>` stays text. A disabled page answers 404; a page that requires a token answers 401
 without it, and is not cached by shared caches.
 """
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from app.core.incident_reports import STATE_EMOJI
 from app.core.incidents import format_datetime
 from app.core.signatures import bearer_token
+from app.core.status_history import HISTORY_DAYS, ComponentHistory, DayBar, format_uptime
 from app.core.status_page import ComponentStatus
 from app.deps import Deps
 from app.flows.status_page import STATUS_DAYS, PageClosed, PublicIncident, StatusReport, check_access, public_status
@@ -27,6 +29,8 @@ from app.flows.status_page import STATUS_DAYS, PageClosed, PublicIncident, Statu
 CACHE = {"Cache-Control": "public, max-age=15"}
 PRIVATE_CACHE = {"Cache-Control": "private, max-age=15"}
 _STATE_CLASS = {"investigating": "red", "identified": "orange", "monitoring": "yellow", "resolved": "green"}
+# A day's bar by its worst incident, in the components' colours (SEV3 and SEV4 are both "degraded").
+_BAR_CLASS = {"SEV1": "red", "SEV2": "orange", "SEV3": "yellow", "SEV4": "yellow"}
 _COMPONENT_WORDS = {
     "operational": ("green", "Operational"),
     "degraded": ("yellow", "Degraded performance"),
@@ -80,6 +84,8 @@ def status_page(report: StatusReport, *, now: datetime, json_query: str = "") ->
         sections.append("<ul class=\"components\">" + "".join(_component(c) for c in report.components) + "</ul>")
     if open_:
         sections.append("<h2>Ongoing</h2>" + "".join(_card(i) for i in open_))
+    if report.history:
+        sections.append(_history(report.history))
     sections.append(f"<h2>Past {STATUS_DAYS} days</h2>")
     sections.append("".join(_card(i) for i in past) if past else "<p>No incidents.</p>")
     return _PAGE.format(
@@ -93,6 +99,28 @@ def status_page(report: StatusReport, *, now: datetime, json_query: str = "") ->
 def _component(component: ComponentStatus) -> str:
     colour, words = _COMPONENT_WORDS.get(component.status, ("grey", component.status))
     return f'<li class="{colour}"><span>{escape(component.name)}</span> <b>{escape(words)}</b></li>'
+
+
+def _history(histories: tuple[ComponentHistory, ...]) -> str:
+    """Each component's row of daily bars: flex items that share the row's width, so 90 of them fit a
+    360 px phone without scrolling; each says its day, uptime and worst incident (title, aria-label)."""
+    rows = []
+    for history in histories:
+        summary = f"{history.name}, past {HISTORY_DAYS} days: {format_uptime(history.uptime)} uptime"
+        bars = "".join(_bar(day) for day in history.days)
+        rows.append(
+            f'<div class="history"><p><span>{escape(history.name)}</span> '
+            f'<b>{escape(format_uptime(history.uptime))} uptime</b></p>'
+            f'<ol class="bars" aria-label="{escape(summary)}">{bars}</ol>'
+            f'<p class="axis"><span>{HISTORY_DAYS} days ago</span><span>Today</span></p></div>'
+        )
+    return f"<h2>Uptime, past {HISTORY_DAYS} days</h2>" + "".join(rows)
+
+
+def _bar(day: DayBar) -> str:
+    colour = _BAR_CLASS.get(day.worst or "", "ok")
+    label = escape(day.label)
+    return f'<li class="bar {colour}" title="{label}" aria-label="{label}"></li>'
 
 
 def _card(incident: PublicIncident) -> str:
@@ -137,6 +165,12 @@ time {{ color: #555; font-size: .875rem; margin-right: .3rem; }}
                  background: #f7f7f7; border-left: .3rem solid #999; border-radius: .25rem; }}
 .components li.green {{ border-color: #188038; }} .components li.yellow {{ border-color: #f4c20d; }}
 .components li.orange {{ border-color: #f29900; }} .components li.red {{ border-color: #d93025; }}
+.history p {{ display: flex; justify-content: space-between; margin: .9rem 0 0; }}
+.history .axis {{ color: #777; font-size: .75rem; margin: .15rem 0 0; }}
+.bars {{ display: flex; gap: 1px; list-style: none; padding: 0; margin: .3rem 0 0; height: 2rem; width: 100%; }}
+.bars .bar {{ flex: 1 1 0; min-width: 0; margin: 0; border-radius: 1px; background: #188038; }}
+.bars .bar.yellow {{ background: #f4c20d; }} .bars .bar.orange {{ background: #f29900; }}
+.bars .bar.red {{ background: #d93025; }}
 footer {{ color: #777; font-size: .8rem; margin-top: 2rem; }}
 </style>
 </head>

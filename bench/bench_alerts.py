@@ -220,6 +220,10 @@ def storm(args: argparse.Namespace, db_url: str, fakes_url: str, tmp: Path, proc
         "  escalation:\n    - {after_minutes: 0, notify: [S0ONCALL]}\n    - {after_minutes: 30, notify: [U0LEAD]}\n"
         "services:\n  api:\n    provider: http\n    health: {url: 'https://api.example.com/health'}\n"
         f"incidents:\n  root_edit_interval_seconds: {args.edit_interval}\n"
+        # Every storm alert is for api: correlation would make them one incident. This storm is about
+        # many incidents (one per fingerprint), so it is off unless asked (`--correlate-minutes 10`
+        # measures the correlated path: one incident, every fingerprint a joined alert).
+        f"  correlate_minutes: {args.correlate_minutes:g}\n"
     )
     env = {
         **base_env(),
@@ -436,6 +440,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="connections per wrk (one wrk per instance)")
     parser.add_argument("--threads", type=int, default=2, help="threads per wrk")
     parser.add_argument("--edit-interval", type=int, default=20, help="incidents.root_edit_interval_seconds")
+    parser.add_argument("--correlate-minutes", type=float, default=0, help="incidents.correlate_minutes")
     parser.add_argument("--max-duration", type=int, default=120, help="an upper bound: runs end when done")
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--wrk", default="wrk")

@@ -175,3 +175,21 @@ def test_the_branches_the_issue_names_are_there() -> None:
 ])
 def test_alert_titles_suggest_the_right_runbook_first(title: str, expected: str) -> None:
     assert matching(RUNBOOKS, title=title)[0].name == expected
+
+
+@pytest.mark.parametrize(("name", "step_id", "names"), [
+    ("auth-failing", "variables", ("JWT_SECRET",)),
+    ("email-failing", "api-key", ("SENDGRID_API_KEY", "RESEND_API_KEY", "EMAIL_FROM")),
+    ("storage-failing", "config",
+     ("STORAGE_URL", "R2_ENDPOINT", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "STORAGE_MAX_FILE_SIZE")),
+    ("backend-down", "env-check", ("DATABASE_URL",)),
+])
+def test_variables_are_checked_by_pitcrew_not_read_in_a_terminal(
+    name: str, step_id: str, names: tuple[str, ...]
+) -> None:
+    runbook = RUNBOOKS.get(name)
+    assert runbook is not None
+    [step] = [s for s in runbook.steps if s.id == step_id]
+    assert isinstance(step, CheckStep) and step.probe == "variables" and step.names == names
+    says = " ".join(s.text for s in runbook.steps if isinstance(s, SayStep))
+    assert "`railway variables`" not in says and "vercel env ls" not in says

@@ -18,7 +18,9 @@ from app.store.migrate import upgrade_async
 from tests.fixtures import ADMIN_DSN, catalog_from, requires_postgres
 
 
-async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str]:  # type: ignore[no-untyped-def]
+async def _check(  # type: ignore[no-untyped-def]
+    tmp_path, railway: FakeRailway, vercel: FakeVercel, required: list[str] | None = None
+) -> list[str]:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     await upgrade_async(url)
     settings = Settings(
@@ -29,7 +31,8 @@ async def _check(tmp_path, railway: FakeRailway, vercel: FakeVercel) -> list[str
         VERCEL_TOKEN=SANDBOX_VERCEL_TOKEN,
     )
     catalog = catalog_from({
-        "api": {"provider": "railway", "railway": railway.world.ref("api").model_dump()},
+        "api": {"provider": "railway", "railway": railway.world.ref("api").model_dump(),
+                "required_vars": required or []},
         "web": {"provider": "vercel", "vercel": vercel.world.ref("web").model_dump()},
     })
     lines: list[str] = []
@@ -43,9 +46,23 @@ async def test_check_says_the_deployments_and_variables_of_each_service_are_read
     [api] = [line for line in lines if "service api" in line]
     [web] = [line for line in lines if "service web" in line]
     assert api.startswith("ok   service api (railway): latest deployment ") and "variables readable" in api
-    assert web.startswith("ok   service web (vercel): latest deployment ") and "2 variables readable" in web
+    assert web.startswith("ok   service web (vercel): latest deployment ") and "4 variables readable" in web
     assert "1 sensitive (masked in /logs by name only" in web  # its value cannot be read: not counted readable
     assert "rv-sandbox-7f3a9c21" not in "\n".join(lines)  # a variable's value is never shown
+    assert "required variable" not in api
+
+
+async def test_check_names_the_required_variables_missing_or_empty(tmp_path):
+    world = railway_world()
+    world.set_variable("api", "EMPTY_ONE", "")
+    world.set_variable("api", "SEALED_ONE", "s3cr3t-sealed", sealed=True)
+    async with FakeRailway.serve(world) as railway, FakeVercel.serve(vercel_world()) as vercel:
+        lines = await _check(tmp_path, railway, vercel, ["DATABASE_URL", "EMPTY_ONE", "SEALED_ONE", "SMTP_URL"])
+    [api] = [line for line in lines if "service api" in line]
+    assert api.startswith("ok   service api (railway)")  # the file is right; the service's settings are not
+    assert api.endswith("/health will say degraded: required variable EMPTY_ONE is empty, "
+                        "required variable SMTP_URL is missing")
+    assert "s3cr3t-sealed" not in "\n".join(lines)
 
 
 async def test_check_fails_a_service_whose_variables_cannot_be_read(tmp_path):

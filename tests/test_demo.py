@@ -3,6 +3,7 @@ through the console, and UptimeRobot's alerts reach pitcrew over its real webhoo
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -158,7 +159,8 @@ def test_the_demo_catalog_is_a_valid_pitcrew_yml_with_the_demo_user_as_operator(
     world, vercel_world = railway_sample.sample_world(), vercel_sample.sample_world()
     catalog = parse_catalog(demo_catalog_yaml(world, vercel_world, "http://127.0.0.1:9/health"))
     assert catalog.slack.operators == [DEMO_USER]
-    assert sorted(catalog.services) == ["api", "web", "worker"]
+    assert sorted(catalog.services) == ["api", "db", "web", "worker"]
+    assert catalog.depends_on["api"] == ["db"] and catalog.depends_on["web"] == ["api"]
     assert catalog.services["api"].railway == world.ref("api")
     assert catalog.actions.verify.interval_s == 1 and (catalog.actions.verify.window_minutes or 0) * 60 <= 5
 
@@ -170,3 +172,25 @@ def test_the_uptimerobot_template_filled_in_is_what_the_parser_reads():
     [alert] = uptimerobot.parse(json.dumps(body).encode(), "application/json")
     assert (alert.status, alert.fingerprint, alert.link) == ("firing", "7", "https://api.example.com/health")
     assert alert.details == ""  # ... and counts as absent
+
+
+async def test_demo_break_db_makes_one_incident_naming_db_as_the_cause(db_url):
+    out = io.StringIO()
+    async with running_demo(out, database_url=db_url) as demo:
+        assert await demo.session.run(["demo break db"]) == 0
+        sandbox = demo.sandbox
+        assert [m.sent[-1].state for m in sandbox.monitors] == ["down", "down", "down"]  # api, db, web
+        [listed] = await incident_views.list_open(demo.session.deps)
+        incident = await incident_views.load(demo.session.deps, listed.id)
+        assert sorted(a.service or "" for a in incident.related) == ["api", "db", "web"]
+
+        def cause_shown() -> bool:
+            root = demo.session.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
+            return root is not None and "db is down; api and web alerts joined" in json.dumps(root.blocks)
+
+        async with asyncio.timeout(15):  # the root is edited in place at the demo's short interval
+            while not cause_shown():  # noqa: ASYNC110 - the job runner edits it in its own time
+                await asyncio.sleep(0.1)
+        assert await demo.session.run(["demo fix db"]) == 0
+    transcript = out.getvalue()
+    assert "monitor “db” is Down" in transcript and "monitor “web” is Down" in transcript

@@ -179,7 +179,7 @@ class _Context:
     button_number: ButtonNumber
     palette: Palette
     names: Mapping[str, str]
-    files: Mapping[str, bytes]
+    files: Mapping[str, bytes | str]  # text content, or where a binary file (an image) was written
 
     def text(self, obj: Any) -> str:
         return text_object(obj, palette=self.palette, names=self.names)
@@ -187,7 +187,7 @@ class _Context:
 
 def render_blocks(
     blocks: Sequence[dict[str, Any]], *, button_number: ButtonNumber, palette: Palette = PLAIN,
-    names: Mapping[str, str] | None = None, files: Mapping[str, bytes] | None = None,
+    names: Mapping[str, str] | None = None, files: Mapping[str, bytes | str] | None = None,
 ) -> list[str]:
     """The lines of a message's blocks, buttons numbered by `button_number` in reading order."""
     ctx = _Context(button_number, palette, names or {}, files or {})
@@ -267,6 +267,8 @@ def _file(block: dict[str, Any], ctx: _Context) -> list[str]:
     content = ctx.files.get(str(block.get("file_id")))
     if content is None:
         return [f"[file: {title}]"]
+    if isinstance(content, str):  # an image (a report's chart): the terminal cannot show it, a viewer can
+        return [f"[image: {title}, written to {content}]"]
     text_lines = content.decode("utf-8", errors="replace").splitlines()
     lines = [f"[file: {title}, {len(text_lines)} lines]"]
     lines.extend("  " + line for line in text_lines[:FILE_PREVIEW_LINES])
@@ -335,7 +337,7 @@ _BLOCKS: dict[str, Callable[[dict[str, Any], _Context], list[str]]] = {
 # --- whole messages ----------------------------------------------------------------------------
 def message_lines(
     message: SlackMessage, *, button_number: ButtonNumber, palette: Palette = PLAIN,
-    names: Mapping[str, str] | None = None, files: Mapping[str, bytes] | None = None,
+    names: Mapping[str, str] | None = None, files: Mapping[str, bytes | str] | None = None,
 ) -> list[str]:
     """The body of a message: its blocks when it has any (Slack shows those), else its text."""
     if message.blocks:
@@ -351,7 +353,7 @@ def message_lines(
 def render_message(
     message: SlackMessage, *, number: int, button_number: ButtonNumber, tags: Sequence[str] = (),
     in_thread: bool = False, author: str | None = None, palette: Palette = PLAIN,
-    names: Mapping[str, str] | None = None, files: Mapping[str, bytes] | None = None,
+    names: Mapping[str, str] | None = None, files: Mapping[str, bytes | str] | None = None,
 ) -> str:
     """`#N (tags) first line`, further lines aligned under it; a thread reply indented behind `↳`.
 

@@ -110,7 +110,7 @@ class Screen:
         return shown is not None and shown.edits == message.edits
 
     def show(
-        self, message: SlackMessage, *, edited: bool, viewer: str, files: Mapping[str, bytes] | None = None
+        self, message: SlackMessage, *, edited: bool, viewer: str, files: Mapping[str, bytes | str] | None = None
     ) -> None:
         """Print `message` as `viewer` sees it, numbering it (and its buttons) the first time."""
         key = (message.channel, message.ts)

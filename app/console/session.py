@@ -22,15 +22,18 @@ import json
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 from pydantic import SecretStr
 
 from app.catalog import Catalog
+from app.charts.period_chart import PNG_SIGNATURE
 from app.console.forms import FormAsker, form_fields, form_intro
 from app.console.lines import ConsoleInputError, LineSource, ScriptedLines, StdinLines, TerminalLines
 from app.console.render import COLOR, PLAIN, Palette, confirm_prompt, text_object
@@ -468,8 +471,20 @@ class ConsoleSession:
         self._print(message, edited=False)
 
     def _print(self, message: SlackMessage, *, edited: bool) -> None:
-        files = {fid: info["content"] for fid, info in self.slack.uploads.items() if "content" in info}
+        files = {fid: self._readable(fid, info) for fid, info in self.slack.uploads.items() if "content" in info}
         self.screen.show(message, edited=edited, viewer=self.user, files=files)
+
+    def _readable(self, file_id: str, info: Mapping[str, Any]) -> bytes | str:
+        """A text file's bytes; an image (a PNG: the period report's chart) written to a file once,
+        and the path it was written to, for the person at the console to open."""
+        content: bytes = info["content"]
+        if not content.startswith(PNG_SIGNATURE):
+            return content
+        path = Path(tempfile.gettempdir()) / "pitcrew-console" / f"{file_id}-{Path(str(info.get('filename'))).name}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        return str(path)
 
     def _error_line(self, text: str) -> None:
         self.flush_events()  # what the app sent before it failed comes first, as it happened

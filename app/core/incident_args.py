@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app.core.chat_text import plain_text
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
+from app.core.period_report import BadPeriod, parse_period
 
 USAGE = """\
 Usage:
@@ -27,12 +28,17 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> resolve [summary]` — resolve (without a summary: a form asks for one)
 • `/incident <id> keep` — keep it open (no automatic resolution after the alerts recover)
 • `/incident <id> public|private` — show it on the status page, or keep it off
+• `/incident <id> merge <other id>` — move the other incident's alerts into this one (it resolves as merged)
+• `/incident <id> split <source>` — move one source's joined alerts out into an incident of their own
 • `/incident <id> timeline` · `/incident <id> postmortem`
+• `/incident report [7d|30d]` — the period's incidents by service and severity, MTTA/MTTR, with a chart
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
-`@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`."""
+`@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
+`@pitcrew split <source>` (or a service, or `source:service`)."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
+    "merge", "split",
 )
 _SEVERITY_LIKE = re.compile(r"^(?:sev|p)[ -]?[0-9]+$", re.IGNORECASE)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
@@ -63,8 +69,8 @@ class IncidentUsageError(IncidentUsage):
 
 @dataclass(frozen=True)
 class IncidentCommand:
-    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private) or one
-    of THREAD_VERBS."""
+    """One parsed command. `verb` is list, declare, show, visibility (`text` public or private), report
+    (`days`) or one of THREAD_VERBS."""
 
     verb: str
     incident_id: int | None = None
@@ -74,6 +80,8 @@ class IncidentCommand:
     role: str | None = None
     user: str | None = None
     state: str | None = None
+    other_id: int | None = None  # `merge`: the incident merged into this one
+    days: int | None = None  # `report`: the period, 7 or 30
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -89,6 +97,11 @@ def parse_incident_command(text: str | None) -> IncidentCommand:
         raise IncidentUsage()
     if head == "declare":
         return _declare(rest.strip())
+    if head == "report":
+        try:
+            return IncidentCommand(verb="report", days=parse_period(rest))
+        except BadPeriod as err:
+            raise IncidentUsageError(str(err)) from None
     try:
         incident_id = parse_incident_id(first)
     except BadIncidentValue:
@@ -147,6 +160,16 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         return IncidentCommand(verb="assign", incident_id=incident_id, role=role, user=parse_user(parts[1]))
     if verb == "resolve":
         return IncidentCommand(verb="resolve", incident_id=incident_id, text=plain_text(rest) or None)
+    if verb == "merge":
+        if not rest or len(rest.split()) > 1:
+            raise IncidentUsageError(
+                "`merge` needs the id of the incident to merge into this one, e.g. `/incident 3 merge 4`"
+            )
+        return IncidentCommand(verb="merge", incident_id=incident_id, other_id=parse_incident_id(rest))
+    if verb == "split":
+        if not rest or len(rest.split()) > 2:
+            raise IncidentUsageError("`split` needs the source to split out, e.g. `@pitcrew split sentry`")
+        return IncidentCommand(verb="split", incident_id=incident_id, text=plain_text(rest))
     shown = verb_word[:40] or "(nothing)"
     raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.core.correlation import RelatedAlert
+
 STATES = ("investigating", "identified", "monitoring", "resolved")
 OPEN_STATES = ("investigating", "identified", "monitoring")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -253,6 +255,7 @@ class IncidentView:
     reminded_at: datetime | None = None
     root_edited_at: datetime | None = None
     visibility: str | None = None  # public/private on the status page; None: as the catalog says
+    related: tuple[RelatedAlert, ...] = ()  # the alerts joined to it, each source's state (correlation)
 
     @property
     def ref(self) -> str:

@@ -160,6 +160,21 @@ class MetricsChart:
     def title(self) -> str:
         return f"{self.service}: CPU, memory, 5xx and p95, last {CHART_MINUTES} min"
 
+    @property
+    def alt_text(self) -> str:
+        """What the image shows, for those who cannot see it: the latest and highest of each line."""
+        parts = []
+        for label, series, unit in (
+            ("CPU", self.cpu_percent, "%"), ("memory", self.memory_percent, "%"),
+            ("5xx", self.error_percent, "%"), ("p95", self.p95_ms, " ms"),
+        ):
+            if series:
+                values = [v for _, v in series]
+                parts.append(f"{label} now {values[-1]:.0f}{unit}, peak {max(values):.0f}{unit}")
+            else:
+                parts.append(f"{label}: no data")
+        return f"{self.title}: " + "; ".join(parts)
+
 
 def chart_of(service: str, obs: MetricsObservation, limits: MetricLimits) -> MetricsChart:
     """CPU and memory as percentages of their limits at each sample, 5xx as a share of each step's requests."""

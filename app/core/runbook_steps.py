@@ -49,7 +49,7 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 COMMON_STEP_KEYS = ("id", "title", "next")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "check": ("service", "minutes"),
+    "check": ("service", "minutes", "names"),
     "action": ("service",),
     "say": ("link",),
     "choose": ("choices",),
@@ -142,10 +142,24 @@ class StepReader(NodeReader):
                 return None
         elif probe == "log_errors":
             minutes = DEFAULT_LOG_MINUTES
+        names: tuple[str, ...] = ()
+        if "names" in fields:
+            if probe != "variables":
+                self.problem(fields["names"], "`names` only applies to `check: variables`")
+                return None
+            listed = self._text_list(fields["names"], "names")
+            if listed is None:
+                return None
+            for name, node in listed:
+                if not ENV_NAME.match(name):
+                    self.problem(node, f"{name!r} is not a variable name: letters, digits and _, "
+                                       "not starting with a digit")
+                    return None
+            names = tuple(dict.fromkeys(name for name, _ in listed))
         if not ok:
             return None
-        return CheckStep(id=step_id, title=_check_title(probe, service, minutes), probe=probe,  # type: ignore[arg-type]
-                         service=service, minutes=minutes)
+        return CheckStep(id=step_id, title=_check_title(probe, service, minutes, names),  # type: ignore[arg-type]
+                         probe=probe, service=service, minutes=minutes, names=names)
 
     def _action(self, fields: dict[str, Node], step_id: str) -> Step | None:
         action = self._text(fields["action"], "action", limit=63)
@@ -254,8 +268,10 @@ class StepReader(NodeReader):
 
 # -- default titles: what a step does, in words, when the author gave none ---------------------
 
-def _check_title(probe: str, service: str | None, minutes: int | None) -> str:
+def _check_title(probe: str, service: str | None, minutes: int | None, names: tuple[str, ...] = ()) -> str:
     target = service or "{service}"
+    if probe == "variables":
+        return f"Variables {', '.join(names)} of {target}" if names else f"Variables of {target}"
     if probe in DATABASE_PROBES:
         base = "Database connections" if probe == "db_connections" else "Slow queries"
         return f"{base} of {service}" if service else base

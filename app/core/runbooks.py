@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
-Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "metrics"]
+Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "metrics"]
 ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
 Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
 
@@ -101,6 +101,7 @@ class CheckStep(_Step):
     probe: Probe
     service: str | None = None
     minutes: int | None = None  # log_errors only: how far back to read
+    names: tuple[str, ...] = ()  # variables only: the names to report set, empty or missing (none: all)
     kind: ClassVar[str] = "check"
 
 

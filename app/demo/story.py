@@ -29,7 +29,7 @@ from app.core.incidents import IncidentView
 from app.demo.world import ALERTS_CHANNEL, DEMO_USER, UPDATES_CHANNEL, DemoSandbox
 from app.deps import Deps
 from app.flows import incident_views
-from app.sandbox.railway.sample import SAMPLE_SECRET_VALUES
+from app.sandbox.railway.sample import SAMPLE_JWT_SECRET, SAMPLE_SECRET_VALUES
 from app.sandbox.slack import BOT_USER_ID, FakeSlack, SlackMessage, buttons
 from app.store import audit as audit_store
 
@@ -323,6 +323,26 @@ async def logs_in_the_thread(story: Story) -> None:
         expect(password not in story.slack.all_text(), "a database password from the logs reached Slack")
 
 
+def variables_readable() -> bool:
+    """Whether this pitcrew reads variables from a thread (its `@pitcrew vars` verb says so)."""
+    from app.slack.mentions import VERBS
+
+    return "vars" in VERBS
+
+
+async def variables_in_the_thread(story: Story) -> None:
+    mark = story.mark()
+    await story.type("@pitcrew vars api")
+    replies = story.since(mark, thread=True)
+    expect(replies, "`@pitcrew vars api` answered nothing in the thread")
+    shown = "\n".join(_text(m) for m in replies)
+    expect("postgresql://***@postgres.railway.internal:5432/app" in shown,
+           "the variables in the thread do not show DATABASE_URL's host without its credentials")
+    expect("Shared variables" in shown, "the variables in the thread are not grouped by where they come from")
+    for secret in (*SAMPLE_SECRET_VALUES, SAMPLE_JWT_SECRET):
+        expect(secret not in story.slack.all_text(), "a variable's value reached Slack")
+
+
 async def non_operator_refused(story: Story) -> None:
     assert story.proposal is not None
     confirm = story.button(story.proposal, action_id="action.confirm")
@@ -425,6 +445,7 @@ STEPS: Sequence[Step] = (
     Step("the runbook's checks: health, deployment, top errors", runbook_checks, runbooks_in_threads),
     Step("check api's health from the thread", health_in_the_thread, _without_runbooks),
     Step("read api's logs from the thread, secrets masked", logs_in_the_thread),
+    Step("list api's variables from the thread, values never shown", variables_in_the_thread, variables_readable),
     Step("the runbook: a recent bad deploy, so it proposes a rollback", runbook_leads_to_a_rollback,
          runbooks_in_threads),
     Step("propose a rollback from the health card", propose_rollback, _without_runbooks),

@@ -29,7 +29,9 @@ from typing import Any, TextIO, cast
 
 import httpx
 from pydantic import SecretStr
+from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
+from starlette.routing import Mount
 
 from app.catalog import Catalog, load_catalog
 from app.console.lines import ConsoleInputError, TerminalLines
@@ -65,6 +67,8 @@ The sandbox (`pitcrew demo` only):
   demo break api          a bug of api's current deployment makes it crash; UptimeRobot alerts pitcrew
   demo deploy api         ship a bad deployment of api: it crashes on start, and UptimeRobot alerts
   demo fix api            api heals by itself (as if someone fixed it outside pitcrew)
+  demo break db           the database goes away: api and web fail too; their alerts make one incident
+  demo fix db             the database comes back, and api and web with it
   demo status             what the sandbox looks like now, and its URLs
   demo help               this text"""
 
@@ -72,7 +76,14 @@ The sandbox (`pitcrew demo` only):
 # ---- the pitcrew.yml the demo writes -------------------------------------------------------------
 
 
-def demo_catalog_yaml(world: RailwayWorld, vercel_world: VercelWorld, health_url: str) -> str:
+def demo_catalog_yaml(
+    world: RailwayWorld,
+    vercel_world: VercelWorld,
+    health_url: str,
+    *,
+    db_health_url: str = "http://127.0.0.1:9/db/health",
+    web_health_url: str = "http://127.0.0.1:9/web/health",
+) -> str:
     """The demo's pitcrew.yml: the sandbox's services, one operator (the demo's user), short timers.
 
     The verification window and the quiet period are short so the story plays in a minute; the
@@ -94,6 +105,7 @@ services:
     railway: {{project_id: "{api.project_id}", environment_id: "{api.environment_id}", service_id: "{api.service_id}"}}
     health: {{url: "{health_url}", expect_status: 200, expect_json: {{status: ok}}, timeout_s: 2}}
     runbooks: [backend-down]
+    depends_on: [db]                # db down takes api down: their alerts make one incident
   worker:
     provider: railway
     railway: {{project_id: "{worker.project_id}", environment_id: "{worker.environment_id}", \
@@ -101,9 +113,16 @@ service_id: "{worker.service_id}"}}
   web:
     provider: vercel
     vercel: {{project_id: "{web.project_id}", team_id: "{web.team_id}"}}
+    health: {{url: "{web_health_url}", timeout_s: 2}}
+    depends_on: [api]
+  db:
+    provider: http
+    health: {{url: "{db_health_url}", timeout_s: 2}}
 incidents:
   default_severity: SEV2          # an UptimeRobot alert says no severity; backend down is at least SEV2
   quiet_minutes: 1                # a recovered incident resolves by itself after 1 quiet minute
+  correlate_minutes: 10           # an alert for a service (or one it depends on) with an open incident joins it
+  root_edit_interval_seconds: 2   # the root message shows joined alerts within 2 s
 actions:
   verify: {{interval_s: 1, window_minutes: 0.05}}   # watch a rollback for 3 s, not 15 minutes
 """
@@ -148,6 +167,7 @@ class SandboxApi:
         self.world = world
         self.service = service or SampleService()
         self.bugs: dict[str, str] = {}  # commit hash -> the error its process dies with
+        self.db_down = False  # `demo break db`: api cannot reach its database
 
     def sync(self) -> bool:
         """Bring the sample service in line with the world; True when api is healthy."""
@@ -155,7 +175,7 @@ class SandboxApi:
         bug = self.bugs.get(current.commit_hash or "") if current is not None else None
         if current is not None and current.status == "SUCCESS" and bug:
             self.world.crash(BROKEN_SERVICE, bug)  # restarted, it meets its bug again
-        healthy = current is not None and current.status == "SUCCESS"
+        healthy = current is not None and current.status == "SUCCESS" and not self.db_down
         if healthy:
             self.service.ok()
         else:
@@ -240,6 +260,10 @@ class DemoSandbox:
     http: httpx.AsyncClient
     app_server: LoopbackServer = field(repr=False)
     _app: _LateApp = field(repr=False)
+    # `demo break db`: the database and the web front end, each watched by a monitor of its own
+    db: SampleService = field(default_factory=SampleService)
+    web: SampleService = field(default_factory=SampleService)
+    monitors: list[UptimeMonitor] = field(default_factory=list)
 
     def attach(self, session: ConsoleSession) -> None:
         """Serve the session's app at `app_url` (webhooks, status page) once the session has started."""
@@ -265,8 +289,17 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         late = _LateApp()
         app_server = await stack.enter_async_context(LoopbackServer(late))
         health_url = f"{service_server.url}/health"
+        db, web = SampleService(), SampleService()
+        # One server, two paths: UptimeRobot's alerts are matched to services by their URL's host and path.
+        others_server = await stack.enter_async_context(
+            LoopbackServer(Starlette(routes=[Mount("/db", app=db), Mount("/web", app=web)]))
+        )
+        db_health, web_health = f"{others_server.url}/db/health", f"{others_server.url}/web/health"
         config_path = directory / "pitcrew.yml"
-        config_path.write_text(demo_catalog_yaml(world, vercel_world, health_url), encoding="utf-8")
+        config_path.write_text(
+            demo_catalog_yaml(world, vercel_world, health_url, db_health_url=db_health, web_health_url=web_health),
+            encoding="utf-8",
+        )
         webhook_secret = secrets.token_urlsafe(12)
         drain_secret = secrets.token_urlsafe(16)
         assert railway.url is not None and vercel.url is not None
@@ -284,10 +317,18 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
             http, url=health_url, name="api", webhook_url=f"{app_server.url}/webhooks/uptimerobot",
             token=webhook_secret, interval_s=MONITOR_INTERVAL_S,
         )
+        others = [
+            UptimeMonitor(
+                http, url=url, name=name, webhook_url=f"{app_server.url}/webhooks/uptimerobot",
+                token=webhook_secret, interval_s=MONITOR_INTERVAL_S, monitor_id=monitor_id,
+            )
+            for url, name, monitor_id in ((db_health, "db", "797002"), (web_health, "web", "797003"))
+        ]
         yield DemoSandbox(
             directory=directory, config_path=config_path, settings=settings, catalog=load_catalog(config_path),
             railway=railway, vercel=vercel, api=api, health_url=health_url, app_url=app_server.url,
-            monitor=monitor, http=http, app_server=app_server, _app=late,
+            monitor=monitor, http=http, app_server=app_server, _app=late, db=db, web=web,
+            monitors=[monitor, *others],
         )
 
 
@@ -319,7 +360,7 @@ class DemoCommands:
 
     def __init__(self, sandbox: DemoSandbox) -> None:
         self.sandbox = sandbox
-        self._told = 0  # how many of the monitor's alerts were narrated
+        self._told_of: dict[str, int] = {}  # how many of each monitor's alerts were narrated
 
     async def __call__(self, session: ConsoleSession, rest: str) -> None:
         words = rest.split()
@@ -337,6 +378,10 @@ class DemoCommands:
             )
         if target is None:
             raise ConsoleInputError(f"`demo {verb}` needs the service: `demo {verb} api`")
+        if target == "db" and verb in ("break", "fix"):
+            session.write(f"(sandbox) {self.break_db() if verb == 'break' else self.fix_db()}.")
+            await self.alert(session)
+            return
         if target != BROKEN_SERVICE:
             raise ConsoleInputError(
                 f"the sandbox can only {verb} `api` (its one service with a health URL, watched by UptimeRobot), "
@@ -347,9 +392,31 @@ class DemoCommands:
         session.write(f"(sandbox) {said}.")
         await self.alert(session)
 
+    def break_db(self) -> str:
+        """The database goes away: api's requests fail, and web's pages that call api fail with them."""
+        sandbox = self.sandbox
+        if sandbox.api.db_down:
+            raise ConsoleInputError("db is already down: `demo fix db` brings it back")
+        sandbox.api.db_down = True
+        sandbox.db.down()
+        sandbox.web.down()
+        sandbox.api.sync()
+        return "db stopped answering; api and web fail with it (UptimeRobot watches all three)"
+
+    def fix_db(self) -> str:
+        sandbox = self.sandbox
+        if not sandbox.api.db_down:
+            raise ConsoleInputError("db is healthy already: `demo break db` first")
+        sandbox.api.db_down = False
+        sandbox.db.ok()
+        sandbox.web.ok()
+        sandbox.api.sync()
+        return "db answers again; api and web recover"
+
     async def alert(self, session: ConsoleSession) -> None:
         """Let the sandbox UptimeRobot look now (rather than at its next tick), and say what it sent."""
-        await self.sandbox.monitor.check()
+        for monitor in self.sandbox.monitors or [self.sandbox.monitor]:
+            await monitor.check()
         self.tell(session)
 
     async def watch(self, session: ConsoleSession) -> None:
@@ -362,15 +429,17 @@ class DemoCommands:
             await asyncio.sleep(self.sandbox.monitor.interval_s)
 
     def tell(self, session: ConsoleSession) -> None:
-        """One line per alert not told yet, whoever made the monitor look (a `demo` line or its rounds)."""
-        for sent in self.sandbox.monitor.sent[self._told:]:
-            kind = "Down" if sent.state == "down" else "Up"
-            answered = f"HTTP {sent.status_code}" if sent.status_code else f"no answer ({sent.answer})"
-            session.write(
-                f"(sandbox) UptimeRobot: monitor “api” is {kind} ({sent.body['alertDetails']}); "
-                f"POST /webhooks/uptimerobot → pitcrew answered {answered}."
-            )
-        self._told = len(self.sandbox.monitor.sent)
+        """One line per alert not told yet, whoever made the monitors look (a `demo` line or their rounds)."""
+        for monitor in self.sandbox.monitors or [self.sandbox.monitor]:
+            told = self._told_of.get(monitor.name, 0)
+            for sent in monitor.sent[told:]:
+                kind = "Down" if sent.state == "down" else "Up"
+                answered = f"HTTP {sent.status_code}" if sent.status_code else f"no answer ({sent.answer})"
+                session.write(
+                    f"(sandbox) UptimeRobot: monitor “{monitor.name}” is {kind} ({sent.body['alertDetails']}); "
+                    f"POST /webhooks/uptimerobot → pitcrew answered {answered}."
+                )
+            self._told_of[monitor.name] = len(monitor.sent)
 
     def _secret(self) -> str:
         secret = self.sandbox.settings.WEBHOOK_SECRET
@@ -460,6 +529,7 @@ def banner(sandbox: DemoSandbox) -> str:
         f"You are {DEMO_USER}, an operator, in #{ALERTS_CHANNEL}. A story to try:",
         "  /health                      everything is green",
         "  demo break api               api crashes; UptimeRobot alerts pitcrew; an incident thread opens (#N)",
+        "  demo break db                db down takes api and web down: three alerts, ONE incident naming db",
         "  thread N                     into the incident's thread: @pitcrew ack, @pitcrew logs api, ...",
         "  click N                      the runbook offered there: Run, then each step's button; a rollback",
         "                               waits for an operator's confirmation (y), and pitcrew verifies it",

@@ -31,6 +31,7 @@ from app.core.alerts import Alert, dedupe_key
 from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
+from app.flows import correlation
 from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
 from app.flows.incident_policy import policy_of
 from app.flows.incident_views import get_view
@@ -202,7 +203,7 @@ async def apply_group(
     jobs: list[dict[str, Any]] = []
     if firing:
         groups = [_firing_group(group, key, positions, policy) for key, positions in firing.items()]
-        joined = await alert_joins.open_or_join_many(session, groups)
+        joined = await correlation.open_or_join(session, deps, groups)
         for key, positions in firing.items():
             result = joined[key]
             first_i, first_j = positions[0]
@@ -318,7 +319,7 @@ async def _apply_alone(
     """One alert on its own: a recovery, or a firing of a key that also recovers in this group."""
     key = dedupe_key(alert)
     if alert.status == "resolved":
-        incident_id, recovered = await alert_joins.recover(session, key=key, now=now)
+        incident_id, recovered = await correlation.recover(session, deps, key, now)
         if not recovered or incident_id is None:
             return AlertOutcome(alert.fingerprint, alert.status, "ignored", incident_id)
         await incident_store.add_event(
@@ -336,8 +337,8 @@ async def _apply_alone(
         )
         return AlertOutcome(alert.fingerprint, alert.status, "recovered", incident_id)
     [result] = (
-        await alert_joins.open_or_join_many(
-            session, [_firing_group([Arrival("", b"", [alert], now)], key, [(0, 0)], policy)]
+        await correlation.open_or_join(
+            session, deps, [_firing_group([Arrival("", b"", [alert], now)], key, [(0, 0)], policy)]
         )
     ).values()
     if result.opened:

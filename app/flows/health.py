@@ -22,6 +22,7 @@ from app.core.health import (
     CheckResult,
     HealthReport,
     ServiceHealth,
+    Verdict,
     deployment_check_name,
     failed_probe,
     http_check_name,
@@ -32,6 +33,7 @@ from app.core.health import (
 from app.core.metrics import WINDOW_MINUTES, MetricLimits, judge_metrics, metrics_unavailable, vercel_activity
 from app.core.observations import Deployment, DeploymentObservation
 from app.core.secrets import dsn_secrets, mask_values
+from app.flows.variables import VariablesUnavailable, required_missing
 from app.providers.base import ProviderError
 from app.providers.http import probe_http, safe_url
 from app.providers.postgres import probe_postgres
@@ -108,6 +110,8 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     elif service.provider == "postgres" and service.postgres is not None:
         probes.append(_postgres(deps, service.postgres, bounds))
     probes.extend(_http(deps, check, bounds) for check in service.health)
+    if service.required_vars and service.provider in ("railway", "vercel"):
+        probes.append(_required_vars(deps, name, service.required_vars, bounds))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
     checks = [check for check, _ in probed]
@@ -165,6 +169,25 @@ async def _vercel(deps: Deps, ref: VercelRef, bounds: _Bounds) -> Probed:
         return failed_probe(name, call, VERCEL_TOKEN_MISSING), None
     client, timeout_s = deps.vercel, bounds.provider_timeout_s
     return await _deployment(name, call, lambda: client.latest_deployment(ref, timeout_s=timeout_s), bounds)
+
+
+async def _required_vars(deps: Deps, name: str, required: Sequence[str], bounds: _Bounds) -> Probed:
+    """`required_vars`: missing or empty ones make the service degraded, each named (never a value).
+    A variable that cannot be read (sealed, sensitive) is present. Not being able to read the
+    variables at all is degraded too: the service may well be up; pitcrew cannot tell this part."""
+    check = "required variables"
+    try:
+        async with asyncio.timeout(bounds.provider_timeout_s + TIMEOUT_GRACE_S):
+            missing = await required_missing(deps, name, required, timeout_s=bounds.provider_timeout_s)
+    except (ProviderError, VariablesUnavailable, InvalidIdentifier, TimeoutError) as err:
+        reason = str(err) or f"timed out after {bounds.provider_timeout_s:g} s"
+        evidence = f"could not read the variables: {mask_values(reason, bounds.secrets)}"
+        return CheckResult(check, Verdict.DEGRADED, (evidence,)), None
+    if not missing:
+        count = f"{len(required)} required variable{'s' if len(required) != 1 else ''} set"
+        return CheckResult(check, Verdict.OK, (count,)), None
+    named = tuple(f"required variable {p.name} is {p.state}" for p in missing)
+    return CheckResult(check, Verdict.DEGRADED, named), None
 
 
 async def _deployment(

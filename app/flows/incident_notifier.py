@@ -30,6 +30,9 @@ NOTE_KINDS = (
     "visibility",
     "resolved",
     "postmortem",
+    "joined",
+    "split",
+    "merged",
 )
 
 

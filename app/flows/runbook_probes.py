@@ -27,6 +27,7 @@ from app.core.runbooks import DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, 
 from app.core.secrets import mask_values
 from app.flows.health import POSTGRES_CALL, check_health
 from app.flows.logs import LogsError, fetch_logs
+from app.flows.variables import VariablesUnavailable, named_variables, service_inventory
 from app.flows.verify import describe_check
 from app.providers.base import InvalidIdentifier, ProviderError
 
@@ -75,7 +76,7 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
     if isinstance(step, CheckStep):
         if step.probe == "health":
             return True
-        if step.probe in ("deployment", "log_errors"):
+        if step.probe in ("deployment", "log_errors", "variables"):
             return provider in ("railway", "vercel")
         if step.probe == "metrics":
             return provider == "railway"
@@ -135,7 +136,11 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _log_errors(deps, service, step.minutes or DEFAULT_LOG_MINUTES)
             case "metrics":
                 return await _metrics(deps, service)
+            case "variables":
+                return await _variables(deps, service, step.names)
     except UnknownService as err:
+        return _failed(str(err))
+    except VariablesUnavailable as err:
         return _failed(str(err))
     except LogsError as err:
         return _failed(err.reason)
@@ -242,6 +247,32 @@ async def _slow_queries(deps: Deps, service: str) -> ProbeResult:
     if slow.note:
         lines = (*lines, _cut(slow.note, DETAIL_MAX))
     return ProbeResult(True, _cut(said, SUMMARY_MAX), lines[:DETAIL_LINES])
+
+
+async def _variables(deps: Deps, service: str, names: tuple[str, ...]) -> ProbeResult:
+    """`check: variables`: with `names`, each set (length, fingerprint), empty or missing, a missing or
+    empty one summarised first; without, every variable by source, as `@pitcrew vars` shows it.
+    Values are never shown (app/core/var_inventory.py)."""
+    if names:
+        named = await named_variables(deps, service, names)
+        bad = [p for p in named.found if p.state != "set"]
+        if bad:
+            summary = f"{service}: " + ", ".join(f"{p.name} {p.state}" for p in bad)
+            good = [p.name for p in named.found if p.state == "set"]
+            summary += f"; set: {', '.join(good)}" if good else ""
+        else:
+            summary = f"{service}: all set ({', '.join(names)})"
+        detail = tuple(("✅ " if p.state == "set" else "🔴 ") + _cut(p.describe(), DETAIL_MAX) for p in named.found)
+        return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES])
+    found = await service_inventory(deps, service)
+    counts = ", ".join(f"{g.source} {len(g.entries)}" for g in found.groups)
+    summary = f"{service}: {found.count} variables" + (f" ({counts})" if counts else "")
+    lines = [f"{g.source}: {e.name} → {e.masked.describe()}" for g in found.groups for e in g.entries]
+    shown = lines if len(lines) <= DETAIL_LINES else lines[: DETAIL_LINES - 1]
+    detail = tuple(_cut(line, DETAIL_MAX) for line in shown)
+    if len(shown) < len(lines):
+        detail += (f"… and {len(lines) - len(shown)} more: `@pitcrew vars {service}`",)
+    return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail)
 
 
 async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:

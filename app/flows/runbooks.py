@@ -155,6 +155,17 @@ async def update_posted_by(deps: Deps, run_id: int, step_id: str) -> str | None:
     return run.incident.ref if isinstance(step, NotifyStep) else None
 
 
+async def variables_read_by(deps: Deps, run_id: int, step_id: str) -> str | None:
+    """The ref of the incident whose runbook step this is when running it reads a service's variables
+    (`check: variables`: responders only, as `@pitcrew vars`), else None."""
+    try:
+        run = await load_run(deps, run_id)
+        step = run.rendered(step_id)
+    except (RunbookError, UnknownStep, IncidentError):
+        return None
+    return run.incident.ref if isinstance(step, CheckStep) and step.probe == "variables" else None
+
+
 async def run_step(
     deps: Deps, run_id: int, step_id: str, *, by: str, position: int | None = None, service: str | None = None,
     message_ts: str | None = None, notifier: RunbookNotifier | None = None,

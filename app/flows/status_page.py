@@ -1,4 +1,5 @@
-"""The status page's content: the public incidents, under public titles, and the state of each component.
+"""The status page's content: the public incidents, under public titles, the state of each component,
+and each component's last 90 days as daily bars (app/core/status_history.py).
 
 What may be published is decided in `app.core.status_page`; this flow reads the incidents of the
 last `STATUS_DAYS` days, keeps the public ones, and returns plain values any edge can render
@@ -13,6 +14,7 @@ from typing import Any
 
 from app.core.incidents import TimelineEntry
 from app.core.signatures import verify_shared_secret
+from app.core.status_history import HISTORY_DAYS, ComponentHistory, component_histories, format_uptime
 from app.core.status_page import (
     ComponentStatus,
     PagePolicy,
@@ -23,6 +25,7 @@ from app.core.status_page import (
 )
 from app.deps import Deps
 from app.store import incidents as store
+from app.store import reports as report_store
 from app.store.db import transaction
 
 STATUS_DAYS = 7
@@ -59,13 +62,24 @@ class StatusReport:
     name: str
     components: tuple[ComponentStatus, ...]
     incidents: tuple[PublicIncident, ...]
+    history: tuple[ComponentHistory, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name and components."""
+        """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components
+        and each component's daily history (oldest day first)."""
         return {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
+            "history": [
+                {
+                    "name": h.name,
+                    "uptime": h.uptime,
+                    "uptime_text": format_uptime(h.uptime),
+                    "days": [{"date": d.day.isoformat(), "uptime": d.uptime, "severity": d.worst} for d in h.days],
+                }
+                for h in self.history
+            ],
         }
 
 
@@ -77,10 +91,13 @@ def policy_of_page(deps: Deps) -> PagePolicy:
 async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
     """Open incidents and those resolved in the last `days` days that are public, with their public lines."""
     policy = policy_of_page(deps)
-    since = deps.clock() - timedelta(days=days)
+    now = deps.clock()
+    since = now - timedelta(days=days)
     async with transaction(deps.sessions) as session:
         views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
         updates = await store.public_updates(session, [v.id for v in views])
+        past = await report_store.overlapping(session, now - timedelta(days=HISTORY_DAYS), now)
+    history = tuple(component_histories(policy, [v for v in past if is_public(v, policy)], now=now))
     incidents = tuple(
         PublicIncident(
             ref=v.ref,
@@ -94,7 +111,9 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         for v in views
     )
     components = tuple(component_statuses(policy, [v for v in views if v.is_open]))
-    return StatusReport(name=deps.catalog.status_page.name, components=components, incidents=incidents)
+    return StatusReport(
+        name=deps.catalog.status_page.name, components=components, incidents=incidents, history=history
+    )
 
 
 class PageClosed(Exception):

@@ -214,6 +214,15 @@ query VariablesForServiceDeployment($projectId: String!, $environmentId: String!
 }
 """
 
+# The service's own variables as they were set, references left unrendered (`${{shared.X}}`,
+# `${{api.X}}`), to tell where each value comes from: Railway's `Query.variables` with `unrendered: true`
+# (refdata schema.json: "All variables by pluginId or serviceId"). Sealed ones come back null.
+SERVICE_VARIABLES_UNRENDERED = """
+query Variables($projectId: String!, $environmentId: String!, $serviceId: String, $unrendered: Boolean) {
+  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
+}
+"""
+
 # Which project and environment the project token reaches; the same document the Railway CLI sends
 # (railwayapp/cli src/gql/queries/strings/ProjectToken.graphql).
 PROJECT_TOKEN = """

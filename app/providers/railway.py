@@ -447,6 +447,25 @@ class RailwayClient:
             "stepSeconds": max(1, int(http_step_s or window_s)),
         }
 
+    async def unrendered_variables(
+        self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, str | None]:
+        """The service's own variables as set, references unrendered (`${{shared.X}}`, `${{api.X}}`),
+        to tell where each value comes from (Query.variables with `unrendered: true`). Secrets too:
+        callers may classify them, never show or store them. Sealed ones come back as None."""
+        call = "railway service variables (unrendered)"
+        variables = {
+            "projectId": ref.project_id,
+            "environmentId": ref.environment_id,
+            "serviceId": ref.service_id,
+            "unrendered": True,
+        }
+        data = await self._execute(call, docs.SERVICE_VARIABLES_UNRENDERED, variables, timeout_s, ref=ref)
+        found = _dig(call, data, "variables")
+        if not isinstance(found, dict):
+            raise ProviderError(call, "Railway's answer was not a set of variables")
+        return {str(k): None if v is None else str(v) for k, v in found.items()}
+
     # ---- plumbing ----------------------------------------------------------------------------
 
     # ---- tokens ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -133,44 +134,53 @@ class VercelClient:
         """The values of the project's variables for `target` (None: every target), to mask them in logs.
 
         The values are secrets: callers must use them only for masking, never show or store them.
-        Vercel's list (`GET /v10/projects/{id}/env`) does not decrypt: an `encrypted` entry comes
-        with `decrypted: false` and its ciphertext as `value`, whatever `decrypt=true` says
-        (vercel/vercel#9072, vercel/sdk#118), so each encrypted entry of `target` is read on its own
-        (`GET /v1/projects/{id}/env/{envId}`, "Retrieve the decrypted value", vercel/sdk
-        `getProjectEnv`), a few at a time. A `sensitive` entry never comes with a value: only its
-        name is known. A key may have one entry per target, each with its own value: all are kept.
+        A key may have one entry per target, each with its own value: all are kept (`env_readings`).
         `entries`: the list, when already read (`env_entries`), so that it can be asked for at the
         same time as something else.
+        """
+        readings = await self.env_readings(ref, target=target, entries=entries, timeout_s=timeout_s)
+        values = [(r.key, r.value) for r in readings if r.value is not None]
+        hidden = [r.key for r in readings if r.value is None and r.type in ("sensitive", "secret", "encrypted")]
+        return ServiceVariables.of(values, hidden)
+
+    async def env_readings(
+        self,
+        ref: VercelRef,
+        *,
+        target: str | None = None,
+        entries: list[dict[str, Any]] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> list[EnvReading]:
+        """Each entry of `target` (None: every target) with its targets, type and value (None: unreadable).
+
+        The values are secrets: callers may mask or fingerprint them, never show or store them.
+        Vercel's list (`GET /v10/projects/{id}/env`) does not decrypt: an `encrypted` entry comes
+        with `decrypted: false` and its ciphertext as `value`, whatever `decrypt=true` says
+        (vercel/vercel#9072, vercel/sdk#118), so each encrypted entry is read on its own
+        (`GET /v1/projects/{id}/env/{envId}`, "Retrieve the decrypted value", vercel/sdk
+        `getProjectEnv`), a few at a time. A `sensitive` entry never comes with a value: only its
+        name is known.
         """
         call = "vercel environment variables"
         project = await self._project_part_resolved(call, ref, timeout_s)
         if entries is None:
             entries = await self.env_entries(ref, timeout_s=timeout_s)
         wanted = [env for env in entries if target is None or target in _targets_of(env)]
-        values: list[tuple[str, str]] = []
-        unreadable: set[str] = set()
-        to_read: list[dict[str, Any]] = []
-        for env in wanted:
-            kind = env.get("type")
-            value = env.get("value")
-            if kind in ("sensitive", "secret") or (kind == "encrypted" and not isinstance(env.get("id"), str)):
-                unreadable.add(env["key"])
-            elif kind == "encrypted" and env.get("decrypted") is not True:
-                to_read.append(env)  # `value` is ciphertext: useless for masking
-            elif isinstance(value, str):
-                values.append((env["key"], value))
         limit = asyncio.Semaphore(ENV_READS_AT_ONCE)
 
-        async def read(env: dict[str, Any]) -> tuple[str, str | None]:
-            async with limit:
-                return env["key"], await self._decrypted(call, project, ref, str(env["id"]), timeout_s)
+        async def read(env: dict[str, Any]) -> EnvReading:
+            kind = str(env.get("type") or "")
+            value = env.get("value")
+            reading = EnvReading(env["key"], _targets_of(env), kind, None)
+            if kind in ("sensitive", "secret") or (kind == "encrypted" and not isinstance(env.get("id"), str)):
+                return reading
+            if kind == "encrypted" and env.get("decrypted") is not True:  # `value` is ciphertext
+                async with limit:
+                    found = await self._decrypted(call, project, ref, str(env["id"]), timeout_s)
+                return replace(reading, value=found)
+            return replace(reading, value=value) if isinstance(value, str) else reading
 
-        for key, value in await asyncio.gather(*(read(env) for env in to_read)):
-            if value is None:
-                unreadable.add(key)
-            else:
-                values.append((key, value))
-        return ServiceVariables.of(values, unreadable)
+        return list(await asyncio.gather(*(read(env) for env in wanted)))
 
     async def env_entries(self, ref: VercelRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[dict[str, Any]]:
         """The project's environment variable entries as Vercel lists them (encrypted values unread)."""
@@ -441,6 +451,16 @@ class VercelClient:
             raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise ProviderError(call, f"could not reach Vercel ({type(err).__name__}: {err})") from None
+
+
+@dataclass(frozen=True)
+class EnvReading:
+    """One environment variable entry: its key, targets, Vercel `type` and value (None: unreadable)."""
+
+    key: str
+    targets: tuple[str, ...]
+    type: str
+    value: str | None
 
 
 def _targets_of(env: dict[str, Any]) -> tuple[str, ...]:

@@ -475,8 +475,21 @@ class FakeSlack:
         return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}
 
     async def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 1 of Slack's external upload (https://docs.slack.dev/reference/methods/files.getUploadURLExternal):
+        `filename` and `length` (bytes) are required, `alt_txt` (an image's description for screen
+        readers) and `snippet_type` optional; the answer is `upload_url` and `file_id`. Errors as listed
+        there: `missing_argument` ("typically only occurs when the `length` provided is 0") and
+        `alt_txt_too_large` (over 1000 characters). Step 2 is a POST of the bytes to `upload_url`
+        (`_upload`), step 3 files.completeUploadExternal."""
+        length = str(args.get("length") or "")
+        if not args.get("filename") or not length.isdigit() or int(length) == 0:
+            return {"ok": False, "error": "missing_argument"}
+        if len(str(args.get("alt_txt") or "")) > 1000:
+            return {"ok": False, "error": "alt_txt_too_large"}
         file_id = f"F{next(self._ts):08d}"
-        self.uploads[file_id] = {"filename": args.get("filename"), "length": args.get("length")}
+        self.uploads[file_id] = {
+            "filename": args.get("filename"), "length": args.get("length"), "alt_txt": args.get("alt_txt"),
+        }
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     async def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:

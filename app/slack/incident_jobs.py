@@ -13,7 +13,7 @@ from datetime import datetime
 
 from app.core.incidents import UnknownIncident
 from app.deps import Deps
-from app.flows import escalation
+from app.flows import correlation, escalation
 from app.flows.runbook_offers import offer_in_thread
 from app.jobs.runner import Again, handles
 from app.slack import post_pace
@@ -98,6 +98,12 @@ async def _refresh(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob)
 @_incident_job("incident.alert_note", posts=_alert_note_posts)
 async def _alert_note(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     return await escalation.post_alert_note(deps, notifier, int(job.payload["incident_id"]), str(job.payload["note"]))
+
+
+@_incident_job(correlation.JOINED_NOTE_JOB, posts=_alert_note_posts)
+async def _alert_joined(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
+    incident_id, source = int(job.payload["incident_id"]), str(job.payload["source"])
+    return await correlation.post_joined_note(deps, notifier, incident_id, source)
 
 
 @_incident_job("incident.escalate")

@@ -22,10 +22,12 @@ class SlackIncidentNotifier:
         self.alerts_channel = catalog.slack.alerts_channel
         self.updates_channel = catalog.slack.updates_channel
         self.status_url = status_url if catalog.status_page.enabled else None  # no link to a page that is not there
+        self.depends_on = catalog.depends_on  # names the suspected cause of a correlated outage
 
     async def post_root(self, view: IncidentView, *, notify: Sequence[str]) -> tuple[str, str]:
         posted = await self.client.chat_postMessage(
-            channel=self.alerts_channel, unfurl_links=False, unfurl_media=False, **render.root_message(view)
+            channel=self.alerts_channel, unfurl_links=False, unfurl_media=False,
+            **render.root_message(view, depends_on=self.depends_on),
         )
         channel, ts = str(posted["channel"]), str(posted["ts"])
         if notify:
@@ -35,7 +37,9 @@ class SlackIncidentNotifier:
     async def update_root(self, view: IncidentView) -> None:
         if not view.channel or not view.thread_ts:
             return
-        await self.client.chat_update(channel=view.channel, ts=view.thread_ts, **render.root_message(view))
+        await self.client.chat_update(
+            channel=view.channel, ts=view.thread_ts, **render.root_message(view, depends_on=self.depends_on)
+        )
 
     async def post_thread(self, view: IncidentView, note: ThreadNote) -> None:
         if not view.channel or not view.thread_ts:

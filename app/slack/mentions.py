@@ -12,6 +12,7 @@ from app.flows.health import check_health
 from app.flows.responders import answers_publicly
 from app.slack.commands.incident import INCIDENT_VERBS
 from app.slack.commands.logs import logs_verb
+from app.slack.commands.variables import vars_verb
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.interactions.runbooks import runbook_verb
@@ -39,6 +40,7 @@ VERBS: dict[str, Verb] = {"health": _health}
 VERBS.update(INCIDENT_VERBS)  # ack, update, sev, state, assign, resolve, keep, timeline, postmortem
 VERBS["logs"] = logs_verb
 VERBS["runbook"] = runbook_verb  # @pitcrew runbook <name>: start it in this incident thread
+VERBS["vars"] = vars_verb  # @pitcrew vars <service> / vars compare <a> <b>: masked, responders only
 
 
 def help_text() -> str:

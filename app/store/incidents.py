@@ -13,6 +13,7 @@ is app/store/alert_joins.py.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.incidents import DeployNote, IncidentView, TimelineEntry
+from app.store import related_alerts
 from app.store.models import Incident, IncidentEvent
 
 
@@ -54,8 +56,11 @@ async def create_declared(
 
 
 async def get(session: AsyncSession, incident_id: int) -> IncidentView | None:
+    """The incident with its joined alerts (correlation: each source's state, for the root message)."""
     row = await session.get(Incident, incident_id, populate_existing=True)
-    return to_view(row) if row is not None else None
+    if row is None:
+        return None
+    return replace(to_view(row), related=await related_alerts.related(session, incident_id))
 
 
 async def by_thread(session: AsyncSession, channel: str, thread_ts: str) -> IncidentView | None:

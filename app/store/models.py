@@ -313,3 +313,43 @@ class DrainLine(Base):
         Index("ix_drain_lines_project_at", "project_id", "at"),
         Index("ix_drain_lines_received_at", "received_at"),
     )
+
+
+class IncidentAlert(Base):
+    """One alert (source and fingerprint) joined to an incident (migration 0010, correlation).
+
+    An incident opened by an alert for a catalog service collects every source's alert for that
+    service and its dependencies: one row per alert key, with whether it is still firing. The
+    incident recovers when none of its rows is firing. The unique (incident, key) pair makes "a new
+    source joined" one INSERT ... ON CONFLICT DO NOTHING, so its thread note is posted once.
+    """
+
+    __tablename__ = "incident_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    alert_key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="firing")
+    first_seen_at: Mapped[datetime]
+    recovered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("uq_incident_alerts_key", "incident_id", "alert_key", unique=True),
+        Index("ix_incident_alerts_alert_key", "alert_key"),
+        Index("ix_incident_alerts_service", "service"),
+    )
+
+
+class ReportRun(Base):
+    """0012: one row per weekly report posted (`weekly:<local date>`): the insert is the claim, so
+    the week's report posts once whichever instances run its job (app/store/reports.py)."""
+
+    __tablename__ = "report_runs"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    claimed_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))

@@ -13,15 +13,19 @@ from collections import Counter
 
 from app.flows.escalation import ROOT_EDITS_PER_MINUTE
 from app.slack.post_pace import BURST_POSTS, SECONDS_PER_POST
-from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, posts, roots
+from tests.e2e.incident_support import generic_body, incident_catalog, pitcrew_for_incidents, posts, roots
 from tests.fixtures import ALERTS, UPDATES
 
 INCIDENTS = 30
 MOST_POSTS_IN_ONE_JOB = 3  # an announcement: the root, the responders' note, the runbook offer
 
+# Every alert of these storms is for api: with correlation they would make one incident (see
+# test_incident_correlation.py); these tests are about many incidents, one per alert key.
+PER_KEY = incident_catalog(correlate_minutes=0)
+
 
 async def test_a_storm_of_new_incidents_is_announced_at_one_message_a_second_per_channel(db_url, fake_slack):
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=PER_KEY) as pitcrew:
         for n in range(INCIDENTS):
             body = generic_body(fingerprint=f"storm-{n}", title=f"Storm alert {n}", service="api")
             assert (await pitcrew.webhook("generic", body)).status_code == 202
@@ -61,7 +65,7 @@ async def test_a_storm_of_new_incidents_is_announced_at_one_message_a_second_per
 async def test_a_storm_of_recoveries_keeps_within_the_edits_budget(db_url, fake_slack):
     """Each recovery is a note in its thread (paced) and an edit of its root message (budgeted)."""
     count = ROOT_EDITS_PER_MINUTE + 5
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=PER_KEY) as pitcrew:
         for n in range(count):
             await pitcrew.webhook("generic", generic_body(fingerprint=f"storm-{n}", title=f"Storm alert {n}"))
         for _ in range(count * MOST_POSTS_IN_ONE_JOB):  # until every incident is announced

@@ -36,8 +36,13 @@ async def test_status_json_has_exactly_the_public_fields(db_url, fake_slack):
         response = await pitcrew.http.get("/status.json")
         assert response.status_code == 200
         doc = response.json()
-        assert list(doc) == ["incidents", "name", "components"]  # DESIGN.md's shape, extended
+        assert list(doc) == ["incidents", "name", "components", "history"]  # DESIGN.md's shape, extended
         assert doc["components"] == [{"name": "Payments", "status": "operational"}]
+        [history] = doc["history"]
+        assert history["name"] == "Payments" and len(history["days"]) == 90
+        assert history["days"][0] == {"date": "2025-12-03", "uptime": 100.0, "severity": None}
+        # Today, 09:10 UTC: 10 minutes down out of 550 elapsed.
+        assert history["days"][-1] == {"date": "2026-03-02", "uptime": 98.18, "severity": "SEV1"}
         [incident] = doc["incidents"]
         assert set(incident) == {"id", "title", "severity", "state", "started_at", "resolved_at", "updates"}
         # Opened by an alert: a neutral title under the component's public name, never the alert's text.

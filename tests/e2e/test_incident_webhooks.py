@@ -21,6 +21,7 @@ from tests.e2e.incident_support import (
     betterstack_body,
     edits_of,
     generic_body,
+    incident_catalog,
     pitcrew_for_incidents,
     railway_body,
     railway_legacy_body,
@@ -135,12 +136,13 @@ async def test_each_source_opens_joins_and_recovers_an_incident(db_url, fake_sla
 
 
 async def test_alertmanager_group_opens_one_incident_per_alert_and_resolves_each(db_url, fake_slack):
+    """With correlation off (`correlate_minutes: 0`); with it, both alerts are api's and join one incident."""
     body = alertmanager_body()
     second = json.loads(json.dumps(body["alerts"][0]))
     second["fingerprint"] = "0000aaaa1111bbbb"
     second["annotations"]["summary"] = "p99 latency above 2 s on api"
     body["alerts"].append(second)
-    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=incident_catalog(correlate_minutes=0)) as pitcrew:
         response = await pitcrew.webhook("alertmanager", body)
         assert effects(response) == ["opened", "opened"]
         await open_root(pitcrew, 2)

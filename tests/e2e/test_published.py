@@ -195,12 +195,14 @@ async def test_the_page_has_its_name_and_components_and_hides_internal_services(
     config = {"name": "Acme status", "components": {"api": "Public API", "web": "Website"}}
     async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog(**config)) as pitcrew:
         doc, html = await page(pitcrew)
+        history = doc.pop("history")
         assert doc == {
             "incidents": [],
             "name": "Acme status",
             "components": [{"name": "Public API", "status": "operational"},
                            {"name": "Website", "status": "operational"}],
         }
+        assert [(h["name"], h["uptime"]) for h in history] == [("Public API", 100.0), ("Website", 100.0)]
         assert "<h1>Acme status</h1>" in html and "<title>Acme status</title>" in html
 
         await alert(pitcrew, title="5xx on /v1/orders from pod api-7f9c", service="api", fingerprint="api-5xx")
@@ -210,6 +212,10 @@ async def test_the_page_has_its_name_and_components_and_hides_internal_services(
         assert [(i["id"], i["title"]) for i in doc["incidents"]] == [("INC-1", "Service disruption: Public API")]
         assert doc["components"] == [{"name": "Public API", "status": "major_outage"},
                                      {"name": "Website", "status": "operational"}]
+        # The history too: components only (no `db`), today's bar coloured by the public incident.
+        assert [(h["name"], h["days"][-1]["severity"]) for h in doc["history"]] == [
+            ("Public API", "SEV1"), ("Website", None)
+        ]
         assert "Major outage" in html and "Public API" in html
         for internal in ("pod api-7f9c", "replication", "db-replica", "INC-2", "/v1/orders"):
             assert internal not in html and internal not in json.dumps(doc), internal

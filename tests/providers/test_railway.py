@@ -27,7 +27,7 @@ from app.providers.railway import (
 )
 from app.sandbox.railway.graphql import FakeRailway
 from app.sandbox.railway.logs import parse_filter
-from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_SECRET_VALUES, sample_world
+from app.sandbox.railway.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_JWT_SECRET, SAMPLE_SECRET_VALUES, sample_world
 from app.sandbox.railway.world import SANDBOX_API_TOKEN, SANDBOX_PROJECT_TOKEN, FakeLog, RailwayWorld
 from tests.spec_check import validate_railway_document
 
@@ -354,6 +354,24 @@ async def test_a_sealed_variable_comes_back_without_its_value(railway: Railway) 
     found = await railway.client().service_variables(railway.ref)
 
     assert "LICENSE_SEED" in found and found["LICENSE_SEED"] is None  # set, but unreadable: not ""
+
+
+async def test_references_are_rendered_for_deployments_and_kept_unrendered_on_request(railway: Railway) -> None:
+    railway.world.set_variable("api", "LICENSE_SEED", "ls-9d8c7b6a5f4e", sealed=True)
+    client = railway.client()
+    worker = railway.world.ref("worker")
+
+    rendered = await client.service_variables(worker)
+    unrendered = await client.unrendered_variables(worker)
+    own = await client.unrendered_variables(railway.ref)
+
+    assert rendered["JWT_SECRET"] == SAMPLE_JWT_SECRET  # `${{shared.JWT_SECRET}}` rendered
+    assert rendered["DATABASE_URL"] == SAMPLE_SECRET_VALUES[0]  # `${{api.DATABASE_URL}}` rendered
+    assert unrendered == {"QUEUE": "default", "JWT_SECRET": "${{shared.JWT_SECRET}}",
+                          "DATABASE_URL": "${{api.DATABASE_URL}}"}
+    assert own["LICENSE_SEED"] is None  # sealed: never read back, rendered or not
+    call = railway.fake.calls[-1]
+    assert call.operation == "Variables" and call.variables["unrendered"] is True
 
 
 def test_railway_log_filter_builds_railway_syntax() -> None:

@@ -55,6 +55,8 @@ async def test_env_values_read_each_encrypted_entry_and_sensitive_ones_by_name(v
     found = await vercel.client().env_values(vercel.ref)
 
     assert sorted(found.values) == [
+        ("NEXT_PUBLIC_ANALYTICS", "on"),  # plain: the list gives its value, no read of its own
+        ("NEXT_PUBLIC_API_URL", "https://api.acme-shop.example"),  # the production entry only
         ("NEXT_PUBLIC_SITE_URL", "https://www.acme-shop.example"),
         ("REVALIDATE_TOKEN", "rv-sandbox-7f3a9c21"),
     ]
@@ -63,7 +65,19 @@ async def test_env_values_read_each_encrypted_entry_and_sensitive_ones_by_name(v
     listing, *reads = vercel.fake.calls
     assert listing.path == f"/v10/projects/{vercel.ref.project_id}/env"
     assert listing.query == {"teamId": SAMPLE_TEAM_ID}  # `decrypt=true` is not honoured: not sent
-    assert sorted(call.path.rsplit("/", 1)[0] for call in reads) == [f"/v1/projects/{vercel.ref.project_id}/env"] * 2
+    assert sorted(call.path.rsplit("/", 1)[0] for call in reads) == [f"/v1/projects/{vercel.ref.project_id}/env"] * 3
+
+
+async def test_env_readings_keep_each_entry_with_its_targets_type_and_value(vercel: Vercel) -> None:
+    found = {(r.key, r.targets): r for r in await vercel.client().env_readings(vercel.ref)}
+
+    assert found[("NEXT_PUBLIC_API_URL", ("production",))].value == "https://api.acme-shop.example"
+    assert found[("NEXT_PUBLIC_API_URL", ("preview",))].value == "https://api-preview.acme-shop.example"
+    sensitive = found[("CMS_PREVIEW_SECRET", ("production", "preview"))]
+    assert sensitive.type == "sensitive" and sensitive.value is None
+    assert found[("NEXT_PUBLIC_ANALYTICS", ("production", "preview", "development"))].type == "plain"
+    reads = [c for c in vercel.fake.calls if c.path.startswith("/v1/")]
+    assert len(reads) == 4  # each encrypted entry read on its own; plain and sensitive ones are not
 
 
 async def test_the_env_list_gives_ciphertext_so_it_is_never_taken_for_the_value(vercel: Vercel) -> None:

@@ -64,6 +64,7 @@ _ROOT_FIELDS = {
     "BuildLogs": "buildLogs",
     "EnvironmentLogs": "environmentLogs",
     "VariablesForServiceDeployment": "variablesForServiceDeployment",
+    "Variables": "variables",
     "ProjectToken": "projectToken",
     "ServiceMetrics": "metrics",
     "LatestDeploymentWithMetrics": "serviceInstance",
@@ -128,6 +129,7 @@ class FakeRailway:
             "BuildLogs": self._build_logs,
             "EnvironmentLogs": self._environment_logs,
             "VariablesForServiceDeployment": self._variables,
+            "Variables": self._variables_unrendered,
             "ProjectToken": self._project_token,
             "ServiceMetrics": self._service_metrics,
             "LatestDeploymentWithMetrics": self._latest_deployment_with_metrics,
@@ -337,9 +339,24 @@ class FakeRailway:
             raise GraphQLFailure("Not Authorized")
         # A sealed variable's value is null: "it is set on the service, but its value cannot be read
         # back by anyone, including the account owner" (railwayapp/cli, src/controllers/variables.rs).
-        return {"variablesForServiceDeployment": {
-            name: None if name in service.sealed else value for name, value in service.variables.items()
-        }}
+        return {"variablesForServiceDeployment": self.world.rendered_variables(service.id)}
+
+    def _variables_unrendered(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """Query.variables: a service's own variables (`unrendered: true` leaves `${{...}}` references as
+        set), or with no `serviceId` the environment's shared ones (schema.json: "If neither are
+        provided, all shared variables are returned")."""
+        if v.get("serviceId") is None:
+            if principal.project_id is not None and (
+                v.get("projectId") != principal.project_id or v.get("environmentId") != principal.environment_id
+            ):
+                raise GraphQLFailure("Not Authorized")
+            return {"variables": dict(self.world.shared.get((v.get("projectId"), v.get("environmentId")), {}))}
+        service = self._service(v.get("serviceId"), v.get("environmentId"), principal, None)
+        if v.get("projectId") != service.project_id:
+            raise GraphQLFailure("Not Authorized")
+        if v.get("unrendered"):
+            return {"variables": self.world.unrendered_variables(service.id)}
+        return {"variables": self.world.rendered_variables(service.id)}
 
 
     def _latest_deployment_with_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:

@@ -22,6 +22,7 @@ SAMPLE_DEPLOYMENT_IDS = (  # oldest to newest
     "3d5f7b9c-4e6a-4c8b-8d2e-f3a4b5c6d7e8",
     "4e6a8c0d-5f7b-4d9c-9e3f-a4b5c6d7e8f9",
 )
+SAMPLE_JWT_SECRET = "sandbox-jwt-secret-5c1d2e3f9a"
 SAMPLE_SECRET_VALUES = ("postgresql://app:sandbox-db-password@postgres.railway.internal:5432/app",)
 
 
@@ -44,14 +45,24 @@ def sample_world(now: datetime | None = None, *, clock: Callable[[], datetime] =
             "SESSION_SECRET": "sandbox-session-secret-0f9e8d7c",
             "NODE_ENV": "production",
             "PORT": "8080",
+            "JWT_SECRET": "${{shared.JWT_SECRET}}",
         },
     )
+    # The kinds of variable Railway has: the service's own (above), a shared one referenced with
+    # `${{shared.X}}`, and (the worker's) a reference to another service's (`${{api.X}}`,
+    # docs.railway.com/variables/reference). A sealed one (`set_variable(..., sealed=True)`) is left to
+    # the tests that want one: its value cannot be masked in the api's logs but by name.
+    world.set_shared_variable(SAMPLE_PROJECT_ID, SAMPLE_ENVIRONMENT_ID, "JWT_SECRET", SAMPLE_JWT_SECRET)
     world.add_service(
         "worker",
         project_id=SAMPLE_PROJECT_ID,
         environment_id=SAMPLE_ENVIRONMENT_ID,
         service_id=SAMPLE_WORKER_SERVICE_ID,
-        variables={"QUEUE": "default"},
+        variables={
+            "QUEUE": "default",
+            "JWT_SECRET": "${{shared.JWT_SECRET}}",
+            "DATABASE_URL": "${{api.DATABASE_URL}}",
+        },
     )
     history = [
         (timedelta(days=3), "SUCCESS", "Add /health endpoint", "a3f9c21", "Dana Ops"),

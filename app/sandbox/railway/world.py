@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 from app.catalog import RailwayRef
 
 SANDBOX_API_TOKEN = "sandbox-railway-account-token"
+_TEMPLATE = re.compile(r"\$\{\{\s*(?:([A-Za-z0-9_-]+)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SANDBOX_PROJECT_TOKEN = "sandbox-railway-project-token"
 _LIVE = ("SUCCESS", "CRASHED", "SLEEPING")
 
@@ -137,6 +139,7 @@ class RailwayWorld:
         self.api_tokens: set[str] = {SANDBOX_API_TOKEN}
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project id, environment id)
         self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
+        self.shared: dict[tuple[str, str], dict[str, str]] = {}  # (project, environment) -> shared variables
         self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
         self.latency_s = 0.0  # how long every answer takes (a benchmark's slow provider); Railway's own varies
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
@@ -263,6 +266,49 @@ class RailwayWorld:
             found.sealed.add(name)
         else:
             found.sealed.discard(name)
+
+    def set_shared_variable(self, project_id: str, environment_id: str, name: str, value: str) -> None:
+        """A shared variable of an environment: a service sees it only through a `${{shared.NAME}}`
+        reference in one of its own variables ("Shared variables ... can be referenced by services",
+        docs.railway.com/variables, "Shared variables")."""
+        self.shared.setdefault((project_id, environment_id), {})[name] = value
+
+    def rendered_variables(self, service: str) -> dict[str, str | None]:
+        """What a deployment of `service` is given, as `variablesForServiceDeployment` answers: each of its
+        variables with its references rendered (`${{shared.X}}`, `${{api.X}}`, `${{X}}`: Railway's
+        template syntax, docs.railway.com/variables/reference, "Template syntax"); a sealed one null
+        (railwayapp/cli src/controllers/variables.rs, `get_service_variables_including_sealed`). A
+        reference to nothing renders empty (the sandbox's choice; Railway's docs do not say)."""
+        found = self.service(service)
+        return {
+            name: None if name in found.sealed else self._render(found, value, depth=0)
+            for name, value in found.variables.items()
+        }
+
+    def unrendered_variables(self, service: str) -> dict[str, str | None]:
+        """The service's variables as set, references unrendered (Query.variables, `unrendered: true`);
+        a sealed one null, as everywhere its value would be read back."""
+        found = self.service(service)
+        return {name: None if name in found.sealed else value for name, value in found.variables.items()}
+
+    def _render(self, service: FakeService, value: str, *, depth: int) -> str:
+        def one(match: re.Match[str]) -> str:
+            namespace, name = match.group(1), match.group(2)
+            if depth > 3:
+                return ""
+            if namespace is None:
+                raw = service.variables.get(name)
+                return self._render(service, raw, depth=depth + 1) if raw is not None else ""
+            if namespace == "shared":
+                return self.shared.get((service.project_id, service.environment_id), {}).get(name, "")
+            other = next(
+                (s for s in self.services.values()
+                 if s.name == namespace and s.environment_id == service.environment_id), None
+            )
+            raw = other.variables.get(name) if other is not None else None
+            return self._render(other, raw, depth=depth + 1) if other is not None and raw is not None else ""
+
+        return _TEMPLATE.sub(one, value)
 
     def fail_next(
         self,

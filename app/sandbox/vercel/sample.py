@@ -1,8 +1,8 @@
 """A Vercel world to start from: the project the demo, the console and most tests run against.
 
-Project `web` of a team: four production deployments (one failed to build), a preview, and three
-environment variables (one sensitive), with fixed ids tests can name. A new kind of sample state is
-added here, through the `VercelWorld` methods that build it.
+Project `web` of a team: four production deployments (one failed to build), a preview, and its
+environment variables (one sensitive, one with a value per target, one plain), with fixed ids tests
+can name. A new kind of sample state is added here, through the `VercelWorld` methods that build it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def sample_world(now: datetime | None = None, *, clock: Callable[[], datetime] =
     world.set_env("web", "NEXT_PUBLIC_SITE_URL", "https://www.acme-shop.example")
     world.set_env("web", "REVALIDATE_TOKEN", "rv-sandbox-7f3a9c21")
     world.set_env("web", "CMS_PREVIEW_SECRET", "cms-sandbox-0b8e44", sensitive=True)
+    # One entry per target with its own value (Vercel keeps a key per target), and a plain one.
+    world.set_env("web", "NEXT_PUBLIC_API_URL", "https://api.acme-shop.example", targets=["production"])
+    world.set_env("web", "NEXT_PUBLIC_API_URL", "https://api-preview.acme-shop.example", targets=["preview"])
+    world.set_env("web", "NEXT_PUBLIC_ANALYTICS", "on", kind="plain")
     history = [
         (timedelta(days=3), "READY", "Landing page redesign", "Dana Ops"),
         (timedelta(days=1), "READY", "Add pricing page", "Lee Dev"),

@@ -186,12 +186,18 @@ class VercelWorld:
         *,
         sensitive: bool = False,
         targets: Iterable[str] | None = None,
+        kind: str | None = None,
     ) -> FakeEnv:
         """An environment variable entry of `project` for `targets`, replacing the entry of the same key
         for those targets (a key may hold one entry per target, each with its own value, as on Vercel).
-        A sensitive one's value is never returned; any other is stored encrypted (`type: encrypted`)."""
+        A sensitive one's value is never returned; any other is stored encrypted (`type: encrypted`)
+        unless `kind` says `plain` or `system` (the `type` enum of filterProjectEnvs in Vercel's OpenAPI
+        description: system, encrypted, plain, sensitive, secret), whose value the list gives as it is."""
+        if kind not in (None, "encrypted", "plain", "system", "sensitive"):
+            raise ValueError(f"unknown Vercel env type {kind!r}")
         found = self.project(project)
         # Sensitive variables exist for production and preview only (Vercel's sensitive-variables docs).
+        sensitive = sensitive or kind == "sensitive"
         wanted = tuple(targets) if targets is not None else (("production", "preview") if sensitive else ALL_TARGETS)
         kept: list[FakeEnv] = []
         for entry in found.envs:
@@ -201,7 +207,7 @@ class VercelWorld:
                 if not entry.targets:
                     continue
             kept.append(entry)
-        added = FakeEnv(_new_id("")[:16], name, value, wanted, "sensitive" if sensitive else "encrypted")
+        added = FakeEnv(_new_id("")[:16], name, value, wanted, "sensitive" if sensitive else (kind or "encrypted"))
         found.envs = [*kept, added]
         return added
 

@@ -22,11 +22,12 @@ from app.core.incident_args import (
 from app.core.incidents import IncidentError, incident_ref, severity_label
 from app.core.responders import Place, needs_responder
 from app.deps import Deps
-from app.flows import incident_views
+from app.flows import correlation, incident_views
 from app.flows import incidents as flows
 from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
 from app.flows.postmortem import postmortem
+from app.slack.commands.incident_report import answer_report
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
@@ -71,6 +72,9 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
     except IncidentUsage as err:
         await respond(**render.usage(err), response_type="ephemeral")
         await audit_command(context, command, "usage")
+        return
+    if parsed.verb == "report":
+        await audit_command(context, command, await answer_report(deps, client, respond, command, parsed))
         return
     if needs_responder(parsed.verb):  # slash commands run in a channel, never in a thread
         refused = await refuse_unless_responder(
@@ -171,6 +175,14 @@ async def execute(
         where = "shown on" if cmd.text == "public" else "kept off"
         said = f"{view.ref} is {where} the status page" + ("." if changed else " already.")
         return Answer(f"visibility {cmd.text}", render.done(said), confirmation=changed)
+    if verb == "merge":
+        view = await correlation.merge(deps, notifier, incident_id, cmd.other_id or 0, by=user)
+        said = f"Merged {incident_ref(cmd.other_id or 0)} into {view.ref}."
+        return Answer(f"merged {incident_ref(cmd.other_id or 0)}", render.done(said), confirmation=True)
+    if verb == "split":
+        result = await correlation.split(deps, notifier, incident_id, cmd.text or "", by=user)
+        said = f"Split {', '.join(result.sources)} out of {result.old.ref} into {result.new.ref}."
+        return Answer(f"split into {result.new.ref}", render.done(said), confirmation=True)
     if verb == "resolve":
         if cmd.text is None:
             view = await incident_views.load(deps, incident_id)
@@ -206,6 +218,19 @@ def mention_verb(verb: str) -> Any:
 
     async def handle(mention: Mention, context: Any, reply: Reply) -> str:
         deps = deps_of(context)
+
+        def answer_to(reply: Reply) -> Reply:
+            """Split and merge refuse privately (the thread is the team's; a typo is the typist's)."""
+            if verb not in ("split", "merge"):
+                return reply
+
+            async def privately(**said: Any) -> Any:
+                return await context.client.chat_postEphemeral(
+                    channel=mention.channel, user=mention.user, thread_ts=mention.reply_ts, **said
+                )
+
+            return privately
+
         view = await incident_views.find_by_thread(deps, mention.channel, mention.thread_ts)
         if view is None:
             await reply(**render.thread_only(verb))
@@ -213,7 +238,7 @@ def mention_verb(verb: str) -> Any:
         try:
             parsed = parse_thread_verb(view.id, f"{verb} {mention.args}")
         except IncidentUsage as err:
-            await reply(**render.usage(err))
+            await answer_to(reply)(**render.usage(err))
             return "usage"
         if needs_responder(parsed.verb):
             refused = await refuse_unless_responder(
@@ -235,7 +260,7 @@ def mention_verb(verb: str) -> Any:
                 can_open_form=False,
             )
         except (IncidentError, UnknownService) as err:
-            await reply(**render.problem(str(err)))
+            await answer_to(reply)(**render.problem(str(err)))
             return f"refused: {err}"
         if answer.message is not None and not answer.confirmation:
             await reply(**answer.message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from app.catalog import UnknownService
 from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, parse_incident_id
 from app.core.responders import Place
-from app.flows import incident_views
+from app.flows import correlation, incident_views
 from app.flows import incidents as flows
 from app.flows.responders import place_of
 from app.slack.commands.incident import declared, notifier_from
@@ -36,6 +37,7 @@ def register(app: AsyncApp) -> None:
     app.action(render.ACK)(on_ack)
     app.action(render.UPDATE)(on_update_click)
     app.action(render.RESOLVE)(on_resolve_click)
+    app.action(re.compile(rf"^{re.escape(render.SPLIT)}\.\d+$"))(on_split_click)
     app.view(render.DECLARE_VIEW)(on_declare_submit)
     app.view(render.UPDATE_VIEW)(on_update_submit)
     app.view(render.RESOLVE_VIEW)(on_resolve_submit)
@@ -82,6 +84,34 @@ async def on_ack(ack: Any, body: dict[str, Any], respond: Any, context: Any, cli
         said = f"{result.view.ref} was acknowledged already by {render.mention(result.view.acknowledged_by)}."
         await respond(**message(said, [section(said)]), response_type="ephemeral", replace_original=False)
     await _audit_click(context, user, render.ACK, incident_id, "acknowledged" if result.acknowledged_now else "already")
+
+
+@deferred()
+async def on_split_click(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    """A *Split out <source>* button of the root's alert list: as `@pitcrew split <source>`."""
+    await ack()
+    deps = deps_of(context)
+    user = body.get("user", {}).get("id", "unknown")
+    action = (body.get("actions") or [{}])[0]
+    incident_word, _, source = str(action.get("value", "")).partition(":")
+    try:
+        incident_id = parse_incident_id(incident_word)
+    except BadIncidentValue:
+        await respond(**render.problem("This button does not name an incident."), replace_original=False)
+        await _audit_click(context, user, render.SPLIT, None, "no incident")
+        return
+    refused = await _refused_click(context, client, body, user, "split", incident_id)
+    if refused is not None:
+        await respond(**refused.message, response_type="ephemeral", replace_original=False)
+        await _audit_click(context, user, render.SPLIT, incident_id, refused.outcome)
+        return
+    try:
+        result = await correlation.split(deps, notifier_from(client, deps), incident_id, source, by=user)
+    except IncidentError as err:
+        await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
+        await _audit_click(context, user, render.SPLIT, incident_id, f"refused: {err}")
+        return
+    await _audit_click(context, user, render.SPLIT, incident_id, f"split into {result.new.ref}")
 
 
 async def _refused_click(

@@ -128,15 +128,18 @@ def _listener(handle: Callable[[Any, SlackRunbookNotifier, Click], Awaitable[Cli
 
 
 async def _refused_update(context: Any, client: AsyncWebClient, click: Click) -> Refusal | None:
-    """A step that posts a status update speaks for the team: only a responder may run it."""
+    """A step that posts a status update speaks for the team, and one that reads a service's variables
+    shows what it holds: only a responder may run either."""
     ref = parse_step_value(click.value) if click.action_id == RUN_ACTION_ID else None
     if ref is None:
         return None
-    incident = await flow.update_posted_by(deps_of(context), ref.run_id, ref.step_id)
+    verb, incident = "update", await flow.update_posted_by(deps_of(context), ref.run_id, ref.step_id)
+    if incident is None:  # a check of variables: responders only, as `@pitcrew vars`
+        verb, incident = "vars", await flow.variables_read_by(deps_of(context), ref.run_id, ref.step_id)
     if incident is None:
         return None
     place = await place_of(deps_of(context), click.channel, click.thread_ts)
-    return await refuse_unless_responder(context, client, user=click.user, verb="update", ref=incident, place=place)
+    return await refuse_unless_responder(context, client, user=click.user, verb=verb, ref=incident, place=place)
 
 
 async def _run(deps: Any, notifier: SlackRunbookNotifier, click: Click) -> ClickDone:

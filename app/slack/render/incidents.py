@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from app.core.chat_text import counted
+from app.core.correlation import alert_list, split_choices, suspected_cause
 from app.core.incident_args import IncidentUsage, IncidentUsageError
 from app.core.incident_reports import STATE_EMOJI, StakeholderUpdate
 from app.core.incidents import (
@@ -62,7 +63,12 @@ NOTE_EMOJI = {
     "resolved": "✅",
     "postmortem": "📝",
     "responders": "📟",
+    "joined": "🔗",
+    "split": "✂️",
+    "merged": "🔗",
 }
+SPLIT = "incident.split"  # + `.1`, `.2`...: one button per joined source, in the alert list's block
+ALERTS_BLOCK = "incident.alerts"
 DETAILS_SHOWN = 600
 
 
@@ -96,8 +102,11 @@ def emoji(view: IncidentView) -> str:
 # --- the root message -----------------------------------------------------------------------------
 
 
-def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str, Any]:
-    """Severity, service, title, what fired, the link, the latest deploy, and the three buttons."""
+def root_message(
+    view: IncidentView, *, now: datetime | None = None, depends_on: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """Severity, service, title, what fired, the joined alerts and the suspected cause, the link, the
+    latest deploy, and the three buttons (and one per joined source to split it out)."""
     service = escape(view.service) if view.service else "_not set_"
     lines = [
         f"*{view.ref}* · *{severity_label(view.severity)}* — {escape(SEVERITY_MEANING.get(view.severity, ''))}",
@@ -107,6 +116,11 @@ def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str
     fired = _what_fired(view)
     if fired:
         lines.append(fired)
+    if view.related:
+        lines.append(f"*Alerts:* {escape(alert_list(view.related))}")
+        cause = suspected_cause(depends_on or {}, view.related)
+        if cause:
+            lines.append(f"*Suspected cause:* {escape(cause)}")
     target = link(view.link, f"open in {view.source}" if view.source else "open")
     if target:
         lines.append(f"*Link:* {target}")
@@ -125,6 +139,13 @@ def root_message(view: IncidentView, *, now: datetime | None = None) -> dict[str
             buttons.append(button(ACK, "Acknowledge", str(view.id), style="primary"))
         buttons += [button(UPDATE, "Post update", str(view.id)), button(RESOLVE, "Resolve", str(view.id))]
         blocks.append(actions(*buttons, block_id=ACTIONS_BLOCK))
+        choices = split_choices(view.related)
+        if choices:
+            splits = [
+                button(f"{SPLIT}.{n}", f"Split out {label}", f"{view.id}:{word}")
+                for n, (word, label) in enumerate(choices[:5], start=1)
+            ]
+            blocks.append(actions(*splits, block_id=ALERTS_BLOCK))
     return message(root_text(view), blocks)
 
 

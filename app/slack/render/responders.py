@@ -24,6 +24,9 @@ _WHAT = {
     "resolve": "resolve {ref}",
     "public": "show {ref} on the status page",
     "private": "take {ref} off the status page",
+    "merge": "merge incidents into {ref}",
+    "split": "split alerts out of {ref}",
+    "vars": "read the variables of services",
 }
 
 
