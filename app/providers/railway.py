@@ -195,16 +195,21 @@ class RailwayClient:
         """The latest deployment (as `latest_deployment`) and the metrics between start and end, in one request.
 
         When Railway cannot answer the metrics part it nulls the whole answer (every root field is
-        non-null): the deployment is then asked alone, and the metrics come back as the error that
-        says why, so a metrics outage costs the metrics line only.
+        non-null), and a slow metrics backend would hold the deployment's answer too: so the request
+        together has half of `timeout_s`, and when it fails or times out the deployment is asked alone
+        with the other half, the metrics coming back as the error that says why. A metrics outage then
+        costs the metrics line only, and a Railway that does not answer at all still costs `timeout_s`.
         """
         call = "railway latest deployment"
         variables = self._metrics_variables(ref, start, end, 60, None)
+        half = timeout_s / 2
         try:
-            data = await self._execute(call, docs.LATEST_DEPLOYMENT_WITH_METRICS, variables, timeout_s, ref=ref)
-        except RailwayGraphQLError as err:
+            data = await self._execute(call, docs.LATEST_DEPLOYMENT_WITH_METRICS, variables, half, ref=ref)
+        except RateLimited:
+            raise  # asking again now would only spend more of the budget
+        except ProviderError as err:
             failed = ProviderError("railway metrics", err.reason)
-            return await self.latest_deployment(ref, timeout_s=timeout_s), failed
+            return await self.latest_deployment(ref, timeout_s=half), failed
         window_s = max(60, int((end - start).total_seconds()))
         return _deployment_observation(call, data), _metrics_observation(data, ref, window_s)
 

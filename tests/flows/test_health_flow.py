@@ -399,3 +399,16 @@ async def test_a_least_privilege_role_is_degraded_and_told_which_grant_it_needs(
             for role in (app_role, ops_role):
                 await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
                 await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+async def test_a_slow_metrics_backend_costs_the_metrics_line_only(world: World):
+    """Railway answers the deployment at once but metrics late: the request with both is given half the
+    provider timeout, then the deployment is asked alone; the card has both lines within the timeout."""
+    world.railway.world.metrics_latency_s = 2
+    async with deps_for(world, standard_services(world)) as deps:
+        report = await check_health(deps, ["api"], provider_timeout_s=1.0)
+    assert verdict_of(report, "api", "railway deployment") is Verdict.OK
+    assert "SUCCESS" in evidence(report, "api", "railway deployment")
+    assert evidence(report, "api", "railway metrics") == "metrics unavailable: no answer within 0.5 s"
+    assert verdict_of(report, "api", "railway metrics") is Verdict.DEGRADED
+    assert report.elapsed_ms < 1500

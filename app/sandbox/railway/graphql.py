@@ -69,6 +69,8 @@ _ROOT_FIELDS = {
     "ServiceMetrics": "metrics",
     "LatestDeploymentWithMetrics": "serviceInstance",
 }
+# The operations that read metrics, which `RailwayWorld.metrics_latency_s` slows down.
+_METRICS_OPERATIONS = frozenset({"ServiceMetrics", "LatestDeploymentWithMetrics"})
 # Nested fields that are nullable in Railway's schema (refdata/railway/schema.json): a failure there
 # nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
 # whole `data`, every root field being non-null (GraphQL spec, "Handling Field Errors").
@@ -171,6 +173,8 @@ class FakeRailway:
         await self.world.wait_released()
         if self.world.latency_s > 0:
             await asyncio.sleep(self.world.latency_s)
+        if self.world.metrics_latency_s > 0 and operation in _METRICS_OPERATIONS:
+            await asyncio.sleep(self.world.metrics_latency_s)
         headers, wait_s = self.world.spend_budget()
         if wait_s is not None:
             headers["Retry-After"] = str(wait_s)

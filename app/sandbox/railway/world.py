@@ -142,6 +142,7 @@ class RailwayWorld:
         self.shared: dict[tuple[str, str], dict[str, str]] = {}  # (project, environment) -> shared variables
         self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
         self.latency_s = 0.0  # how long every answer takes (a benchmark's slow provider); Railway's own varies
+        self.metrics_latency_s = 0.0  # and how much longer an answer with metrics takes (a slow metrics backend)
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
