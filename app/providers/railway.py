@@ -80,6 +80,10 @@ class RailwayGraphQLError(ProviderError):
         return [m for m, p in zip(self.messages, self.paths, strict=False) if p in (None, field)]
 
 
+class NoAnswer(ProviderError):
+    """Railway did not answer within the time given: a ProviderError a caller may tell from a refusal."""
+
+
 def check_id(what: str, value: object, expected: str = "letters, digits, - and _ (at most 64)") -> str:
     """`value` if it looks like a provider id, else InvalidIdentifier.
 
@@ -209,7 +213,12 @@ class RailwayClient:
             raise  # asking again now would only spend more of the budget
         except ProviderError as err:
             failed = ProviderError("railway metrics", err.reason)
-            return await self.latest_deployment(ref, timeout_s=half), failed
+            try:
+                return await self.latest_deployment(ref, timeout_s=half), failed
+            except NoAnswer:
+                if isinstance(err, NoAnswer):  # silent both times: say how long it was given in all
+                    raise NoAnswer(call, f"no answer within {timeout_s:g} s") from None
+                raise
         window_s = max(60, int((end - start).total_seconds()))
         return _deployment_observation(call, data), _metrics_observation(data, ref, window_s)
 
@@ -580,7 +589,7 @@ class RailwayClient:
             async with asyncio.timeout(timeout_s):
                 return await self._http.post(self._url, json=payload, headers=headers, timeout=timeout_s)
         except (TimeoutError, httpx.TimeoutException):
-            raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
+            raise NoAnswer(call, f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise ProviderError(call, f"could not reach Railway ({type(err).__name__}: {err})") from None
 

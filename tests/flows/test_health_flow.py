@@ -218,11 +218,13 @@ async def test_a_hanging_provider_costs_its_timeout_not_the_card(world: World):
 
 
 async def test_a_provider_error_says_which_call_failed_and_why(world: World):
-    world.railway.world.fail_next(status=502, body="Bad Gateway")
+    # twice: the request with the metrics, then the deployment's alone (one 502 costs the metrics only)
+    world.railway.world.fail_next(status=502, body="Bad Gateway", times=2)
     async with deps_for(world, standard_services(world)) as deps:
         report = await check_health(deps, ["api"])
     assert verdict_of(report, "api", "railway deployment") is Verdict.DOWN
     assert evidence(report, "api", "railway deployment") == "railway latest deployment failed: HTTP 502: Bad Gateway"
+    assert evidence(report, "api", "railway metrics") == "metrics unavailable: HTTP 502: Bad Gateway"
     assert verdict_of(report, "api", "GET") is Verdict.OK
 
 
