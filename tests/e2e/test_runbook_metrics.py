@@ -5,7 +5,10 @@ bytes, files.completeUploadExternal)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+
+from PIL import Image
 
 from app.flows import incident_views
 from tests.e2e.runbook_support import RESPONDER, api_goes_down, ended, offers, runbook_pitcrew, step_message, until
@@ -38,6 +41,9 @@ async def test_the_oom_branch_charts_memory_in_the_thread(db_url, fake_slack, sa
 
         [upload] = [u for u in fake_slack.uploads.values() if u.get("filename") == "api-metrics.png"]
         assert upload["content"].startswith(PNG_SIGNATURE) and len(upload["content"]) > 5000
+        with Image.open(io.BytesIO(upload["content"])) as image:  # a PNG an image library reads whole
+            image.load()
+            assert image.format == "PNG" and image.size == (800, 450)
         assert upload["channel"] == root.channel and upload["thread_ts"] == root.ts
         assert upload["title"] == "api: CPU, memory, 5xx and p95, last 60 min"
         assert await step_message(fake_slack, root, "oom-restart")  # the run went on
