@@ -245,6 +245,9 @@ query ProjectToken {
 # measurements of Railway's dashboard; the same root field as the CLI's Metrics.graphql), requests per
 # status code and latency percentiles (the CLI's HttpMetricsByStatus.graphql and HttpDurationMetrics.graphql),
 # and the environment's volumes, of which the service's own are kept (`VolumeInstance.currentSizeMB`/`sizeMB`).
+# `serviceInstanceLimits` (a JSON scalar: `{containers: {cpu, memoryBytes, pidLimit}}`, as
+# railwayapp/railway-ts-sdk#57 reads it back) gives the limits when `metrics` has no CPU_LIMIT or
+# MEMORY_LIMIT_GB samples in the window.
 _METRICS_VARIABLES = """
   $projectId: String
   $serviceId: String!
@@ -296,6 +299,7 @@ _METRICS_SELECTION = """
       p95
     }
   }
+  serviceInstanceLimits(environmentId: $environmentId, serviceId: $serviceId)
   environment(id: $environmentId) {
     volumeInstances {
       edges {

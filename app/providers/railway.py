@@ -815,15 +815,29 @@ def _metrics_observation(data: dict[str, Any], ref: RailwayRef, window_s: int) -
             if 500 <= status <= 599:
                 errors[ts] = errors.get(ts, 0.0) + value
     duration = data.get("httpDurationMetrics")
+    cpu_limit, memory_limit = _instance_limits(data.get("serviceInstanceLimits"))
+    last_ts = max((ts for values in series.values() for ts, _ in values), default=0)
     return MetricsObservation(
         cpu=series.get("CPU_USAGE", ()),
-        cpu_limit=series.get("CPU_LIMIT", ()),
+        cpu_limit=series.get("CPU_LIMIT") or (((last_ts, cpu_limit),) if cpu_limit else ()),
         memory_gb=series.get("MEMORY_USAGE_GB", ()),
-        memory_limit_gb=series.get("MEMORY_LIMIT_GB", ()),
+        memory_limit_gb=series.get("MEMORY_LIMIT_GB") or (((last_ts, memory_limit),) if memory_limit else ()),
         requests_by_status=by_status,
         errors_5xx=tuple(sorted((ts, errors.get(ts, 0.0)) for ts in requests)),
         requests=tuple(sorted(requests.items())),
         p95_ms=_series(duration.get("samples") if isinstance(duration, dict) else None, "p95"),
         volumes=_volumes(data, ref.service_id),
         window_minutes=window_s / 60,
+    )
+
+
+def _instance_limits(limits: object) -> tuple[float | None, float | None]:
+    """(vCPUs, GB of memory) from `serviceInstanceLimits`: `{containers: {cpu, memoryBytes}}`; None when absent."""
+    containers = limits.get("containers") if isinstance(limits, dict) else None
+    if not isinstance(containers, dict):
+        return None, None
+    cpu, memory = containers.get("cpu"), containers.get("memoryBytes")
+    return (
+        float(cpu) if isinstance(cpu, int | float) and cpu > 0 else None,
+        float(memory) / 1e9 if isinstance(memory, int | float) and memory > 0 else None,
     )

@@ -59,6 +59,12 @@ async def test_over_a_threshold_is_degraded(db_url, fake_slack, sandbox: Sandbox
     assert said in text
 
 
+async def test_limits_come_from_service_instance_limits_when_metrics_have_none(db_url, fake_slack, sandbox: Sandbox):
+    sandbox.world.set_metrics("api", cpu=6.0, cpu_limit=8, memory_limit_gb=2, limits_in_metrics=False)
+    text = section_of(await card_for(db_url, fake_slack, sandbox), "api")
+    assert "CPU 75% of 8 vCPU, over 70%" in text and "memory 400 MB of 2.0 GB (20%)" in text
+
+
 async def test_a_full_volume_is_degraded(db_url, fake_slack, sandbox: Sandbox):
     sandbox.world.add_volume("api", "/data", used_mb=4600, size_mb=5000)
     text = section_of(await card_for(db_url, fake_slack, sandbox), "api")

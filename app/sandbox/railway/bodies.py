@@ -119,6 +119,9 @@ def _steps(start: datetime, end: datetime, step_s: int) -> list[datetime]:
     return moments or [end]
 
 
+_LIMITS = frozenset({"CPU_LIMIT", "MEMORY_LIMIT_GB"})
+
+
 def metrics_json(
     world: RailwayWorld, service: FakeService, measurements: list[str], start: datetime, end: datetime, step_s: int
 ) -> list[dict[str, Any]]:
@@ -129,6 +132,9 @@ def metrics_json(
     for measurement in measurements:
         if measurement == "MEMORY_USAGE_GB":
             values = [world.memory_at(service.id, m, step_s) for m in moments]
+        elif measurement in _LIMITS and not levels.limits_in_metrics:
+            results.append({"measurement": measurement, "tags": {"serviceId": service.id}, "values": []})
+            continue
         elif measurement in constant:
             values = [constant[measurement]] * len(moments)
         else:
@@ -162,6 +168,13 @@ def http_duration_json(service: FakeService, start: datetime, end: datetime, ste
         for m in _steps(start, end, step_s)
     ]
     return {"samples": samples if service.metrics.requests_per_minute > 0 else []}
+
+
+def instance_limits_json(service: FakeService) -> dict[str, Any]:
+    """`serviceInstanceLimits`, a JSON scalar in the schema, shaped as Railway reads it back:
+    `{containers: {cpu, memoryBytes, pidLimit}}` (railwayapp/railway-ts-sdk#57)."""
+    levels = service.metrics
+    return {"containers": {"cpu": levels.cpu_limit, "memoryBytes": int(levels.memory_limit_gb * 1e9), "pidLimit": None}}
 
 
 def volume_instances_json(world: RailwayWorld, environment_id: str) -> dict[str, Any]:

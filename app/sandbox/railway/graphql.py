@@ -383,6 +383,7 @@ class FakeRailway:
             "metrics": bodies.metrics_json(self.world, service, measurements, start, end, sample_s),
             "httpMetricsGroupedByStatus": bodies.http_by_status_json(service, start, end, step_s),
             "httpDurationMetrics": bodies.http_duration_json(service, start, end, step_s),
+            "serviceInstanceLimits": bodies.instance_limits_json(service),
             "environment": {"volumeInstances": bodies.volume_instances_json(self.world, service.environment_id)},
         }
 

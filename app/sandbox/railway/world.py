@@ -93,6 +93,7 @@ class FakeMetrics:
     error_ratio: float = 0.0
     p95_ms: float = 180.0
     oom_at: list[datetime] = field(default_factory=list)  # when memory hit the limit and the process restarted
+    limits_in_metrics: bool = True  # False: `metrics` has no CPU_LIMIT/MEMORY_LIMIT_GB samples, as for a new service
 
 
 @dataclass
@@ -368,13 +369,13 @@ class RailwayWorld:
         }
         return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
 
-    def set_metrics(self, service: str, **levels: float) -> FakeMetrics:
+    def set_metrics(self, service: str, **levels: float | bool) -> FakeMetrics:
         """Change what Railway measures of the service from now on (`cpu=6.5`, `error_ratio=0.05`, ...)."""
         metrics = self.service(service).metrics
         for key, value in levels.items():
             if not hasattr(metrics, key) or key == "oom_at":
                 raise KeyError(f"no metric {key!r} in the sandbox")
-            setattr(metrics, key, float(value))
+            setattr(metrics, key, value if isinstance(value, bool) else float(value))
         return metrics
 
     def oom(self, service: str, at: datetime | None = None) -> None:
