@@ -24,7 +24,7 @@ from app.settings import Settings
 from app.store import audit as audit_store
 from app.store import jobs as job_store
 from app.store.db import create_engine, session_factory
-from app.store.group_commit import GroupCommit
+from app.store.group_commit import GroupCommit, StatementCommit
 from app.store.reachability import Reachability
 
 
@@ -95,7 +95,9 @@ class Deps:
         instance has nothing more urgent to do (this one is woken at once; others find it by polling).
         Work whose `dedupe_key` was handed over before is not stored again."""
         if self._job_writer is None:
-            self._job_writer = GroupCommit(self.sessions, job_store.enqueue_many, name="pitcrew-job-writer")
+            self._job_writer = StatementCommit(
+                self.engine, self.sessions, job_store.insert_jobs, job_store.enqueue_many, name="pitcrew-job-writer"
+            )
         now = self.clock()
         job = job_store.NewJob(kind=kind, payload=payload, run_at=now, created_at=now, dedupe_key=dedupe_key)
         await self._job_writer.write(job)
@@ -104,7 +106,7 @@ class Deps:
     async def close(self) -> None:
         for writer in (self._audit_writer, self._job_writer):
             if writer is not None:
-                await writer.drain()
+                await writer.close()
         await self.probes.aclose()
         await self.http.aclose()
         await self.engine.dispose()

@@ -80,6 +80,7 @@ def status_page(report: StatusReport, *, now: datetime, json_query: str = "") ->
     else:
         banner = '<p class="banner green">No ongoing incidents</p>'
     sections = [banner]
+    sections += [f'<p class="banner maintenance">{escape(w.line)}</p>' for w in report.maintenance]
     if report.components:
         sections.append("<ul class=\"components\">" + "".join(_component(c) for c in report.components) + "</ul>")
     if open_:
@@ -153,6 +154,7 @@ body {{ font-family: system-ui, -apple-system, sans-serif; margin: 0 auto; max-w
 h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; margin-top: 1.5rem; }} h3 {{ font-size: 1rem; margin: 0; }}
 .banner {{ padding: .75rem 1rem; border-radius: .5rem; font-weight: 600; }}
 .banner.green {{ background: #e3f6e8; }} .banner.red {{ background: #fde4e4; }}
+.banner.maintenance {{ background: #e4eefd; }}
 article {{ border-left: .3rem solid #999; padding: .5rem .75rem; margin: .75rem 0; background: #f7f7f7;
           border-radius: .25rem; overflow-wrap: anywhere; }}
 article.red {{ border-color: #d93025; }} article.orange {{ border-color: #f29900; }}

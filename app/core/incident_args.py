@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from app.core.chat_text import plain_text
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
 from app.core.period_report import BadPeriod, parse_period
+from app.core.silences import USAGE as SILENCE_USAGE
+from app.core.silences import SilenceUsage, parse_silence
 
 USAGE = """\
 Usage:
@@ -31,14 +34,16 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> merge <other id>` — move the other incident's alerts into this one (it resolves as merged)
 • `/incident <id> split <source>` — move one source's joined alerts out into an incident of their own
 • `/incident <id> timeline` · `/incident <id> postmortem`
+• `/incident <id> silence <duration> [reason]` (up to 7d) · `/incident <id> unsilence`
+• `/incident maintenance <service ...> <duration> [at <start>] <reason>` · `/incident maintenance list|cancel <n>`
 • `/incident report [7d|30d]` — the period's incidents by service and severity, MTTA/MTTR, with a chart
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
-`@pitcrew split <source>` (or a service, or `source:service`)."""
+`@pitcrew silence 2h [reason]`, `@pitcrew unsilence`, `@pitcrew split <source>` (or a service, or `source:service`)."""
 
 THREAD_VERBS = (
     "ack", "update", "sev", "state", "assign", "resolve", "keep", "public", "private", "timeline", "postmortem", "show",
-    "merge", "split",
+    "merge", "split", "silence", "unsilence",
 )
 _SEVERITY_LIKE = re.compile(r"^(?:sev|p)[ -]?[0-9]+$", re.IGNORECASE)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
@@ -67,6 +72,14 @@ class IncidentUsageError(IncidentUsage):
     """Words that do not make a command; `reason` says which and what was expected."""
 
 
+class SilenceUsageError(IncidentUsageError):
+    """A `silence` that cannot be done as typed: answered with the silence's own usage."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.usage = SILENCE_USAGE
+
+
 @dataclass(frozen=True)
 class IncidentCommand:
     """One parsed command. `verb` is list, declare, show, visibility (`text` public or private), report
@@ -80,6 +93,7 @@ class IncidentCommand:
     role: str | None = None
     user: str | None = None
     state: str | None = None
+    duration: timedelta | None = None
     other_id: int | None = None  # `merge`: the incident merged into this one
     days: int | None = None  # `report`: the period, 7 or 30
 
@@ -97,6 +111,8 @@ def parse_incident_command(text: str | None) -> IncidentCommand:
         raise IncidentUsage()
     if head == "declare":
         return _declare(rest.strip())
+    if head == "maintenance":  # read by app/core/maintenance.py, which needs the catalog's services
+        return IncidentCommand(verb="maintenance", text=rest.strip())
     if head == "report":
         try:
             return IncidentCommand(verb="report", days=parse_period(rest))
@@ -160,6 +176,16 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         return IncidentCommand(verb="assign", incident_id=incident_id, role=role, user=parse_user(parts[1]))
     if verb == "resolve":
         return IncidentCommand(verb="resolve", incident_id=incident_id, text=plain_text(rest) or None)
+    if verb == "silence":
+        try:
+            request = parse_silence(rest)
+        except SilenceUsage as err:
+            raise SilenceUsageError(err.reason) from None
+        return IncidentCommand(verb="silence", incident_id=incident_id, duration=request.duration, text=request.reason)
+    if verb == "unsilence":
+        if rest:
+            raise SilenceUsageError("`unsilence` takes nothing after it")
+        return IncidentCommand(verb="unsilence", incident_id=incident_id)
     if verb == "merge":
         if not rest or len(rest.split()) > 1:
             raise IncidentUsageError(

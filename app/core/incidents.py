@@ -255,6 +255,9 @@ class IncidentView:
     reminded_at: datetime | None = None
     root_edited_at: datetime | None = None
     visibility: str | None = None  # public/private on the status page; None: as the catalog says
+    silenced_until: datetime | None = None  # a silence (app/core/silences.py); in force while in the future
+    silenced_by: str | None = None
+    silence_reason: str | None = None
     related: tuple[RelatedAlert, ...] = ()  # the alerts joined to it, each source's state (correlation)
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.core.chat_text import unescape
+from app.core.durations import BadDuration, looks_like_duration, parse_duration
 from app.core.logs import LogFilter
 
 USAGE = """\
@@ -40,9 +41,6 @@ _FLAG_OPTIONS = ("--top", "--build", "--slow")
 _HELP_WORDS = frozenset({"help", "--help", "-h", "?"})
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}")
-_DURATION = re.compile(r"(?:(\d+)([smhdw]))+")
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Slack and phones turn quotes into curly ones (and Slack escapes &, < and >: core/chat_text.py).
 _TYPOGRAPHY = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " "})
 # --slow reads pg_stat_statements, not log lines: only these make sense beside it.
@@ -188,18 +186,18 @@ def _split(text: str) -> list[str]:
 
 
 def _since(value: str) -> timedelta:
-    text = value.strip().lower()
-    if not _DURATION.fullmatch(text):
+    """`--since` through the one duration reader (app/core/durations.py), worded for `/logs`."""
+    if not looks_like_duration(value):
         raise LogsUsageError(
             f"`--since {_show(value)}` is not a duration. Use a number and a unit: `30s`, `15m`, `2h`, `1d`, "
             f"`7d` (or `1h30m`)."
         )
-    seconds = sum(int(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text))
-    if seconds <= 0:
-        raise LogsUsageError(f"`--since {_show(value)}` is no time at all; use e.g. `--since 30m`.")
-    if seconds > MAX_SINCE.total_seconds():
-        raise LogsUsageError(f"`--since {_show(value)}` is too far back; the limit is 7 days (`--since 7d`).")
-    return timedelta(seconds=seconds)
+    try:
+        return parse_duration(value, limit=MAX_SINCE, what="`--since`")
+    except BadDuration:
+        if sum(int(n) for n in re.findall(r"\d+", value)) == 0:
+            raise LogsUsageError(f"`--since {_show(value)}` is no time at all; use e.g. `--since 30m`.") from None
+        raise LogsUsageError(f"`--since {_show(value)}` is too far back; the limit is 7 days (`--since 7d`).") from None
 
 
 def _lines(value: str) -> int:

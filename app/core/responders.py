@@ -28,6 +28,9 @@ RESPONDER_VERBS: frozenset[str] = frozenset({
     "resolve",
     "public",
     "private",
+    "silence",
+    "unsilence",
+    "maintenance",
     "merge",
     "split",
 })

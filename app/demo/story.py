@@ -190,6 +190,9 @@ async def api_breaks(story: Story) -> None:
     await story.until(
         f"{found[0].ref} announced in #{UPDATES_CHANNEL}", lambda: story.since(mark, channel=UPDATES_CHANNEL)
     )
+    # The thread opens with one note: the first responders paged, the runbooks offered (a job of
+    # its own, after the root: roots first in a storm). Acknowledged before it, it would page nobody.
+    await story.until(f"{found[0].ref}'s first note in its thread", lambda: story.since(mark, thread=True))
 
 
 async def acknowledge_and_assess(story: Story) -> None:

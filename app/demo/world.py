@@ -67,6 +67,8 @@ The sandbox (`pitcrew demo` only):
   demo break api          a bug of api's current deployment makes it crash; UptimeRobot alerts pitcrew
   demo deploy api         ship a bad deployment of api: it crashes on start, and UptimeRobot alerts
   demo fix api            api heals by itself (as if someone fixed it outside pitcrew)
+  demo maintenance api    open a 30-minute maintenance window on api, then api goes down: the alert is
+                          held on the window's message and opens no incident
   demo break db           the database goes away: api and web fail too; their alerts make one incident
   demo fix db             the database comes back, and api and web with it
   demo status             what the sandbox looks like now, and its URLs
@@ -372,9 +374,9 @@ class DemoCommands:
         if verb == "status":
             session.write(self.status())
             return
-        if verb not in ("break", "deploy", "fix"):
+        if verb not in ("break", "deploy", "fix", "maintenance"):
             raise ConsoleInputError(
-                f"`demo {verb}` is not a demo command: demo break|deploy|fix api, demo status, demo help"
+                f"`demo {verb}` is not a demo command: demo break|deploy|fix|maintenance api, demo status, demo help"
             )
         if target is None:
             raise ConsoleInputError(f"`demo {verb}` needs the service: `demo {verb} api`")
@@ -388,10 +390,28 @@ class DemoCommands:
                 f"not {target!r}"
             )
         api = self.sandbox.api
+        if verb == "maintenance":
+            await self.maintenance(session)
+            return
         said = {"break": api.crash, "deploy": api.deploy_bad, "fix": api.heal}[verb]()
         session.write(f"(sandbox) {said}.")
         await self.alert(session)
 
+    async def maintenance(self, session: ConsoleSession) -> None:
+        """A maintenance window on api, then api goes down during it: the alert is held, no incident opens.
+
+        Typed as a person would (`/incident maintenance ...`), so the console shows the window's
+        announcement and, as UptimeRobot's alert arrives, the window's message listing it."""
+        await session.handle(f"/incident maintenance {BROKEN_SERVICE} 30m demo: restarting api to upgrade Node")
+        await session.settle()  # the window is recorded (and announced) before the outage starts
+        said = self.sandbox.api.crash()
+        session.write(f"(sandbox) during the window, {said}.")
+        await self.alert(session)
+        session.write(
+            "(sandbox) the window holds the alert: no incident opens. `demo fix api` ends the outage; "
+            "`/incident maintenance list` shows the window, `/incident maintenance cancel N` ends it "
+            "(an alert still firing then opens its incident)."
+        )
     def break_db(self) -> str:
         """The database goes away: api's requests fail, and web's pages that call api fail with them."""
         sandbox = self.sandbox

@@ -31,7 +31,7 @@ from app.core.alerts import Alert, dedupe_key
 from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
-from app.flows import correlation
+from app.flows import alert_gate, correlation
 from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
 from app.flows.incident_policy import policy_of
 from app.flows.incident_views import get_view
@@ -192,13 +192,16 @@ async def apply_group(
     session: AsyncSession, deps: Deps, policy: Policy, group: Sequence[Arrival]
 ) -> list[list[AlertOutcome]]:
     """Every alert of the group applied to incidents, every body stored, in the caller's transaction."""
-    results: list[list[AlertOutcome | None]] = [[None] * len(a.alerts) for a in group]
+    held = await alert_gate.hold(session, group)  # silenced incidents and maintenance windows
+    results: list[list[AlertOutcome | None]] = [
+        [_held(alert, held.get((i, j))) for j, alert in enumerate(a.alerts)] for i, a in enumerate(group)
+    ]
     recovering = {dedupe_key(alert) for a in group for alert in a.alerts if alert.status == "resolved"}
     firing: dict[str, list[tuple[int, int]]] = {}
     for i, arrival in enumerate(group):
         for j, alert in enumerate(arrival.alerts):
             key = dedupe_key(alert)
-            if alert.status == "firing" and key not in recovering:
+            if alert.status == "firing" and key not in recovering and results[i][j] is None:
                 firing.setdefault(key, []).append((i, j))
     jobs: list[dict[str, Any]] = []
     if firing:
@@ -252,6 +255,10 @@ async def apply_group(
         for arrival, outcomes in zip(group, done, strict=True)
     ])
     return done
+
+
+def _held(alert: Alert, held: alert_gate.Held | None) -> AlertOutcome | None:
+    return AlertOutcome(alert.fingerprint, alert.status, held.effect, held.incident_id) if held else None
 
 
 def _firing_group(group: Sequence[Arrival], key: str, positions: list[tuple[int, int]], policy: Policy) -> FiringGroup:

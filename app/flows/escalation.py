@@ -24,6 +24,8 @@ from app.core.incidents import (
     severity_label,
 )
 from app.deps import Deps
+from app.flows import incident_first_note as first_note
+from app.flows import silences
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -34,6 +36,7 @@ from app.flows.postmortem import postmortem
 from app.store import alert_joins, slack_pace
 from app.store import incidents as store
 from app.store.db import transaction
+from app.store.jobs import enqueue
 
 ROOT_NOT_POSTED_RETRY = timedelta(seconds=5)
 # Slack's chat.update is a Tier 3 method (about 50 calls a minute per workspace): an alert storm
@@ -71,6 +74,8 @@ async def escalate_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: i
         )
         if due is None or due.at > now or _recovered(view):
             return  # acknowledged, over, recovered, or moved later (a job waits at the new time)
+        if await silences.page_later(session, view, now):
+            return  # silenced: nobody is paged now; asked again when the silence ends
         new_level = due.level + 1 if due.step is not None else due.level
         if not await store.escalated(session, incident_id, level=view.escalation_level, new_level=new_level, now=now):
             return  # another run got there first
@@ -110,6 +115,8 @@ async def remind_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: int
         )
         if due is None or due > now or _recovered(view):
             return
+        if await silences.page_later(session, view, now, kind="incident.remind"):
+            return  # silenced: no reminder now; asked again when the silence ends
         if not await store.reminded(session, incident_id, seen=view.reminded_at, now=now):
             return
         silent = format_duration(now - (view.last_update_at or view.started_at))
@@ -163,7 +170,19 @@ async def post_postmortem_draft(deps: Deps, notifier: IncidentNotifier, incident
 
 
 async def announce_alert(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> None:
-    await announce(deps, notifier, incident_id)
+    """The root message of an alert's incident, alone; its first note (who is paged, the runbooks
+    offered) is a job of its own, posted when the channel has room: roots first in a storm."""
+    await announce(deps, notifier, incident_id, page=False)
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        await enqueue(
+            session,
+            kind=first_note.JOB_KIND,
+            payload={"incident_id": incident_id},
+            run_at=now,
+            now=now,
+            dedupe_key=f"{first_note.JOB_KIND}:{incident_id}",
+        )
 
 
 async def refresh_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> datetime | None:

@@ -25,8 +25,12 @@ from app.store.db import transaction
 DEPLOY_LOOKUP_TIMEOUT_S = 4.0
 
 
-async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> IncidentView:
-    """Post the root message (once), with the service's latest deployment, and tell the stakeholders."""
+async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int, *, page: bool = True) -> IncidentView:
+    """Post the root message (once), with the service's latest deployment, and tell the stakeholders.
+
+    With `page`, the first responders are mentioned in the thread at once (an incident declared by
+    hand); an alert's incident pages them in its first note instead (app/flows/incident_first_note.py).
+    """
     view = await load(deps, incident_id)
     if view.thread_ts:
         return view
@@ -36,7 +40,8 @@ async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int) -> 
             async with transaction(deps.sessions) as session:
                 await store.set_deploy(session, incident_id, deploy)
             view = replace(view, deploy=deploy)
-    channel, ts = await notifier.post_root(view, notify=first_responder_ids(deps, view.severity))
+    notify = first_responder_ids(deps, view.severity) if page else ()
+    channel, ts = await notifier.post_root(view, notify=notify)
     now = deps.clock()
     async with transaction(deps.sessions) as session:
         first = await store.set_root(session, incident_id, channel=channel, ts=ts)

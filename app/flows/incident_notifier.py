@@ -30,6 +30,7 @@ NOTE_KINDS = (
     "visibility",
     "resolved",
     "postmortem",
+    "silence",
     "joined",
     "split",
     "merged",

@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.period_report import PeriodReport, Span, period_report
 from app.core.report_schedule import WeeklySchedule, due_now
+from app.core.silences import silence_spans
 from app.deps import Deps
+from app.store import maintenance as maintenance_store
 from app.store import reports as store
+from app.store import silences as silence_store
 from app.store.db import transaction
 
 log = logging.getLogger("pitcrew.reports")
@@ -48,15 +51,16 @@ async def build_report(deps: Deps, days: int, *, until: datetime | None = None) 
 
 
 async def quiet_spans(session: AsyncSession, since: datetime, until: datetime) -> tuple[list[Span], list[Span]]:
-    """The spans spent silenced, and in maintenance, overlapping [since, until).
-
-    SEAM (issue 14 items 3 and 4): silences and maintenance windows are being built on another
-    branch and their tables are not on main yet, so nothing records those spans and both lists
-    are empty (the report says 0). When they land, read them here (the incidents' silence
-    start/end and the windows' start/end, cancelled ones cut at their cancellation) as `Span`s;
-    the core already clips them to the period and counts overlaps once.
-    """
-    return [], []
+    """The spans spent silenced (from the incidents' timelines), and in maintenance (the windows, a
+    cancelled one cut at its cancellation), overlapping [since, until); the core clips them to the
+    period and counts overlaps once."""
+    events = await silence_store.silence_events(session, since, until)
+    silenced = [Span(start, end) for start, end in silence_spans(events, until)]
+    windows = [
+        Span(start, end if end <= until else None)
+        for start, end in await maintenance_store.spans(session, since, until)
+    ]
+    return silenced, windows
 
 
 def weekly_schedule(deps: Deps) -> WeeklySchedule | None:

@@ -1,15 +1,15 @@
 """Which runbooks are in force, and offering them in an incident's thread.
 
 The runbooks in force are the built-ins with the team's (`runbooks_dir`) over them, read once per
-directory (`runbooks_of`). An incident an alert opened is offered, once, the runbooks pitcrew.yml
-binds to its service and those whose `applies` match it (the matching itself is the core's
-`suggest`, app/core/runbooks.py); `incident_of_thread` finds the incident a thread belongs to.
+directory (`runbooks_of`). An incident an alert opened is offered the runbooks pitcrew.yml binds
+to its service and those whose `applies` match it (the matching itself is the core's `suggest`,
+app/core/runbook_match.py), once, in its first thread note (app/flows/incident_first_note.py);
+`incident_of_thread` finds the incident a thread belongs to.
 Starting and walking a runbook is app/flows/runbooks.py.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,24 +17,18 @@ from app.core import webhooks
 from app.core.incidents import IncidentView
 from app.core.runbook_match import suggest
 from app.core.runbooks import IncidentFields, RunbookSet, render
-from app.flows import incident_timeline, incident_views
+from app.flows import incident_views
 from app.flows.runbook_files import RunbookFileError, builtin_dir, load_runbooks_async
 from app.flows.runbook_views import (
     NotAnIncidentThread,
     Offer,
     OfferedRunbook,
     RunbookError,
-    RunbookNotifier,
-    runbook_notifier_for,
 )
-from app.store import incidents as incident_store
 from app.store import runbook_runs as store
-from app.store.db import transaction
 
 if TYPE_CHECKING:
     from app.deps import Deps
-
-log = logging.getLogger("pitcrew.runbooks")
 
 OFFER_LIMIT = 3
 OFFERED_EVENT = "runbook.offered"
@@ -91,27 +85,6 @@ async def offer_runbooks(deps: Deps, incident: IncidentView, *, limit: int = OFF
         OfferedRunbook(r.name, render(r.title, fields), r.description, r.name in bound) for r in found[:limit]
     )
     return Offer(incident.id, incident.ref, incident.channel, incident.thread_ts, offered)
-
-
-async def offer_in_thread(deps: Deps, incident_id: int, *, notifier: RunbookNotifier | None = None) -> Offer | None:
-    """Offer the matching runbooks in the thread of an incident an alert opened, once.
-
-    Called when the incident's root message has been posted (the `incident.announce` job); a job run
-    again finds the offer on the timeline and posts nothing.
-    """
-    incident = await incident_views.load(deps, incident_id)
-    if not incident.is_open or not incident.thread_ts:
-        return None
-    async with transaction(deps.sessions) as session:
-        if await incident_store.count_events(session, incident_id, OFFERED_EVENT):
-            return None
-    offer = await offer_runbooks(deps, incident)
-    if offer is None:
-        return None
-    await (notifier or runbook_notifier_for(deps)).post_offer(offer)
-    names = ", ".join(r.name for r in offer.runbooks)
-    await incident_timeline.record_event(deps, incident_id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")
-    return offer
 
 
 async def incident_of_thread(deps: Deps, channel: str, thread_ts: str | None) -> IncidentView:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.incidents import TimelineEntry
+from app.core.maintenance import public_services
 from app.core.signatures import verify_shared_secret
 from app.core.status_history import HISTORY_DAYS, ComponentHistory, component_histories, format_uptime
 from app.core.status_page import (
@@ -25,6 +26,7 @@ from app.core.status_page import (
 )
 from app.deps import Deps
 from app.store import incidents as store
+from app.store import maintenance as maintenance_store
 from app.store import reports as report_store
 from app.store.db import transaction
 
@@ -56,18 +58,46 @@ class PublicIncident:
 
 
 @dataclass(frozen=True)
+class PublicWindow:
+    """A maintenance window as the page shows it: its components (public names), its times; no reason."""
+
+    components: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    in_force: bool
+
+    @property
+    def line(self) -> str:
+        """`Scheduled maintenance: api, until 14:30 UTC` (or `from ... until ...` for a planned one)."""
+        names = ", ".join(self.components)
+        if self.in_force:
+            return f"Scheduled maintenance: {names}, until {self.ends_at:%H:%M} UTC"
+        return f"Scheduled maintenance: {names}, from {self.starts_at:%Y-%m-%d %H:%M} until {self.ends_at:%H:%M} UTC"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "components": list(self.components),
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "state": "in_progress" if self.in_force else "scheduled",
+        }
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """The whole page: its name, its components' states, and the public incidents, newest first."""
 
     name: str
     components: tuple[ComponentStatus, ...]
     incidents: tuple[PublicIncident, ...]
+    maintenance: tuple[PublicWindow, ...] = ()
     history: tuple[ComponentHistory, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """/status.json: DESIGN.md's `{"incidents": [...]}`, extended with the page's name, components
-        and each component's daily history (oldest day first)."""
-        return {
+        and each component's daily history (oldest day first), and `maintenance` while a window is in
+        force or planned (absent otherwise)."""
+        page: dict[str, Any] = {
             "incidents": [i.as_json() for i in self.incidents],
             "name": self.name,
             "components": [{"name": c.name, "status": c.status} for c in self.components],
@@ -81,6 +111,9 @@ class StatusReport:
                 for h in self.history
             ],
         }
+        if self.maintenance:
+            page["maintenance"] = [w.as_json() for w in self.maintenance]
+        return page
 
 
 def policy_of_page(deps: Deps) -> PagePolicy:
@@ -96,6 +129,7 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
     async with transaction(deps.sessions) as session:
         views = [v for v in await store.for_status_page(session, since) if is_public(v, policy)]
         updates = await store.public_updates(session, [v.id for v in views])
+        windows = await maintenance_store.upcoming(session, now)
         past = await report_store.overlapping(session, now - timedelta(days=HISTORY_DAYS), now)
     history = tuple(component_histories(policy, [v for v in past if is_public(v, policy)], now=now))
     incidents = tuple(
@@ -111,8 +145,14 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         for v in views
     )
     components = tuple(component_statuses(policy, [v for v in views if v.is_open]))
+    shown = tuple(
+        PublicWindow(names, w.starts_at, w.ends_at, w.in_force(now))
+        for w in windows
+        if (names := public_services(w, dict(policy.components)))
+    )
     return StatusReport(
-        name=deps.catalog.status_page.name, components=components, incidents=incidents, history=history
+        name=deps.catalog.status_page.name, components=components, incidents=incidents, history=history,
+        maintenance=shown,
     )
 
 

@@ -14,11 +14,13 @@ from app.slack import audit_jobs as _audit_jobs  # noqa: F401 - registers the da
 from app.slack import commands, mentions
 from app.slack import incident_jobs as _incident_jobs  # noqa: F401 - registers the incident job handlers
 from app.slack import interactions as action_interactions
+from app.slack import quiet_jobs as _quiet_jobs  # noqa: F401 - registers the silence and maintenance jobs
 from app.slack.ack_runner import PromptAckRunner
 from app.slack.client import web_client
 from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
+from app.slack.interactions import silence as silence_interactions
 from app.slack.operators import GroupCache
 from app.slack.responders import GROUP_CACHE
 from app.slack.workspace_guard import workspace_guard
@@ -64,5 +66,6 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     mentions.register(app)
     action_interactions.register(app)
     incident_interactions.register(app)
+    silence_interactions.register(app)
     runbook_interactions.register(app)
     return app

@@ -1,7 +1,10 @@
 """The incident jobs' handlers: the job runner calls the escalation flows with a Slack notifier.
 
 Jobs run outside any Slack request (on whichever instance claims them), so each builds its own
-Web API client from the settings. An incident deleted meanwhile ends its jobs quietly.
+Web API client from the settings. An incident deleted meanwhile ends its jobs quietly. The jobs
+that post what alerts cause keep Slack's pace per channel (app/slack/post_pace.py): a new
+incident's root queues for its turn, thread notes take only a gap no root has claimed, so in a
+storm every root leaves before the notes of earlier incidents.
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ from datetime import datetime
 from app.core.incidents import UnknownIncident
 from app.deps import Deps
 from app.flows import correlation, escalation
-from app.flows.runbook_offers import offer_in_thread
+from app.flows import incident_first_note as first_note
 from app.jobs.runner import Again, handles
 from app.slack import post_pace
 from app.slack.client import web_client
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
-from app.slack.runbook_notifier import runbook_notifier
 from app.store.jobs import ClaimedJob
 
 log = logging.getLogger("pitcrew.incidents.jobs")
@@ -32,16 +34,17 @@ def notifier_for(deps: Deps) -> SlackIncidentNotifier:
 
 
 Step = Callable[[Deps, SlackIncidentNotifier, ClaimedJob], Awaitable[datetime | None]]
-# How many messages a job may post, per channel, for the channels' pace (app/slack/post_pace.py).
+# How many messages a root's job posts, per channel, for the channels' pace (app/slack/post_pace.py).
 Posts = Callable[[Deps], dict[str, int]]
 PACED = "paced"  # payload key: this job's messages have their turn; when it comes, they go
 
 
-def _incident_job(kind: str, *, posts: Posts | None = None) -> Callable[[Step], Step]:
+def _incident_job(kind: str, *, posts: Posts | None = None, follow_up: bool = False) -> Callable[[Step], Step]:
     """Register `step` for `kind`: a returned time reschedules the job; a vanished incident ends it.
 
-    With `posts`, the job first waits for its turn in the channels it posts to (an alert storm's
-    announcements leave at Slack's pace, not in one burst).
+    With `posts`, the job first waits for its turn in the channels it posts to, queued as a root;
+    with `follow_up`, it waits for a gap in the alerts channel that no root has claimed (a thread
+    note). Either way an alert storm's messages leave at Slack's pace, not in one burst.
     """
 
     def register(step: Step) -> Step:
@@ -51,6 +54,10 @@ def _incident_job(kind: str, *, posts: Posts | None = None) -> Callable[[Step], 
                 later = await post_pace.turn(deps, posts(deps))
                 if later is not None:
                     return Again(later, payload={**job.payload, PACED: True})
+            if follow_up:
+                later = await post_pace.gap(deps, deps.catalog.slack.alerts_channel)
+                if later is not None:
+                    return Again(later)
             try:
                 at = await step(deps, notifier_for(deps), job)
             except UnknownIncident:
@@ -63,31 +70,45 @@ def _incident_job(kind: str, *, posts: Posts | None = None) -> Callable[[Step], 
 
 
 def _announcement_posts(deps: Deps) -> dict[str, int]:
-    """The root message, the responders' note and the runbook offer in its thread; the managers' post."""
+    """The root message; the managers' post. Its first thread note is a follow-up (incident.first_note)."""
     slack = deps.catalog.slack
-    posts = Counter({slack.alerts_channel: 3})
+    posts = Counter({slack.alerts_channel: 1})
     if slack.updates_channel:
         posts[slack.updates_channel] += 1
     return dict(posts)
 
 
-def _alert_note_posts(deps: Deps) -> dict[str, int]:
-    return {deps.catalog.slack.alerts_channel: 1}
-
-
 @_incident_job("incident.announce", posts=_announcement_posts)
 async def _announce(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     await escalation.announce_alert(deps, notifier, int(job.payload["incident_id"]))
-    await _offer_runbooks(deps, int(job.payload["incident_id"]))
     return None
 
 
-async def _offer_runbooks(deps: Deps, incident_id: int) -> None:
-    """An incident an alert opened gets its matching runbooks offered in its thread (once; see runbooks flow)."""
+@handles(first_note.JOB_KIND)
+async def _first_note(deps: Deps, job: ClaimedJob) -> Again | None:
+    """Who is paged and the runbooks offered, in one message, in a gap no root has claimed.
+
+    What to say is decided before a share of the channel is taken (an incident with nothing to say
+    takes none), and again at each try: an incident acknowledged while it waited pages nobody. A
+    look at the channel comes first, so that the notes waiting out a storm do not compose their
+    message every second only to find no gap.
+    """
+    channel = deps.catalog.slack.alerts_channel
+    later = await post_pace.gap_seen(deps, channel)
+    if later is not None:
+        return Again(later)
     try:
-        await offer_in_thread(deps, incident_id, notifier=runbook_notifier(deps))
-    except Exception:  # the incident is announced either way; `@pitcrew runbook` still starts one by hand
-        log.exception("offering runbooks for incident %s failed", incident_id)
+        found = await first_note.first_note(deps, int(job.payload["incident_id"]))
+    except UnknownIncident:
+        return None
+    if found is None:
+        return None
+    later = await post_pace.gap(deps, channel)
+    if later is not None:
+        return Again(later)
+    view, note = found
+    await first_note.post_first_note(deps, notifier_for(deps), view, note)
+    return None
 
 
 @_incident_job("incident.refresh")
@@ -95,12 +116,12 @@ async def _refresh(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob)
     return await escalation.refresh_if_due(deps, notifier, int(job.payload["incident_id"]))
 
 
-@_incident_job("incident.alert_note", posts=_alert_note_posts)
+@_incident_job("incident.alert_note", follow_up=True)
 async def _alert_note(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     return await escalation.post_alert_note(deps, notifier, int(job.payload["incident_id"]), str(job.payload["note"]))
 
 
-@_incident_job(correlation.JOINED_NOTE_JOB, posts=_alert_note_posts)
+@_incident_job(correlation.JOINED_NOTE_JOB, follow_up=True)
 async def _alert_joined(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     incident_id, source = int(job.payload["incident_id"]), str(job.payload["source"])
     return await correlation.post_joined_note(deps, notifier, incident_id, source)

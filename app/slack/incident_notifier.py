@@ -9,9 +9,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app.catalog import Catalog
 from app.core.incident_reports import StakeholderUpdate
 from app.core.incidents import IncidentView
+from app.flows.incident_first_note import FirstNote
 from app.flows.incident_notifier import ThreadNote
 from app.slack.render import incidents as render
 from app.slack.render.common import escape
+from app.slack.render.runbooks import first_note_message
 
 
 class SlackIncidentNotifier:
@@ -46,6 +48,14 @@ class SlackIncidentNotifier:
             return  # no root message yet: the note is on the timeline, the root will show the state
         await self.client.chat_postMessage(
             channel=view.channel, thread_ts=view.thread_ts, unfurl_links=False, **render.thread_note(view, note)
+        )
+
+    async def post_first_note(self, view: IncidentView, note: FirstNote) -> None:
+        """Who is paged and the runbooks offered, as one message in the thread (app/flows/incident_first_note.py)."""
+        if not view.channel or not view.thread_ts:
+            return
+        await self.client.chat_postMessage(
+            channel=view.channel, thread_ts=view.thread_ts, unfurl_links=False, **first_note_message(view, note)
         )
 
     async def post_stakeholders(self, view: IncidentView, update: StakeholderUpdate) -> None:

@@ -124,6 +124,9 @@ def to_view(row: Incident) -> IncidentView:
         reminded_at=row.reminded_at,
         root_edited_at=row.root_edited_at,
         visibility=row.visibility,
+        silenced_until=row.silenced_until,
+        silenced_by=row.silenced_by,
+        silence_reason=row.silence_reason,
     )
 
 

@@ -74,12 +74,19 @@ class Incident(Base):
     # 0005: `public` or `private` on the status page once someone (or a security declaration) says so;
     # NULL follows the catalog (status_page.components and default_visibility).
     visibility: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # 0011: a silence (app/core/silences.py) is in force while `silenced_until` is in the future;
+    # lifting it sets it to NULL, so each change is one conditional UPDATE.
+    silenced_until: Mapped[datetime | None]
+    silenced_at: Mapped[datetime | None]
+    silenced_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    silence_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         Index("ix_incidents_state", "state"),
         Index("ix_incidents_fingerprint", "fingerprint"),
         Index("ix_incidents_thread", "channel", "thread_ts"),
         Index("uq_incidents_open_key", "open_key", unique=True),
+        Index("ix_incidents_silenced_until", "silenced_until"),
     )
 
 
@@ -313,6 +320,54 @@ class DrainLine(Base):
         Index("ix_drain_lines_project_at", "project_id", "at"),
         Index("ix_drain_lines_received_at", "received_at"),
     )
+
+
+class MaintenanceWindow(Base):
+    """A maintenance window (migration 0011): alerts for `services` between `starts_at` and `ends_at`
+    open no incident. `started_at`, `ended_at` and `cancelled_at` are each set once (a conditional
+    UPDATE), so the start and end are announced once whichever instance runs the job."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    services: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    __table_args__ = (Index("ix_maintenance_windows_ends_at", "ends_at"),)
+
+
+class MaintenanceAlert(Base):
+    """The alerts of one dedupe key a window held: one row, upserted per group of arrivals."""
+
+    __tablename__ = "maintenance_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    window_id: Mapped[int] = mapped_column(BigId, ForeignKey("maintenance_windows.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
+    count: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    handed_over_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("uq_maintenance_alerts_window_key", "window_id", "key", unique=True),)
 
 
 class IncidentAlert(Base):

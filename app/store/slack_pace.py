@@ -50,6 +50,12 @@ async def take_if_free(
     return float(free_at if free_at is not None else now) - burst_s
 
 
+async def next_free(session: AsyncSession, lane: str) -> float | None:
+    """When `lane` is next free (epoch seconds), None when it was never used: a look, taking nothing."""
+    found = await session.scalar(select(SlackPace.next_free_at).where(SlackPace.lane == lane))
+    return None if found is None else float(found)
+
+
 def _from(now: float):  # type: ignore[no-untyped-def]
     """The lane's next free time, or now if that has passed."""
     return case((SlackPace.next_free_at > now, SlackPace.next_free_at), else_=now)

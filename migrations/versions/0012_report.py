@@ -1,7 +1,7 @@
 """report runs: the weekly report's claim, one row per week, so it posts once for all instances
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 20:15:00
 
 The weekly report is a job (one row, its dedupe key its name), but a job can run twice: its lease
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

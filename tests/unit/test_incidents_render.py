@@ -49,14 +49,24 @@ def test_root_message_escapes_what_the_alert_supplied():
     assert "<https://grafana.example/d?a=1&amp;b=&lt;x&gt;%7Cy|open in alertmanager>" in link
 
 
+def test_a_silenced_root_says_who_until_when_in_each_readers_time_and_offers_no_silence_button():
+    until = T0 + timedelta(hours=2, minutes=5)
+    message = render.root_message(view(silenced_until=until, silenced_by="U0ANA", silence_reason="<!here> vendor"))
+    said = everything(message)
+    assert f"silenced* by <@U0ANA> until <!date^{int(until.timestamp())}^{{time}}|11:05 UTC>".lower() in said.lower()
+    assert "&lt;!here&gt; vendor" in said and "<!here>" not in said
+    ids = [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "incident.silence" not in ids
+
+
 def test_root_message_buttons_follow_the_state():
     open_ = render.root_message(view())
     ids = [e["action_id"] for b in open_["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert ids == ["incident.ack", "incident.update", "incident.resolve"]
+    assert ids == ["incident.ack", "incident.update", "incident.resolve", "incident.silence"]
     assert all(e["value"] == "3" for b in open_["blocks"] if b["type"] == "actions" for e in b["elements"])
     acked = render.root_message(view(acknowledged_by="U0ANA", acknowledged_at=T0))
     ids = [e["action_id"] for b in acked["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert ids == ["incident.update", "incident.resolve"]
+    assert ids == ["incident.update", "incident.resolve", "incident.silence"]
     assert "acknowledged by <@U0ANA> at 09:00 UTC" in everything(acked)
     resolved = render.root_message(view(state="resolved", resolved_at=T0 + timedelta(minutes=30)))
     assert not [b for b in resolved["blocks"] if b["type"] == "actions"]

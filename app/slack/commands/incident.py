@@ -20,6 +20,7 @@ from app.core.incident_args import (
     parse_thread_verb,
 )
 from app.core.incidents import IncidentError, incident_ref, severity_label
+from app.core.maintenance import MaintenanceError
 from app.core.responders import Place, needs_responder
 from app.deps import Deps
 from app.flows import correlation, incident_views
@@ -28,6 +29,7 @@ from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
 from app.flows.postmortem import postmortem
 from app.slack.commands.incident_report import answer_report
+from app.slack.commands.quiet import QUIET_VERBS, run_quiet
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
 from app.slack.incident_notifier import SlackIncidentNotifier, status_url_of
@@ -94,7 +96,7 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
             channel=command.get("channel_id"),
             can_open_form=True,
         )
-    except (IncidentError, UnknownService) as err:
+    except (IncidentError, UnknownService, MaintenanceError) as err:
         await respond(**render.problem(str(err)), response_type="ephemeral")
         await audit_command(context, command, f"refused: {err}")
         return
@@ -117,6 +119,9 @@ async def execute(
 ) -> Answer:
     """One parsed command, done: the flow called, the answer rendered."""
     verb, incident_id = cmd.verb, cmd.incident_id
+    if verb in QUIET_VERBS:
+        outcome, said, confirmation = await run_quiet(deps, notifier, cmd, user=user)
+        return Answer(outcome, said, confirmation=confirmation)
     if verb == "list":
         views = await incident_views.list_open(deps)
         return Answer(f"{len(views)} open", render.incident_list(views))
@@ -220,8 +225,8 @@ def mention_verb(verb: str) -> Any:
         deps = deps_of(context)
 
         def answer_to(reply: Reply) -> Reply:
-            """Split and merge refuse privately (the thread is the team's; a typo is the typist's)."""
-            if verb not in ("split", "merge"):
+            """Split, merge, silence, unsilence refuse privately (the thread is the team's; a typo the typist's)."""
+            if verb not in ("split", "merge", "silence", "unsilence"):
                 return reply
 
             async def privately(**said: Any) -> Any:
@@ -259,7 +264,7 @@ def mention_verb(verb: str) -> Any:
                 channel=mention.channel,
                 can_open_form=False,
             )
-        except (IncidentError, UnknownService) as err:
+        except (IncidentError, UnknownService, MaintenanceError) as err:
             await answer_to(reply)(**render.problem(str(err)))
             return f"refused: {err}"
         if answer.message is not None and not answer.confirmation:

@@ -275,6 +275,8 @@ async def _act_on_form(
     form: str,
     done: str,
     act: Callable[[int], Awaitable[None]],
+    *,
+    verb: str | None = None,
 ) -> None:
     """Act on the form's incident; a refusal is told privately where the incident is; the outcome is audited.
 
@@ -286,7 +288,7 @@ async def _act_on_form(
     if incident_id is None:
         return
     user = _user(body)
-    verb = "resolve" if form == "incident.resolve" else "update"
+    verb = verb or ("resolve" if form == "incident.resolve" else "update")
     incident = await _maybe_load(deps, incident_id)
     place = Place(incident.channel if incident else None, in_incident_thread=incident is not None)
     refused = await refuse_unless_responder(

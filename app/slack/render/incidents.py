@@ -29,6 +29,7 @@ from app.core.incidents import (
     severity_label,
 )
 from app.flows.incident_notifier import ThreadNote
+from app.slack.render import quiet
 from app.slack.render.common import (
     MAX_SECTION_TEXT,
     Block,
@@ -63,6 +64,7 @@ NOTE_EMOJI = {
     "resolved": "✅",
     "postmortem": "📝",
     "responders": "📟",
+    "silence": "🔔",
     "joined": "🔗",
     "split": "✂️",
     "merged": "🔗",
@@ -113,6 +115,9 @@ def root_message(
         f"*State:* {emoji(view)} {view.state}" + ("  ·  kept open" if view.keep_open and view.is_open else ""),
         f"*Service:* {service}",
     ]
+    silence = quiet.silence_line(view, mention(view.silenced_by))
+    if silence:
+        lines.append(silence)
     fired = _what_fired(view)
     if fired:
         lines.append(fired)
@@ -138,6 +143,8 @@ def root_message(
         if view.acknowledged_at is None:
             buttons.append(button(ACK, "Acknowledge", str(view.id), style="primary"))
         buttons += [button(UPDATE, "Post update", str(view.id)), button(RESOLVE, "Resolve", str(view.id))]
+        if view.silenced_until is None:
+            buttons.append(button(quiet.SILENCE, "Silence", str(view.id)))
         blocks.append(actions(*buttons, block_id=ACTIONS_BLOCK))
         choices = split_choices(view.related)
         if choices:

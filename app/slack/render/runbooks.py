@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.incidents import IncidentView
 from app.core.runbook_machine import StepOutcome
 from app.core.runbooks import (
     ACTION_VERBS,
@@ -24,9 +25,10 @@ from app.core.runbooks import (
     SayStep,
     step_buttons,
 )
+from app.flows.incident_first_note import FirstNote
 from app.flows.runbook_views import Offer, RunbookError, RunEnded, RunProgress, StepCard
 from app.slack.render.common import Block, actions, button, context, escape, message, section, truncate
-from app.slack.render.incidents import mention
+from app.slack.render.incidents import mention, responders_note
 
 OFFER_BLOCK = "runbook.offer"
 DETAIL_SHOWN = 8
@@ -63,6 +65,15 @@ def offer_message(offer: Offer) -> dict[str, Any]:
     blocks.append(context("Or start any runbook by name: `@pitcrew runbook <name>` in this thread."))
     text = f"Runbook for {offer.incident_ref}: " + ", ".join(escape(n) for n in names) + ". Press Run to start."
     return message(text, blocks)
+
+
+def first_note_message(view: IncidentView, note: FirstNote) -> dict[str, Any]:
+    """An alert's incident's first thread note: the responders' note, then the offer, as one message
+    (each part as it would read alone; roots first in a storm, app/slack/post_pace.py)."""
+    parts = ([responders_note(view, note.notify)] if note.notify else []) + (
+        [offer_message(note.offer)] if note.offer is not None else []
+    )
+    return message("\n".join(p["text"] for p in parts), [b for p in parts for b in p["blocks"]])
 
 
 # ---- a step ---------------------------------------------------------------------------------------
