@@ -212,7 +212,10 @@ def signed(slack: FakeSlack, body: bytes, content_type: str = payloads.FORM) -> 
 # ---- sandbox providers --------------------------------------------------------------------------
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
-MUTATIONS = ("DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop", "VariableUpsert")
+MUTATIONS = (
+    "DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop",
+    "VariableUpsert", "VariableDelete",
+)
 
 
 class Clock:

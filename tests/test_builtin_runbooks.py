@@ -27,12 +27,12 @@ from app.flows.runbook_files import builtin_dir, load_runbooks, runbook_files, v
 
 NAMES = [
     "backend-down", "frontend-down", "database-connections", "high-error-rate", "slow-performance",
-    "auth-failing", "email-failing", "storage-failing", "deploy-verify", "incident-checklist",
+    "auth-failing", "email-failing", "storage-failing", "deploy-verify", "incident-checklist", "debug-logging",
 ]
 RUNBOOKS = load_runbooks(builtin_dir(), None)
 
 
-def test_the_ten_built_in_runbooks_ship_inside_the_package() -> None:
+def test_the_built_in_runbooks_ship_inside_the_package() -> None:
     assert sorted(RUNBOOKS.names()) == sorted(NAMES)
     assert builtin_dir().parent.name == "app"
     assert sorted(path.stem for path in runbook_files(builtin_dir())) == sorted(NAMES)

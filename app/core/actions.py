@@ -57,7 +57,13 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "railway", "set_variable", "Set variable", "railway variable upsert", ("name", "value"), secret=("value",)
     ),
+    ActionSpec("railway", "unset_variable", "Unset variable", "railway variable delete", ("name",)),
     ActionSpec("vercel", "rollback", "Roll back", "vercel rollback", ("target_deployment_id",)),
+    # A new production build of the deployment serving (POST /v13/deployments with deploymentId).
+    ActionSpec("vercel", "redeploy", "Redeploy", "vercel redeploy", ("deployment_id",)),
+    # The env entry for the chosen targets, then (unless redeploy is off) a production redeploy.
+    ActionSpec("vercel", "set_variable", "Set variable", "vercel env set", ("name", "value"), secret=("value",)),
+    ActionSpec("vercel", "unset_variable", "Unset variable", "vercel env remove", ("name",)),
     ActionSpec("vercel", "promote", "Promote", "vercel promote", ("target_deployment_id",)),
     ActionSpec(
         "postgres",
@@ -91,7 +97,7 @@ def spec_for(provider: str, kind: str) -> ActionSpec:
 
 def verifies(spec: ActionSpec, params: Mapping[str, Any]) -> bool:
     """Whether a verification watches the service after this action (a variable set without redeploy: no)."""
-    if spec.kind == "set_variable":
+    if spec.kind in ("set_variable", "unset_variable"):
         return spec.verifies and bool(params.get("redeploy", True))
     return spec.verifies
 
@@ -157,6 +163,9 @@ def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
         case "set_variable":
             then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
             return f"Set {params.get('name')} on {service}, {then}"
+        case "unset_variable":
+            then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
+            return f"Remove {params.get('name')} from {service}, {then}"
         case "terminate_idle_sessions":
             minutes = idle_minutes_of(params.get("idle_minutes", DEFAULT_IDLE_MINUTES))
             return f"End the sessions of {service} idle for more than {minutes:g} minutes"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.core.actions import InvalidActionParams
 from app.core.runbook_yaml import (
     MAX_LABEL_CHARS,
     MAX_PATTERN_CHARS,
@@ -44,6 +45,7 @@ from app.core.runbooks import (
     TemplateError,
     template_fields,
 )
+from app.core.variable_changes import parse_revert_after
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -57,7 +59,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "rollback": (), "restart": (), "redeploy": (), "stop": (),
-    "set_variable": ("name", "value"),
+    "set_variable": ("name", "value", "revert_after", "redeploy"),
     "terminate_idle_sessions": ("idle_minutes",),
 }
 CHOICE_KEYS = ("label", "goto")
@@ -172,22 +174,40 @@ class StepReader(NodeReader):
         ok, service = self._service(fields, step_id)
         params: dict[str, str | int] = {}
         if action == "set_variable":
-            for key in ("name", "value"):
-                if key not in fields:
-                    self.problem(fields["action"], f"`action: set_variable` needs `{key}:`")
-                    ok = False
+            if "name" not in fields:
+                self.problem(fields["action"], "`action: set_variable` needs `name:`")
+                ok = False
             if ok:
                 name = self._text(fields["name"], "name", limit=MAX_PATTERN_CHARS)
                 if name is not None and not ENV_NAME.match(name):
                     self.problem(fields["name"], f"variable name {name!r}: use letters, digits and _, "
                                                  "e.g. FALLBACK_MODE")
                     name = None
-                value = self._text(fields["value"], "value", limit=MAX_TEXT_CHARS, required=False)
-                if value is not None:
-                    self._template(fields["value"], value, step_id)
+                # Without `value:` the value is asked when the step runs, in a form (a secret never
+                # belongs in a runbook file): app/slack/interactions/variables.py.
+                value: str | None = ""
+                if "value" in fields:
+                    value = self._text(fields["value"], "value", limit=MAX_TEXT_CHARS, required=False)
+                    if value is not None:
+                        self._template(fields["value"], value, step_id)
                 if name is None or value is None:
                     return None
-                params = {"name": name, "value": value}
+                params = {"name": name, "value": value} if "value" in fields else {"name": name}
+                if "revert_after" in fields:  # a revert reminder, e.g. debug logging on for 1h
+                    after = self._text(fields["revert_after"], "revert_after", limit=20)
+                    try:
+                        parse_revert_after(after)
+                    except InvalidActionParams as err:
+                        self.problem(fields["revert_after"], str(err))
+                        return None
+                    if after:
+                        params["revert_after"] = after
+                if "redeploy" in fields:  # `redeploy: false` when a later step redeploys (no deploying twice)
+                    said = (self._text(fields["redeploy"], "redeploy", limit=5) or "").lower()
+                    if said not in ("true", "false", "yes", "no"):
+                        self.problem(fields["redeploy"], "redeploy must be true or false")
+                        return None
+                    params["redeploy"] = int(said in ("true", "yes"))
         elif action == "terminate_idle_sessions":
             idle = DEFAULT_IDLE_MINUTES
             if "idle_minutes" in fields:

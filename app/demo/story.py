@@ -435,6 +435,57 @@ async def audit_intact(story: Story) -> None:
     story.session.write(f"(demo) pitcrew audit verify: audit trail intact: {report.checked} entries verified")
 
 
+async def debug_logging_for_two_minutes(story: Story) -> None:
+    """`@pitcrew set api LOG_LEVEL`: the form takes the value and "revert after 2m"; an operator
+    confirms; Railway sets it (and redeploys); the reminder then proposes `info` back."""
+    if story.root is not None:
+        await story.type("leave")
+    mark = story.mark()
+    await story.type("@pitcrew set api LOG_LEVEL")
+    notes = await story.until(
+        "the private button that opens the form",
+        lambda: [m for m in story.since(mark) if any(e.get("action_id") == "variables.open_form"
+                                                     for _b, e in buttons(m))],
+    )
+    mark = story.mark()
+    await story.type(f"click {story.button(notes[-1], action_id='variables.open_form')}", "debug", "", "2m")
+    proposals = await story.until(
+        "the proposal to set LOG_LEVEL",
+        lambda: [m for m in story.since(mark) if any(e.get("action_id") == "action.confirm" for _b, e in buttons(m))],
+    )
+    expect("fingerprint" in _text(proposals[-1]), "the proposal card shows no fingerprint")
+    expect("debug" not in _text(proposals[-1]).replace("debug logging", ""), "the value reached the channel")
+    await story.type(f"click {story.button(proposals[-1], action_id='action.confirm')}", "y")
+    api = story.sandbox.railway.world.service("api")
+    await story.until("LOG_LEVEL=debug on Railway", lambda: api.variables.get("LOG_LEVEL") == "debug")
+    # The reminder is a job due in 2 minutes; the demo does not wait for them: it makes the job due now.
+    await story.until("the revert reminder scheduled", lambda: _revert_job_due_now(story))
+    story.session.write("(demo) 2 minutes later, as far as the reminder is concerned:")
+    mark = story.mark()
+    reverts = await story.until(
+        "the revert reminder's proposal",
+        lambda: [m for m in story.since(mark) if any(e.get("action_id") == "action.confirm" for _b, e in buttons(m))
+                 and "LOG_LEVEL" in m.text],
+    )
+    await story.type(f"click {story.button(reverts[-1], action_id='action.confirm')}", "y")
+    await story.until("LOG_LEVEL=info again on Railway", lambda: api.variables.get("LOG_LEVEL") == "info")
+
+
+async def _revert_job_due_now(story: Story) -> bool:
+    from sqlalchemy import update
+
+    from app.flows.variable_changes import REVERT_JOB
+    from app.store.models import Job
+
+    async with story.deps.sessions() as session, session.begin():
+        moved = await session.execute(
+            update(Job).where(Job.kind == REVERT_JOB, Job.status == "pending").values(run_at=story.deps.clock())
+        )
+    if moved.rowcount:
+        story.deps.job_signal.notify()
+    return bool(moved.rowcount)
+
+
 def _without_runbooks() -> bool:
     return not runbooks_in_threads()
 
@@ -461,6 +512,7 @@ STEPS: Sequence[Step] = (
     Step("post a status update for stakeholders", status_update, _without_runbooks),
     Step("resolve; the post-mortem draft follows", resolve_and_postmortem),
     Step("the status page shows the incident", status_page),
+    Step("debug logging on api for 2 minutes; the reminder proposes it back", debug_logging_for_two_minutes),
     Step("the audit trail is intact", audit_intact),
 )
 

@@ -149,6 +149,9 @@ def demo_settings(*, database_url: str, config_path: Path, railway_url: str, ver
         WEBHOOK_SECRET=SecretStr(webhook_secret),
         PUBLIC_URL=public_url,
         VERCEL_DRAIN_SECRET=SecretStr(drain_secret) if drain_secret else None,
+        # A key of this run's own: the audit chain is keyed, and a variable's old value is kept
+        # encrypted until its revert reminder (`@pitcrew set api LOG_LEVEL` with a revert after).
+        AUDIT_KEY=SecretStr(secrets.token_hex(32)),
     )
     return Settings(**values)
 

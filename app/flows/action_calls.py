@@ -110,6 +110,12 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
             return await railway(deps).upsert_variable(
                 service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
             )
+        case ("railway", "unset_variable") if service.railway is not None:
+            return await railway(deps).delete_variable(service.railway, inputs["name"])
+        case ("vercel", "redeploy") if service.vercel is not None:
+            return await vercel(deps).redeploy(service.vercel, inputs["deployment_id"])
+        case ("vercel", "set_variable" | "unset_variable") if service.vercel is not None:
+            return await _vercel_variable(vercel(deps), service, spec.kind, inputs)
         case ("vercel", "rollback") if service.vercel is not None:
             return await vercel(deps).rollback(
                 service.vercel, inputs["target_deployment_id"], description=f"pitcrew {record.id[:12]}"
@@ -129,6 +135,26 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
                 "roles": list(ref.roles),
             }
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
+
+
+async def _vercel_variable(
+    client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """Vercel: the env entry changed for its targets, then one production redeploy of what serves, so the
+    change is live (Vercel applies variables only to new deployments, vercel.com/docs/environment-variables)."""
+    assert service.vercel is not None
+    targets = tuple(inputs.get("targets") or ("production",))
+    if kind == "set_variable":
+        answer = await client.set_env(
+            service.vercel, inputs["name"], inputs["value"], targets=targets,
+            kind=str(inputs.get("type") or "encrypted"),
+        )
+    else:
+        answer = await client.delete_env(service.vercel, inputs["name"], targets=targets)
+    if inputs.get("redeploy", True) and inputs.get("deployment_id"):
+        deployed = await client.redeploy(service.vercel, inputs["deployment_id"])
+        answer = {**answer, "redeploys": True, "new_deployment_id": deployed["new_deployment_id"]}
+    return answer
 
 
 def request(spec: ActionSpec, record: ProposalRecord) -> dict[str, Any]:

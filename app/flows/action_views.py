@@ -222,6 +222,7 @@ class Proposal:
     has_secret: bool = False
     approvals: tuple[str, ...] = ()  # operators who approved so far (with a second approver)
     settled: SettledView | None = None
+    variable: dict[str, Any] | None = None  # a set/unset's preview (app/core/variable_changes.ChangePreview)
 
     @property
     def expired(self) -> bool:
@@ -339,6 +340,7 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         has_secret=bool(spec.secret),
         approvals=tuple(str(u) for u in result.get("approvals") or ()),
         settled=_settled(result.get("settled")),
+        variable=plan.get("variable") if isinstance(plan.get("variable"), dict) else None,
     )
 
 

@@ -21,11 +21,10 @@ A secret parameter (a variable's value) is never shown or audited, and is forgot
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +53,8 @@ from app.core.rollback import (
     why_not_default,
 )
 from app.core.secrets import mask_values
+from app.core.value_vault import seal, vault_key
+from app.core.variable_changes import parse_revert_after
 from app.flows import action_calls as calls
 from app.flows import action_settle as _settle_job  # noqa: F401 - registers the actions.settle job
 from app.flows import verify as _verify_job  # noqa: F401 - registers the verify_action job with the actions
@@ -83,10 +84,11 @@ from app.flows.action_views import (
     spec_of,
     view,
 )
+from app.flows.variable_plans import ChangePlan, plan_change
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.providers.postgres import hidden_sessions, idle_sessions
-from app.store import bad_deployments
+from app.store import bad_deployments, variable_changes
 from app.store import jobs as job_store
 from app.store import proposals as store
 from app.store.jobs import ClaimedJob
@@ -100,7 +102,6 @@ EXPIRE_JOB = "expire_action"
 log = logging.getLogger("pitcrew.actions")
 HISTORY_LIMIT = 20  # deployments read to choose a rollback target
 LIST_LIMIT = 10
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
 
 
 # ---- proposing --------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class _Asked:
     notifier: ProposalNotifier
     incident_id: int | None
     approved_before: tuple[str, ...] = ()  # who approved the proposal this one renews (it never ran)
+    also: Callable[[AsyncSession, str, datetime], Awaitable[None]] | None = None  # more rows, same transaction
 
 
 async def propose_rollback(
@@ -195,25 +197,88 @@ async def propose_set_variable(
     notifier: ProposalNotifier,
     incident_id: int | None = None,
     approved_before: Sequence[str] = (),
+    revert_after: timedelta | str | None = None,
+    targets: Sequence[str] | None = None,
+    why: str | None = None,
 ) -> Proposal:
-    """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does).
+    """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does;
+    on Vercel the env entry for `targets`, then a production redeploy).
 
-    The value is shown and audited as `***`, and erased from the database once the proposal ends.
+    The value is shown and audited as `***`, and erased from the database once the proposal ends. The
+    card shows whether the name exists, the old and new fingerprints and the new length. With
+    `revert_after`, pitcrew proposes the old value back that long after the change ran (its reminder).
     """
+    return await _propose_variable(
+        deps, "set_variable", service, name, value, redeploy=redeploy, revert_after=revert_after, targets=targets,
+        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
+    )
+
+
+async def propose_unset_variable(
+    deps: Deps,
+    service: str,
+    name: str,
+    *,
+    redeploy: bool = True,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
+    revert_after: timedelta | str | None = None,
+    targets: Sequence[str] | None = None,
+    why: str | None = None,
+) -> Proposal:
+    """Propose removing variable `name` (Railway variableDelete; Vercel the env entries for `targets`),
+    then redeploying."""
+    return await _propose_variable(
+        deps, "unset_variable", service, name, None, redeploy=redeploy, revert_after=revert_after, targets=targets,
+        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
+    )
+
+
+async def _propose_variable(
+    deps: Deps, kind: str, service: str, name: str, value: str | None, *, redeploy: bool,
+    revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: _Asked, why: str | None = None,
+) -> Proposal:
+    """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
+    is written in the proposal's own transaction."""
+    planned: list[ChangePlan] = []
+    remembered: list[str] = []
 
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
-        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
-            raise InvalidActionParams(
-                f"variable name {str(name)[:60]!r} is not valid: letters, digits and _, not starting with a digit"
-            )
-        if not isinstance(value, str):
-            raise InvalidActionParams("a variable's value must be text")
-        current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
-        return {"name": name, "value": value, "redeploy": bool(redeploy)}, _plan(current=current)
+        delay = revert_after if isinstance(revert_after, timedelta) or revert_after is None else (
+            parse_revert_after(revert_after)
+        )
+        plan = await plan_change(
+            deps, svc, service, name, value, redeploy=redeploy, revert_after=delay,
+            targets=list(targets) if targets else None,
+        )
+        planned.append(plan)
+        return plan.inputs, {**plan.plan, "why": why}
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    async def remember(session: AsyncSession, proposal_id: str, now: datetime) -> None:
+        plan = planned[-1] if planned else None
+        preview = (plan.plan.get("variable") or {}) if plan else {}
+        if plan is None or not preview.get("revert_after_s"):
+            return
+        remembered.append(proposal_id)
+        key = vault_key(deps.settings.audit_key())
+        old = plan.current.value
+        await variable_changes.create(
+            session, id=proposal_id, service=service, name=name, old_exists=plan.current.exists,
+            old_sealed=seal(key, old, proposal_id) if key is not None and old is not None else None,
+            old_fingerprint=preview.get("old_fingerprint"), set_fingerprint=preview.get("new_fingerprint"),
+            revert_after_s=int(preview["revert_after_s"]), channel=asked.where.channel,
+            thread_ts=asked.where.thread_ts, incident_id=asked.incident_id, proposed_by=asked.by, now=now,
+        )
 
-    return await _propose(deps, "set_variable", service, build, asked)
+    try:
+        return await _propose(deps, kind, service, build, replace(asked, also=remember))
+    except ActionError:
+        if remembered:  # stored, then could not be posted (and was cancelled): keep no old value
+            await variable_changes.forget(deps.sessions, remembered[-1], status="forgotten")
+        raise
 
 
 async def propose_promote(
@@ -310,7 +375,8 @@ async def propose(
     allowed = {
         "rollback": {"target_deployment_id"},
         "promote": {"target_deployment_id"},
-        "set_variable": {"name", "value", "redeploy"},
+        "set_variable": {"name", "value", "redeploy", "revert_after", "targets"},
+        "unset_variable": {"name", "redeploy", "revert_after", "targets"},
         "terminate_idle_sessions": {"idle_minutes"},
     }.get(kind, set())
     extra = sorted(set(given) - allowed)
@@ -334,7 +400,15 @@ async def propose(
         case "set_variable":
             redeploy = bool(given.get("redeploy", True))
             name, value = given.get("name", ""), given.get("value", "")
-            return await propose_set_variable(deps, service, name, value, redeploy=redeploy, **common)
+            return await propose_set_variable(
+                deps, service, name, value, redeploy=redeploy, revert_after=given.get("revert_after"),
+                targets=given.get("targets"), **common,
+            )
+        case "unset_variable":
+            return await propose_unset_variable(
+                deps, service, given.get("name", ""), redeploy=bool(given.get("redeploy", True)),
+                revert_after=given.get("revert_after"), targets=given.get("targets"), **common,
+            )
         case "terminate_idle_sessions":
             return await propose_terminate_idle(
                 deps, service, idle_minutes=given.get("idle_minutes", DEFAULT_IDLE_MINUTES), **common
@@ -481,6 +555,8 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
             session, kind=EXPIRE_JOB, payload={"proposal_id": proposal_id}, run_at=until, now=now,
             dedupe_key=f"{EXPIRE_JOB}:{proposal_id}",
         )
+        if asked.also is not None:
+            await asked.also(session, proposal_id, now)
 
     record = await store.create(
         deps.sessions,
@@ -601,6 +677,7 @@ __all__ = [
     "propose_set_variable",
     "propose_stop",
     "propose_terminate_idle",
+    "propose_unset_variable",
     "use_notifier",
     "view",
 ]

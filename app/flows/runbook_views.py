@@ -42,6 +42,18 @@ class RunbookError(Exception):
         return self.reason.replace("{who}", self.who or "someone")
 
 
+class ValueNeeded(RunbookError):
+    """A `set_variable` step without `value:`: the value must be typed in a form before it is proposed.
+    `service` is the step's target, `name` the variable; the edge offers the form and submits the
+    value back to `run_step` (`extra`)."""
+
+    def __init__(self, service: str, name: str, fixed: tuple[str, ...] = ()) -> None:
+        self.service = service
+        self.name = name
+        self.fixed = fixed  # what the step itself says (redeploy, revert_after): the form does not ask it
+        super().__init__(f"{name} on {service} needs its value: type it in the form")
+
+
 class UnknownRun(RunbookError):
     def __init__(self, run_id: object) -> None:
         super().__init__(f"runbook run {str(run_id)[:20]} is not known here")

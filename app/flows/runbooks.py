@@ -28,7 +28,9 @@ Flows never import Slack: they post through `RunbookNotifier` (app/flows/runbook
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from app.core.actions import ProposalStatus
 from app.core.incidents import IncidentClosed, IncidentError
@@ -77,6 +79,7 @@ from app.flows.runbook_views import (
     StepStatus,
     StepTaken,
     UnknownRun,
+    ValueNeeded,
     runbook_notifier_for,
 )
 from app.store import runbook_runs as store
@@ -86,6 +89,7 @@ if TYPE_CHECKING:
     from app.deps import Deps
 
 log = logging.getLogger("pitcrew.runbooks")
+_ASKED = ("value", "redeploy", "revert_after", "targets")  # what a form may add to a value-less set_variable
 
 
 # ---- starting ------------------------------------------------------------------------------------
@@ -169,11 +173,14 @@ async def variables_read_by(deps: Deps, run_id: int, step_id: str) -> str | None
 async def run_step(
     deps: Deps, run_id: int, step_id: str, *, by: str, position: int | None = None, service: str | None = None,
     message_ts: str | None = None, notifier: RunbookNotifier | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> ClickDone:
     """The step's main button: run a check, propose an action, post an update.
 
     `position` is what the button carried (a click from an older message is refused), `service` the
     service chosen when the step asked which one, `message_ts` the message clicked (edited with the outcome).
+    `extra`: what a form added to a `set_variable` step written without `value:` (the value, redeploy,
+    revert_after, targets); without it such a step raises ValueNeeded and nothing is claimed.
     """
     notifier = notifier or runbook_notifier_for(deps)
     run = await load_run(deps, run_id)
@@ -187,6 +194,12 @@ async def run_step(
     target = None
     if isinstance(step, CheckStep | ActionStep):
         target = _target(deps, run, step, service)
+    if isinstance(step, ActionStep) and step.action == "set_variable" and "value" not in step.params:
+        asked = {k: v for k, v in (extra or {}).items() if k in _ASKED and v is not None}
+        if "value" not in asked:
+            fixed = tuple(k for k in ("redeploy", "revert_after") if k in step.params)
+            raise ValueNeeded(str(target), str(step.params.get("name")), fixed)
+        step = replace(step, params={**asked, **step.params})  # what the runbook says wins over the form
     claimed = await store.claim(deps.sessions, run_id, version=run.record.version, step_id=step_id, by=by,
                                 now=deps.clock())
     if not claimed.won or claimed.record is None:

@@ -124,7 +124,11 @@ async def _deployment_seen(
     if service.provider == "vercel" and service.vercel is not None:
         # Vercel serves the target once the project's production points at it (a promoted preview
         # too, which the production list would not show).
-        target = await calls.vercel(deps).deployment(service.vercel, str(inputs.get("target_deployment_id")))
+        # A redeploy or a variable change: the new build Vercel named in its answer.
+        wanted = inputs.get("target_deployment_id") or answer.get("new_deployment_id")
+        if not wanted:
+            return None, None
+        target = await calls.vercel(deps).deployment(service.vercel, str(wanted))
         return (target.id, target.status) if target.is_current else (None, None)
     if service.provider != "railway" or service.railway is None:
         return None, None

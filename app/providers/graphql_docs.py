@@ -148,6 +148,12 @@ mutation VariableUpsert($input: VariableUpsertInput!) {
 }
 """
 
+VARIABLE_DELETE = """
+mutation VariableDelete($input: VariableDeleteInput!) {
+  variableDelete(input: $input)
+}
+"""
+
 DEPLOYMENT_LOGS = (
     """
 query DeploymentLogs(

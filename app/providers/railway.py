@@ -324,6 +324,33 @@ class RailwayClient:
             "redeploys": not skip_deploys,
         }
 
+    async def delete_variable(
+        self, ref: RailwayRef, name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """Delete one service variable (`railway variables delete`); the service redeploys with the change
+        (Railway's VariableDeleteInput has no `skipDeploys`)."""
+        call = "railway variable delete"
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        variables = {
+            "input": {
+                "projectId": ref.project_id,
+                "environmentId": ref.environment_id,
+                "serviceId": ref.service_id,
+                "name": name,
+            }
+        }
+        data = await self._execute(call, docs.VARIABLE_DELETE, variables, timeout_s, ref=ref)
+        if data.get("variableDelete") is not True:
+            raise ProviderError(call, f"Railway did not confirm that {name} was deleted")
+        return {
+            "action": "variable_delete",
+            "service_id": ref.service_id,
+            "environment_id": ref.environment_id,
+            "name": name,
+            "redeploys": True,
+        }
+
     # ---- logs and variables ------------------------------------------------------------------
 
     async def deployment_logs(

@@ -44,6 +44,8 @@ ENV_READS_AT_ONCE = 5  # decrypted values read concurrently, bounded (Vercel rat
 _VERCEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _GIT_HOSTS = ("github", "gitlab", "bitbucket")
 
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
+
 
 def _check(what: str, value: object, example: str) -> str:
     if not isinstance(value, str) or not _VERCEL_ID.match(value) or ".." in value:
@@ -204,6 +206,87 @@ class VercelClient:
         if body.get("type") == "encrypted" and body.get("decrypted") is False:
             return None
         return value
+
+    # ---- changing variables ------------------------------------------------------------------
+
+    async def set_env(
+        self,
+        ref: VercelRef,
+        name: str,
+        value: str,
+        *,
+        targets: tuple[str, ...] = ("production",),
+        kind: str = "encrypted",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Create or replace the entry of `name` for `targets` (`POST /v10/projects/{id}/env?upsert=true`,
+        createProjectEnv). Takes effect at the next deployment. The value goes in the request body and
+        nowhere else: not into the answer, an error or a log."""
+        call = "vercel env set"
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        if kind not in ("encrypted", "sensitive", "plain"):
+            kind = "encrypted"
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        body = {"key": name, "value": value, "type": kind, "target": list(targets)}
+        params = self._with_team(ref, {"upsert": "true"})
+        response = await self._send(call, "POST", f"/v10/projects/{project}/env", params, timeout_s, body)
+        if response.status_code >= 400:
+            raise _failure(call, response)
+        return {"action": "env_set", "project_id": ref.project_id, "name": name, "targets": list(targets)}
+
+    async def delete_env(
+        self, ref: VercelRef, name: str, *, targets: tuple[str, ...] = ("production",),
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Remove the entries of `name` for `targets` (`DELETE /v9/projects/{id}/env/{envId}`, removeProjectEnv)."""
+        call = "vercel env remove"
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        project = await self._project_part_resolved(call, ref, timeout_s)
+        entries = [
+            e for e in await self.env_entries(ref, timeout_s=timeout_s)
+            if e["key"] == name and set(_targets_of(e)) & set(targets) and isinstance(e.get("id"), str)
+        ]
+        if not entries:
+            raise ProviderError(call, f"{name} is not set on Vercel for {', '.join(targets)}")
+        for entry in entries:
+            env_id = _part("Vercel environment variable id", entry["id"], "G43g2zxrf9Ldc5TW")
+            response = await self._send(
+                call, "DELETE", f"/v9/projects/{project}/env/{env_id}", self._with_team(ref, {}), timeout_s
+            )
+            if response.status_code >= 400:
+                raise _failure(call, response)
+        return {"action": "env_remove", "project_id": ref.project_id, "name": name, "removed": len(entries)}
+
+    async def redeploy(
+        self, ref: VercelRef, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """A new production build of `deployment_id` (`POST /v13/deployments` with `deploymentId` and
+        `target: production`, what `vercel redeploy` sends): it picks up the variables as they are now."""
+        call = "vercel redeploy"
+        path = "/v9/projects/" + _project_part(ref)
+        project = await self._get_json(call, path, self._with_team(ref, {}), timeout_s)
+        name = project.get("name") if isinstance(project, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ProviderError(call, "Vercel gave no name for the project")
+        body = {"name": name, "deploymentId": _deployment_part(deployment_id), "target": "production"}
+        response = await self._send(call, "POST", "/v13/deployments", self._with_team(ref, {}), timeout_s, body)
+        if response.status_code >= 400:
+            raise _failure(call, response, deployment_id=deployment_id)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise ProviderError(call, "the answer was not JSON") from None
+        new_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(new_id, str) or not new_id:
+            raise ProviderError(call, "Vercel did not say which deployment it started")
+        return {
+            "action": "redeploy",
+            "deployment_id": deployment_id,
+            "new_deployment_id": new_id,
+            "status": answer.get("readyState") or answer.get("status"),
+        }
 
     # ---- actions -----------------------------------------------------------------------------
 
@@ -422,13 +505,13 @@ class VercelClient:
             raise ProviderError(call, f"the answer was not JSON ({said})") from None
 
     async def _send(
-        self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float
+        self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float, body: Any = None
     ) -> httpx.Response:
         """One request; a 429 asking for a few seconds is retried once, a longer one is RateLimited
         (app/providers/rate_limits.py)."""
         retried = False
         while True:
-            response = await self._send_once(call, method, path, params, timeout_s)
+            response = await self._send_once(call, method, path, params, timeout_s, body)
             note_budget("Vercel", response.headers)
             if response.status_code != 429:
                 return response
@@ -440,12 +523,13 @@ class VercelClient:
             retried = True
 
     async def _send_once(
-        self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float
+        self, call: str, method: str, path: str, params: Mapping[str, Any], timeout_s: float, body: Any = None
     ) -> httpx.Response:
         try:
             async with asyncio.timeout(timeout_s):
                 return await self._http.request(
-                    method, self._base + path, params=dict(params), headers=self._auth(), timeout=timeout_s
+                    method, self._base + path, params=dict(params), headers=self._auth(), timeout=timeout_s,
+                    json=body,
                 )
         except (TimeoutError, httpx.TimeoutException):
             raise ProviderError(call, f"no answer within {timeout_s:g} s") from None

@@ -21,6 +21,7 @@ from app.slack.database_gate import database_gate
 from app.slack.interactions import incident as incident_interactions
 from app.slack.interactions import runbooks as runbook_interactions
 from app.slack.interactions import silence as silence_interactions
+from app.slack.interactions import variables as variable_interactions
 from app.slack.operators import GroupCache
 from app.slack.responders import GROUP_CACHE
 from app.slack.workspace_guard import workspace_guard
@@ -68,4 +69,5 @@ def build_slack_app(deps: Deps, *, client: AsyncWebClient | None = None) -> Asyn
     incident_interactions.register(app)
     silence_interactions.register(app)
     runbook_interactions.register(app)
+    variable_interactions.register(app)
     return app

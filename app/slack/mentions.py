@@ -16,6 +16,7 @@ from app.slack.commands.variables import vars_verb
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.interactions.runbooks import runbook_verb
+from app.slack.interactions.variables import set_verb, unset_verb
 from app.slack.mention_verbs import Mention, Reply, Verb
 from app.slack.render.actions import health_actions
 from app.slack.render.common import escape
@@ -40,6 +41,8 @@ VERBS: dict[str, Verb] = {"health": _health}
 VERBS.update(INCIDENT_VERBS)  # ack, update, sev, state, assign, resolve, keep, timeline, postmortem
 VERBS["logs"] = logs_verb
 VERBS["runbook"] = runbook_verb  # @pitcrew runbook <name>: start it in this incident thread
+VERBS["set"] = set_verb  # @pitcrew set <service> NAME: a form for the value (never typed in the channel)
+VERBS["unset"] = unset_verb  # @pitcrew unset <service> NAME
 VERBS["vars"] = vars_verb  # @pitcrew vars <service> / vars compare <a> <b>: masked, responders only
 
 

@@ -322,6 +322,32 @@ class DrainLine(Base):
     )
 
 
+class VariableChange(Base):
+    """A variable change proposed with "revert after" (migration 0013): what to propose back, and when.
+
+    `old_sealed` is the old value under AES-GCM (app/core/value_vault.py), never in the clear, and is
+    cleared once the reminder has proposed it back or the change never ran (status `forgotten`).
+    Status: proposed (waiting for the confirmation), waiting (done; the reminder job is due at
+    `due_at`), reminded, forgotten."""
+
+    __tablename__ = "variable_changes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the proposal's id
+    service: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(256))
+    old_exists: Mapped[bool] = mapped_column(Boolean)
+    old_sealed: Mapped[str | None] = mapped_column(Text)
+    old_fingerprint: Mapped[str | None] = mapped_column(String(16))
+    set_fingerprint: Mapped[str | None] = mapped_column(String(16))
+    revert_after_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    thread_ts: Mapped[str | None] = mapped_column(String(50))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+
 class MaintenanceWindow(Base):
     """A maintenance window (migration 0011): alerts for `services` between `starts_at` and `ends_at`
     open no incident. `started_at`, `ended_at` and `cancelled_at` are each set once (a conditional

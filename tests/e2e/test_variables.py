@@ -145,7 +145,7 @@ async def test_vars_on_a_railway_service_by_source_values_masked(db_url, fake_sl
         root = await declared(pitcrew)
         answer = shown(await ask(pitcrew, root, "vars api"))
 
-        assert "Variables of *api* (Railway): 6 variables" in answer
+        assert "Variables of *api* (Railway): 7 variables" in answer
         service, shared = answer.index("Set on the service"), answer.index("Shared variables")
         assert service < answer.index("`DATABASE_URL`") < shared < answer.index("`JWT_SECRET`")
         assert "postgresql://***@postgres.railway.internal:5432/app" in answer
@@ -188,9 +188,9 @@ async def test_vars_compare_services_and_vercel_targets(db_url, fake_slack, sand
         root = await declared(pitcrew)
         answer = shown(await ask(pitcrew, root, "vars compare api worker"))
 
-        counts = "2 the same, 0 different, 4 on one side only, 1 cannot compare"
+        counts = "2 the same, 0 different, 5 on one side only, 1 cannot compare"
         assert f"Variables of *api* and *worker*: {counts}" in answer
-        assert "*Only on api*\\n`NODE_ENV`, `PORT`, `SESSION_SECRET`" in answer
+        assert "*Only on api*\\n`LOG_LEVEL`, `NODE_ENV`, `PORT`, `SESSION_SECRET`" in answer
         assert "*Only on worker*\\n`QUEUE`" in answer
         assert "`STRIPE_WEBHOOK_SECRET`: api sealed · worker 14 chars" in answer
         assert "*The same*\\n`DATABASE_URL`, `JWT_SECRET`" in answer

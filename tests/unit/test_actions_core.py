@@ -38,6 +38,8 @@ def test_every_provider_action_of_the_issue_exists():
         ("railway", "rollback"), ("railway", "restart"), ("railway", "redeploy"), ("railway", "stop"),
         ("railway", "set_variable"), ("vercel", "rollback"), ("vercel", "promote"),
         ("postgres", "terminate_idle_sessions"),
+        # issue 15: variables changed from Slack, and redeploy for Vercel
+        ("railway", "unset_variable"), ("vercel", "set_variable"), ("vercel", "unset_variable"), ("vercel", "redeploy"),
     }
     assert {(p, k) for p in ("railway", "vercel", "postgres") for k in ACTION_KINDS if _exists(p, k)} == wanted
 

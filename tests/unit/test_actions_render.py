@@ -220,7 +220,7 @@ def test_health_card_buttons_only_for_services_that_are_down():
         ("health.propose_restart", "api"), ("health.propose_rollback", "api"),
     ]
     [web] = health_actions(ServiceHealth.of("web", "vercel", [down]))
-    assert [e["action_id"] for e in web["elements"]] == ["health.propose_rollback"]
+    assert [e["action_id"] for e in web["elements"]] == ["health.propose_redeploy", "health.propose_rollback"]
     [db] = health_actions(ServiceHealth.of("db", "postgres", [down]))
     assert [e["action_id"] for e in db["elements"]] == ["health.propose_terminate_idle"]
     assert health_actions(ServiceHealth.of("site", "http", [down])) == []

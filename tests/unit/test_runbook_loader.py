@@ -121,8 +121,13 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "rb.yml:4: {steps.later.summary}: step `later` never runs before step `step-1`"),
     ("name: a\ntitle: A\nsteps:\n  - check: health\n    minutes: 5\n",
      "rb.yml:5: `minutes` only applies to `check: log_errors`"),
-    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n",
-     "rb.yml:4: `action: set_variable` needs `value:`"),
+    # without `value:` the value is asked in a form when the step runs; `name:` stays required
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    value: x\n",
+     "rb.yml:4: `action: set_variable` needs `name:`"),
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n    revert_after: soon\n",
+     "rb.yml:6: revert after 'soon' is not a duration: say 30m, 2h or 1d"),
+    ("name: a\ntitle: A\nsteps:\n  - action: set_variable\n    name: X\n    redeploy: maybe\n",
+     "rb.yml:6: redeploy must be true or false"),
     ("name: a\ntitle: A\nsteps:\n  - action: restart\n    idle_minutes: 3\n",
      "rb.yml:5: unknown key `idle_minutes` in an action step (restart); "
      "expected: id, title, next, action, service"),

@@ -60,6 +60,7 @@ _ROOT_FIELDS = {
     "DeploymentRedeploy": "deploymentRedeploy",
     "DeploymentStop": "deploymentStop",
     "VariableUpsert": "variableUpsert",
+    "VariableDelete": "variableDelete",
     "DeploymentLogs": "deploymentLogs",
     "BuildLogs": "buildLogs",
     "EnvironmentLogs": "environmentLogs",
@@ -127,6 +128,7 @@ class FakeRailway:
             "DeploymentRedeploy": self._redeploy,
             "DeploymentStop": self._stop,
             "VariableUpsert": self._variable_upsert,
+            "VariableDelete": self._variable_delete,
             "DeploymentLogs": self._deployment_logs,
             "BuildLogs": self._build_logs,
             "EnvironmentLogs": self._environment_logs,
@@ -304,6 +306,17 @@ class FakeRailway:
             service.id, wanted["name"], wanted["value"], skip_deploys=bool(wanted.get("skipDeploys"))
         )
         return {"variableUpsert": True}
+
+    def _variable_delete(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        # VariableDelete as the Railway CLI sends it (refdata/railway/cli-gql/mutations/strings/VariableDelete.graphql)
+        wanted = v.get("input") or {}
+        service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal, None)
+        if wanted.get("projectId") != service.project_id:
+            raise GraphQLFailure("Not Authorized")
+        if not isinstance(wanted.get("name"), str):
+            raise GraphQLFailure("Variable name is required")
+        self.world.delete_variable(service.id, wanted["name"])
+        return {"variableDelete": True}
 
     def _deployment_logs(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         deployment = self._deployment_of(v.get("deploymentId"), principal)

@@ -45,6 +45,7 @@ def sample_world(now: datetime | None = None, *, clock: Callable[[], datetime] =
             "SESSION_SECRET": "sandbox-session-secret-0f9e8d7c",
             "NODE_ENV": "production",
             "PORT": "8080",
+            "LOG_LEVEL": "info",  # seeds/000 "Environment Variables": LOG_LEVEL=info
             "JWT_SECRET": "${{shared.JWT_SECRET}}",
         },
     )

@@ -464,6 +464,22 @@ class RailwayWorld:
         if not skip_deploys and current is not None:
             self.redeploy(current.id, reason="variableChange")
 
+    def delete_variable(self, service_id: str, name: str) -> None:
+        """`variableDelete`: the variable is gone and the service redeploys with the change.
+
+        Railway's VariableDeleteInput (refdata/railway/schema.json) has no `skipDeploys`, unlike
+        VariableUpsertInput; a variable change deploys by default as upsert's does, so the delete
+        is modelled as deploying. Deleting a name that does not exist is Railway's "Variable not found".
+        """
+        service = self.services[service_id]
+        if name not in service.variables:
+            raise GraphQLFailure("Variable not found")
+        del service.variables[name]
+        service.sealed.discard(name)
+        current = self.current(service.id)
+        if current is not None:
+            self.redeploy(current.id, reason="variableChange")
+
     def _known(self, deployment_id: str) -> FakeDeployment:
         try:
             return self.deployment(deployment_id)

@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from app.sandbox.server import LoopbackServer
 from app.sandbox.vercel import bodies
 from app.sandbox.vercel.sample import sample_world
 from app.sandbox.vercel.world import (
+    ALL_TARGETS,
+    ENV_TOTAL_LIMIT,
     FakeRuntimeLog,
     FakeVercelDeployment,
     FakeVercelProject,
@@ -120,6 +123,9 @@ class FakeVercel:
                 ),
                 Route("/v3/deployments/{idOrUrl}/events", self._guard(self._events), methods=["GET"]),
                 Route("/v10/projects/{idOrName}/env", self._guard(self._env), methods=["GET"]),
+                Route("/v10/projects/{idOrName}/env", self._guard(self._env_create), methods=["POST"]),
+                Route("/v9/projects/{idOrName}/env/{id}", self._guard(self._env_remove), methods=["DELETE"]),
+                Route("/v13/deployments", self._guard(self._create_deployment), methods=["POST"]),
                 Route("/v1/projects/{idOrName}/env/{id}", self._guard(self._env_one), methods=["GET"]),
             ]
         )
@@ -262,6 +268,67 @@ class FakeVercel:
         if entry is None:
             raise _Refusal(404, "not_found", "Environment Variable not found")
         return JSONResponse(bodies.env_json(project, entry, decrypted=True))
+
+    async def _env_create(self, request: Request) -> Response:
+        """createProjectEnv (`POST /v10/projects/{idOrName}/env`, OpenAPI: body `key`, `value`, `type`,
+        `target`; `upsert=true` "allows override of environment variable if it already exists"). Without
+        upsert an existing key for one of the targets is a 409 `ENV_ALREADY_EXISTS`. A key must be letters,
+        digits and underscores, not starting with a digit ("The name [...] can only contain letters,
+        digits and underscores", vercel.com/docs/environment-variables); the total for a target may not
+        exceed 64 KB (`ENV_TOTAL_LIMIT`)."""
+        project = self._project_for(request, request.path_params["idOrName"])
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise _Refusal(400, "bad_request", "Invalid JSON body") from None
+        key, value, kind, targets = body.get("key"), body.get("value"), body.get("type"), body.get("target")
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            raise _Refusal(400, "invalid_key", "The name of the Environment Variable is invalid")
+        if not isinstance(value, str) or kind not in ("encrypted", "sensitive", "plain"):
+            raise _Refusal(400, "bad_request", "`value` and `type` are required")
+        if not isinstance(targets, list) or not targets or not set(targets) <= set(ALL_TARGETS):
+            raise _Refusal(400, "bad_request", "`target` must list production, preview or development")
+        upsert = request.query_params.get("upsert") == "true"
+        clash = [e for e in project.envs if e.key == key and set(e.targets) & set(targets)]
+        if clash and not upsert:
+            raise _Refusal(409, "ENV_ALREADY_EXISTS", "A variable with the same key and target already exists")
+        for target in targets:
+            if self.world.env_total(project.id, target, without=key) + len(key) + len(value.encode()) > ENV_TOTAL_LIMIT:
+                raise _Refusal(400, "env_size_limit", "The total size of Environment Variables exceeds 64KB")
+        entry = self.world.set_env(project.id, key, value, sensitive=kind == "sensitive", targets=targets)
+        if kind == "plain":
+            entry.type = "plain"
+        created = bodies.env_json(project, entry, decrypted=False)
+        return JSONResponse({"created": created, "failed": []}, status_code=201)
+
+    async def _env_remove(self, request: Request) -> Response:
+        """removeProjectEnv (`DELETE /v9/projects/{idOrName}/env/{id}`): the removed entry, or 404."""
+        project = self._project_for(request, request.path_params["idOrName"])
+        entry = self.world.delete_env(project.id, request.path_params["id"])
+        if entry is None:
+            raise _Refusal(404, "not_found", "Environment Variable not found")
+        return JSONResponse(bodies.env_json(project, entry, decrypted=False))
+
+    async def _create_deployment(self, request: Request) -> Response:
+        """createDeployment (`POST /v13/deployments`, OpenAPI: `name` required; `deploymentId` "An
+        deployment id for an existing deployment to redeploy"; `target` production or omitted for a
+        preview). The answer is the new deployment (`id`, `readyState`, ...)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise _Refusal(400, "bad_request", "Invalid JSON body") from None
+        if not isinstance(body.get("name"), str) or not body["name"]:
+            raise _Refusal(400, "bad_request", "`name` is required")
+        source_id = body.get("deploymentId")
+        if not isinstance(source_id, str):
+            raise _Refusal(400, "bad_request", "the sandbox redeploys only: `deploymentId` is required")
+        source = self._deployment_for(request, source_id)
+        project = self.world.projects[source.project_id]
+        target = body.get("target")
+        if target not in (None, "production", "staging"):
+            raise _Refusal(400, "bad_request", "Invalid target")
+        new = self.world.redeploy(project.id, source.id, target="production" if target == "production" else None)
+        return JSONResponse(bodies.full(self.world, new))
 
     async def _get_deployment(self, request: Request) -> Response:
         deployment = self._deployment_for(request, request.path_params["idOrUrl"])

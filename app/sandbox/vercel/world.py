@@ -33,6 +33,9 @@ SANDBOX_VERCEL_TOKEN = "sandbox-vercel-token"
 # `vercel logs` up to CLI v50; docs page vercel.com/docs/cli/logs: "From the moment you run this
 # command, all newly emitted logs will display in your terminal, for up to 5 minutes").
 TAIL_LIMIT_S = 300.0
+# "The total size of all Environment Variables for a Deployment cannot exceed 64 KB"
+# (vercel.com/docs/environment-variables#environment-variable-size).
+ENV_TOTAL_LIMIT = 64 * 1024
 
 
 def utcnow() -> datetime:
@@ -264,6 +267,38 @@ class VercelWorld:
         return next((d for d in owner.deployments if d.id == owner.production_id), None)
 
     # -- changing it
+
+    def env_total(self, project: str, target: str, *, without: str | None = None) -> int:
+        """Bytes of the key=value pairs a `target` deployment gets (for the 64 KB limit), `without` one key."""
+        found = self.project(project)
+        return sum(
+            len(e.key.encode()) + len(e.value.encode())
+            for e in found.envs if target in e.targets and e.key != without
+        )
+
+    def delete_env(self, project: str, env_id: str) -> FakeEnv | None:
+        """removeProjectEnv: the entry is gone (None when there was no such entry)."""
+        found = self.project(project)
+        entry = next((e for e in found.envs if e.id == env_id), None)
+        if entry is not None:
+            found.envs = [e for e in found.envs if e.id != env_id]
+        return entry
+
+    def redeploy(self, project: str, deployment_id: str, *, target: str | None) -> FakeVercelDeployment:
+        """createDeployment with `deploymentId`: a new build of that deployment's commit, built with the
+        variables as they are now (the reason to redeploy after an env change: "you need to redeploy
+        your project to use the new values", vercel.com/docs/environment-variables). The sandbox builds
+        instantly: the new deployment is READY and, for target production, serves production."""
+        owner = self.project(project)
+        source = self.deployment(deployment_id)
+        return self.add_deployment(
+            owner.id,
+            state="READY",
+            target=target,
+            commit_message=source.commit_message,
+            commit_sha=source.commit_sha,
+            author=source.commit_author,
+        )
 
     def log(
         self,

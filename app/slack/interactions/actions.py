@@ -28,6 +28,7 @@ from app.slack.operators import GroupCache, SlackGroupMembers
 from app.slack.render.actions import (
     CANCEL,
     CONFIRM,
+    HEALTH_REDEPLOY,
     HEALTH_RESTART,
     HEALTH_ROLLBACK,
     HEALTH_TERMINATE_IDLE,
@@ -126,6 +127,11 @@ def register(app: AsyncApp) -> None:
     ))
     app.action(HEALTH_RESTART)(proposing(
         lambda deps, click, notifier, incident_id: flow.propose_restart(
+            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
+        )
+    ))
+    app.action(HEALTH_REDEPLOY)(proposing(
+        lambda deps, click, notifier, incident_id: flow.propose_redeploy(
             deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
         )
     ))

@@ -39,6 +39,7 @@ from app.flows.runbook_views import (
     ClickDone,
     RunbookError,
     StepRef,
+    ValueNeeded,
     is_runbook_name,
     parse_step_value,
     use_runbook_notifier,
@@ -46,6 +47,7 @@ from app.flows.runbook_views import (
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
 from app.slack.mention_verbs import Mention, Reply
+from app.slack.render import variable_forms
 from app.slack.render.runbooks import problem, runbook_list
 from app.slack.responders import Refusal, refuse_unless_responder
 from app.slack.runbook_notifier import SlackRunbookNotifier, runbook_notifier
@@ -148,10 +150,20 @@ async def _run(deps: Any, notifier: SlackRunbookNotifier, click: Click) -> Click
         started = await flow.start_runbook(deps, incident.id, click.value, by=click.user, notifier=notifier)
         return ClickDone(f"started {started.runbook} in {started.incident_ref}")
     ref = _ref(click)
-    return await flow.run_step(
-        deps, ref.run_id, ref.step_id, by=click.user, position=ref.position, service=ref.service,
-        message_ts=click.message_ts, notifier=notifier,
-    )
+    try:
+        return await flow.run_step(
+            deps, ref.run_id, ref.step_id, by=click.user, position=ref.position, service=ref.service,
+            message_ts=click.message_ts, notifier=notifier,
+        )
+    except ValueNeeded as need:  # a set_variable step without `value:`: the form takes it, privately
+        note = variable_forms.form_note(
+            "set_variable", need.service, need.name, click.thread_ts, step=click.value, message_ts=click.message_ts,
+            fixed=need.fixed,
+        )
+        await notifier.client.chat_postEphemeral(
+            channel=click.channel, user=click.user, thread_ts=click.thread_ts, **note
+        )
+        return ClickDone(f"{ref.step_id}: value asked in a form")
 
 
 def _on_step(handle: StepClick) -> Callable[[Any, SlackRunbookNotifier, Click], Awaitable[ClickDone]]:

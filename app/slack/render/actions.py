@@ -34,6 +34,7 @@ CONFIRM = "action.confirm"
 CANCEL = "action.cancel"
 PROPOSE_AGAIN = "action.propose_again"
 HEALTH_RESTART = "health.propose_restart"
+HEALTH_REDEPLOY = "health.propose_redeploy"
 HEALTH_ROLLBACK = "health.propose_rollback"
 HEALTH_TERMINATE_IDLE = "health.propose_terminate_idle"
 ROLLBACK_TO = "deployments.rollback_to"
@@ -117,10 +118,8 @@ def _what(p: Proposal) -> str:
             lines.append(f"*Also:* {escape(also)}")
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
-    elif p.kind == "set_variable":
-        then = "then Railway redeploys the service" if p.params.get("redeploy", True) else "no redeploy"
-        name = escape(str(p.params.get("name")))
-        lines.append(f"*Variable:* `{name}` = `***` ({then})")
+    elif p.kind in ("set_variable", "unset_variable"):
+        lines.extend(_variable_lines(p))
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind == "terminate_idle_sessions" and p.sessions is not None:
@@ -181,6 +180,35 @@ def _progress(p: Proposal) -> str:
     return "\n".join(lines)
 
 
+def _variable_lines(p: Proposal) -> list[str]:
+    """Name, whether it exists and its old fingerprint, the new fingerprint and length, what redeploys:
+    never a value (fingerprints are keyed HMACs, app/core/value_fingerprints.py)."""
+    name = escape(str(p.params.get("name")))
+    preview = p.variable or {}
+    if not preview:  # a proposal from before previews, or a runbook's templated value
+        then = "then the service redeploys" if p.params.get("redeploy", True) else "no redeploy"
+        return [f"*Variable:* `{name}` = `***` ({then})"]
+    if not preview.get("exists"):
+        old = "not set now"
+    elif preview.get("unreadable"):
+        old = "set now (its value cannot be read: sealed or sensitive)"
+    else:
+        old = f"set now, fingerprint `{escape(str(preview.get('old_fingerprint') or '?'))}`"
+    lines = [f"*Variable:* `{name}`: {old}"]
+    if p.kind == "set_variable":
+        fingerprint = escape(str(preview.get("new_fingerprint") or "?"))
+        lines.append(f"*New value:* `***` ({preview.get('new_length')} characters, fingerprint `{fingerprint}`)")
+    else:
+        lines.append("*New value:* none: the variable is removed")
+    lines.append(f"*Redeploys:* {escape(str(preview.get('redeploys') or 'nothing'))}")
+    if preview.get("revert_after_s"):
+        minutes = int(preview["revert_after_s"]) / 60
+        lines.append(f"*Revert reminder:* pitcrew proposes the old value back {minutes:g} min after this runs")
+    if p.why:
+        lines.append(f"*Why:* {escape(p.why)}")
+    return lines
+
+
 def _answer_words(p: Proposal) -> str:
     answer = p.answer or {}
     provider = p.provider.capitalize()
@@ -189,9 +217,10 @@ def _answer_words(p: Proposal) -> str:
         return f"Ended {ended} idle session{_s(ended)}."
     if answer.get("new_deployment_id"):
         return f"{provider} accepted: new deployment {answer['new_deployment_id']}."
-    if p.kind == "set_variable":
-        then = " Railway redeploys the service." if answer.get("redeploys") else ""
-        return f"{provider} set {answer.get('name')}.{then}"
+    if p.kind in ("set_variable", "unset_variable"):
+        then = f" {provider} redeploys the service." if answer.get("redeploys") else ""
+        done = "set" if p.kind == "set_variable" else "removed"
+        return f"{provider} {done} {answer.get('name')}.{then}"
     if p.provider == "vercel":
         target = answer.get("deployment_id")
         return f"{provider} accepted (HTTP {answer.get('status')}): production now points at {target}."
@@ -353,7 +382,10 @@ def health_actions(service: ServiceHealth) -> list[Block]:
             button(HEALTH_RESTART, f"Restart {name}", name),
             button(HEALTH_ROLLBACK, f"Roll back {name}", name),
         ],
-        "vercel": [button(HEALTH_ROLLBACK, f"Roll back {name}", name)],
+        "vercel": [
+            button(HEALTH_REDEPLOY, f"Redeploy {name}", name),  # a new production build of what serves
+            button(HEALTH_ROLLBACK, f"Roll back {name}", name),
+        ],
         "postgres": [button(HEALTH_TERMINATE_IDLE, "End idle sessions", name)],
     }.get(service.provider, [])
     if not buttons:

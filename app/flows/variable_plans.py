@@ -1,0 +1,142 @@
+"""Planning a variable's change: read what the provider holds now, check the new value, and say what the
+proposal card shows (exists, old and new fingerprints, length, what redeploys) without any value.
+
+`propose_set_variable` / `propose_unset_variable` (app/flows/actions.py) build their inputs here; the
+revert reminders (app/flows/variable_changes.py) read the fingerprint of what is set now here too.
+The old value read for a revert reminder leaves this module only sealed (app/core/value_vault.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from app.catalog import Service
+from app.core.actions import InvalidActionParams
+from app.core.observations import Deployment
+from app.core.rollback import current_deployment
+from app.core.value_fingerprints import fingerprint, fingerprint_key
+from app.core.variable_changes import ChangePreview, check_name, check_value
+from app.flows import action_calls as calls
+from app.flows.action_views import DeploymentView
+
+if TYPE_CHECKING:
+    from app.deps import Deps
+
+LIST_LIMIT = 10
+VERCEL_TARGETS = ("production", "preview", "development")
+
+
+@dataclass(frozen=True)
+class Current:
+    """What the provider holds now for one name: whether it exists, its value if readable (a secret:
+    used only to fingerprint and, for a revert reminder, to seal), and its Vercel type."""
+
+    exists: bool
+    value: str | None
+    unreadable: bool = False
+    type: str = "encrypted"
+
+
+def key_of(deps: Deps) -> bytes | None:
+    """The fingerprint key, from AUDIT_KEY or else the Slack signing secret."""
+    settings = deps.settings
+    audit = settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None
+    signing = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
+    return fingerprint_key(audit, signing)
+
+
+def fingerprint_of(deps: Deps, value: str | None) -> str | None:
+    key = key_of(deps)
+    return fingerprint(key, value) if key is not None and value is not None else None
+
+
+async def read_current(deps: Deps, service: Service, name: str, targets: tuple[str, ...] = ("production",)) -> Current:
+    """The variable as the provider holds it now (Vercel: the entry of the first target asked)."""
+    if service.provider == "railway" and service.railway is not None:
+        values = await calls.railway(deps).service_variables(service.railway)
+        if name not in values:
+            return Current(False, None)
+        return Current(True, values[name], unreadable=values[name] is None)
+    if service.provider == "vercel" and service.vercel is not None:
+        client = calls.vercel(deps)
+        entries = [e for e in await client.env_entries(service.vercel) if e["key"] == name]
+        target = targets[0]
+        mine = [e for e in entries if target in _targets(e)]
+        if not mine:
+            return Current(False, None)
+        kind = str(mine[0].get("type") or "encrypted")
+        if kind in ("sensitive", "secret"):
+            return Current(True, None, unreadable=True, type="sensitive")
+        read = await client.env_values(service.vercel, target=target, entries=mine)
+        value = next((v for n, v in read if n == name), None)
+        return Current(True, value, unreadable=value is None, type=kind)
+    raise InvalidActionParams(f"{service.provider} services have no variables pitcrew can change")
+
+
+def _targets(entry: dict[str, Any]) -> tuple[str, ...]:
+    raw = entry.get("target")
+    return tuple(raw) if isinstance(raw, list) else ((raw,) if isinstance(raw, str) else ())
+
+
+def check_targets(service: Service, targets: object) -> tuple[str, ...]:
+    if service.provider != "vercel" or not targets:
+        return ("production",)
+    chosen = tuple(str(t) for t in targets) if isinstance(targets, list | tuple) else (str(targets),)
+    if not chosen or not set(chosen) <= set(VERCEL_TARGETS):
+        raise InvalidActionParams(f"Vercel targets are {', '.join(VERCEL_TARGETS)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    inputs: dict[str, Any]
+    plan: dict[str, Any]
+    current: Current
+
+
+async def plan_change(
+    deps: Deps, service: Service, service_name: str, name: str, value: str | None, *, redeploy: bool,
+    revert_after: timedelta | None, targets: object = None,
+) -> ChangePlan:
+    """Inputs and card of a set (`value`) or an unset (`value` None); InvalidActionParams when refused."""
+    check_name(name)
+    if value is not None:
+        check_value(value, service.provider)
+    chosen = check_targets(service, targets)
+    current = await read_current(deps, service, name, chosen)
+    if value is None and not current.exists:
+        raise InvalidActionParams(f"{name} is not set on {service_name}; there is nothing to unset")
+    history: list[Deployment] = await calls.history(deps, service, LIST_LIMIT)
+    serving = current_deployment(history)
+    if service.provider == "railway" and value is None:
+        redeploy = True  # Railway's variableDelete has no skipDeploys: the service redeploys
+    inputs: dict[str, Any] = {"name": name, "redeploy": bool(redeploy)}
+    if value is not None:
+        inputs["value"] = value
+    if service.provider == "vercel":
+        if redeploy and serving is None:
+            raise InvalidActionParams(f"{service_name} has no production deployment serving to redeploy")
+        inputs.update(
+            {"targets": list(chosen), "deployment_id": serving.id if serving else None, "type": current.type}
+        )
+        what = (
+            f"a new production build of {serving.id}" if redeploy and serving
+            else "nothing (Vercel applies it at the next deploy)"
+        )
+    else:
+        what = f"{service_name} (Railway deploys the change)" if redeploy else "nothing (skipDeploys)"
+    preview = ChangePreview(
+        name=name,
+        exists=current.exists,
+        old_fingerprint=fingerprint_of(deps, current.value),
+        new_fingerprint=fingerprint_of(deps, value),
+        new_length=len(value) if value is not None else None,
+        redeploys=what,
+        revert_after_s=int(revert_after.total_seconds()) if revert_after else None,
+        unreadable=current.unreadable,
+    )
+    shown = DeploymentView.of(serving).to_dict() if serving else None
+    plan = {"current": shown, "target": None, "why": None, "variable": preview.to_dict()}
+    return ChangePlan(inputs, plan, current)
