@@ -215,6 +215,7 @@ NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 MUTATIONS = (
     "DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop",
     "VariableUpsert", "VariableDelete",
+    "ServiceInstanceLimitsUpdate", "ServiceInstanceUpdate", "VolumeInstanceBackupCreate",
 )
 
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from app.core.capacity import describe_scale
+
 MASK = "***"
 DEFAULT_EXPIRE_MINUTES = 10.0
 DEFAULT_VERIFY_INTERVAL_S = 30
@@ -47,6 +49,7 @@ class ActionSpec:
     needs: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()
     verifies: bool = True
+    via_railway: bool = False  # a database's action that needs its `railway:` reference (Railway-hosted)
 
 
 _SPECS: tuple[ActionSpec, ...] = (
@@ -56,6 +59,19 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("railway", "stop", "Stop", "railway stop", ("deployment_id",), verifies=False),
     ActionSpec(
         "railway", "set_variable", "Set variable", "railway variable upsert", ("name", "value"), secret=("value",)
+    ),
+    # Scaling raises the bill and redeploys (Railway applies instance changes made through the API
+    # on the next deployment: station.railway.com "apply new variables in deployment" answer), so a
+    # verification watches the new deployment.
+    ActionSpec("railway", "scale", "Scale", "railway scale", ("resource", "value")),
+    ActionSpec("railway", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False),
+    # A Railway-hosted PostgreSQL (a `postgres` service with a `railway:` reference): its container
+    # restarts like any Railway service, its volume backs up (seeds 001 and 003).
+    ActionSpec("postgres", "restart", "Restart", "railway restart", ("deployment_id",), via_railway=True),
+    ActionSpec("postgres", "scale", "Scale", "railway scale", ("resource", "value"), via_railway=True),
+    ActionSpec(
+        "postgres", "backup", "Back up", "railway volume backup", ("volume_instance_id",), verifies=False,
+        via_railway=True,
     ),
     ActionSpec("railway", "unset_variable", "Unset variable", "railway variable delete", ("name",)),
     ActionSpec("vercel", "rollback", "Roll back", "vercel rollback", ("target_deployment_id",)),
@@ -93,6 +109,15 @@ def spec_for(provider: str, kind: str) -> ActionSpec:
         f"{provider} services have no {kind.replace('_', ' ')} ({kind} works on {' and '.join(providers)} "
         f"services); available here: {', '.join(offered)}"
     )
+
+
+def check_reachable(spec: ActionSpec, *, has_railway: bool) -> None:
+    """ActionNotAvailable when the action needs a `railway:` reference the service does not have."""
+    if spec.via_railway and not has_railway:
+        raise ActionNotAvailable(
+            f"{spec.kind} works on a {spec.provider} service only when it also has a `railway:` reference "
+            "(a Railway-hosted PostgreSQL); elsewhere do it in the database provider's console"
+        )
 
 
 def verifies(spec: ActionSpec, params: Mapping[str, Any]) -> bool:
@@ -137,6 +162,16 @@ _ALSO: dict[tuple[str, str], str] = {
         "Vercel rolls back only to the previous production deployment."
     ),
     ("vercel", "promote"): "This also ends a rollback: production follows new production deployments again.",
+    # Railway bills memory and CPU by use and per replica (docs.railway.com/reference/pricing); a
+    # change made through the API applies with the next deployment, which pitcrew starts.
+    ("railway", "scale"): (
+        "The service redeploys to apply it. More memory, CPU or replicas cost more for as long as they are "
+        "set: scale back with `@pitcrew scale` (the value shown as current) once the incident is over."
+    ),
+    ("postgres", "scale"): (
+        "The database redeploys to apply it (a short interruption). Scale back with `@pitcrew scale` "
+        "(the value shown as current) once the incident is over."
+    ),
 }
 
 
@@ -163,6 +198,11 @@ def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
         case "set_variable":
             then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
             return f"Set {params.get('name')} on {service}, {then}"
+        case "scale":
+            return describe_scale(service, str(params.get("resource")), params.get("current"), float(params["value"]))
+        case "backup":
+            volume = params.get("volume_name") or params.get("volume_instance_id")
+            return f"Take a backup of {service}'s Railway volume {volume}"
         case "unset_variable":
             then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
             return f"Remove {params.get('name')} from {service}, {then}"

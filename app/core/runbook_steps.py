@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.core import capacity
 from app.core.actions import InvalidActionParams
 from app.core.runbook_yaml import (
     MAX_LABEL_CHARS,
@@ -29,6 +30,7 @@ from app.core.runbook_yaml import (
 from app.core.runbooks import (
     ACTIONS,
     DATABASE_PROBES,
+    DEFAULT_BACKUP_HOURS,
     DEFAULT_IDLE_MINUTES,
     DEFAULT_LOG_MINUTES,
     MAX_CHOICES,
@@ -51,8 +53,8 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 COMMON_STEP_KEYS = ("id", "title", "next")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "check": ("service", "minutes", "names"),
-    "action": ("service",),
+    "check": ("service", "minutes", "names", "hours"),
+    "action": ("service", "target"),
     "say": ("link",),
     "choose": ("choices",),
     "notify": (),
@@ -61,6 +63,8 @@ ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "rollback": (), "restart": (), "redeploy": (), "stop": (),
     "set_variable": ("name", "value", "revert_after", "redeploy"),
     "terminate_idle_sessions": ("idle_minutes",),
+    "scale": ("resource", "value"),
+    "backup": (),
 }
 CHOICE_KEYS = ("label", "goto")
 
@@ -158,10 +162,21 @@ class StepReader(NodeReader):
                                        "not starting with a digit")
                     return None
             names = tuple(dict.fromkeys(name for name, _ in listed))
+        hours: int | None = None
+        if "hours" in fields:
+            if probe != "backup":
+                self.problem(fields["hours"], "`hours` only applies to `check: backup`")
+                return None
+            hours = self._minutes(fields["hours"], "hours")
+            if hours is None:
+                return None
+        elif probe == "backup":
+            hours = DEFAULT_BACKUP_HOURS
         if not ok:
             return None
-        return CheckStep(id=step_id, title=_check_title(probe, service, minutes, names),  # type: ignore[arg-type]
-                         probe=probe, service=service, minutes=minutes, names=names)
+        title = _check_title(probe, service, minutes, names, hours)
+        return CheckStep(id=step_id, title=title, probe=probe, service=service,  # type: ignore[arg-type]
+                         minutes=minutes, names=names, hours=hours)
 
     def _action(self, fields: dict[str, Node], step_id: str) -> Step | None:
         action = self._text(fields["action"], "action", limit=63)
@@ -208,6 +223,22 @@ class StepReader(NodeReader):
                         self.problem(fields["redeploy"], "redeploy must be true or false")
                         return None
                     params["redeploy"] = int(said in ("true", "yes"))
+        elif action == "scale":
+            for key in ("resource", "value"):
+                if key not in fields:
+                    self.problem(fields["action"], f"`action: scale` needs `{key}:`")
+                    ok = False
+            if ok:
+                resource = self._text(fields["resource"], "resource", limit=16)
+                value = self._text(fields["value"], "value", limit=16)
+                if resource is None or value is None:
+                    return None
+                try:
+                    capacity.validate_value(resource, value)
+                except capacity.ScaleUsage as err:
+                    self.problem(fields["value"] if resource in capacity.RESOURCES else fields["resource"], str(err))
+                    return None
+                params = {"resource": resource, "value": value}
         elif action == "terminate_idle_sessions":
             idle = DEFAULT_IDLE_MINUTES
             if "idle_minutes" in fields:
@@ -216,10 +247,18 @@ class StepReader(NodeReader):
                     return None
                 idle = read
             params = {"idle_minutes": idle}
+        database = False
+        if "target" in fields:
+            target = self._text(fields["target"], "target", limit=63)
+            if target != "database":
+                self.problem(fields["target"], "`target` can only be `database` (the step works on the database)")
+                return None
+            database = True
         if not ok:
             return None
-        return ActionStep(id=step_id, title=_action_title(action, service, params),
-                          action=action, service=service, params=params)  # type: ignore[arg-type]
+        title = _action_title(action, service or ("the database" if database else None), params)
+        return ActionStep(id=step_id, title=title,
+                          action=action, service=service, params=params, database=database)  # type: ignore[arg-type]
 
     def _say(self, fields: dict[str, Node], step_id: str) -> Step | None:
         text = self._text(fields["say"], "say", limit=MAX_TEXT_CHARS)
@@ -288,8 +327,12 @@ class StepReader(NodeReader):
 
 # -- default titles: what a step does, in words, when the author gave none ---------------------
 
-def _check_title(probe: str, service: str | None, minutes: int | None, names: tuple[str, ...] = ()) -> str:
+def _check_title(
+    probe: str, service: str | None, minutes: int | None, names: tuple[str, ...] = (), hours: int | None = None
+) -> str:
     target = service or "{service}"
+    if probe == "backup":
+        return f"Check that a backup of {service or 'the database'} newer than {hours} hours exists"
     if probe == "variables":
         return f"Variables {', '.join(names)} of {target}" if names else f"Variables of {target}"
     if probe in DATABASE_PROBES:
@@ -313,6 +356,8 @@ def _action_title(action: str, service: str | None, params: dict[str, str | int]
         "set_variable": f"Set {params.get('name')} on {target}",
         "terminate_idle_sessions":
             f"Terminate database sessions idle for more than {params.get('idle_minutes')} minutes",
+        "scale": f"Scale {target}: {params.get('resource')} to {params.get('value')}",
+        "backup": f"Take a backup of {service or 'the database'}",
     }[action]
 
 

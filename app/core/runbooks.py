@@ -20,8 +20,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
-Probe = Literal["health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "metrics"]
-ActionKind = Literal["rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions"]
+Probe = Literal[
+    "health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "backup", "metrics"
+]
+ActionKind = Literal[
+    "rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions", "scale", "backup"
+]
 Outcome = Literal["done", "skipped", "ran", "chosen", "failed"]
 
 PROBES: tuple[str, ...] = get_args(Probe)
@@ -40,8 +44,9 @@ MIN_CHOICES, MAX_CHOICES = 2, 5
 DEFAULT_LOG_MINUTES = 30
 DEFAULT_IDLE_MINUTES = 5
 
-DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries"})
-DATABASE_ACTIONS: frozenset[str] = frozenset({"terminate_idle_sessions"})
+DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries", "backup"})
+DATABASE_ACTIONS: frozenset[str] = frozenset({"terminate_idle_sessions", "backup"})
+DEFAULT_BACKUP_HOURS = 24  # "a backup newer than N hours exists, or take one"
 
 RUN_ACTION_ID = "runbook.run"
 SKIP_ACTION_ID = "runbook.skip"
@@ -102,6 +107,7 @@ class CheckStep(_Step):
     service: str | None = None
     minutes: int | None = None  # log_errors only: how far back to read
     names: tuple[str, ...] = ()  # variables only: the names to report set, empty or missing (none: all)
+    hours: int | None = None  # backup only: how recent the newest backup must be
     kind: ClassVar[str] = "check"
 
 
@@ -112,6 +118,9 @@ class ActionStep(_Step):
     action: ActionKind
     service: str | None = None
     params: Mapping[str, str | int] = field(default_factory=dict, hash=False)
+    # `target: database`: the step works on the database (pitcrew.yml's, or the incident's service
+    # when it is one), as the database steps do: "Railway → PostgreSQL → Restart" restarts the database.
+    database: bool = False
     kind: ClassVar[str] = "action"
 
 
@@ -359,7 +368,7 @@ def render_step(step: Step, fields: IncidentFields, summaries: Mapping[str, str]
 def targets_database(step: Step) -> bool:
     """True for the steps that work on a database, whose default target is the catalog's database."""
     return (isinstance(step, CheckStep) and step.probe in DATABASE_PROBES) or (
-        isinstance(step, ActionStep) and step.action in DATABASE_ACTIONS
+        isinstance(step, ActionStep) and (step.action in DATABASE_ACTIONS or step.database)
     )
 
 
@@ -427,6 +436,7 @@ class StepButton:
 ACTION_VERBS: dict[str, str] = {
     "rollback": "Roll back", "restart": "Restart", "redeploy": "Redeploy", "stop": "Stop",
     "set_variable": "Set variable", "terminate_idle_sessions": "Terminate idle sessions",
+    "scale": "Scale", "backup": "Back up",
 }
 
 

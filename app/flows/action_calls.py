@@ -76,8 +76,8 @@ def postgres(deps: Deps, service: Service) -> tuple[PostgresRef, str]:
 
 
 async def history(deps: Deps, service: Service, limit: int) -> list[Deployment]:
-    """The service's latest deployments, newest first."""
-    if service.provider == "railway" and service.railway is not None:
+    """The service's latest deployments, newest first (a Railway-hosted PostgreSQL's too)."""
+    if service.provider in ("railway", "postgres") and service.railway is not None:
         return await railway(deps).deployments(service.railway, limit)
     if service.provider == "vercel" and service.vercel is not None:
         return await vercel(deps).deployments(service.vercel, limit)
@@ -86,7 +86,7 @@ async def history(deps: Deps, service: Service, limit: int) -> list[Deployment]:
 
 async def deployment(deps: Deps, service: Service, deployment_id: str) -> Deployment:
     """One deployment of this service; UnknownDeployment when unknown or another service's."""
-    if service.provider == "railway" and service.railway is not None:
+    if service.provider in ("railway", "postgres") and service.railway is not None:
         return await railway(deps).deployment(service.railway, deployment_id)
     if service.provider == "vercel" and service.vercel is not None:
         return await vercel(deps).deployment(service.vercel, deployment_id)
@@ -100,7 +100,7 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
     match (spec.provider, spec.kind):
         case ("railway", "rollback"):
             return await railway(deps).rollback(inputs["target_deployment_id"], ref=service.railway)
-        case ("railway", "restart"):
+        case ("railway", "restart") | ("postgres", "restart"):
             return await railway(deps).restart(inputs["deployment_id"], ref=service.railway)
         case ("railway", "redeploy"):
             return await railway(deps).redeploy(inputs["deployment_id"], ref=service.railway)
@@ -110,6 +110,13 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
             return await railway(deps).upsert_variable(
                 service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
             )
+        case ("railway" | "postgres", "scale") if service.railway is not None:
+            return await scale(deps, service, inputs)
+        case ("railway" | "postgres", "backup"):
+            answer = await railway(deps).create_backup(
+                inputs["volume_instance_id"], name=f"pitcrew {record.id[:12]}", ref=service.railway
+            )
+            return {**answer, "volume_name": inputs.get("volume_name")}
         case ("railway", "unset_variable") if service.railway is not None:
             return await railway(deps).delete_variable(service.railway, inputs["name"])
         case ("vercel", "redeploy") if service.vercel is not None:
@@ -137,6 +144,22 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
     raise ActionNotAvailable(f"{record.service} is no longer a {spec.provider} service; {spec.kind} cannot run")
 
 
+async def scale(deps: Deps, service: Service, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Change the limit or the replica count, then redeploy the serving deployment so it takes effect
+    (instance changes made through Railway's API apply on the next deployment: station.railway.com,
+    "apply new variables in deployment"); the verification then watches that new deployment."""
+    client = railway(deps)
+    ref = service.railway
+    assert ref is not None
+    resource, value = str(inputs["resource"]), float(inputs["value"])
+    if resource == "replicas":
+        changed = await client.update_replicas(ref, int(value))
+    elif resource == "memory":
+        changed = await client.update_limits(ref, memory_gb=value)
+    else:
+        changed = await client.update_limits(ref, vcpus=value)
+    redeployed = await client.redeploy(str(inputs["deployment_id"]), ref=ref)
+    return {**changed, "new_deployment_id": redeployed["new_deployment_id"], "status": redeployed.get("status")}
 async def _vercel_variable(
     client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]
 ) -> dict[str, Any]:

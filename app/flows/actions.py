@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import ActionsConfig, Catalog, Service, UnknownService
+from app.core import capacity
 from app.core.actions import (
     DEFAULT_IDLE_MINUTES,
     MASK,
@@ -38,6 +39,7 @@ from app.core.actions import (
     ActionSpec,
     InvalidActionParams,
     PolicyLayer,
+    check_reachable,
     expires_at,
     idle_minutes_of,
     is_expired,
@@ -353,6 +355,87 @@ async def propose_terminate_idle(
     return await _propose(deps, "terminate_idle_sessions", service, build, asked)
 
 
+async def propose_scale(
+    deps: Deps,
+    service: str,
+    resource: str,
+    value: Any,
+    *,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
+) -> Proposal:
+    """Propose changing a Railway service's memory or CPU limit or its replicas; the proposal shows the
+    current value read from Railway and the new one, and that more raises the bill. `value` is text as
+    typed (`2GB`) or a number already in the resource's unit (GB, vCPUs, replicas)."""
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        if resource not in capacity.RESOURCES:
+            raise InvalidActionParams(f"resource must be one of {', '.join(capacity.RESOURCES)}, got {resource!r}")
+        text = value if isinstance(value, str) else capacity.amount(resource, value).split(" ")[0]
+        try:
+            capacity.validate_value(resource, text)
+        except capacity.ScaleUsage as err:
+            raise InvalidActionParams(f"{err}. {capacity.SCALE_USAGE}") from None
+        if svc.railway is None:
+            raise ActionNotAvailable("scale works on Railway services only")
+        current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
+        if current is None:
+            raise CannotPropose(f"{service} has no deployment serving now, so there is nothing to scale")
+        now = await calls.railway(deps).capacity(svc.railway)
+        before = {"memory": now.memory_gb, "cpu": now.vcpus, "replicas": now.replicas}[resource]
+        try:
+            amount = capacity.parse_value(resource, text, before)
+        except capacity.ScaleUsage as err:
+            raise InvalidActionParams(f"{err}. {capacity.SCALE_USAGE}") from None
+        if before is not None and float(before) == amount:
+            raise CannotPropose(f"{service} already has {resource} {capacity.amount(resource, amount)}")
+        inputs = {"resource": resource, "value": amount, "current": before, "deployment_id": current.id}
+        plan = {**_plan(current=current), "raises_bill": capacity.raises_bill(resource, before, amount)}
+        return inputs, plan
+
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose(deps, "scale", service, build, asked)
+
+
+async def propose_backup(
+    deps: Deps,
+    service: str,
+    *,
+    by: str,
+    where: Where,
+    notifier: ProposalNotifier,
+    incident_id: int | None = None,
+    approved_before: Sequence[str] = (),
+) -> Proposal:
+    """Propose a backup of the service's Railway volume (a Railway service, or a PostgreSQL hosted on
+    Railway); a service without a volume is refused, saying so."""
+
+    async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
+        if svc.railway is None:
+            raise CannotPropose(
+                f"{service} has no `railway:` reference, so pitcrew cannot reach a volume to back up; "
+                "take the backup in the database provider's console"
+            )
+        volumes = await calls.railway(deps).volumes(svc.railway)
+        if not volumes:
+            raise CannotPropose(f"{service} has no Railway volume attached, so there is nothing to back up")
+        volume = volumes[0]
+        found = await calls.railway(deps).backups(volume.id, ref=svc.railway)
+        newest = found.taken[0] if found.taken else None
+        plan = {
+            "newest_backup": newest.isoformat() if newest else None,
+            "schedules": list(found.schedules),
+            "volumes": [v.name for v in volumes],
+        }
+        return {"volume_instance_id": volume.id, "volume_name": volume.name}, plan
+
+    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
+    return await _propose(deps, "backup", service, build, asked)
+
+
 async def propose(
     deps: Deps,
     kind: str,
@@ -369,7 +452,8 @@ async def propose(
 
     Parameters: rollback `target_deployment_id` (optional), promote `target_deployment_id`,
     set_variable `name`, `value`, `redeploy` (default true), terminate_idle_sessions `idle_minutes`
-    (default 5); restart, redeploy and stop take none.
+    (default 5), scale `resource` (memory, cpu, replicas) and `value`; restart, redeploy, stop and
+    backup take none.
     """
     given = dict(params or {})
     allowed = {
@@ -378,6 +462,7 @@ async def propose(
         "set_variable": {"name", "value", "redeploy", "revert_after", "targets"},
         "unset_variable": {"name", "redeploy", "revert_after", "targets"},
         "terminate_idle_sessions": {"idle_minutes"},
+        "scale": {"resource", "value"},
     }.get(kind, set())
     extra = sorted(set(given) - allowed)
     common = {
@@ -409,6 +494,10 @@ async def propose(
                 deps, service, given.get("name", ""), redeploy=bool(given.get("redeploy", True)),
                 revert_after=given.get("revert_after"), targets=given.get("targets"), **common,
             )
+        case "scale":
+            return await propose_scale(deps, service, str(given.get("resource", "")), given.get("value", ""), **common)
+        case "backup":
+            return await propose_backup(deps, service, **common)
         case "terminate_idle_sessions":
             return await propose_terminate_idle(
                 deps, service, idle_minutes=given.get("idle_minutes", DEFAULT_IDLE_MINUTES), **common
@@ -437,6 +526,8 @@ async def propose_again(
         params["target_deployment_id"] = inputs["named_target"]
     elif record.kind == "promote":
         params["target_deployment_id"] = inputs.get("target_deployment_id")
+    elif record.kind == "scale":
+        params = {"resource": inputs.get("resource"), "value": inputs.get("value")}
     elif record.kind == "terminate_idle_sessions":
         params["idle_minutes"] = inputs.get("idle_minutes", DEFAULT_IDLE_MINUTES)
     place = where or Where(record.channel or "", record.thread_ts)
@@ -540,6 +631,7 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
     try:
         service = deps.catalog.service(service_name)
         spec = spec_for(service.provider, kind)
+        check_reachable(spec, has_railway=service.railway is not None)
         inputs, plan = await build(service, spec)
     except _ERRORS as err:
         reason = mask_values(explain(err, service_name), deps.secret_values())
@@ -670,10 +762,12 @@ __all__ = [
     "policy_for",
     "propose",
     "propose_again",
+    "propose_backup",
     "propose_promote",
     "propose_redeploy",
     "propose_restart",
     "propose_rollback",
+    "propose_scale",
     "propose_set_variable",
     "propose_stop",
     "propose_terminate_idle",

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
+from app.core import capacity
 from app.core.health import (
     POSTGRES_CHECK,
     CheckResult,
@@ -109,6 +110,9 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
         probes.append(_postgres(deps, service.postgres, bounds))
+        if service.railway is not None:  # a Railway-hosted PostgreSQL: its container and its backups
+            probes.append(_railway(deps, service.railway, bounds))
+            probes.append(_backups(deps, service.railway, bounds))
     probes.extend(_http(deps, check, bounds) for check in service.health)
     if service.required_vars and service.provider in ("railway", "vercel"):
         probes.append(_required_vars(deps, name, service.required_vars, bounds))
@@ -161,6 +165,27 @@ async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
         return failed_probe(name, call, RAILWAY_TOKENS_MISSING), None
     client, timeout_s = deps.railway, bounds.provider_timeout_s
     return await _deployment(name, call, lambda: client.latest_deployment(ref, timeout_s=timeout_s), bounds)
+
+
+async def _backups(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:
+    """The newest backup's age and the schedules of the service's Railway volume (degraded when
+    neither a schedule nor a backup of the last day exists; a service without a volume says so)."""
+    name = capacity.BACKUPS_CHECK
+    if deps.railway is None:
+        return failed_probe(name, "railway volume backups", RAILWAY_TOKENS_MISSING), None
+    client, timeout_s = deps.railway, bounds.provider_timeout_s
+
+    async def probe() -> CheckResult:
+        volumes = await client.volumes(ref, timeout_s=timeout_s)
+        if not volumes:
+            return CheckResult(name, Verdict.DEGRADED, ("no Railway volume attached: nothing to back up",))
+        found = await client.backups(volumes[0].id, ref=ref, timeout_s=timeout_s)
+        newest = found.taken[0] if found.taken else None
+        fine, line = capacity.backup_summary(newest, found.schedules, deps.clock(), volumes[0].name)
+        return CheckResult(name, Verdict.OK if fine else Verdict.DEGRADED, (line,))
+
+    result, _ = await _guarded(name, "railway volume backups", timeout_s * 2, probe, lambda r: r, bounds.secrets)
+    return result, None
 
 
 async def _vercel(deps: Deps, ref: VercelRef, bounds: _Bounds) -> Probed:

@@ -229,6 +229,9 @@ async def fetch_logs(
         return await _railway(ctx, service.railway)
     if service.provider == "vercel" and service.vercel is not None:
         return await _vercel(ctx, service.vercel)
+    if service.provider == "postgres" and service.railway is not None and not args.slow:
+        # A Railway-hosted PostgreSQL: its server's own log is its Railway deployment's log.
+        return await _railway(ctx, service.railway)
     if service.provider == "postgres" and service.postgres is not None:
         return await _postgres(ctx, service.postgres)
     raise LogsUnavailable(

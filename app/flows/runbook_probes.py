@@ -19,11 +19,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.catalog import UnknownService
-from app.core.actions import ActionNotAvailable, spec_for
+from app.core import capacity
+from app.core.actions import ActionNotAvailable, check_reachable, spec_for
 from app.core.health import Verdict, judge_deployment
 from app.core.logs_args import LogsArgs
 from app.core.metrics import CHART_MINUTES, WINDOW_MINUTES, MetricsChart, chart_of, judge_metrics, recent
-from app.core.runbooks import DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
+from app.core.runbooks import DEFAULT_BACKUP_HOURS, DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
 from app.core.secrets import mask_values
 from app.flows.health import POSTGRES_CALL, check_health
 from app.flows.logs import LogsError, fetch_logs
@@ -73,6 +74,10 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
     if found is None:
         return False
     provider = found.provider
+    if (isinstance(step, CheckStep) and step.probe == "backup") or (
+        isinstance(step, ActionStep) and (step.database or step.action == "backup")
+    ):  # found by itself, a backup's target is the database (`service:` names a Railway service's volume)
+        return provider == "postgres" and found.railway is not None  # a Railway-hosted database
     if isinstance(step, CheckStep):
         if step.probe == "health":
             return True
@@ -83,7 +88,7 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
-            spec_for(provider, step.action)
+            check_reachable(spec_for(provider, step.action), has_railway=found.railway is not None)
         except ActionNotAvailable:
             return False
         return True
@@ -138,6 +143,8 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _metrics(deps, service)
             case "variables":
                 return await _variables(deps, service, step.names)
+            case "backup":
+                return await _backup(deps, service, step.hours or DEFAULT_BACKUP_HOURS)
     except UnknownService as err:
         return _failed(str(err))
     except VariablesUnavailable as err:
@@ -149,6 +156,31 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
     except TimeoutError:
         return _failed(f"no answer within {PROVIDER_TIMEOUT_S:g} s")
     return _failed(f"unknown check {step.probe!r}")
+
+
+async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
+    """Whether the newest backup of the service's Railway volume is newer than `hours`: the step
+    before anything that changes the database, followed by the `action: backup` step to take one."""
+    svc = deps.catalog.service(service)
+    if svc.railway is None:
+        return _failed(
+            f"{service} has no `railway:` reference: check its backups in the database provider's console"
+        )
+    if deps.railway is None:
+        return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
+    async with asyncio.timeout(2 * PROVIDER_TIMEOUT_S + 0.5):
+        volumes = await deps.railway.volumes(svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
+        if not volumes:
+            return _failed(f"{service} has no Railway volume attached, so it has no Railway backups")
+        found = await deps.railway.backups(volumes[0].id, ref=svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
+    newest = found.taken[0] if found.taken else None
+    age = capacity.age_words(capacity.backup_age(newest, deps.clock()))
+    if capacity.backup_is_recent(newest, deps.clock(), hours):
+        said = f"newest backup of {service} {age}, within {hours} h: no need for another"
+    else:
+        said = f"no backup of {service} in the last {hours} h (newest: {age}): take one with the next step"
+    schedule = ", ".join(s.lower() for s in found.schedules) or "none"
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"))
 
 
 async def _health(deps: Deps, service: str) -> ProbeResult:

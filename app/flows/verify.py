@@ -130,8 +130,8 @@ async def _deployment_seen(
             return None, None
         target = await calls.vercel(deps).deployment(service.vercel, str(wanted))
         return (target.id, target.status) if target.is_current else (None, None)
-    if service.provider != "railway" or service.railway is None:
-        return None, None
+    if service.provider not in ("railway", "postgres") or service.railway is None:
+        return None, None  # a Railway-hosted PostgreSQL restarts as a Railway service does
     known = inputs.get("deployment_id") if record.kind == "restart" else answer.get("new_deployment_id")
     if known:
         found = await calls.railway(deps).deployment(service.railway, str(known))

@@ -229,6 +229,93 @@ query Variables($projectId: String!, $environmentId: String!, $serviceId: String
 }
 """
 
+# ---- capacity: limits and replicas (issue 16 item 3) --------------------------------------------
+
+# The merged resource limits (`serviceInstanceLimits`, "includes plan defaults": a JSON scalar with
+# `vCPUs` and `memoryGB`) and the replica count of the service instance, read together to show the
+# current values in a scale proposal.
+SERVICE_CAPACITY = """
+query ServiceCapacity($serviceId: String!, $environmentId: String!) {
+  serviceInstanceLimits(serviceId: $serviceId, environmentId: $environmentId)
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    id
+    numReplicas
+  }
+}
+"""
+
+SERVICE_INSTANCE_LIMITS_UPDATE = """
+mutation ServiceInstanceLimitsUpdate($input: ServiceInstanceLimitsUpdateInput!) {
+  serviceInstanceLimitsUpdate(input: $input)
+}
+"""
+
+# The Railway CLI's own document (railwayapp/cli src/gql/mutations/strings/ServiceInstanceUpdate.graphql).
+SERVICE_INSTANCE_UPDATE = """
+mutation ServiceInstanceUpdate($serviceId: String!, $environmentId: String, $input: ServiceInstanceUpdateInput!) {
+  serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input)
+}
+"""
+
+# ---- volumes and backups (issue 16 items 4 and 5) -----------------------------------------------
+
+# The environment's volume instances, as the CLI's EnvironmentInstances lists them; pitcrew keeps
+# those mounted on the service.
+ENVIRONMENT_VOLUMES = """
+query EnvironmentVolumes($environmentId: String!, $projectId: String) {
+  environment(id: $environmentId, projectId: $projectId) {
+    volumeInstances(first: 100) {
+      edges {
+        node {
+          id
+          serviceId
+          mountPath
+          currentSizeMB
+          sizeMB
+          state
+          volume {
+            id
+            name
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+# The backups and the backup schedules of one volume instance, the fields the CLI reads
+# (VolumeInstanceBackupList.graphql, VolumeInstanceBackupScheduleList.graphql), in one request.
+VOLUME_BACKUPS = """
+query VolumeBackups($volumeInstanceId: String!) {
+  volumeInstanceBackupList(volumeInstanceId: $volumeInstanceId) {
+    id
+    name
+    createdAt
+    expiresAt
+    usedMB
+    scheduleId
+  }
+  volumeInstanceBackupScheduleList(volumeInstanceId: $volumeInstanceId) {
+    id
+    kind
+    cron
+    name
+    retentionSeconds
+  }
+}
+"""
+
+# The CLI's document (railwayapp/cli src/gql/mutations/strings/VolumeInstanceBackupCreate.graphql).
+VOLUME_INSTANCE_BACKUP_CREATE = """
+mutation VolumeInstanceBackupCreate($volumeInstanceId: String!, $name: String) {
+  volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) {
+    workflowId
+  }
+}
+"""
+
+
 # Which project and environment the project token reaches; the same document the Railway CLI sends
 # (railwayapp/cli src/gql/queries/strings/ProjectToken.graphql).
 PROJECT_TOKEN = """
@@ -251,9 +338,8 @@ query ProjectToken {
 # measurements of Railway's dashboard; the same root field as the CLI's Metrics.graphql), requests per
 # status code and latency percentiles (the CLI's HttpMetricsByStatus.graphql and HttpDurationMetrics.graphql),
 # and the environment's volumes, of which the service's own are kept (`VolumeInstance.currentSizeMB`/`sizeMB`).
-# `serviceInstanceLimits` (a JSON scalar: `{containers: {cpu, memoryBytes, pidLimit}}`, as
-# railwayapp/railway-ts-sdk#57 reads it back) gives the limits when `metrics` has no CPU_LIMIT or
-# MEMORY_LIMIT_GB samples in the window.
+# `serviceInstanceLimits` (a JSON scalar, read as RailwayClient's `_instance_limits` says) gives the
+# limits when `metrics` has no CPU_LIMIT or MEMORY_LIMIT_GB samples in the window.
 _METRICS_VARIABLES = """
   $projectId: String
   $serviceId: String!

@@ -116,6 +116,36 @@ def railway_level(level: str) -> str:
     return word
 
 
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a service may use (Railway's merged limits) and how many replicas run it; None when unsaid."""
+
+    memory_gb: float | None
+    vcpus: float | None
+    replicas: int | None
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A volume instance mounted on a service."""
+
+    id: str
+    name: str
+    mount_path: str | None
+    used_mb: float | None
+    size_mb: float | None
+    state: str | None
+
+
+@dataclass(frozen=True)
+class Backups:
+    """A volume's backups, newest first, and the kinds of its backup schedules (DAILY, WEEKLY, MONTHLY)."""
+
+    taken: tuple[datetime, ...]
+    schedules: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class TokenScope:
     """The project and environment a project token reaches, as Railway says (`projectToken`)."""
@@ -323,6 +353,108 @@ class RailwayClient:
             "name": name,
             "redeploys": not skip_deploys,
         }
+
+    # ---- capacity, volumes and backups -------------------------------------------------------
+
+    async def capacity(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Capacity:
+        """The service's merged limits (plan defaults included) and its replica count."""
+        call = "railway service limits"
+        variables = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
+        data = await self._execute(call, docs.SERVICE_CAPACITY, variables, timeout_s, ref=ref)
+        limits = data.get("serviceInstanceLimits")
+        instance = data.get("serviceInstance")
+        limits = limits if isinstance(limits, dict) else {}
+        replicas = instance.get("numReplicas") if isinstance(instance, dict) else None
+        return Capacity(
+            memory_gb=_number(limits.get("memoryGB")),
+            vcpus=_number(limits.get("vCPUs")),
+            replicas=int(replicas) if isinstance(replicas, int | float) else None,
+        )
+
+    async def update_limits(
+        self,
+        ref: RailwayRef,
+        *,
+        memory_gb: float | None = None,
+        vcpus: float | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Set the service's memory and/or vCPU limit; Railway refuses values outside the plan's limits."""
+        call = "railway service limits update"
+        wanted: dict[str, Any] = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
+        if memory_gb is not None:
+            wanted["memoryGB"] = float(memory_gb)
+        if vcpus is not None:
+            wanted["vCPUs"] = float(vcpus)
+        data = await self._execute(call, docs.SERVICE_INSTANCE_LIMITS_UPDATE, {"input": wanted}, timeout_s, ref=ref)
+        if data.get("serviceInstanceLimitsUpdate") is not True:
+            raise ProviderError(call, "Railway did not accept the new limits")
+        return {"action": "limits_update", "service_id": ref.service_id, "memory_gb": memory_gb, "vcpus": vcpus}
+
+    async def update_replicas(
+        self, ref: RailwayRef, replicas: int, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """Set the number of replicas (`serviceInstanceUpdate` with `numReplicas`)."""
+        call = "railway service replicas update"
+        variables = {
+            "serviceId": ref.service_id,
+            "environmentId": ref.environment_id,
+            "input": {"numReplicas": int(replicas)},
+        }
+        data = await self._execute(call, docs.SERVICE_INSTANCE_UPDATE, variables, timeout_s, ref=ref)
+        if data.get("serviceInstanceUpdate") is not True:
+            raise ProviderError(call, "Railway did not accept the new replica count")
+        return {"action": "replicas_update", "service_id": ref.service_id, "replicas": int(replicas)}
+
+    async def volumes(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Volume]:
+        """The volume instances mounted on the service in its environment."""
+        call = "railway volumes"
+        variables = {"environmentId": ref.environment_id, "projectId": ref.project_id}
+        data = await self._execute(call, docs.ENVIRONMENT_VOLUMES, variables, timeout_s, ref=ref)
+        edges = _dig(call, data, "environment", "volumeInstances", "edges")
+        found = []
+        for edge in edges or []:
+            node = edge.get("node") if isinstance(edge, dict) else None
+            if not isinstance(node, dict) or node.get("serviceId") != ref.service_id:
+                continue
+            volume = node.get("volume") if isinstance(node.get("volume"), dict) else {}
+            found.append(
+                Volume(
+                    id=str(node.get("id")),
+                    name=_text(volume.get("name")) or str(node.get("id")),
+                    mount_path=_text(node.get("mountPath")),
+                    used_mb=_number(node.get("currentSizeMB")),
+                    size_mb=_number(node.get("sizeMB")),
+                    state=_text(node.get("state")),
+                )
+            )
+        return found
+
+    async def backups(self, volume_instance_id: str, *, ref: RailwayRef | None = None,
+                      timeout_s: float = DEFAULT_TIMEOUT_S) -> Backups:
+        """The volume's backups (newest first) and whether a backup schedule exists."""
+        call = "railway volume backups"
+        check_id("Railway volume instance id", volume_instance_id)
+        variables = {"volumeInstanceId": volume_instance_id}
+        data = await self._execute(call, docs.VOLUME_BACKUPS, variables, timeout_s, ref=ref)
+        listed = data.get("volumeInstanceBackupList") or []
+        schedules = data.get("volumeInstanceBackupScheduleList") or []
+        moments = (parse_timestamp(b.get("createdAt")) for b in listed if isinstance(b, dict))
+        taken = sorted((t for t in moments if t is not None), reverse=True)
+        kinds = tuple(str(s.get("kind")) for s in schedules if isinstance(s, dict) and s.get("kind"))
+        return Backups(taken=tuple(taken), schedules=kinds)
+
+    async def create_backup(self, volume_instance_id: str, *, name: str | None = None,
+                            ref: RailwayRef | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Take a backup of the volume now; Railway answers with the workflow that makes it."""
+        call = "railway volume backup"
+        check_id("Railway volume instance id", volume_instance_id)
+        variables = {"volumeInstanceId": volume_instance_id, "name": name}
+        data = await self._execute(call, docs.VOLUME_INSTANCE_BACKUP_CREATE, variables, timeout_s, ref=ref)
+        made = data.get("volumeInstanceBackupCreate")
+        if not isinstance(made, dict):
+            raise ProviderError(call, "Railway did not say it started the backup")
+        return {"action": "backup", "volume_instance_id": volume_instance_id, "workflow_id": made.get("workflowId")}
 
     async def delete_variable(
         self, ref: RailwayRef, name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -726,6 +858,10 @@ def _to_deployment(node: dict[str, Any], current_id: str | None) -> Deployment:
     )
 
 
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -859,12 +995,18 @@ def _metrics_observation(data: dict[str, Any], ref: RailwayRef, window_s: int) -
 
 
 def _instance_limits(limits: object) -> tuple[float | None, float | None]:
-    """(vCPUs, GB of memory) from `serviceInstanceLimits`: `{containers: {cpu, memoryBytes}}`; None when absent."""
-    containers = limits.get("containers") if isinstance(limits, dict) else None
-    if not isinstance(containers, dict):
+    """(vCPUs, GB of memory) from `serviceInstanceLimits`, a JSON scalar read in either shape reported:
+    `{containers: {cpu, memoryBytes}}` (railwayapp/railway-ts-sdk#57) or the update input's own keys
+    `{vCPUs, memoryGB}`; None for what is absent."""
+    if not isinstance(limits, dict):
         return None, None
-    cpu, memory = containers.get("cpu"), containers.get("memoryBytes")
+    containers = limits.get("containers")
+    if isinstance(containers, dict):
+        cpu, memory = containers.get("cpu"), containers.get("memoryBytes")
+        memory = memory / 1e9 if isinstance(memory, int | float) else None
+    else:
+        cpu, memory = limits.get("vCPUs"), limits.get("memoryGB")
     return (
         float(cpu) if isinstance(cpu, int | float) and cpu > 0 else None,
-        float(memory) / 1e9 if isinstance(memory, int | float) and memory > 0 else None,
+        float(memory) if isinstance(memory, int | float) and memory > 0 else None,
     )

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from app.core.health_args import HealthUsage, parse_health_args
 from app.flows.health import check_health
 from app.flows.responders import answers_publicly
+from app.slack.commands.capacity import backup_verb, scale_verb
 from app.slack.commands.incident import INCIDENT_VERBS
 from app.slack.commands.logs import logs_verb
 from app.slack.commands.variables import vars_verb
@@ -44,6 +45,8 @@ VERBS["runbook"] = runbook_verb  # @pitcrew runbook <name>: start it in this inc
 VERBS["set"] = set_verb  # @pitcrew set <service> NAME: a form for the value (never typed in the channel)
 VERBS["unset"] = unset_verb  # @pitcrew unset <service> NAME
 VERBS["vars"] = vars_verb  # @pitcrew vars <service> / vars compare <a> <b>: masked, responders only
+VERBS["scale"] = scale_verb  # @pitcrew scale <service> memory 2GB|cpu 2|replicas 3: a proposal
+VERBS["backup"] = backup_verb  # @pitcrew backup <service>: a proposal to back up its Railway volume
 
 
 def help_text() -> str:

@@ -30,7 +30,7 @@ async def card_for(db_url, fake_slack, sandbox: Sandbox, text: str = "api", **ca
 
 
 async def test_a_quiet_service_is_ok_with_its_metrics_shown(db_url, fake_slack, sandbox: Sandbox):
-    sandbox.world.add_volume("api", "/data", used_mb=1000, size_mb=5000)
+    sandbox.world.add_volume("api", "data", mount_path="/data", used_mb=1000, size_mb=5000)
     card = await card_for(db_url, fake_slack, sandbox)
     text = section_of(card, "api")
     assert ":large_green_circle: *api* (railway): ok" in text
@@ -66,7 +66,7 @@ async def test_limits_come_from_service_instance_limits_when_metrics_have_none(d
 
 
 async def test_a_full_volume_is_degraded(db_url, fake_slack, sandbox: Sandbox):
-    sandbox.world.add_volume("api", "/data", used_mb=4600, size_mb=5000)
+    sandbox.world.add_volume("api", "data", mount_path="/data", used_mb=4600, size_mb=5000)
     text = section_of(await card_for(db_url, fake_slack, sandbox), "api")
     assert "degraded" in text and "disk /data 92% of 5.0 GB, over 85%" in text
 

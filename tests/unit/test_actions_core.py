@@ -38,6 +38,9 @@ def test_every_provider_action_of_the_issue_exists():
         ("railway", "rollback"), ("railway", "restart"), ("railway", "redeploy"), ("railway", "stop"),
         ("railway", "set_variable"), ("vercel", "rollback"), ("vercel", "promote"),
         ("postgres", "terminate_idle_sessions"),
+        # issue 16: scaling and backups; a Railway-hosted PostgreSQL restarts and backs up
+        ("railway", "scale"), ("railway", "backup"), ("postgres", "restart"), ("postgres", "backup"),
+        ("postgres", "scale"),
         # issue 15: variables changed from Slack, and redeploy for Vercel
         ("railway", "unset_variable"), ("vercel", "set_variable"), ("vercel", "unset_variable"), ("vercel", "redeploy"),
     }
@@ -56,7 +59,10 @@ def _exists(provider: str, kind: str) -> bool:
     ("provider", "kind", "said"),
     [
         ("postgres", "rollback", "postgres services have no rollback (rollback works on railway and vercel services)"),
-        ("vercel", "restart", "vercel services have no restart (restart works on railway services); available here"),
+        (
+            "vercel", "restart",
+            "vercel services have no restart (restart works on postgres and railway services); available here",
+        ),
         ("http", "rollback", "pitcrew has no actions for http services"),
         ("railway", "nuke", "there is no action 'nuke'"),
     ],

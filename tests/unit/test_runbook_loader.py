@@ -88,10 +88,10 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "rb.yml:3: unknown key `colour` in a runbook; expected: name, title, description, applies, steps"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - check: helth\n",
      "rb.yml:5: unknown check 'helth' (did you mean `health`?); expected one of: "
-     "health, deployment, db_connections, slow_queries, log_errors, variables, metrics"),
+     "health, deployment, db_connections, slow_queries, log_errors, variables, backup, metrics"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - action: reboot\n",
      "rb.yml:5: unknown action 'reboot'; expected one of: "
-     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions"),
+     "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions, scale, backup"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - shout: hi\n",
      "rb.yml:5: a step needs exactly one of check, action, say, choose, notify; found none"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n    check: health\n",
@@ -130,7 +130,7 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
      "rb.yml:6: redeploy must be true or false"),
     ("name: a\ntitle: A\nsteps:\n  - action: restart\n    idle_minutes: 3\n",
      "rb.yml:5: unknown key `idle_minutes` in an action step (restart); "
-     "expected: id, title, next, action, service"),
+     "expected: id, title, next, action, service, target"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n    link: railway dashboard\n",
      "rb.yml:5: link 'railway dashboard' is not a URL (expected http:// or https://)"),
     ("name: a\ntitle: A\nsteps:\n  - say: [not, text]\n",

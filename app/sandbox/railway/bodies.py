@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.sandbox.railway.logs import parse_filter, railway_severity
-from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, RailwayWorld
+from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, FakeVolume, RailwayWorld
 
 
 def iso(moment: datetime) -> str:
@@ -127,7 +127,7 @@ def metrics_json(
 ) -> list[dict[str, Any]]:
     levels = service.metrics
     moments = _steps(start, end, step_s)
-    constant = {"CPU_USAGE": levels.cpu, "CPU_LIMIT": levels.cpu_limit, "MEMORY_LIMIT_GB": levels.memory_limit_gb}
+    constant = {"CPU_USAGE": levels.cpu, "CPU_LIMIT": service.vcpus, "MEMORY_LIMIT_GB": service.memory_gb}
     results = []
     for measurement in measurements:
         if measurement == "MEMORY_USAGE_GB":
@@ -170,13 +170,6 @@ def http_duration_json(service: FakeService, start: datetime, end: datetime, ste
     return {"samples": samples if service.metrics.requests_per_minute > 0 else []}
 
 
-def instance_limits_json(service: FakeService) -> dict[str, Any]:
-    """`serviceInstanceLimits`, a JSON scalar in the schema, shaped as Railway reads it back:
-    `{containers: {cpu, memoryBytes, pidLimit}}` (railwayapp/railway-ts-sdk#57)."""
-    levels = service.metrics
-    return {"containers": {"cpu": levels.cpu_limit, "memoryBytes": int(levels.memory_limit_gb * 1e9), "pidLimit": None}}
-
-
 def volume_instances_json(world: RailwayWorld, environment_id: str) -> dict[str, Any]:
     """The environment's volume instances (`Environment.volumeInstances`, a Relay connection)."""
     edges = [
@@ -186,3 +179,40 @@ def volume_instances_json(world: RailwayWorld, environment_id: str) -> dict[str,
         for v in s.volumes
     ]
     return {"edges": edges}
+
+
+def limits_json(service: FakeService) -> dict[str, Any]:
+    """serviceInstanceLimits is a JSON scalar; its keys are the update input's (`vCPUs`, `memoryGB`),
+    as clients of the API read them back (schema: ServiceInstanceLimitsUpdateInput)."""
+    return {"vCPUs": service.vcpus, "memoryGB": service.memory_gb}
+
+
+def volume_json(service: FakeService, volume: FakeVolume) -> dict[str, Any]:
+    """A VolumeInstance with the fields the CLI's EnvironmentInstances query reads."""
+    return {
+        "id": volume.id,
+        "serviceId": service.id,
+        "mountPath": volume.mount_path,
+        "currentSizeMB": volume.used_mb,
+        "sizeMB": volume.size_mb,
+        "state": "READY",
+        "volume": {"id": f"vol-{volume.id[:8]}", "name": volume.name},
+    }
+
+
+def backups_json(volume: FakeVolume) -> dict[str, Any]:
+    """volumeInstanceBackupList and volumeInstanceBackupScheduleList (VolumeInstanceBackup and
+    VolumeInstanceBackupSchedule in Railway's schema)."""
+    crons = {"DAILY": "0 3 * * *", "WEEKLY": "0 3 * * 0", "MONTHLY": "0 3 1 * *"}
+    return {
+        "volumeInstanceBackupList": [
+            {"id": bid, "name": name, "createdAt": iso(at), "expiresAt": None, "usedMB": int(volume.used_mb),
+             "scheduleId": None}
+            for bid, at, name in volume.backups
+        ],
+        "volumeInstanceBackupScheduleList": [
+            {"id": f"sched-{kind.lower()}", "kind": kind, "cron": crons.get(kind, "0 3 * * *"), "name": kind.title(),
+             "retentionSeconds": 7 * 86400}
+            for kind in volume.schedules
+        ],
+    }

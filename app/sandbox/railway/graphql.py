@@ -137,6 +137,12 @@ class FakeRailway:
             "ProjectToken": self._project_token,
             "ServiceMetrics": self._service_metrics,
             "LatestDeploymentWithMetrics": self._latest_deployment_with_metrics,
+            "ServiceCapacity": self._capacity,
+            "ServiceInstanceLimitsUpdate": self._limits_update,
+            "ServiceInstanceUpdate": self._instance_update,
+            "EnvironmentVolumes": self._environment_volumes,
+            "VolumeBackups": self._volume_backups,
+            "VolumeInstanceBackupCreate": self._backup_create,
         }
 
     @classmethod
@@ -307,6 +313,54 @@ class FakeRailway:
         )
         return {"variableUpsert": True}
 
+    def _capacity(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        service = self._service(v.get("serviceId"), v.get("environmentId"), principal)
+        return {
+            "serviceInstanceLimits": bodies.limits_json(service),
+            "serviceInstance": {"id": f"si-{service.id[:8]}", "numReplicas": service.replicas},
+        }
+
+    def _limits_update(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        wanted = v.get("input") or {}
+        service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal, None)
+        memory, vcpus = wanted.get("memoryGB"), wanted.get("vCPUs")
+        self.world.update_limits(
+            service.id,
+            memory_gb=float(memory) if isinstance(memory, int | float) else None,
+            vcpus=float(vcpus) if isinstance(vcpus, int | float) else None,
+        )
+        return {"serviceInstanceLimitsUpdate": True}
+
+    def _instance_update(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        service = self._service(v.get("serviceId"), v.get("environmentId"), principal, None)
+        replicas = (v.get("input") or {}).get("numReplicas")
+        if isinstance(replicas, int):
+            self.world.update_replicas(service.id, replicas)
+        return {"serviceInstanceUpdate": True}
+
+    def _environment_volumes(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        environment = v.get("environmentId")
+        services = [
+            s for s in self.world.services.values()
+            if s.environment_id == environment and principal.may(s)
+            and (v.get("projectId") in (None, s.project_id))
+        ]
+        edges = [{"node": bodies.volume_json(s, vol)} for s in services for vol in s.volumes]
+        return {"environment": {"volumeInstances": {"edges": edges}}}
+
+    def _volume_backups(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        service, volume = self.world.volume(str(v.get("volumeInstanceId")))
+        if not principal.may(service):
+            raise GraphQLFailure("Not Authorized")
+        return bodies.backups_json(volume)
+
+    def _backup_create(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        service, volume = self.world.volume(str(v.get("volumeInstanceId")))
+        if not principal.may(service):
+            raise GraphQLFailure("Not Authorized")
+        name = v.get("name") if isinstance(v.get("name"), str) else None
+        return {"volumeInstanceBackupCreate": {"workflowId": self.world.backup(volume.id, name)}}
+
     def _variable_delete(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         # VariableDelete as the Railway CLI sends it (refdata/railway/cli-gql/mutations/strings/VariableDelete.graphql)
         wanted = v.get("input") or {}
@@ -396,7 +450,7 @@ class FakeRailway:
             "metrics": bodies.metrics_json(self.world, service, measurements, start, end, sample_s),
             "httpMetricsGroupedByStatus": bodies.http_by_status_json(service, start, end, step_s),
             "httpDurationMetrics": bodies.http_duration_json(service, start, end, step_s),
-            "serviceInstanceLimits": bodies.instance_limits_json(service),
+            "serviceInstanceLimits": bodies.limits_json(service),
             "environment": {"volumeInstances": bodies.volume_instances_json(self.world, service.environment_id)},
         }
 

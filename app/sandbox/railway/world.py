@@ -67,28 +67,17 @@ class FakeDeployment:
 
 
 @dataclass
-class FakeVolume:
-    """A volume attached to a service: Railway's `VolumeInstance` (mountPath, currentSizeMB, sizeMB)."""
-
-    mount_path: str
-    used_mb: float
-    size_mb: float = 5000.0  # 5 GB: a Pro volume's default size (docs.railway.com reference/volumes)
-
-
-@dataclass
 class FakeMetrics:
     """What Railway measures of a service, as steady levels (the sandbox's traffic does not vary).
 
     Units as Railway's `MetricMeasurement`s have them (refdata/railway/schema.json): CPU in vCPUs,
-    memory in GB; the limits default to 8 vCPU / 8 GB, the Hobby plan's per-service maximum
-    (docs.railway.com reference/pricing/plans). HTTP: requests per minute, the share answered 5xx,
+    memory in GB; the limits (CPU_LIMIT, MEMORY_LIMIT_GB) are the service's own (`FakeService.vcpus`,
+    `memory_gb`, which a scale changes). HTTP: requests per minute, the share answered 5xx,
     and the p95 latency in milliseconds, as `httpMetricsGroupedByStatus` / `httpDurationMetrics` serve them.
     """
 
     cpu: float = 0.25
-    cpu_limit: float = 8.0
     memory_gb: float = 0.4
-    memory_limit_gb: float = 8.0
     requests_per_minute: float = 120.0
     error_ratio: float = 0.0
     p95_ms: float = 180.0
@@ -105,8 +94,27 @@ class FakeService:
     deployments: list[FakeDeployment] = field(default_factory=list)  # newest first
     variables: dict[str, str] = field(default_factory=dict)
     sealed: set[str] = field(default_factory=set)  # names whose value Railway never returns
-    metrics: FakeMetrics = field(default_factory=FakeMetrics)
+    # serviceInstanceLimits: "the merged resource limits for a service instance (includes plan
+    # defaults)" (Railway's schema); the sandbox's plan default is 8 vCPU / 8 GB, Hobby's ceiling.
+    memory_gb: float = 8.0
+    vcpus: float = 8.0
+    replicas: int = 1  # ServiceInstance.numReplicas
     volumes: list[FakeVolume] = field(default_factory=list)
+    metrics: FakeMetrics = field(default_factory=lambda: FakeMetrics())
+
+
+@dataclass
+class FakeVolume:
+    """A volume instance mounted on a service, and its backups (Railway's VolumeInstance and
+    VolumeInstanceBackup types; schedules are VolumeInstanceBackupSchedule kinds DAILY/WEEKLY/MONTHLY)."""
+
+    id: str
+    name: str
+    mount_path: str = "/var/lib/postgresql/data"
+    size_mb: int = 5000
+    used_mb: float = 420.0
+    backups: list[tuple[str, datetime, str | None]] = field(default_factory=list)  # (id, created, name)
+    schedules: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -147,6 +155,7 @@ class RailwayWorld:
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
+        self.limit_updates = 0  # limits and replica changes accepted, for tests counting them
         self._released = asyncio.Event()
         self._released.set()
 
@@ -370,12 +379,19 @@ class RailwayWorld:
         return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
 
     def set_metrics(self, service: str, **levels: float | bool) -> FakeMetrics:
-        """Change what Railway measures of the service from now on (`cpu=6.5`, `error_ratio=0.05`, ...)."""
-        metrics = self.service(service).metrics
+        """Change what Railway measures of the service from now on (`cpu=6.5`, `error_ratio=0.05`, ...);
+        `cpu_limit` and `memory_limit_gb` set the service's limits (`vcpus`, `memory_gb`)."""
+        target = self.service(service)
+        metrics = target.metrics
         for key, value in levels.items():
-            if not hasattr(metrics, key) or key == "oom_at":
+            if key == "cpu_limit":
+                target.vcpus = float(value)
+            elif key == "memory_limit_gb":
+                target.memory_gb = float(value)
+            elif not hasattr(metrics, key) or key == "oom_at":
                 raise KeyError(f"no metric {key!r} in the sandbox")
-            setattr(metrics, key, value if isinstance(value, bool) else float(value))
+            else:
+                setattr(metrics, key, value if isinstance(value, bool) else float(value))
         return metrics
 
     def oom(self, service: str, at: datetime | None = None) -> None:
@@ -383,20 +399,16 @@ class RailwayWorld:
         instance was killed and started again empty, which is how Railway's memory graph shows it."""
         self.service(service).metrics.oom_at.append(at or self.clock())
 
-    def add_volume(self, service: str, mount_path: str, used_mb: float, size_mb: float = 5000.0) -> FakeVolume:
-        volume = FakeVolume(mount_path, used_mb, size_mb)
-        self.service(service).volumes.append(volume)
-        return volume
-
     def memory_at(self, service: str, moment: datetime, step_s: int) -> float:
         """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next."""
-        metrics = self.service(service).metrics
+        target = self.service(service)
+        metrics = target.metrics
         for oom in metrics.oom_at:
             offset = (moment - oom).total_seconds()
             if -step_s < offset <= 0:
-                return metrics.memory_limit_gb
+                return target.memory_gb
             if 0 < offset <= step_s:
-                return min(metrics.memory_gb, 0.1 * metrics.memory_limit_gb)
+                return min(metrics.memory_gb, 0.1 * target.memory_gb)
         return metrics.memory_gb
 
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
@@ -463,6 +475,61 @@ class RailwayWorld:
         current = self.current(service.id)
         if not skip_deploys and current is not None:
             self.redeploy(current.id, reason="variableChange")
+
+    # The plan's ceiling the sandbox enforces: Railway refuses limits above the plan's ("Hobby: up to
+    # 8 vCPU / 8 GB RAM per service", docs.railway.com/reference/pricing/plans); the message is the sandbox's.
+    plan_max_memory_gb = 8.0
+    plan_max_vcpus = 8.0
+
+    def update_limits(self, service_id: str, *, memory_gb: float | None, vcpus: float | None) -> None:
+        """serviceInstanceLimitsUpdate: the new limits are kept; like every instance change made through
+        the API they apply on the next deployment (station.railway.com, "apply new variables in
+        deployment"), so nothing redeploys here."""
+        service = self.services[service_id]
+        if memory_gb is not None and not 0 < memory_gb <= self.plan_max_memory_gb:
+            raise GraphQLFailure(f"Memory limit must be at most {self.plan_max_memory_gb:g} GB on your plan")
+        if vcpus is not None and not 0 < vcpus <= self.plan_max_vcpus:
+            raise GraphQLFailure(f"vCPU limit must be at most {self.plan_max_vcpus:g} on your plan")
+        if memory_gb is not None:
+            service.memory_gb = memory_gb
+        if vcpus is not None:
+            service.vcpus = vcpus
+        self.limit_updates += 1
+
+    def update_replicas(self, service_id: str, replicas: int) -> None:
+        """serviceInstanceUpdate(input: {numReplicas}); at most 50 (docs.railway.com/cli/scale)."""
+        if not 0 <= replicas <= 50:
+            raise GraphQLFailure("A maximum of 50 total replicas is supported")
+        self.services[service_id].replicas = replicas
+        self.limit_updates += 1
+
+    def add_volume(
+        self, service: str, name: str = "postgres-volume", *, schedules: Iterable[str] = (),
+        mount_path: str | None = None, used_mb: float | None = None, size_mb: int | None = None,
+    ) -> FakeVolume:
+        volume = FakeVolume(id=str(uuid.uuid4()), name=name, schedules=list(schedules))
+        if mount_path is not None:
+            volume.mount_path = mount_path
+        if used_mb is not None:
+            volume.used_mb = used_mb
+        if size_mb is not None:
+            volume.size_mb = size_mb
+        self.service(service).volumes.append(volume)
+        return volume
+
+    def volume(self, volume_instance_id: str) -> tuple[FakeService, FakeVolume]:
+        for service in self.services.values():
+            for volume in service.volumes:
+                if volume.id == volume_instance_id:
+                    return service, volume
+        raise GraphQLFailure("Volume instance not found")
+
+    def backup(self, volume_instance_id: str, name: str | None = None, at: datetime | None = None) -> str:
+        """volumeInstanceBackupCreate: a backup of the volume, answered with a workflow id (WorkflowId)."""
+        _, volume = self.volume(volume_instance_id)
+        volume.backups.insert(0, (str(uuid.uuid4()), at or self.clock(), name))
+        volume.backups.sort(key=lambda b: b[1], reverse=True)
+        return f"workflow-{uuid.uuid4().hex[:12]}"
 
     def delete_variable(self, service_id: str, name: str) -> None:
         """`variableDelete`: the variable is gone and the service redeploys with the change.

@@ -122,6 +122,12 @@ def _what(p: Proposal) -> str:
         lines.extend(_variable_lines(p))
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
+    elif p.kind in ("scale", "backup"):
+        if p.current is not None:
+            lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
+        also = side_effects(p.provider, p.kind)
+        if also:
+            lines.append(f"*Also:* {escape(also)}")
     elif p.kind == "terminate_idle_sessions" and p.sessions is not None:
         preview = p.sessions
         lines.append(
