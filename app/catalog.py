@@ -8,13 +8,14 @@ the wrong service at the worst moment.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
@@ -24,12 +25,18 @@ from app.core.postgres_dsn import PLATFORM_ROLES
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,}$"
+SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
+SLACK_GROUP = r"^S[A-Z0-9]{2,}$"
+SLACK_USER_GROUP_OR_ONCALL = r"^(?:[USW][A-Z0-9]{2,}|oncall:[a-z0-9][a-z0-9_-]{0,30})$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 _PATTERN_MEANING = {
     SLACK_USER_OR_GROUP: "a Slack user id (U...) or user group id (S...)",
     SLACK_CHANNEL: "a Slack channel id (C...)",
     ENV_NAME: "an environment variable name",
+    SLACK_USER: "a Slack user id (U...)",
+    SLACK_GROUP: "a Slack user group id (S...)",
+    SLACK_USER_GROUP_OR_ONCALL: "a Slack user id (U...), user group id (S...) or oncall:<rotation>",
 }
 
 
@@ -48,7 +55,9 @@ class _Strict(BaseModel):
 
 class EscalationStep(_Strict):
     after_minutes: int = Field(ge=0)
-    notify: list[Annotated[str, Field(pattern=SLACK_USER_OR_GROUP)]] = Field(min_length=1)
+    notify: list[Annotated[str, Field(pattern=SLACK_USER_GROUP_OR_ONCALL)]] = Field(min_length=1)
+    """Slack users or groups, or `oncall:<rotation>`: whoever that rotation has on call when the step
+    runs (app/flows/oncall.py); the rotation must be one of `oncall.rotations`."""
     severities: list[Literal["SEV1", "SEV2", "SEV3", "SEV4"]] | None = None
 
 
@@ -377,11 +386,152 @@ class WeeklyReportConfig(_Strict):
         return slack.updates_channel or slack.alerts_channel
 
 
+ROTATION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
+_WEEKDAY_WORDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hh_mm(value: str) -> str:
+    """`09:00`: a local time of day, 00:00 to 23:59 (24:00 for the end of a restriction)."""
+    match = re.fullmatch(r"([01]?[0-9]|2[0-4]):([0-5][0-9])", str(value).strip())
+    if match is None or (int(match.group(1)) == 24 and match.group(2) != "00"):
+        raise ValueError(f"{value!r} is not a time of day (HH:MM, e.g. 09:00)")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+    return value
+
+
+class RestrictConfig(_Strict):
+    """`restrict:` working hours of a daytime rotation: on the listed days from `from` to `to`, local
+    time; outside them nobody from the rotation is on call."""
+
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAY_WORDS[:5]), min_length=1)
+    start: str = Field(default="09:00", validation_alias=AliasChoices("from", "start"))
+    end: str = Field(default="18:00", validation_alias=AliasChoices("to", "end"))
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        """`[mon, tue]`, or a range `[mon..fri]` as written in the issue."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return value
+        days: list[str] = []
+        for item in value:
+            word = str(item).strip().lower()
+            first, dots, last = word.partition("..")
+            ends = [first[:3], last[:3]] if dots else [word[:3]]
+            for end in ends:
+                if end not in _WEEKDAY_WORDS:
+                    raise ValueError(f"{item!r} is not a weekday (mon, tue, ... sun, or a range mon..fri)")
+            if dots:
+                a, b = _WEEKDAY_WORDS.index(ends[0]), _WEEKDAY_WORDS.index(ends[1])
+                days += [_WEEKDAY_WORDS[i % 7] for i in range(a, a + (b - a) % 7 + 1)]
+            else:
+                days.append(ends[0])
+        return list(dict.fromkeys(days))
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _times(cls, value: Any) -> Any:
+        return _hh_mm(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RestrictConfig:
+        if self.start >= self.end:
+            raise ValueError(f"restrict: `from` ({self.start}) must come before `to` ({self.end})")
+        return self
+
+
+class RotationConfig(_Strict):
+    """One rotation: its members take turns of `length` (daily, weekly or a number of hours),
+    handing off at `handoff` local time in `timezone`, counted from `anchor` (the date the first
+    member's first shift starts), so who is on call is computed, never stored."""
+
+    members: list[Annotated[str, Field(pattern=SLACK_USER)]] = Field(min_length=1)
+    length: Literal["daily", "weekly"] | int = "weekly"
+    handoff: str = "09:00"
+    timezone: str = "UTC"
+    anchor: date
+    restrict: RestrictConfig | None = None
+
+    @field_validator("members", mode="after")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a member is listed twice")
+        return value
+
+    @field_validator("length", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        """`daily`, `weekly`, or hours: `12`, `12h`."""
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("daily", "weekly"):
+                return word
+            match = re.fullmatch(r"([0-9]+)\s*h?", word)
+            if match is None:
+                raise ValueError(f"{value!r} is not a length: daily, weekly or a number of hours (12h)")
+            value = int(match.group(1))
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= 24 * 28:
+            raise ValueError(f"{value} hours: a shift lasts 1 to {24 * 28} hours")
+        return value
+
+    @field_validator("handoff", mode="before")
+    @classmethod
+    def _handoff(cls, value: Any) -> Any:
+        text = _hh_mm(value)
+        if text == "24:00":
+            raise ValueError("24:00 is not a hand-off time: use 00:00")
+        return text
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+
 class ReportsConfig(_Strict):
     """`reports:` the managers' view of a period. Off by default: no `weekly` key, no weekly post
     (`/incident report` works regardless)."""
 
     weekly: WeeklyReportConfig | None = None
+
+
+class OncallConfig(_Strict):
+    """`oncall:` the rotations (app/core/oncall.py computes who is on call from them; nothing about a
+    shift is stored but overrides), the user group kept pointing at the primary, and where the
+    hand-off summary goes (the alerts channel)."""
+
+    rotations: dict[str, RotationConfig] = Field(min_length=1)
+    slack_group: str | None = Field(default=None, pattern=SLACK_GROUP)
+    """A Slack user group (S...) set to whoever `group_rotation` has on call at each hand-off, so
+    `@oncall` reaches the right person."""
+    group_rotation: str = "primary"
+
+    @field_validator("rotations")
+    @classmethod
+    def _rotation_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not ROTATION_NAME.match(name):
+                raise ValueError(f"rotation name {name!r}: use lowercase letters, digits, - and _")
+        return value
+
+    @model_validator(mode="after")
+    def _group_rotation_known(self) -> OncallConfig:
+        if self.slack_group is not None and self.group_rotation not in self.rotations:
+            raise ValueError(
+                f"oncall.group_rotation: unknown rotation {self.group_rotation!r}; "
+                f"known rotations: {', '.join(sorted(self.rotations))}"
+            )
+        return self
 
 
 class Catalog(_Strict):
@@ -396,6 +546,20 @@ class Catalog(_Strict):
     logs: LogsConfig = Field(default_factory=LogsConfig)
     thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    oncall: OncallConfig | None = None
+
+    @model_validator(mode="after")
+    def _oncall_rotations_known(self) -> Catalog:
+        """`oncall:<rotation>` in an escalation step names a rotation of `oncall.rotations`."""
+        known = set(self.oncall.rotations) if self.oncall is not None else set()
+        for index, step in enumerate(self.slack.escalation):
+            for who in step.notify:
+                if who.startswith("oncall:") and who.removeprefix("oncall:") not in known:
+                    raise ValueError(
+                        f"slack.escalation.{index}.notify: {who!r} names no rotation of oncall.rotations "
+                        f"(known: {', '.join(sorted(known)) or 'none, add an oncall: block'})"
+                    )
+        return self
 
     @field_validator("services")
     @classmethod

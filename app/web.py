@@ -26,6 +26,7 @@ from app.slack.ack_runner import drain_listeners
 from app.slack.audit_jobs import schedule_anchor
 from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
+from app.slack.oncall_jobs import schedule_handoffs
 from app.slack.report_jobs import schedule_weekly_report
 from app.status_page import status_routes
 from app.web_limits import BodyRefused, read_body, slack_refusal, with_body
@@ -75,6 +76,7 @@ def build_web_app(
         await schedule_purge(deps)
         await schedule_anchor(deps)
         await schedule_weekly_report(deps)
+        await schedule_handoffs(deps)
         await schedule_settling_of_running(deps)
         runner = JobRunner(
             deps, handlers=slack_job_handlers(slack_app), may_start=in_flight.quiet_or_overdue, poll_s=job_poll_s

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.core.chat_text import plain_text
+from app.core.durations import EXAMPLES as DURATION_EXAMPLES
+from app.core.durations import looks_like_duration
 from app.core.incidents import BadIncidentValue, parse_incident_id, parse_role, parse_severity, parse_state
 from app.core.period_report import BadPeriod, parse_period
 from app.core.silences import USAGE as SILENCE_USAGE
@@ -37,6 +39,9 @@ a title starting `security:` declares a security incident, private on the status
 • `/incident <id> silence <duration> [reason]` (up to 7d) · `/incident <id> unsilence`
 • `/incident maintenance <service ...> <duration> [at <start>] <reason>` · `/incident maintenance list|cancel <n>`
 • `/incident report [7d|30d]` — the period's incidents by service and severity, MTTA/MTTR, with a chart
+• `/incident oncall` — who is on call now and next, and the hand-offs of the coming two weeks
+• `/incident oncall override <@user> <duration> [rotation]` — hand them the shift \
+(default rotation: primary) for a while, e.g. `/incident oncall override @bob 4h`
 An id is 42 or INC-42. Inside an incident thread, mention me with the same verbs: \
 `@pitcrew ack`, `@pitcrew update <text>`, `@pitcrew sev SEV1`, `@pitcrew resolve <summary>`, \
 `@pitcrew silence 2h [reason]`, `@pitcrew unsilence`, `@pitcrew split <source>` (or a service, or `source:service`)."""
@@ -96,6 +101,7 @@ class IncidentCommand:
     duration: timedelta | None = None
     other_id: int | None = None  # `merge`: the incident merged into this one
     days: int | None = None  # `report`: the period, 7 or 30
+    rotation: str | None = None  # `oncall_override`: the rotation (`text` is the duration as typed)
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -111,6 +117,8 @@ def parse_incident_command(text: str | None) -> IncidentCommand:
         raise IncidentUsage()
     if head == "declare":
         return _declare(rest.strip())
+    if head == "oncall":
+        return _oncall(rest.strip())
     if head == "maintenance":  # read by app/core/maintenance.py, which needs the catalog's services
         return IncidentCommand(verb="maintenance", text=rest.strip())
     if head == "report":
@@ -198,6 +206,30 @@ def _verb(incident_id: int, verb: str, verb_word: str, rest: str) -> IncidentCom
         return IncidentCommand(verb="split", incident_id=incident_id, text=plain_text(rest))
     shown = verb_word[:40] or "(nothing)"
     raise IncidentUsageError(f"`{shown}` is not something I can do to an incident")
+
+
+OVERRIDE_USAGE = "`/incident oncall override <@user> <duration> [rotation]`, e.g. `/incident oncall override @bob 4h`"
+
+
+def _oncall(rest: str) -> IncidentCommand:
+    """`oncall` (the board) or `oncall override <@user> <duration> [rotation]` (rotation: primary)."""
+    if not rest:
+        return IncidentCommand(verb="oncall")
+    words = rest.split()
+    if words[0].lower() != "override":
+        raise IncidentUsageError(f"`oncall` takes nothing after it, or `override`: {OVERRIDE_USAGE}")
+    if len(words) not in (3, 4):
+        raise IncidentUsageError(f"`oncall override` needs a person and a duration: {OVERRIDE_USAGE}")
+    try:
+        user = parse_user(words[1])
+    except BadIncidentValue as err:
+        raise IncidentUsageError(f"{err}. {OVERRIDE_USAGE}") from None
+    if not looks_like_duration(words[2]):
+        raise IncidentUsageError(
+            f"`{words[2][:40]}` is not a duration: use a number and a unit, {DURATION_EXAMPLES}. {OVERRIDE_USAGE}"
+        )
+    rotation = words[3].lower().removeprefix("oncall:") if len(words) == 4 else "primary"
+    return IncidentCommand(verb="oncall_override", user=user, text=words[2], rotation=rotation)
 
 
 def _declare(rest: str) -> IncidentCommand:

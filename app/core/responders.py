@@ -33,6 +33,7 @@ RESPONDER_VERBS: frozenset[str] = frozenset({
     "maintenance",
     "merge",
     "split",
+    "oncall_override",
 })
 """The `/incident` and `@pitcrew` verbs that change an incident or what others are told of it.
 A new such verb is gated by adding its name here; the verbs that only read (list, show, timeline,

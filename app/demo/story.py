@@ -169,6 +169,16 @@ async def healthy_at_first(story: Story) -> None:
     expect("down" not in cards[-1].text.lower(), f"before the break, /health says: {cards[-1].text!r}")
 
 
+async def who_is_on_call(story: Story) -> None:
+    mark = story.mark()
+    await story.type("/incident oncall")
+    answers = story.since(mark)
+    expect(answers, "/incident oncall answered nothing")
+    board = _text(answers[-1])
+    expect("primary" in board and "Hand-offs of the coming 14 days" in board,
+           f"/incident oncall does not show the primary rotation: {board[:200]!r}")
+
+
 async def api_breaks(story: Story) -> None:
     mark = story.mark()
     await story.type("demo break api")
@@ -492,6 +502,7 @@ def _without_runbooks() -> bool:
 
 STEPS: Sequence[Step] = (
     Step("everything is healthy at first", healthy_at_first),
+    Step("who is on call: now, next, and two weeks of hand-offs", who_is_on_call),
     Step("api crashes; UptimeRobot alerts; an incident thread opens", api_breaks),
     Step("acknowledge and set the severity from the thread", acknowledge_and_assess),
     Step("the backend-down runbook is offered; Run posts its first update", runbook_offered_and_started,

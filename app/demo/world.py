@@ -52,6 +52,7 @@ from app.store.migrate import upgrade_async
 log = logging.getLogger("pitcrew.demo")
 
 DEMO_USER = "U0DEMO"
+DEMO_TEAMMATE = "U0DEMOMATE"  # the demo's on-call rotation takes turns between you and them
 ALERTS_CHANNEL = "C0ALERTS"
 UPDATES_CHANNEL = "C0UPDATES"
 BROKEN_SERVICE = "api"  # the service with a health URL, watched by the sandbox UptimeRobot
@@ -101,6 +102,15 @@ slack:
   operators: [{DEMO_USER}]            # you: the demo's user may confirm destructive actions
   escalation:
     - {{after_minutes: 0, notify: [{DEMO_USER}]}}
+    - {{after_minutes: 30, notify: [oncall:primary]}}   # whoever is on call when nobody acked in 30 min
+oncall:                           # `/incident oncall` shows who is on call now, next, and two weeks of hand-offs
+  rotations:
+    primary:
+      members: [{DEMO_USER}, {DEMO_TEAMMATE}]
+      length: daily
+      handoff: "09:00"
+      timezone: Europe/Paris
+      anchor: 2026-01-05
 services:
   api:
     provider: railway

@@ -32,6 +32,7 @@ from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import escalation_steps, first_responder_ids, policy_of
 from app.flows.incident_views import get_view, load
 from app.flows.incidents import resolved_bookkeeping
+from app.flows.oncall import resolve_targets
 from app.flows.postmortem import postmortem
 from app.store import alert_joins, slack_pace
 from app.store import incidents as store
@@ -86,7 +87,12 @@ async def escalate_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: i
             text += " Nobody further to escalate to in pitcrew.yml (slack.escalation)."
         else:
             text += " Escalating."
-        notify = due.step.notify if due.step is not None else ()
+        # `oncall:<rotation>` is whoever is on call now, not when the incident opened (a hand-off
+        # may have passed since).
+        paged = await resolve_targets(session, deps, due.step.notify if due.step is not None else (), now)
+        notify = paged.ids
+        if paged.on_call:
+            text += f" ({paged.said()})"
         await store.add_event(
             session,
             incident_id,

@@ -18,6 +18,7 @@ from app.flows.incident_deadlines import schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import first_responder_ids, policy_of
 from app.flows.incident_views import get_view, load
+from app.flows.oncall import Paged, resolve_targets
 from app.store import alert_joins
 from app.store import incidents as store
 from app.store.db import transaction
@@ -40,11 +41,17 @@ async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int, *, 
             async with transaction(deps.sessions) as session:
                 await store.set_deploy(session, incident_id, deploy)
             view = replace(view, deploy=deploy)
-    notify = first_responder_ids(deps, view.severity) if page else ()
-    channel, ts = await notifier.post_root(view, notify=notify)
     now = deps.clock()
+    paged = Paged(())
+    if page:  # `oncall:<rotation>` is whoever is on call now
+        async with transaction(deps.sessions) as session:
+            paged = await resolve_targets(session, deps, first_responder_ids(deps, view.severity), now)
+    channel, ts = await notifier.post_root(view, notify=paged.ids, oncall=paged.said())
     async with transaction(deps.sessions) as session:
         first = await store.set_root(session, incident_id, channel=channel, ts=ts)
+        if first and paged.on_call:  # the timeline keeps who was on call when it opened
+            who = ", ".join("@" + i for i in paged.ids) or "nobody"
+            await store.add_event(session, incident_id, at=now, kind="paged", text=f"Paged {who} ({paged.said()})")
         current = await get_view(session, incident_id)
         if first and current.occurrences != view.occurrences:
             # Alerts joined while the root was being posted: show them at the next spaced edit.

@@ -22,6 +22,7 @@ from app.core.incidents import IncidentView
 from app.flows.incident_policy import first_responder_ids
 from app.flows.incident_timeline import record_event
 from app.flows.incident_views import load
+from app.flows.oncall import Paged, resolve_targets
 from app.flows.runbook_offers import OFFERED_EVENT, offer_runbooks
 from app.flows.runbook_views import Offer
 from app.store import incidents as incident_store
@@ -43,6 +44,7 @@ class FirstNote:
 
     notify: tuple[str, ...]
     offer: Offer | None
+    oncall: str = ""  # who of `notify` is on call for which rotation (app/flows/oncall.py), plain text
 
 
 class FirstNoteNotifier(Protocol):
@@ -60,7 +62,11 @@ async def first_note(deps: Deps, incident_id: int) -> tuple[IncidentView, FirstN
         for kind in (PAGED_EVENT, OFFERED_EVENT):
             if await incident_store.count_events(session, incident_id, kind):
                 return None
-    notify = () if view.acknowledged_at is not None else first_responder_ids(deps, view.severity)
+    paged = Paged(())
+    if view.acknowledged_at is None:  # `oncall:<rotation>`: whoever is on call when the note goes out
+        async with transaction(deps.sessions) as session:
+            paged = await resolve_targets(session, deps, first_responder_ids(deps, view.severity), deps.clock())
+    notify = paged.ids
     try:
         offer = await offer_runbooks(deps, view)
     except Exception:  # the responders are paged either way; `@pitcrew runbook` still starts one by hand
@@ -68,14 +74,15 @@ async def first_note(deps: Deps, incident_id: int) -> tuple[IncidentView, FirstN
         offer = None
     if not notify and offer is None:
         return None
-    return view, FirstNote(notify=notify, offer=offer)
+    return view, FirstNote(notify=notify, offer=offer, oncall=paged.said())
 
 
 async def post_first_note(deps: Deps, notifier: FirstNoteNotifier, view: IncidentView, note: FirstNote) -> None:
     """Post the note and put on the timeline who was paged and which runbooks were offered."""
     await notifier.post_first_note(view, note)
     if note.notify:
-        await record_event(deps, view.id, kind=PAGED_EVENT, text=f"Paged: {', '.join(note.notify)}")
+        said = f" ({note.oncall})" if note.oncall else ""
+        await record_event(deps, view.id, kind=PAGED_EVENT, text=f"Paged: {', '.join(note.notify)}{said}")
     if note.offer is not None:
         names = ", ".join(r.name for r in note.offer.runbooks)
         await record_event(deps, view.id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")

@@ -50,7 +50,7 @@ class ThreadNote:
 
 
 class IncidentNotifier(Protocol):
-    async def post_root(self, view: IncidentView, *, notify: Sequence[str]) -> tuple[str, str]:
+    async def post_root(self, view: IncidentView, *, notify: Sequence[str], oncall: str = "") -> tuple[str, str]:
         """Post the incident's root message; (channel, ts) of it, which becomes the thread."""
         ...
 

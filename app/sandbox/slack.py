@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -42,7 +43,7 @@ _JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
 # The bot scopes manifest.yml asks for (tests/e2e/test_slack_membership.py checks they agree).
 BOT_SCOPES = frozenset({
     "commands", "chat:write", "chat:write.public", "channels:join", "app_mentions:read", "usergroups:read",
-    "files:write",
+    "files:write", "usergroups:write",
 })
 ChannelKind = Literal["public", "private", "im", "mpim"]
 
@@ -470,6 +471,28 @@ class FakeSlack:
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": self.usergroups[group]}
+
+    async def _m_usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Set a user group's members (the on-call group at a hand-off). As Slack's Web API spec says
+        (/work/shared/refdata/slack/web-api/slack_web_openapi_v2.json, `/usergroups.users.update`;
+        https://docs.slack.dev/reference/methods/usergroups.users.update): the token needs the
+        `usergroups:write` scope; `usergroup` (the group's id) and `users` ("a comma separated string of
+        encoded user IDs that represent the entire list of users") are required; the answer is `ok` and
+        the `usergroup` object (objs_subteam, its `users` among them). An argument missing or not a
+        user id is refused as `invalid_arg_name` (from the spec's error enum); an unknown group as
+        `no_such_subteam`, as usergroups.users.list answers."""
+        if "usergroups:write" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "usergroups:write",
+                    "provided": ",".join(sorted(self.scopes))}
+        group, users = str(args.get("usergroup", "")), str(args.get("users", ""))
+        members = [u.strip() for u in users.split(",") if u.strip()]
+        if not group or not members or not all(re.fullmatch(r"[UW][A-Z0-9]{2,}", u) for u in members):
+            return {"ok": False, "error": "invalid_arg_name"}
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        self.usergroups[group] = members
+        return {"ok": True, "usergroup": {"id": group, "team_id": TEAM_ID, "is_usergroup": True, "users": members,
+                                          "user_count": len(members)}}
 
     async def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}

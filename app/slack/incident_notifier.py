@@ -26,14 +26,17 @@ class SlackIncidentNotifier:
         self.status_url = status_url if catalog.status_page.enabled else None  # no link to a page that is not there
         self.depends_on = catalog.depends_on  # names the suspected cause of a correlated outage
 
-    async def post_root(self, view: IncidentView, *, notify: Sequence[str]) -> tuple[str, str]:
+    async def post_root(self, view: IncidentView, *, notify: Sequence[str], oncall: str = "") -> tuple[str, str]:
+        """The root message, then the first responders mentioned under it; `oncall` says who of them
+        is on call for which rotation (plain text, escaped by the renderer)."""
         posted = await self.client.chat_postMessage(
             channel=self.alerts_channel, unfurl_links=False, unfurl_media=False,
             **render.root_message(view, depends_on=self.depends_on),
         )
         channel, ts = str(posted["channel"]), str(posted["ts"])
         if notify:
-            await self.client.chat_postMessage(channel=channel, thread_ts=ts, **render.responders_note(view, notify))
+            note = render.responders_note(view, notify, oncall)
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, **note)
         return channel, ts
 
     async def update_root(self, view: IncidentView) -> None:

@@ -434,3 +434,41 @@ class ReportRun(Base):
     claimed_at: Mapped[datetime]
     channel: Mapped[str | None] = mapped_column(String(40))
     message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class OncallOverride(Base):
+    """0014: `user_id` holds `rotation`'s shift over [starts_at, ends_at) (app/store/oncall.py);
+    `ended_at` is set once, by the job that ends it and announces so."""
+
+    __tablename__ = "oncall_overrides"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rotation: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_oncall_overrides_span", "rotation", "ends_at"),)
+
+
+class OncallHandoff(Base):
+    """0014: one row per hand-off announced (`<rotation>@<UTC instant>`): the insert is the claim."""
+
+    __tablename__ = "oncall_handoffs"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    claimed_at: Mapped[datetime]
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class OncallLock(Base):
+    """0014: a row per rotation, updated before an override is added (a row lock on PostgreSQL), so
+    concurrent overrides are checked for overlap one after the other."""
+
+    __tablename__ = "oncall_locks"
+
+    rotation: Mapped[str] = mapped_column(String(40), primary_key=True)
+    touched_at: Mapped[datetime]

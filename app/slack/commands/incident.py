@@ -29,6 +29,7 @@ from app.flows import runbooks as runbook_flows
 from app.flows.incident_notifier import IncidentNotifier
 from app.flows.postmortem import postmortem
 from app.slack.commands.incident_report import answer_report
+from app.slack.commands.oncall import answer_oncall
 from app.slack.commands.quiet import QUIET_VERBS, run_quiet
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
@@ -87,6 +88,9 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
             await respond(**refused.message, response_type="ephemeral")
             await audit_command(context, command, refused.outcome)
             return
+    if parsed.verb in ("oncall", "oncall_override"):
+        await audit_command(context, command, await answer_oncall(deps, client, respond, command, parsed))
+        return
     try:
         answer = await execute(
             deps,

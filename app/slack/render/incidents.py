@@ -250,8 +250,10 @@ def thread_note(view: IncidentView, note: ThreadNote) -> dict[str, Any]:
     return message(line, blocks)
 
 
-def responders_note(view: IncidentView, notify: Sequence[str]) -> dict[str, Any]:
+def responders_note(view: IncidentView, notify: Sequence[str], oncall: str = "") -> dict[str, Any]:
     text = f"{view.severity}: acknowledge with the button above or `@pitcrew ack` in this thread."
+    if oncall:
+        text += f" Paged: {oncall}."
     return thread_note(view, ThreadNote("responders", text, notify=tuple(notify)))
 
 

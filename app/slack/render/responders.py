@@ -29,6 +29,7 @@ _WHAT = {
     "maintenance": "open, list or cancel maintenance windows",
     "merge": "merge incidents into {ref}",
     "split": "split alerts out of {ref}",
+    "oncall_override": "override who is on call",
     "vars": "read the variables of services",
 }
 

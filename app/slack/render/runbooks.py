@@ -70,7 +70,7 @@ def offer_message(offer: Offer) -> dict[str, Any]:
 def first_note_message(view: IncidentView, note: FirstNote) -> dict[str, Any]:
     """An alert's incident's first thread note: the responders' note, then the offer, as one message
     (each part as it would read alone; roots first in a storm, app/slack/post_pace.py)."""
-    parts = ([responders_note(view, note.notify)] if note.notify else []) + (
+    parts = ([responders_note(view, note.notify, note.oncall)] if note.notify else []) + (
         [offer_message(note.offer)] if note.offer is not None else []
     )
     return message("\n".join(p["text"] for p in parts), [b for p in parts for b in p["blocks"]])
