@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
 from app.core.metrics import DefaultThresholds
+from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
@@ -119,16 +120,110 @@ class IncidentsConfig(_Strict):
         return value
 
 
+HTTP_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # RFC 9110 5.1: a token
+REDIRECT_STATUSES = (301, 308)  # permanent: browsers and search engines remember them (RFC 9110 15.4)
+
+
 class HealthCheck(_Strict):
-    """One HTTP check of a service, with its own thresholds."""
+    """One HTTP check of a service, with its own thresholds.
+
+    Beyond a GET, the seeds' auth and security checks are probes too (seed 000's test login, the
+    OAuth callback's 302, HSTS, CORS, http → https): `method: POST` sends the body held in the
+    environment variable `body_env` (never in this file, never shown: it is a test user's login);
+    `expect_status` may list several statuses; `expect_headers` names response headers that must be
+    present (a mapping also gives the value expected); `origin` sends an `Origin` request header and
+    requires `access-control-allow-origin` to answer it; `https_redirect: true` makes the check a
+    redirect check: the http:// form of `url` is requested, unfollowed, and must answer 301 or 308
+    to an https:// location.
+    """
 
     url: str
-    method: Literal["GET", "HEAD"] = "GET"
-    expect_status: int = Field(default=200, ge=100, le=599)
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: int | tuple[int, ...] = 200
     expect_json: dict[str, Any] | None = None
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     degraded_latency_ms: int = Field(default=2000, gt=0)
     cert_min_days: int = Field(default=30, ge=0)
+    body_env: str | None = Field(default=None, pattern=ENV_NAME)
+    content_type: str | None = Field(default=None, min_length=1, max_length=200)  # None: JSON
+    expect_headers: dict[str, str | None] = Field(default_factory=dict)
+    origin: str | None = None
+    https_redirect: bool = False
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> Any:
+        listed = list(value) if isinstance(value, list | tuple) else [value]
+        if not listed:
+            raise ValueError("expected an HTTP status such as 200, or a list such as [200, 302]")
+        for status in listed:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise ValueError(f"{status!r} is not an HTTP status (a whole number from 100 to 599)")
+        return listed[0] if len(listed) == 1 else tuple(dict.fromkeys(listed))
+
+    @field_validator("expect_headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            value = dict.fromkeys(value)
+        if not isinstance(value, dict):
+            raise ValueError("expected a list of header names, or a mapping of header name to expected value")
+        headers: dict[str, str | None] = {}
+        for name, expected in value.items():
+            if not isinstance(name, str) or not HTTP_HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if expected is not None and not isinstance(expected, str | int):
+                raise ValueError(f"{name}: expected a header value (text), got {type(expected).__name__}")
+            headers[name.lower()] = None if expected is None else str(expected)
+        return headers
+
+    @field_validator("origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise ValueError("not an origin (expected scheme and host, such as https://app.example.com)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HealthCheck:
+        if self.body_env is not None and self.method != "POST":
+            raise ValueError(f"body_env: a body is only sent with method: POST, not {self.method}")
+        if self.https_redirect:
+            if self.method == "POST" or self.expect_json is not None or self.expect_status != 200:
+                raise ValueError(
+                    "https_redirect: a redirect check expects 301 or 308 to https:// by itself;"
+                    " remove method: POST, expect_status and expect_json from it"
+                )
+        return self
+
+    @property
+    def expected_statuses(self) -> tuple[int, ...]:
+        """Every status that passes: `expect_status` as a tuple, whether one was given or several."""
+        if self.https_redirect:
+            return REDIRECT_STATUSES
+        return self.expect_status if isinstance(self.expect_status, tuple) else (self.expect_status,)
+
+    @property
+    def probe_url(self) -> str:
+        """The URL requested: `url`, or its http:// form for a redirect check."""
+        if self.https_redirect and self.url.startswith("https://"):
+            return "http://" + self.url[len("https://"):]
+        return self.url
+
+    @property
+    def wanted_headers(self) -> tuple[str, ...]:
+        """The response headers the judge reads (lower case): no other header is kept."""
+        wanted = [*self.expect_headers]
+        if self.origin:
+            wanted.append("access-control-allow-origin")
+        if self.https_redirect:
+            wanted.append("location")
+        return tuple(dict.fromkeys(wanted))
 
     @field_validator("url")
     @classmethod
@@ -193,6 +288,29 @@ class PostgresRef(_Strict):
     max_connections_pct: float = Field(default=80.0, gt=0, le=100)
     long_query_s: float = Field(default=5.0, gt=0)
     max_idle_in_transaction: int = Field(default=0, ge=0)
+    # The team's migration table (app/core/migrations.py has a reader per tool); None: look for them.
+    migrations_table: str | None = None
+    # Named read-only queries that verify a restore (`users: select count(*) from users`): SELECT only.
+    verify_queries: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("migrations_table")
+    @classmethod
+    def _migrations_table(cls, value: str | None) -> str | None:
+        problem = table_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("verify_queries")
+    @classmethod
+    def _verify_queries(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, query in value.items():
+            if not QUERY_NAME.match(name):
+                raise ValueError(f"{name!r}: a query's name is lower-case letters, digits, - and _")
+            problem = query_problem(query)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        return {name: query.strip().rstrip(";").strip() for name, query in value.items()}
 
     @field_validator("roles", mode="before")
     @classmethod

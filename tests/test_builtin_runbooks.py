@@ -28,6 +28,7 @@ from app.flows.runbook_files import builtin_dir, load_runbooks, runbook_files, v
 NAMES = [
     "backend-down", "frontend-down", "database-connections", "high-error-rate", "slow-performance",
     "auth-failing", "email-failing", "storage-failing", "deploy-verify", "incident-checklist", "debug-logging",
+    "db-migration", "db-restore",
 ]
 RUNBOOKS = load_runbooks(builtin_dir(), None)
 

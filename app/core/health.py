@@ -162,7 +162,13 @@ class HttpExpectation(Protocol):
     @property
     def method(self) -> str: ...
     @property
-    def expect_status(self) -> int: ...
+    def expected_statuses(self) -> tuple[int, ...]: ...
+    @property
+    def expect_headers(self) -> Mapping[str, str | None]: ...
+    @property
+    def origin(self) -> str | None: ...
+    @property
+    def https_redirect(self) -> bool: ...
     @property
     def expect_json(self) -> Mapping[str, Any] | None: ...
     @property
@@ -192,14 +198,50 @@ def http_check_name(method: str, url: str) -> str:
 
 
 def judge_http(obs: HttpObservation, check: HttpExpectation) -> CheckResult:
-    """Status mismatch or JSON mismatch is down; slow or a certificate about to expire is degraded."""
+    """Status, JSON, required header, CORS or https redirect mismatch is down; slow or a certificate
+    about to expire is degraded.
+
+    A missing security header (HSTS) or a CORS answer that does not name the origin is down rather
+    than degraded: the seeds' auth checks treat it as broken (browsers refuse the app's calls), not slow.
+    """
     verdicts: list[Verdict] = []
     evidence: list[str] = []
-    if obs.status == check.expect_status:
+    statuses = check.expected_statuses
+    if obs.status in statuses:
         evidence.append(f"HTTP {obs.status}")
     else:
         verdicts.append(Verdict.DOWN)
-        evidence.append(f"HTTP {obs.status}, expected {check.expect_status}")
+        evidence.append(f"HTTP {obs.status}, expected {' or '.join(map(str, statuses))}")
+
+    if check.https_redirect:
+        location = obs.headers.get("location", "")
+        if location.lower().startswith("https://"):
+            evidence.append(f"redirects to {_show_header(location)}")
+        else:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(
+                f"redirects to {_show_header(location)}, expected https://" if location else "no redirect to https://"
+            )
+    for name, expected in check.expect_headers.items():
+        got = obs.headers.get(name)
+        if got is None:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"header {name} missing")
+        elif expected is not None and got.strip() != expected:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"header {name}: {_show_header(got)}, expected {_show_header(expected)}")
+        else:
+            evidence.append(f"header {name} present")
+    if check.origin:
+        allowed = obs.headers.get("access-control-allow-origin")
+        if allowed is None:
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"CORS: no access-control-allow-origin for {check.origin}")
+        elif allowed.strip() not in (check.origin, "*"):
+            verdicts.append(Verdict.DOWN)
+            evidence.append(f"CORS: access-control-allow-origin {_show_header(allowed)}, not {check.origin}")
+        else:
+            evidence.append(f"CORS allows {check.origin}")
 
     if check.expect_json:
         if obs.method.upper() == "HEAD":
@@ -269,6 +311,12 @@ def _show(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError):
         text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+
+
+def _show_header(value: str) -> str:
+    """A header value as evidence: one line, bounded (a server's header is its text, not ours)."""
+    text = " ".join(value.split())
     return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
 
 

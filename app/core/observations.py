@@ -5,6 +5,7 @@ Living in core/ keeps the dependency pointing inwards: providers import these, c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -21,6 +22,9 @@ class HttpObservation:
     json_body: Any | None = None  # the parsed JSON body, when the response was JSON
     body_is_json: bool = False
     cert_days_left: int | None = None  # https only: days until the server certificate expires
+    # The response headers the check asked about (lower-case names), and only those: a Set-Cookie
+    # of a test login must not travel further than the probe.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -336,7 +336,11 @@ def _check_title(
     if probe == "variables":
         return f"Variables {', '.join(names)} of {target}" if names else f"Variables of {target}"
     if probe in DATABASE_PROBES:
-        base = "Database connections" if probe == "db_connections" else "Slow queries"
+        base = {
+            "db_connections": "Database connections",
+            "migrations": "Migrations applied",
+            "verify_queries": "Verify queries (row counts)",
+        }.get(probe, "Slow queries")
         return f"{base} of {service}" if service else base
     return {
         "health": f"Health of {target}",

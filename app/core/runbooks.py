@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal, get_args
 
 Probe = Literal[
-    "health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "backup", "metrics"
+    "health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "backup", "migrations",
+    "verify_queries", "metrics",
 ]
 ActionKind = Literal[
     "rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions", "scale", "backup"
@@ -44,7 +45,9 @@ MIN_CHOICES, MAX_CHOICES = 2, 5
 DEFAULT_LOG_MINUTES = 30
 DEFAULT_IDLE_MINUTES = 5
 
-DATABASE_PROBES: frozenset[str] = frozenset({"db_connections", "slow_queries", "backup"})
+DATABASE_PROBES: frozenset[str] = frozenset(
+    {"db_connections", "slow_queries", "backup", "migrations", "verify_queries"}
+)
 DATABASE_ACTIONS: frozenset[str] = frozenset({"terminate_idle_sessions", "backup"})
 DEFAULT_BACKUP_HOURS = 24  # "a backup newer than N hours exists, or take one"
 

@@ -9,12 +9,13 @@ says which call failed and why: one broken service never hides the state of the 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
 from app.core import capacity
@@ -32,12 +33,14 @@ from app.core.health import (
     judge_postgres,
 )
 from app.core.metrics import WINDOW_MINUTES, MetricLimits, judge_metrics, metrics_unavailable, vercel_activity
-from app.core.observations import Deployment, DeploymentObservation
+from app.core.migrations import MIGRATIONS_CHECK, MigrationTableMissing, judge_migrations
+from app.core.observations import Deployment, DeploymentObservation, HttpObservation
 from app.core.secrets import dsn_secrets, mask_values
 from app.flows.variables import VariablesUnavailable, required_missing
 from app.providers.base import ProviderError
 from app.providers.http import probe_http, safe_url
 from app.providers.postgres import probe_postgres
+from app.providers.postgres_migrations import read_migrations
 from app.providers.railway import InvalidIdentifier
 
 if TYPE_CHECKING:
@@ -109,7 +112,12 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
-        probes.append(_postgres(deps, service.postgres, bounds))
+        # The migration table is read once the database probe is done: read concurrently, its open
+        # transaction would be counted by that probe as a session idle in transaction.
+        vitals = asyncio.ensure_future(_postgres(deps, service.postgres, bounds))
+        probes.append(vitals)
+        ref = service.postgres
+        probes.append(_after(vitals, lambda: _migrations(deps, ref, bounds)))
         if service.railway is not None:  # a Railway-hosted PostgreSQL: its container and its backups
             probes.append(_railway(deps, service.railway, bounds))
             probes.append(_backups(deps, service.railway, bounds))
@@ -118,7 +126,7 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(_required_vars(deps, name, service.required_vars, bounds))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
-    checks = [check for check, _ in probed]
+    checks = [check for check, _ in probed if check is not _NOTHING]
     if metrics_line is not None:
         checks.insert(1, metrics_line.result())
     if service.provider == "vercel" and deployment is not None and bounds.metrics:
@@ -241,17 +249,108 @@ async def _postgres(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
     return result, None
 
 
+async def _after(first: Awaitable[object], then: Callable[[], Awaitable[Probed]]) -> Probed:
+    await asyncio.wait([asyncio.ensure_future(first)])  # whatever `first` came to: it reports it itself
+    return await then()
+
+
+# A probe with nothing to say (no migration table, none named): left off the card.
+_NOTHING = CheckResult("", Verdict.OK, ())
+
+
+async def _migrations(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
+    """The migration table's line: named by `migrations_table`, else the first known table found;
+    none found and none named is no line at all (not every database is migrated by a tool). A
+    named table that is missing, or a table that cannot be read, is degraded: the database may
+    serve well, pitcrew cannot tell this part."""
+    dsn = deps.environ.get(ref.dsn_env, "")
+    if not dsn.strip():
+        return _NOTHING, None  # the postgres line already says the DSN is missing
+    try:
+        async with asyncio.timeout(ref.timeout_s + TIMEOUT_GRACE_S):
+            state = await read_migrations(dsn, ref.migrations_table, timeout_s=ref.timeout_s)
+    except MigrationTableMissing as err:
+        if ref.migrations_table is None:
+            return _NOTHING, None
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (str(err),)), None
+    except (ProviderError, TimeoutError) as err:
+        reason = err.reason if isinstance(err, ProviderError) else f"timed out after {ref.timeout_s:g} s"
+        masked = mask_values(reason, [*bounds.secrets, *dsn_secrets(dsn)])
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
+    except Exception as err:  # a bug must not cost the whole card
+        masked = mask_values(f"unexpected {type(err).__name__}: {err}", [*bounds.secrets, *dsn_secrets(dsn)])
+        log.warning("migrations probe: %s", masked)
+        return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
+    return judge_migrations(state, deps.clock()), None
+
+
 async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:
-    name = http_check_name(check.method, safe_url(check.url))
+    """One HTTP check. A POST's body comes from the environment variable `body_env` (a test user's
+    login): it is sent, and masked in whatever the card quotes, as a secret is."""
+    name = http_check_name(check.method, safe_url(check.probe_url))
+    body: bytes | None = None
+    secrets = bounds.secrets
+    if check.body_env is not None:
+        text = deps.environ.get(check.body_env, "")
+        if not text:
+            return failed_probe(name, name, f"environment variable {check.body_env} is not set"), None
+        body = text.encode()
+        secrets = [*secrets, *_body_secrets(text)]
     result, _ = await _guarded(
         name,
         name,
         check.timeout_s,
-        lambda: probe_http(deps.probes, url=check.url, method=check.method, timeout_s=check.timeout_s),
-        lambda obs: judge_http(obs, check),
-        bounds.secrets,
+        lambda: probe_http(
+            deps.probes,
+            url=check.probe_url,
+            method=check.method,
+            timeout_s=check.timeout_s,
+            body=body,
+            content_type=check.content_type or "application/json",
+            origin=check.origin,
+            keep_headers=check.wanted_headers,
+        ),
+        lambda obs: judge_http(_masked_observation(obs, secrets) if body is not None else obs, check),
+        secrets,
     )
     return result, None
+
+
+def _body_secrets(text: str) -> list[str]:
+    """What of a POST body must never be shown: the body, and each text value of a JSON body (the
+    password alone, when a server echoes only that back)."""
+    found = [text]
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return found
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def _masked_observation(obs: HttpObservation, secrets: list[str]) -> HttpObservation:
+    """The observation with the body's secrets masked before judging: the judge shortens what it
+    quotes, and a password cut in half would no longer be found by masking the card afterwards."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_values(value, secrets)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    headers = {name: mask_values(value, secrets) for name, value in obs.headers.items()}
+    return replace(obs, json_body=clean(obs.json_body), headers=headers)
 
 
 async def _guarded(

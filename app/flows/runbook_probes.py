@@ -24,6 +24,7 @@ from app.core.actions import ActionNotAvailable, check_reachable, spec_for
 from app.core.health import Verdict, judge_deployment
 from app.core.logs_args import LogsArgs
 from app.core.metrics import CHART_MINUTES, WINDOW_MINUTES, MetricsChart, chart_of, judge_metrics, recent
+from app.core.migrations import MigrationTableMissing, judge_migrations
 from app.core.runbooks import DEFAULT_BACKUP_HOURS, DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
 from app.core.secrets import mask_values
 from app.flows.health import POSTGRES_CALL, check_health
@@ -31,6 +32,7 @@ from app.flows.logs import LogsError, fetch_logs
 from app.flows.variables import VariablesUnavailable, named_variables, service_inventory
 from app.flows.verify import describe_check
 from app.providers.base import InvalidIdentifier, ProviderError
+from app.providers.postgres_migrations import read_migrations, run_verify_queries
 
 if TYPE_CHECKING:
     from app.deps import Deps
@@ -143,6 +145,10 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _metrics(deps, service)
             case "variables":
                 return await _variables(deps, service, step.names)
+            case "migrations":
+                return await _migrations(deps, service)
+            case "verify_queries":
+                return await _verify_queries(deps, service)
             case "backup":
                 return await _backup(deps, service, step.hours or DEFAULT_BACKUP_HOURS)
     except UnknownService as err:
@@ -305,6 +311,44 @@ async def _variables(deps: Deps, service: str, names: tuple[str, ...]) -> ProbeR
     if len(shown) < len(lines):
         detail += (f"… and {len(lines) - len(shown)} more: `@pitcrew vars {service}`",)
     return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail)
+
+
+async def _migrations(deps: Deps, service: str) -> ProbeResult:
+    """`check: migrations`: the migration table's line of `/health`, or which tables were looked for."""
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres" or svc.postgres is None:
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    dsn = deps.environ.get(svc.postgres.dsn_env, "")
+    if not dsn.strip():
+        return _failed(f"environment variable {svc.postgres.dsn_env} is not set")
+    try:
+        state = await read_migrations(dsn, svc.postgres.migrations_table, timeout_s=svc.postgres.timeout_s)
+    except MigrationTableMissing as err:
+        return _failed(str(err))
+    check = judge_migrations(state, deps.clock())
+    said = f"{check.verdict.value}: " + " · ".join(check.evidence)
+    return ProbeResult(
+        True, _cut(said, SUMMARY_MAX),
+        tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence),
+    )
+
+
+async def _verify_queries(deps: Deps, service: str) -> ProbeResult:
+    """`check: verify_queries`: the named read-only queries of pitcrew.yml (row counts after a restore)."""
+    svc = deps.catalog.service(service)
+    if svc.provider != "postgres" or svc.postgres is None:
+        return _failed(f"{service} is a {svc.provider} service, not a database (provider: postgres)")
+    if not svc.postgres.verify_queries:
+        return _failed(f"{service} has no verify_queries in pitcrew.yml (such as users: select count(*) from users)")
+    dsn = deps.environ.get(svc.postgres.dsn_env, "")
+    if not dsn.strip():
+        return _failed(f"environment variable {svc.postgres.dsn_env} is not set")
+    results = await run_verify_queries(dsn, svc.postgres.verify_queries, timeout_s=svc.postgres.timeout_s)
+    lines = [f"{r.name}: {r.value}" if r.error is None else f"{r.name} failed: {r.error}" for r in results]
+    summary = f"{service}: " + ", ".join(lines)
+    icons = ("🔴 " if r.error else "✅ " for r in results)
+    detail = tuple(_cut(icon + line, DETAIL_MAX) for icon, line in zip(icons, lines, strict=True))
+    return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES])
 
 
 async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:

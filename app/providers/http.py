@@ -27,15 +27,30 @@ _GZIP_OR_ZLIB = 47  # zlib wbits: accept both gzip and zlib framing
 
 
 async def probe_http(
-    client: httpx.AsyncClient, *, url: str, method: str = "GET", timeout_s: float = 5.0
+    client: httpx.AsyncClient,
+    *,
+    url: str,
+    method: str = "GET",
+    timeout_s: float = 5.0,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    origin: str | None = None,
+    keep_headers: tuple[str, ...] = (),
 ) -> HttpObservation:
     """Request `url` once and report what came back, within `timeout_s` whatever the server does.
 
     Latency runs from sending the request to the end of the (bounded) body, as a user would wait
     for it. Redirects are not followed: a health URL that redirects is itself worth seeing. The
     observation's url has credentials and secret-looking query values masked, as it ends up in
-    messages.
+    messages. `body` (a POST's, a test login) is sent and never part of any message; `origin`
+    becomes the `Origin` request header, as a browser's cross-origin request sends it; of the
+    response headers, only `keep_headers` (lower case) are kept.
     """
+    request_headers = {"Accept-Encoding": "identity"}  # the body limit then bounds what we hold too
+    if body is not None:
+        request_headers["Content-Type"] = content_type or "application/octet-stream"
+    if origin:
+        request_headers["Origin"] = origin
     method = method.upper()
     shown_url = safe_url(url)
     call = f"{method} {shown_url}"
@@ -45,7 +60,8 @@ async def probe_http(
             async with client.stream(
                 method,
                 url,
-                headers={"Accept-Encoding": "identity"},  # the body limit then bounds what we hold too
+                headers=request_headers,
+                content=body,
                 follow_redirects=False,
                 timeout=timeout_s,
             ) as response:
@@ -69,6 +85,7 @@ async def probe_http(
         json_body=json_body,
         body_is_json=body_is_json,
         cert_days_left=cert_days_left,
+        headers={name: response.headers[name] for name in keep_headers if name in response.headers},
     )
 
 

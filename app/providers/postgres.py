@@ -331,8 +331,22 @@ async def _running_queries(
     return SlowQueries(source="pg_stat_activity", running=running, note=note)
 
 
-async def _with_connection(
+async def read_only(
     dsn: str, what: str, timeout_s: float, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
+) -> T:
+    """`work` in a READ ONLY transaction, bounded as every call here: for reading the application's
+    own tables (its migration table, the restore's count queries), where a write must be impossible
+    even if a query in pitcrew.yml tried one."""
+    return await _with_connection(dsn, what, timeout_s, work, read_only=True)
+
+
+async def _with_connection(
+    dsn: str,
+    what: str,
+    timeout_s: float,
+    work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]],
+    *,
+    read_only: bool = False,
 ) -> T:
     """Run `work` on a fresh connection, in one transaction, within `timeout_s`; errors: ProviderError.
 
@@ -347,6 +361,8 @@ async def _with_connection(
     try:
         async with asyncio.timeout(timeout_s):
             conn = await psycopg.AsyncConnection.connect(**params, prepare_threshold=None)
+            if read_only:  # must be the transaction's first statement (PostgreSQL docs, SET TRANSACTION)
+                await conn.execute("SET TRANSACTION READ ONLY")
             await conn.execute(
                 "SELECT set_config('statement_timeout', %s, true)", [f"{max(1, round(timeout_s * 1000))}ms"]
             )

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 Mode = Literal["ok", "down", "slow", "wrong_json"]
@@ -28,7 +28,21 @@ class SampleService:
         self.mode: Mode = "ok"
         self.delay_ms = 0
         self.requests = 0  # how many health requests arrived, so a demo or test can see it was asked
-        self.app = Starlette(routes=[Route("/health", self._health, methods=["GET", "HEAD"])])
+        # The seeds' auth and security checks (seed 000): a test login, an OAuth callback, HSTS and
+        # CORS headers, and the http → https redirect, each switchable so a test sees both verdicts.
+        self.login_body: bytes | None = None  # the one body `POST /login` accepts; None: any JSON
+        self.logins: list[bytes] = []  # bodies POSTed to /login, so a test can see what was sent
+        self.hsts = True
+        self.cors_origins: set[str] = set()
+        self.redirect_status: int | None = None  # `/` redirects to https with this status when set
+        self.app = Starlette(
+            routes=[
+                Route("/health", self._health, methods=["GET", "HEAD"]),
+                Route("/login", self._login, methods=["POST"]),
+                Route("/auth/callback", self._callback, methods=["GET"]),
+                Route("/", self._home, methods=["GET", "HEAD"]),
+            ]
+        )
 
     def ok(self) -> None:
         """Healthy and prompt again."""
@@ -60,3 +74,32 @@ class SampleService:
         if self.mode == "wrong_json":
             return JSONResponse({"status": "degraded"})
         return JSONResponse({"status": "ok"})
+
+    async def _login(self, request: Request) -> JSONResponse:
+        """A test login: 200 and a session for the expected body, 401 for any other."""
+        body = await request.body()
+        self.logins.append(body)
+        if self.login_body is not None and body != self.login_body:
+            # Some backends echo what they refused: the probe must mask it in the card.
+            echoed = body.decode(errors="replace")
+            return JSONResponse({"error": "invalid credentials", "received": echoed}, status_code=401)
+        return JSONResponse({"ok": True}, headers={"set-cookie": "session=s3cr3t-session; HttpOnly"})
+
+    async def _callback(self, request: Request) -> Response:
+        """An OAuth callback without a code: 302 back to the sign-in page, as NextAuth answers."""
+        return RedirectResponse("/login?error=OAuthCallback", status_code=302)
+
+    async def _home(self, request: Request) -> Response:
+        """`/`: the redirect to https (a plain-http request, as behind Railway's or Vercel's edge), or
+        the page with HSTS and, for an allowed `Origin`, the CORS header naming it."""
+        if self.redirect_status in (301, 302, 307, 308):
+            target = f"https://{request.url.netloc}{request.url.path}"
+            return RedirectResponse(target, status_code=self.redirect_status)
+        headers: dict[str, str] = {}
+        if self.hsts:
+            headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+        origin = request.headers.get("origin")
+        if origin and origin in self.cors_origins:
+            headers["access-control-allow-origin"] = origin
+            headers["vary"] = "Origin"
+        return Response("<html>home</html>", media_type="text/html", headers=headers)

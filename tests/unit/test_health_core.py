@@ -484,3 +484,25 @@ def test_empty_report_is_ok():
     assert report.overall is Verdict.OK
     assert report.failing == ()
     assert report.counts == {Verdict.OK: 0, Verdict.DEGRADED: 0, Verdict.DOWN: 0}
+
+
+def test_a_redirect_check_requests_the_http_form_and_keeps_only_the_headers_it_reads():
+    redirect = HealthCheck(url="https://api.example.com/login?next=/", https_redirect=True)
+    assert redirect.probe_url == "http://api.example.com/login?next=/"
+    assert redirect.expected_statuses == (301, 308)
+    assert redirect.wanted_headers == ("location",)
+    cors = HealthCheck(url="https://api.example.com/", expect_headers=["Strict-Transport-Security"],
+                       origin="https://app.example.com/", expect_status=[200, 204])
+    assert cors.probe_url == "https://api.example.com/" and cors.origin == "https://app.example.com"
+    assert cors.wanted_headers == ("strict-transport-security", "access-control-allow-origin")
+    assert cors.expected_statuses == (200, 204)
+
+
+def test_a_redirect_to_http_or_a_cors_wildcard():
+    check_redirect = HealthCheck(url="http://x.example/", https_redirect=True)
+    to_http = HttpObservation(url=URL, method="GET", status=301, latency_ms=5, headers={"location": "http://x.example/"})
+    result = judge_http(to_http, check_redirect)
+    assert result.verdict is Verdict.DOWN and "redirects to http://x.example/, expected https://" in result.evidence
+    wildcard = HttpObservation(url=URL, method="GET", status=200, latency_ms=5,
+                               headers={"access-control-allow-origin": "*"})
+    assert judge_http(wildcard, HealthCheck(url=URL, origin="https://a.example")).verdict is Verdict.OK
