@@ -19,6 +19,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
+from app.core.metrics import DefaultThresholds
 from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
 
@@ -370,6 +371,36 @@ class AuditConfig(_Strict):
         return self.anchor_channel or slack.updates_channel or slack.alerts_channel
 
 
+_SEEDS = DefaultThresholds()
+
+
+class MetricThresholds(_Strict):
+    """`thresholds:` at the top level: when a metric makes a service degraded, over the last 15 minutes.
+    The defaults are the seeds' numbers (app/core/metrics.DefaultThresholds): CPU over 70% of its limit,
+    memory over 85% of its limit, a volume over 85% full, more than 1% of requests answered 5xx, p95
+    latency over 2000 ms."""
+
+    cpu_percent: float = Field(default=_SEEDS.cpu_percent, gt=0, le=100)
+    memory_percent: float = Field(default=_SEEDS.memory_percent, gt=0, le=100)
+    disk_percent: float = Field(default=_SEEDS.disk_percent, gt=0, le=100)
+    error_ratio: float = Field(default=_SEEDS.error_ratio, ge=0, lt=1)
+    p95_ms: float = Field(default=_SEEDS.p95_ms, gt=0, le=600_000)
+
+
+class ServiceThresholds(_Strict):
+    """`thresholds:` of one service: each key given wins over the top level's, the others are inherited."""
+
+    cpu_percent: float | None = Field(default=None, gt=0, le=100)
+    memory_percent: float | None = Field(default=None, gt=0, le=100)
+    disk_percent: float | None = Field(default=None, gt=0, le=100)
+    error_ratio: float | None = Field(default=None, ge=0, lt=1)
+    p95_ms: float | None = Field(default=None, gt=0, le=600_000)
+
+    def over(self, base: MetricThresholds) -> MetricThresholds:
+        """These keys where set, `base`'s elsewhere (both validated by the same bounds)."""
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
 class Service(_Strict):
     provider: Literal["railway", "vercel", "postgres", "http"]
     railway: RailwayRef | None = None
@@ -378,6 +409,7 @@ class Service(_Strict):
     health: list[HealthCheck] = Field(default_factory=list)
     runbooks: list[str] = Field(default_factory=list)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    thresholds: ServiceThresholds = Field(default_factory=ServiceThresholds)
     depends_on: list[str] = Field(default_factory=list)
     """Services this one needs (web on api, api on db): their open incident takes this one's alerts."""
     # Variables the service cannot work without: `/health` reports the service degraded, naming
@@ -650,6 +682,7 @@ class Catalog(_Strict):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     retention_days: int = Field(default=30, ge=1, le=3650)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     oncall: OncallConfig | None = None
 
@@ -683,6 +716,10 @@ class Catalog(_Strict):
                 f"known services: {', '.join(sorted(self.services)) or 'none'}"
             )
         return self
+
+    def thresholds_for(self, service: Service) -> MetricThresholds:
+        """The metric thresholds of a service: its own keys, else the top level's (the seeds' by default)."""
+        return service.thresholds.over(self.thresholds)
 
     @model_validator(mode="after")
     def _dependencies(self) -> Catalog:

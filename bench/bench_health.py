@@ -11,7 +11,11 @@ slowed to 200 ms behind all 30 catalog entries (each with its own query string, 
 its own URL and its own request). Sharing one event loop with the fakes is the harsher case: the
 fakes' work competes with pitcrew's.
 
-    python bench/bench_health.py [--runs 20] [--services 30] [--delay-ms 200]
+    python bench/bench_health.py [--runs 20] [--services 30] [--delay-ms 200] [--railway]
+
+`--railway` makes the services Railway services of the sandbox Railway answering every request after
+`--delay-ms`: each `/health` then asks Railway once per service, all at once, for the latest deployment
+and the metrics of the last 15 minutes (CPU, memory, volumes, 5xx, p95) together: 30 requests.
 
 The first run opens the 30 probe connections and is reported apart ("cold"); the others reuse
 them from httpx's pool, as a second `/health` within a few seconds does in production.
@@ -35,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from app.catalog import Catalog, parse_catalog
 from app.deps import build_deps
+from app.sandbox.railway.graphql import FakeRailway
+from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
 from app.sandbox.server import LoopbackServer
 from app.sandbox.service import SampleService
 from app.sandbox.slack import FakeSlack, SlackMessage
@@ -60,6 +66,20 @@ def slow_catalog(service_url: str, count: int) -> Catalog:
     return parse_catalog(yaml.safe_dump(document))
 
 
+def railway_world(count: int, delay_ms: int) -> tuple[RailwayWorld, Catalog]:
+    """`count` Railway services, each with a live deployment, and the catalog naming them (no URL checks)."""
+    world = RailwayWorld()
+    world.latency_s = delay_ms / 1000
+    services = {}
+    for i in range(1, count + 1):
+        name = f"svc-{i:02d}"
+        world.add_service(name, project_id="bench-project", environment_id="bench-env", service_id=f"bench-svc-{i:02d}")
+        world.add_deployment(name, commit_message="bench")
+        services[name] = {"provider": "railway", "railway": world.ref(name).model_dump()}
+    document = {"slack": {"alerts_channel": ALERTS, "operators": [USER]}, "services": services}
+    return world, parse_catalog(yaml.safe_dump(document))
+
+
 async def next_card(queue: asyncio.Queue[tuple[str, SlackMessage]]) -> SlackMessage:
     """The next in-channel post to a response URL (the card); ephemeral answers would be usage errors."""
     async with asyncio.timeout(CARD_TIMEOUT_S):
@@ -81,7 +101,7 @@ async def audited(sessions: object, count: int) -> None:
             await asyncio.sleep(0.005)
 
 
-async def bench(runs: int, services: int, delay_ms: int) -> list[tuple[float, float]]:
+async def bench(runs: int, services: int, delay_ms: int, railway: bool = False) -> list[tuple[float, float]]:
     """(ack_s, card_after_ack_s) for the cold run followed by `runs` warm ones."""
     with tempfile.TemporaryDirectory(prefix="pitcrew-bench-") as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'pitcrew.db'}"
@@ -89,14 +109,18 @@ async def bench(runs: int, services: int, delay_ms: int) -> list[tuple[float, fl
         sample = SampleService()
         sample.slow(delay_ms)
         slack = FakeSlack()
-        async with LoopbackServer(sample.app) as sample_server, slack.serve():
+        world, railway_catalog = railway_world(services, delay_ms)
+        async with LoopbackServer(sample.app) as sample_server, slack.serve(), FakeRailway.serve(world) as fake:
             settings = Settings(
                 DATABASE_URL=db_url,
                 SLACK_BOT_TOKEN=slack.token,
                 SLACK_SIGNING_SECRET=slack.signing_secret,
                 SLACK_API_URL=slack.api_url,
+                RAILWAY_API_URL=fake.url,
+                RAILWAY_API_TOKEN=SANDBOX_API_TOKEN,
             )
-            deps = build_deps(settings, slow_catalog(sample_server.url, services), environ={})
+            catalog = railway_catalog if railway else slow_catalog(sample_server.url, services)
+            deps = build_deps(settings, catalog, environ={})
             web = build_web_app(deps, build_slack_app(deps))
             try:
                 async with (
@@ -108,7 +132,7 @@ async def bench(runs: int, services: int, delay_ms: int) -> list[tuple[float, fl
                     queue = slack.subscribe()
                     timings = []
                     for run in range(runs + 1):
-                        probes_before = sample.requests
+                        probes_before = len(fake.calls) if railway else sample.requests
                         sent = time.perf_counter()
                         response = await slack.slash("/health", "", user=USER, channel=ALERTS)
                         acked = time.perf_counter()
@@ -116,10 +140,11 @@ async def bench(runs: int, services: int, delay_ms: int) -> list[tuple[float, fl
                             raise RuntimeError(f"run {run}: HTTP {response.status_code} {response.text[:200]}")
                         card = await next_card(queue)
                         arrived = time.perf_counter()
-                        probed = sample.requests - probes_before
-                        if probed != services or f"All {services} services ok" not in card.text:
+                        probed = (len(fake.calls) if railway else sample.requests) - probes_before
+                        expected = services
+                        if probed != expected or f"All {services} services ok" not in card.text:
                             raise RuntimeError(
-                                f"run {run}: {probed} of {services} probes reached the service; the card says: "
+                                f"run {run}: {probed} of {expected} probes reached the provider; the card says: "
                                 f"{card.text[:300]!r}; {[b['text']['text'][:200] for b in card.blocks[3:5]]}"
                             )
                         if run == 0:
@@ -142,12 +167,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="warm runs after the cold one (default 20)")
     parser.add_argument("--services", type=int, default=30, help="services in the catalog (default 30)")
     parser.add_argument("--delay-ms", type=int, default=200, help="how slow each probe answers (default 200)")
+    parser.add_argument("--railway", action="store_true", help="Railway services with metrics (see above)")
     args = parser.parse_args()
 
-    timings = asyncio.run(bench(args.runs, args.services, args.delay_ms))
+    timings = asyncio.run(bench(args.runs, args.services, args.delay_ms, args.railway))
     (cold_ack, cold_card), warm = timings[0], timings[1:]
     print(
-        f"/health, {args.services} services x {args.delay_ms} ms probes, {args.runs} warm runs, "
+        f"/health, {args.services} {'Railway services with metrics' if args.railway else 'services'}"
+        f" x {args.delay_ms} ms probes, {args.runs} warm runs, "
         f"nproc {os.cpu_count()}, {time.strftime('%Y-%m-%d')}"
     )
     print(f"cold run: ack {cold_ack * 1000:.1f} ms, card {cold_card * 1000:.1f} ms after the ack")

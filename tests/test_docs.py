@@ -463,7 +463,7 @@ def configuration_rows() -> dict[str, str]:
     """`key` → its default cell, from the tables of configuration.md."""
     rows = {}
     for line in (REPO / "docs" / "configuration.md").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\| `([a-z_.<>\[\]]+)` \|\s*([^|]*?)\s*\|", line)
+        match = re.match(r"^\| `([a-z0-9_.<>\[\]]+)` \|\s*([^|]*?)\s*\|", line)
         if match:
             rows[match.group(1)] = match.group(2).strip("`")
         heading = re.match(r"^## `([a-z_]+)`$", line)
@@ -496,7 +496,7 @@ def test_configuration_md_documents_every_key_of_the_catalog_with_its_default():
         elif cell.startswith("required for") or cell in ("none", "all"):
             assert default is None, f"{path}: documented `{cell}`, default is {default!r}"
         elif cell == "inherited":
-            assert path.startswith("services.<name>.actions"), path
+            assert path.startswith(("services.<name>.actions", "services.<name>.thresholds")), path
         elif path in EFFECTIVE_ACTION_DEFAULTS:
             assert yaml.safe_load(cell) == EFFECTIVE_ACTION_DEFAULTS[path], f"{path}: documented {cell}"
         elif cell:

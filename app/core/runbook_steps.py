@@ -346,6 +346,7 @@ def _check_title(
         "health": f"Health of {target}",
         "deployment": f"Deployment status of {target}",
         "log_errors": f"Top errors in the logs of {target}, last {minutes} minutes",
+        "metrics": f"Metrics of {target}: CPU, memory, disk, 5xx and p95",
     }[probe]
 
 

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.catalog import HealthCheck, PostgresRef, RailwayRef, Service, VercelRef
@@ -31,6 +32,7 @@ from app.core.health import (
     judge_http,
     judge_postgres,
 )
+from app.core.metrics import WINDOW_MINUTES, MetricLimits, judge_metrics, metrics_unavailable, vercel_activity
 from app.core.migrations import MIGRATIONS_CHECK, MigrationTableMissing, judge_migrations
 from app.core.observations import Deployment, DeploymentObservation, HttpObservation
 from app.core.secrets import dsn_secrets, mask_values
@@ -60,15 +62,21 @@ Probed = tuple[CheckResult, Deployment | None]
 
 
 async def check_health(
-    deps: Deps, names: Sequence[str] | None = None, *, provider_timeout_s: float = PROVIDER_TIMEOUT_S
+    deps: Deps,
+    names: Sequence[str] | None = None,
+    *,
+    provider_timeout_s: float = PROVIDER_TIMEOUT_S,
+    metrics: bool = True,
 ) -> HealthReport:
     """Probe the named services (all of them when `names` is None or empty) and judge each check.
 
     Raises UnknownService, before any probe starts, for a name the catalog does not know.
     `provider_timeout_s` bounds each Railway and Vercel call; HTTP and Postgres checks use their own.
+    `metrics=False` leaves out the metrics lines (a verification polling every few seconds watches the
+    deployment and the URLs, and spends no more of Railway's hourly request budget than that).
     """
     chosen = _choose(deps, names)
-    bounds = _Bounds(deps.secret_values(), provider_timeout_s)
+    bounds = _Bounds(deps.secret_values(), provider_timeout_s, metrics)
     checked_at = deps.clock()
     started = time.monotonic()
     services = await asyncio.gather(*(_check_service(deps, n, service, bounds) for n, service in chosen))
@@ -78,10 +86,12 @@ async def check_health(
 
 @dataclass(frozen=True)
 class _Bounds:
-    """What every probe of one `/health` shares: the secrets to mask in errors and the provider timeout."""
+    """What every probe of one `/health` shares: the secrets to mask in errors, the provider timeout, and
+    whether the metrics lines are wanted."""
 
     secrets: list[str]
     provider_timeout_s: float
+    metrics: bool = True
 
 
 def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]]:
@@ -93,7 +103,12 @@ def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]
 async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bounds) -> ServiceHealth:
     """Every check of one service, concurrently: its provider's (deployment or database) then its URLs."""
     probes: list[Awaitable[Probed]] = []
-    if service.provider == "railway" and service.railway is not None:
+    metrics_line: asyncio.Future[CheckResult] | None = None
+    if service.provider == "railway" and service.railway is not None and bounds.metrics:
+        metrics_line = asyncio.get_running_loop().create_future()
+        limits = deps.catalog.thresholds_for(service)
+        probes.append(_railway_with_metrics(deps, service.railway, limits, bounds, metrics_line))
+    elif service.provider == "railway" and service.railway is not None:
         probes.append(_railway(deps, service.railway, bounds))
     elif service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
@@ -114,8 +129,45 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(_rotation_age(deps, service.rotate_after_days))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
-    checks = (check for check, _ in probed if check is not _NOTHING)
+    checks = [check for check, _ in probed if check is not _NOTHING]
+    if metrics_line is not None:
+        checks.insert(1, metrics_line.result())
+    if service.provider == "vercel" and deployment is not None and bounds.metrics:
+        checks.insert(1, vercel_activity(deployment, deps.clock()))
     return ServiceHealth.of(name, service.provider, checks, deployment)
+
+
+async def _railway_with_metrics(
+    deps: Deps, ref: RailwayRef, limits: MetricLimits, bounds: _Bounds, metrics_line: asyncio.Future[CheckResult]
+) -> Probed:
+    """The deployment check, and (set on `metrics_line`) CPU, memory, disk, 5xx and p95 over the last 15
+    minutes, from one Railway request under the same provider timeout. A metrics failure degrades the
+    metrics line only: the deployment is judged as without metrics, and the service's actions stay offered."""
+    name, call = deployment_check_name("railway"), "railway latest deployment"
+    if deps.railway is None:
+        metrics_line.set_result(metrics_unavailable(RAILWAY_TOKENS_MISSING))
+        return failed_probe(name, call, RAILWAY_TOKENS_MISSING), None
+    client, timeout_s = deps.railway, bounds.provider_timeout_s
+    end = deps.clock()
+    start = end - timedelta(minutes=WINDOW_MINUTES)
+    result, observed = await _guarded(
+        name,
+        call,
+        timeout_s,
+        lambda: client.latest_deployment_with_metrics(ref, start=start, end=end, timeout_s=timeout_s),
+        lambda both: judge_deployment(both[0]),
+        bounds.secrets,
+    )
+    if observed is None:  # Railway could not be asked at all: the same reason for both lines
+        reason = result.evidence[0].split(" failed: ", 1)[-1] if result.evidence else "no answer"
+        metrics_line.set_result(metrics_unavailable(reason))
+        return result, None
+    deployment, metrics = observed
+    if isinstance(metrics, ProviderError):
+        metrics_line.set_result(metrics_unavailable(mask_values(metrics.reason, bounds.secrets)))
+    else:
+        metrics_line.set_result(_masked(judge_metrics(metrics, limits), bounds.secrets))
+    return result, deployment.deployment
 
 
 async def _railway(deps: Deps, ref: RailwayRef, bounds: _Bounds) -> Probed:

@@ -23,6 +23,7 @@ from app.core import capacity
 from app.core.actions import ActionNotAvailable, check_reachable, spec_for
 from app.core.health import Verdict, judge_deployment
 from app.core.logs_args import LogsArgs
+from app.core.metrics import CHART_MINUTES, WINDOW_MINUTES, MetricsChart, chart_of, judge_metrics, recent
 from app.core.migrations import MigrationTableMissing, judge_migrations
 from app.core.runbooks import DEFAULT_BACKUP_HOURS, DEFAULT_LOG_MINUTES, ActionStep, CheckStep, Step, targets_database
 from app.core.secrets import mask_values
@@ -48,11 +49,13 @@ _VERDICT_ICON = {Verdict.OK: "✅", Verdict.DEGRADED: "🟠", Verdict.DOWN: "�
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """`ran`: it observed something (good or bad); `summary`: one line; `detail`: what the message shows."""
+    """`ran`: it observed something (good or bad); `summary`: one line; `detail`: what the message shows;
+    `chart`: a chart to upload in the thread beside the step (`check: metrics`), when there is one."""
 
     ran: bool
     summary: str
     detail: tuple[str, ...] = ()
+    chart: MetricsChart | None = None
 
 
 def _cut(text: str, limit: int) -> str:
@@ -82,6 +85,8 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
             return True
         if step.probe in ("deployment", "log_errors", "variables"):
             return provider in ("railway", "vercel")
+        if step.probe == "metrics":
+            return provider == "railway"
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
@@ -136,6 +141,8 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _slow_queries(deps, service)
             case "log_errors":
                 return await _log_errors(deps, service, step.minutes or DEFAULT_LOG_MINUTES)
+            case "metrics":
+                return await _metrics(deps, service)
             case "variables":
                 return await _variables(deps, service, step.names)
             case "migrations":
@@ -212,6 +219,27 @@ async def _deployment(deps: Deps, service: str) -> ProbeResult:
     check = judge_deployment(observed)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     return ProbeResult(True, _cut(said, SUMMARY_MAX), (_cut(f"{_VERDICT_ICON[check.verdict]} {said}", DETAIL_MAX),))
+
+
+async def _metrics(deps: Deps, service: str) -> ProbeResult:
+    """The `/health` metrics line (the last 15 minutes against the thresholds) and a chart of the last hour,
+    from one Railway call over the hour with a sample a minute."""
+    svc = deps.catalog.service(service)
+    if svc.provider != "railway" or svc.railway is None:
+        return _failed(f"{service} is a {svc.provider} service: pitcrew reads metrics of Railway services only")
+    if deps.railway is None:
+        return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
+    end = deps.clock()
+    async with asyncio.timeout(PROVIDER_TIMEOUT_S + 0.5):
+        hour = await deps.railway.service_metrics(
+            svc.railway, start=end - timedelta(minutes=CHART_MINUTES), end=end, sample_s=60, http_step_s=60,
+            timeout_s=PROVIDER_TIMEOUT_S,
+        )
+    limits = deps.catalog.thresholds_for(svc)
+    check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits)
+    said = f"{check.verdict.value}: " + " · ".join(check.evidence)
+    detail = tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence)
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail[:DETAIL_LINES], chart_of(service, hour, limits))
 
 
 async def _db_connections(deps: Deps, service: str) -> ProbeResult:

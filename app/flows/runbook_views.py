@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from app.core.metrics import MetricsChart
 from app.core.runbook_machine import StepOutcome
 from app.core.runbooks import RUNBOOK_NAME, Step
 
@@ -212,6 +213,10 @@ class RunbookNotifier(Protocol):
 
     async def post_ended(self, ended: RunEnded) -> None:
         """Say in the thread that the run is over, and what was done."""
+        ...
+
+    async def post_chart(self, channel: str, thread_ts: str, chart: MetricsChart) -> None:
+        """Upload a check's chart (`check: metrics`) in the thread; raises when the chat refused it."""
         ...
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.actions import ProposalStatus
 from app.core.incidents import IncidentClosed, IncidentError
+from app.core.metrics import MetricsChart
 from app.core.runbook_machine import InvalidOutcome, StaleStep, start
 from app.core.runbooks import (
     ActionStep,
@@ -212,8 +213,11 @@ async def run_step(
                 assert target is not None
                 result = await run_check(deps, step, target)
                 outcome: Outcome = "ran" if result.ran else "failed"
+                detail = result.detail
+                if result.chart is not None:
+                    detail = (*detail, await _post_chart(notifier, run, result.chart))
                 await record_outcome(deps, notifier, run, step, outcome, by=by, summary=result.summary,
-                                      detail=result.detail, ts=ts)
+                                      detail=detail, ts=ts)
                 return ClickDone(f"{step.id} {outcome}: {result.summary}"[:AUDIT_TEXT_MAX])
             case NotifyStep():
                 return await _post_update(deps, notifier, run, step, by=by, ts=ts)
@@ -224,6 +228,16 @@ async def run_step(
     except Exception:
         await _let_go(deps, notifier, run, step, ts)
         raise
+
+
+async def _post_chart(notifier: RunbookNotifier, run: Run, chart: MetricsChart) -> str:
+    """Upload the check's chart in the thread; a refused upload costs the chart, never the check's result."""
+    try:
+        await notifier.post_chart(run.record.channel or "", run.record.thread_ts or "", chart)
+    except Exception as err:
+        log.warning("chart of %s not uploaded: %s", chart.service, type(err).__name__)
+        return f"📈 chart not uploaded: {type(err).__name__}"
+    return f"📈 chart of the last hour: {chart.filename}, in this thread"
 
 
 async def _let_go(deps: Deps, notifier: RunbookNotifier, run: Run, step: Step, ts: str | None) -> None:

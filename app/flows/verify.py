@@ -102,7 +102,7 @@ async def observe(deps: Deps, record: ProposalRecord) -> Observation:
         service = deps.catalog.service(record.service)
     except UnknownService:
         return Observation(None, None, Verdict.DOWN, (f"{record.service} is no longer in pitcrew.yml",))
-    report = await check_health(deps, [record.service])
+    report = await check_health(deps, [record.service], metrics=False)
     health = report.services[0]
     problems = [describe_check(c) for c in health.checks if c.verdict is not Verdict.OK]
     try:

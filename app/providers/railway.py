@@ -32,6 +32,7 @@ import httpx
 
 from app.catalog import RailwayRef
 from app.core.logs import normalise_level as core_level
+from app.core.metrics import MetricsObservation, Series, VolumeUse
 from app.core.observations import Deployment, DeploymentObservation
 from app.providers import graphql_docs as docs
 from app.providers.base import InvalidIdentifier, ProviderError, UnknownDeployment
@@ -45,6 +46,8 @@ MAX_LOG_LINES = 5000  # Railway refuses a larger `limit`
 MAX_DEPLOYMENTS = 100
 _REASON_CHARS = 300
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What `metrics` is asked for: usage and limit of CPU (vCPUs) and memory (GB), Railway's MetricMeasurement.
+METRIC_MEASUREMENTS = ("CPU_USAGE", "CPU_LIMIT", "MEMORY_USAGE_GB", "MEMORY_LIMIT_GB")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
@@ -75,6 +78,10 @@ class RailwayGraphQLError(ProviderError):
     def about(self, field: str) -> list[str]:
         """The messages of the errors about `field` (and of those that do not say what they are about)."""
         return [m for m, p in zip(self.messages, self.paths, strict=False) if p in (None, field)]
+
+
+class NoAnswer(ProviderError):
+    """Railway did not answer within the time given: a ProviderError a caller may tell from a refusal."""
 
 
 def check_id(what: str, value: object, expected: str = "letters, digits, - and _ (at most 64)") -> str:
@@ -214,19 +221,36 @@ class RailwayClient:
         call = "railway latest deployment"
         variables = {"serviceId": ref.service_id, "environmentId": ref.environment_id}
         data = await self._execute(call, docs.LATEST_DEPLOYMENT, variables, timeout_s, ref=ref)
-        instance = _dig(call, data, "serviceInstance")
-        active = _active(data)
-        latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
-        deployment = _to_deployment(latest, _current_id(active)) if isinstance(latest, dict) else None
-        running = [d for d in active if not d.get("deploymentStopped")]
-        sources = running or ([latest] if isinstance(latest, dict) else [])
-        states = tuple(
-            str(inst.get("status", "")).upper()
-            for source in sources
-            for inst in (source.get("instances") or [])
-            if isinstance(inst, dict) and inst.get("status")
-        )
-        return DeploymentObservation(provider="railway", deployment=deployment, instance_states=states)
+        return _deployment_observation(call, data)
+
+    async def latest_deployment_with_metrics(
+        self, ref: RailwayRef, *, start: datetime, end: datetime, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> tuple[DeploymentObservation, MetricsObservation | ProviderError]:
+        """The latest deployment (as `latest_deployment`) and the metrics between start and end, in one request.
+
+        When Railway cannot answer the metrics part it nulls the whole answer (every root field is
+        non-null), and a slow metrics backend would hold the deployment's answer too: so the request
+        together has half of `timeout_s`, and when it fails or times out the deployment is asked alone
+        with the other half, the metrics coming back as the error that says why. A metrics outage then
+        costs the metrics line only, and a Railway that does not answer at all still costs `timeout_s`.
+        """
+        call = "railway latest deployment"
+        variables = self._metrics_variables(ref, start, end, 60, None)
+        half = timeout_s / 2
+        try:
+            data = await self._execute(call, docs.LATEST_DEPLOYMENT_WITH_METRICS, variables, half, ref=ref)
+        except RateLimited:
+            raise  # asking again now would only spend more of the budget
+        except ProviderError as err:
+            failed = ProviderError("railway metrics", err.reason)
+            try:
+                return await self.latest_deployment(ref, timeout_s=half), failed
+            except NoAnswer:
+                if isinstance(err, NoAnswer):  # silent both times: say how long it was given in all
+                    raise NoAnswer(call, f"no answer within {timeout_s:g} s") from None
+                raise
+        window_s = max(60, int((end - start).total_seconds()))
+        return _deployment_observation(call, data), _metrics_observation(data, ref, window_s)
 
     async def deployment(
         self, ref: RailwayRef, deployment_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
@@ -558,6 +582,44 @@ class RailwayClient:
             raise ProviderError(call, "Railway's answer was not a set of variables")
         return {str(k): None if v is None else str(v) for k, v in found.items()}
 
+    # ---- metrics -----------------------------------------------------------------------------
+
+    async def service_metrics(
+        self,
+        ref: RailwayRef,
+        *,
+        start: datetime,
+        end: datetime,
+        sample_s: int = 60,
+        http_step_s: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> MetricsObservation:
+        """CPU, memory, their limits, requests by status, p95 latency and volume use between start and end.
+
+        `sample_s` spaces the CPU and memory samples; `http_step_s` the HTTP ones (the whole window
+        by default: one sample, the window's own p95 and counts).
+        """
+        call = "railway metrics"
+        variables = self._metrics_variables(ref, start, end, sample_s, http_step_s)
+        data = await self._execute(call, docs.SERVICE_METRICS, variables, timeout_s, ref=ref)
+        return _metrics_observation(data, ref, max(60, int((end - start).total_seconds())))
+
+    @staticmethod
+    def _metrics_variables(
+        ref: RailwayRef, start: datetime, end: datetime, sample_s: int, http_step_s: int | None
+    ) -> dict[str, Any]:
+        window_s = max(60, int((end - start).total_seconds()))
+        return {
+            "projectId": ref.project_id,
+            "serviceId": ref.service_id,
+            "environmentId": ref.environment_id,
+            "startDate": _iso(start, "start"),
+            "endDate": _iso(end, "end"),
+            "measurements": list(METRIC_MEASUREMENTS),
+            "sampleRateSeconds": max(1, int(sample_s)),
+            "stepSeconds": max(1, int(http_step_s or window_s)),
+        }
+
     async def unrendered_variables(
         self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> dict[str, str | None]:
@@ -686,7 +748,7 @@ class RailwayClient:
             async with asyncio.timeout(timeout_s):
                 return await self._http.post(self._url, json=payload, headers=headers, timeout=timeout_s)
         except (TimeoutError, httpx.TimeoutException):
-            raise ProviderError(call, f"no answer within {timeout_s:g} s") from None
+            raise NoAnswer(call, f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise ProviderError(call, f"could not reach Railway ({type(err).__name__}: {err})") from None
 
@@ -851,3 +913,100 @@ def _iso(moment: datetime | None, what: str) -> str | None:
     if moment.tzinfo is None:
         raise ValueError(f"{what} must be an aware datetime (UTC), got a naive one")
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _list(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _series(samples: object, key: str = "value") -> Series:
+    """`[{ts, value}]` as (ts, value) pairs, oldest first; samples without a number are skipped."""
+    pairs = [
+        (int(s["ts"]), float(s[key]))
+        for s in _list(samples)
+        if isinstance(s.get("ts"), int | float) and isinstance(s.get(key), int | float)
+    ]
+    return tuple(sorted(pairs))
+
+
+def _volumes(data: dict[str, Any], service_id: str) -> tuple[VolumeUse, ...]:
+    """The service's own volumes among the environment's (a volume is attached to one service)."""
+    environment = data.get("environment")
+    connection = environment.get("volumeInstances") if isinstance(environment, dict) else None
+    edges = connection.get("edges") if isinstance(connection, dict) else None
+    found = []
+    for edge in _list(edges):
+        node = edge.get("node")
+        if not isinstance(node, dict) or node.get("serviceId") != service_id:
+            continue
+        used, size = node.get("currentSizeMB"), node.get("sizeMB")
+        if isinstance(used, int | float) and isinstance(size, int | float):
+            found.append(VolumeUse(str(node.get("mountPath") or "?"), float(used), float(size)))
+    return tuple(found)
+
+
+def _deployment_observation(call: str, data: dict[str, Any]) -> DeploymentObservation:
+    """The newest deployment, and the states of the instances serving the service now (see latest_deployment)."""
+    instance = _dig(call, data, "serviceInstance")
+    active = _active(data)
+    latest = instance.get("latestDeployment") if isinstance(instance, dict) else None
+    deployment = _to_deployment(latest, _current_id(active)) if isinstance(latest, dict) else None
+    running = [d for d in active if not d.get("deploymentStopped")]
+    sources = running or ([latest] if isinstance(latest, dict) else [])
+    states = tuple(
+        str(inst.get("status", "")).upper()
+        for source in sources
+        for inst in (source.get("instances") or [])
+        if isinstance(inst, dict) and inst.get("status")
+    )
+    return DeploymentObservation(provider="railway", deployment=deployment, instance_states=states)
+
+
+def _metrics_observation(data: dict[str, Any], ref: RailwayRef, window_s: int) -> MetricsObservation:
+    """Railway's `metrics`, `httpMetricsGroupedByStatus`, `httpDurationMetrics` and volumes, as plain series."""
+    series = {str(m.get("measurement")): _series(m.get("values")) for m in _list(data.get("metrics"))}
+    by_status: dict[int, float] = {}
+    errors: dict[int, float] = {}
+    requests: dict[int, float] = {}
+    for group in _list(data.get("httpMetricsGroupedByStatus")):
+        status = group.get("statusCode")
+        if not isinstance(status, int):
+            continue
+        for ts, value in _series(group.get("samples")):
+            by_status[status] = by_status.get(status, 0.0) + value
+            requests[ts] = requests.get(ts, 0.0) + value
+            if 500 <= status <= 599:
+                errors[ts] = errors.get(ts, 0.0) + value
+    duration = data.get("httpDurationMetrics")
+    cpu_limit, memory_limit = _instance_limits(data.get("serviceInstanceLimits"))
+    last_ts = max((ts for values in series.values() for ts, _ in values), default=0)
+    return MetricsObservation(
+        cpu=series.get("CPU_USAGE", ()),
+        cpu_limit=series.get("CPU_LIMIT") or (((last_ts, cpu_limit),) if cpu_limit else ()),
+        memory_gb=series.get("MEMORY_USAGE_GB", ()),
+        memory_limit_gb=series.get("MEMORY_LIMIT_GB") or (((last_ts, memory_limit),) if memory_limit else ()),
+        requests_by_status=by_status,
+        errors_5xx=tuple(sorted((ts, errors.get(ts, 0.0)) for ts in requests)),
+        requests=tuple(sorted(requests.items())),
+        p95_ms=_series(duration.get("samples") if isinstance(duration, dict) else None, "p95"),
+        volumes=_volumes(data, ref.service_id),
+        window_minutes=window_s / 60,
+    )
+
+
+def _instance_limits(limits: object) -> tuple[float | None, float | None]:
+    """(vCPUs, GB of memory) from `serviceInstanceLimits`, a JSON scalar read in either shape reported:
+    `{containers: {cpu, memoryBytes}}` (railwayapp/railway-ts-sdk#57) or the update input's own keys
+    `{vCPUs, memoryGB}`; None for what is absent."""
+    if not isinstance(limits, dict):
+        return None, None
+    containers = limits.get("containers")
+    if isinstance(containers, dict):
+        cpu, memory = containers.get("cpu"), containers.get("memoryBytes")
+        memory = memory / 1e9 if isinstance(memory, int | float) else None
+    else:
+        cpu, memory = limits.get("vCPUs"), limits.get("memoryGB")
+    return (
+        float(cpu) if isinstance(cpu, int | float) and cpu > 0 else None,
+        float(memory) if isinstance(memory, int | float) and memory > 0 else None,
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from app.charts.metrics_chart import chart_png
+from app.core.metrics import MetricsChart
 from app.deps import Deps
 from app.flows.runbook_views import Offer, RunEnded, StepCard
 from app.slack.client import web_client
@@ -43,6 +45,16 @@ class SlackRunbookNotifier:
 
     async def post_ended(self, ended: RunEnded) -> None:
         await self.client.chat_postMessage(channel=ended.channel, thread_ts=ended.thread_ts, **ended_message(ended))
+
+    async def post_chart(self, channel: str, thread_ts: str, chart: MetricsChart) -> None:
+        """Drawn in a thread (app/charts/metrics_chart.py), uploaded as the period report's chart is
+        (app/slack/period_report.py): files.getUploadURLExternal, the bytes to the URL it gives,
+        files.completeUploadExternal into the thread, which slack-sdk's `files_upload_v2` does."""
+        png = await chart_png(chart)
+        await self.client.files_upload_v2(
+            channel=channel, thread_ts=thread_ts, content=png, filename=chart.filename, title=chart.title,
+            alt_txt=chart.alt_text,
+        )
 
 
 def runbook_notifier(deps: Deps) -> SlackRunbookNotifier:

@@ -131,9 +131,9 @@ async def test_all_services_ok(world: World, pg_dsn: str):
     assert report.counts[Verdict.OK] == 4
     api = report.service("api")
     assert api is not None and api.provider == "railway"
-    assert [c.name for c in api.checks] == ["railway deployment", f"GET {world.api_url}/health"]
-    assert "latest deployment" in evidence(report, "api", "railway") and "SUCCESS" in evidence(report, "api")
-    assert "instances: 1 RUNNING" in evidence(report, "api", "railway")
+    assert [c.name for c in api.checks] == ["railway deployment", "railway metrics", f"GET {world.api_url}/health"]
+    assert "latest deployment" in evidence(report, "api", "railway deployment") and "SUCCESS" in evidence(report, "api")
+    assert "instances: 1 RUNNING" in evidence(report, "api", "railway deployment")
     assert "HTTP 200" in evidence(report, "api", "GET")
     assert "HTTP 200" in evidence(report, "web", "HEAD")
     production = world.vercel.world.production("web")
@@ -173,8 +173,8 @@ async def test_one_service_down_while_the_others_report(world: World):
 
     assert report.overall is Verdict.DOWN
     assert report.failing == ("api",)
-    assert verdict_of(report, "api", "railway") is Verdict.DOWN
-    assert "CRASHED" in evidence(report, "api", "railway")
+    assert verdict_of(report, "api", "railway deployment") is Verdict.DOWN
+    assert "CRASHED" in evidence(report, "api", "railway deployment")
     health = evidence(report, "api", "GET")
     assert "HTTP 503, expected 200" in health
     assert 'status: expected "ok", got "down"' in health
@@ -200,7 +200,7 @@ async def test_a_probe_slower_than_its_timeout_fails_while_the_others_report(wor
 
     assert verdict_of(report, "api", "GET") is Verdict.DOWN
     assert f"GET {world.api_url}/health failed: timed out after 0.3 s" in evidence(report, "api", "GET")
-    assert verdict_of(report, "api", "railway") is Verdict.OK
+    assert verdict_of(report, "api", "railway deployment") is Verdict.OK
     web = report.service("web")
     assert web is not None and web.verdict is Verdict.OK
     world.api.ok()
@@ -210,26 +210,28 @@ async def test_a_hanging_provider_costs_its_timeout_not_the_card(world: World):
     world.railway.world.stall()
     async with deps_for(world, standard_services(world)) as deps:
         report = await check_health(deps, provider_timeout_s=0.5)
-    railway = evidence(report, "api", "railway")
-    assert verdict_of(report, "api", "railway") is Verdict.DOWN
+    railway = evidence(report, "api", "railway deployment")
+    assert verdict_of(report, "api", "railway deployment") is Verdict.DOWN
     assert "railway latest deployment failed:" in railway
     assert "0.5 s" in railway  # the provider's own words: no answer within 0.5 s
     assert verdict_of(report, "api", "GET") is Verdict.OK
 
 
 async def test_a_provider_error_says_which_call_failed_and_why(world: World):
-    world.railway.world.fail_next(status=502, body="Bad Gateway")
+    # twice: the request with the metrics, then the deployment's alone (one 502 costs the metrics only)
+    world.railway.world.fail_next(status=502, body="Bad Gateway", times=2)
     async with deps_for(world, standard_services(world)) as deps:
         report = await check_health(deps, ["api"])
-    assert verdict_of(report, "api", "railway") is Verdict.DOWN
-    assert evidence(report, "api", "railway") == "railway latest deployment failed: HTTP 502: Bad Gateway"
+    assert verdict_of(report, "api", "railway deployment") is Verdict.DOWN
+    assert evidence(report, "api", "railway deployment") == "railway latest deployment failed: HTTP 502: Bad Gateway"
+    assert evidence(report, "api", "railway metrics") == "metrics unavailable: HTTP 502: Bad Gateway"
     assert verdict_of(report, "api", "GET") is Verdict.OK
 
 
 async def test_a_rejected_token_is_a_failed_check(world: World):
     async with deps_for(world, standard_services(world), RAILWAY_API_TOKEN="not-the-sandbox-token") as deps:
         report = await check_health(deps, ["api"])
-    railway = evidence(report, "api", "railway")
+    railway = evidence(report, "api", "railway deployment")
     assert railway.startswith("railway latest deployment failed:") and "Not Authorized" in railway
     assert "not-the-sandbox-token" not in railway
 
@@ -237,8 +239,8 @@ async def test_a_rejected_token_is_a_failed_check(world: World):
 async def test_no_railway_token_says_which_variables_to_set(world: World):
     async with deps_for(world, standard_services(world), RAILWAY_API_TOKEN=None) as deps:
         report = await check_health(deps, ["api"])
-    assert verdict_of(report, "api", "railway") is Verdict.DOWN
-    assert evidence(report, "api", "railway") == (
+    assert verdict_of(report, "api", "railway deployment") is Verdict.DOWN
+    assert evidence(report, "api", "railway deployment") == (
         "railway latest deployment failed: RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set"
     )
     assert world.railway.calls == []
@@ -399,3 +401,16 @@ async def test_a_least_privilege_role_is_degraded_and_told_which_grant_it_needs(
             for role in (app_role, ops_role):
                 await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
                 await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+async def test_a_slow_metrics_backend_costs_the_metrics_line_only(world: World):
+    """Railway answers the deployment at once but metrics late: the request with both is given half the
+    provider timeout, then the deployment is asked alone; the card has both lines within the timeout."""
+    world.railway.world.metrics_latency_s = 2
+    async with deps_for(world, standard_services(world)) as deps:
+        report = await check_health(deps, ["api"], provider_timeout_s=1.0)
+    assert verdict_of(report, "api", "railway deployment") is Verdict.OK
+    assert "SUCCESS" in evidence(report, "api", "railway deployment")
+    assert evidence(report, "api", "railway metrics") == "metrics unavailable: no answer within 0.5 s"
+    assert verdict_of(report, "api", "railway metrics") is Verdict.DEGRADED
+    assert report.elapsed_ms < 1500

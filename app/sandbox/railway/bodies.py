@@ -8,7 +8,7 @@ tags. A new type's shape (a volume, a metric, a replica) goes here, next to its 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.sandbox.railway.logs import parse_filter, railway_severity
@@ -99,6 +99,86 @@ def log_json(world: RailwayWorld, line: FakeLog, deployment: FakeDeployment) -> 
         "attributes": attributes,
         "tags": {k: tags[k] for k in ("serviceId", "deploymentId", "deploymentInstanceId")},
     }
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+# Shapes from Railway's schema (refdata/railway/schema.json): `metrics` is a list of MetricsResult
+# {measurement, tags, values: [Metric {ts: Int (unix seconds), value: Float}]}, one per measurement;
+# `httpMetricsGroupedByStatus` a list of HttpMetricsByStatusResult {statusCode, samples: [{ts, value}]};
+# `httpDurationMetrics` an HttpDurationMetricsResult {samples: [{ts, p50, p90, p95, p99}]}. The CLI
+# reads them so (railwayapp/cli src/gql/queries/strings/Metrics.graphql, HttpMetricsByStatus.graphql,
+# HttpDurationMetrics.graphql).
+
+
+def _steps(start: datetime, end: datetime, step_s: int) -> list[datetime]:
+    step_s = max(1, step_s)
+    moments, moment = [], start + timedelta(seconds=step_s)
+    while moment <= end and len(moments) < 10_000:
+        moments.append(moment)
+        moment += timedelta(seconds=step_s)
+    return moments or [end]
+
+
+_LIMITS = frozenset({"CPU_LIMIT", "MEMORY_LIMIT_GB"})
+
+
+def metrics_json(
+    world: RailwayWorld, service: FakeService, measurements: list[str], start: datetime, end: datetime, step_s: int
+) -> list[dict[str, Any]]:
+    levels = service.metrics
+    moments = _steps(start, end, step_s)
+    constant = {"CPU_USAGE": levels.cpu, "CPU_LIMIT": service.vcpus, "MEMORY_LIMIT_GB": service.memory_gb}
+    results = []
+    for measurement in measurements:
+        if measurement == "MEMORY_USAGE_GB":
+            values = [world.memory_at(service.id, m, step_s) for m in moments]
+        elif measurement in _LIMITS and not levels.limits_in_metrics:
+            results.append({"measurement": measurement, "tags": {"serviceId": service.id}, "values": []})
+            continue
+        elif measurement in constant:
+            values = [constant[measurement]] * len(moments)
+        else:
+            values = [0.0] * len(moments)
+        results.append({
+            "measurement": measurement,
+            "tags": {"serviceId": service.id},
+            "values": [{"ts": int(m.timestamp()), "value": v} for m, v in zip(moments, values, strict=True)],
+        })
+    return results
+
+
+def http_by_status_json(service: FakeService, start: datetime, end: datetime, step_s: int) -> list[dict[str, Any]]:
+    """Requests per status code per step; a status with no request is left out, as Railway groups what it saw."""
+    levels = service.metrics
+    moments = _steps(start, end, step_s)
+    per_step = levels.requests_per_minute * max(1, step_s) / 60
+    errors = per_step * levels.error_ratio
+    groups = []
+    for status, count in ((200, per_step - errors), (500, errors)):
+        if count > 0:
+            samples = [{"ts": int(m.timestamp()), "value": count} for m in moments]
+            groups.append({"statusCode": status, "samples": samples})
+    return groups
+
+
+def http_duration_json(service: FakeService, start: datetime, end: datetime, step_s: int) -> dict[str, Any]:
+    p95 = service.metrics.p95_ms
+    samples = [
+        {"ts": int(m.timestamp()), "p50": p95 / 3, "p90": p95 * 0.8, "p95": p95, "p99": p95 * 1.5}
+        for m in _steps(start, end, step_s)
+    ]
+    return {"samples": samples if service.metrics.requests_per_minute > 0 else []}
+
+
+def volume_instances_json(world: RailwayWorld, environment_id: str) -> dict[str, Any]:
+    """The environment's volume instances (`Environment.volumeInstances`, a Relay connection)."""
+    edges = [
+        {"node": {"serviceId": s.id, "mountPath": v.mount_path, "currentSizeMB": v.used_mb, "sizeMB": int(v.size_mb)}}
+        for s in world.services.values()
+        if s.environment_id == environment_id
+        for v in s.volumes
+    ]
+    return {"edges": edges}
 
 
 def limits_json(service: FakeService) -> dict[str, Any]:

@@ -30,6 +30,7 @@ This is product code (it ships for the demo): no graphql-core, nothing from test
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -66,7 +67,11 @@ _ROOT_FIELDS = {
     "VariablesForServiceDeployment": "variablesForServiceDeployment",
     "Variables": "variables",
     "ProjectToken": "projectToken",
+    "ServiceMetrics": "metrics",
+    "LatestDeploymentWithMetrics": "serviceInstance",
 }
+# The operations that read metrics, which `RailwayWorld.metrics_latency_s` slows down.
+_METRICS_OPERATIONS = frozenset({"ServiceMetrics", "LatestDeploymentWithMetrics"})
 # Nested fields that are nullable in Railway's schema (refdata/railway/schema.json): a failure there
 # nulls the field alone and the rest of the answer is sent; a failure of any other field nulls the
 # whole `data`, every root field being non-null (GraphQL spec, "Handling Field Errors").
@@ -130,6 +135,8 @@ class FakeRailway:
             "VariablesForServiceDeployment": self._variables,
             "Variables": self._variables_unrendered,
             "ProjectToken": self._project_token,
+            "ServiceMetrics": self._service_metrics,
+            "LatestDeploymentWithMetrics": self._latest_deployment_with_metrics,
             "ServiceCapacity": self._capacity,
             "ServiceInstanceLimitsUpdate": self._limits_update,
             "ServiceInstanceUpdate": self._instance_update,
@@ -172,6 +179,10 @@ class FakeRailway:
             )
         )
         await self.world.wait_released()
+        if self.world.latency_s > 0:
+            await asyncio.sleep(self.world.latency_s)
+        if self.world.metrics_latency_s > 0 and operation in _METRICS_OPERATIONS:
+            await asyncio.sleep(self.world.metrics_latency_s)
         headers, wait_s = self.world.spend_budget()
         if wait_s is not None:
             headers["Retry-After"] = str(wait_s)
@@ -417,6 +428,31 @@ class FakeRailway:
         if v.get("unrendered"):
             return {"variables": self.world.unrendered_variables(service.id)}
         return {"variables": self.world.rendered_variables(service.id)}
+
+
+    def _latest_deployment_with_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """Both selections in one document: GraphQL resolves each root field of an operation on its own
+        (GraphQL spec, "Executing Selection Sets"), so the answer is the two answers side by side."""
+        return {**self._latest_deployment(v, principal), **self._service_metrics(v, principal)}
+
+    def _service_metrics(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """`metrics`, `httpMetricsGroupedByStatus`, `httpDurationMetrics` and the environment's volumes
+        (shapes in bodies.py, from Railway's schema). Railway refuses a metrics window without a start
+        (`startDate: DateTime!`); so does the sandbox."""
+        service = self._service(v.get("serviceId"), v.get("environmentId"), principal, field="metrics")
+        start, end = _parse_time(v.get("startDate")), _parse_time(v.get("endDate")) or self.world.clock()
+        if start is None:
+            raise GraphQLFailure("startDate: not a date", "metrics")
+        measurements = [str(m) for m in v.get("measurements") or []]
+        sample_s = v.get("sampleRateSeconds") if isinstance(v.get("sampleRateSeconds"), int) else 60
+        step_s = v.get("stepSeconds") if isinstance(v.get("stepSeconds"), int) else 60
+        return {
+            "metrics": bodies.metrics_json(self.world, service, measurements, start, end, sample_s),
+            "httpMetricsGroupedByStatus": bodies.http_by_status_json(service, start, end, step_s),
+            "httpDurationMetrics": bodies.http_duration_json(service, start, end, step_s),
+            "serviceInstanceLimits": bodies.limits_json(service),
+            "environment": {"volumeInstances": bodies.volume_instances_json(self.world, service.environment_id)},
+        }
 
 
 def _fail_fields(node: Any, failing: dict[str, str], path: list[Any], errors: list[dict[str, Any]]) -> Any:

@@ -67,6 +67,25 @@ class FakeDeployment:
 
 
 @dataclass
+class FakeMetrics:
+    """What Railway measures of a service, as steady levels (the sandbox's traffic does not vary).
+
+    Units as Railway's `MetricMeasurement`s have them (refdata/railway/schema.json): CPU in vCPUs,
+    memory in GB; the limits (CPU_LIMIT, MEMORY_LIMIT_GB) are the service's own (`FakeService.vcpus`,
+    `memory_gb`, which a scale changes). HTTP: requests per minute, the share answered 5xx,
+    and the p95 latency in milliseconds, as `httpMetricsGroupedByStatus` / `httpDurationMetrics` serve them.
+    """
+
+    cpu: float = 0.25
+    memory_gb: float = 0.4
+    requests_per_minute: float = 120.0
+    error_ratio: float = 0.0
+    p95_ms: float = 180.0
+    oom_at: list[datetime] = field(default_factory=list)  # when memory hit the limit and the process restarted
+    limits_in_metrics: bool = True  # False: `metrics` has no CPU_LIMIT/MEMORY_LIMIT_GB samples, as for a new service
+
+
+@dataclass
 class FakeService:
     id: str
     name: str
@@ -81,6 +100,7 @@ class FakeService:
     vcpus: float = 8.0
     replicas: int = 1  # ServiceInstance.numReplicas
     volumes: list[FakeVolume] = field(default_factory=list)
+    metrics: FakeMetrics = field(default_factory=lambda: FakeMetrics())
 
 
 @dataclass
@@ -130,6 +150,8 @@ class RailwayWorld:
         self.next_deploy_status = "SUCCESS"  # how deployments started by mutations end
         self.shared: dict[tuple[str, str], dict[str, str]] = {}  # (project, environment) -> shared variables
         self.failing_fields: dict[str, str] = {}  # field name -> the error Railway gives for it
+        self.latency_s = 0.0  # how long every answer takes (a benchmark's slow provider); Railway's own varies
+        self.metrics_latency_s = 0.0  # and how much longer an answer with metrics takes (a slow metrics backend)
         self._budget: list[Any] | None = None  # [limit, remaining, reset_at] once set_budget() is called
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
@@ -356,6 +378,39 @@ class RailwayWorld:
         }
         return headers, max(1, math.ceil((reset_at - now).total_seconds())) if refused else None
 
+    def set_metrics(self, service: str, **levels: float | bool) -> FakeMetrics:
+        """Change what Railway measures of the service from now on (`cpu=6.5`, `error_ratio=0.05`, ...);
+        `cpu_limit` and `memory_limit_gb` set the service's limits (`vcpus`, `memory_gb`)."""
+        target = self.service(service)
+        metrics = target.metrics
+        for key, value in levels.items():
+            if key == "cpu_limit":
+                target.vcpus = float(value)
+            elif key == "memory_limit_gb":
+                target.memory_gb = float(value)
+            elif not hasattr(metrics, key) or key == "oom_at":
+                raise KeyError(f"no metric {key!r} in the sandbox")
+            else:
+                setattr(metrics, key, value if isinstance(value, bool) else float(value))
+        return metrics
+
+    def oom(self, service: str, at: datetime | None = None) -> None:
+        """The process ran out of memory at `at` (now by default): memory reached the limit, the
+        instance was killed and started again empty, which is how Railway's memory graph shows it."""
+        self.service(service).metrics.oom_at.append(at or self.clock())
+
+    def memory_at(self, service: str, moment: datetime, step_s: int) -> float:
+        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next."""
+        target = self.service(service)
+        metrics = target.metrics
+        for oom in metrics.oom_at:
+            offset = (moment - oom).total_seconds()
+            if -step_s < offset <= 0:
+                return target.memory_gb
+            if 0 < offset <= step_s:
+                return min(metrics.memory_gb, 0.1 * target.memory_gb)
+        return metrics.memory_gb
+
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
         """Every `name` field in later answers fails with `message`, as a GraphQL field error."""
         self.failing_fields[name] = message
@@ -448,8 +503,17 @@ class RailwayWorld:
         self.services[service_id].replicas = replicas
         self.limit_updates += 1
 
-    def add_volume(self, service: str, name: str = "postgres-volume", *, schedules: Iterable[str] = ()) -> FakeVolume:
+    def add_volume(
+        self, service: str, name: str = "postgres-volume", *, schedules: Iterable[str] = (),
+        mount_path: str | None = None, used_mb: float | None = None, size_mb: int | None = None,
+    ) -> FakeVolume:
         volume = FakeVolume(id=str(uuid.uuid4()), name=name, schedules=list(schedules))
+        if mount_path is not None:
+            volume.mount_path = mount_path
+        if used_mb is not None:
+            volume.used_mb = used_mb
+        if size_mb is not None:
+            volume.size_mb = size_mb
         self.service(service).volumes.append(volume)
         return volume
 
