@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _PURPOSE = b"pitcrew variable revert vault v1"
+_INPUT_PURPOSE = b"pitcrew proposal secret input v1"
 
 
 def vault_key(audit_key: bytes | None) -> bytes | None:
@@ -24,6 +25,18 @@ def vault_key(audit_key: bytes | None) -> bytes | None:
     if not audit_key:
         return None
     return hmac.new(audit_key, _PURPOSE, hashlib.sha256).digest()
+
+
+def input_key(audit_key: str | None, signing_secret: str | None) -> bytes | None:
+    """The key an open proposal's secret inputs (a value typed for `set`) are sealed with at rest.
+
+    Unlike the revert vault, this one must exist whenever a proposal can: it falls back to the Slack
+    signing secret, which every instance has, so a value waiting for its confirmation is never a
+    plain column. None only when pitcrew has neither secret (then nothing secret can be proposed)."""
+    secret = audit_key or signing_secret
+    if not secret:
+        return None
+    return hmac.new(secret.encode(), _INPUT_PURPOSE, hashlib.sha256).digest()
 
 
 def seal(key: bytes, value: str, bound_to: str) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from app.catalog import PostgresRef, Service
 from app.core.actions import ActionNotAvailable, ActionSpec, masked_params
 from app.core.observations import Deployment
+from app.flows.secret_inputs import open_inputs
 from app.providers.postgres import describe_dsn, terminate_idle_sessions
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
@@ -96,7 +97,12 @@ async def deployment(deps: Deps, service: Service, deployment_id: str) -> Deploy
 async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[str, Any]:
     """The one provider call of the action: its answer, or ProviderError saying which call failed and why."""
     service = deps.catalog.service(record.service)
-    inputs = record.params.get("inputs", {})
+    inputs = open_inputs(deps, spec, record.id, record.params.get("inputs", {}))
+    if any(k in inputs and inputs[k] is None for k in spec.secret):
+        raise ActionNotAvailable(
+            "the value to set could not be opened (AUDIT_KEY or SLACK_SIGNING_SECRET changed since it was "
+            "typed); nothing was sent: propose it again"
+        )
     match (spec.provider, spec.kind):
         case ("railway", "rollback"):
             return await railway(deps).rollback(inputs["target_deployment_id"], ref=service.railway)

@@ -42,6 +42,7 @@ from app.flows import action_calls as calls
 from app.flows.action_ports import GroupMembers, ProposalNotifier, tell_outcome
 from app.flows.action_views import ClickResult, Failure, Outcome, Proposal, forget_secrets, spec_of, view
 from app.flows.memberships import read_groups
+from app.flows.secret_inputs import open_inputs
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.store import jobs as job_store
 from app.store import proposals as store
@@ -193,7 +194,7 @@ async def show(update: Callable[[Proposal], Awaitable[None]], proposal: Proposal
 async def _run(deps: Deps, spec: ActionSpec, record: ProposalRecord, by: str, notifier: ProposalNotifier) -> Outcome:
     """The provider call, once; then accepted (with its verification scheduled) or failed, shown and audited."""
     request = calls.request(spec, record)
-    inputs = record.params.get("inputs", {})
+    inputs = open_inputs(deps, spec, record.id, record.params.get("inputs", {}))
     secrets = [*deps.secret_values(), *(str(inputs[k]) for k in spec.secret if inputs.get(k))]
     failure: Failure | None = None
     answer: dict[str, Any] = {}

@@ -38,6 +38,7 @@ from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier, notifier_for, tell_outcome
 from app.flows.action_runs import PITCREW, SETTLE_JOB, settle_key, show, start_verification
 from app.flows.action_views import Proposal, forget_secrets, spec_of, view
+from app.flows.secret_inputs import open_inputs
 from app.jobs.runner import Again, handles
 from app.providers.base import InvalidIdentifier, ProviderError
 from app.store import jobs as job_store
@@ -135,7 +136,7 @@ async def settle(
 
 async def ask_provider(deps: Deps, record: ProposalRecord) -> Settlement:
     """What the provider shows now about this action; unknown when it keeps no trace, or cannot be asked."""
-    inputs = record.params.get("inputs", {})
+    inputs = open_inputs(deps, spec_of(record), record.id, record.params.get("inputs", {}))
     plan = record.params.get("plan", {})
     before = (plan.get("current") or {}).get("id")
     started = record.updated_at

@@ -86,6 +86,7 @@ from app.flows.action_views import (
     spec_of,
     view,
 )
+from app.flows.secret_inputs import seal_inputs
 from app.flows.variable_plans import ChangePlan, plan_change
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -641,6 +642,11 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
     now = deps.clock()
     proposal_id = uuid.uuid4().hex
     until = expires_at(now, policy.expire_minutes)
+    try:
+        inputs = seal_inputs(deps, spec, proposal_id, inputs)
+    except ValueError as err:
+        await _audit_refusal(deps, by, kind, service_name, {}, str(err))
+        raise ActionError(str(err)) from None
 
     async def schedule_expiry(session: AsyncSession) -> None:
         await job_store.enqueue(

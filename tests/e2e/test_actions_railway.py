@@ -9,7 +9,9 @@ import json
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from app.core.actions import spec_for
 from app.flows.actions import ActionError, Where, propose, propose_set_variable
+from app.flows.secret_inputs import open_inputs
 from app.sandbox.slack import find_button
 from app.slack.notifier import SlackNotifier
 from app.store import proposals as proposal_store
@@ -41,7 +43,10 @@ async def test_set_variable_keeps_the_value_out_of_slack_the_audit_trail_and_the
         message = await posted_proposal(fake_slack)
         assert message.thread_ts == "1700000000.000099"  # proposed from a thread: posted in it
         stored = await proposal_store.get(pitcrew.deps.sessions, proposal.id)
-        assert stored is not None and stored.params["inputs"]["value"] == SECRET  # kept only until confirmed
+        assert stored is not None and SECRET not in repr(stored.params)  # kept sealed until confirmed
+        spec = spec_for("railway", "set_variable")
+        assert open_inputs(pitcrew.deps, spec, proposal.id, stored.params["inputs"])["value"] == SECRET
+        assert open_inputs(pitcrew.deps, spec, "another proposal", stored.params["inputs"])["value"] is None
 
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
         done = await wait_status(pitcrew, proposal.id, "accepted", "failed")

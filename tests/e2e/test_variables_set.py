@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.jobs.runner import JobRunner
@@ -102,6 +103,8 @@ async def test_set_on_railway_redeploys_and_the_reminder_proposes_the_old_value_
         card = json.dumps(message.blocks)
         assert "LOG_LEVEL" in card and "fingerprint" in card and f"{len(NEW)} characters" in card
         assert "Revert reminder" in card and message.thread_ts == THREAD
+        waiting = await _rows(pitcrew)  # the value waits for its confirmation sealed, not as typed
+        assert NEW not in waiting and "'sealed': " in waiting
         await fake_slack.click(message, "action.confirm", user=OPERATOR_2)
         done = await wait_status(pitcrew, proposal_id(message), "accepted", "failed")
         assert done.status == "accepted", done.failure
@@ -302,3 +305,19 @@ async def test_the_auth_failing_runbook_on_the_vercel_frontend_reaches_its_redep
     assert now is not None and now.id != serving.id
     assert sandbox.vercel_world.project("web").env["LINKEDIN_CLIENT_SECRET"] == NEW
     assert NEW not in fake_slack.all_text()
+
+
+async def test_a_value_sealed_under_another_key_is_never_sent(db_url, fake_slack, sandbox: Sandbox):
+    """The typed value is sealed in the proposal's row; if it cannot be opened (the keys changed
+    between the form and the confirmation), nothing reaches the provider and the card says why."""
+    sandbox.world.set_variable("api", "LOG_LEVEL", OLD)
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        view = await _form(fake_slack, "set api LOG_LEVEL", OPERATOR)
+        await fake_slack.submit(view, {"value": NEW}, user=OPERATOR)
+        message = await posted_proposal(fake_slack)
+        pitcrew.deps.settings.AUDIT_KEY = SecretStr("another key entirely")
+        await fake_slack.click(message, "action.confirm", user=OPERATOR_2)
+        done = await wait_status(pitcrew, proposal_id(message), "accepted", "failed")
+        assert done.status == "failed" and "could not be opened" in str(done.failure)
+    assert sandbox.world.service("api").variables["LOG_LEVEL"] == OLD
+    assert not sandbox.mutations("VariableUpsert")
