@@ -643,6 +643,26 @@ class ReportsConfig(_Strict):
     weekly: WeeklyReportConfig | None = None
 
 
+class PageWebhookConfig(_Strict):
+    """`oncall.page_webhook`: where each page is POSTed (ntfy, Pushover, a phone-call service) and the
+    environment variable holding the HMAC key that signs it (never the key itself: the yml is read by
+    anyone who reads the repository). https only, but for http on loopback (tests, a local relay)."""
+
+    url: str
+    secret_env: str = Field(pattern=ENV_NAME)
+
+    @field_validator("url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise ValueError(f"page_webhook.url {value!r}: use an https:// URL (http only on 127.0.0.1/localhost)")
+        if parts.username or parts.password:
+            raise ValueError("page_webhook.url: no credentials in the URL; the page is signed with secret_env")
+        return value
+
+
 class OncallConfig(_Strict):
     """`oncall:` the rotations (app/core/oncall.py computes who is on call from them; nothing about a
     shift is stored but overrides), the user group kept pointing at the primary, and where the
@@ -653,6 +673,8 @@ class OncallConfig(_Strict):
     """A Slack user group (S...) set to whoever `group_rotation` has on call at each hand-off, so
     `@oncall` reaches the right person."""
     group_rotation: str = "primary"
+    page_webhook: PageWebhookConfig | None = None
+    """Each escalation's page also POSTed here, signed, with an ack link (app/flows/page_webhook.py)."""
 
     @field_validator("rotations")
     @classmethod

@@ -1,4 +1,5 @@
-"""Starlette: `/slack/events`, `/healthz`, `/webhooks/{source}`, `/drains/vercel`, `/status`; and the job runner."""
+"""Starlette: `/slack/events`, `/healthz`, `/webhooks/{source}`, `/drains/vercel`, `/status`, `/ack/<token>`;
+and the job runner."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.ack_page import ack_routes
 from app.deps import Deps
 from app.drains import drain_routes
 from app.flows.action_settle import schedule_settling_of_running
@@ -98,6 +100,7 @@ def build_web_app(
             webhook_route(deps),
             *drain_routes(deps),
             *status_routes(deps),
+            *ack_routes(deps),
         ],
         lifespan=lifespan,
         middleware=[Middleware(in_flight.counting)],

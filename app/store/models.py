@@ -494,3 +494,18 @@ class Rotation(Base):
     rotated_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class AckLink(Base):
+    """An ack link sent in a webhook page (migration 0017): only the SHA-256 of its random token is
+    kept, so a database reader cannot acknowledge; `used_at` is set once, by a conditional UPDATE."""
+
+    __tablename__ = "ack_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
