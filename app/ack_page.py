@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from app.deps import Deps
-from app.flows.page_webhook import acknowledge_by_link
+from app.flows.ack_links import acknowledge_by_link
 from app.slack.incident_jobs import notifier_for
 
 log = logging.getLogger("pitcrew.ack")

@@ -1,21 +1,21 @@
 """The outgoing webhook pager (issue 17 items 6-7): a page per escalation step, and its ack links.
 
-`page` is the one call `escalate_if_due` makes: it stores a job keyed by (incident, escalation
+`page` is the one call `escalate_if_due` makes (and, with step 0, the incident's opening page:
+`announce` for a declared incident, the first note for an alert's): it stores a job keyed by (incident, escalation
 level), so a step pages once however often the escalation job runs. The job sends the page,
 at least once: a 5xx or a timeout raises, and the job runner tries again with its backoff (30 s,
 60 s, ... then parks it). Each attempt makes fresh ack links (one per person paged); the tokens leave
 pitcrew only in the page, and the database keeps their SHA-256. An incident acknowledged or
-resolved before the job runs is not paged. `acknowledge_by_link` is what `GET /ack/<token>` does.
+resolved before the job runs is not paged. `GET /ack/<token>` is app/flows/ack_links.py.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.incidents import IncidentView, incident_ref
+from app.core.incidents import IncidentView
 from app.core.page_webhook import (
     ACK_LINK_TTL,
     PagedPerson,
@@ -26,9 +26,7 @@ from app.core.page_webhook import (
     token_hash,
 )
 from app.deps import Deps
-from app.flows.incident_notifier import IncidentNotifier
-from app.flows.incident_views import get_view, load
-from app.flows.incidents import IncidentClosed, acknowledge
+from app.flows.incident_views import get_view
 from app.flows.oncall import Paged
 from app.jobs.runner import GiveUp, handles
 from app.providers.page_webhook import PageRefused, post_page
@@ -90,30 +88,3 @@ async def send_page(deps: Deps, job: ClaimedJob) -> None:
     except PageRefused as err:
         raise GiveUp(str(err)) from err
     log.info("paged %s step %d by webhook", view.ref, level)
-
-
-@dataclass(frozen=True)
-class LinkOutcome:
-    """What opening an ack link did: `acknowledged` (now), `already` (someone else had), `closed`,
-    or a refusal: `used`, `expired`, `unknown`."""
-
-    status: str
-    view: IncidentView | None = None
-    user: str | None = None
-
-
-async def acknowledge_by_link(deps: Deps, notifier: IncidentNotifier, token: str) -> LinkOutcome:
-    """Use the link (once, atomically) and acknowledge its incident as the person it paged."""
-    now = deps.clock()
-    hashed = token_hash(token)
-    async with transaction(deps.sessions) as session:
-        used = await ack_links.use(session, hashed, now)
-        if used is None:
-            return LinkOutcome(await ack_links.state(session, hashed))
-    await deps.audit(actor=used.user_id, action="incident.ack_link", target=incident_ref(used.incident_id),
-                     params={}, outcome="used")
-    try:
-        result = await acknowledge(deps, notifier, used.incident_id, by=used.user_id)
-    except IncidentClosed:
-        return LinkOutcome("closed", await load(deps, used.incident_id), used.user_id)
-    return LinkOutcome("acknowledged" if result.acknowledged_now else "already", result.view, used.user_id)

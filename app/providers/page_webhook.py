@@ -12,6 +12,7 @@ from app.core.page_webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from app.providers.base import ProviderError
 
 TIMEOUT_S = 10.0
+CALL = "page webhook POST"  # never the URL: it may hold a token of the receiver's
 
 
 class PageNotDelivered(ProviderError):
@@ -29,11 +30,11 @@ async def post_page(client: httpx.AsyncClient, url: str, body: bytes, *, signatu
     try:
         response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT_S, follow_redirects=False)
     except httpx.TimeoutException as err:
-        raise PageNotDelivered(f"the page webhook did not answer within {TIMEOUT_S:g} s") from err
+        raise PageNotDelivered(CALL, f"no answer within {TIMEOUT_S:g} s") from err
     except httpx.TransportError as err:
-        raise PageNotDelivered(f"the page webhook could not be reached ({type(err).__name__})") from err
+        raise PageNotDelivered(CALL, f"not reached ({type(err).__name__})") from err
     if response.status_code >= 500 or response.status_code == 429:
-        raise PageNotDelivered(f"the page webhook answered {response.status_code}")
+        raise PageNotDelivered(CALL, f"answered {response.status_code}")
     if response.status_code >= 300:
-        raise PageRefused(f"the page webhook refused the page ({response.status_code})")
+        raise PageRefused(CALL, f"refused the page ({response.status_code}); not retried")
     return response.status_code

@@ -31,7 +31,7 @@ from app.sandbox.server import LoopbackServer
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import AckLink, Incident
-from tests.e2e.incident_support import pitcrew_for_incidents, roots, thread, wait_until
+from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, roots, thread, wait_until
 from tests.fixtures import ALERTS, OPERATOR, UPDATES
 
 ANA, BOB, LEAD = "U0ANA", "U0BOB", "U0LEAD"
@@ -106,13 +106,11 @@ async def test_a_page_is_posted_once_signed_with_the_incident_and_an_ack_link(db
     receiver = Receiver()
     async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
         await declared(pitcrew, fake_slack)
-        pitcrew.clock.advance(minutes=16)  # SEV1's 15 min response time passed, nobody acknowledged
         await pitcrew.run_jobs()
-        await pitcrew.run_jobs()
-        [page] = receiver.pages
+        [page] = receiver.pages  # the opening page: whoever the primary has on call
         assert receiver.attempts == 1
         assert page["incident"] == {"ref": "INC-1", "id": 1, "title": "Backend down", "severity": "SEV1"}
-        assert [p["user"] for p in page["paged"]] == [LEAD]
+        assert page["escalation_step"] == 0 and [p["user"] for p in page["paged"]] == [ANA]
         assert page["ack_url"].startswith(f"{PUBLIC}/ack/") and page["ack_url"] == page["paged"][0]["ack_url"]
         assert page["thread_url"].startswith(f"https://slack.com/archives/{ALERTS}/p")
         async with transaction(pitcrew.app.deps.sessions) as session:
@@ -120,20 +118,37 @@ async def test_a_page_is_posted_once_signed_with_the_incident_and_an_ack_link(db
         token = ack_path(page).rsplit("/", 1)[1]
         assert link.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in link.token_hash
 
+        pitcrew.clock.advance(minutes=16)  # SEV1's 15 min response time passed, nobody acknowledged
+        await pitcrew.run_jobs()
+        [_, escalated] = receiver.pages
+        assert escalated["escalation_step"] >= 1 and [p["user"] for p in escalated["paged"]] == [LEAD]
+
         # The same step paged again (a retried escalation job, a second instance): the dedupe key holds.
         deps = pitcrew.app.deps
         async with transaction(deps.sessions) as session:
             view = await get_view(session, 1)
             await page_webhook.page(session, deps, view, Paged((LEAD,)), level=view.escalation_level)
+            await page_webhook.page(session, deps, view, Paged((ANA,)), level=0)
         await pitcrew.run_jobs()
-        assert receiver.attempts == 1 and len(receiver.pages) == 1
+        assert receiver.attempts == 2 and len(receiver.pages) == 2
+
+
+async def test_an_alerts_incident_is_paged_with_its_first_note(db_url, fake_slack):
+    receiver = Receiver()
+    async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
+        response = await pitcrew.webhook("generic", generic_body())
+        assert response.status_code == 202
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(receiver.pages))
+        await pitcrew.run_jobs()
+        [page] = receiver.pages
+        assert page["escalation_step"] == 0 and [p["user"] for p in page["paged"]] == [ANA]
 
 
 async def test_a_500_is_retried_and_the_page_delivered_once(db_url, fake_slack):
     receiver = Receiver(statuses=[500])
     async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
         await declared(pitcrew, fake_slack)
-        pitcrew.clock.advance(minutes=16)
         await pitcrew.run_jobs()
         assert receiver.attempts == 1 and receiver.pages == []
         pitcrew.clock.advance(seconds=31)  # the job runner's backoff after a first failure: 30 s
@@ -143,16 +158,27 @@ async def test_a_500_is_retried_and_the_page_delivered_once(db_url, fake_slack):
         assert receiver.attempts == 2 and len(receiver.pages) == 1
 
 
+async def test_a_4xx_is_not_retried(db_url, fake_slack):
+    receiver = Receiver(statuses=[400])
+    async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
+        await declared(pitcrew, fake_slack)
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=5)
+        await pitcrew.run_jobs()
+        assert receiver.attempts == 1 and receiver.pages == []
+
+
 async def test_the_ack_link_acknowledges_once_then_410_unknown_404(db_url, fake_slack):
     receiver = Receiver()
     async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
         await declared(pitcrew, fake_slack)
-        pitcrew.clock.advance(minutes=16)
         await pitcrew.run_jobs()
         [page] = receiver.pages
         async with httpx.AsyncClient(base_url=pitcrew.app.url) as phone:
             preview = await phone.get(ack_path(page), headers={"User-Agent": "Slackbot-LinkExpanding 1.0"})
             assert preview.status_code == 200 and "Open this link" in preview.text  # the link is still unused
+            head = await phone.head(ack_path(page))
+            assert head.status_code == 200
             first = await phone.get(ack_path(page))
             assert first.status_code == 200 and "INC-1 acknowledged" in first.text
             assert "width=device-width" in first.text
@@ -162,19 +188,18 @@ async def test_the_ack_link_acknowledges_once_then_410_unknown_404(db_url, fake_
             assert unknown.status_code == 404
         async with transaction(pitcrew.app.deps.sessions) as session:
             incident = (await session.scalars(select(Incident))).one()
-        assert incident.acknowledged_by == LEAD
+        assert incident.acknowledged_by == ANA
         await wait_until(lambda: any("Acknowledged" in m.text or "acknowledged" in m.text
                                      for m in thread(fake_slack, roots(fake_slack)[-1])))
         entries = [e async for e in audit_store.entries(pitcrew.app.deps.sessions)]
         assert [(e.action, e.actor) for e in entries if e.action in ("incident.ack_link", "incident.ack")] == [
-            ("incident.ack_link", LEAD), ("incident.ack", LEAD)]
+            ("incident.ack_link", ANA), ("incident.ack", ANA)]
 
 
 async def test_an_expired_link_is_410_and_changes_nothing(db_url, fake_slack):
     receiver = Receiver()
     async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
         await declared(pitcrew, fake_slack)
-        pitcrew.clock.advance(minutes=16)
         await pitcrew.run_jobs()
         first_page = receiver.pages[0]
         pitcrew.clock.advance(minutes=61)  # the link lasts an hour
@@ -192,19 +217,20 @@ async def test_escalation_pages_on_while_unacknowledged_and_stops_after_the_ack_
     receiver = Receiver()
     async with running_receiver(receiver) as url, pager(db_url, fake_slack, url) as pitcrew:
         await declared(pitcrew, fake_slack)
+        await pitcrew.run_jobs()
         pitcrew.clock.advance(minutes=16)
         await pitcrew.run_jobs()
-        assert len(receiver.pages) == 1
+        assert len(receiver.pages) == 2
         pitcrew.clock.advance(minutes=45)  # an hour in: the next step of slack.escalation
         await pitcrew.run_jobs()
         steps = [p["escalation_step"] for p in receiver.pages]
-        assert len(steps) == 2 and steps[1] == steps[0] + 1, steps
-        assert [p["user"] for p in receiver.pages[1]["paged"]] == [ANA, LEAD]
+        assert len(steps) == 3 and steps[0] == 0 and steps[2] == steps[1] + 1, steps
+        assert [p["user"] for p in receiver.pages[2]["paged"]] == [ANA, LEAD]
         async with httpx.AsyncClient(base_url=pitcrew.app.url) as phone:
-            assert (await phone.get(ack_path(receiver.pages[1]))).status_code == 200
+            assert (await phone.get(ack_path(receiver.pages[2]))).status_code == 200
         pitcrew.clock.advance(hours=3)
         await pitcrew.run_jobs()
-        assert len(receiver.pages) == 2  # acknowledged: nobody further is paged
+        assert len(receiver.pages) == 3  # acknowledged: nobody further is paged
 
 
 @pytest.mark.parametrize("url", ["http://pager.example.com/hook", "ftp://127.0.0.1/x", "https://u:p@pager.example.com/"])
