@@ -59,6 +59,8 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
             checks.append(_parked_jobs(deps))
         if catalog.status_page.enabled and catalog.status_page.require_token:
             checks.append(_status_page_token(settings))
+        if catalog.oncall is not None and catalog.oncall.page_webhook is not None:
+            checks.append(_page_webhook(deps))
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         found = await asyncio.gather(*(_bounded(check) for check in checks))
@@ -170,6 +172,18 @@ async def _status_page_token(settings: Settings) -> CheckLine:
         said = "status_page.require_token is true but STATUS_PAGE_TOKEN is not set: nobody can open it"
         return CheckLine("status page", False, said)
     return CheckLine("status page", True, "opens with STATUS_PAGE_TOKEN (?token= or Authorization: Bearer)")
+
+
+async def _page_webhook(deps: Deps) -> CheckLine:
+    """The webhook pager cannot sign (so does not send) without its secret, and sends no ack links
+    without PUBLIC_URL: both are found at 3 a.m. otherwise. Says the variable's name, never its value."""
+    config = deps.catalog.oncall.page_webhook if deps.catalog.oncall is not None else None
+    assert config is not None
+    if not deps.environ.get(config.secret_env):
+        return CheckLine("page webhook", False, f"{config.secret_env} is not set: pages cannot be signed, none is sent")
+    if not deps.settings.PUBLIC_URL:
+        return CheckLine("page webhook", True, "PUBLIC_URL is not set: pages go without ack links", warning=True)
+    return CheckLine("page webhook", True, f"pages signed with {config.secret_env}, ack links under PUBLIC_URL")
 
 
 async def _parked_jobs(deps: Deps) -> CheckLine | None:

@@ -109,6 +109,27 @@ async def test_check_fails_a_status_page_that_needs_a_token_nobody_has(tmp_path)
     assert line.startswith("ok   status page") and "t0ken-abcdef" not in line
 
 
+async def test_check_fails_a_page_webhook_without_its_secret(tmp_path, monkeypatch):
+    from app.catalog import OncallConfig
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    await upgrade_async(url)
+    oncall = OncallConfig.model_validate({
+        "rotations": {"primary": {"members": ["U0ANA"], "anchor": "2026-01-05"}},
+        "page_webhook": {"url": "https://pager.example.com/hook", "secret_env": "PAGER_TEST_SECRET"},
+    })
+    catalog = catalog_from({}).model_copy(update={"oncall": oncall})
+    monkeypatch.delenv("PAGER_TEST_SECRET", raising=False)
+    lines: list[str] = []
+    await run_checks(Settings(DATABASE_URL=url), catalog, lines.append)
+    assert "FAIL page webhook: PAGER_TEST_SECRET is not set" in "\n".join(lines)
+    monkeypatch.setenv("PAGER_TEST_SECRET", "s3cret-value-xyz")
+    lines.clear()
+    await run_checks(Settings(DATABASE_URL=url), catalog, lines.append)
+    [line] = [line for line in lines if "page webhook" in line]
+    assert line.startswith("WARN page webhook: PUBLIC_URL is not set") and "s3cret-value-xyz" not in line
+
+
 async def test_check_recommends_setting_slack_responders(tmp_path):
     async with FakeRailway.serve(railway_world()) as railway, FakeVercel.serve(vercel_world()) as vercel:
         lines = await _check(tmp_path, railway, vercel)
