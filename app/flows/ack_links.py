@@ -40,7 +40,7 @@ async def acknowledge_by_link(deps: Deps, notifier: IncidentNotifier, token: str
     await deps.audit(actor=used.user_id, action="incident.ack_link", target=incident_ref(used.incident_id),
                      params={}, outcome="used")
     try:
-        result = await acknowledge(deps, notifier, used.incident_id, by=used.user_id)
+        result = await acknowledge(deps, notifier, used.incident_id, by=used.user_id, via="from the pager's ack link")
     except IncidentClosed:
         return LinkOutcome("closed", await load(deps, used.incident_id), used.user_id)
     return LinkOutcome("acknowledged" if result.acknowledged_now else "already", result.view, used.user_id)

@@ -92,8 +92,11 @@ async def declare(
     return await announce(deps, notifier, incident_id)
 
 
-async def acknowledge(deps: Deps, notifier: IncidentNotifier, incident_id: int, *, by: str) -> AckResult:
-    """Someone is on it: recorded once (who and when), and the escalation stops."""
+async def acknowledge(
+    deps: Deps, notifier: IncidentNotifier, incident_id: int, *, by: str, via: str | None = None
+) -> AckResult:
+    """Someone is on it: recorded once (who and when), and the escalation stops. `via` says how, when
+    not from Slack (the pager's ack link), in the thread and the timeline."""
     now = deps.clock()
     async with transaction(deps.sessions) as session:
         view = await get_view(session, incident_id)
@@ -101,7 +104,7 @@ async def acknowledge(deps: Deps, notifier: IncidentNotifier, incident_id: int, 
             raise IncidentClosed(incident_id, "acknowledge it")
         first = await store.acknowledge(session, incident_id, by=by, now=now)
         if first:
-            taken = f"after {format_duration(now - view.started_at)}"
+            taken = f"after {format_duration(now - view.started_at)}" + (f", {via}" if via else "")
             await store.add_event(
                 session, incident_id, at=now, kind="acknowledged", actor=by, text=f"Acknowledged {taken}"
             )

@@ -189,7 +189,7 @@ async def test_the_ack_link_acknowledges_once_then_410_unknown_404(db_url, fake_
         async with transaction(pitcrew.app.deps.sessions) as session:
             incident = (await session.scalars(select(Incident))).one()
         assert incident.acknowledged_by == ANA
-        await wait_until(lambda: any("Acknowledged" in m.text or "acknowledged" in m.text
+        await wait_until(lambda: any("acknowledged INC-1" in m.text and "ack link" in m.text
                                      for m in thread(fake_slack, roots(fake_slack)[-1])))
         entries = [e async for e in audit_store.entries(pitcrew.app.deps.sessions)]
         assert [(e.action, e.actor) for e in entries if e.action in ("incident.ack_link", "incident.ack")] == [
