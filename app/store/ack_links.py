@@ -1,4 +1,4 @@
-"""Ack links (table of migration 0017): stored as hashes, used once by a conditional UPDATE."""
+"""Ack links (table of migration 0016): stored as hashes, used once by a conditional UPDATE."""
 
 from __future__ import annotations
 

@@ -497,7 +497,7 @@ class Rotation(Base):
 
 
 class AckLink(Base):
-    """An ack link sent in a webhook page (migration 0017): only the SHA-256 of its random token is
+    """An ack link sent in a webhook page (migration 0016): only the SHA-256 of its random token is
     kept, so a database reader cannot acknowledge; `used_at` is set once, by a conditional UPDATE."""
 
     __tablename__ = "ack_links"

@@ -1,6 +1,6 @@
 """ack_links: the single-use, expiring links of webhook pages (GET /ack/<token>)
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07 21:40:00
 
@@ -12,7 +12,7 @@ acknowledges at most once however many times it is opened.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
