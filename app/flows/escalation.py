@@ -25,7 +25,7 @@ from app.core.incidents import (
 )
 from app.deps import Deps
 from app.flows import incident_first_note as first_note
-from app.flows import silences
+from app.flows import pagerduty, silences
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -91,6 +91,8 @@ async def escalate_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: i
         # may have passed since).
         paged = await resolve_targets(session, deps, due.step.notify if due.step is not None else (), now)
         notify = paged.ids
+        if due.step is not None:  # outside Slack too: one PagerDuty trigger per step (a job; none without a key)
+            await pagerduty.page(session, deps, incident_id, "trigger", now=now, step=new_level)
         if paged.on_call:
             text += f" ({paged.said()})"
         await store.add_event(
