@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from app.core.incidents import IncidentView
+from app.flows import pagerduty
 from app.flows.incident_policy import first_responder_ids
 from app.flows.incident_timeline import record_event
 from app.flows.incident_views import load
@@ -83,6 +84,8 @@ async def post_first_note(deps: Deps, notifier: FirstNoteNotifier, view: Inciden
     if note.notify:
         said = f" ({note.oncall})" if note.oncall else ""
         await record_event(deps, view.id, kind=PAGED_EVENT, text=f"Paged: {', '.join(note.notify)}{said}")
+        async with transaction(deps.sessions) as session:  # and outside Slack: a PagerDuty trigger
+            await pagerduty.page(session, deps, view.id, "trigger", now=deps.clock())
     if note.offer is not None:
         names = ", ".join(r.name for r in note.offer.runbooks)
         await record_event(deps, view.id, kind=OFFERED_EVENT, text=f"Runbooks offered: {names}")

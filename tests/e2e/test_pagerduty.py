@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from app.core.pagerduty import dedup_key, signature
+from app.flows import pagerduty as pagerduty_flow
 from app.sandbox.pagerduty import SANDBOX_ROUTING_KEY, FakePagerDuty, send_webhook, webhook_body
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job
-from tests.e2e.incident_support import pitcrew_for_incidents, roots, thread, wait_until
+from tests.e2e.incident_support import generic_body, pitcrew_for_incidents, roots, thread, wait_until
 from tests.fixtures import OPERATOR
 
 PD_SECRET = "pagerduty-subscription-secret"
@@ -53,16 +54,52 @@ async def escalated(pitcrew: Any) -> None:
     await wait_until(lambda: any("Not acknowledged" in m.text for m in thread(pitcrew.slack, roots(pitcrew.slack)[-1])))
 
 
+async def test_a_declared_incident_pages_once(db_url, fake_slack, pagerduty):
+    async with pitcrew_for_incidents(db_url, fake_slack, **paged(pagerduty)) as pitcrew:
+        answer = await command(pitcrew, "declare SEV1 Checkout down")
+        assert "Declared INC-1" in answer["text"]
+        await pitcrew.run_jobs()
+        [trigger] = pagerduty.of_action("trigger")
+        assert trigger["dedup_key"] == dedup_key(1) == "pitcrew-INC-1"
+        assert trigger["payload"]["severity"] == "critical"
+        assert "INC-1 SEV1: Checkout down" in trigger["payload"]["summary"]
+        assert trigger["payload"]["source"] and pagerduty.refused == []
+        await pitcrew.run_jobs()
+        assert len(pagerduty.of_action("trigger")) == 1
+
+
+async def test_an_alerts_first_note_pages(db_url, fake_slack, pagerduty):
+    async with pitcrew_for_incidents(db_url, fake_slack, **paged(pagerduty)) as pitcrew:
+        response = await pitcrew.webhook("generic", generic_body())
+        assert response.status_code == 202
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(roots(fake_slack)) and bool(thread(fake_slack, roots(fake_slack)[-1])))
+        await pitcrew.run_jobs()
+        [trigger] = pagerduty.of_action("trigger")
+        assert trigger["dedup_key"] == "pitcrew-INC-1" and pagerduty.refused == []
+
+
+async def test_one_event_per_incident_and_step_however_often_it_is_scheduled(db_url, fake_slack, pagerduty):
+    async with pitcrew_for_incidents(db_url, fake_slack, **paged(pagerduty)) as pitcrew:
+        await command(pitcrew, "declare SEV2 API slow")
+        deps = pitcrew.app.deps
+        for _ in range(2):  # a step scheduled again (a retried run): its dedupe key in the jobs table holds
+            async with transaction(deps.sessions) as session:
+                await pagerduty_flow.page(session, deps, 1, "trigger", now=deps.clock(), step=1)
+        await pitcrew.run_jobs()
+        assert len(pagerduty.of_action("trigger")) == 2  # the declaration's page and step 1, once each
+
+
 async def test_an_escalation_triggers_once_and_ack_and_resolve_follow(db_url, fake_slack, pagerduty):
     async with pitcrew_for_incidents(db_url, fake_slack, **paged(pagerduty)) as pitcrew:
         await escalated(pitcrew)
-        [trigger] = pagerduty.of_action("trigger")
-        assert trigger["dedup_key"] == dedup_key(1) == "pitcrew-INC-1"
-        assert trigger["payload"]["severity"] == "critical" and "Checkout down" in trigger["payload"]["summary"]
-        assert pagerduty.refused == []
+        triggers = pagerduty.of_action("trigger")
+        assert len(triggers) == 2  # the declaration's page, then the 30-minute step
+        assert {t["dedup_key"] for t in triggers} == {"pitcrew-INC-1"}  # one PagerDuty alert
+        assert "escalation step" in triggers[1]["payload"]["summary"]
 
         await pitcrew.run_jobs()  # the step's job again, or a second run: no second trigger
-        assert len(pagerduty.of_action("trigger")) == 1
+        assert len(pagerduty.of_action("trigger")) == 2
 
         await command(pitcrew, "1 ack")
         [ack] = pagerduty.of_action("acknowledge")
@@ -83,18 +120,20 @@ async def test_a_second_escalation_step_triggers_with_the_same_dedup_key(db_url,
         await pitcrew.run_jobs()
         await pitcrew.run_jobs()
         triggers = pagerduty.of_action("trigger")
-        assert len(triggers) == 2  # one per step, never two for one step
+        assert len(triggers) == 3  # one per step, never two for one step
         assert {t["dedup_key"] for t in triggers} == {"pitcrew-INC-1"}  # one PagerDuty alert
 
 
 async def test_a_429_is_sent_again_and_delivered_once(db_url, fake_slack, pagerduty):
     pagerduty.faults = [429]
     async with pitcrew_for_incidents(db_url, fake_slack, **paged(pagerduty)) as pitcrew:
-        await escalated(pitcrew)
+        await command(pitcrew, "declare SEV1 Checkout down")
+        await pitcrew.run_jobs()
         assert pagerduty.of_action("trigger") == [] and pagerduty.faults == []  # throttled once
-        pitcrew.clock.advance(minutes=3)  # past the backoff
+        pitcrew.clock.advance(minutes=3)  # past the backoff (2 minutes after a first refusal)
         await pitcrew.run_jobs()
         assert len(pagerduty.of_action("trigger")) == 1
+        await command(pitcrew, "1 ack")  # no escalation step more; the job is done, not sent again
         pitcrew.clock.advance(minutes=10)
         await pitcrew.run_jobs()
         assert len(pagerduty.of_action("trigger")) == 1
