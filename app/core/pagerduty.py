@@ -1,8 +1,9 @@
 """PagerDuty's two wire formats, as pure values: the Events API v2 event pitcrew sends, and the v3
 webhook (its signature and the incident it names) PagerDuty sends back.
 
-Kept in the core so the flow, the provider and the sandbox stand-in share one reading of the
-schema. Sources: the Events API v2 "Send an Alert Event" reference
+Kept in the core so the flow and the provider share one reading of them (the sandbox's stand-in,
+app/sandbox/pagerduty.py, checks events with its own reading of the schema). Sources: the Events
+API v2 "Send an Alert Event" reference
 (https://developer.pagerduty.com/docs/events-API-v2/02-Trigger-Events.md: `routing_key`,
 `event_action` trigger|acknowledge|resolve, `dedup_key` up to 255 characters, and for a trigger
 `payload.summary` up to 1024 characters, `payload.source`, `payload.severity`
@@ -21,7 +22,6 @@ from typing import Any, Literal
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
 EVENT_ACTIONS: tuple[str, ...] = ("trigger", "acknowledge", "resolve")
-SEVERITIES: tuple[str, ...] = ("critical", "error", "warning", "info")
 SUMMARY_MAX = 1024
 DEDUP_KEY_MAX = 255
 # pitcrew's severities onto PagerDuty's four (SEV1 wakes people, SEV4 is information).
@@ -56,34 +56,6 @@ def event(
             "severity": SEVERITY_OF.get(severity, "critical"),
         }
     return body
-
-
-def schema_errors(body: Any) -> list[str]:
-    """What makes `body` an invalid Events API v2 alert event (empty when valid); the stand-in's check."""
-    if not isinstance(body, dict):
-        return ["the body is not a JSON object"]
-    errors = []
-    if not isinstance(body.get("routing_key"), str) or len(body["routing_key"]) != 32:
-        errors.append("routing_key must be a 32-character string")
-    if body.get("event_action") not in EVENT_ACTIONS:
-        errors.append("event_action must be one of trigger, acknowledge, resolve")
-    key = body.get("dedup_key")
-    if key is not None and (not isinstance(key, str) or not key or len(key) > DEDUP_KEY_MAX):
-        errors.append("dedup_key must be a string of 1-255 characters")
-    if body.get("event_action") in ("acknowledge", "resolve") and key is None:
-        errors.append("dedup_key is required to acknowledge or resolve")
-    if body.get("event_action") == "trigger":
-        payload = body.get("payload")
-        if not isinstance(payload, dict):
-            return [*errors, "payload is required for a trigger"]
-        summary = payload.get("summary")
-        if not isinstance(summary, str) or not summary or len(summary) > SUMMARY_MAX:
-            errors.append("payload.summary must be a string of 1-1024 characters")
-        if not isinstance(payload.get("source"), str) or not payload["source"]:
-            errors.append("payload.source is required")
-        if payload.get("severity") not in SEVERITIES:
-            errors.append("payload.severity must be one of critical, error, warning, info")
-    return errors
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -19,6 +19,7 @@ This is product code (it ships for the demo): nothing from tests.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,13 +32,53 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.core.pagerduty import schema_errors, signature
 from app.sandbox.server import LoopbackServer
 
 # A routing key has the shape of PagerDuty's integration keys (32 characters).
 SANDBOX_ROUTING_KEY = "R0UT1NGKEY0F0THE0SANDB0X00000000"
 # PagerDuty answers a trigger/ack/resolve with the status the alert is then in.
 _STATUS = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
+
+
+# The Events API v2 schema (https://developer.pagerduty.com/docs/events-API-v2/02-Trigger-Events.md),
+# read here apart from pitcrew's own code, so the stand-in checks what pitcrew builds.
+EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
+SEVERITIES = ("critical", "error", "warning", "info")
+SUMMARY_MAX = 1024
+DEDUP_KEY_MAX = 255
+
+
+def schema_errors(body: Any) -> list[str]:
+    """What makes `body` an invalid Events API v2 alert event (empty when valid); the stand-in's check."""
+    if not isinstance(body, dict):
+        return ["the body is not a JSON object"]
+    errors = []
+    if not isinstance(body.get("routing_key"), str) or len(body["routing_key"]) != 32:
+        errors.append("routing_key must be a 32-character string")
+    if body.get("event_action") not in EVENT_ACTIONS:
+        errors.append("event_action must be one of trigger, acknowledge, resolve")
+    key = body.get("dedup_key")
+    if key is not None and (not isinstance(key, str) or not key or len(key) > DEDUP_KEY_MAX):
+        errors.append("dedup_key must be a string of 1-255 characters")
+    if body.get("event_action") in ("acknowledge", "resolve") and key is None:
+        errors.append("dedup_key is required to acknowledge or resolve")
+    if body.get("event_action") == "trigger":
+        payload = body.get("payload")
+        if not isinstance(payload, dict):
+            return [*errors, "payload is required for a trigger"]
+        summary = payload.get("summary")
+        if not isinstance(summary, str) or not summary or len(summary) > SUMMARY_MAX:
+            errors.append("payload.summary must be a string of 1-1024 characters")
+        if not isinstance(payload.get("source"), str) or not payload["source"]:
+            errors.append("payload.source is required")
+        if payload.get("severity") not in SEVERITIES:
+            errors.append("payload.severity must be one of critical, error, warning, info")
+    return errors
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`X-PagerDuty-Signature` of a v3 webhook: `v1=` and the hex HMAC-SHA256 of the raw body."""
+    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @dataclass

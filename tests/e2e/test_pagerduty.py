@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.core.pagerduty import dedup_key, signature
+from app.core.pagerduty import dedup_key
 from app.flows import pagerduty as pagerduty_flow
-from app.sandbox.pagerduty import SANDBOX_ROUTING_KEY, FakePagerDuty, send_webhook, webhook_body
+from app.sandbox.pagerduty import SANDBOX_ROUTING_KEY, FakePagerDuty, send_webhook, signature, webhook_body
 from app.store import audit as audit_store
 from app.store.db import transaction
 from app.store.models import Job
