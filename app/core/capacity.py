@@ -110,6 +110,8 @@ def parse_scale_args(args: str) -> ScaleRequest:
     if len(words) < 3:
         raise ScaleUsage("say the service, what to scale and the new value")
     if len(words) > 3:
+        if words[1].lower() == "memory":  # `2 gigs`, `2 GB`: a size in two words is not one pitcrew reads
+            raise ScaleUsage(f"{' '.join(words[2:])!r} is not a size: write it in one word, such as 2GB or 512MB")
         raise ScaleUsage(f"too many words: {' '.join(words[3:])!r}")
     service, resource, value = words[0], words[1].lower(), words[2]
     if resource not in RESOURCES:
@@ -148,10 +150,11 @@ def raises_bill(resource: str, current: Any, new: float) -> bool:
 
 def describe_scale(service: str, resource: str, current: Any, new: float) -> str:
     """The proposal's one sentence: what changes, from what, and what it costs."""
-    change = f"Scale {service}: {resource} {amount(resource, current)} → {amount(resource, new)}"
+    what = "" if resource == "replicas" else f"{resource} "  # `3 replicas → 1 replica` names itself
+    change = f"Scale {service}: {what}{amount(resource, current)} → {amount(resource, new)}"
     if raises_bill(resource, current, new):
         return change + " (this raises the Railway bill; the service redeploys)"
-    return change + " (the service redeploys)"
+    return change + " (less than now: less headroom if the load comes back; the service redeploys)"
 
 
 def backup_age(newest: datetime | None, now: datetime) -> timedelta | None:

@@ -38,7 +38,8 @@ def test_scale_words(words, expected):
 @pytest.mark.parametrize(
     ("words", "said"),
     [
-        ("api memory 2 gigs", "too many words"),
+        ("api memory 2 gigs", "'2 gigs' is not a size: write it in one word, such as 2GB or 512MB"),
+        ("api replicas 2 more", "too many words"),
         ("api memory 2G", "memory must be a size such as 2GB or 512MB"),
         ("api memory 2gb", "memory must be a size"),
         ("api memory 0GB", "more than 0"),
@@ -82,7 +83,10 @@ def test_amounts_and_the_bill():
     assert describe_scale("api", "memory", 2, 4) == (
         "Scale api: memory 2GB → 4GB (this raises the Railway bill; the service redeploys)"
     )
-    assert "raises" not in describe_scale("api", "replicas", 3, 1)
+    assert describe_scale("api", "replicas", 3, 1) == (
+        "Scale api: 3 replicas → 1 replica (less than now: less headroom if the load comes back; "
+        "the service redeploys)"
+    )
 
 
 def test_backup_line():
