@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET_VERCEL: SecretStr | None = None
     WEBHOOK_SECRET_GENERIC: SecretStr | None = None
     WEBHOOK_SECRET_PAGERDUTY: SecretStr | None = None
+    # PagerDuty Events API v2 (issue 17): the integration's routing key turns pages into PagerDuty
+    # events; the URL is overridable for the sandbox's stand-in.
+    PAGERDUTY_ROUTING_KEY: SecretStr | None = None
+    PAGERDUTY_EVENTS_URL: str = "https://events.pagerduty.com/v2/enqueue"
     SENTRY_CLIENT_SECRET: SecretStr | None = None
     VERCEL_WEBHOOK_SECRET: SecretStr | None = None
     # Keys the audit chain (HMAC-SHA256) and the stored Slack requests' MACs (docs/audit.md). Without

@@ -24,6 +24,7 @@ from app.flows.action_settle import schedule_settling_of_running
 from app.in_flight import InFlight
 from app.jobs.purge import schedule_purge
 from app.jobs.runner import JobRunner
+from app.pagerduty_webhook import pagerduty_route
 from app.slack.ack_runner import drain_listeners
 from app.slack.audit_jobs import schedule_anchor
 from app.slack.command_intake import CommandIntake
@@ -97,6 +98,7 @@ def build_web_app(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            pagerduty_route(deps),  # before /webhooks/{source}: PagerDuty answers pitcrew's pages
             webhook_route(deps),
             *drain_routes(deps),
             *status_routes(deps),

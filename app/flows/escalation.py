@@ -25,7 +25,7 @@ from app.core.incidents import (
 )
 from app.deps import Deps
 from app.flows import incident_first_note as first_note
-from app.flows import page_webhook, silences
+from app.flows import pagers, silences
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import reschedule, schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -101,7 +101,7 @@ async def escalate_if_due(deps: Deps, notifier: IncidentNotifier, incident_id: i
             text=text + (f" Notified: {', '.join(notify)}" if notify else ""),
         )
         view = await get_view(session, incident_id)
-        await page_webhook.page(session, deps, view, paged, level=new_level)  # outside Slack, if set
+        await pagers.page(session, deps, view, paged, level=new_level, now=now)  # outside Slack too
         await reschedule(session, deps, view, now)
     await notifier.post_thread(view, ThreadNote("escalation", text, notify=tuple(notify)))
 

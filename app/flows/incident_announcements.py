@@ -14,7 +14,7 @@ from dataclasses import replace
 from app.core.incident_reports import opened_update, resolved_update
 from app.core.incidents import DeployNote, IncidentView, format_duration
 from app.deps import Deps
-from app.flows import page_webhook
+from app.flows import pagers
 from app.flows.incident_deadlines import schedule_refresh
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import first_responder_ids, policy_of
@@ -50,8 +50,8 @@ async def announce(deps: Deps, notifier: IncidentNotifier, incident_id: int, *, 
     channel, ts = await notifier.post_root(view, notify=paged.ids, oncall=paged.said())
     async with transaction(deps.sessions) as session:
         first = await store.set_root(session, incident_id, channel=channel, ts=ts)
-        if first:
-            await page_webhook.page(session, deps, view, paged, level=0)  # outside Slack, if set
+        if first and page:  # the first page leaves Slack too (PagerDuty, the webhook pager; none unset)
+            await pagers.page(session, deps, view, paged, level=0, now=now)
         if first and paged.on_call:  # the timeline keeps who was on call when it opened
             who = ", ".join("@" + i for i in paged.ids) or "nobody"
             await store.add_event(session, incident_id, at=now, kind="paged", text=f"Paged {who} ({paged.said()})")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from app.core.incidents import IncidentView
-from app.flows import page_webhook
+from app.flows import pagers
 from app.flows.incident_policy import first_responder_ids
 from app.flows.incident_timeline import record_event
 from app.flows.incident_views import load
@@ -67,7 +67,7 @@ async def first_note(deps: Deps, incident_id: int) -> tuple[IncidentView, FirstN
     if view.acknowledged_at is None:  # `oncall:<rotation>`: whoever is on call when the note goes out
         async with transaction(deps.sessions) as session:
             paged = await resolve_targets(session, deps, first_responder_ids(deps, view.severity), deps.clock())
-            await page_webhook.page(session, deps, view, paged, level=0)  # outside Slack, if set
+            await pagers.page(session, deps, view, paged, level=0, now=deps.clock())  # outside Slack too
     notify = paged.ids
     try:
         offer = await offer_runbooks(deps, view)

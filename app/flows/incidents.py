@@ -33,6 +33,7 @@ from app.core.incidents import (
 from app.core.secrets import scrub
 from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
+from app.flows import pagerduty
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import opened_bookkeeping, reschedule
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -109,6 +110,7 @@ async def acknowledge(
                 session, incident_id, at=now, kind="acknowledged", actor=by, text=f"Acknowledged {taken}"
             )
             await _audit(deps, session, by, "incident.ack", incident_id, {})
+            await pagerduty.page(session, deps, incident_id, "acknowledge", now=now)
         view = await get_view(session, incident_id)
     if first:
         await notifier.post_thread(view, ThreadNote("acknowledged", taken, actor=by))
@@ -293,6 +295,7 @@ async def resolved_bookkeeping(
     public = "Resolved." + (f" {summary}" if summary else "")
     await store.add_event(session, incident_id, at=now, kind="resolved", actor=by, text=public, public=True)
     await _audit(deps, session, by, "incident.resolve", incident_id, {"summary": (summary or "")[:300]})
+    await pagerduty.page(session, deps, incident_id, "resolve", now=now)
     view = await get_view(session, incident_id)
     if policy_of(deps).needs_postmortem(view.severity):
         await enqueue(
