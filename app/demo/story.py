@@ -203,6 +203,11 @@ async def api_breaks(story: Story) -> None:
     # The thread opens with one note: the first responders paged, the runbooks offered (a job of
     # its own, after the root: roots first in a storm). Acknowledged before it, it would page nobody.
     await story.until(f"{found[0].ref}'s first note in its thread", lambda: story.since(mark, thread=True))
+    # ... and the page leaves Slack: a PagerDuty trigger for the on-call person's phone.
+    await story.until(
+        f"{found[0].ref}'s page to PagerDuty",
+        lambda: [e for e in story.sandbox.pagerduty.of_action("trigger") if found[0].ref in str(e.get("dedup_key"))],
+    )
 
 
 async def acknowledge_and_assess(story: Story) -> None:
@@ -503,7 +508,7 @@ def _without_runbooks() -> bool:
 STEPS: Sequence[Step] = (
     Step("everything is healthy at first", healthy_at_first),
     Step("who is on call: now, next, and two weeks of hand-offs", who_is_on_call),
-    Step("api crashes; UptimeRobot alerts; an incident thread opens", api_breaks),
+    Step("api crashes; UptimeRobot alerts; an incident thread opens and pages PagerDuty", api_breaks),
     Step("acknowledge and set the severity from the thread", acknowledge_and_assess),
     Step("the backend-down runbook is offered; Run posts its first update", runbook_offered_and_started,
          runbooks_in_threads),

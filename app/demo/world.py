@@ -37,6 +37,7 @@ from app.catalog import Catalog, load_catalog
 from app.console.lines import ConsoleInputError, TerminalLines
 from app.console.render import PLAIN, Palette
 from app.console.session import ConsoleSession
+from app.sandbox.pagerduty import SANDBOX_ROUTING_KEY, FakePagerDuty
 from app.sandbox.railway import sample as railway_sample
 from app.sandbox.railway.graphql import FakeRailway
 from app.sandbox.railway.world import SANDBOX_API_TOKEN, RailwayWorld
@@ -141,7 +142,8 @@ actions:
 
 
 def demo_settings(*, database_url: str, config_path: Path, railway_url: str, vercel_url: str,
-                  public_url: str, webhook_secret: str, drain_secret: str | None = None) -> Settings:
+                  public_url: str, webhook_secret: str, drain_secret: str | None = None,
+                  pagerduty_url: str | None = None) -> Settings:
     """Settings for the sandbox, whatever this shell exports: the demo never reaches a real service.
 
     Every field starts from its default (not from the environment) and the sandbox's endpoints and
@@ -163,6 +165,8 @@ def demo_settings(*, database_url: str, config_path: Path, railway_url: str, ver
         # encrypted until its revert reminder (`@pitcrew set api LOG_LEVEL` with a revert after).
         AUDIT_KEY=SecretStr(secrets.token_hex(32)),
     )
+    if pagerduty_url:  # pages leave Slack: to the sandbox PagerDuty, as they would to the real one
+        values.update(PAGERDUTY_ROUTING_KEY=SecretStr(SANDBOX_ROUTING_KEY), PAGERDUTY_EVENTS_URL=pagerduty_url)
     return Settings(**values)
 
 
@@ -279,6 +283,8 @@ class DemoSandbox:
     db: SampleService = field(default_factory=SampleService)
     web: SampleService = field(default_factory=SampleService)
     monitors: list[UptimeMonitor] = field(default_factory=list)
+    # where pitcrew's pages outside Slack go: the PagerDuty stand-in (Events API v2)
+    pagerduty: FakePagerDuty = field(default_factory=FakePagerDuty)
 
     def attach(self, session: ConsoleSession) -> None:
         """Serve the session's app at `app_url` (webhooks, status page) once the session has started."""
@@ -299,6 +305,7 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         vercel_world = vercel_sample.sample_world()
         railway = await stack.enter_async_context(FakeRailway.serve(world))
         vercel = await stack.enter_async_context(FakeVercel.serve(vercel_world))
+        pagerduty = await stack.enter_async_context(FakePagerDuty().serve())
         api = SandboxApi(world)
         service_server = await stack.enter_async_context(LoopbackServer(api))
         late = _LateApp()
@@ -321,6 +328,7 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         settings = demo_settings(
             database_url=database_url, config_path=config_path, railway_url=railway.url, vercel_url=vercel.url,
             public_url=app_server.url, webhook_secret=webhook_secret, drain_secret=drain_secret,
+            pagerduty_url=pagerduty.url,
         )
         # web's logs reach pitcrew through a log drain, as Vercel's API keeps no history of them
         vercel_world.add_drain(f"{app_server.url}/drains/vercel", drain_secret, projects=["web"])
@@ -343,7 +351,7 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
             directory=directory, config_path=config_path, settings=settings, catalog=load_catalog(config_path),
             railway=railway, vercel=vercel, api=api, health_url=health_url, app_url=app_server.url,
             monitor=monitor, http=http, app_server=app_server, _app=late, db=db, web=web,
-            monitors=[monitor, *others],
+            monitors=[monitor, *others], pagerduty=pagerduty,
         )
 
 
@@ -473,6 +481,17 @@ class DemoCommands:
                     f"POST /webhooks/uptimerobot → pitcrew answered {answered}."
                 )
             self._told_of[monitor.name] = len(monitor.sent)
+        told = self._told_of.get("pagerduty", 0)
+        for event in self.sandbox.pagerduty.events[told:]:
+            summary = (event.get("payload") or {}).get("summary")
+            said = f" “{summary}”" if summary else ""
+            session.write(
+                f"(sandbox) PagerDuty received {event['event_action']}{said} "
+                f"(dedup key {event.get('dedup_key')}): the on-call phone rings there."
+                if event["event_action"] == "trigger"
+                else f"(sandbox) PagerDuty received {event['event_action']} (dedup key {event.get('dedup_key')})."
+            )
+        self._told_of["pagerduty"] = len(self.sandbox.pagerduty.events)
 
     def _secret(self) -> str:
         secret = self.sandbox.settings.WEBHOOK_SECRET
