@@ -148,7 +148,9 @@ async def hold(session: AsyncSession, holds: Sequence[Hold]) -> None:
 
 
 async def mark_started(session: AsyncSession, window_id: int, now: datetime) -> bool:
-    """The start, once: False when it was announced already or the window was cancelled."""
+    """The start, once: False when it was announced already, the window was cancelled, or its end
+    has passed (a start job delayed past the end, by Slack's pace or a busy instance, must not
+    announce a window the end job is about to call over)."""
     return await _once(
         session,
         update(MaintenanceWindow)
@@ -157,6 +159,7 @@ async def mark_started(session: AsyncSession, window_id: int, now: datetime) -> 
             MaintenanceWindow.started_at.is_(None),
             MaintenanceWindow.cancelled_at.is_(None),
             MaintenanceWindow.ended_at.is_(None),
+            MaintenanceWindow.ends_at > now,
         )
         .values(started_at=now),
     )

@@ -232,3 +232,16 @@ async def test_the_period_report_counts_the_time_silenced_and_in_maintenance(db_
         await pitcrew.run_jobs()
         [report] = [c for c in fake_slack.calls_to("chat.postMessage") if "Incident report" in c.args.get("text", "")]
         assert "Silenced: 30 min · In maintenance: 1 h" in text_of(report)
+
+
+async def test_a_start_delayed_past_the_end_announces_nothing_and_the_end_once(db_url, fake_slack):
+    """The start job can run late (Slack's pace, a busy instance): past the window's end it must not
+    announce a window the end job calls over; the end is announced once."""
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
+        response = await pitcrew.app.command("/incident", "maintenance api 1h upgrade", user=OPERATOR)
+        assert response.status_code == 200
+        await wait_until(lambda: bool(pitcrew.slack.calls_to("response_url")))
+        pitcrew.clock.advance(hours=2)  # nothing ran meanwhile: the start job is late
+        await pitcrew.run_jobs()
+        posts = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if "MW-1" in c.args.get("text", "")]
+        assert len(posts) == 1 and "Maintenance over: api (MW-1)" in posts[0], posts
