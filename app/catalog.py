@@ -19,6 +19,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.actions import ACTION_KINDS
 from app.core.correlation import dependency_problems
+from app.core.deploy_watch import DEFAULT_MINUTES as DEFAULT_WATCH_MINUTES
+from app.core.deploy_watch import MAX_MINUTES as MAX_WATCH_MINUTES
 from app.core.metrics import DefaultThresholds
 from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
@@ -418,6 +420,18 @@ class Service(_Strict):
     # Secrets to rotate regularly, with their longest age in days (`{JWT_SECRET: 90}`): `/health` warns
     # when pitcrew's last rotation of one (`@pitcrew rotate`, app/flows/rotation.py) is older.
     rotate_after_days: dict[str, int] = Field(default_factory=dict)
+    # How long pitcrew watches the service after a production deploy (a Railway or Vercel webhook, or
+    # pitcrew's own rollback, restart, variable change or scale): app/flows/deploy_watch.py. 0 is off.
+    watch_minutes: float = DEFAULT_WATCH_MINUTES
+
+    @field_validator("watch_minutes", mode="before")
+    @classmethod
+    def _watch_minutes(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_WATCH_MINUTES:
+            raise ValueError(
+                f"expected minutes from 0 (no watch) to {MAX_WATCH_MINUTES:g}, such as 15; got {value!r}"
+            )
+        return value
 
     @field_validator("rotate_after_days", mode="before")
     @classmethod
@@ -448,6 +462,13 @@ class Service(_Strict):
             raise ValueError(f"{wrong[0]!r} is not a variable name: letters, digits and _, not starting with a digit")
         return list(dict.fromkeys(value))
 
+    @property
+    def deploys(self) -> bool:
+        """Whether the service has deployments pitcrew can see (and so watch after a deploy)."""
+        return (self.provider in ("railway", "vercel") and getattr(self, self.provider) is not None) or (
+            self.provider == "postgres" and self.railway is not None
+        )
+
     @model_validator(mode="after")
     def _provider_block(self) -> Service:
         if self.provider in ("railway", "vercel", "postgres") and getattr(self, self.provider) is None:
@@ -458,6 +479,11 @@ class Service(_Strict):
             raise ValueError(
                 "required_vars: pitcrew reads the variables of railway and vercel services, "
                 f"not of {self.provider} ones"
+            )
+        if "watch_minutes" in self.model_fields_set and self.watch_minutes and not self.deploys:
+            raise ValueError(
+                "watch_minutes: pitcrew watches the deploys of railway and vercel services (and of a postgres "
+                f"service with a `railway:` block), not of {self.provider} ones"
             )
         if self.rotate_after_days and self.provider not in ("railway", "vercel"):
             raise ValueError(

@@ -6,7 +6,7 @@ these values are not: tokens live only in the environment of the process.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     SLACK_APP_ID: str | None = None
     STATUS_PAGE_TOKEN: SecretStr | None = None
     PORT: int = 3000
+    # How often a post-deploy watch looks at its service (app/flows/deploy_watch.py). Internal: a
+    # minute in production; the demo shortens it so a watch plays in seconds.
+    WATCH_INTERVAL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
 
     def webhook_secret(self, source: str) -> tuple[str, str]:
         """The secret `/webhooks/<source>` must carry and the variable it comes from ("" when none is set).

@@ -31,7 +31,7 @@ from app.core.alerts import Alert, dedupe_key
 from app.core.incidents import Policy, incident_ref
 from app.core.secrets import scrub
 from app.deps import Deps
-from app.flows import alert_gate, correlation
+from app.flows import alert_gate, correlation, deploy_watch_start
 from app.flows.incident_deadlines import opened_bookkeeping, refresh_job, reschedule
 from app.flows.incident_policy import policy_of
 from app.flows.incident_views import get_view
@@ -230,6 +230,10 @@ async def apply_group(
             if results[i][j] is None:
                 results[i][j] = await _apply_alone(session, deps, policy, alert, arrival.now, jobs)
     await alert_joins.enqueue_many(session, _unique(jobs))
+    # A production deploy that succeeded starts its post-deploy watch, committed with the body.
+    await deploy_watch_start.start_from_alerts(
+        session, deps, [(alert, a.now) for a in group for alert in a.alerts if alert.status == "resolved"]
+    )
     done = [[o for o in row if o is not None] for row in results]
     bodies = [
         ReceivedBody(

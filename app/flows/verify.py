@@ -23,6 +23,7 @@ from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier, notifier_for, tell_verified
 from app.flows.action_runs import PITCREW, VERIFY_JOB, show
 from app.flows.action_views import view
+from app.flows.deploy_watch_start import after_verified
 from app.flows.health import check_health
 from app.jobs.runner import Again, handles
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -70,11 +71,16 @@ async def verify_once(deps: Deps, proposal_id: str, *, notifier: ProposalNotifie
         return Again(next_look(now, deadline, policy.verify_interval_s)) if moved.won else None
 
     status = ProposalStatus.VERIFIED if step.state.phase is Phase.VERIFIED else ProposalStatus.FAILED
+    # Verified: the service is watched from now on, as after any deploy (committed with the verdict).
+    watch = after_verified(deps, record, step.state.deployment_id, now) if status == ProposalStatus.VERIFIED else None
     moved = await store.finish(
-        deps.sessions, proposal_id, from_status=ProposalStatus.ACCEPTED, status=status, result=result, now=now
+        deps.sessions, proposal_id, from_status=ProposalStatus.ACCEPTED, status=status, result=result, now=now,
+        also=watch,
     )
     if not moved.won or moved.record is None:
         return None
+    if watch is not None:
+        deps.job_signal.notify()  # its first look (and message) now, not at the next poll
     await deps.audit(
         actor=PITCREW,
         action="action.verify",

@@ -16,6 +16,7 @@ from app.slack import incident_jobs as _incident_jobs  # noqa: F401 - registers 
 from app.slack import interactions as action_interactions
 from app.slack import pager_jobs as _pager_jobs  # noqa: F401 - registers the PagerDuty job handlers
 from app.slack import quiet_jobs as _quiet_jobs  # noqa: F401 - registers the silence and maintenance jobs
+from app.slack import watch_jobs as _watch_jobs  # noqa: F401 - registers the post-deploy watch's jobs
 from app.slack.ack_runner import PromptAckRunner
 from app.slack.client import web_client
 from app.slack.commands import rotate as rotate_command

@@ -2,8 +2,9 @@
 
 A provider forgets a crash once the deployment is replaced (Railway marks it REMOVED, with
 `canRollback` true, like any good one), so the default rollback target would be the deployment that
-just crashed. pitcrew remembers three things in its own tables: the deployments it rolled back
-from, those whose post-action verification failed, and the deployment each incident opened on.
+just crashed. pitcrew remembers four things in its own tables: the deployments it rolled back
+from, those whose post-action verification failed, those its post-deploy watch saw regress, and
+the deployment each incident opened on.
 Read-only queries; the reasons are the sentences the proposal card shows.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.store import deploy_watches
 from app.store.db import transaction
 from app.store.models import Incident, ProposedAction
 
@@ -43,6 +45,7 @@ async def known_bad(sessions: async_sessionmaker[AsyncSession], service: str) ->
                 .limit(LOOK_BACK)
             )
         ).all()
+        regressed = await deploy_watches.regressed(session, service, LOOK_BACK)
     found: dict[str, str] = {}
     for row in proposals:
         params: dict[str, Any] = row.params or {}
@@ -55,6 +58,9 @@ async def known_bad(sessions: async_sessionmaker[AsyncSession], service: str) ->
         if row.status == "failed" and verification.get("phase") == "failed":
             kind = row.kind.replace("_", " ")
             _note(found, verification.get("deployment_id"), f"its verification failed after a {kind}")
+    for deployment_id, incident_id in regressed:
+        during = f" (INC-{incident_id})" if incident_id is not None else ""
+        _note(found, deployment_id, f"its post-deploy watch saw it regress{during}")
     for row in incidents:
         _note(found, (row.deploy or {}).get("id"), f"INC-{row.id} opened while it was the latest deployment")
     return found

@@ -129,3 +129,17 @@ async def purge_before(session: AsyncSession, before: datetime, *, limit: int) -
 
 def project_ids(rows: Iterable[dict[str, Any]]) -> set[str]:
     return {row["project_id"] for row in rows}
+
+
+async def count_errors(session: AsyncSession, project_id: str, *, start: datetime, end: datetime) -> int:
+    """How many error lines of a project the drain delivered with a time in [start, end) (a post-deploy
+    watch's error count: Vercel's API keeps no history of runtime logs)."""
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(DrainLine).where(
+                DrainLine.project_id == project_id, DrainLine.at >= start, DrainLine.at < end,
+                func.lower(DrainLine.level).in_(("error", "fatal")),
+            )
+        )
+        or 0
+    )

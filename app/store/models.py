@@ -509,3 +509,40 @@ class AckLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class DeployWatch(Base):
+    """A post-deploy watch (migration 0017): one per `watch_key` (a service's deployment, or a restart
+    of one), inserted with ON CONFLICT DO NOTHING and moved by conditional UPDATEs on `status`
+    (starting → watching → healthy | regressed | superseded | ended)."""
+
+    __tablename__ = "deploy_watches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    watch_key: Mapped[str] = mapped_column(String(300))
+    service: Mapped[str] = mapped_column(String(100))
+    deployment_id: Mapped[str] = mapped_column(String(200))
+    cause: Mapped[str] = mapped_column(String(60))
+    proposal_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    alert_source: Mapped[str] = mapped_column(String(40))
+    alert_fingerprint: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    minutes: Mapped[float] = mapped_column(Float)
+    deployed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    looks: Mapped[int] = mapped_column(Integer)
+    deploy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    baseline: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    __table_args__ = (
+        Index("uq_deploy_watches_watch_key", "watch_key", unique=True),
+        Index("ix_deploy_watches_service_status", "service", "status"),
+    )
