@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.sandbox.railway.logs import parse_filter, railway_severity
-from app.sandbox.railway.world import FakeDeployment, FakeLog, FakeService, FakeVolume, RailwayWorld
+from app.sandbox.railway.world import DeploymentEvent, FakeDeployment, FakeLog, FakeService, FakeVolume, RailwayWorld
 
 
 def iso(moment: datetime) -> str:
@@ -215,4 +215,38 @@ def backups_json(volume: FakeVolume) -> dict[str, Any]:
              "retentionSeconds": 7 * 86400}
             for kind in volume.schedules
         ],
+    }
+
+
+# The severity of each event's webhook: INFO for a deploy that went live (the live delivery cited on
+# DeploymentEvent), WARNING for a failure (the docs' `Deployment.failed` example).
+_WEBHOOK_SEVERITY = {"deployed": "INFO", "crashed": "WARNING", "failed": "WARNING"}
+
+
+def deployment_webhook(world: RailwayWorld, event: DeploymentEvent) -> dict[str, Any]:
+    """A project webhook's body for a deployment's status change, in the shape Railway sends since
+    November 2025 (refdata/webhooks/railway_webhook_2025-11_docs_example.jsonc: `type`, `details`
+    with the commit, `resource` with the ids and names, `severity`, `timestamp`)."""
+    service = world.services[event.service_id]
+    deployment = world.deployment(event.deployment_id)
+    return {
+        "type": f"Deployment.{event.event}",
+        "details": {
+            "id": deployment.id,
+            "source": "GitHub",
+            "status": event.status,
+            "branch": deployment.branch,
+            "commitHash": deployment.commit_hash,
+            "commitAuthor": deployment.commit_author,
+            "commitMessage": deployment.commit_message,
+        },
+        "resource": {
+            "workspace": {"id": "sandbox-workspace", "name": "sandbox"},
+            "project": {"id": service.project_id, "name": "acme"},
+            "environment": {"id": service.environment_id, "name": "production", "isEphemeral": False},
+            "service": {"id": service.id, "name": service.name},
+            "deployment": {"id": deployment.id},
+        },
+        "severity": _WEBHOOK_SEVERITY.get(event.event, "INFO"),
+        "timestamp": iso(event.at),
     }

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -45,7 +46,7 @@ from starlette.routing import Route
 
 from app.sandbox.railway import bodies
 from app.sandbox.railway.sample import sample_world
-from app.sandbox.railway.world import FakeDeployment, FakeService, GraphQLFailure, RailwayWorld
+from app.sandbox.railway.world import DeploymentEvent, FakeDeployment, FakeService, GraphQLFailure, RailwayWorld
 from app.sandbox.server import LoopbackServer
 
 GRAPHQL_PATH = "/graphql/v2"
@@ -101,6 +102,16 @@ class RailwayCall:
 
 
 @dataclass(frozen=True)
+class SentWebhook:
+    """One delivery of a project webhook: the event, the body, and how the receiver answered (0: no answer)."""
+
+    event: DeploymentEvent
+    body: dict[str, Any]
+    status_code: int
+    answer: str
+
+
+@dataclass(frozen=True)
 class _Principal:
     project_id: str | None  # None: an account token, which reaches every project
     environment_id: str | None = None
@@ -117,6 +128,7 @@ class FakeRailway:
     def __init__(self, world: RailwayWorld | None = None) -> None:
         self.world = world if world is not None else sample_world()
         self.calls: list[RailwayCall] = []
+        self.webhooks_sent: list[SentWebhook] = []  # the project webhooks' deliveries, and the answers
         self.url: str | None = None  # set by serve(): the GraphQL endpoint to give RailwayClient
         self.app = Starlette(routes=[Route(GRAPHQL_PATH, self._graphql, methods=["POST"])])
         self.operations: dict[str, Callable[[dict[str, Any], _Principal], dict[str, Any]]] = {
@@ -144,6 +156,36 @@ class FakeRailway:
             "VolumeBackups": self._volume_backups,
             "VolumeInstanceBackupCreate": self._backup_create,
         }
+
+    async def deliver_webhooks(self, http: httpx.AsyncClient | None = None) -> list[SentWebhook]:
+        """POST every queued deployment status change to each project webhook, oldest first; what was sent.
+
+        A webhook URL that does not answer keeps its events for the next delivery, as Railway retries
+        a delivery that failed (the sandbox's retry is simply the next call)."""
+        events, self.world.webhook_outbox = self.world.webhook_outbox, []
+        if not events:
+            return []
+        own = http is None
+        client = http or httpx.AsyncClient(timeout=10.0)
+        sent: list[SentWebhook] = []
+        kept: list[DeploymentEvent] = []
+        try:
+            for event in events:
+                body = bodies.deployment_webhook(self.world, event)
+                for url in self.world.webhook_urls:
+                    try:
+                        response = await client.post(url, json=body, headers={"user-agent": "Railway-Webhook"})
+                    except httpx.HTTPError as err:
+                        kept.append(event)
+                        sent.append(SentWebhook(event, body, 0, type(err).__name__))
+                        continue
+                    sent.append(SentWebhook(event, body, response.status_code, response.text[:200]))
+        finally:
+            if own:
+                await client.aclose()
+        self.world.webhook_outbox[:0] = list(dict.fromkeys(kept))
+        self.webhooks_sent.extend(sent)
+        return sent
 
     @classmethod
     @asynccontextmanager

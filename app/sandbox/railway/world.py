@@ -117,6 +117,28 @@ class FakeVolume:
     schedules: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DeploymentEvent:
+    """A deployment's status change Railway tells the project's webhooks about (`Deployment.<event>`).
+
+    "The URL you provide will receive a webhook payload when any service's deployment status
+    changes" (docs.railway.com/observability/webhooks). The event words are those Railway sends for
+    the states that matter: `deployed` (status SUCCESS, as in a live delivery recorded in an n8n
+    workflow's docs, "WF-15 Railway Deployment Notify", 2026-05), `crashed` and `failed` (the docs'
+    own example is `Deployment.failed`). Progress (building, deploying, removed) is not queued: pitcrew
+    reads none of it (app/core/webhooks/railway.py) and the sandbox keeps its deliveries few.
+    """
+
+    event: str  # deployed | crashed | failed
+    service_id: str
+    deployment_id: str
+    status: str
+    at: datetime
+
+
+_EVENTS = {"SUCCESS": "deployed", "CRASHED": "crashed", "FAILED": "failed"}
+
+
 @dataclass
 class Fault:
     """The next request(s) fail this way instead of being answered: an HTTP status, or GraphQL errors."""
@@ -156,6 +178,8 @@ class RailwayWorld:
         self._budget_window_s = 3600
         self._faults: list[Fault] = []
         self.limit_updates = 0  # limits and replica changes accepted, for tests counting them
+        self.webhook_urls: list[str] = []  # the project's webhooks (`add_webhook`)
+        self.webhook_outbox: list[DeploymentEvent] = []  # status changes not delivered yet
         self._released = asyncio.Event()
         self._released.set()
 
@@ -179,6 +203,19 @@ class RailwayWorld:
         )
         self.services[service.id] = service
         return service
+
+    def add_webhook(self, url: str) -> None:
+        """A project webhook: every deployment status change from now on is queued for `url` (sent by
+        `FakeRailway.deliver_webhooks`), as Railway posts them to the URL saved in Project Settings →
+        Webhooks (docs.railway.com/observability/webhooks, "Setup a webhook")."""
+        self.webhook_urls.append(url)
+
+    def _status_changed(self, deployment: FakeDeployment) -> None:
+        event = _EVENTS.get(deployment.status)
+        if event is not None and self.webhook_urls:
+            self.webhook_outbox.append(
+                DeploymentEvent(event, deployment.service_id, deployment.id, deployment.status, self.clock())
+            )
 
     def service(self, name_or_id: str) -> FakeService:
         if name_or_id in self.services:
@@ -225,6 +262,7 @@ class RailwayWorld:
         target.deployments.sort(key=lambda d: d.created_at, reverse=True)
         if deployment.status in _LIVE:
             self._activate(target, deployment)
+        self._status_changed(deployment)
         return deployment
 
     def deployment(self, deployment_id: str) -> FakeDeployment:
@@ -249,6 +287,7 @@ class RailwayWorld:
         deployment.instances = [{**inst, "status": "CRASHED"} for inst in deployment.instances]
         self.log(service, message, level="error")
         self.log(service, "Process exited with code 1", level="error")
+        self._status_changed(deployment)
         return deployment
 
     def log(
@@ -458,9 +497,12 @@ class RailwayWorld:
         deployment = self._known(deployment_id)
         if not deployment.active or deployment.stopped:
             raise GraphQLFailure("Cannot restart a deployment that is not active")
+        changed = deployment.status != "SUCCESS"
         deployment.status = "SUCCESS"
         deployment.instances = [{**inst, "status": "RUNNING"} for inst in deployment.instances]
         deployment.logs.append(FakeLog(at=self.clock(), message="Container restarted", level="info"))
+        if changed:  # a crashed deployment running again is a status change: its webhook says deployed
+            self._status_changed(deployment)
 
     def stop(self, deployment_id: str) -> None:
         deployment = self._known(deployment_id)
