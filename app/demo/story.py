@@ -501,6 +501,74 @@ async def _revert_job_due_now(story: Story) -> bool:
     return bool(moved.rowcount)
 
 
+async def deploy_watched(story: Story) -> None:
+    """`demo deploy api`: Railway's webhook says the deploy succeeded, pitcrew's post-deploy watch posts its
+    message; the deployment crashes, the watch's next look sees it regress, names the incident in the
+    message (edited in place) and proposes the rollback in the incident's thread; the operator confirms,
+    and the rollback's own deploy is watched in turn, to its healthy end."""
+    if story.root is not None:
+        await story.type("leave")
+    world = story.sandbox.railway.world
+    # The variable change's verification ends first (it would see the bad deploy as its own failure),
+    # and Railway has told pitcrew of the deploys so far.
+    await story.until("the actions so far verified", lambda: _no_action_under_way(story))
+    await story.until("Railway's webhooks so far delivered", lambda: not world.webhook_outbox)
+    mark = story.mark()
+    await story.type("demo deploy api")
+    bad = world.current("api")
+    expect(bad is not None and bad.status == "CRASHED", "`demo deploy api` did not ship a deployment that crashes")
+    assert bad is not None
+    name = f"deploy {bad.id[:8]} of api"
+
+    def watch_message() -> SlackMessage | None:
+        found = [m for m in story.since(mark, channel=ALERTS_CHANNEL) if m.thread_ts is None and name in m.text]
+        return found[0] if found else None
+
+    watch = await story.until("the post-deploy watch's message in #" + ALERTS_CHANNEL, watch_message)
+    await story.until("the watch seeing the deploy regress", lambda: watch.text.startswith("🔴"))
+    expect("CRASHED" in watch.text and "incident INC-" in watch.text,
+           f"the watch's message does not say why and which incident: {watch.text!r}")
+    ref = watch.text.rsplit("incident ", 1)[1].split()[0]
+    incident = next((v for v in await incident_views.list_open(story.deps) if v.ref == ref), None)
+    expect(incident is not None and incident.thread_ts, f"{ref}, named by the watch, is not open with a thread")
+    assert incident is not None
+    expect(len([m for m in story.since(mark, channel=ALERTS_CHANNEL) if name in m.text and m.thread_ts is None]) == 1,
+           "the watch posted more than one message (it should edit its one message in place)")
+
+    def offered() -> list[SlackMessage]:
+        return [m for m in story.slack.messages_in_thread(incident.thread_ts or "")
+                if "Roll back api" in m.text and any(e.get("action_id") == "action.confirm" for _b, e in buttons(m))]
+
+    proposal = (await story.until(f"the rollback proposed in {ref}'s thread", offered))[-1]
+    rollbacks = story.rollback_calls()
+    mark = story.mark()
+    await story.type(f"click {story.button(proposal, action_id='action.confirm')}", "y")
+    await story.until("Railway's rollback", lambda: story.rollback_calls() > rollbacks)
+    rolled = world.current("api")
+    assert rolled is not None
+    expect(rolled.rollback_target not in (None, bad.id), "the rollback went back to the deployment that regressed")
+    await story.until(
+        "the rollback's deploy watched in turn",
+        lambda: [m for m in story.since(mark, channel=ALERTS_CHANNEL) if f"deploy {rolled.id[:8]} of api" in m.text],
+    )
+    expect(watch.text.startswith("🔴"), f"the regressed watch's message changed: {watch.text!r}")
+    followed = next(m for m in story.since(mark, channel=ALERTS_CHANNEL) if f"deploy {rolled.id[:8]} of api" in m.text)
+    await story.until("the rollback's watch ending healthy", lambda: followed.text.startswith("✅"), timeout_s=40)
+
+
+async def _no_action_under_way(story: Story) -> bool:
+    """No proposal is running or waiting for its verification."""
+    from sqlalchemy import func, select
+
+    from app.store.models import ProposedAction
+
+    async with story.deps.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(ProposedAction).where(ProposedAction.status.in_(("running", "accepted")))
+        )
+    return count == 0
+
+
 def _without_runbooks() -> bool:
     return not runbooks_in_threads()
 
@@ -529,6 +597,7 @@ STEPS: Sequence[Step] = (
     Step("resolve; the post-mortem draft follows", resolve_and_postmortem),
     Step("the status page shows the incident", status_page),
     Step("debug logging on api for 2 minutes; the reminder proposes it back", debug_logging_for_two_minutes),
+    Step("a bad deploy of api: the post-deploy watch sees it regress and proposes the rollback", deploy_watched),
     Step("the audit trail is intact", audit_intact),
 )
 

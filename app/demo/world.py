@@ -67,7 +67,9 @@ BAD_BUILD_ERROR = "TypeError: Cannot read properties of undefined (reading 'user
 DEMO_HELP = """\
 The sandbox (`pitcrew demo` only):
   demo break api          a bug of api's current deployment makes it crash; UptimeRobot alerts pitcrew
-  demo deploy api         ship a bad deployment of api: it crashes on start, and UptimeRobot alerts
+  demo deploy api         ship a bad deployment of api: Railway's webhook says it deployed, pitcrew
+                          watches it; it crashes on start, the watch sees it regress and offers the
+                          rollback (and UptimeRobot alerts)
   demo fix api            api heals by itself (as if someone fixed it outside pitcrew)
   demo maintenance api    open a 30-minute maintenance window on api, then api goes down: the alert is
                           held on the window's message and opens no incident
@@ -119,6 +121,7 @@ services:
     health: {{url: "{health_url}", expect_status: 200, expect_json: {{status: ok}}, timeout_s: 2}}
     runbooks: [backend-down]
     depends_on: [db]                # db down takes api down: their alerts make one incident
+    watch_minutes: 0.25             # watch each deploy of api for 15 s (15 minutes by default)
   worker:
     provider: railway
     railway: {{project_id: "{worker.project_id}", environment_id: "{worker.environment_id}", \
@@ -164,6 +167,8 @@ def demo_settings(*, database_url: str, config_path: Path, railway_url: str, ver
         # A key of this run's own: the audit chain is keyed, and a variable's old value is kept
         # encrypted until its revert reminder (`@pitcrew set api LOG_LEVEL` with a revert after).
         AUDIT_KEY=SecretStr(secrets.token_hex(32)),
+        # A post-deploy watch looks every 2 s rather than every minute, so one plays out in the story.
+        WATCH_INTERVAL_SECONDS=2.0,
     )
     if pagerduty_url:  # pages leave Slack: to the sandbox PagerDuty, as they would to the real one
         values.update(PAGERDUTY_ROUTING_KEY=SecretStr(SANDBOX_ROUTING_KEY), PAGERDUTY_EVENTS_URL=pagerduty_url)
@@ -330,6 +335,8 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
             public_url=app_server.url, webhook_secret=webhook_secret, drain_secret=drain_secret,
             pagerduty_url=pagerduty.url,
         )
+        # Railway tells pitcrew of api's deploys (and crashes) through its project webhook
+        world.add_webhook(f"{app_server.url}/webhooks/railway?token={webhook_secret}")
         # web's logs reach pitcrew through a log drain, as Vercel's API keeps no history of them
         vercel_world.add_drain(f"{app_server.url}/drains/vercel", drain_secret, projects=["web"])
         _recent_web_traffic(vercel_world)
@@ -455,9 +462,11 @@ class DemoCommands:
         return "db answers again; api and web recover"
 
     async def alert(self, session: ConsoleSession) -> None:
-        """Let the sandbox UptimeRobot look now (rather than at its next tick), and say what it sent."""
+        """Let the sandbox UptimeRobot look now (rather than at its next tick), let the sandbox Railway
+        send its webhooks (a deploy, a crash), and say what they sent."""
         for monitor in self.sandbox.monitors or [self.sandbox.monitor]:
             await monitor.check()
+        await self.sandbox.railway.deliver_webhooks(self.sandbox.http)
         self.tell(session)
 
     async def watch(self, session: ConsoleSession) -> None:
@@ -481,6 +490,15 @@ class DemoCommands:
                     f"POST /webhooks/uptimerobot → pitcrew answered {answered}."
                 )
             self._told_of[monitor.name] = len(monitor.sent)
+        told = self._told_of.get("railway", 0)
+        for hook in self.sandbox.railway.webhooks_sent[told:]:
+            answered = f"HTTP {hook.status_code}" if hook.status_code else f"no answer ({hook.answer})"
+            service = hook.body["resource"]["service"]["name"]
+            session.write(
+                f"(sandbox) Railway: webhook {hook.body['type']} for {service}'s deployment "
+                f"{hook.event.deployment_id[:8]}; POST /webhooks/railway → pitcrew answered {answered}."
+            )
+        self._told_of["railway"] = len(self.sandbox.railway.webhooks_sent)
         told = self._told_of.get("pagerduty", 0)
         for event in self.sandbox.pagerduty.events[told:]:
             summary = (event.get("payload") or {}).get("summary")
@@ -586,6 +604,7 @@ def banner(sandbox: DemoSandbox) -> str:
         "  click N                      the runbook offered there: Run, then each step's button; a rollback",
         "                               waits for an operator's confirmation (y), and pitcrew verifies it",
         "  @pitcrew resolve <summary>   resolved, and the post-mortem draft follows",
+        "  demo deploy api              a bad deploy: pitcrew watches it, sees it regress, offers the rollback",
         "`demo help` lists what the sandbox can do, `help` what the console can do, `quit` ends the demo.",
     ])
 
