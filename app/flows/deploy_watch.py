@@ -61,6 +61,7 @@ from app.flows.action_views import Where
 from app.flows.actions import ActionError, propose_rollback
 from app.flows.alert_batches import Arrival, apply_group
 from app.flows.health import check_health
+from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import policy_of
 from app.flows.incident_views import load
 from app.flows.known_secrets import known_masker
@@ -155,7 +156,7 @@ async def _look(deps: Deps, notifier: WatchNotifier, row: WatchRow, service: Ser
     if view.message_ts is None:  # Slack was away at the start: the message comes late rather than never
         await _post(deps, notifier, view)
     try:
-        seen = await observe(deps, service, view.deployment_id, row.deployed_at)
+        seen = await observe(deps, view.service, service, view.deployment_id, row.deployed_at)
     except RateLimited as err:
         log.warning("watch %s of %s waits for %s", view.id, view.service, err.reason)
         return max(err.until, _next(deps, row.ends_at))
@@ -222,11 +223,11 @@ async def measure_baseline(deps: Deps, service: Service, deployed_at: datetime, 
                     notes=tuple(notes))
 
 
-async def observe(deps: Deps, service: Service, deployment_id: str, since: datetime) -> Seen:
+async def observe(deps: Deps, name: str, service: Service, deployment_id: str, since: datetime) -> Seen:
     """Health, the error lines since `since` and (Railway) the 5xx ratio and p95 since then."""
     now = deps.clock()
     notes: list[str] = []
-    report = await check_health(deps, [_name(deps, service)], metrics=False)
+    report = await check_health(deps, [name], metrics=False)
     health = report.services[0]
     problems = tuple(describe_check(c) for c in health.checks if c.verdict is not Verdict.OK)
     latest = health.deployment
@@ -298,10 +299,6 @@ async def _deploy_info(deps: Deps, service: Service, deployment_id: str) -> Depl
 def _ratio(by_status: dict[int, float]) -> tuple[float | None, float | None]:
     found = error_ratio(by_status)
     return (found[0], found[1]) if found is not None else (None, None)
-
-
-def _name(deps: Deps, service: Service) -> str:
-    return next(name for name, s in deps.catalog.services.items() if s is service)
 
 
 def _masked(deps: Deps, text: str) -> str:
@@ -410,9 +407,11 @@ async def _told_end(deps: Deps, notifier: WatchNotifier, watch_id: int) -> None:
 
 
 async def offer_rollback(
-    deps: Deps, notifier: ProposalNotifier, watch_id: int, incident_id: int, *, since: datetime
+    deps: Deps, notifier: ProposalNotifier, thread: IncidentNotifier, watch_id: int, incident_id: int, *,
+    since: datetime,
 ) -> datetime | None:
-    """Propose rolling the service back in the incident's thread, once its root is posted; None when done."""
+    """Propose rolling the service back in the incident's thread, once its root is posted; None when done.
+    A rollback that cannot be proposed (nothing to roll back to, the provider away) is said in the thread."""
     row = await _get(deps, watch_id)
     view = await load(deps, incident_id)
     if row is None or not view.is_open:
@@ -429,6 +428,8 @@ async def offer_rollback(
         )
     except ActionError as err:  # nothing to roll back to, a provider away: the refusal is audited; say it
         log.warning("watch %s: no rollback offered in %s: %s", watch_id, view.ref, err)
+        said = f"No rollback proposed for {row.view.service}: {err}"
+        await thread.post_thread(view, ThreadNote("deploy_watch", said))
     return None
 
 

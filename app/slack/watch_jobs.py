@@ -17,6 +17,7 @@ from app.jobs.runner import Again, handles
 from app.slack import post_pace
 from app.slack.client import web_client
 from app.slack.incident_jobs import PACED
+from app.slack.incident_jobs import notifier_for as incident_notifier
 from app.slack.watch_notifier import SlackWatchNotifier
 from app.store.jobs import ClaimedJob
 
@@ -39,8 +40,8 @@ async def _look(deps: Deps, job: ClaimedJob) -> Again | None:
 async def _rollback(deps: Deps, job: ClaimedJob) -> Again | None:
     try:
         at = await deploy_watch.offer_rollback(
-            deps, notifier_for(deps), int(job.payload["watch_id"]), int(job.payload["incident_id"]),
-            since=job.created_at,
+            deps, notifier_for(deps), incident_notifier(deps), int(job.payload["watch_id"]),
+            int(job.payload["incident_id"]), since=job.created_at,
         )
     except UnknownIncident:
         return None

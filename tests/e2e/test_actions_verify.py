@@ -57,7 +57,9 @@ async def test_verification_watches_the_window_then_says_verified(db_url, fake_s
         assert entry.outcome.startswith("verified") and entry.actor == "pitcrew"
         await pitcrew.jobs_settled()  # before moving past the leases of the jobs that ran
         sandbox.clock.advance(minutes=30)
-        assert await runner.run_due() == 1  # only the expiry job, which finds nothing to expire
+        # The expiry job, which finds nothing to expire, and the post-deploy watch the verified rollback
+        # started (tests/e2e/test_deploy_watch.py); the verification job is over: nothing reschedules it.
+        assert await runner.run_due() == 2
     threads = [c for c in fake_slack.calls if c.method == "chat.postMessage" and c.args.get("thread_ts")]
     assert threads == []
 
