@@ -112,10 +112,13 @@ async def look(deps: Deps, notifier: WatchNotifier, watch_id: int) -> datetime |
         await _show(notifier, row.view)
         return None
     service = deps.catalog.services.get(row.view.service)
-    if service is None or not service.deploys or not service.watch_minutes:
-        why = "no longer in pitcrew.yml" if service is None else "watch_minutes is now 0"
-        await _end(deps, notifier, row, ENDED, f"watch stopped: {row.view.service} is {why}"
-                   if service is None else f"watch stopped: {why}")
+    if service is None or not service.deploys or not service.watch_minutes:  # pitcrew.yml changed meanwhile
+        why = (
+            f"{row.view.service} is no longer in pitcrew.yml" if service is None
+            else f"{row.view.service} has no deployments pitcrew can see" if not service.deploys
+            else "watch_minutes is now 0"
+        )
+        await _end(deps, notifier, row, ENDED, f"watch stopped: {why}")
         return None
     if row.status == STARTING:
         return await _begin(deps, notifier, row, service)

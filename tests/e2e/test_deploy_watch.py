@@ -270,3 +270,23 @@ async def test_two_instances_given_the_same_webhook_at_once_start_one_watch_and_
         posts = [c for c in fake_slack.calls_to("chat.postMessage") if "👀" in c.args.get("text", "")]
         assert len(posts) == 1
         assert find_button(fake_slack.messages[-1], "action.confirm") is None
+
+
+async def test_a_rollback_that_cannot_be_proposed_is_said_in_the_incident_thread(db_url, fake_slack, sandbox: Sandbox):
+    catalog = watched_catalog(sandbox)
+    async with pitcrew_with_jobs(db_url, catalog, fake_slack, clock=sandbox.clock, **sandbox.settings()) as pitcrew:
+        await deliver(pitcrew, sandbox)
+        deploy(sandbox)
+        await deliver(pitcrew, sandbox)
+        await pitcrew.run_jobs()
+        sandbox.world.crash("api")  # Railway's crash webhook is not delivered: the watch opens the incident
+        sandbox.service.down()
+        sandbox.world.fail_field("deployments", "Problem processing request")  # the history a rollback reads
+        await look_after(pitcrew, sandbox)
+        await look_after(pitcrew, sandbox, seconds=5)
+        async with pitcrew.app.deps.sessions() as session:
+            [incident] = (await session.scalars(select(Incident))).all()
+        assert incident.title.startswith("api regressed after deploy")
+        notes = [m.text for m in fake_slack.messages if m.thread_ts == incident.thread_ts]
+        assert any("No rollback proposed for api" in n and "Problem processing request" in n for n in notes), notes
+        assert not [m for m in fake_slack.messages if find_button(m, "action.confirm") is not None]
