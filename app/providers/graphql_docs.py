@@ -70,9 +70,10 @@ query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!
     + _DEPLOYMENT_FIELDS
 )
 
-LATEST_DEPLOYMENT = (
-    """
-query LatestDeployment($serviceId: String!, $environmentId: String!) {
+# A service's newest deployment and the deployments serving it now, with their instances. One
+# selection for LatestDeployment and LatestDeploymentWithMetrics (whose fallback is LatestDeployment):
+# RailwayClient reads both answers with the same code, so they must not drift apart.
+_LATEST_DEPLOYMENT_SELECTION = """
   serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
     latestDeployment {
       ...DeploymentFields
@@ -91,8 +92,12 @@ query LatestDeployment($serviceId: String!, $environmentId: String!) {
       }
     }
   }
-}
 """
+
+LATEST_DEPLOYMENT = (
+    "query LatestDeployment($serviceId: String!, $environmentId: String!) {"
+    + _LATEST_DEPLOYMENT_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
@@ -416,25 +421,8 @@ SERVICE_METRICS = "query ServiceMetrics(" + _METRICS_VARIABLES + ") {" + _METRIC
 LATEST_DEPLOYMENT_WITH_METRICS = (
     "query LatestDeploymentWithMetrics("
     + _METRICS_VARIABLES
-    + """) {
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    latestDeployment {
-      ...DeploymentFields
-      instances {
-        id
-        status
-      }
-    }
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-      instances {
-        id
-        status
-      }
-    }
-  }"""
+    + ") {"
+    + _LATEST_DEPLOYMENT_SELECTION
     + _METRICS_SELECTION
     + "}\n"
     + _DEPLOYMENT_FIELDS
