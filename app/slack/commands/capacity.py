@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.capacity import BACKUP_USAGE, SCALE_USAGE, ScaleUsage, parse_backup_args, parse_scale_args
-from app.flows.actions import ActionError, Where, propose_backup, propose_scale
+from app.flows.actions import ActionError, Asked, Where, propose_backup, propose_scale
 from app.flows.incident_views import find_by_thread
 from app.slack.context import deps_of
 from app.slack.mention_verbs import Mention, Reply
@@ -37,9 +37,9 @@ async def scale_verb(mention: Mention, context: Any, reply: Reply) -> str:
     incident = await find_by_thread(deps, mention.channel, mention.thread_ts)
     try:
         proposal = await propose_scale(
-            deps, asked.service, asked.resource, asked.value, by=mention.user,
-            where=Where(mention.channel, mention.thread_ts), notifier=SlackNotifier(client),
-            incident_id=incident.id if incident is not None else None,
+            deps, asked.service, asked.resource, asked.value,
+            asked=Asked(mention.user, Where(mention.channel, mention.thread_ts), SlackNotifier(client),
+                        incident.id if incident is not None else None),
         )
     except ActionError as err:
         await _private(client, mention, action_error(err.reason))
@@ -58,8 +58,9 @@ async def backup_verb(mention: Mention, context: Any, reply: Reply) -> str:
     incident = await find_by_thread(deps, mention.channel, mention.thread_ts)
     try:
         proposal = await propose_backup(
-            deps, service, by=mention.user, where=Where(mention.channel, mention.thread_ts),
-            notifier=SlackNotifier(client), incident_id=incident.id if incident is not None else None,
+            deps, service,
+            asked=Asked(mention.user, Where(mention.channel, mention.thread_ts), SlackNotifier(client),
+                        incident.id if incident is not None else None),
         )
     except ActionError as err:
         await _private(client, mention, action_error(err.reason))
