@@ -47,7 +47,18 @@ fragment LogFields on Log {
 """
 
 # The service instance's active deployments say which deployment is serving now, which the
-# deployments list alone cannot: a newer deployment may have failed or still be building.
+# deployments list alone cannot: a newer deployment may have failed or still be building. Deployments
+# and Deployment both ask it, and RailwayClient reads both answers the same way: one selection.
+_ACTIVE_DEPLOYMENTS_SELECTION = """
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    activeDeployments {
+      id
+      createdAt
+      deploymentStopped
+    }
+  }
+"""
+
 DEPLOYMENTS = (
     """
 query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!, $environmentId: String!) {
@@ -57,16 +68,9 @@ query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!
         ...DeploymentFields
       }
     }
-  }
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-    }
-  }
-}
-"""
+  }"""
+    + _ACTIVE_DEPLOYMENTS_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
@@ -106,16 +110,9 @@ DEPLOYMENT = (
 query Deployment($id: String!, $serviceId: String!, $environmentId: String!) {
   deployment(id: $id) {
     ...DeploymentFields
-  }
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-    }
-  }
-}
-"""
+  }"""
+    + _ACTIVE_DEPLOYMENTS_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
