@@ -58,7 +58,7 @@ from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier
 from app.flows.action_runs import PITCREW
 from app.flows.action_views import Where
-from app.flows.actions import ActionError, propose_rollback
+from app.flows.actions import ActionError, Asked, propose_rollback
 from app.flows.alert_batches import Arrival, apply_group
 from app.flows.health import check_health
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -425,10 +425,8 @@ async def offer_rollback(
             return None
         return deps.clock() + timedelta(seconds=ROOT_POLL_S)
     try:
-        await propose_rollback(
-            deps, row.view.service, by=PITCREW, where=Where(view.channel, view.thread_ts), notifier=notifier,
-            incident_id=incident_id,
-        )
+        asked = Asked(by=PITCREW, where=Where(view.channel, view.thread_ts), notifier=notifier, incident_id=incident_id)
+        await propose_rollback(deps, row.view.service, asked=asked)
     except ActionError as err:  # nothing to roll back to, a provider away: the refusal is audited; say it
         log.warning("watch %s: no rollback offered in %s: %s", watch_id, view.ref, err)
         said = f"No rollback proposed for {row.view.service}: {err}"
