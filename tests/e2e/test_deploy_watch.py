@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from app.jobs.runner import JobRunner
 from app.sandbox.railway import bodies
 from app.sandbox.slack import SlackMessage, find_button
 from app.store import bad_deployments
-from app.store.models import DeployWatch, Incident
+from app.store.models import DeployWatch, Incident, Job
 from tests.e2e.actions_support import posted_proposal, proposal_id, wait_status
 from tests.e2e.incident_support import vercel_body
 from tests.fixtures import (
@@ -290,3 +291,27 @@ async def test_a_rollback_that_cannot_be_proposed_is_said_in_the_incident_thread
         notes = [m.text for m in fake_slack.messages if m.thread_ts == incident.thread_ts]
         assert any("No rollback proposed for api" in n and "Problem processing request" in n for n in notes), notes
         assert not [m for m in fake_slack.messages if find_button(m, "action.confirm") is not None]
+
+
+async def test_a_rate_limited_look_waits_for_railway_and_a_5xx_ratio_over_its_threshold_regresses(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    catalog = watched_catalog(sandbox)
+    async with pitcrew_with_jobs(db_url, catalog, fake_slack, clock=sandbox.clock, **sandbox.settings()) as pitcrew:
+        await deliver(pitcrew, sandbox)
+        new = deploy(sandbox)
+        await deliver(pitcrew, sandbox)
+        await pitcrew.run_jobs()
+        [message] = watch_messages(fake_slack)
+        sandbox.world.rate_limit_next(retry_after_s=300, times=2)  # the look's health, then its log read
+        await look_after(pitcrew, sandbox)
+        assert "first look in a moment" in message.text  # nothing judged on a look Railway refused
+        async with pitcrew.app.deps.sessions() as session:
+            job = await session.scalar(select(Job).where(Job.kind == "watch_deploy"))
+        assert job is not None and job.run_at >= sandbox.clock.now + timedelta(seconds=290)
+        await look_after(pitcrew, sandbox)  # a minute later: still waiting
+        assert "first look in a moment" in message.text
+        sandbox.world.set_metrics("api", error_ratio=0.05)
+        await look_after(pitcrew, sandbox, seconds=300)
+        said = f"🔴 deploy {new.id[:8]} of api regressed after 7 min: 5xx 5.0% of requests, over 1% "
+        assert message.text.startswith(said + "(before the deploy: 0.0%)"), message.text
