@@ -1,7 +1,8 @@
 """The post-deploy watch: a look every minute at a service after a deploy, told in one message edited in
 place, and an incident when the deploy made things worse than the deployment before it.
 
-The job `watch_deploy` (started by app/flows/deploy_watch_start.py) is one row of the jobs table
+The job `watch_deploy` (started by app/flows/deploy_watch_start.py; what it measures is
+app/flows/deploy_watch_measures.py) is one row of the jobs table
 that reschedules itself (`Again`), so the watch survives restarts and moves between instances; the
 watch itself is a row of `deploy_watches`, moved by conditional UPDATEs (app/store/deploy_watches.py).
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,16 +34,12 @@ from app.catalog import Service
 from app.core.alert_masking import mask_alert
 from app.core.alerts import Alert, make_alert
 from app.core.deploy_watch import (
-    BASELINE_METRICS_MINUTES,
     ENDED,
     FINAL,
     HEALTHY,
-    METRICS_WINDOW_MINUTES,
     REGRESSED,
     STARTING,
     SUPERSEDED,
-    Baseline,
-    DeployInfo,
     Look,
     WatchView,
     down_looks,
@@ -50,27 +47,19 @@ from app.core.deploy_watch import (
     regressions,
     span,
 )
-from app.core.health import Verdict
 from app.core.incidents import DeployNote, incident_ref
-from app.core.metrics import error_ratio
-from app.core.verification import LIVE_STATES
-from app.flows import action_calls as calls
 from app.flows.action_ports import ProposalNotifier
 from app.flows.action_runs import PITCREW
 from app.flows.action_views import Where
 from app.flows.actions import ActionError, Asked, propose_rollback
 from app.flows.alert_batches import Arrival, apply_group
-from app.flows.health import check_health
+from app.flows.deploy_watch_measures import deploy_info, measure_baseline, observe
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
 from app.flows.incident_policy import policy_of
 from app.flows.incident_views import load
 from app.flows.known_secrets import known_masker
-from app.flows.verify import describe_check
-from app.providers.base import InvalidIdentifier, ProviderError
-from app.providers.railway import railway_log_filter
 from app.providers.rate_limits import RateLimited
 from app.store import deploy_watches as store
-from app.store import drain_lines
 from app.store import incidents as incident_store
 from app.store.db import transaction
 from app.store.jobs import enqueue
@@ -82,8 +71,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pitcrew.deploy_watch")
 
 ROLLBACK_JOB = "watch_deploy.rollback"
-PROVIDER_TIMEOUT_S = 10.0
-ERROR_LINES_READ = 5000  # Railway's page of log lines: a count beyond it is "at least"
 ROOT_WAIT = timedelta(minutes=10)  # how long the rollback offer waits for the incident's root message
 ROOT_POLL_S = 2.0
 
@@ -134,7 +121,7 @@ async def _begin(deps: Deps, notifier: WatchNotifier, row: WatchRow, service: Se
                                outcome=f"superseded by deploy {newer}")
             return None
     try:
-        deploy = await _deploy_info(deps, service, view.deployment_id)
+        deploy = await deploy_info(deps, service, view.deployment_id)
         baseline = await measure_baseline(deps, service, row.deployed_at, view.minutes)
     except RateLimited as err:
         log.warning("watch %s of %s waits for %s", view.id, view.service, err.reason)
@@ -190,122 +177,6 @@ def _next(deps: Deps, ends_at: datetime | None) -> datetime:
     """The next look: an interval from now, and no later than the watch's end (its last look is then)."""
     later = deps.clock() + timedelta(seconds=deps.settings.WATCH_INTERVAL_SECONDS)
     return min(later, ends_at) if ends_at is not None and ends_at > deps.clock() else later
-
-
-# ---- measuring ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One look's observation; `newer_deployment` when a newer live deployment serves the service now."""
-
-    look: Look
-    newer_deployment: str | None = None
-
-
-async def measure_baseline(deps: Deps, service: Service, deployed_at: datetime, minutes: float) -> Baseline:
-    """The deployment before's figures: error lines in the `minutes` before the deploy, and on Railway
-    the 5xx ratio and p95 of the hour before. What cannot be measured is None, with a note saying why."""
-    notes: list[str] = []
-    errors = await _error_lines(deps, service, deployed_at - timedelta(minutes=minutes), deployed_at, notes)
-    ratio = requests = p95 = None
-    if service.railway is not None and deps.railway is not None:
-        try:
-            metrics = await deps.railway.service_metrics(
-                service.railway, start=deployed_at - timedelta(minutes=BASELINE_METRICS_MINUTES), end=deployed_at,
-                timeout_s=PROVIDER_TIMEOUT_S,
-            )
-        except RateLimited:
-            raise
-        except (ProviderError, InvalidIdentifier) as err:
-            notes.append(f"metrics before the deploy: {_masked(deps, str(err))}")
-        else:
-            ratio, requests = _ratio(metrics.requests_by_status)
-            p95 = max((v for _, v in metrics.p95_ms), default=None)
-    return Baseline(errors=errors, error_minutes=minutes, error_ratio=ratio, requests=requests, p95_ms=p95,
-                    notes=tuple(notes))
-
-
-async def observe(deps: Deps, name: str, service: Service, deployment_id: str, since: datetime) -> Seen:
-    """Health, the error lines since `since` and (Railway) the 5xx ratio and p95 since then."""
-    now = deps.clock()
-    notes: list[str] = []
-    report = await check_health(deps, [name], metrics=False)
-    health = report.services[0]
-    problems = tuple(describe_check(c) for c in health.checks if c.verdict is not Verdict.OK)
-    latest = health.deployment
-    status = latest.status if latest is not None and latest.id == deployment_id else None
-    newer = None
-    if (
-        latest is not None and latest.id != deployment_id and latest.status in LIVE_STATES
-        and latest.created_at is not None and latest.created_at > since
-    ):
-        newer = latest.id
-    errors = await _error_lines(deps, service, since, now, notes)
-    ratio = requests = p95 = None
-    if service.railway is not None and deps.railway is not None:
-        start = max(since, now - timedelta(minutes=METRICS_WINDOW_MINUTES))
-        try:
-            metrics = await deps.railway.service_metrics(service.railway, start=start, end=now,
-                                                         timeout_s=PROVIDER_TIMEOUT_S)
-        except RateLimited:
-            raise
-        except (ProviderError, InvalidIdentifier) as err:
-            notes.append(f"metrics: {_masked(deps, str(err))}")
-        else:
-            ratio, requests = _ratio(metrics.requests_by_status)
-            p95 = max((v for _, v in metrics.p95_ms), default=None)
-    look = Look(minutes=0.0, verdict=health.verdict, deployment_status=status, new_errors=errors, error_ratio=ratio,
-                requests=requests, p95_ms=p95, problems=problems, notes=tuple(notes))
-    return Seen(look, newer)
-
-
-async def _error_lines(deps: Deps, service: Service, start: datetime, end: datetime, notes: list[str]) -> int | None:
-    """Error lines logged between `start` and `end` (Railway's environment log, or the Vercel log drain)."""
-    if service.railway is not None:
-        if deps.railway is None:
-            notes.append("error lines: RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN not set")
-            return None
-        try:
-            lines = await deps.railway.environment_logs(
-                service.railway, filter=railway_log_filter(level="error"), start=start, end=end,
-                limit=ERROR_LINES_READ, timeout_s=PROVIDER_TIMEOUT_S,
-            )
-        except RateLimited:
-            raise
-        except (ProviderError, InvalidIdentifier) as err:
-            notes.append(f"error lines: {_masked(deps, str(err))}")
-            return None
-        return sum(1 for line in lines if start <= line.timestamp < end) if lines else 0
-    if service.vercel is not None:
-        async with transaction(deps.sessions) as session:
-            if await drain_lines.last_received(session, service.vercel.project_id) is None:
-                notes.append("error lines: no Vercel log drain delivers this project's logs (docs/webhooks.md)")
-                return None
-            return await drain_lines.count_errors(session, service.vercel.project_id, start=start, end=end)
-    return None
-
-
-async def _deploy_info(deps: Deps, service: Service, deployment_id: str) -> DeployInfo:
-    """The deployment's commit and author as the provider tells them; nothing when it cannot be asked."""
-    try:
-        found = await calls.deployment(deps, service, deployment_id)
-    except RateLimited:
-        raise
-    except (ProviderError, InvalidIdentifier, calls.CannotPropose) as err:
-        log.info("watch of %s: deployment %s not described (%s)", service.provider, deployment_id, err)
-        return DeployInfo()
-    message = found.commit_message.splitlines()[0][:200] if found.commit_message else None
-    return DeployInfo(commit_hash=found.commit_hash, commit_message=message, author=found.author, url=found.url)
-
-
-def _ratio(by_status: dict[int, float]) -> tuple[float | None, float | None]:
-    found = error_ratio(by_status)
-    return (found[0], found[1]) if found is not None else (None, None)
-
-
-def _masked(deps: Deps, text: str) -> str:
-    return known_masker(deps).mask(text)[:300]
 
 
 # ---- the end of a watch ---------------------------------------------------------------------------
