@@ -185,7 +185,8 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
 
 async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
     """Whether the newest backup of the service's Railway volume is newer than `hours`: the step
-    before anything that changes the database, followed by the `action: backup` step to take one."""
+    before anything that changes the database, followed by the `action: backup` step to take one
+    (which the summary does not announce: a scheduled `backup` check reads it too)."""
     svc = deps.catalog.service(service)
     if svc.railway is None:
         return _failed(
@@ -205,7 +206,7 @@ async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
     if recent:
         said = f"newest backup of {service} {age}, within {hours} h: no need for another"
     else:
-        said = f"no backup of {service} in the last {hours} h (newest: {age}): take one with the next step"
+        said = f"no backup of {service} in the last {hours} h (newest: {age})"
     schedule = ", ".join(s.lower() for s in found.schedules) or "none"
     return ProbeResult(
         True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"),
