@@ -124,8 +124,8 @@ def is_problem(check: str, observed: Observed, limits: Limits) -> bool:
         return observed.measure is not None and observed.measure > limits.max_errors
     if check == "slow_queries":
         return observed.measure is not None and observed.measure > limits.slow_ms
-    if check == "tls" and limits.days is not None:
-        return observed.measure is not None and observed.measure < limits.days
+    if check == "tls" and limits.days is not None:  # expired or unverifiable has no days left to compare
+        return observed.verdict == "down" or observed.measure is None or observed.measure < limits.days
     return observed.verdict not in (None, "ok")
 
 

@@ -223,8 +223,9 @@ async def _tls(deps: Deps, service: str) -> ProbeResult:
     hosts: dict[str, HealthCheck] = {}
     for check in svc.health:
         parts = urlsplit(check.url)
-        if parts.scheme == "https" and parts.netloc not in hosts:
-            hosts[parts.netloc] = check
+        if parts.scheme == "https" and parts.hostname:
+            name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # never user:password@
+            hosts.setdefault(name + (f":{parts.port}" if parts.port else ""), check)
     if not hosts:
         return _failed(f"{service} has no https:// health check whose certificate to read")
     secrets = deps.secret_values()

@@ -198,7 +198,8 @@ async def test_a_certificate_near_its_end_is_posted(db_url, fake_slack, sandbox,
     with_database(sandbox)
     certfile, keyfile = _make_cert(tmp_path, valid_from_days=-1, valid_until_days=10.5)
     async with serve_tls(SampleService(), certfile, keyfile) as base:
-        site = {"provider": "http", "health": {"url": f"{base}/health", "cert_min_days": 14}}
+        with_credentials = base.replace("https://", "https://probe:s3cret-pw@")  # never shown
+        site = {"provider": "http", "health": {"url": f"{with_credentials}/health", "cert_min_days": 14}}
         tls = {"name": "tls-morning", "check": "tls", "service": "site", "every": "day at 08:00",
                "timezone": "Europe/Paris"}
         roomy = {**tls, "name": "tls-roomy", "days": 7}  # its own threshold: 10 days left is fine
@@ -214,6 +215,7 @@ async def test_a_certificate_near_its_end_is_posted(db_url, fake_slack, sandbox,
     host = base.removeprefix("https://")
     assert f"{host}: TLS certificate expires in 10 days (under 14)" in post.text
     assert "Renew the certificate" in str(post.blocks)
+    assert "s3cret-pw" not in fake_slack.all_text()
 
 
 async def test_the_weekly_error_review_reads_the_week_and_always_posts(db_url, fake_slack, sandbox):

@@ -104,6 +104,7 @@ def test_the_time_zone_defaults_to_the_weekly_reports_then_the_rotations_then_ut
     ("tls", Observed(True, "expires in 12 days", verdict="degraded", measure=12), Limits(), True),
     ("tls", Observed(True, "fine", verdict="ok", measure=40), Limits(days=45), True),
     ("tls", Observed(True, "expires in 12 days", verdict="degraded", measure=12), Limits(days=10), False),
+    ("tls", Observed(True, "certificate has expired", verdict="down"), Limits(days=10), True),
     ("errors", Observed(True, "no error", measure=0), Limits(), False),
     ("errors", Observed(True, "3 error lines", measure=3), Limits(), True),
     ("errors", Observed(True, "3 error lines", measure=3), Limits(max_errors=5), False),
