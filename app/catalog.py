@@ -697,6 +697,7 @@ class OncallConfig(_Strict):
         return self
 
 
+# 28 at most: an occurrence's key (`schedule:<name>:2026-12-08T08:00+01:00`) must fit report_runs.key's 60.
 SCHEDULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,27}$")
 
 

@@ -126,3 +126,17 @@ def test_a_run_posts_problems_first_and_only_when_there_are_some_unless_always()
     quiet = ScheduleRun("h", "health", "hour", "Tue", "problems", findings_of("health", seen[:1], Limits()))
     assert not quiet.to_post
     assert ScheduleRun("h", "health", "hour", "Tue", "always", quiet.findings, timedelta(days=7)).to_post
+
+
+def test_the_longest_name_and_offset_make_a_key_that_fits_its_column():
+    from datetime import UTC, datetime
+
+    from app.flows.schedules import occurrence_key
+    from app.store.models import ReportRun
+
+    longest = "x" * 28
+    catalog = catalog_with({**TLS, "name": longest, "timezone": "America/St_Johns"})  # UTC-03:30
+    key = occurrence_key(longest, catalog.schedule_calendar(catalog.schedules[0]), datetime(2026, 12, 8, tzinfo=UTC))
+    assert key.endswith("2026-12-07T20:30-03:30") and len(key) <= ReportRun.__table__.c.key.type.length
+    [problem] = problems_of({**TLS, "name": "x" * 29})
+    assert problem.startswith("schedules.0.name:")
