@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
+from app.core.metrics import MetricsChart
+
 CheckName = Literal[
     "tls", "backup", "health", "errors", "slow_queries", "migrations", "metrics", "variables", "rotation"
 ]
@@ -107,13 +109,15 @@ def error_period(limits: Limits, previous_due: datetime | None, due: datetime) -
 class Observed:
     """What the probe reported on one service: whether it could look, its one line and detail, its
     verdict where it judges one (`ok`, `degraded`, `down`), and the number it measured where the
-    schedule's limits judge it (error lines, the slowest mean in ms, the fewest certificate days)."""
+    schedule's limits judge it (error lines, the slowest mean in ms, the fewest certificate days),
+    and the chart it drew, if any."""
 
     ran: bool
     summary: str
     detail: tuple[str, ...] = ()
     verdict: str | None = None
     measure: float | None = None
+    chart: MetricsChart | None = None  # `metrics`: the last hour, uploaded in the post's thread
 
 
 def is_problem(check: str, observed: Observed, limits: Limits) -> bool:

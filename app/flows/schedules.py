@@ -180,7 +180,7 @@ async def check_schedule(deps: Deps, schedule: ScheduleConfig, calendar: Calenda
         )
         result = await run_check(deps, step, service)
         verdict = result.verdict.value if result.verdict is not None else None
-        return service, Observed(result.ran, result.summary, result.detail, verdict, result.measure)
+        return service, Observed(result.ran, result.summary, result.detail, verdict, result.measure, result.chart)
 
     observed = await asyncio.gather(*(one(service) for service in schedule.targets))
     return ScheduleRun(

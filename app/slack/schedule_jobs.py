@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.charts.metrics_chart import chart_png
 from app.core.schedules import ScheduleRun
 from app.deps import Deps
 from app.flows.schedules import SCHEDULE_JOB, ensure_next, ensure_schedules, run_occurrence
@@ -36,8 +39,10 @@ async def scheduled_check(deps: Deps, job: ClaimedJob) -> Again | None:
 
     async def publish(run: ScheduleRun, channel: str) -> str | None:
         posted = await client.chat_postMessage(channel=channel, **schedule_message(run))
-        ts = posted.get("ts")
-        return str(ts) if ts else None
+        ts = str(posted["ts"]) if posted.get("ts") else None
+        if ts is not None:
+            await _upload_charts(client, run, channel, ts)
+        return ts
 
     try:
         outcome = await run_occurrence(deps, name, due, publish)
@@ -52,6 +57,24 @@ async def scheduled_check(deps: Deps, job: ClaimedJob) -> Again | None:
         return Again(due)
     log.info("schedule %s: %s %s", name, outcome.outcome, outcome.key or "")
     return None
+
+
+async def _upload_charts(client: AsyncWebClient, run: ScheduleRun, channel: str, thread_ts: str) -> None:
+    """The `metrics` check's chart of the last hour, per service, in the post's thread (as a runbook's
+    `check: metrics` step uploads it). A chart that cannot be drawn or uploaded costs only the chart:
+    the post stands, and the log says why."""
+    for finding in run.findings:
+        chart = finding.observed.chart
+        if chart is None or (run.post == "problems" and not finding.problem):
+            continue
+        try:
+            png = await chart_png(chart)
+            await client.files_upload_v2(
+                channel=channel, thread_ts=thread_ts, content=png, filename=chart.filename, title=chart.title,
+                alt_txt=chart.alt_text,
+            )
+        except Exception as err:  # matplotlib missing, Slack refusing the upload: the figures are posted
+            log.warning("schedule %s: no chart for %s (%s)", run.schedule, finding.service, type(err).__name__)
 
 
 async def schedule_checks(deps: Deps) -> None:

@@ -236,3 +236,19 @@ async def test_the_weekly_error_review_reads_the_week_and_always_posts(db_url, f
     assert "error lines in the last 7 days; most frequent (4×): payment provider timeout" in post.text
     assert "too old to count" not in str(post.blocks)
     assert "expected: at most 0 error lines over 7 days" in str(post.blocks)
+
+
+async def test_a_metrics_problem_is_posted_with_the_chart_of_the_last_hour_in_its_thread(db_url, fake_slack, sandbox):
+    with_database(sandbox)
+    sandbox.world.set_metrics("api", cpu=6.5, cpu_limit=8)  # 81% of its vCPU limit, over the seeds' 70%
+    hourly = {"name": "api-metrics", "check": "metrics", "service": "api", "every": "hour"}
+    async with pitcrew(db_url, fake_slack, sandbox, hourly) as crew:
+        [job] = await schedule_jobs(crew.app.deps)
+        assert job.run_at == datetime(2025, 11, 20, 13, 0, tzinfo=UTC)
+        crew.clock.now = job.run_at + timedelta(seconds=5)
+        await crew.run_jobs()
+    [post] = posts(fake_slack)
+    assert post.text.startswith("⏰ api-metrics: metrics: 1 problem")
+    assert "problem: api: degraded: CPU 81% of 8 vCPU" in post.text
+    [upload] = fake_slack.calls_to("files.completeUploadExternal")
+    assert upload.args["thread_ts"] == post.ts and upload.args["channel_id"] == ALERTS

@@ -40,8 +40,8 @@ def what_to_do(check: str, service: str) -> str:
                   "`high-error-rate` runbook walks through them.",
         "slow_queries": f"`/logs {service} --slow` lists them; the `slow-performance` runbook suggests indexes.",
         "migrations": "The `db-migration` runbook: a backup first, then the migration, then its check.",
-        "metrics": f"`/health {service}` for the figures; `@pitcrew scale {service} memory 2GB` (or cpu, "
-                   "replicas) proposes more room.",
+        "metrics": f"The last hour's chart is in the thread; `/health {service}` for the figures now; "
+                   f"`@pitcrew scale {service} memory 2GB` (or cpu, replicas) proposes more room.",
         "variables": f"`@pitcrew vars {service}` shows what is set; `@pitcrew set {service} NAME` sets one.",
         "rotation": "`@pitcrew rotate NAME` makes a new secret and sets it where it is used.",
     }.get(check, f"`/health {service}`")
