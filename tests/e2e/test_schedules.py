@@ -252,3 +252,24 @@ async def test_a_metrics_problem_is_posted_with_the_chart_of_the_last_hour_in_it
     assert "problem: api: degraded: CPU 81% of 8 vCPU" in post.text
     [upload] = fake_slack.calls_to("files.completeUploadExternal")
     assert upload.args["thread_ts"] == post.ts and upload.args["channel_id"] == ALERTS
+
+
+async def test_slack_away_at_the_due_time_gives_the_claim_back_and_the_post_comes_a_little_later(
+    db_url, fake_slack, sandbox
+):
+    with_database(sandbox)
+    async with pitcrew(db_url, fake_slack, sandbox, BACKUP_DAILY) as crew:
+        fake_slack.outage(methods={"chat.postMessage"})
+        crew.clock.now = FRIDAY_8_PARIS + timedelta(seconds=5)
+        await crew.run_jobs()
+        assert posts(fake_slack) == []
+        async with transaction(crew.app.deps.sessions) as session:
+            assert (await session.scalars(select(ReportRun))).all() == []  # given back
+        retry, following = await schedule_jobs(crew.app.deps)
+        assert retry.status == "pending" and retry.run_at == crew.clock.now + timedelta(minutes=2)
+        assert following.run_at == SATURDAY_8_PARIS  # ensured before the check ran
+
+        fake_slack.recover()
+        crew.clock.advance(minutes=2)
+        await crew.run_jobs()
+        assert len(posts(fake_slack)) == 1
