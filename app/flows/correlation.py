@@ -10,7 +10,7 @@ the atomic statements in app/store/related_alerts.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,12 +104,60 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
     return found
 
 
+def correlates(deps: Deps, service: str | None) -> bool:
+    """Whether alerts for `service` join incidents by service and `depends_on` (a catalog service, with
+    correlation on), rather than only by their own key."""
+    return bool(service) and service in deps.catalog.services and window(deps) > timedelta(0)
+
+
+async def join_quietly(
+    session: AsyncSession, deps: Deps, groups: Sequence[FiringGroup], among: Collection[int]
+) -> dict[str, int]:
+    """The keys whose alerts would join one of the incidents `among` (the silenced ones), joined to it
+    without a word: {key: incident id}.
+
+    The choice is `open_or_join`'s (the key's own incident first, then the service's, its
+    dependencies', its dependents'), except that these incidents take alerts however long they have
+    been quiet: a silence says the outage is known, and its alerts belong to it until the silence
+    ends. A new key is recorded as a joined alert (on the timeline, not in the thread), and a key
+    that had recovered fires again: the incident then recovers only when it recovers too. Nothing
+    is posted, edited or paged; the alert list shows them when the silence ends.
+    """
+    if not groups or not among:
+        return {}
+    picks, recovered, known = await _choose(session, deps.catalog.depends_on, groups, window(deps), among)
+    chosen = {g.key: (picks[g.key], g) for g in groups if picks.get(g.key) in among}
+    new = [
+        joins.NewAlert(incident_id, g.key, g.source, g.service, g.title, g.seen_at)
+        for incident_id, g in chosen.values()
+        if (incident_id, g.key) not in known
+    ]
+    added = await joins.add(session, new)
+    for alert in new:
+        if (alert.incident_id, alert.alert_key) in added:
+            where = f" ({alert.service})" if alert.service else ""
+            await incident_store.add_event(
+                session, alert.incident_id, at=alert.seen_at, kind="alert.joined", actor=alert.source,
+                text=f"{source_name(alert.source)} alert joined while silenced{where}: {alert.title}",
+                data={"key": alert.alert_key, "silenced": True},
+            )
+    for key, (incident_id, _) in sorted(chosen.items()):
+        if (incident_id, key) in recovered:
+            await joins.refire(session, incident_id, key)
+    return {key: incident_id for key, (incident_id, _) in chosen.items()}
+
+
 async def _choose(
-    session: AsyncSession, graph: dict[str, list[str]], groups: Sequence[FiringGroup], limit: timedelta
+    session: AsyncSession,
+    graph: dict[str, list[str]],
+    groups: Sequence[FiringGroup],
+    limit: timedelta,
+    always_fresh: Collection[int] = (),
 ) -> tuple[dict[str, int], set[object], set[tuple[int, str]]]:
     """The open incident each key joins, where there is one (see `open_or_join`); what of it is
     recovered: incident ids in their quiet period, and (incident id, key) pairs of recovered alerts;
-    and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing."""
+    and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing.
+    Incidents in `always_fresh` take alerts however long ago they were last active (silenced ones)."""
     wanted = {g.key: related_services(graph, g.service or "") for g in groups}
     every = sorted({s for names in wanted.values() for s in names})
     keys = [g.key for g in groups]
@@ -135,7 +183,7 @@ async def _choose(
                 for c in found
                 if c.service == service
                 and c.incident_id in open_ones
-                and fresh(open_ones[c.incident_id].last_activity, now, limit)
+                and (c.incident_id in always_fresh or fresh(open_ones[c.incident_id].last_activity, now, limit))
             )
             if live:
                 picks[group.key] = live[0]

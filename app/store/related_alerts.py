@@ -85,6 +85,18 @@ async def candidates(
     return found
 
 
+async def joined_open(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these alert keys are joined to an incident that is not resolved."""
+    if not keys:
+        return set()
+    rows = await session.scalars(
+        select(IncidentAlert.alert_key)
+        .join(Incident, Incident.id == IncidentAlert.incident_id)
+        .where(IncidentAlert.alert_key.in_(sorted(set(keys))), Incident.state != "resolved")
+    )
+    return set(rows)
+
+
 async def incidents(session: AsyncSession, ids: Sequence[int]) -> dict[int, OpenIncident]:
     """These incidents if still open, share-locked (PostgreSQL) until the commit so that a resolution
     cannot slip in between choosing one and joining it; in id order, as every instance locks."""
