@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -228,6 +229,39 @@ async def _open(
                 return incident.incident_id, False
             await joins.retire_key(session, incident.incident_id, key)  # stale: the new outage opens its own
     raise RuntimeError(f"could not open or join an incident for {key}")
+
+
+async def declare_for_service(session: AsyncSession, deps: Deps, service: str, **declared: Any) -> int:
+    """Record an incident declared by hand for `service`; its id.
+
+    When the service's alerts correlate, the declared incident holds the service's open key, as one
+    an alert opened does: the service's next alerts (and those linked by `depends_on`) join it
+    within `correlate_minutes` of its last activity. When a fresh incident of the service holds the
+    key already, the declared one is recorded without it (the alerts keep joining that one); a
+    stale holder gives the key up, as it does to a new alert.
+    """
+    if not correlates(deps, service):
+        found = await incident_store.create_declared(session, service=service, **declared)
+        assert found is not None
+        return found
+    linked = component(deps.catalog.depends_on, service)
+    if len(linked) > 1:
+        await joins.lock_group(session, ",".join(linked))
+    key = service_key(service)
+    now: datetime = declared["now"]
+    for _ in range(3):
+        incident_id = await incident_store.create_declared(session, service=service, open_key=key, **declared)
+        if incident_id is not None:
+            return incident_id
+        holders = await joins.candidates(session, keys=[], services=[], open_keys=[key])
+        holder = await joins.incidents(session, [h.incident_id for h in holders])
+        if any(fresh(i.last_activity, now, window(deps)) for i in holder.values()):
+            break
+        for incident in holder.values():
+            await joins.retire_key(session, incident.incident_id, key)
+    found = await incident_store.create_declared(session, service=service, **declared)
+    assert found is not None
+    return found
 
 
 async def _joined_note(session: AsyncSession, incident_id: int, source: str, now: datetime) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.correlation import RelatedAlert
+from app.core.correlation import SERVICE_KEY_PREFIX, RelatedAlert
 from app.store.models import Incident, IncidentAlert, ReceivedAlert
 
 
@@ -81,8 +81,18 @@ async def candidates(
         holders = select(Incident.id, Incident.service, Incident.open_key).where(
             Incident.open_key.in_(list(open_keys))
         )
-        found += [Candidate(r.id, None, r.service, None, r.open_key) for r in await session.execute(holders)]
+        # The service an open key stands for (`service:api`), whatever the incident is titled after now.
+        found += [
+            Candidate(r.id, None, _key_service(r.open_key) or r.service, None, r.open_key)
+            for r in await session.execute(holders)
+        ]
     return found
+
+
+def _key_service(open_key: str | None) -> str | None:
+    if open_key and open_key.startswith(SERVICE_KEY_PREFIX):
+        return open_key[len(SERVICE_KEY_PREFIX) :]
+    return None
 
 
 async def joined_open(session: AsyncSession, keys: Sequence[str]) -> set[str]:

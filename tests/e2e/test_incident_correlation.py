@@ -409,3 +409,73 @@ async def test_only_responders_may_split_or_merge(db_url, fake_slack):
         assert len(await joined(pitcrew, 1)) == 4
         said = await command(pitcrew, "1 merge 2", user="U0ANA")
         assert "Merged INC-2 into INC-1" in said
+
+
+async def test_an_incident_declared_for_a_service_takes_its_alerts(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        said = await command(pitcrew, "declare SEV2 --service api Checkout broken for EU customers")
+        assert "INC-1" in said
+        [declared] = await incidents(pitcrew)
+        assert (declared.service, declared.title, declared.open_key) == (
+            "api", "Checkout broken for EU customers", "service:api"
+        )
+        await wait_until(lambda: bool(roots(fake_slack)))
+        [root] = roots(fake_slack)
+
+        pitcrew.clock.advance(minutes=5)
+        assert await send(pitcrew, "generic", generic_body(fingerprint="5xx", title="api 5xx")) == ["joined"]
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["joined"]
+        assert await send(pitcrew, "generic", generic_body(service="web", fingerprint="w", title="web")) == ["opened"]
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(seconds=60)
+        await pitcrew.run_jobs()
+        assert [a.source for a in await joined(pitcrew, 1)] == ["generic", "uptimerobot"]
+        assert "Generic: api 5xx · UptimeRobot: down" in current(fake_slack, root)
+        assert "Checkout broken for EU customers" in current(fake_slack, root)  # the person's title stays
+        notes = [m.text for m in thread(fake_slack, root) if "alert joined INC-1" in m.text]
+        assert len(notes) == 2
+
+        # Its alerts recover: it goes to monitoring, but a person declared it: it waits for them.
+        assert await send(pitcrew, "generic", generic_body(fingerprint="5xx", title="api 5xx",
+                                                           status="resolved")) == ["ignored"]
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("2")) == ["recovered"]
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=45)
+        await pitcrew.run_jobs()
+        first = (await incidents(pitcrew))[0]
+        assert first.state == "monitoring" and first.recovered_at is not None
+        assert any("declared by hand, so it does not resolve by itself" in m.text for m in thread(fake_slack, root))
+
+
+async def test_an_incident_declared_for_a_service_with_a_fresh_incident_leaves_it_the_alerts(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["opened"]
+        await command(pitcrew, "declare SEV3 --service=api Slow checkout")
+        first, second = await incidents(pitcrew)
+        assert first.open_key == "service:api" and second.open_key is None and second.service == "api"
+        assert await send(pitcrew, "betterstack", betterstack_body()) == ["joined"]
+        assert [a.source for a in await joined(pitcrew, 1)] == ["uptimerobot", "betterstack"]
+
+        pitcrew.clock.advance(minutes=30)  # INC-1 is stale now: a new declaration takes the service
+        await command(pitcrew, "declare SEV3 --service api Still slow")
+        third = (await incidents(pitcrew))[2]
+        assert third.open_key == "service:api"
+        assert (await incidents(pitcrew))[0].open_key is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("declare SEV2 --service apii Checkout broken", "unknown service `apii` (known: api, web)"),
+        ("declare SEV2 --service", "`--service` needs a service's name"),
+        ("declare SEV2 --service api", "`declare` needs a title after the service"),
+        ("declare SEV2 --service api --service web Broken", "`--service` names one service"),
+    ],
+)
+async def test_a_declaration_naming_a_wrong_service_is_refused_with_the_usage(db_url, fake_slack, typed, reason):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        said = await command(pitcrew, typed)
+        assert reason in said and "/incident declare &lt;SEV1|SEV2|SEV3|SEV4&gt; [--service" in said
+        assert "in_channel" not in said
+        assert await incidents(pitcrew) == []
+        assert roots(fake_slack) == []
