@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.correlation import (
     MERGE_USAGE,
     SPLIT_USAGE,
+    cause_of,
+    cause_title,
     component,
     find_split,
     fresh,
@@ -29,6 +31,7 @@ from app.core.correlation import (
 )
 from app.core.incidents import IncidentError, IncidentView, UnknownIncident, incident_ref
 from app.core.secrets import scrub
+from app.core.silences import silenced
 from app.deps import Deps
 from app.flows.incident_announcements import announce, refresh_root
 from app.flows.incident_deadlines import opened_bookkeeping, schedule_refresh
@@ -44,6 +47,7 @@ from app.store.db import transaction
 from app.store.jobs import enqueue
 
 JOINED_NOTE_JOB = "incident.alert_joined"
+RETITLE_JOB = "incident.retitle"
 
 
 class CorrelationRefused(IncidentError):
@@ -98,6 +102,7 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
                     data={"key": alert.alert_key},
                 )
                 await _joined_note(session, alert.incident_id, alert.source, alert.seen_at)
+                await _cause_check(session, deps, alert)
         elif (alert.incident_id, alert.alert_key) in recovered and await joins.refire(
             session, alert.incident_id, alert.alert_key
         ) and not result.reopened:
@@ -136,6 +141,7 @@ async def join_quietly(
     added = await joins.add(session, new)
     for alert in new:
         if (alert.incident_id, alert.alert_key) in added:
+            await _cause_check(session, deps, alert)
             where = f" ({alert.service})" if alert.service else ""
             await incident_store.add_event(
                 session, alert.incident_id, at=alert.seen_at, kind="alert.joined", actor=alert.source,
@@ -294,6 +300,46 @@ async def recover(session: AsyncSession, deps: Deps, key: str, now: datetime) ->
     return incident_id, False
 
 
+async def _cause_check(session: AsyncSession, deps: Deps, alert: joins.NewAlert) -> None:
+    """A linked service's alert joined: the incident may now have a cause to be titled after (a job,
+    off the alert path, once per incident and service)."""
+    if alert.service and len(component(deps.catalog.depends_on, alert.service)) > 1:
+        await enqueue(
+            session,
+            kind=RETITLE_JOB,
+            payload={"incident_id": alert.incident_id},
+            run_at=alert.seen_at,
+            now=alert.seen_at,
+            dedupe_key=f"{RETITLE_JOB}:{alert.incident_id}:{alert.service}",
+        )
+
+
+async def name_the_cause(deps: Deps, incident_id: int) -> IncidentView | None:
+    """The job: title the incident after its suspected cause, once it has one ("db is down", when the
+    first alert was api's and db's joined), and make it the incident's service; on the timeline,
+    and on the root (a spaced edit; none while silenced: the silence's end edits it) and the status
+    page. A title a person wrote (a declared incident) is kept. The view, when it was retitled."""
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        cause = cause_of(deps.catalog.depends_on, await joins.services(session, incident_id))
+        if cause is None:
+            return None
+        title = cause_title(cause)
+        before = await joins.retitle(session, incident_id, title=title, service=cause)
+        if before is None:
+            return None
+        old_title, old_service = before
+        await incident_store.add_event(
+            session, incident_id, at=now, kind="retitled", actor="pitcrew",
+            text=f"Retitled after the suspected cause: {title} (was: {old_title})",
+            data={"title": title, "service": cause, "was": old_title, "was_service": old_service},
+        )
+        view = await get_view(session, incident_id)
+        if not silenced(view.silenced_until, now):
+            await schedule_refresh(session, policy_of(deps), incident_id, now)
+    return view
+
+
 async def post_joined_note(deps: Deps, notifier: IncidentNotifier, incident_id: int, source: str) -> datetime | None:
     """The job: "Sentry joined this incident: <title>" in the thread, once the root is posted."""
     async with transaction(deps.sessions) as session:
@@ -409,6 +455,10 @@ async def merge(deps: Deps, notifier: IncidentNotifier, target_id: int, other_id
             session, target_id, at=now, kind="merged", actor=by, text=f"{other.ref} merged in: {other.title}"
         )
         await joins.unrecover(session, target_id)
+        await enqueue(  # the merged alerts may name a cause (db's incident merged into api's)
+            session, kind=RETITLE_JOB, payload={"incident_id": target_id}, run_at=now, now=now,
+            dedupe_key=f"{RETITLE_JOB}:{target_id}:merged:{other_id}",
+        )
         await _audit(deps, session, by, "incident.merge", target_id, {"merged": other.ref})
         target = await _existing(session, target_id, MERGE_USAGE)
         other = await _existing(session, other_id, MERGE_USAGE)

@@ -92,7 +92,9 @@ async def for_status_page(session: AsyncSession, since: datetime) -> list[Incide
         .order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(200)
     )
-    return [to_view(r) for r in rows]
+    views = [to_view(r) for r in rows]
+    joined = await related_alerts.brief(session, [v.id for v in views])
+    return [replace(v, related=joined.get(v.id, ())) for v in views]
 
 
 async def set_visibility(session: AsyncSession, incident_id: int, visibility: str) -> str | None:

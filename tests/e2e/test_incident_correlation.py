@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.catalog import StatusPageConfig
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import SlackMessage
 from app.store.db import transaction
@@ -479,3 +480,65 @@ async def test_a_declaration_naming_a_wrong_service_is_refused_with_the_usage(db
         assert "in_channel" not in said
         assert await incidents(pitcrew) == []
         assert roots(fake_slack) == []
+
+
+def header_of(slack: Any, root: SlackMessage) -> str:
+    message = slack.message(ALERTS, root.ts)
+    return next(b["text"]["text"] for b in message.blocks if b.get("type") == "header")
+
+
+async def test_the_incident_is_retitled_after_the_cause_once_it_is_known(db_url, fake_slack):
+    catalog = incident_catalog(CHAIN)
+    catalog = catalog.model_copy(update={"status_page": StatusPageConfig(components={"db": "Database", "api": "API"})})
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        api = generic_body(service="api", fingerprint="api-down", title="api is failing")
+        assert await send(pitcrew, "generic", api) == ["opened"]
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(roots(fake_slack)))
+        [root] = roots(fake_slack)
+        assert "api is failing" in header_of(fake_slack, root)
+        [shown] = (await pitcrew.http.get("/status.json")).json()["incidents"]
+        assert shown["title"] == "Service disruption: API"
+
+        pitcrew.clock.advance(seconds=30)
+        web = generic_body(service="web", fingerprint="web-down", title="web is failing")
+        assert await send(pitcrew, "generic", web) == ["joined"]  # web depends on api: api stays the cause
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        db = generic_body(service="db", fingerprint="db-down", title="too many connections")
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        for _ in range(3):
+            pitcrew.clock.advance(seconds=30)
+            await pitcrew.run_jobs()
+
+        [incident] = await incidents(pitcrew)
+        assert (incident.title, incident.service) == ("db is down", "db")
+        assert "db is down" in header_of(fake_slack, root) and "api is failing" not in header_of(fake_slack, root)
+        now = current(fake_slack, root)
+        assert "Suspected cause:* db is down; api and web alerts joined" in now
+        assert len(roots(fake_slack)) == 1  # edited in place, never posted again
+        timeline = json.loads(await command(pitcrew, "1 timeline"))["text"]
+        assert timeline.count("Retitled after the suspected cause") == 1
+        assert "Retitled after the suspected cause: db is down (was: api is failing)" in timeline
+        [shown] = (await pitcrew.http.get("/status.json")).json()["incidents"]
+        assert shown["title"] == "Service disruption: Database, API"
+
+        # A repeat of db's alert changes nothing more.
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        assert json.loads(await command(pitcrew, "1 timeline"))["text"].count("Retitled") == 1
+
+
+async def test_a_title_a_person_wrote_is_kept_when_the_cause_is_known(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=incident_catalog(CHAIN)) as pitcrew:
+        await command(pitcrew, "declare SEV2 --service api Checkout broken")
+        db = generic_body(service="db", fingerprint="db-down", title="too many connections")
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        [incident] = await incidents(pitcrew)
+        assert (incident.title, incident.service) == ("Checkout broken", "api")
+        [root] = roots(fake_slack)
+        assert "Suspected cause:* db is down; api alerts joined" in current(fake_slack, root)
+        assert "Retitled" not in await command(pitcrew, "1 timeline")
