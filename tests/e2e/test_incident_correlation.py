@@ -542,3 +542,109 @@ async def test_a_title_a_person_wrote_is_kept_when_the_cause_is_known(db_url, fa
         [root] = roots(fake_slack)
         assert "Suspected cause:* db is down; api alerts joined" in current(fake_slack, root)
         assert "Retitled" not in await command(pitcrew, "1 timeline")
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason", "usage"),
+    [
+        ("merge 1", "cannot merge INC-1 into itself", "Usage: `/incident &lt;id&gt; merge"),
+        ("merge 2", "INC-2 is resolved already", "Usage: `/incident &lt;id&gt; merge"),
+        ("merge", "`merge` needs the id of the incident", "/incident declare"),
+        ("split nagios", "no alert from `nagios` is joined to INC-1", "Usage: `@pitcrew split"),
+        ("silence -5m", "`-5m` is not a duration", "@pitcrew silence &lt;duration&gt; [reason]"),
+        ("silence 999d", "the limit is 7 days", "@pitcrew silence &lt;duration&gt; [reason]"),
+        ("silence 2 hours", "`2` is not a duration", "@pitcrew silence &lt;duration&gt; [reason]"),
+    ],
+)
+async def test_bad_words_in_the_thread_are_answered_privately_with_the_usage_and_change_nothing(
+    db_url, fake_slack, typed, reason, usage
+):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        root = await open_outage(pitcrew)
+        await send(pitcrew, "generic", generic_body(service="web", fingerprint="web-5xx", title="web 5xx"))
+        await pitcrew.run_jobs()
+        await command(pitcrew, "2 resolve fixed by hand")
+        before = [(i.id, i.state, i.open_key, i.title, i.silenced_until) for i in await incidents(pitcrew)]
+        alerts_before = [(a.id, a.incident_id, a.status) for a in await joined(pitcrew, 1)]
+        posts_before = len(fake_slack.calls_to("chat.postMessage"))
+
+        said = await mention_answer(pitcrew, root, typed)
+        assert said.startswith("chat.postEphemeral") and "chat.postMessage" not in said, said
+        assert reason in said and usage in said, said
+        assert [(i.id, i.state, i.open_key, i.title, i.silenced_until) for i in await incidents(pitcrew)] == before
+        assert [(a.id, a.incident_id, a.status) for a in await joined(pitcrew, 1)] == alerts_before
+        assert len(fake_slack.calls_to("chat.postMessage")) == posts_before
+
+
+async def _post_alert(instance: Any, body: dict[str, Any]) -> dict[str, Any]:
+    response = await instance.http.post(
+        "/webhooks/generic", params={"token": SECRET}, content=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["alerts"][0]
+
+
+async def test_on_two_instances_a_silenced_incident_takes_its_linked_alerts_once_and_quietly(db_url, fake_slack):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the race is between two instances on PostgreSQL")
+    async with AsyncExitStack() as stack:
+        clock = Clock(START)
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, incident_catalog(CHAIN), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+        opened = await _post_alert(first, generic_body(service="api", fingerprint="api-down", title="api down"))
+        assert opened["effect"] == "opened"
+        await first.command("/incident", "1 silence 2h", user=OPERATOR)
+        await wait_until(lambda: bool(fake_slack.calls_to("response_url")))
+        async with transaction(first.deps.sessions) as session:
+            assert (await session.get(Incident, 1)).silenced_until is not None  # type: ignore[union-attr]
+
+        bodies = [
+            generic_body(service=service, fingerprint=f"{service}-{n}", title=f"{service} failing")
+            for service in ("web", "db")
+            for n in range(3)
+        ]
+        outcomes = await asyncio.gather(*(_post_alert(i, b) for b in bodies for i in (first, second) for _ in range(2)))
+        assert {(o["effect"], o["incident"]) for o in outcomes} == {("silenced", "INC-1")}
+        async with transaction(first.deps.sessions) as session:
+            assert len((await session.scalars(select(Incident))).all()) == 1
+            keys = (await session.scalars(select(IncidentAlert.alert_key).where(IncidentAlert.incident_id == 1))).all()
+        assert sorted(keys) == sorted(["generic:api-down", *(f"generic:{b['fingerprint']}" for b in bodies)])
+        await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
+        await first.jobs_settled()
+
+
+async def test_on_two_instances_a_declaration_racing_alerts_leaves_one_incident_taking_them(db_url, fake_slack):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the race is between two instances on PostgreSQL")
+    async with AsyncExitStack() as stack:
+        clock = Clock(START)
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, incident_catalog(), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+        for round_ in range(4):
+            before = len(fake_slack.calls_to("response_url"))
+            alerts = [
+                _post_alert(second if n % 2 else first, generic_body(fingerprint=f"r{round_}-{n}", title="api 5xx"))
+                for n in range(8)
+            ]
+            declared = first.command("/incident", f"declare SEV2 --service api Checkout broken {round_}")
+            results = await asyncio.gather(declared, *alerts)
+            await wait_until(lambda before=before: len(fake_slack.calls_to("response_url")) > before)
+            async with transaction(first.deps.sessions) as session:
+                open_ = (await session.scalars(select(Incident).where(Incident.state != "resolved"))).all()
+                holders = [i for i in open_ if i.open_key == "service:api"]
+                assert len(holders) == 1 and len(open_) in (1, 2), [(i.id, i.open_key) for i in open_]
+                incident_ids = {r["incident"] for r in results[1:]}
+                assert incident_ids == {f"INC-{holders[0].id}"}
+                for incident in open_:
+                    incident.state, incident.open_key = "resolved", None
+        await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
+        await first.jobs_settled()

@@ -137,6 +137,8 @@ async def test_bad_maintenance_commands_are_answered_privately_and_open_nothing(
     async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
         for text, why in (
             ("maintenance apii 2h upgrade", "unknown service `apii` (known: api, web)"),
+            ("maintenance api wbe 2h upgrade", "unknown service `wbe` (known: api, web)"),
+            ("maintenance 2h upgrade", "needs at least one service before the duration"),
             ("maintenance api 2 hours upgrade", "`2` is not a duration"),
             ("maintenance api -5m upgrade", "`-5m` is not a duration"),
             ("maintenance api 999d upgrade", "`999d` is too long for a window starting now: the limit is 24 hours"),
