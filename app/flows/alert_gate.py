@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.alerts import Alert, dedupe_key
-from app.core.correlation import service_key
+from app.core.correlation import component, service_key
 from app.deps import Deps
 from app.flows import correlation
 from app.store import maintenance as windows
@@ -94,9 +94,17 @@ async def _silenced(
     """
     correlated: dict[str, list[tuple[int, int]]] = {}
     plain: list[tuple[tuple[int, int], Alert]] = []
+    silenced_keys, silenced_services = await silences.scope(session, silenced)
+    graph = deps.catalog.depends_on
+    linked: dict[str, bool] = {}  # per service: is it linked to a silenced incident's service?
     for pos, alert in firing:
-        if correlation.correlates(deps, alert.service):
-            correlated.setdefault(keys[pos], []).append(pos)
+        service = alert.service or ""
+        if correlation.correlates(deps, service):
+            if service not in linked:
+                linked[service] = bool(silenced_services.intersection(component(graph, service)))
+            # only what may reach a silenced incident is asked about (a storm elsewhere costs nothing)
+            if keys[pos] in silenced_keys or linked[service]:
+                correlated.setdefault(keys[pos], []).append(pos)
         else:
             plain.append((pos, alert))
     groups = [_firing_group(group, key, positions) for key, positions in sorted(correlated.items())]

@@ -91,6 +91,24 @@ async def in_force(session: AsyncSession, now: datetime) -> list[InForce]:
     return [InForce(row.id, row.open_key, row.service) for row in rows]
 
 
+async def scope(session: AsyncSession, silenced: Sequence[InForce]) -> tuple[set[str], set[str]]:
+    """(alert keys, services) of the silenced incidents: their open keys and joined alerts' keys, and
+    the services they are about. An alert whose key is not one of these, and whose service is linked
+    to none of these, cannot join one of them: the alert path asks nothing more about it."""
+    keys = {row.open_key for row in silenced if row.open_key}
+    services = {row.service for row in silenced if row.service}
+    rows = await session.execute(
+        select(IncidentAlert.alert_key, IncidentAlert.service).where(
+            IncidentAlert.incident_id.in_(sorted({row.incident_id for row in silenced}))
+        )
+    )
+    for row in rows:
+        keys.add(row.alert_key)
+        if row.service:
+            services.add(row.service)
+    return keys, services
+
+
 async def silenced_now(
     session: AsyncSession, silenced: Sequence[InForce], keys: Sequence[str], services: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, int]]:

@@ -276,3 +276,15 @@ async def test_a_silence_holds_the_alerts_that_join_through_depends_on_and_they_
         await mention(pitcrew, "unsilence", root)
         shown = text_of(fake_slack.message(ALERTS, root.ts))
         assert "Generic (web): recovered" in shown and "Generic (db): recovered" in shown
+
+
+async def test_while_one_incident_is_silenced_an_unlinked_services_alert_opens_its_own(db_url, fake_slack):
+    services = {**CHAIN, "mail": {"provider": "http", "health": {"url": "https://mail.example.com/"}}}
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(services)) as pitcrew:
+        root = await opened(pitcrew)
+        await mention(pitcrew, "silence 2h", root)
+        body = generic_body(service="mail", fingerprint="smtp", title="SMTP refused")
+        [outcome] = (await pitcrew.webhook("generic", body)).json()["alerts"]
+        assert (outcome["effect"], outcome["incident"]) == ("opened", "INC-2")
+        await pitcrew.run_jobs()
+        await wait_until(lambda: len(roots(fake_slack)) == 2)
