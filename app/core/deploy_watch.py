@@ -10,8 +10,9 @@ A look is a regression when any of these holds (`regressions`):
 - health is down at `DOWN_LOOKS` looks in a row (one failed probe is not enough to page anyone);
 - at least `MIN_NEW_ERRORS` error lines were logged since the deploy, at `ERROR_FACTOR` times the
   baseline's rate or more (errors per minute, the watch's elapsed time counted as at least a minute);
-- the 5xx ratio or the p95 latency is over its threshold (`thresholds:` in pitcrew.yml) while the
-  baseline was not: a service that was already slow is not made a regression by staying slow.
+- the 5xx ratio, the p95 latency, CPU or memory (as a share of its limit) is over its threshold
+  (`thresholds:` in pitcrew.yml) while the baseline was not: a service that was already slow, or
+  already near its memory limit, is not made a regression by staying so.
 
 Pure: plain values in, verdicts and words out; the flow (app/flows/deploy_watch.py) measures and
 keeps the state in the database, the Slack renderer (app/slack/render/deploy_watch.py) lays it out.
@@ -53,6 +54,10 @@ class Limits(Protocol):
     def error_ratio(self) -> float: ...
     @property
     def p95_ms(self) -> float: ...
+    @property
+    def cpu_percent(self) -> float: ...
+    @property
+    def memory_percent(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class Baseline:
     """The previous deployment's figures, measured once when the watch starts.
 
     `errors`: error lines logged in the `error_minutes` before the deploy; `error_ratio` and `p95_ms`:
-    Railway's HTTP metrics over the hour before it. None where it could not be measured (`notes` say why).
+    Railway's HTTP metrics over the hour before it; `cpu_percent` and `memory_percent`: their peak share of
+    the limits over that hour. None where it could not be measured (`notes` say why).
     """
 
     errors: int | None = None
@@ -68,6 +74,8 @@ class Baseline:
     error_ratio: float | None = None
     requests: float | None = None
     p95_ms: float | None = None
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -79,7 +87,8 @@ class Baseline:
     def to_dict(self) -> dict[str, Any]:
         return {
             "errors": self.errors, "error_minutes": self.error_minutes, "error_ratio": self.error_ratio,
-            "requests": self.requests, "p95_ms": self.p95_ms, "notes": list(self.notes),
+            "requests": self.requests, "p95_ms": self.p95_ms, "cpu_percent": self.cpu_percent,
+            "memory_percent": self.memory_percent, "notes": list(self.notes),
         }
 
     @classmethod
@@ -88,7 +97,8 @@ class Baseline:
         return cls(
             errors=_int(raw.get("errors")), error_minutes=float(raw.get("error_minutes") or DEFAULT_MINUTES),
             error_ratio=_float(raw.get("error_ratio")), requests=_float(raw.get("requests")),
-            p95_ms=_float(raw.get("p95_ms")), notes=tuple(str(n) for n in raw.get("notes") or ()),
+            p95_ms=_float(raw.get("p95_ms")), cpu_percent=_float(raw.get("cpu_percent")),
+            memory_percent=_float(raw.get("memory_percent")), notes=tuple(str(n) for n in raw.get("notes") or ()),
         )
 
     def describe(self) -> str:
@@ -113,6 +123,8 @@ class Look:
     error_ratio: float | None = None
     requests: float | None = None
     p95_ms: float | None = None
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
     problems: tuple[str, ...] = ()
     down_looks: int = 0  # looks in a row that found health down, this one included
     notes: tuple[str, ...] = ()
@@ -121,7 +133,8 @@ class Look:
         return {
             "minutes": self.minutes, "verdict": self.verdict.value, "deployment_status": self.deployment_status,
             "new_errors": self.new_errors, "error_ratio": self.error_ratio, "requests": self.requests,
-            "p95_ms": self.p95_ms, "problems": list(self.problems), "down_looks": self.down_looks,
+            "p95_ms": self.p95_ms, "cpu_percent": self.cpu_percent, "memory_percent": self.memory_percent,
+            "problems": list(self.problems), "down_looks": self.down_looks,
             "notes": list(self.notes),
         }
 
@@ -137,7 +150,8 @@ class Look:
             minutes=float(raw.get("minutes") or 0.0), verdict=verdict,
             deployment_status=raw.get("deployment_status"), new_errors=_int(raw.get("new_errors")),
             error_ratio=_float(raw.get("error_ratio")), requests=_float(raw.get("requests")),
-            p95_ms=_float(raw.get("p95_ms")), problems=tuple(str(p) for p in raw.get("problems") or ()),
+            p95_ms=_float(raw.get("p95_ms")), cpu_percent=_float(raw.get("cpu_percent")),
+            memory_percent=_float(raw.get("memory_percent")), problems=tuple(str(p) for p in raw.get("problems") or ()),
             down_looks=int(raw.get("down_looks") or 0), notes=tuple(str(n) for n in raw.get("notes") or ()),
         )
 
@@ -149,6 +163,10 @@ class Look:
         http = _http(self.error_ratio, self.p95_ms)
         if http:
             parts.append(http)
+        if self.cpu_percent is not None:
+            parts.append(f"CPU {self.cpu_percent:.0f}%")
+        if self.memory_percent is not None:
+            parts.append(f"memory {self.memory_percent:.0f}%")
         return ", ".join(parts)
 
 
@@ -191,6 +209,13 @@ def regressions(baseline: Baseline, look: Look, limits: Limits) -> tuple[str, ..
     ):
         before = f"{baseline.p95_ms:.0f} ms" if baseline.p95_ms is not None else "unknown"
         reasons.append(f"p95 {look.p95_ms:.0f} ms, over {limits.p95_ms:g} ms (before the deploy: {before})")
+    for what, now, then, limit in (
+        ("CPU", look.cpu_percent, baseline.cpu_percent, limits.cpu_percent),
+        ("memory", look.memory_percent, baseline.memory_percent, limits.memory_percent),
+    ):
+        if now is not None and now > limit and not (then is not None and then > limit):
+            before = f"at most {then:.0f}%" if then is not None else "unknown"
+            reasons.append(f"{what} {now:.0f}% of its limit, over {limit:g}% (the hour before the deploy: {before})")
     return tuple(reasons)
 
 

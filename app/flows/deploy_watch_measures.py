@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from app.catalog import Service
 from app.core.deploy_watch import BASELINE_METRICS_MINUTES, METRICS_WINDOW_MINUTES, Baseline, DeployInfo, Look
 from app.core.health import Verdict
-from app.core.metrics import error_ratio
+from app.core.metrics import Series, error_ratio, latest, percent_of
 from app.core.verification import LIVE_STATES
 from app.flows import action_calls as calls
 from app.flows.health import check_health
@@ -52,22 +52,9 @@ async def measure_baseline(deps: Deps, service: Service, deployed_at: datetime, 
     the 5xx ratio and p95 of the hour before. What cannot be measured is None, with a note saying why."""
     notes: list[str] = []
     errors = await _error_lines(deps, service, deployed_at - timedelta(minutes=minutes), deployed_at, notes)
-    ratio = requests = p95 = None
-    if service.railway is not None and deps.railway is not None:
-        try:
-            metrics = await deps.railway.service_metrics(
-                service.railway, start=deployed_at - timedelta(minutes=BASELINE_METRICS_MINUTES), end=deployed_at,
-                timeout_s=PROVIDER_TIMEOUT_S,
-            )
-        except RateLimited:
-            raise
-        except (ProviderError, InvalidIdentifier) as err:
-            notes.append(f"metrics before the deploy: {masked(deps, str(err))}")
-        else:
-            ratio, requests = _ratio(metrics.requests_by_status)
-            p95 = max((v for _, v in metrics.p95_ms), default=None)
-    return Baseline(errors=errors, error_minutes=minutes, error_ratio=ratio, requests=requests, p95_ms=p95,
-                    notes=tuple(notes))
+    start = deployed_at - timedelta(minutes=BASELINE_METRICS_MINUTES)
+    figures = await _railway_figures(deps, service, start, deployed_at, notes, before=True)
+    return Baseline(errors=errors, error_minutes=minutes, notes=tuple(notes), **figures)
 
 
 async def observe(deps: Deps, name: str, service: Service, deployment_id: str, since: datetime) -> Seen:
@@ -86,22 +73,46 @@ async def observe(deps: Deps, name: str, service: Service, deployment_id: str, s
     ):
         newer = latest.id
     errors = await _error_lines(deps, service, since, now, notes)
-    ratio = requests = p95 = None
-    if service.railway is not None and deps.railway is not None:
-        start = max(since, now - timedelta(minutes=METRICS_WINDOW_MINUTES))
-        try:
-            metrics = await deps.railway.service_metrics(service.railway, start=start, end=now,
-                                                         timeout_s=PROVIDER_TIMEOUT_S)
-        except RateLimited:
-            raise
-        except (ProviderError, InvalidIdentifier) as err:
-            notes.append(f"metrics: {masked(deps, str(err))}")
-        else:
-            ratio, requests = _ratio(metrics.requests_by_status)
-            p95 = max((v for _, v in metrics.p95_ms), default=None)
-    look = Look(minutes=0.0, verdict=health.verdict, deployment_status=status, new_errors=errors, error_ratio=ratio,
-                requests=requests, p95_ms=p95, problems=problems, notes=tuple(notes))
+    start = max(since, now - timedelta(minutes=METRICS_WINDOW_MINUTES))
+    figures = await _railway_figures(deps, service, start, now, notes, before=False)
+    look = Look(minutes=0.0, verdict=health.verdict, deployment_status=status, new_errors=errors,
+                problems=problems, notes=tuple(notes), **figures)
     return Seen(look, newer)
+
+
+async def _railway_figures(
+    deps: Deps, service: Service, start: datetime, end: datetime, notes: list[str], *, before: bool
+) -> dict[str, float | None]:
+    """Railway's 5xx ratio (and requests), p95, CPU and memory (as shares of their limits) between start
+    and end. Before the deploy, CPU and memory are their peak over the window (a limit crossed at any
+    moment of the hour before is not new); after it, the latest sample (as /health judges them)."""
+    figures: dict[str, float | None] = dict.fromkeys(
+        ("error_ratio", "requests", "p95_ms", "cpu_percent", "memory_percent")
+    )
+    if service.railway is None or deps.railway is None:
+        return figures
+    try:
+        metrics = await deps.railway.service_metrics(service.railway, start=start, end=end,
+                                                     timeout_s=PROVIDER_TIMEOUT_S)
+    except RateLimited:
+        raise
+    except (ProviderError, InvalidIdentifier) as err:
+        notes.append(f"metrics{' before the deploy' if before else ''}: {masked(deps, str(err))}")
+        return figures
+    found = error_ratio(metrics.requests_by_status)
+    if found is not None:
+        figures["error_ratio"], figures["requests"] = found
+    figures["p95_ms"] = max((v for _, v in metrics.p95_ms), default=None)
+    for key, used, limit in (("cpu_percent", metrics.cpu, metrics.cpu_limit),
+                             ("memory_percent", metrics.memory_gb, metrics.memory_limit_gb)):
+        figures[key] = _peak_percent(used, limit) if before else percent_of(latest(used), latest(limit))
+    return figures
+
+
+def _peak_percent(used: Series, limit: Series) -> float | None:
+    limits, last = dict(limit), latest(limit)
+    shares = [percent_of(value, limits.get(ts, last)) for ts, value in used]
+    return max((share for share in shares if share is not None), default=None)
 
 
 async def _error_lines(deps: Deps, service: Service, start: datetime, end: datetime, notes: list[str]) -> int | None:
@@ -141,11 +152,6 @@ async def deploy_info(deps: Deps, service: Service, deployment_id: str) -> Deplo
         return DeployInfo()
     message = found.commit_message.splitlines()[0][:200] if found.commit_message else None
     return DeployInfo(commit_hash=found.commit_hash, commit_message=message, author=found.author, url=found.url)
-
-
-def _ratio(by_status: dict[int, float]) -> tuple[float | None, float | None]:
-    found = error_ratio(by_status)
-    return (found[0], found[1]) if found is not None else (None, None)
 
 
 def masked(deps: Deps, text: str) -> str:

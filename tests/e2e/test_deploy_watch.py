@@ -102,6 +102,7 @@ async def test_a_railway_deploy_webhook_starts_one_watch_edited_in_place_until_i
             await look_after(pitcrew, sandbox)
             assert message.text.startswith(f"👀 deploy {second.id[:8]} of api: {minute} of 5 min, healthy")
             assert "0 new errors" in message.text and "p95 180 ms" in message.text and "5xx 0.0%" in message.text
+            assert message.text.endswith("CPU 3%, memory 5%")  # 0.25 of 8 vCPU, 0.4 of 8 GB
         await look_after(pitcrew, sandbox)
         assert message.text.startswith(f"✅ deploy {second.id[:8]} of api: watched 5 min: healthy")
         [watch] = await watches(pitcrew)

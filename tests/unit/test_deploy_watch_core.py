@@ -90,10 +90,22 @@ def test_a_threshold_crossed_now_but_not_before_regresses_one_crossed_before_doe
     assert len(regressions(Baseline(), look(error_ratio=0.05, p95_ms=2600.0), LIMITS)) == 2  # unknown before
 
 
+def test_cpu_or_memory_over_its_limit_is_a_regression_only_when_the_hour_before_stayed_under():
+    quiet = Baseline(errors=0, cpu_percent=35.0, memory_percent=60.0)
+    [said] = regressions(quiet, look(memory_percent=91.0), LIMITS)
+    assert said == "memory 91% of its limit, over 85% (the hour before the deploy: at most 60%)"
+    [said] = regressions(quiet, look(cpu_percent=88.0), LIMITS)
+    assert said.startswith("CPU 88% of its limit, over 70%")
+    busy = Baseline(errors=0, cpu_percent=75.0, memory_percent=90.0)
+    assert regressions(busy, look(cpu_percent=88.0, memory_percent=91.0), LIMITS) == ()
+    assert look(cpu_percent=31.4, memory_percent=40.0).summary().endswith("CPU 31%, memory 40%")
+
+
 def test_the_state_round_trips_through_json():
-    seen = look(deployment_status="SUCCESS", problems=("x",), down_looks=1, notes=("n",))
+    seen = look(deployment_status="SUCCESS", problems=("x",), down_looks=1, notes=("n",), cpu_percent=3.0)
     assert Look.from_dict(seen.to_dict()) == seen
     assert Baseline.from_dict(QUIET.to_dict()) == QUIET
+    assert Baseline.from_dict(Baseline(cpu_percent=5.0, memory_percent=9.0).to_dict()).memory_percent == 9.0
     assert Look.from_dict({}) is None and Baseline.from_dict(None) == Baseline()
     assert DeployInfo.from_dict(DeployInfo("abc1234def", "Fix it\nmore", "Ana").to_dict()).describe() == (
         "abc1234 “Fix it” by Ana"
