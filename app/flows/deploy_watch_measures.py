@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from app.catalog import Service
 from app.core.deploy_watch import BASELINE_METRICS_MINUTES, METRICS_WINDOW_MINUTES, Baseline, DeployInfo, Look
-from app.core.health import Verdict
+from app.core.health import Verdict, deployment_check_name, worst
 from app.core.metrics import Series, error_ratio, latest, percent_of
 from app.core.verification import LIVE_STATES
 from app.flows import action_calls as calls
@@ -37,6 +37,7 @@ log = logging.getLogger("pitcrew.deploy_watch")
 
 PROVIDER_TIMEOUT_S = 10.0
 ERROR_LINES_READ = 5000  # Railway's page of log lines: a count beyond it is "at least"
+_PROVIDER_CHECKS = frozenset({deployment_check_name("railway"), deployment_check_name("vercel")})
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,13 @@ async def observe(deps: Deps, name: str, service: Service, deployment_id: str, s
     notes: list[str] = []
     report = await check_health(deps, [name], metrics=False)
     health = report.services[0]
-    problems = tuple(describe_check(c) for c in health.checks if c.verdict is not Verdict.OK)
+    # Railway or Vercel not answering says nothing of the deploy: that check is left out of the verdict
+    # (the URL checks still judge), so a provider's outage never makes a regression.
+    unreached = [c for c in health.checks if c.name in _PROVIDER_CHECKS and not c.reached]
+    judged = [c for c in health.checks if c not in unreached]
+    verdict = worst(c.verdict for c in judged) if unreached else health.verdict
+    notes.extend(f"{c.name}: {masked(deps, ' · '.join(c.evidence))}" for c in unreached)
+    problems = tuple(describe_check(c) for c in judged if c.verdict is not Verdict.OK)
     latest = health.deployment
     status = latest.status if latest is not None and latest.id == deployment_id else None
     newer = None
@@ -75,7 +82,7 @@ async def observe(deps: Deps, name: str, service: Service, deployment_id: str, s
     errors = await _error_lines(deps, service, since, now, notes)
     start = max(since, now - timedelta(minutes=METRICS_WINDOW_MINUTES))
     figures = await _railway_figures(deps, service, start, now, notes, before=False)
-    look = Look(minutes=0.0, verdict=health.verdict, deployment_status=status, new_errors=errors,
+    look = Look(minutes=0.0, verdict=verdict, deployment_status=status, new_errors=errors,
                 problems=problems, notes=tuple(notes), **figures)
     return Seen(look, newer)
 

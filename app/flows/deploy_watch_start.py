@@ -94,6 +94,8 @@ async def start(session: AsyncSession, deps: Deps, wanted: DeployStart, now: dat
     service = deps.catalog.services.get(wanted.service)
     if service is None or not service.deploys or not service.watch_minutes:
         return None
+    if (deps.railway if wanted.alert_source == "railway" else deps.vercel) is None:
+        return None  # no token to read the provider with: nothing could be measured
     key = watch_key(wanted.service, wanted.deployment_id, after=wanted.again_after)
     watch_id = await store.insert(session, store.NewWatch(
         key=key, service=wanted.service, deployment_id=wanted.deployment_id, cause=wanted.cause,

@@ -316,3 +316,19 @@ async def test_a_rate_limited_look_waits_for_railway_and_a_5xx_ratio_over_its_th
         await look_after(pitcrew, sandbox, seconds=300)
         said = f"🔴 deploy {new.id[:8]} of api regressed after 7 min: 5xx 5.0% of requests, over 1% "
         assert message.text.startswith(said + "(before the deploy: 0.0%)"), message.text
+
+
+async def test_railway_not_answering_during_the_watch_is_no_regression(db_url, fake_slack, sandbox: Sandbox):
+    catalog = watched_catalog(sandbox)
+    async with pitcrew_with_jobs(db_url, catalog, fake_slack, clock=sandbox.clock, **sandbox.settings()) as pitcrew:
+        await deliver(pitcrew, sandbox)
+        deploy(sandbox)
+        await deliver(pitcrew, sandbox)
+        await pitcrew.run_jobs()
+        [message] = watch_messages(fake_slack)
+        sandbox.world.fail_next(status=502, body="Bad Gateway", times=1000)
+        for _ in range(3):
+            await look_after(pitcrew, sandbox)
+        assert message.text.startswith("👀") and ": 3 of 15 min, healthy" in message.text  # the URL check judges
+        assert "railway deployment: " in str(message.blocks) and "502" in str(message.blocks)
+        assert [w.status for w in await watches(pitcrew)] == ["watching"]
