@@ -2,7 +2,7 @@
 
 The seeds say "watch the logs for 15 minutes after the deploy". pitcrew does it for every production
 deploy (and after its own rollbacks, restarts, variable changes and scales): a look every minute at
-health, the error lines logged since the deploy and, on Railway, the 5xx ratio and p95 latency,
+health, the error lines logged since the deploy and, on Railway, the 5xx ratio, p95 latency, CPU and memory,
 each compared with the previous deployment's figures measured when the watch starts (the baseline).
 
 A look is a regression when any of these holds (`regressions`):
@@ -34,8 +34,8 @@ MAX_MINUTES = 24 * 60.0
 ERROR_FACTOR = 3.0
 MIN_NEW_ERRORS = 5
 DOWN_LOOKS = 2
-BASELINE_METRICS_MINUTES = 60  # the 5xx ratio and p95 of the hour before the deploy
-METRICS_WINDOW_MINUTES = 15  # a look's 5xx ratio and p95: since the deploy, at most the last 15 minutes
+BASELINE_METRICS_MINUTES = 60  # the metrics of the hour before the deploy
+METRICS_WINDOW_MINUTES = 15  # a look's metrics: since the deploy, at most the last 15 minutes
 
 STARTING, WATCHING = "starting", "watching"
 HEALTHY, REGRESSED, SUPERSEDED, ENDED = "healthy", "regressed", "superseded", "ended"

@@ -7,10 +7,10 @@ that reschedules itself (`Again`), so the watch survives restarts and moves betw
 watch itself is a row of `deploy_watches`, moved by conditional UPDATEs (app/store/deploy_watches.py).
 
 - The first run measures the baseline (app/core/deploy_watch.py: the error lines logged in the
-  `watch_minutes` before the deploy; on Railway, the 5xx ratio and p95 of the hour before), names the
+  `watch_minutes` before the deploy; on Railway, the 5xx ratio, p95, CPU and memory of the hour before), names the
   deploy (its commit and author, from the provider) and posts the message in the alerts channel.
 - Each later run looks: health (the deployment and the URL checks, app/flows/health.py), the error
-  lines logged since the deploy and, on Railway, the 5xx ratio and p95 since the deploy; edits the
+  lines logged since the deploy and, on Railway, the 5xx ratio, p95, CPU and memory since; edits the
   message ("👀 deploy 3f2a1b9c of api: 7 of 15 min, healthy, 0 new errors, p95 310 ms").
 - A regression (`regressions` of the core) raises an alert through the path webhooks take
   (app/flows/alert_batches.py: silences, maintenance windows, correlation, the root message, pages,

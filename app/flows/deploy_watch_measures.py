@@ -3,9 +3,10 @@
 Health comes from the `/health` probes (app/flows/health.py, without its metrics line); the error
 lines from Railway's environment log filtered on Railway's side (`@level:error`), or for Vercel from
 the log drain's history (Vercel's API keeps none); the 5xx ratio and p95 latency from Railway's HTTP
-metrics. What cannot be measured is None with a note saying why, never a guess: the rules of
-app/core/deploy_watch.py leave an unknown figure out. Railway's rate limit is raised (RateLimited), so
-the watch waits for the window to reset instead of judging on half a look.
+metrics, CPU and memory from its resource metrics against the service's limits. What cannot be
+measured is None with a note saying why, never a guess: the rules of app/core/deploy_watch.py leave
+an unknown figure out. Railway's rate limit is raised (RateLimited), so the watch waits for the
+window to reset instead of judging on half a look.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Seen:
 
 async def measure_baseline(deps: Deps, service: Service, deployed_at: datetime, minutes: float) -> Baseline:
     """The deployment before's figures: error lines in the `minutes` before the deploy, and on Railway
-    the 5xx ratio and p95 of the hour before. What cannot be measured is None, with a note saying why."""
+    the 5xx ratio, p95 and peak CPU and memory of the hour before. What cannot be measured is None, with
+    a note saying why."""
     notes: list[str] = []
     errors = await _error_lines(deps, service, deployed_at - timedelta(minutes=minutes), deployed_at, notes)
     start = deployed_at - timedelta(minutes=BASELINE_METRICS_MINUTES)
@@ -59,7 +61,7 @@ async def measure_baseline(deps: Deps, service: Service, deployed_at: datetime, 
 
 
 async def observe(deps: Deps, name: str, service: Service, deployment_id: str, since: datetime) -> Seen:
-    """Health, the error lines since `since` and (Railway) the 5xx ratio and p95 since then."""
+    """Health, the error lines since `since` and (Railway) the 5xx ratio, p95, CPU and memory since then."""
     now = deps.clock()
     notes: list[str] = []
     report = await check_health(deps, [name], metrics=False)
