@@ -211,11 +211,15 @@ def recent(obs: MetricsObservation, minutes: float, end_ts: int) -> MetricsObser
     )
 
 
-def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = METRICS_CHECK) -> CheckResult:
+def judge_metrics(
+    obs: MetricsObservation, limits: MetricLimits, name: str = METRICS_CHECK, *, serves_http: bool = True
+) -> CheckResult:
     """Each measurement against its threshold: over one is degraded, an OOM restart is down.
 
     A measurement the provider did not return (no HTTP traffic, no volume, no limit known) is
-    said as such rather than counted as healthy or as a failure.
+    said as such rather than counted as healthy or as a failure. `serves_http=False` (a database,
+    reached over TCP) leaves out the "no HTTP requests" line, which would only be noise there;
+    HTTP traffic it did have is still judged.
     """
     verdicts: list[Verdict] = []
     evidence: list[str] = []
@@ -258,7 +262,8 @@ def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = MET
 
     ratio = error_ratio(obs.requests_by_status)
     if ratio is None:
-        evidence.append(f"no HTTP requests in {window}")
+        if serves_http:
+            evidence.append(f"no HTTP requests in {window}")
     else:
         share, total = ratio
         text = f"5xx {100 * share:.1f}% of {total:.0f} requests in {window}"

@@ -85,8 +85,8 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
             return True
         if step.probe in ("deployment", "log_errors", "variables"):
             return provider in ("railway", "vercel")
-        if step.probe == "metrics":
-            return provider == "railway"
+        if step.probe == "metrics":  # a Railway service, or a PostgreSQL hosted on Railway
+            return provider in ("railway", "postgres") and found.railway is not None
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
@@ -223,10 +223,14 @@ async def _deployment(deps: Deps, service: str) -> ProbeResult:
 
 async def _metrics(deps: Deps, service: str) -> ProbeResult:
     """The `/health` metrics line (the last 15 minutes against the thresholds) and a chart of the last hour,
-    from one Railway call over the hour with a sample a minute."""
+    from one Railway call over the hour with a sample a minute. A Railway-hosted PostgreSQL (a `postgres`
+    service with a `railway:` reference) is read and judged the same way, as `/health` does."""
     svc = deps.catalog.service(service)
-    if svc.provider != "railway" or svc.railway is None:
-        return _failed(f"{service} is a {svc.provider} service: pitcrew reads metrics of Railway services only")
+    if svc.provider not in ("railway", "postgres") or svc.railway is None:
+        return _failed(
+            f"{service} is a {svc.provider} service without a `railway:` reference: pitcrew reads metrics of "
+            "Railway services (and of a database hosted on Railway) only"
+        )
     if deps.railway is None:
         return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
     end = deps.clock()
@@ -236,7 +240,8 @@ async def _metrics(deps: Deps, service: str) -> ProbeResult:
             timeout_s=PROVIDER_TIMEOUT_S,
         )
     limits = deps.catalog.thresholds_for(svc)
-    check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits)
+    serves_http = svc.provider == "railway"  # a database is reached over TCP: no HTTP line to miss
+    check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits, serves_http=serves_http)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     detail = tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence)
     return ProbeResult(True, _cut(said, SUMMARY_MAX), detail[:DETAIL_LINES], chart_of(service, hour, limits))
