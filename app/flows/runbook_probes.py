@@ -179,14 +179,17 @@ async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
         if not volumes:
             return _failed(f"{service} has no Railway volume attached, so it has no Railway backups")
         found = await deps.railway.backups(volumes[0].id, ref=svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
-    newest = found.taken[0] if found.taken else None
-    age = capacity.age_words(capacity.backup_age(newest, deps.clock()))
-    if capacity.backup_is_recent(newest, deps.clock(), hours):
-        said = f"newest backup of {service} {age}, within {hours} h: no need for another"
+    newest, now = (found.taken[0] if found.taken else None), deps.clock()
+    age = capacity.age_words(capacity.backup_age(newest, now))
+    schedule = f"schedule: {', '.join(s.lower() for s in found.schedules)}" if found.schedules else "no backup schedule"
+    if newest is None:
+        said = f"no backup of {service} taken yet: take one with the next step ({schedule})"
+    elif capacity.backup_is_recent(newest, now, hours):
+        said = f"newest backup of {service} {age}, within {hours} h: no need for another ({schedule})"
     else:
-        said = f"no backup of {service} in the last {hours} h (newest: {age}): take one with the next step"
-    schedule = ", ".join(s.lower() for s in found.schedules) or "none"
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"))
+        said = f"newest backup of {service} {age}, older than {hours} h: take one with the next step ({schedule})"
+    detail = (f"volume {volumes[0].name}: {capacity.backup_state(newest, found.schedules, now)}",)
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail)
 
 
 async def _health(deps: Deps, service: str) -> ProbeResult:

@@ -132,15 +132,34 @@ async def test_backup_of_a_railway_hosted_postgres_taken_once(db_url, fake_slack
         await fake_slack.mention("backup db", user=OPERATOR, channel=ALERTS)
         message = await posted_proposal(fake_slack)
         assert "backup of db's Railway volume postgres-volume" in message.text
+        # what the backup adds to: the newest one's age and the schedule, on the card and in the dialog
+        shown_text = json.dumps(message.blocks, ensure_ascii=False)
+        assert "*Backups:* newest backup 30 h ago; schedule: daily" in shown_text
+        assert "Before it: newest backup 30 h ago; schedule: daily." in shown_text
         stale = snapshot(message)
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
         done = await wait_status(app, proposal_id(message), "accepted", "failed")
         assert done.status == "accepted", done.failure
+        assert done.backups == "newest backup 30 h ago; schedule: daily"  # as it was when proposed
         await fake_slack.click(stale, "action.confirm", user=OPERATOR_2)
         await asyncio.sleep(0.2)
         [volume] = sandbox.world.service("postgres").volumes
         assert len(volume.backups) == 2  # the nightly one and the one just taken
         assert len(sandbox.mutations("VolumeInstanceBackupCreate")) == 1
+
+
+async def test_a_backup_proposal_says_when_there_is_no_backup_and_no_schedule(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        [volume] = sandbox.world.service("postgres").volumes
+        volume.backups.clear()
+        volume.schedules.clear()
+        proposal = await propose(
+            app.deps, "backup", "db", by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(fake_slack)
+        )
+        assert proposal.backups == "no backup taken yet; no backup schedule"
+        message = await posted_proposal(fake_slack)
+        assert "*Backups:* no backup taken yet; no backup schedule" in json.dumps(message.blocks, ensure_ascii=False)
+        assert not sandbox.mutations()
 
 
 async def test_backup_of_a_service_without_a_volume_is_refused(db_url, fake_slack, sandbox):
@@ -233,7 +252,8 @@ async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_ur
         assert "Check that a backup of the database newer than 24 hours exists" in check.text
         await fake_slack.click(check, "runbook.run", user=OPERATOR)
         done = shown(await ended(check, "Ran"))
-        assert "no backup of db in the last 24 h (newest: 30 h ago): take one with the next step" in done
+        assert "newest backup of db 30 h ago, older than 24 h: take one with the next step (schedule: daily)" in done
+        assert "volume postgres-volume: newest backup 30 h ago; schedule: daily" in done
 
         take = await step_message(fake_slack, root, "backup-take")
         await fake_slack.click(take, "runbook.run", user=OPERATOR)

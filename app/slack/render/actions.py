@@ -97,6 +97,8 @@ def _dialog(p: Proposal) -> dict[str, object]:
         lines.append(f"Target: {_deployment_words(p.target)}.")
     if p.sessions is not None:
         lines.append(f"{p.sessions.count} session{_s(p.sessions.count)} would be ended.")
+    if p.backups is not None:
+        lines.append(f"Before it: {escape(p.backups)}.")
     lines.append("This changes production now.")
     return confirm_dialog(f"{p.verb} {p.service}?", " ".join(lines), confirm=p.verb, deny="Not now")
 
@@ -123,6 +125,8 @@ def _what(p: Proposal) -> str:
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind in ("scale", "backup"):
+        if p.backups is not None:  # what the backup adds to: how old the newest one is, and any schedule
+            lines.append(f"*Backups{before}:* {escape(p.backups)}")
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
         also = side_effects(p.provider, p.kind)
