@@ -239,9 +239,15 @@ def judge_metrics(
     memory_pct = percent_of(latest(obs.memory_gb), memory_limit)
     if memory_pct is not None:
         text = f"memory {_gb(latest(obs.memory_gb))} of {_gb(memory_limit)} ({memory_pct:.0f}%)"
+        peak = max(v for _, v in obs.memory_gb)
+        peak_pct = percent_of(peak, memory_limit)
         if memory_pct > limits.memory_percent:
             verdicts.append(Verdict.DEGRADED)
             text += f", over {limits.memory_percent:g}%"
+        elif peak_pct is not None and peak_pct > limits.memory_percent:
+            # Judged on the latest sample (a spike that passed is not a present state), but a peak past the
+            # threshold is said: memory that climbed to the limit before a crash is the cause to look at.
+            text += f"; peak {_gb(peak)} ({peak_pct:.0f}%) in {window}"
         evidence.append(text)
     elif obs.memory_gb:
         evidence.append(f"memory {_gb(latest(obs.memory_gb))} (limit unknown)")

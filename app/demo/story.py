@@ -2,7 +2,8 @@
 
 api crashes → UptimeRobot alerts → an incident thread opens with its runbook offered → the
 responder acknowledges and sets the severity → runs the runbook: a status update, the health,
-deployment and log checks, "recent bad deploy" → a rollback is proposed → a non-operator cannot
+deployment and log checks, the metrics (memory climbed towards the limit before the crash: the chart of
+the last hour is uploaded in the thread), "recent bad deploy" → a rollback is proposed → a non-operator cannot
 confirm it, the operator does → Railway rolls back once → pitcrew verifies → UptimeRobot sees api
 up → the runbook checks again and posts "resolved, monitoring" → resolve → the post-mortem draft →
 the status page and the audit trail. A pitcrew without runbooks in threads plays the same story
@@ -23,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from app.charts.period_chart import PNG_SIGNATURE
 from app.console.session import ConsoleSession
 from app.core.audit import ChainVerifier
 from app.core.incidents import IncidentView
@@ -274,8 +276,39 @@ async def runbook_checks(story: Story) -> None:
     expect("listOrders" in _text(errors), "the top errors do not show the crash in listOrders")
 
 
+async def runbook_charts_the_memory(story: Story) -> None:
+    """The metrics step measures CPU and memory against their limits and uploads the last hour's chart in
+    the thread: memory climbed towards api's 1 GB limit before the crash. The console writes the image to
+    a file and says where."""
+    assert story.root is not None
+    root = story.root
+    metrics = await press(story, "Run check", what="CPU and memory of api")
+    said = _text(metrics)
+    expect("CPU " in said and "vCPU" in said, f"the metrics step names no CPU figure: {said[:300]!r}")
+    expect("memory " in said and "of 1.0 GB" in said, f"the metrics step names no memory figure: {said[:300]!r}")
+    expect("peak " in said, f"the metrics step does not say how high memory climbed: {said[:300]!r}")
+
+    def charts() -> list[SlackMessage]:
+        uploaded = {
+            file_id for file_id, upload in story.slack.uploads.items()
+            if upload.get("filename") == "api-metrics.png" and upload.get("thread_ts") == root.ts
+            and bytes(upload.get("content") or b"").startswith(PNG_SIGNATURE)
+        }
+        return [
+            m for m in story.slack.messages_in_thread(root.ts)
+            if any(b.get("type") == "file" and b.get("file_id") in uploaded for b in m.blocks)
+        ]
+
+    [chart] = await story.until("the metrics chart uploaded in the incident's thread", charts)
+    story.number(chart)  # printed in the console: "[image: …, written to <file>]"
+    described = next(
+        str(u.get("alt_txt")) for u in story.slack.uploads.values() if u.get("filename") == "api-metrics.png"
+    )
+    expect("peak 9" in described.split("memory", 1)[-1],
+           f"the chart does not show memory climbing towards the limit: {described!r}")
+
+
 async def runbook_leads_to_a_rollback(story: Story) -> None:
-    await press(story, "Done", what="Metrics")
     await press(story, "Recent bad deploy", what="What does it look like?")
     mark = story.mark()
     await press(story, "Roll back", what="Roll back api")
@@ -513,6 +546,8 @@ STEPS: Sequence[Step] = (
     Step("the backend-down runbook is offered; Run posts its first update", runbook_offered_and_started,
          runbooks_in_threads),
     Step("the runbook's checks: health, deployment, top errors", runbook_checks, runbooks_in_threads),
+    Step("the runbook's metrics: CPU, memory, and the memory curve charted in the thread",
+         runbook_charts_the_memory, runbooks_in_threads),
     Step("check api's health from the thread", health_in_the_thread, _without_runbooks),
     Step("read api's logs from the thread, secrets masked", logs_in_the_thread),
     Step("list api's variables from the thread, values never shown", variables_in_the_thread, variables_readable),

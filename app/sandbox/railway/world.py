@@ -82,6 +82,9 @@ class FakeMetrics:
     error_ratio: float = 0.0
     p95_ms: float = 180.0
     oom_at: list[datetime] = field(default_factory=list)  # when memory hit the limit and the process restarted
+    # Memory that climbed from the steady level to a peak, then fell back as the process died: (since,
+    # until, peak GB). See RailwayWorld.memory_climb.
+    climbs: list[tuple[datetime, datetime, float]] = field(default_factory=list)
     limits_in_metrics: bool = True  # False: `metrics` has no CPU_LIMIT/MEMORY_LIMIT_GB samples, as for a new service
 
 
@@ -388,7 +391,7 @@ class RailwayWorld:
                 target.vcpus = float(value)
             elif key == "memory_limit_gb":
                 target.memory_gb = float(value)
-            elif not hasattr(metrics, key) or key == "oom_at":
+            elif not hasattr(metrics, key) or key in ("oom_at", "climbs"):
                 raise KeyError(f"no metric {key!r} in the sandbox")
             else:
                 setattr(metrics, key, value if isinstance(value, bool) else float(value))
@@ -399,8 +402,19 @@ class RailwayWorld:
         instance was killed and started again empty, which is how Railway's memory graph shows it."""
         self.service(service).metrics.oom_at.append(at or self.clock())
 
+    def memory_climb(self, service: str, *, since: datetime, until: datetime, peak_gb: float) -> None:
+        """Memory rose steadily from the service's level at `since` to `peak_gb` at `until`, when the process
+        died (a leak, or a cache that never evicts), and is back at the level after it: the curve Railway's
+        Metrics tab shows for a leaking process (docs.railway.com/reference/metrics: memory by deployment,
+        "used to diagnose issues with a project's performance"; `MEMORY_USAGE_GB` in the schema's
+        MetricMeasurement). Below the limit, it is no OOM restart: the process died of something else."""
+        if until <= since:
+            raise ValueError("a climb ends after it starts")
+        self.service(service).metrics.climbs.append((since, until, float(peak_gb)))
+
     def memory_at(self, service: str, moment: datetime, step_s: int) -> float:
-        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next."""
+        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next;
+        along a climb, the level it had reached."""
         target = self.service(service)
         metrics = target.metrics
         for oom in metrics.oom_at:
@@ -409,6 +423,10 @@ class RailwayWorld:
                 return target.memory_gb
             if 0 < offset <= step_s:
                 return min(metrics.memory_gb, 0.1 * target.memory_gb)
+        for since, until, peak in metrics.climbs:
+            if since <= moment <= until:
+                share = (moment - since).total_seconds() / (until - since).total_seconds()
+                return metrics.memory_gb + share * (peak - metrics.memory_gb)
         return metrics.memory_gb
 
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
