@@ -325,7 +325,7 @@ async def _migrations(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
         masked = mask_values(f"unexpected {type(err).__name__}: {err}", [*bounds.secrets, *dsn_secrets(dsn)])
         log.warning("migrations probe: %s", masked)
         return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
-    return judge_migrations(state, deps.clock()), None
+    return judge_migrations(state, deps.clock(), status_command=ref.migrations_status_command), None
 
 
 async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:

@@ -333,7 +333,7 @@ async def _migrations(deps: Deps, service: str) -> ProbeResult:
         state = await read_migrations(dsn, svc.postgres.migrations_table, timeout_s=svc.postgres.timeout_s)
     except MigrationTableMissing as err:
         return _failed(str(err))
-    check = judge_migrations(state, deps.clock())
+    check = judge_migrations(state, deps.clock(), status_command=svc.postgres.migrations_status_command)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     return ProbeResult(
         True, _cut(said, SUMMARY_MAX),
