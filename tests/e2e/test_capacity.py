@@ -22,7 +22,7 @@ from app.jobs.runner import JobRunner
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
 from app.sandbox.slack import FakeSlack
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
-from tests.e2e.runbook_support import ended, step_message
+from tests.e2e.runbook_support import ended, step_message, until
 from tests.e2e.test_actions_railway import notifier_for
 from tests.e2e.test_variables import declared, shown
 from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, pitcrew_with_jobs, running_pitcrew
@@ -125,6 +125,10 @@ async def test_a_value_beyond_the_plan_fails_with_railways_error(db_url, fake_sl
         assert done.status == "failed"
         assert "at most 8 GB" in str(done.failure)
         assert sandbox.world.service("api").memory_gb == 8.0
+        # Railway's own words on the proposal's message, and nothing changed: no limit, no redeploy
+        await until(lambda: "Memory limit must be at most 8 GB on your plan" in json.dumps(message.blocks),
+                    what="Railway's error on the proposal")
+        assert sandbox.world.limit_updates == 0 and not sandbox.mutations("DeploymentRedeploy")
 
 
 async def test_backup_of_a_railway_hosted_postgres_taken_once(db_url, fake_slack, sandbox):

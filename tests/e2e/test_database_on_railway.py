@@ -18,6 +18,7 @@ import yaml
 from app.catalog import Catalog, parse_catalog
 from app.flows.health import check_health
 from app.sandbox.slack import FakeSlack
+from tests.e2e.actions_support import wait_ephemeral
 from tests.e2e.runbook_support import ended, step_message
 from tests.e2e.test_capacity import DB_DSN, catalog, with_database
 from tests.e2e.test_health_metrics import health_card, section_of
@@ -145,3 +146,21 @@ async def test_check_metrics_on_the_database_charts_it_in_the_thread(db_url, fak
         assert upload["content"].startswith(PNG_SIGNATURE)
         assert upload["channel"] == root.channel and upload["thread_ts"] == root.ts
         assert "memory now 90%" in upload["alt_txt"]
+
+
+async def test_a_database_without_its_volume_says_so_and_nothing_is_backed_up(db_url, fake_slack: FakeSlack, sandbox):
+    quiet_database(sandbox)
+    sandbox.world.service("postgres").volumes.clear()  # the `railway:` reference names a service with no volume
+    async with started(db_url, fake_slack, sandbox) as app:
+        [db] = (await check_health(app.deps, ["db"])).services
+        checks = {c.name: c for c in db.checks}
+        assert checks["backups"].verdict == "degraded"
+        assert checks["backups"].evidence == ("no Railway volume attached: nothing to back up",)
+        assert not [line for line in checks["railway metrics"].evidence if line.startswith("disk ")]
+
+        await fake_slack.mention("backup db", user=OPERATOR, channel=ALERTS)
+        said = (await wait_ephemeral(fake_slack, OPERATOR))[-1].text
+        assert "db has no Railway volume attached, so there is nothing to back up" in said
+        assert "Nothing was proposed" in said
+    assert not sandbox.mutations()
+    assert not [m for m in fake_slack.messages if "action.confirm" in str(m.blocks)]
