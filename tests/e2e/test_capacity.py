@@ -158,7 +158,7 @@ async def test_a_backup_proposal_says_when_there_is_no_backup_and_no_schedule(db
         volume.backups.clear()
         volume.schedules.clear()
         proposal = await propose(
-            app.deps, "backup", "db", by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(fake_slack)
+            app.deps, "backup", "db", asked=Asked(OPERATOR, Where(ALERTS), notifier_for(fake_slack))
         )
         assert proposal.backups == "no backup taken yet; no backup schedule"
         message = await posted_proposal(fake_slack)
