@@ -88,13 +88,20 @@ class ChangePreview:
     redeploys: str  # what deploys, in words
     revert_after_s: int | None = None
     unreadable: bool = False
+    also: tuple[str, ...] = ()  # other names of the service set to the same value in the same change
+    shared: str | None = None  # the environment's shared variable set (Railway), which the service references
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name, "exists": self.exists, "old_fingerprint": self.old_fingerprint,
             "new_fingerprint": self.new_fingerprint, "new_length": self.new_length, "redeploys": self.redeploys,
             "revert_after_s": self.revert_after_s, "unreadable": self.unreadable,
         }
+        if self.also:
+            found["also"] = list(self.also)
+        if self.shared:
+            found["shared"] = self.shared
+        return found
 
 
 def changed_by_hand(now_fingerprint: str | None, set_fingerprint: str | None) -> bool:

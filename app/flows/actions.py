@@ -172,11 +172,12 @@ async def propose_restart(
 
 async def propose_redeploy(
     deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    approved_before: Sequence[str] = (), why: str | None = None,
 ) -> Proposal:
-    """Propose deploying the current deployment's source again, as a new deployment."""
+    """Propose deploying the current deployment's source again, as a new deployment (on Railway with the
+    variables as they are now: how a service takes a shared variable changed without deploying it)."""
     asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
-    return await _propose_on_current(deps, "redeploy", service, asked)
+    return await _propose_on_current(deps, "redeploy", service, asked, why=why)
 
 
 async def propose_stop(
@@ -203,6 +204,8 @@ async def propose_set_variable(
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
     why: str | None = None,
+    shared: str | None = None,
+    also: Sequence[str] = (),
 ) -> Proposal:
     """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does;
     on Vercel the env entry for `targets`, then a production redeploy).
@@ -210,10 +213,12 @@ async def propose_set_variable(
     The value is shown and audited as `***`, and erased from the database once the proposal ends. The
     card shows whether the name exists, the old and new fingerprints and the new length. With
     `revert_after`, pitcrew proposes the old value back that long after the change ran (its reminder).
+    Railway only: `shared` sets the environment's shared variable the service references instead, then
+    redeploys this service alone; `also` sets more names of the service to the same value in one change.
     """
     return await _propose_variable(
         deps, "set_variable", service, name, value, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
+        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why, shared=shared, also=also,
     )
 
 
@@ -243,6 +248,7 @@ async def propose_unset_variable(
 async def _propose_variable(
     deps: Deps, kind: str, service: str, name: str, value: str | None, *, redeploy: bool,
     revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: _Asked, why: str | None = None,
+    shared: str | None = None, also: Sequence[str] = (),
 ) -> Proposal:
     """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
     is written in the proposal's own transaction."""
@@ -255,7 +261,7 @@ async def _propose_variable(
         )
         plan = await plan_change(
             deps, svc, service, name, value, redeploy=redeploy, revert_after=delay,
-            targets=list(targets) if targets else None,
+            targets=list(targets) if targets else None, shared=shared, also=also,
         )
         planned.append(plan)
         return plan.inputs, {**plan.plan, "why": why}
@@ -591,14 +597,16 @@ def _layer(config: ActionsConfig) -> PolicyLayer:
     )
 
 
-async def _propose_on_current(deps: Deps, kind: str, service: str, asked: _Asked) -> Proposal:
+async def _propose_on_current(
+    deps: Deps, kind: str, service: str, asked: _Asked, *, why: str | None = None
+) -> Proposal:
     """restart, redeploy, stop: they act on the deployment serving now, which is looked up and shown."""
 
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
         current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
         if current is None:
             raise CannotPropose(f"{service} has no deployment serving now, so there is nothing to {spec.verb.lower()}")
-        return {"deployment_id": current.id}, _plan(current=current)
+        return {"deployment_id": current.id}, _plan(current=current, why=why)
 
     return await _propose(deps, kind, service, build, asked)
 

@@ -118,6 +118,8 @@ def _what(p: Proposal) -> str:
             lines.append(f"*Also:* {escape(also)}")
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
+        if p.why:
+            lines.append(f"*Why:* {escape(p.why)}")
     elif p.kind in ("set_variable", "unset_variable"):
         lines.extend(_variable_lines(p))
         if p.current is not None:
@@ -201,6 +203,15 @@ def _variable_lines(p: Proposal) -> list[str]:
     else:
         old = f"set now, fingerprint `{escape(str(preview.get('old_fingerprint') or '?'))}`"
     lines = [f"*Variable:* `{name}`: {old}"]
+    if preview.get("shared"):
+        shared = escape(str(preview["shared"]))
+        lines[0] = (
+            f"*Variable:* `{name}`, a reference to the shared `{shared}` of its Railway environment: "
+            f"the shared `{shared}` is what changes; {old}"
+        )
+    if preview.get("also"):
+        others = ", ".join(f"`{escape(str(n))}`" for n in preview["also"])
+        lines.append(f"*Also set:* {others}, which hold the same value on this service (one change, one deploy)")
     if p.kind == "set_variable":
         fingerprint = escape(str(preview.get("new_fingerprint") or "?"))
         lines.append(f"*New value:* `***` ({preview.get('new_length')} characters, fingerprint `{fingerprint}`)")
