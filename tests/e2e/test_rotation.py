@@ -210,7 +210,9 @@ async def test_a_vercel_frontend_sharing_the_secret_is_rotated_last(db_url, fake
         cards = [await _confirm_and_verify(pitcrew, fake_slack, sandbox, n) for n in (1, 2, 3)]
         await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "sign in again" in json.dumps(c.args))
         await pitcrew.jobs_settled()
-    expected = ("Set the shared JWT_SECRET that worker's JWT_SECRET references", "Redeploy api (", "Set JWT_SECRET on web")
+    expected = (
+        "Set the shared JWT_SECRET that worker's JWT_SECRET references", "Redeploy api (", "Set JWT_SECRET on web"
+    )
     assert all(said in card.text for said, card in zip(expected, cards, strict=True))
     new = _shared(sandbox)
     assert sandbox.vercel_world.project("web").env["JWT_SECRET"] == new != SAMPLE_JWT_SECRET
