@@ -11,10 +11,12 @@ checks it. A Railway service whose NAME is a bare `${{shared.X}}` reference take
 environment: the first such service's proposal sets the shared X (without deploying anything else)
 and redeploys that service, and each later one referencing it is proposed a redeploy only, so they
 still take the new value one at a time, in order. A secret kept under several names on one Railway
-service is set under all of them in one change (`variableCollectionUpsert`). Between proposals the
-value lives only in the `rotations` row, sealed with a key derived from AUDIT_KEY
-(app/core/value_vault.py), bound to the rotation's id; without AUDIT_KEY rotation is refused. When the last service is verified (or a proposal fails, is cancelled or expires) the sealed
-value is cleared for good. The end is a notify message: users may need to sign in again.
+service is set under all of them in one change (`variableCollectionUpsert`).
+
+Between proposals the value lives only in the `rotations` row, sealed with a key derived from
+AUDIT_KEY (app/core/value_vault.py), bound to the rotation's id; without AUDIT_KEY rotation is
+refused. When the last service is verified (or a proposal fails, is cancelled or expires) the
+sealed value is cleared for good. The end is a notify message: users may need to sign in again.
 """
 
 from __future__ import annotations
