@@ -577,7 +577,10 @@ async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) ->
     passed = {d.id: why for d in older if (why := why_not_default(d, known)) is not None}
     candidates = frozenset(d.id for d in history if not d.is_current and can_roll_back_to(d))
     shown = tuple(DeploymentView.of(d) for d in history)
-    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed)
+    # Vercel's redeploy is the other way out beside a rollback (issue 15: "everywhere actions are offered");
+    # a Railway listing keeps its rollback buttons alone, as the health card offers Railway a restart.
+    redeployable = current.id if current is not None and svc.provider == "vercel" else None
+    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed, redeployable)
 
 
 def policy_for(catalog: Catalog, service: str, kind: str) -> ActionPolicy:

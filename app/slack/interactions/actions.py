@@ -33,6 +33,7 @@ from app.slack.render.actions import (
     HEALTH_ROLLBACK,
     HEALTH_TERMINATE_IDLE,
     PROPOSE_AGAIN,
+    REDEPLOY_CURRENT,
     ROLLBACK_TO,
     action_error,
     click_reply,
@@ -127,6 +128,11 @@ def register(app: AsyncApp) -> None:
     ))
     app.action(HEALTH_RESTART)(proposing(
         lambda deps, click, notifier, incident_id: flow.propose_restart(
+            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
+        )
+    ))
+    app.action(REDEPLOY_CURRENT)(proposing(  # `/rollback <vercel service> list`: beside the rollback targets
+        lambda deps, click, notifier, incident_id: flow.propose_redeploy(
             deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
         )
     ))

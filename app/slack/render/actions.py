@@ -38,6 +38,7 @@ HEALTH_REDEPLOY = "health.propose_redeploy"
 HEALTH_ROLLBACK = "health.propose_rollback"
 HEALTH_TERMINATE_IDLE = "health.propose_terminate_idle"
 ROLLBACK_TO = "deployments.rollback_to"
+REDEPLOY_CURRENT = "deployments.redeploy"
 
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _EMOJI = {
@@ -360,6 +361,8 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         accessory = None
         if d.id in listing.candidates:
             accessory = button(ROLLBACK_TO, "Roll back to this", f"{listing.service} {d.id}")
+        elif d.id == listing.redeployable:  # proposes; the card shows what it would build
+            accessory = button(REDEPLOY_CURRENT, "Redeploy this", listing.service)
         line = _deployment_line(d, listing.as_of, with_url=True)
         if d.id in listing.passed_over:
             line += f"\n:warning: not the default target: {escape(listing.passed_over[d.id])}"
@@ -373,6 +376,11 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         )
     else:
         hint = "There is no earlier successful deployment to roll back to."
+    if listing.redeployable:
+        hint += (
+            f" Or redeploy what serves now (`{escape(short_id(listing.redeployable))}`): a new production build "
+            "of it, with the variables as they are now."
+        )
     blocks.append(context(hint))
     lines = [title] + [
         f"{d.id} {d.status} {_commit(d)}".rstrip()
