@@ -115,3 +115,39 @@ async def test_a_variable_left_running_without_its_job_is_settled_when_an_instan
     assert settled.outcome == "done: Railway has FEATURE_FLAG set to the proposed value"
     assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in str(message.blocks)
     assert sandbox.mutations() == []
+
+
+async def test_a_shared_variable_change_left_running_is_settled_by_both_of_its_calls(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    """A rotation's change of a Railway shared variable is two calls (the shared upsert, then the service's
+    redeploy): an instance that died after the first only is settled as failed, saying what is left to do."""
+    from app.flows.actions import Where, notifier_for, propose_set_variable
+    from tests.fixtures import sandboxed_pitcrew
+
+    secret = "rotated-shared-value-for-settle-9Z"
+    ref = sandbox.world.ref("api")
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        deps = pitcrew.deps
+        proposed = await propose_set_variable(
+            deps, "api", "JWT_SECRET", secret, by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(deps),
+            shared="JWT_SECRET",
+        )
+        message = await posted_proposal(fake_slack)
+        assert "the shared `JWT_SECRET` is what changes" in str(message.blocks)
+        claimed = await proposal_store.claim(deps.sessions, proposed.id, by=OPERATOR, now=sandbox.clock())
+        assert claimed.won
+        # it died after Railway took the shared variable, before the redeploy
+        sandbox.world.upsert_shared_variables(
+            ref.project_id, ref.environment_id, {"JWT_SECRET": secret}, replace=False, skip_deploys=True
+        )
+        await pitcrew.jobs_settled()
+    sandbox.clock.advance(seconds=SETTLE_AFTER.total_seconds() + 60)
+
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        done = await wait_status(pitcrew, proposed.id, "accepted", "failed")
+        entries = await audit_entries(pitcrew)
+    assert done.status == "failed" and done.settled is not None and done.settled.outcome == "not_done"
+    [settled] = [e for e in entries if e.action == "action.settle"]
+    assert "shared JWT_SECRET set to the proposed value, but api did not redeploy" in settled.outcome
+    assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in fake_slack.all_text()
