@@ -90,6 +90,9 @@ class ChangePreview:
     unreadable: bool = False
     also: tuple[str, ...] = ()  # other names of the service set to the same value in the same change
     shared: str | None = None  # the environment's shared variable set (Railway), which the service references
+    # What the set replaces when the name is now a Railway reference: "shared X" or "a reference" (never
+    # the template itself, which may hold text of its own); None when it holds a value of its own.
+    replaces_reference: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -101,6 +104,8 @@ class ChangePreview:
             found["also"] = list(self.also)
         if self.shared:
             found["shared"] = self.shared
+        if self.replaces_reference:
+            found["replaces_reference"] = self.replaces_reference
         return found
 
 

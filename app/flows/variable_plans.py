@@ -17,6 +17,7 @@ from app.catalog import Service
 from app.core.actions import InvalidActionParams
 from app.core.observations import Deployment
 from app.core.rollback import current_deployment
+from app.core.rotation import shared_name
 from app.core.value_fingerprints import fingerprint, fingerprint_key
 from app.core.variable_changes import ChangePreview, check_name, check_value
 from app.flows import action_calls as calls
@@ -133,6 +134,12 @@ async def plan_change(
     current = await (read_shared(deps, service, shared) if shared else read_current(deps, service, name, chosen))
     if value is None and not current.exists:
         raise InvalidActionParams(f"{name} is not set on {service_name}; there is nothing to unset")
+    replaces = None
+    if service.provider == "railway" and service.railway is not None and value is not None and not shared:
+        raw = (await calls.railway(deps).unrendered_variables(service.railway)).get(name)
+        if raw is not None and "${{" in raw:
+            named = shared_name(raw)
+            replaces = f"shared {named}" if named else "a reference"
     history: list[Deployment] = await calls.history(deps, service, LIST_LIMIT)
     serving = current_deployment(history)
     if service.provider == "railway" and value is None:
@@ -174,6 +181,7 @@ async def plan_change(
         unreadable=current.unreadable,
         also=also,
         shared=shared,
+        replaces_reference=replaces,
     )
     shown = DeploymentView.of(serving).to_dict() if serving else None
     plan = {"current": shown, "target": None, "why": None, "variable": preview.to_dict()}

@@ -356,3 +356,19 @@ async def test_a_value_sealed_under_another_key_is_never_sent(db_url, fake_slack
         assert done.status == "failed" and "could not be opened" in str(done.failure)
     assert sandbox.world.service("api").variables["LOG_LEVEL"] == OLD
     assert not sandbox.mutations("VariableUpsert")
+
+
+async def test_setting_a_name_that_references_a_shared_variable_says_what_it_replaces(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    """api's JWT_SECRET is `${{shared.JWT_SECRET}}`: `set` would give api a value of its own; the card says
+    so, and points to `rotate` for the shared one (the reference's text is never shown)."""
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        view = await _form(fake_slack, "set api JWT_SECRET", OPERATOR)
+        await fake_slack.submit(view, {"value": NEW}, user=OPERATOR)
+        message = await posted_proposal(fake_slack)
+        await pitcrew.jobs_settled()
+    card = json.dumps(message.blocks)
+    assert "is now a reference to shared JWT_SECRET" in card and "@pitcrew rotate JWT_SECRET" in card
+    assert "${{" not in card and NEW not in fake_slack.all_text()
+    assert sandbox.world.service("api").variables["JWT_SECRET"] == "${{shared.JWT_SECRET}}"  # not confirmed

@@ -210,6 +210,13 @@ def _variable_lines(p: Proposal) -> list[str]:
             f"*Variable:* `{name}`, a reference to the shared `{shared}` of its Railway environment: "
             f"the shared `{shared}` is what changes; {old}"
         )
+    if preview.get("replaces_reference"):
+        what = escape(str(preview["replaces_reference"]))
+        lines.append(
+            f"*Note:* `{name}` is now a reference to {what}: this gives {escape(p.service)} a value of its own "
+            f"instead, and the other services referencing it keep theirs. To change a shared secret everywhere: "
+            f"`@pitcrew rotate {name}`"
+        )
     if preview.get("also"):
         others = ", ".join(f"`{escape(str(n))}`" for n in preview["also"])
         lines.append(f"*Also set:* {others}, which hold the same value on this service (one change, one deploy)")
