@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         raw = self.AUDIT_KEY.get_secret_value() if self.AUDIT_KEY else ""
         return raw.encode() if raw else None
 
+    def key_secrets(self) -> tuple[str | None, str | None]:
+        """AUDIT_KEY and the Slack signing secret (None when unset), the secrets pitcrew derives its
+        own keys from: stored requests' MACs, sealed secret inputs, value fingerprints. Each use
+        derives its key with its own label (app/core), AUDIT_KEY first and the signing secret as
+        the fallback, so one leaked derived key opens none of the others."""
+        audit_key = self.AUDIT_KEY.get_secret_value() if self.AUDIT_KEY else None
+        signing = self.SLACK_SIGNING_SECRET.get_secret_value() if self.SLACK_SIGNING_SECRET else None
+        return audit_key, signing
+
     def secret_values(self) -> list[str]:
         """The secrets themselves, so that logs and the audit trail can mask any that leak into text."""
         values = []

@@ -2,8 +2,8 @@
 
 One mechanism serves every destructive step, whichever edge asks for it: `/rollback`, a health-card
 button, a runbook step or the console all call the same `propose_*` functions with plain values
-(the service, the parameters, who asks, where to post, the incident if any), and every click goes
-through `confirm` or `cancel`. The flow knows nothing of Slack: it posts and edits the proposal's
+(the service, the parameters, and an `Asked`: who asks, where to post, the incident if any), and
+every click goes through `confirm` or `cancel`. The flow knows nothing of Slack: it posts and edits the proposal's
 message through a `ProposalNotifier` and reads user groups through `GroupMembers`, both small
 protocols the edge implements (app/slack/notifier.py, app/slack/operators.py).
 
@@ -113,16 +113,19 @@ Plan = dict[str, Any]
 Build = Callable[[Service, ActionSpec], Awaitable[tuple[dict[str, Any], Plan]]]
 
 
+Also = Callable[[AsyncSession, str, datetime], Awaitable[None]]  # more rows, in the proposal's transaction
+
+
 @dataclass(frozen=True)
-class _Asked:
-    """Who asked, where the proposal goes, how it is posted, and the incident it serves."""
+class Asked:
+    """Who asked, where the proposal goes, how it is posted, and the incident it serves: the same for
+    every `propose_*`, whichever edge asks (a command, a button, a runbook step, a reminder)."""
 
     by: str
     where: Where
     notifier: ProposalNotifier
-    incident_id: int | None
+    incident_id: int | None = None
     approved_before: tuple[str, ...] = ()  # who approved the proposal this one renews (it never ran)
-    also: Callable[[AsyncSession, str, datetime], Awaitable[None]] | None = None  # more rows, same transaction
 
 
 async def propose_rollback(
@@ -130,11 +133,7 @@ async def propose_rollback(
     service: str,
     target_id: str | None = None,
     *,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    asked: Asked,
 ) -> Proposal:
     """Propose rolling `service` back to `target_id`, else to the newest deployment older than the one
     serving that never crashed or failed and that pitcrew did not see go bad (app/store/bad_deployments.py).
@@ -156,36 +155,22 @@ async def propose_rollback(
         passed = [{"id": p.deployment.id, "status": p.deployment.status, "reason": p.reason} for p in plan.passed_over]
         return inputs, {**_plan(current=plan.current, target=plan.target, why=plan.why), "passed_over": passed}
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
-
     return await _propose(deps, "rollback", service, build, asked)
 
 
-async def propose_restart(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
-) -> Proposal:
+async def propose_restart(deps: Deps, service: str, *, asked: Asked) -> Proposal:
     """Propose restarting the deployment serving `service` now (nothing is built or deployed)."""
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
     return await _propose_on_current(deps, "restart", service, asked)
 
 
-async def propose_redeploy(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
-    approved_before: Sequence[str] = (), why: str | None = None,
-) -> Proposal:
+async def propose_redeploy(deps: Deps, service: str, *, asked: Asked, why: str | None = None) -> Proposal:
     """Propose deploying the current deployment's source again, as a new deployment (on Railway with the
     variables as they are now: how a service takes a shared variable changed without deploying it)."""
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
     return await _propose_on_current(deps, "redeploy", service, asked, why=why)
 
 
-async def propose_stop(
-    deps: Deps, service: str, *, by: str, where: Where, notifier: ProposalNotifier, incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
-) -> Proposal:
+async def propose_stop(deps: Deps, service: str, *, asked: Asked) -> Proposal:
     """Propose stopping (pausing) the service: it stays down until something deploys."""
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
     return await _propose_on_current(deps, "stop", service, asked)
 
 
@@ -195,12 +180,8 @@ async def propose_set_variable(
     name: str,
     value: str,
     *,
+    asked: Asked,
     redeploy: bool = True,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
     why: str | None = None,
@@ -218,7 +199,7 @@ async def propose_set_variable(
     """
     return await _propose_variable(
         deps, "set_variable", service, name, value, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why, shared=shared, also=also,
+        asked=asked, why=why, shared=shared, also=also,
     )
 
 
@@ -227,12 +208,8 @@ async def propose_unset_variable(
     service: str,
     name: str,
     *,
+    asked: Asked,
     redeploy: bool = True,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
     why: str | None = None,
@@ -241,13 +218,13 @@ async def propose_unset_variable(
     then redeploying."""
     return await _propose_variable(
         deps, "unset_variable", service, name, None, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=_Asked(by, where, notifier, incident_id, tuple(approved_before)), why=why,
+        asked=asked, why=why,
     )
 
 
 async def _propose_variable(
     deps: Deps, kind: str, service: str, name: str, value: str | None, *, redeploy: bool,
-    revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: _Asked, why: str | None = None,
+    revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: Asked, why: str | None = None,
     shared: str | None = None, also: Sequence[str] = (),
 ) -> Proposal:
     """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
@@ -283,7 +260,7 @@ async def _propose_variable(
         )
 
     try:
-        return await _propose(deps, kind, service, build, replace(asked, also=remember))
+        return await _propose(deps, kind, service, build, asked, also=remember)
     except ActionError:
         if remembered:  # stored, then could not be posted (and was cancelled): keep no old value
             await variable_changes.forget(deps.sessions, remembered[-1], status="forgotten")
@@ -295,11 +272,7 @@ async def propose_promote(
     service: str,
     deployment_id: str,
     *,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    asked: Asked,
 ) -> Proposal:
     """Propose pointing production at `deployment_id` (Vercel; also how a rollback is undone)."""
 
@@ -321,8 +294,6 @@ async def propose_promote(
         plan = _plan(current=current, target=target, why="the deployment you named")
         return {"target_deployment_id": target.id}, plan
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
-
     return await _propose(deps, "promote", service, build, asked)
 
 
@@ -330,12 +301,8 @@ async def propose_terminate_idle(
     deps: Deps,
     service: str,
     *,
+    asked: Asked,
     idle_minutes: float = DEFAULT_IDLE_MINUTES,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
 ) -> Proposal:
     """Propose ending the database sessions idle longer than `idle_minutes`, showing first whose they are.
 
@@ -357,8 +324,6 @@ async def propose_terminate_idle(
             raise CannotPropose(nothing)
         return {"idle_minutes": minutes}, {"sessions": IdlePreview.of(found, minutes).to_dict()}
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
-
     return await _propose(deps, "terminate_idle_sessions", service, build, asked)
 
 
@@ -368,11 +333,7 @@ async def propose_scale(
     resource: str,
     value: Any,
     *,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    asked: Asked,
 ) -> Proposal:
     """Propose changing a Railway service's memory or CPU limit or its replicas; the proposal shows the
     current value read from Railway and the new one, and that more raises the bill. `value` is text as
@@ -403,7 +364,6 @@ async def propose_scale(
         plan = {**_plan(current=current), "raises_bill": capacity.raises_bill(resource, before, amount)}
         return inputs, plan
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
     return await _propose(deps, "scale", service, build, asked)
 
 
@@ -411,11 +371,7 @@ async def propose_backup(
     deps: Deps,
     service: str,
     *,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    asked: Asked,
 ) -> Proposal:
     """Propose a backup of the service's Railway volume (a Railway service, or a PostgreSQL hosted on
     Railway); a service without a volume is refused, saying so."""
@@ -439,7 +395,6 @@ async def propose_backup(
         }
         return {"volume_instance_id": volume.id, "volume_name": volume.name}, plan
 
-    asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
     return await _propose(deps, "backup", service, build, asked)
 
 
@@ -449,11 +404,7 @@ async def propose(
     service: str,
     params: Mapping[str, Any] | None = None,
     *,
-    by: str,
-    where: Where,
-    notifier: ProposalNotifier,
-    incident_id: int | None = None,
-    approved_before: Sequence[str] = (),
+    asked: Asked,
 ) -> Proposal:
     """Any action by its kind and parameters: what a runbook step calls (`action: restart`).
 
@@ -472,45 +423,42 @@ async def propose(
         "scale": {"resource", "value"},
     }.get(kind, set())
     extra = sorted(set(given) - allowed)
-    common = {
-        "by": by, "where": where, "notifier": notifier, "incident_id": incident_id, "approved_before": approved_before
-    }
     if extra:
         reason = f"{kind} takes no parameter {', '.join(extra)}" + (
             f" (it takes {', '.join(sorted(allowed))})" if allowed else ""
         )
-        await _audit_refusal(deps, by, kind, service, given, reason)
+        await _audit_refusal(deps, asked.by, kind, service, given, reason)
         raise ActionError(reason)
     match kind:
         case "rollback":
-            return await propose_rollback(deps, service, given.get("target_deployment_id"), **common)
+            return await propose_rollback(deps, service, given.get("target_deployment_id"), asked=asked)
         case "promote":
-            return await propose_promote(deps, service, str(given.get("target_deployment_id") or ""), **common)
+            return await propose_promote(deps, service, str(given.get("target_deployment_id") or ""), asked=asked)
         case "restart" | "redeploy" | "stop":
-            asked = _Asked(by, where, notifier, incident_id, tuple(approved_before))
             return await _propose_on_current(deps, kind, service, asked)
         case "set_variable":
             redeploy = bool(given.get("redeploy", True))
             name, value = given.get("name", ""), given.get("value", "")
             return await propose_set_variable(
                 deps, service, name, value, redeploy=redeploy, revert_after=given.get("revert_after"),
-                targets=given.get("targets"), **common,
+                targets=given.get("targets"), asked=asked,
             )
         case "unset_variable":
             return await propose_unset_variable(
                 deps, service, given.get("name", ""), redeploy=bool(given.get("redeploy", True)),
-                revert_after=given.get("revert_after"), targets=given.get("targets"), **common,
+                revert_after=given.get("revert_after"), targets=given.get("targets"), asked=asked,
             )
         case "scale":
-            return await propose_scale(deps, service, str(given.get("resource", "")), given.get("value", ""), **common)
+            resource, value = str(given.get("resource", "")), given.get("value", "")
+            return await propose_scale(deps, service, resource, value, asked=asked)
         case "backup":
-            return await propose_backup(deps, service, **common)
+            return await propose_backup(deps, service, asked=asked)
         case "terminate_idle_sessions":
             return await propose_terminate_idle(
-                deps, service, idle_minutes=given.get("idle_minutes", DEFAULT_IDLE_MINUTES), **common
+                deps, service, idle_minutes=given.get("idle_minutes", DEFAULT_IDLE_MINUTES), asked=asked
             )
     reason = str(ActionNotAvailable(f"there is no action {kind!r}"))
-    await _audit_refusal(deps, by, kind, service, given, reason)
+    await _audit_refusal(deps, asked.by, kind, service, given, reason)
     raise ActionError(reason)
 
 
@@ -538,10 +486,8 @@ async def propose_again(
     elif record.kind == "terminate_idle_sessions":
         params["idle_minutes"] = inputs.get("idle_minutes", DEFAULT_IDLE_MINUTES)
     place = where or Where(record.channel or "", record.thread_ts)
-    return await propose(
-        deps, record.kind, record.service, params, by=by, where=place, notifier=notifier,
-        incident_id=record.incident_id, approved_before=approvals_to_carry(record, deps.clock()),
-    )
+    asked = Asked(by, place, notifier, record.incident_id, approvals_to_carry(record, deps.clock()))
+    return await propose(deps, record.kind, record.service, params, asked=asked)
 
 
 def approvals_to_carry(record: ProposalRecord, now: datetime) -> tuple[str, ...]:
@@ -601,7 +547,7 @@ def _layer(config: ActionsConfig) -> PolicyLayer:
 
 
 async def _propose_on_current(
-    deps: Deps, kind: str, service: str, asked: _Asked, *, why: str | None = None
+    deps: Deps, kind: str, service: str, asked: Asked, *, why: str | None = None
 ) -> Proposal:
     """restart, redeploy, stop: they act on the deployment serving now, which is looked up and shown."""
 
@@ -636,8 +582,11 @@ def explain(err: BaseException, service: str) -> str:
     return str(err)
 
 
-async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked: _Asked) -> Proposal:
-    """Look up (`build`), store with its expiry job, audit, post, and remember where it was posted."""
+async def _propose(
+    deps: Deps, kind: str, service_name: str, build: Build, asked: Asked, *, also: Also | None = None
+) -> Proposal:
+    """Look up (`build`), store with its expiry job (and `also`'s rows), audit, post, and remember where
+    it was posted."""
     by, where, notifier, incident_id = asked.by, asked.where, asked.notifier, asked.incident_id
     carried = {"approved_before": list(asked.approved_before)} if asked.approved_before else {}
     try:
@@ -664,8 +613,8 @@ async def _propose(deps: Deps, kind: str, service_name: str, build: Build, asked
             session, kind=EXPIRE_JOB, payload={"proposal_id": proposal_id}, run_at=until, now=now,
             dedupe_key=f"{EXPIRE_JOB}:{proposal_id}",
         )
-        if asked.also is not None:
-            await asked.also(session, proposal_id, now)
+        if also is not None:
+            await also(session, proposal_id, now)
 
     record = await store.create(
         deps.sessions,

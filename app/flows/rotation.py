@@ -42,7 +42,7 @@ from app.flows.action_ports import (
     notifier_for,
 )
 from app.flows.action_views import Proposal, Where
-from app.flows.actions import propose_redeploy, propose_set_variable
+from app.flows.actions import Asked, propose_redeploy, propose_set_variable
 from app.flows.variable_changes import may_submit
 from app.flows.variable_plans import fingerprint_of, read_current
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -148,7 +148,7 @@ async def start(
         channel=where.channel, thread_ts=where.thread_ts, incident_id=incident_id, rotated_by=by, now=deps.clock(),
     )
     try:
-        proposal = await _propose(deps, rotation_id, name, services, 0, value, by, where, notifier, incident_id)
+        proposal = await _propose(deps, rotation_id, name, services, 0, value, Asked(by, where, notifier, incident_id))
     except ActionError:
         await store.stop(deps.sessions, rotation_id, now=deps.clock())
         raise
@@ -161,8 +161,7 @@ async def start(
 
 
 async def _propose(
-    deps: Deps, rotation_id: str, name: str, services: tuple[str, ...], position: int, value: str, by: str,
-    where: Where, notifier: ProposalNotifier, incident_id: int | None,
+    deps: Deps, rotation_id: str, name: str, services: tuple[str, ...], position: int, value: str, asked: Asked
 ) -> Proposal:
     """The proposal of service `position`: set NAME there (with the names holding the same value), or,
     when it references a Railway shared variable, set the shared one and redeploy this service, or
@@ -174,14 +173,13 @@ async def _propose(
     shared, already, also = await _how(deps, service_name, name, value)
     if shared and already:
         proposal = await propose_redeploy(
-            deps, service_name, by=by, where=where, notifier=notifier, incident_id=incident_id,
+            deps, service_name, asked=asked,
             why=f"{why}. Its {name} references the shared {shared}, which already has the new value: "
                 f"redeploying is how it takes it",
         )
     else:
         proposal = await propose_set_variable(
-            deps, service_name, name, value, redeploy=True, by=by, where=where, notifier=notifier,
-            incident_id=incident_id, why=why, shared=shared, also=also,
+            deps, service_name, name, value, redeploy=True, asked=asked, why=why, shared=shared, also=also,
         )
     await store.proposed(deps.sessions, rotation_id, position, proposal.id)
     return proposal
@@ -245,9 +243,9 @@ async def _proposal_settled(deps: Deps, proposal: Proposal) -> None:
         await _stopped(deps, record, "the sealed value no longer opens (AUDIT_KEY changed?)", done + rest[:1], rest[1:])
         return
     where = Where(record.channel or "", record.thread_ts)
+    asked = Asked(record.rotated_by, where, notifier_for(deps), record.incident_id)
     try:
-        await _propose(deps, record.id, record.name, record.services, moved.position, value, record.rotated_by,
-                       where, notifier_for(deps), record.incident_id)
+        await _propose(deps, record.id, record.name, record.services, moved.position, value, asked)
     except ActionError as err:
         await store.stop(deps.sessions, record.id, now=now)
         await _stopped(deps, record, str(err), done + rest[:1], rest[1:])

@@ -51,7 +51,7 @@ from app.core.runbooks import (
     render,
 )
 from app.flows import incident_timeline, incident_views, incidents
-from app.flows.actions import ActionError, Where, get_proposal, propose
+from app.flows.actions import ActionError, Asked, Where, get_proposal, propose
 from app.flows.runbook_offers import fields_of, runbooks_of
 from app.flows.runbook_outcomes import (
     AUDIT_TEXT_MAX,
@@ -290,10 +290,8 @@ async def _propose(
     """Propose the action in the incident's thread; the step then waits for the proposal's outcome."""
     where = Where(run.record.channel or run.incident.channel or "", run.record.thread_ts or run.incident.thread_ts)
     try:
-        proposal = await propose(
-            deps, step.action, target, dict(step.params), by=by, where=where, notifier=notifier.proposals,
-            incident_id=run.incident.id,
-        )
+        asked = Asked(by, where, notifier.proposals, run.incident.id)
+        proposal = await propose(deps, step.action, target, dict(step.params), asked=asked)
     except ActionError as err:
         await record_outcome(deps, notifier, run, step, "failed", by=by, summary=err.reason, ts=ts)
         return ClickDone(f"{step.id} not proposed: {err.reason}"[:AUDIT_TEXT_MAX])

@@ -21,10 +21,7 @@ SEALED = "sealed"
 
 
 def _key(deps: Deps) -> bytes | None:
-    settings = deps.settings
-    audit_key = settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None
-    signing = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
-    return input_key(audit_key, signing)
+    return input_key(*deps.settings.key_secrets())
 
 
 def _bound(proposal_id: str, name: str) -> str:

@@ -32,7 +32,7 @@ from app.flows.action_calls import ActionError, CannotPropose
 from app.flows.action_ports import GroupMembers, listen_to_outcomes, notifier_for
 from app.flows.action_runs import PITCREW, _operators
 from app.flows.action_views import Proposal, Where
-from app.flows.actions import get_proposal, propose_set_variable, propose_unset_variable
+from app.flows.actions import Asked, get_proposal, propose_set_variable, propose_unset_variable
 from app.flows.variable_plans import fingerprint_of, read_current
 from app.jobs.runner import handles
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -164,7 +164,7 @@ async def _remind(deps: Deps, change: store.ChangeRecord, original: Proposal | N
                          outcome="not proposed: changed by hand since")
         return
     common = {
-        "by": PITCREW, "where": where, "notifier": notifier_for(deps), "incident_id": change.incident_id,
+        "asked": Asked(PITCREW, where, notifier_for(deps), change.incident_id),
         "why": f"the revert reminder of proposal {change.id[:8]}, {after} after {change.name} was changed",
     }
     key = vault_key(deps.settings.audit_key())

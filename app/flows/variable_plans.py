@@ -43,10 +43,7 @@ class Current:
 
 def key_of(deps: Deps) -> bytes | None:
     """The fingerprint key, from AUDIT_KEY or else the Slack signing secret."""
-    settings = deps.settings
-    audit = settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None
-    signing = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
-    return fingerprint_key(audit, signing)
+    return fingerprint_key(*deps.settings.key_secrets())
 
 
 def fingerprint_of(deps: Deps, value: str | None) -> str | None:

@@ -57,10 +57,7 @@ class NamedVariables:
 
 def key_of(deps: Deps) -> bytes | None:
     """The fingerprint key (app/core/value_fingerprints.py): from AUDIT_KEY, else the signing secret."""
-    settings = deps.settings
-    audit = settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None
-    signing = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
-    return fingerprint_key(audit, signing)
+    return fingerprint_key(*deps.settings.key_secrets())
 
 
 async def readings(

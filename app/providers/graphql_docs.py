@@ -47,7 +47,18 @@ fragment LogFields on Log {
 """
 
 # The service instance's active deployments say which deployment is serving now, which the
-# deployments list alone cannot: a newer deployment may have failed or still be building.
+# deployments list alone cannot: a newer deployment may have failed or still be building. Deployments
+# and Deployment both ask it, and RailwayClient reads both answers the same way: one selection.
+_ACTIVE_DEPLOYMENTS_SELECTION = """
+  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
+    activeDeployments {
+      id
+      createdAt
+      deploymentStopped
+    }
+  }
+"""
+
 DEPLOYMENTS = (
     """
 query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!, $environmentId: String!) {
@@ -57,22 +68,16 @@ query Deployments($input: DeploymentListInput!, $first: Int, $serviceId: String!
         ...DeploymentFields
       }
     }
-  }
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-    }
-  }
-}
-"""
+  }"""
+    + _ACTIVE_DEPLOYMENTS_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
-LATEST_DEPLOYMENT = (
-    """
-query LatestDeployment($serviceId: String!, $environmentId: String!) {
+# A service's newest deployment and the deployments serving it now, with their instances. One
+# selection for LatestDeployment and LatestDeploymentWithMetrics (whose fallback is LatestDeployment):
+# RailwayClient reads both answers with the same code, so they must not drift apart.
+_LATEST_DEPLOYMENT_SELECTION = """
   serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
     latestDeployment {
       ...DeploymentFields
@@ -91,8 +96,12 @@ query LatestDeployment($serviceId: String!, $environmentId: String!) {
       }
     }
   }
-}
 """
+
+LATEST_DEPLOYMENT = (
+    "query LatestDeployment($serviceId: String!, $environmentId: String!) {"
+    + _LATEST_DEPLOYMENT_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
@@ -101,16 +110,9 @@ DEPLOYMENT = (
 query Deployment($id: String!, $serviceId: String!, $environmentId: String!) {
   deployment(id: $id) {
     ...DeploymentFields
-  }
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-    }
-  }
-}
-"""
+  }"""
+    + _ACTIVE_DEPLOYMENTS_SELECTION
+    + "}\n"
     + _DEPLOYMENT_FIELDS
 )
 
@@ -426,25 +428,8 @@ SERVICE_METRICS = "query ServiceMetrics(" + _METRICS_VARIABLES + ") {" + _METRIC
 LATEST_DEPLOYMENT_WITH_METRICS = (
     "query LatestDeploymentWithMetrics("
     + _METRICS_VARIABLES
-    + """) {
-  serviceInstance(serviceId: $serviceId, environmentId: $environmentId) {
-    latestDeployment {
-      ...DeploymentFields
-      instances {
-        id
-        status
-      }
-    }
-    activeDeployments {
-      id
-      createdAt
-      deploymentStopped
-      instances {
-        id
-        status
-      }
-    }
-  }"""
+    + ") {"
+    + _LATEST_DEPLOYMENT_SELECTION
     + _METRICS_SELECTION
     + "}\n"
     + _DEPLOYMENT_FIELDS

@@ -20,10 +20,7 @@ REFUSED = "forged or altered stored request refused"
 
 def stored_request_key(deps: Deps) -> bytes | None:
     """The key of stored requests' MACs: derived from AUDIT_KEY, else from the signing secret."""
-    settings = deps.settings
-    audit_key = settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None
-    signing = settings.SLACK_SIGNING_SECRET.get_secret_value() if settings.SLACK_SIGNING_SECRET else None
-    return request_key(audit_key, signing)
+    return request_key(*deps.settings.key_secrets())
 
 
 def sealed_payload(deps: Deps, kind: str, body: dict[str, Any]) -> dict[str, Any] | None:

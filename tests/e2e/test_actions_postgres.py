@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.flows.actions import ActionError, Where, propose_terminate_idle
+from app.flows.actions import ActionError, Asked, Where, propose_terminate_idle
 from app.slack.notifier import SlackNotifier
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
 from tests.fixtures import (
@@ -65,7 +65,7 @@ async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, f
         async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
             notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
             proposal = await propose_terminate_idle(
-                pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                pitcrew.deps, "db", idle_minutes=0, asked=Asked(STRANGER, Where(ALERTS), notifier)
             )
             assert proposal.sessions is not None and proposal.sessions.count == 4
             message = await posted_proposal(fake_slack)
@@ -90,11 +90,11 @@ async def test_terminate_idle_sessions_shows_whose_then_ends_them_once(db_url, f
 
             with pytest.raises(ActionError, match="no session of db has been idle for more than 0 minutes"):
                 await propose_terminate_idle(
-                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                    pitcrew.deps, "db", idle_minutes=0, asked=Asked(STRANGER, Where(ALERTS), notifier)
                 )
             with pytest.raises(ActionError, match="idle_minutes must be between 0 and 1440"):
                 await propose_terminate_idle(
-                    pitcrew.deps, "db", idle_minutes=-1, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                    pitcrew.deps, "db", idle_minutes=-1, asked=Asked(STRANGER, Where(ALERTS), notifier)
                 )
         assert len(fake_slack.calls_to("chat.postMessage")) == 1
     finally:
@@ -107,9 +107,9 @@ async def test_terminate_idle_needs_the_dsn_variable(db_url, fake_slack, sandbox
     async with running_pitcrew(db_url, catalog, fake_slack, **sandbox.settings()) as pitcrew:
         notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
         with pytest.raises(ActionError, match="APP_DATABASE_URL is not set"):
-            await propose_terminate_idle(pitcrew.deps, "db", by=STRANGER, where=Where(ALERTS), notifier=notifier)
+            await propose_terminate_idle(pitcrew.deps, "db", asked=Asked(STRANGER, Where(ALERTS), notifier))
         with pytest.raises(ActionError, match="railway services have no terminate idle sessions"):
-            await propose_terminate_idle(pitcrew.deps, "api", by=STRANGER, where=Where(ALERTS), notifier=notifier)
+            await propose_terminate_idle(pitcrew.deps, "api", asked=Asked(STRANGER, Where(ALERTS), notifier))
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
@@ -143,7 +143,7 @@ async def test_behind_a_pooler_the_cleanup_uses_the_direct_dsn_and_ends_only_the
         async with running_pitcrew(db_url, catalog, fake_slack, env=env, **sandbox.settings()) as pitcrew:
             notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
             proposal = await propose_terminate_idle(
-                pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                pitcrew.deps, "db", idle_minutes=0, asked=Asked(STRANGER, Where(ALERTS), notifier)
             )
             assert proposal.sessions is not None and proposal.sessions.count == 2
             message = await posted_proposal(fake_slack)
@@ -172,7 +172,7 @@ async def test_behind_a_pooler_without_a_direct_dsn_the_cleanup_is_refused_and_s
             notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
             with pytest.raises(ActionError, match=r"goes through PgBouncer \(pgbouncer=true\): ending idle") as caught:
                 await propose_terminate_idle(
-                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                    pitcrew.deps, "db", idle_minutes=0, asked=Asked(STRANGER, Where(ALERTS), notifier)
                 )
             assert "`postgres.direct_dsn_env`" in caught.value.reason
             assert await alive(idle)
@@ -198,7 +198,7 @@ async def test_a_least_privilege_role_finding_nothing_idle_says_which_grant_it_l
             notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
             with pytest.raises(ActionError) as caught:
                 await propose_terminate_idle(
-                    pitcrew.deps, "db", idle_minutes=0, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                    pitcrew.deps, "db", idle_minutes=0, asked=Asked(STRANGER, Where(ALERTS), notifier)
                 )
         assert caught.value.reason == (
             "no session of db has been idle for more than 0 minutes; but pitcrew cannot see 2 sessions of other"

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.core.actions import spec_for
-from app.flows.actions import ActionError, Where, propose, propose_set_variable
+from app.flows.actions import ActionError, Asked, Where, propose, propose_set_variable
 from app.flows.secret_inputs import open_inputs
 from app.sandbox.slack import find_button
 from app.slack.notifier import SlackNotifier
@@ -36,8 +36,8 @@ async def test_set_variable_keeps_the_value_out_of_slack_the_audit_trail_and_the
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         before = sandbox.world.current("api").id
         proposal = await propose_set_variable(
-            pitcrew.deps, "api", "JWT_SECRET", SECRET, by=STRANGER, where=Where(ALERTS, "1700000000.000099"),
-            notifier=notifier_for(fake_slack), incident_id=None,
+            pitcrew.deps, "api", "JWT_SECRET", SECRET,
+            asked=Asked(STRANGER, Where(ALERTS, "1700000000.000099"), notifier_for(fake_slack)),
         )
         assert proposal.params == {"name": "JWT_SECRET", "value": "***", "redeploy": True}
         message = await posted_proposal(fake_slack)
@@ -99,7 +99,7 @@ async def test_stop_and_redeploy_through_the_generic_propose(db_url, fake_slack,
         serving = sandbox.world.current("api")
         notifier = notifier_for(fake_slack)
         redeploy = await propose(
-            pitcrew.deps, "redeploy", "api", {}, by=STRANGER, where=Where(ALERTS), notifier=notifier
+            pitcrew.deps, "redeploy", "api", {}, asked=Asked(STRANGER, Where(ALERTS), notifier)
         )
         message = await posted_proposal(fake_slack)
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
@@ -107,7 +107,7 @@ async def test_stop_and_redeploy_through_the_generic_propose(db_url, fake_slack,
         assert done.status == "accepted" and done.answer["new_deployment_id"] == sandbox.world.current("api").id
         assert done.verifies and done.verification is not None
 
-        stop = await propose(pitcrew.deps, "stop", "api", by=STRANGER, where=Where(ALERTS), notifier=notifier)
+        stop = await propose(pitcrew.deps, "stop", "api", asked=Asked(STRANGER, Where(ALERTS), notifier))
         assert stop.current is not None and stop.current.id == sandbox.world.current("api").id != serving.id
         message = await posted_proposal(fake_slack, count=2)
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
@@ -129,8 +129,9 @@ async def test_stop_and_redeploy_through_the_generic_propose(db_url, fake_slack,
 async def test_generic_propose_refuses_bad_parameters(db_url, fake_slack, sandbox, kind, params, said):
     async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
         with pytest.raises(ActionError) as caught:
-            await propose(pitcrew.deps, kind, "api", params, by=STRANGER, where=Where(ALERTS),
-                          notifier=notifier_for(fake_slack))
+            await propose(
+                pitcrew.deps, kind, "api", params, asked=Asked(STRANGER, Where(ALERTS), notifier_for(fake_slack))
+            )
         assert said in caught.value.reason
         [refused] = await wait_audited(pitcrew, "action.propose")
         assert refused.outcome.startswith("not proposed")
@@ -140,8 +141,7 @@ async def test_generic_propose_refuses_bad_parameters(db_url, fake_slack, sandbo
 async def test_a_proposal_that_cannot_be_posted_is_cancelled(db_url, fake_slack, sandbox: Sandbox):
     async with running_pitcrew(db_url, sandbox.catalog(), fake_slack, **sandbox.settings()) as pitcrew:
         with pytest.raises(ActionError, match="could not post the proposal"):
-            await propose(pitcrew.deps, "restart", "api", by=STRANGER, where=Where(""),
-                          notifier=notifier_for(fake_slack))
+            await propose(pitcrew.deps, "restart", "api", asked=Asked(STRANGER, Where(""), notifier_for(fake_slack)))
         entries = await wait_audited(pitcrew, "action.cancel")
         assert "could not post" in entries[0].outcome
     assert sandbox.mutations() == []

@@ -85,15 +85,15 @@ async def test_a_rollback_that_did_not_happen_is_settled_as_not_done(db_url, fak
 async def test_a_variable_left_running_without_its_job_is_settled_when_an_instance_starts(
     db_url, fake_slack, sandbox: Sandbox
 ):
-    from app.flows.actions import Where, notifier_for, propose_set_variable
+    from app.flows.actions import Asked, Where, notifier_for, propose_set_variable
     from tests.fixtures import sandboxed_pitcrew
 
     secret = "s3cret-flag-value-7Q"
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         deps = pitcrew.deps
         proposed = await propose_set_variable(
-            deps, "api", "FEATURE_FLAG", secret, redeploy=False, by=OPERATOR, where=Where(ALERTS),
-            notifier=notifier_for(deps),
+            deps, "api", "FEATURE_FLAG", secret, redeploy=False,
+            asked=Asked(OPERATOR, Where(ALERTS), notifier_for(deps)),
         )
         message = await posted_proposal(fake_slack)
         # A version without settle jobs claimed it and died after Railway set the variable.
@@ -122,7 +122,7 @@ async def test_a_shared_variable_change_left_running_is_settled_by_both_of_its_c
 ):
     """A rotation's change of a Railway shared variable is two calls (the shared upsert, then the service's
     redeploy): an instance that died after the first only is settled as failed, saying what is left to do."""
-    from app.flows.actions import Where, notifier_for, propose_set_variable
+    from app.flows.actions import Asked, Where, notifier_for, propose_set_variable
     from tests.fixtures import sandboxed_pitcrew
 
     secret = "rotated-shared-value-for-settle-9Z"
@@ -130,7 +130,7 @@ async def test_a_shared_variable_change_left_running_is_settled_by_both_of_its_c
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         deps = pitcrew.deps
         proposed = await propose_set_variable(
-            deps, "api", "JWT_SECRET", secret, by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(deps),
+            deps, "api", "JWT_SECRET", secret, asked=Asked(OPERATOR, Where(ALERTS), notifier_for(deps)),
             shared="JWT_SECRET",
         )
         message = await posted_proposal(fake_slack)

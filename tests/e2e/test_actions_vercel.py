@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.flows.actions import ActionError, Where, propose_promote
+from app.flows.actions import ActionError, Asked, Where, propose_promote
 from app.jobs.runner import JobRunner
 from app.sandbox.vercel.sample import SAMPLE_DEPLOYMENT_IDS, SAMPLE_PREVIEW_ID, SAMPLE_PROJECT_ID, SAMPLE_TEAM_ID
 from app.slack.notifier import SlackNotifier
@@ -65,7 +65,7 @@ async def test_vercel_promote_of_an_earlier_production_deployment(db_url, fake_s
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         notifier = SlackNotifier(AsyncWebClient(token=fake_slack.token, base_url=fake_slack.api_url))
         proposal = await propose_promote(
-            pitcrew.deps, "web", PRICING, by=STRANGER, where=Where(ALERTS), notifier=notifier
+            pitcrew.deps, "web", PRICING, asked=Asked(STRANGER, Where(ALERTS), notifier)
         )
         message = await posted_proposal(fake_slack)
         assert proposal_id(message) == proposal.id
@@ -95,14 +95,14 @@ async def test_promote_refuses_what_already_serves_or_did_not_build(db_url, fake
         ):
             try:
                 await propose_promote(
-                    pitcrew.deps, "web", deployment_id, by=STRANGER, where=Where(ALERTS), notifier=notifier
+                    pitcrew.deps, "web", deployment_id, asked=Asked(STRANGER, Where(ALERTS), notifier)
                 )
             except ActionError as err:
                 assert expected in err.reason
             else:
                 raise AssertionError(f"{deployment_id} was proposed")
         try:
-            await propose_promote(pitcrew.deps, "api", HYDRATION, by=STRANGER, where=Where(ALERTS), notifier=notifier)
+            await propose_promote(pitcrew.deps, "api", HYDRATION, asked=Asked(STRANGER, Where(ALERTS), notifier))
         except ActionError as err:
             assert "railway services have no promote" in err.reason
     assert fake_slack.calls_to("chat.postMessage") == []

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from app.catalog import Catalog, parse_catalog
-from app.flows.actions import Where, propose
+from app.flows.actions import Asked, Where, propose
 from app.flows.health import check_health
 from app.jobs.runner import JobRunner
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
@@ -89,8 +89,8 @@ async def test_scale_memory_proposal_states_current_new_and_bill_then_changes_on
 async def test_scale_replicas_through_the_generic_propose(db_url, fake_slack, sandbox):
     async with pitcrew(db_url, fake_slack, sandbox) as app:
         proposal = await propose(
-            app.deps, "scale", "api", {"resource": "replicas", "value": "3"}, by=OPERATOR,
-            where=Where(ALERTS), notifier=notifier_for(fake_slack),
+            app.deps, "scale", "api", {"resource": "replicas", "value": "3"},
+            asked=Asked(OPERATOR, Where(ALERTS), notifier_for(fake_slack)),
         )
         assert "1 replica → 3 replicas" in proposal.description
         message = await posted_proposal(fake_slack)
@@ -158,7 +158,7 @@ async def test_restart_of_a_railway_hosted_postgres(db_url, fake_slack, sandbox)
     async with pitcrew(db_url, fake_slack, sandbox) as app:
         sandbox.world.crash("postgres", "FATAL: the database system is in recovery mode")
         proposal = await propose(
-            app.deps, "restart", "db", by=OPERATOR, where=Where(ALERTS), notifier=notifier_for(fake_slack)
+            app.deps, "restart", "db", asked=Asked(OPERATOR, Where(ALERTS), notifier_for(fake_slack))
         )
         message = await posted_proposal(fake_slack)
         await fake_slack.click(message, "action.confirm", user=OPERATOR)

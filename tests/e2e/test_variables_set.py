@@ -164,13 +164,14 @@ async def test_set_on_vercel_edits_the_env_then_redeploys_production(db_url, fak
 
 
 async def test_vercel_redeploy_is_an_action(db_url, fake_slack, sandbox: Sandbox):
-    from app.flows.actions import Where, notifier_for, propose
+    from app.flows.actions import Asked, Where, notifier_for, propose
 
     serving = sandbox.vercel_world.production("web")
     assert serving is not None
     async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
-        await propose(pitcrew.deps, "redeploy", "web", by=STRANGER, where=Where(ALERTS, None),
-                      notifier=notifier_for(pitcrew.deps))
+        await propose(
+            pitcrew.deps, "redeploy", "web", asked=Asked(STRANGER, Where(ALERTS, None), notifier_for(pitcrew.deps))
+        )
         await _confirmed(pitcrew, fake_slack)
     now = sandbox.vercel_world.production("web")
     assert now is not None and now.id != serving.id

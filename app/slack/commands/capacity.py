@@ -9,16 +9,27 @@ usage, and nothing is proposed.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from app.core.capacity import BACKUP_USAGE, SCALE_USAGE, ScaleUsage, parse_backup_args, parse_scale_args
-from app.flows.actions import ActionError, Where, propose_backup, propose_scale
+from app.core.capacity import (
+    BACKUP_USAGE,
+    SCALE_USAGE,
+    ScaleRequest,
+    ScaleUsage,
+    parse_backup_args,
+    parse_scale_args,
+)
+from app.deps import Deps
+from app.flows.actions import ActionError, Asked, Proposal, Where, propose_backup, propose_scale
 from app.flows.incident_views import find_by_thread
 from app.slack.context import deps_of
 from app.slack.mention_verbs import Mention, Reply
 from app.slack.notifier import SlackNotifier
 from app.slack.render.actions import action_error
 from app.slack.render.common import escape, message, section
+
+T = TypeVar("T")
 
 
 def _usage(problem: str, usage: str) -> dict[str, Any]:
@@ -27,40 +38,41 @@ def _usage(problem: str, usage: str) -> dict[str, Any]:
 
 
 async def scale_verb(mention: Mention, context: Any, reply: Reply) -> str:
-    deps = deps_of(context)
-    client = context.client
-    try:
-        asked = parse_scale_args(mention.args)
-    except ScaleUsage as err:
-        await _private(client, mention, _usage(str(err), SCALE_USAGE))
-        return f"usage: {err}"
-    incident = await find_by_thread(deps, mention.channel, mention.thread_ts)
-    try:
-        proposal = await propose_scale(
-            deps, asked.service, asked.resource, asked.value, by=mention.user,
-            where=Where(mention.channel, mention.thread_ts), notifier=SlackNotifier(client),
-            incident_id=incident.id if incident is not None else None,
-        )
-    except ActionError as err:
-        await _private(client, mention, action_error(err.reason))
-        return f"not proposed: {err.reason}"
-    return f"proposed {proposal.id}"
+    async def propose(deps: Deps, wanted: ScaleRequest, asked: Asked) -> Proposal:
+        return await propose_scale(deps, wanted.service, wanted.resource, wanted.value, asked=asked)
+
+    return await _parse_and_propose(mention, context, parse_scale_args, SCALE_USAGE, propose)
 
 
 async def backup_verb(mention: Mention, context: Any, reply: Reply) -> str:
+    async def propose(deps: Deps, service: str, asked: Asked) -> Proposal:
+        return await propose_backup(deps, service, asked=asked)
+
+    return await _parse_and_propose(mention, context, parse_backup_args, BACKUP_USAGE, propose)
+
+
+async def _parse_and_propose(
+    mention: Mention,
+    context: Any,
+    parse: Callable[[str], T],
+    usage: str,
+    propose: Callable[[Deps, T, Asked], Awaitable[Proposal]],
+) -> str:
+    """What scale and backup share: the mention's words parsed (a ScaleUsage is told to the asker
+    alone, with `usage`), then proposed in the thread for the incident it belongs to (an ActionError
+    is told privately too). Returns the outcome the mention's audit entry records."""
     deps = deps_of(context)
     client = context.client
     try:
-        service = parse_backup_args(mention.args)
+        wanted = parse(mention.args)
     except ScaleUsage as err:
-        await _private(client, mention, _usage(str(err), BACKUP_USAGE))
+        await _private(client, mention, _usage(str(err), usage))
         return f"usage: {err}"
     incident = await find_by_thread(deps, mention.channel, mention.thread_ts)
+    where = Where(mention.channel, mention.thread_ts)
+    asked = Asked(mention.user, where, SlackNotifier(client), incident.id if incident is not None else None)
     try:
-        proposal = await propose_backup(
-            deps, service, by=mention.user, where=Where(mention.channel, mention.thread_ts),
-            notifier=SlackNotifier(client), incident_id=incident.id if incident is not None else None,
-        )
+        proposal = await propose(deps, wanted, asked)
     except ActionError as err:
         await _private(client, mention, action_error(err.reason))
         return f"not proposed: {err.reason}"

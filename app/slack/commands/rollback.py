@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.core.rollback_args import RollbackArgs, RollbackUsage
-from app.flows.actions import ActionError, Where, list_deployments, propose_rollback
+from app.flows.actions import ActionError, Asked, Where, list_deployments, propose_rollback
 from app.flows.responders import answers_publicly
 from app.slack.context import audit_command, deps_of
 from app.slack.deferral import deferred
@@ -44,10 +44,8 @@ async def on_rollback(ack: Any, command: dict[str, Any], respond: Any, client: A
         await audit_command(context, command, f"listed {len(listing.deployments)} deployments")
         return
     try:
-        proposal = await propose_rollback(
-            deps, args.service, args.target, by=command.get("user_id", "unknown"),
-            where=Where(command.get("channel_id", "")), notifier=SlackNotifier(client),
-        )
+        asked = Asked(command.get("user_id", "unknown"), Where(command.get("channel_id", "")), SlackNotifier(client))
+        proposal = await propose_rollback(deps, args.service, args.target, asked=asked)
     except ActionError as err:
         await respond(**action_error(err.reason), response_type="ephemeral")
         await audit_command(context, command, f"not proposed: {err.reason}")

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from app.deps import Deps
 from app.flows import actions as flow
 from app.flows import incident_timeline, incident_views
-from app.flows.actions import ActionError, Outcome, Proposal, Where
+from app.flows.actions import ActionError, Asked, Outcome, Proposal, Where
 from app.slack.client import web_client
 from app.slack.context import deps_of
 from app.slack.deferral import deferred
@@ -69,7 +69,7 @@ class Click:
         return Where(self.channel, self.thread_ts)
 
 
-Propose = Callable[[Deps, Click, SlackNotifier, int | None], Awaitable[Proposal]]
+Propose = Callable[[Deps, Click, Asked], Awaitable[Proposal]]
 Decide = Callable[..., Awaitable[Outcome]]
 
 
@@ -110,7 +110,8 @@ def register(app: AsyncApp) -> None:
                 # A card in an incident's thread proposes for that incident: it names it, and the
                 # incident's timeline says what was proposed and what became of it.
                 incident = await incident_views.find_by_thread(deps, click.channel, click.thread_ts)
-                proposal = await propose(deps, click, SlackNotifier(client), incident.id if incident else None)
+                asked = Asked(click.user, click.where, SlackNotifier(client), incident.id if incident else None)
+                proposal = await propose(deps, click, asked)
                 await incident_timeline.note_proposal(deps, proposal)
             except ActionError as err:
                 await _tell(client, click, action_error(err.reason))
@@ -124,38 +125,25 @@ def register(app: AsyncApp) -> None:
     app.action(CANCEL)(clicking("cancel", flow.cancel))
 
     app.action(PROPOSE_AGAIN)(proposing(  # the proposal renewed keeps its own incident
-        lambda deps, click, notifier, _incident: flow.propose_again(deps, click.value, by=click.user, notifier=notifier)
+        lambda deps, click, asked: flow.propose_again(deps, click.value, by=asked.by, notifier=asked.notifier)
     ))
     app.action(HEALTH_RESTART)(proposing(
-        lambda deps, click, notifier, incident_id: flow.propose_restart(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
-        )
+        lambda deps, click, asked: flow.propose_restart(deps, click.value, asked=asked)
     ))
     app.action(REDEPLOY_CURRENT)(proposing(  # `/rollback <vercel service> list`: beside the rollback targets
-        lambda deps, click, notifier, incident_id: flow.propose_redeploy(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
-        )
+        lambda deps, click, asked: flow.propose_redeploy(deps, click.value, asked=asked)
     ))
     app.action(HEALTH_REDEPLOY)(proposing(
-        lambda deps, click, notifier, incident_id: flow.propose_redeploy(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
-        )
+        lambda deps, click, asked: flow.propose_redeploy(deps, click.value, asked=asked)
     ))
     app.action(HEALTH_ROLLBACK)(proposing(
-        lambda deps, click, notifier, incident_id: flow.propose_rollback(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
-        )
+        lambda deps, click, asked: flow.propose_rollback(deps, click.value, asked=asked)
     ))
     app.action(HEALTH_TERMINATE_IDLE)(proposing(
-        lambda deps, click, notifier, incident_id: flow.propose_terminate_idle(
-            deps, click.value, by=click.user, where=click.where, notifier=notifier, incident_id=incident_id
-        )
+        lambda deps, click, asked: flow.propose_terminate_idle(deps, click.value, asked=asked)
     ))
     app.action(ROLLBACK_TO)(proposing(
-        lambda deps, click, notifier, incident_id: flow.propose_rollback(
-            deps, *_service_and_deployment(click.value), by=click.user, where=click.where, notifier=notifier,
-            incident_id=incident_id,
-        )
+        lambda deps, click, asked: flow.propose_rollback(deps, *_service_and_deployment(click.value), asked=asked)
     ))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from app.catalog import UnknownService
-from app.core.incidents import BadIncidentValue, IncidentError, incident_ref, parse_incident_id
+from app.core.incidents import BadIncidentValue, IncidentError, IncidentView, incident_ref, parse_incident_id
 from app.core.responders import Place
 from app.flows import correlation, incident_views
 from app.flows import incidents as flows
@@ -127,33 +127,46 @@ async def _refused_click(
     )
 
 
-async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
-    deps = deps_of(context)
-    user = body.get("user", {}).get("id", "unknown")
+async def clicked_open_incident(
+    body: dict[str, Any], respond: Any, context: Any, client: Any, *, action: str, verb: str
+) -> IncidentView | None:
+    """The preamble of a click that opens a form on an incident: the incident the button names, if
+    it is still open and the clicker is a responder where they clicked.
+
+    Returns None when the click stops here, having told the clicker why privately (and audited it,
+    once an incident is named); Update, Resolve and Silence share it so their refusals read alike."""
+    user = _user(body)
     incident_id = _clicked_incident(body)
-    action = render.UPDATE if kind == "update" else render.RESOLVE
     if incident_id is None:
         await respond(**render.problem("This button does not name an incident."), replace_original=False)
-        return
+        return None
     try:
-        view = await incident_views.load(deps, incident_id)
+        view = await incident_views.load(deps_of(context), incident_id)
     except IncidentError as err:
         await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
-        return
+        return None
     if not view.is_open:
         await respond(
             **render.problem(f"{view.ref} is resolved already."), response_type="ephemeral", replace_original=False
         )
         await _audit_click(context, user, action, incident_id, "resolved already")
-        return
-    refused = await _refused_click(context, client, body, user, kind, incident_id)
+        return None
+    refused = await _refused_click(context, client, body, user, verb, incident_id)
     if refused is not None:
         await respond(**refused.message, response_type="ephemeral", replace_original=False)
         await _audit_click(context, user, action, incident_id, refused.outcome)
+        return None
+    return view
+
+
+async def _open_form(kind: str, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
+    action = render.UPDATE if kind == "update" else render.RESOLVE
+    view = await clicked_open_incident(body, respond, context, client, action=action, verb=kind)
+    if view is None:
         return
     form = render.update_view(view) if kind == "update" else render.resolve_view(view)
     await client.views_open(trigger_id=body.get("trigger_id"), view=form)
-    await _audit_click(context, user, action, incident_id, "form opened")
+    await _audit_click(context, _user(body), action, view.id, "form opened")
 
 
 async def on_update_click(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:

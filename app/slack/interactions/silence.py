@@ -13,18 +13,11 @@ from slack_bolt.async_app import AsyncApp
 
 from app.core.chat_text import plain_text
 from app.core.durations import BadDuration, parse_duration
-from app.core.incidents import IncidentError
 from app.core.silences import REASON_MAX, SILENCE_LIMIT
-from app.flows import incident_views, silences
+from app.flows import silences
 from app.slack.commands.incident import notifier_from
 from app.slack.context import deps_of
-from app.slack.interactions.incident import (
-    _act_on_form,
-    _audit_click,
-    _clicked_incident,
-    _refused_click,
-    _user,
-)
+from app.slack.interactions.incident import _act_on_form, _audit_click, _user, clicked_open_incident
 from app.slack.render import incidents as render
 from app.slack.render import quiet
 
@@ -36,29 +29,11 @@ def register(app: AsyncApp) -> None:
 
 async def on_silence_click(ack: Any, body: dict[str, Any], respond: Any, context: Any, client: Any) -> None:
     await ack()
-    deps = deps_of(context)
-    user = _user(body)
-    incident_id = _clicked_incident(body)
-    if incident_id is None:
-        await respond(**render.problem("This button does not name an incident."), replace_original=False)
-        return
-    try:
-        view = await incident_views.load(deps, incident_id)
-    except IncidentError as err:
-        await respond(**render.problem(str(err)), response_type="ephemeral", replace_original=False)
-        return
-    if not view.is_open:
-        await respond(**render.problem(f"{view.ref} is resolved already."), response_type="ephemeral",
-                      replace_original=False)
-        await _audit_click(context, user, quiet.SILENCE, incident_id, "resolved already")
-        return
-    refused = await _refused_click(context, client, body, user, "silence", incident_id)
-    if refused is not None:
-        await respond(**refused.message, response_type="ephemeral", replace_original=False)
-        await _audit_click(context, user, quiet.SILENCE, incident_id, refused.outcome)
+    view = await clicked_open_incident(body, respond, context, client, action=quiet.SILENCE, verb="silence")
+    if view is None:
         return
     await client.views_open(trigger_id=body.get("trigger_id"), view=quiet.silence_form(view))
-    await _audit_click(context, user, quiet.SILENCE, incident_id, "form opened")
+    await _audit_click(context, _user(body), quiet.SILENCE, view.id, "form opened")
 
 
 async def on_silence_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any) -> None:

@@ -24,7 +24,7 @@ from app.core.variable_changes import check_value, parse_revert_after
 from app.flows import incident_timeline, incident_views, runbooks
 from app.flows import variable_changes as flow
 from app.flows.action_calls import ActionError
-from app.flows.actions import Where, propose_set_variable, propose_unset_variable
+from app.flows.actions import Asked, Where, propose_set_variable, propose_unset_variable
 from app.flows.runbook_views import RunbookError, parse_step_value
 from app.slack.client import web_client
 from app.slack.context import deps_of
@@ -183,8 +183,8 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     where = Where(channel, thread_ts)
     incident = await incident_views.find_by_thread(deps, channel, thread_ts)
     common = {
-        "by": user, "where": where, "notifier": SlackNotifier(client), "redeploy": redeploy,
-        "incident_id": incident.id if incident else None, "revert_after": revert_after, "targets": targets,
+        "asked": Asked(user, where, SlackNotifier(client), incident.id if incident else None),
+        "redeploy": redeploy, "revert_after": revert_after, "targets": targets,
     }
     if meta.get("rv"):
         common["why"] = "the revert reminder: the value it had before pitcrew's change, typed in the form"
