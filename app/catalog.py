@@ -8,7 +8,7 @@ the wrong service at the worst moment.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -18,10 +18,13 @@ import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.actions import ACTION_KINDS
+from app.core.calendars import Calendar, CalendarError, parse_calendar
 from app.core.correlation import dependency_problems
+from app.core.durations import BadDuration, parse_duration
 from app.core.metrics import DefaultThresholds
 from app.core.migrations import QUERY_NAME, query_problem, table_problem
 from app.core.postgres_dsn import PLATFORM_ROLES
+from app.core.schedules import CHECK_KEYS, CHECKS, LIMIT_KEYS, Limits, ServiceKind, misfit
 
 SLACK_USER_OR_GROUP = r"^[USW][A-Z0-9]{2,}$"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -694,6 +697,104 @@ class OncallConfig(_Strict):
         return self
 
 
+# 28 at most: an occurrence's key (`schedule:<name>:2026-12-08T08:00+01:00`) must fit report_runs.key's 60.
+SCHEDULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,27}$")
+
+
+class ScheduleConfig(_Strict):
+    """One entry of `schedules:`: run `check` on `service` (or each of `services`) `every` calendar
+    period, in `timezone`, and post what it found to `channel` when something is wrong (`post:
+    problems`) or every time (`post: always`). The check's own keys (`days`, `max_age_hours`,
+    `period`, `max_errors`, `slow_ms`) are its thresholds (app/core/schedules.py)."""
+
+    name: str
+    check: Literal["tls", "backup", "health", "errors", "slow_queries", "migrations", "metrics", "variables",
+                   "rotation"]
+    service: str | None = None
+    services: list[str] | None = None
+    every: str
+    timezone: str | None = None
+    """None: `reports.weekly.timezone`, else the first on-call rotation's, else UTC (`Catalog.schedule_zone`)."""
+    post: Literal["problems", "always"] = "problems"
+    channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
+    days: int | None = Field(default=None, ge=1, le=365)
+    max_age_hours: int | None = Field(default=None, ge=1, le=24 * 90)
+    period: str | None = None
+    max_errors: int | None = Field(default=None, ge=0)
+    slow_ms: float | None = Field(default=None, gt=0, le=3_600_000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SCHEDULE_NAME.match(value):
+            raise ValueError(f"{value!r}: a schedule's name is lowercase letters, digits, - and _ (28 at most)")
+        return value
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _known_check(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in CHECKS:
+            raise ValueError(f"unknown check {value!r}; checks: {', '.join(CHECKS)}")
+        return value
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _calendar(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            try:
+                parse_calendar(value, ZoneInfo("UTC"))
+            except CalendarError as err:
+                raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value, limit=timedelta(days=7), what="`period`")
+            except BadDuration as err:
+                raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _service_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and not value:
+            raise ValueError("expected at least one service, such as [api, web]")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleConfig:
+        if (self.service is None) == (self.services is None):
+            raise ValueError("name the services to check with `service:` or `services:` (one of the two)")
+        for key in LIMIT_KEYS:
+            if getattr(self, key) is not None and key not in CHECK_KEYS.get(self.check, ()):
+                owners = [check for check, keys in CHECK_KEYS.items() if key in keys]
+                raise ValueError(f"`{key}` only applies to `check: {' or '.join(owners)}`, not to {self.check}")
+        return self
+
+    @property
+    def targets(self) -> list[str]:
+        return [self.service] if self.service is not None else list(dict.fromkeys(self.services or ()))
+
+    @property
+    def limits(self) -> Limits:
+        given = {key: getattr(self, key) for key in LIMIT_KEYS if getattr(self, key) is not None}
+        if "period" in given:
+            given["period"] = parse_duration(given["period"], limit=timedelta(days=7))
+        return Limits(**given)
+
+
 class Catalog(_Strict):
     slack: SlackConfig
     runbooks_dir: str | None = None
@@ -707,6 +808,46 @@ class Catalog(_Strict):
     thresholds: MetricThresholds = Field(default_factory=MetricThresholds)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     oncall: OncallConfig | None = None
+    schedules: list[ScheduleConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _schedules_fit(self) -> Catalog:
+        """Each schedule names services pitcrew.yml has, of a kind its check can look at, and a name no
+        other schedule has: a schedule that would fail every time is refused at start instead."""
+        seen: set[str] = set()
+        for index, schedule in enumerate(self.schedules):
+            if schedule.name in seen:
+                raise ValueError(f"schedules.{index}.name: another schedule is named {schedule.name!r}")
+            seen.add(schedule.name)
+            key = "service" if schedule.service is not None else "services"
+            for name in schedule.targets:
+                service = self.services.get(name)
+                if service is None:
+                    raise ValueError(
+                        f"schedules.{index}.{key}: unknown service {name!r}; "
+                        f"known services: {', '.join(sorted(self.services)) or 'none'}"
+                    )
+                reason = misfit(schedule.check, name, service_kind(service))
+                if reason is not None:
+                    raise ValueError(f"schedules.{index}.{key}: check {schedule.check} cannot run on {name}: {reason}")
+        return self
+
+    def schedule_zone(self, schedule: ScheduleConfig) -> ZoneInfo:
+        """The schedule's `timezone`, else the one the team's other calendars use: the weekly report's,
+        else the first on-call rotation's, else UTC."""
+        if schedule.timezone is not None:
+            return ZoneInfo(schedule.timezone)
+        if self.reports.weekly is not None:
+            return ZoneInfo(self.reports.weekly.timezone)
+        if self.oncall is not None:
+            return ZoneInfo(next(iter(self.oncall.rotations.values())).timezone)
+        return ZoneInfo("UTC")
+
+    def schedule_calendar(self, schedule: ScheduleConfig) -> Calendar:
+        return parse_calendar(schedule.every, self.schedule_zone(schedule))
+
+    def schedule(self, name: str) -> ScheduleConfig | None:
+        return next((s for s in self.schedules if s.name == name), None)
 
     @model_validator(mode="after")
     def _oncall_rotations_known(self) -> Catalog:
@@ -761,6 +902,17 @@ class Catalog(_Strict):
             return self.services[name]
         except KeyError:
             raise UnknownService(name, sorted(self.services)) from None
+
+
+def service_kind(service: Service) -> ServiceKind:
+    """What app/core/schedules.py needs of a service to say whether a check fits it."""
+    return ServiceKind(
+        provider=service.provider,
+        railway=service.railway is not None,
+        https_checks=sum(1 for check in service.health if check.url.startswith("https://")),
+        required_vars=bool(service.required_vars),
+        rotate_after_days=bool(service.rotate_after_days),
+    )
 
 
 class UnknownService(LookupError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +22,7 @@ from app.core.var_inventory import Reading, missing_required
 from app.core.variables import ServiceVariables
 from app.deps import Deps, build_deps
 from app.flows.logs import VARIABLES_HINT
+from app.flows.schedules import upcoming
 from app.jobs.runner import MAX_ATTEMPTS
 from app.providers.base import ProviderError
 from app.providers.postgres import describe_dsn, probe_postgres
@@ -64,9 +66,11 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
         for name, service in catalog.services.items():
             checks.append(_service(deps, name, service.provider))
         found = await asyncio.gather(*(_bounded(check) for check in checks))
+        now = deps.clock()
     finally:
         await deps.close()
     lines = [line for line in found if line is not None]
+    lines.extend(schedule_lines(catalog, now))
     lines.extend(advice(catalog))
     for line in lines:
         emit(str(line))
@@ -75,6 +79,19 @@ async def run_checks(settings: Settings, catalog: Catalog, emit: Callable[[str],
     also = f", {len(warned)} warning{'s' if len(warned) > 1 else ''}" if warned else ""
     emit(f"{len(lines) + 1 - len(failed) - len(warned)} ok{also}, {len(failed)} failed")  # + pitcrew.yml's
     return 1 if failed else 0
+
+
+def schedule_lines(catalog: Catalog, now: datetime) -> list[CheckLine]:
+    """Each schedule of `schedules:` with its next due time (pitcrew.yml was validated: they run)."""
+    return [
+        CheckLine(
+            f"schedule {u.name}",
+            True,
+            f"{u.check} on {', '.join(u.services)} every {u.every} ({u.zone}); next {u.due_local}; "
+            f"posts {'every result' if u.post == 'always' else 'problems only'} to {u.channel}",
+        )
+        for u in upcoming(catalog, now)
+    ]
 
 
 def advice(catalog: Catalog) -> list[CheckLine]:

@@ -31,6 +31,7 @@ from app.slack.command_intake import CommandIntake
 from app.slack.deferral import slack_job_handlers
 from app.slack.oncall_jobs import schedule_handoffs
 from app.slack.report_jobs import schedule_weekly_report
+from app.slack.schedule_jobs import schedule_checks
 from app.status_page import status_routes
 from app.web_limits import BodyRefused, read_body, slack_refusal, with_body
 from app.webhooks import webhook_route
@@ -79,6 +80,7 @@ def build_web_app(
         await schedule_purge(deps)
         await schedule_anchor(deps)
         await schedule_weekly_report(deps)
+        await schedule_checks(deps)
         await schedule_handoffs(deps)
         await schedule_settling_of_running(deps)
         runner = JobRunner(

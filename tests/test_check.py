@@ -243,3 +243,29 @@ async def test_check_names_a_railway_service_no_token_reaches(tmp_path):
     assert "RAILWAY_PROJECT_TOKEN covers only environment" in staging and "set RAILWAY_API_TOKEN" in staging
     assert SANDBOX_PROJECT_TOKEN not in "\n".join(alone)
     assert all(line.startswith("ok") for line in together if "(railway)" in line), together
+
+
+def test_check_lists_the_schedules_with_their_next_due_time_soonest_first():
+    import yaml
+
+    from app.catalog import parse_catalog
+    from app.check import schedule_lines
+
+    document = {
+        "slack": {"alerts_channel": "C0ALERTS"},
+        "reports": {"weekly": {"timezone": "Europe/Paris"}},
+        "services": {"api": {"provider": "http", "health": {"url": "https://api.example.com/health"}}},
+        "schedules": [
+            {"name": "health-monday", "check": "health", "service": "api", "every": "monday at 09:00",
+             "post": "always", "channel": "C0UPDATES"},
+            {"name": "tls-morning", "check": "tls", "service": "api", "every": "day at 08:00"},
+        ],
+    }
+    saturday_noon = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)
+    lines = [str(line) for line in schedule_lines(parse_catalog(yaml.safe_dump(document)), saturday_noon)]
+    assert lines == [
+        "ok   schedule tls-morning: tls on api every day at 08:00 (Europe/Paris); next Sun 2026-12-06 08:00 CET; "
+        "posts problems only to C0ALERTS",
+        "ok   schedule health-monday: health on api every monday at 09:00 (Europe/Paris); next Mon 2026-12-07 "
+        "09:00 CET; posts every result to C0UPDATES",
+    ]

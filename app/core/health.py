@@ -263,18 +263,22 @@ def judge_http(obs: HttpObservation, check: HttpExpectation) -> CheckResult:
         latency += f", over {check.degraded_latency_ms} ms"
     evidence.append(latency)
 
-    days = obs.cert_days_left
-    if days is not None:
-        if days < 0:
-            verdicts.append(Verdict.DOWN)
-            evidence.append(f"TLS certificate expired {-days} day{_s(-days)} ago")
-        elif days < check.cert_min_days:
-            verdicts.append(Verdict.DEGRADED)
-            evidence.append(f"TLS certificate expires in {days} day{_s(days)} (under {check.cert_min_days})")
-        else:
-            evidence.append(f"TLS certificate {days} day{_s(days)} left")
+    if obs.cert_days_left is not None:
+        verdict, said = judge_certificate(obs.cert_days_left, check.cert_min_days)
+        verdicts.append(verdict)
+        evidence.append(said)
 
     return CheckResult(http_check_name(obs.method, obs.url), worst(verdicts), tuple(evidence), obs.latency_ms)
+
+
+def judge_certificate(days: int, min_days: int) -> tuple[Verdict, str]:
+    """A TLS certificate with `days` left: expired is down, fewer than `min_days` left degraded (the
+    `/health` card and the scheduled `tls` check say it alike)."""
+    if days < 0:
+        return Verdict.DOWN, f"TLS certificate expired {-days} day{_s(-days)} ago"
+    if days < min_days:
+        return Verdict.DEGRADED, f"TLS certificate expires in {days} day{_s(days)} (under {min_days})"
+    return Verdict.OK, f"TLS certificate {days} day{_s(days)} left"
 
 
 def json_mismatches(expected: Any, got: Any, path: str = "") -> list[str]:

@@ -1,20 +1,22 @@
 """When the weekly report is due: a weekday and an hour in the team's time zone.
 
-"Monday 09:00 Europe/Paris" is a local time, so it moves against UTC twice a year; the times here
-are computed in the zone and returned in UTC. Each week's report has a key (the local date it is
-due), which is what makes it post once: the first instance to claim the key posts, the others see
-it taken.
+"Monday 09:00 Europe/Paris" is a local time, so it moves against UTC twice a year; it is one of the
+calendars of app/core/calendars.py (`monday at 09:00`), which computes its times in the zone and
+returns them in UTC, as it does for the scheduled checks. Each week's report has a key (the local
+date it is due), which is what makes it post once: the first instance to claim the key posts, the
+others see it taken.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-# A due time missed by more than this (every instance down over the weekend) is skipped, not posted late.
-GRACE = timedelta(hours=6)
+from app.core.calendars import GRACE, WEEKDAYS, Calendar, parse_calendar
+
+__all__ = ["GRACE", "WEEKDAYS", "WeeklySchedule", "due_now"]
 
 
 @dataclass(frozen=True)
@@ -23,20 +25,17 @@ class WeeklySchedule:
     hour: int  # 0-23, local
     zone: ZoneInfo
 
-    def occurrence(self, local_day: date) -> datetime:
-        """The due time, in UTC, of the week whose due day is `local_day`."""
-        return datetime.combine(local_day, time(self.hour), tzinfo=self.zone).astimezone(UTC)
+    @cached_property
+    def calendar(self) -> Calendar:
+        return parse_calendar(f"{self.day} at {self.hour:02d}:00", self.zone)
 
     def last_due(self, now: datetime) -> datetime:
         """The latest due time at or before `now`."""
-        today = now.astimezone(self.zone).date()
-        back = (today.weekday() - WEEKDAYS.index(self.day)) % 7
-        due = self.occurrence(today - timedelta(days=back))
-        return due if due <= now else self.occurrence(today - timedelta(days=back + 7))
+        return self.calendar.last_due(now)
 
     def next_due(self, now: datetime) -> datetime:
         """The first due time after `now`."""
-        return self.occurrence(self.last_due(now).astimezone(self.zone).date() + timedelta(days=7))
+        return self.calendar.next_due(now)
 
     def week_key(self, due: datetime) -> str:
         """`2026-12-07`: the local date of a due time, the week's report's name."""
@@ -45,5 +44,4 @@ class WeeklySchedule:
 
 def due_now(schedule: WeeklySchedule, now: datetime) -> datetime | None:
     """The due time to post for if one passed less than GRACE ago, else None (too early, or missed)."""
-    due = schedule.last_due(now)
-    return due if now - due < GRACE else None
+    return schedule.calendar.due_now(now)

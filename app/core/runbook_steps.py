@@ -347,6 +347,8 @@ def _check_title(
         "deployment": f"Deployment status of {target}",
         "log_errors": f"Top errors in the logs of {target}, last {minutes} minutes",
         "metrics": f"Metrics of {target}: CPU, memory, disk, 5xx and p95",
+        "tls": f"TLS certificates of {target}: days left",
+        "rotation": f"Secret rotation of {target}: last rotated within rotate_after_days",
     }[probe]
 
 

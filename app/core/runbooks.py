@@ -22,7 +22,7 @@ from typing import ClassVar, Literal, get_args
 
 Probe = Literal[
     "health", "deployment", "db_connections", "slow_queries", "log_errors", "variables", "backup", "migrations",
-    "verify_queries", "metrics",
+    "verify_queries", "metrics", "tls", "rotation",
 ]
 ActionKind = Literal[
     "rollback", "restart", "redeploy", "stop", "set_variable", "terminate_idle_sessions", "scale", "backup"

@@ -138,6 +138,8 @@ incidents:
   root_edit_interval_seconds: 2   # the root message shows joined alerts within 2 s
 actions:
   verify: {{interval_s: 1, window_minutes: 0.05}}   # watch a rollback for 3 s, not 15 minutes
+schedules:                        # checks on a calendar (Paris time), posted here when something is wrong
+  - {{name: morning-health, check: health, services: [api, web, db], every: "weekday at 08:00"}}
 """
 
 

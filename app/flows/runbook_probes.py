@@ -17,11 +17,13 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from app.catalog import UnknownService
+from app.catalog import HealthCheck, UnknownService
 from app.core import capacity
 from app.core.actions import ActionNotAvailable, check_reachable, spec_for
-from app.core.health import Verdict, judge_deployment
+from app.core.durations import format_limit
+from app.core.health import Verdict, judge_certificate, judge_deployment, worst
 from app.core.logs_args import LogsArgs
 from app.core.metrics import CHART_MINUTES, WINDOW_MINUTES, MetricsChart, chart_of, judge_metrics, recent
 from app.core.migrations import MigrationTableMissing, judge_migrations
@@ -29,9 +31,11 @@ from app.core.runbooks import DEFAULT_BACKUP_HOURS, DEFAULT_LOG_MINUTES, ActionS
 from app.core.secrets import mask_values
 from app.flows.health import POSTGRES_CALL, check_health
 from app.flows.logs import LogsError, fetch_logs
+from app.flows.rotation_age import overdue
 from app.flows.variables import VariablesUnavailable, named_variables, service_inventory
 from app.flows.verify import describe_check
 from app.providers.base import InvalidIdentifier, ProviderError
+from app.providers.http import probe_http
 from app.providers.postgres_migrations import read_migrations, run_verify_queries
 
 if TYPE_CHECKING:
@@ -50,12 +54,19 @@ _VERDICT_ICON = {Verdict.OK: "✅", Verdict.DEGRADED: "🟠", Verdict.DOWN: "�
 @dataclass(frozen=True)
 class ProbeResult:
     """`ran`: it observed something (good or bad); `summary`: one line; `detail`: what the message shows;
-    `chart`: a chart to upload in the thread beside the step (`check: metrics`), when there is one."""
+    `chart`: a chart to upload in the thread beside the step (`check: metrics`), when there is one.
+
+    `verdict` is the probe's own judgement where it makes one (a service down, a backup too old) and
+    `measure` the number it measured where a threshold is the reader's to set (error lines, the
+    slowest mean in ms, the fewest days a certificate has left, the newest backup's age in hours):
+    a scheduled check (app/flows/schedules.py) posts only when they show a problem."""
 
     ran: bool
     summary: str
     detail: tuple[str, ...] = ()
     chart: MetricsChart | None = None
+    verdict: Verdict | None = None
+    measure: float | None = None
 
 
 def _cut(text: str, limit: int) -> str:
@@ -87,6 +98,10 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
             return provider in ("railway", "vercel")
         if step.probe == "metrics":
             return provider == "railway"
+        if step.probe == "tls":
+            return any(check.url.startswith("https://") for check in found.health)
+        if step.probe == "rotation":
+            return bool(found.rotate_after_days)
         return provider == "postgres"
     if isinstance(step, ActionStep):
         try:
@@ -151,6 +166,10 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
                 return await _verify_queries(deps, service)
             case "backup":
                 return await _backup(deps, service, step.hours or DEFAULT_BACKUP_HOURS)
+            case "tls":
+                return await _tls(deps, service)
+            case "rotation":
+                return await _rotation(deps, service)
     except UnknownService as err:
         return _failed(str(err))
     except VariablesUnavailable as err:
@@ -166,7 +185,8 @@ async def run_check(deps: Deps, step: CheckStep, service: str) -> ProbeResult:
 
 async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
     """Whether the newest backup of the service's Railway volume is newer than `hours`: the step
-    before anything that changes the database, followed by the `action: backup` step to take one."""
+    before anything that changes the database, followed by the `action: backup` step to take one
+    (which the summary does not announce: a scheduled `backup` check reads it too)."""
     svc = deps.catalog.service(service)
     if svc.railway is None:
         return _failed(
@@ -180,13 +200,77 @@ async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
             return _failed(f"{service} has no Railway volume attached, so it has no Railway backups")
         found = await deps.railway.backups(volumes[0].id, ref=svc.railway, timeout_s=PROVIDER_TIMEOUT_S)
     newest = found.taken[0] if found.taken else None
-    age = capacity.age_words(capacity.backup_age(newest, deps.clock()))
-    if capacity.backup_is_recent(newest, deps.clock(), hours):
+    elapsed = capacity.backup_age(newest, deps.clock())
+    age = capacity.age_words(elapsed)
+    recent = capacity.backup_is_recent(newest, deps.clock(), hours)
+    if recent:
         said = f"newest backup of {service} {age}, within {hours} h: no need for another"
     else:
-        said = f"no backup of {service} in the last {hours} h (newest: {age}): take one with the next step"
+        said = f"no backup of {service} in the last {hours} h (newest: {age})"
     schedule = ", ".join(s.lower() for s in found.schedules) or "none"
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"))
+    return ProbeResult(
+        True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"),
+        verdict=Verdict.OK if recent else Verdict.DEGRADED,
+        measure=None if elapsed is None else elapsed.total_seconds() / 3600,
+    )
+
+
+async def _tls(deps: Deps, service: str) -> ProbeResult:
+    """The certificate of each https:// host of the service's health checks, and its days left, judged
+    against that check's `cert_min_days` as `/health` judges it (one request per host, a HEAD: only the
+    TLS handshake matters here). A certificate that fails verification (expired, untrusted) is down."""
+    svc = deps.catalog.service(service)
+    hosts: dict[str, HealthCheck] = {}
+    for check in svc.health:
+        parts = urlsplit(check.url)
+        if parts.scheme == "https" and parts.hostname:
+            name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # never user:password@
+            hosts.setdefault(name + (f":{parts.port}" if parts.port else ""), check)
+    if not hosts:
+        return _failed(f"{service} has no https:// health check whose certificate to read")
+    secrets = deps.secret_values()
+
+    async def one(host: str, check: HealthCheck) -> tuple[Verdict, str, int | None]:
+        url = f"https://{host}/"
+        try:
+            seen = await probe_http(deps.probes, url=url, method="HEAD", timeout_s=check.timeout_s)
+        except ProviderError as err:
+            return Verdict.DOWN, f"{host}: {mask_values(err.reason, secrets)}", None
+        if seen.cert_days_left is None:
+            return Verdict.DEGRADED, f"{host}: the certificate could not be read", None
+        verdict, said = judge_certificate(seen.cert_days_left, check.cert_min_days)
+        return verdict, f"{host}: {said}", seen.cert_days_left
+
+    seen = await asyncio.gather(*(one(host, check) for host, check in hosts.items()))
+    verdict = worst(v for v, _, _ in seen)
+    days = [d for _, _, d in seen if d is not None]
+    bad = [line for v, line, _ in seen if v is not Verdict.OK]
+    if bad:
+        said = "; ".join(bad)
+    else:
+        said = f"{len(seen)} certificate{'s' if len(seen) != 1 else ''} fine, the first to expire in {min(days)} days"
+    detail = tuple(_cut(f"{_VERDICT_ICON[v]} {line}", DETAIL_MAX) for v, line, _ in seen[:DETAIL_LINES])
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail, verdict=verdict, measure=min(days) if days else None)
+
+
+async def _rotation(deps: Deps, service: str) -> ProbeResult:
+    """`rotate_after_days`: each secret pitcrew last rotated longer ago than its limit, or never."""
+    svc = deps.catalog.service(service)
+    limits = dict(svc.rotate_after_days)
+    if not limits:
+        return _failed(f"{service} has no rotate_after_days in pitcrew.yml")
+    late = await overdue(deps, limits)
+    lines = [
+        f"{name}: no rotation by pitcrew on record (rotate_after_days {limits[name]}): `@pitcrew rotate {name}`"
+        if age < 0 else
+        f"{name} was last rotated {age} days ago (rotate_after_days {limits[name]}): `@pitcrew rotate {name}`"
+        for name, age in late
+    ]
+    if not lines:
+        said = f"{service}: rotated within " + ", ".join(f"{n} {d} days" for n, d in sorted(limits.items()))
+        return ProbeResult(True, _cut(said, SUMMARY_MAX), verdict=Verdict.OK)
+    detail = tuple(_cut(f"🟠 {line}", DETAIL_MAX) for line in lines[:DETAIL_LINES])
+    return ProbeResult(True, _cut(f"{service}: " + "; ".join(lines), SUMMARY_MAX), detail, verdict=Verdict.DEGRADED)
 
 
 async def _health(deps: Deps, service: str) -> ProbeResult:
@@ -199,7 +283,7 @@ async def _health(deps: Deps, service: str) -> ProbeResult:
     detail = tuple(
         _cut(f"{_VERDICT_ICON[c.verdict]} {describe_check(c)}", DETAIL_MAX) for c in health.checks[:DETAIL_LINES]
     )
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail)
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail, verdict=health.verdict)
 
 
 async def _deployment(deps: Deps, service: str) -> ProbeResult:
@@ -218,7 +302,10 @@ async def _deployment(deps: Deps, service: str) -> ProbeResult:
         return _failed(f"{service} is a {svc.provider} service: it has no deployments to look at")
     check = judge_deployment(observed)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), (_cut(f"{_VERDICT_ICON[check.verdict]} {said}", DETAIL_MAX),))
+    return ProbeResult(
+        True, _cut(said, SUMMARY_MAX), (_cut(f"{_VERDICT_ICON[check.verdict]} {said}", DETAIL_MAX),),
+        verdict=check.verdict,
+    )
 
 
 async def _metrics(deps: Deps, service: str) -> ProbeResult:
@@ -239,7 +326,9 @@ async def _metrics(deps: Deps, service: str) -> ProbeResult:
     check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     detail = tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence)
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail[:DETAIL_LINES], chart_of(service, hour, limits))
+    return ProbeResult(
+        True, _cut(said, SUMMARY_MAX), detail[:DETAIL_LINES], chart_of(service, hour, limits), verdict=check.verdict
+    )
 
 
 async def _db_connections(deps: Deps, service: str) -> ProbeResult:
@@ -256,6 +345,7 @@ async def _db_connections(deps: Deps, service: str) -> ProbeResult:
     return ProbeResult(
         True, _cut(f"{check.verdict.value}: {said}", SUMMARY_MAX),
         tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence),
+        verdict=check.verdict,
     )
 
 
@@ -272,19 +362,22 @@ async def _slow_queries(deps: Deps, service: str) -> ProbeResult:
             _cut(f"{s.mean_ms:,.0f} ms mean × {s.calls:,} calls: {s.query}", DETAIL_MAX) for s in slow.statements
         )
         first = slow.statements[0]
+        measure: float | None = first.mean_ms
         said = f"slowest on average ({slow.source}): {first.mean_ms:,.0f} ms × {first.calls:,} calls: {first.query}"
     elif slow.running:
         lines = tuple(
             _cut(f"{q.duration_s:,.1f} s running: {q.query or '(query hidden)'}", DETAIL_MAX) for q in slow.running
         )
         first_running = slow.running[0]
+        measure = first_running.duration_s * 1000
         said = f"longest running now: {first_running.duration_s:,.1f} s: {first_running.query or '(query hidden)'}"
     else:
         lines = ()
+        measure = 0.0
         said = f"no slow query found ({slow.source})"
     if slow.note:
         lines = (*lines, _cut(slow.note, DETAIL_MAX))
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), lines[:DETAIL_LINES])
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), lines[:DETAIL_LINES], measure=measure)
 
 
 async def _variables(deps: Deps, service: str, names: tuple[str, ...]) -> ProbeResult:
@@ -301,7 +394,8 @@ async def _variables(deps: Deps, service: str, names: tuple[str, ...]) -> ProbeR
         else:
             summary = f"{service}: all set ({', '.join(names)})"
         detail = tuple(("✅ " if p.state == "set" else "🔴 ") + _cut(p.describe(), DETAIL_MAX) for p in named.found)
-        return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES])
+        verdict = Verdict.DOWN if bad else Verdict.OK
+        return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES], verdict=verdict)
     found = await service_inventory(deps, service)
     counts = ", ".join(f"{g.source} {len(g.entries)}" for g in found.groups)
     summary = f"{service}: {found.count} variables" + (f" ({counts})" if counts else "")
@@ -330,6 +424,7 @@ async def _migrations(deps: Deps, service: str) -> ProbeResult:
     return ProbeResult(
         True, _cut(said, SUMMARY_MAX),
         tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence),
+        verdict=check.verdict,
     )
 
 
@@ -348,7 +443,8 @@ async def _verify_queries(deps: Deps, service: str) -> ProbeResult:
     summary = f"{service}: " + ", ".join(lines)
     icons = ("🔴 " if r.error else "✅ " for r in results)
     detail = tuple(_cut(icon + line, DETAIL_MAX) for icon, line in zip(icons, lines, strict=True))
-    return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES])
+    verdict = Verdict.DOWN if any(r.error for r in results) else Verdict.OK
+    return ProbeResult(True, _cut(summary, SUMMARY_MAX), detail[:DETAIL_LINES], verdict=verdict)
 
 
 async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:
@@ -356,13 +452,14 @@ async def _log_errors(deps: Deps, service: str, minutes: int) -> ProbeResult:
     result = await fetch_logs(deps, args)
     # Vercel without a log drain has no history: a quiet live tail is not "no error in N minutes".
     live = result.source.kind == "live tail"
+    span = format_limit(timedelta(minutes=minutes))
     window = (f"during a {result.source.tail_seconds or 0:g} s live tail (Vercel keeps no history of runtime "
-              "logs; a log drain gives pitcrew one)") if live else f"in the last {minutes} minutes"
+              "logs; a log drain gives pitcrew one)") if live else f"in the last {span}"
     if not result.matched:
-        return ProbeResult(True, f"no error in the logs of {service} {window}")
+        return ProbeResult(True, f"no error in the logs of {service} {window}", measure=0)
     first = result.groups[0] if result.groups else None
     said = f"{result.matched} error line{'s' if result.matched != 1 else ''} {window}"
     if first is not None:
         said += f"; most frequent ({first.count}×): {first.example}"
     detail = tuple(_cut(f"{g.count}× {g.example}", DETAIL_MAX) for g in result.groups[:TOP_SHOWN])
-    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail)
+    return ProbeResult(True, _cut(said, SUMMARY_MAX), detail, measure=result.matched)

@@ -233,7 +233,7 @@ async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_ur
         assert "Check that a backup of the database newer than 24 hours exists" in check.text
         await fake_slack.click(check, "runbook.run", user=OPERATOR)
         done = shown(await ended(check, "Ran"))
-        assert "no backup of db in the last 24 h (newest: 30 h ago): take one with the next step" in done
+        assert "no backup of db in the last 24 h (newest: 30 h ago)" in done
 
         take = await step_message(fake_slack, root, "backup-take")
         await fake_slack.click(take, "runbook.run", user=OPERATOR)

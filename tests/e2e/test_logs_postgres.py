@@ -1,6 +1,6 @@
 """`/logs db --slow` end to end against the real local PostgreSQL: a throwaway database stands for the
 service's, its slow statements (from pg_stat_statements, else the queries running now) reach Slack
-with the literals that are secrets masked.
+with the literals that are secrets masked; and the monthly slow-query review of `schedules:` on it.
 
 The server does not preload pg_stat_statements, so (as in tests/providers/test_postgres_provider.py)
 the extension's view is swapped for one with the same columns and fixed rows.
@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
+import yaml
+from sqlalchemy import select
 
+from app.catalog import parse_catalog
 from app.sandbox.slack import FakeSlack, SlackCall
+from app.store.db import transaction
+from app.store.models import ReportRun
 from tests.fixtures import (
+    ALERTS,
     OPERATOR,
+    Clock,
     RunningPitcrew,
     catalog_from,
+    pitcrew_with_jobs,
     requires_postgres,
     running_pitcrew,
     throwaway_database_sync,
@@ -153,3 +162,41 @@ async def _wait_running(dsn: str) -> None:
             if row and row[0]:
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_the_monthly_slow_query_review_posts_the_statements_over_its_threshold_masked(
+    db_url: str, fake_slack: FakeSlack, service_db: str
+) -> None:
+    due = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    document = {
+        "slack": {"alerts_channel": ALERTS},
+        "services": {"db": {"provider": "postgres", "postgres": {"dsn_env": "APP_DATABASE_URL"}}},
+        "schedules": [
+            {"name": "slow-queries", "check": "slow_queries", "service": "db", "every": "month on 1 at 09:00"},
+            {"name": "slow-lenient", "check": "slow_queries", "service": "db", "every": "month on 1 at 09:00",
+             "slow_ms": 2000},
+        ],
+    }
+    await _run(
+        service_db, *_NO_STATEMENTS, "CREATE EXTENSION pg_stat_statements",
+        "ALTER EXTENSION pg_stat_statements DROP VIEW pg_stat_statements", "DROP VIEW pg_stat_statements", _STAND_IN,
+    )
+    try:
+        async with pitcrew_with_jobs(
+            db_url, parse_catalog(yaml.safe_dump(document)), fake_slack, clock=Clock(due - timedelta(hours=1)),
+            env={"APP_DATABASE_URL": service_db},
+        ) as crew:
+            crew.clock.now = due + timedelta(seconds=5)
+            await crew.run_jobs()
+            async with transaction(crew.app.deps.sessions) as session:
+                ran = sorted(r.key for r in (await session.scalars(select(ReportRun))).all())
+    finally:
+        await _run(service_db, *_NO_STATEMENTS)
+    assert ran == ["schedule:slow-lenient:2026-12-01T09:00+00:00", "schedule:slow-queries:2026-12-01T09:00+00:00"]
+    [post] = [m for m in fake_slack.messages if m.channel == ALERTS and m.text.startswith("⏰")]
+    assert post.text.startswith("⏰ slow-queries: slow-query review: 1 problem")  # 1500 ms > 1000; not > 2000
+    assert "slowest on average (pg_stat_statements): 1,500 ms × 2 calls: SELECT count(*) FROM events" in post.text
+    blocks = str(post.blocks)
+    assert "expected: no statement averaging over 1,000 ms" in blocks and "`/logs db --slow`" in blocks
+    assert "ALTER ROLE app WITH PASSWORD '***'" in blocks
+    assert ROLE_PASSWORD not in fake_slack.all_text() and STRIPE not in fake_slack.all_text()

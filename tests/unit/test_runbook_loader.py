@@ -89,7 +89,7 @@ def test_log_errors_reads_the_last_30_minutes_unless_told() -> None:
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - check: helth\n",
      "rb.yml:5: unknown check 'helth' (did you mean `health`?); expected one of: "
      "health, deployment, db_connections, slow_queries, log_errors, variables, backup, migrations, verify_queries,"
-     " metrics"),
+     " metrics, tls, rotation"),
     ("name: a\ntitle: A\nsteps:\n  - say: hi\n  - action: reboot\n",
      "rb.yml:5: unknown action 'reboot'; expected one of: "
      "rollback, restart, redeploy, stop, set_variable, terminate_idle_sessions, scale, backup"),
