@@ -11,7 +11,15 @@ from __future__ import annotations
 from app.core.settlement import SETTLE_AFTER
 from app.flows.action_runs import schedule_settling
 from app.store import proposals as proposal_store
-from tests.e2e.actions_support import audit_entries, posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
+from tests.e2e.actions_support import (
+    audit_entries,
+    posted_proposal,
+    proposal_id,
+    snapshot,
+    wait_audited,
+    wait_ephemeral,
+    wait_status,
+)
 from tests.e2e.runbook_support import RESPONDER, ended, runbook_pitcrew, step_message, until
 from tests.e2e.test_runbooks_clicks import skip_to, started
 from tests.fixtures import ALERTS, OPERATOR, Sandbox
@@ -146,8 +154,8 @@ async def test_a_shared_variable_change_left_running_is_settled_by_both_of_its_c
 
     async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
         done = await wait_status(pitcrew, proposed.id, "accepted", "failed")
+        [settled] = await wait_audited(pitcrew, "action.settle")  # audited after the status moved
         entries = await audit_entries(pitcrew)
     assert done.status == "failed" and done.settled is not None and done.settled.outcome == "not_done"
-    [settled] = [e for e in entries if e.action == "action.settle"]
     assert "shared JWT_SECRET set to the proposed value, but api did not redeploy" in settled.outcome
     assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in fake_slack.all_text()
