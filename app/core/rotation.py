@@ -24,6 +24,7 @@ MAX_LENGTH = 4096
 # A value that is one reference to a shared variable and nothing else (Railway's template syntax,
 # docs.railway.com/variables/reference: "For a shared variable, the namespace is \"shared\"").
 _SHARED_ONLY = re.compile(r"^\$\{\{\s*shared\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_SHARED_ANYWHERE = re.compile(r"\$\{\{\s*shared\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class RotationRefused(ValueError):
@@ -92,6 +93,14 @@ def shared_name(unrendered: str | None) -> str | None:
         return None
     match = _SHARED_ONLY.match(unrendered.strip())
     return match.group(1) if match else None
+
+
+def references_shared(values: Mapping[str, str | None], shared: str) -> bool:
+    """Whether any of a service's variables (as set, unrendered) references the shared variable `shared`,
+    alone or inside a longer value: that service takes its new value at its next deployment."""
+    return any(
+        m.group(1) == shared for value in values.values() if value for m in _SHARED_ANYWHERE.finditer(value)
+    )
 
 
 def same_value_names(

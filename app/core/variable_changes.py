@@ -93,6 +93,7 @@ class ChangePreview:
     # What the set replaces when the name is now a Railway reference: "shared X" or "a reference" (never
     # the template itself, which may hold text of its own); None when it holds a value of its own.
     replaces_reference: str | None = None
+    shared_with: tuple[str, ...] = ()  # the other services of pitcrew.yml referencing `shared`
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -104,6 +105,8 @@ class ChangePreview:
             found["also"] = list(self.also)
         if self.shared:
             found["shared"] = self.shared
+        if self.shared_with:
+            found["shared_with"] = list(self.shared_with)
         if self.replaces_reference:
             found["replaces_reference"] = self.replaces_reference
         return found

@@ -17,7 +17,7 @@ from app.catalog import Service
 from app.core.actions import InvalidActionParams
 from app.core.observations import Deployment
 from app.core.rollback import current_deployment
-from app.core.rotation import shared_name
+from app.core.rotation import references_shared, shared_name
 from app.core.value_fingerprints import fingerprint, fingerprint_key
 from app.core.variable_changes import ChangePreview, check_name, check_value
 from app.flows import action_calls as calls
@@ -88,6 +88,23 @@ def check_targets(service: Service, targets: object) -> tuple[str, ...]:
     return chosen
 
 
+async def _referencing(deps: Deps, service_name: str, service: Service, shared: str) -> tuple[str, ...]:
+    """The other Railway services of pitcrew.yml, in `service`'s environment, whose variables reference
+    the shared variable `shared`: changing it reaches each of them at its next deployment."""
+    ref = service.railway
+    assert ref is not None
+    found: list[str] = []
+    for name, other in deps.catalog.services.items():
+        there = other.railway
+        if name == service_name or other.provider != "railway" or there is None:
+            continue
+        if (there.project_id, there.environment_id) != (ref.project_id, ref.environment_id):
+            continue
+        if references_shared(await calls.railway(deps).unrendered_variables(there), shared):
+            found.append(name)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class ChangePlan:
     inputs: dict[str, Any]
@@ -131,6 +148,7 @@ async def plan_change(
     current = await (read_shared(deps, service, shared) if shared else read_current(deps, service, name, chosen))
     if value is None and not current.exists:
         raise InvalidActionParams(f"{name} is not set on {service_name}; there is nothing to unset")
+    shared_with = await _referencing(deps, service_name, service, shared) if shared else ()
     replaces = None
     if service.provider == "railway" and service.railway is not None and value is not None and not shared:
         raw = (await calls.railway(deps).unrendered_variables(service.railway)).get(name)
@@ -179,6 +197,7 @@ async def plan_change(
         also=also,
         shared=shared,
         replaces_reference=replaces,
+        shared_with=shared_with,
     )
     shown = DeploymentView.of(serving).to_dict() if serving else None
     plan = {"current": shown, "target": None, "why": None, "variable": preview.to_dict()}

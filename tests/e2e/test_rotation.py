@@ -81,6 +81,7 @@ async def test_rotate_sets_the_shared_variable_once_then_redeploys_each_service_
         assert first.thread_ts == THREAD and "rotation of JWT_SECRET" in json.dumps(first.blocks)
         assert "Set the shared JWT_SECRET that worker's JWT_SECRET references" in first.text
         assert "the shared `JWT_SECRET` is what changes" in json.dumps(first.blocks)
+        assert "*Also referenced by:* api: each takes the new value when it next deploys" in json.dumps(first.blocks)
         new = _shared(sandbox)
         assert new != SAMPLE_JWT_SECRET and len(new) == len(SAMPLE_JWT_SECRET)
         # worker's new deployment was given the new value; api has not redeployed and still runs the old

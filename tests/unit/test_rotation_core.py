@@ -14,6 +14,7 @@ from app.core.rotation import (
     choose,
     new_value,
     order,
+    references_shared,
     same_value_names,
     shared_name,
 )
@@ -103,3 +104,9 @@ def test_the_same_value_under_other_names_of_the_service_own_ones_only():
     assert same_value_names("PORT", rendered, unrendered) == ()
     assert same_value_names("MISSING", rendered, unrendered) == ()
     assert same_value_names("SEALED", {"SEALED": None, "OTHER": None}, {"SEALED": None, "OTHER": None}) == ()
+
+
+def test_a_service_references_a_shared_variable_alone_or_inside_a_longer_value():
+    assert references_shared({"A": "${{shared.JWT_SECRET}}"}, "JWT_SECRET")
+    assert references_shared({"A": "x", "B": "Bearer ${{ shared.JWT_SECRET }}"}, "JWT_SECRET")
+    assert not references_shared({"A": "${{shared.OTHER}}", "B": None, "C": "${{api.JWT_SECRET}}"}, "JWT_SECRET")

@@ -210,6 +210,9 @@ def _variable_lines(p: Proposal) -> list[str]:
             f"*Variable:* `{name}`, a reference to the shared `{shared}` of its Railway environment: "
             f"the shared `{shared}` is what changes; {old}"
         )
+    if preview.get("shared_with"):
+        others = ", ".join(escape(str(n)) for n in preview["shared_with"])
+        lines.append(f"*Also referenced by:* {others}: each takes the new value when it next deploys")
     if preview.get("replaces_reference"):
         what = escape(str(preview["replaces_reference"]))
         lines.append(
