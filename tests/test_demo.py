@@ -186,7 +186,13 @@ async def test_demo_break_db_makes_one_incident_naming_db_as_the_cause(db_url):
 
         def cause_shown() -> bool:
             root = demo.session.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
-            return root is not None and "db is down; api and web alerts joined" in json.dumps(root.blocks)
+            if root is None:
+                return False
+            header = next(b["text"]["text"] for b in root.blocks if b.get("type") == "header")
+            # the cause on the cause line, and the incident titled after it
+            return "db is down; api and web alerts joined" in json.dumps(root.blocks) and header.endswith(
+                "INC-1: db is down"
+            )
 
         async with asyncio.timeout(15):  # the root is edited in place at the demo's short interval
             while not cause_shown():  # noqa: ASYNC110 - the job runner edits it in its own time

@@ -164,18 +164,33 @@ def component(depends_on: Mapping[str, Sequence[str]], service: str) -> tuple[st
     return tuple(sorted(linked))
 
 
-def suspected_cause(depends_on: Mapping[str, Sequence[str]], alerts: Iterable[RelatedAlert]) -> str | None:
-    """"db is down; api and web alerts joined": the one service of the incident's alerts that every
-    other one depends on (transitively). None with fewer than two services or no single such root."""
-    services = list(dict.fromkeys(a.service for a in alerts if a.service))
-    if len(services) < 2:
+def cause_of(depends_on: Mapping[str, Sequence[str]], services: Iterable[str]) -> str | None:
+    """The one service of these that every other one depends on (transitively); None with fewer than
+    two services or no single such root."""
+    named = list(dict.fromkeys(s for s in services if s))
+    if len(named) < 2:
         return None
-    roots = [s for s in services if all(s == o or s in dependencies(depends_on, o) for o in services)]
-    if len(roots) != 1:
+    roots = [s for s in named if all(s == o or s in dependencies(depends_on, o) for o in named)]
+    return roots[0] if len(roots) == 1 else None
+
+
+def suspected_cause(
+    depends_on: Mapping[str, Sequence[str]], alerts: Iterable[RelatedAlert], service: str | None = None
+) -> str | None:
+    """"db is down; api and web alerts joined": the cause (`cause_of`) of the incident's services (its
+    own `service`, declared for it or its cause already, and its alerts'), and the others. None when
+    there is no single cause."""
+    services = list(dict.fromkeys(s for s in (service, *(a.service for a in alerts)) if s))
+    cause = cause_of(depends_on, services)
+    if cause is None:
         return None
-    cause = roots[0]
     others = [s for s in services if s != cause]
-    return f"{cause} is down; {_and(others)} alerts joined"
+    return f"{cause_title(cause)}; {_and(others)} alerts joined"
+
+
+def cause_title(cause: str) -> str:
+    """What an incident is titled once its cause is known: `db is down`."""
+    return f"{cause} is down"
 
 
 def _and(words: Sequence[str]) -> str:

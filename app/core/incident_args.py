@@ -23,8 +23,9 @@ from app.core.silences import SilenceUsage, parse_silence
 USAGE = """\
 Usage:
 • `/incident` — open incidents
-• `/incident declare <SEV1|SEV2|SEV3|SEV4> <title>` — declare one (without a title: a form; \
-a title starting `security:` declares a security incident, private on the status page)
+• `/incident declare <SEV1|SEV2|SEV3|SEV4> [--service <name>] <title>` — declare one (without a title: a form; \
+with a service, its alerts join it; a title starting `security:` declares a security incident, private on the \
+status page)
 • `/incident <id> update <text>` — post a status update (thread, updates channel, status page)
 • `/incident <id> ack` — acknowledge: you are on it, stop the escalation
 • `/incident <id> sev <SEVn>` — change the severity
@@ -102,6 +103,7 @@ class IncidentCommand:
     other_id: int | None = None  # `merge`: the incident merged into this one
     days: int | None = None  # `report`: the period, 7 or 30
     rotation: str | None = None  # `oncall_override`: the rotation (`text` is the duration as typed)
+    service: str | None = None  # `declare --service <name>`: the service the incident is about
 
 
 def parse_incident_command(text: str | None) -> IncidentCommand:
@@ -245,7 +247,42 @@ def _declare(rest: str) -> IncidentCommand:
         raise IncidentUsageError(
             f"`declare` needs the severity first, e.g. `/incident declare SEV2 {rest[:60]}`"
         ) from None
-    return IncidentCommand(verb="declare", severity=severity, title=plain_text(title.strip()) or None)
+    service, title = _service_option(title.strip())
+    title = plain_text(title)
+    if service is not None and not title:
+        raise IncidentUsageError(
+            f"`declare` needs a title after the service, e.g. `/incident declare {severity} --service {service} "
+            "Checkout failing`"
+        )
+    return IncidentCommand(verb="declare", severity=severity, title=title or None, service=service)
+
+
+def _service_option(text: str) -> tuple[str | None, str]:
+    """`--service api Checkout failing` (or `--service=api`, anywhere in the words): (service, the rest)."""
+    if "--service" not in text.lower():
+        return None, text
+    words = text.split()
+    service: str | None = None
+    rest: list[str] = []
+    n = 0
+    while n < len(words):
+        word = words[n]
+        name: str | None = None
+        if word.lower().startswith("--service="):
+            name = word.split("=", 1)[1]
+        elif word.lower() == "--service":
+            name = words[n + 1] if n + 1 < len(words) else ""
+            n += 1
+        else:
+            rest.append(word)
+        if name is not None:
+            if not name or name.startswith("--"):
+                raise IncidentUsageError("`--service` needs a service's name, e.g. `--service api`")
+            if service is not None:
+                raise IncidentUsageError("`--service` names one service; give it once")
+            service = name.lower()
+        n += 1
+    return service, " ".join(rest)
 
 
 def parse_user(text: str) -> str:

@@ -272,6 +272,13 @@ class IncidentView:
     def commander(self) -> str | None:
         return self.roles.get("commander")
 
+    @property
+    def resolves_by_itself(self) -> bool:
+        """Whether it resolves after its alerts recovered and stayed quiet. Not when someone kept it
+        open, nor when a person declared it: alerts that joined it recovering do not say that what
+        the person saw is over."""
+        return not self.keep_open and self.declared_by is None
+
     def duration(self, now: datetime) -> timedelta:
         return (self.resolved_at or now) - self.started_at
 

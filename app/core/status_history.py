@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from app.core.incidents import SEVERITIES, IncidentView
 from app.core.period_report import Span, time_covered
-from app.core.status_page import PagePolicy
+from app.core.status_page import PagePolicy, affected
 
 HISTORY_DAYS = 90
 _DAY = timedelta(days=1)
@@ -57,7 +57,7 @@ def component_histories(
     first = today - timedelta(days=days - 1)
     histories = []
     for service, name in policy.components.items():
-        theirs = [v for v in public if v.service == service]
+        theirs = [v for v in public if service in affected(v)]  # a depends_on outage marks each it took down
         spans = [Span(v.started_at, v.resolved_at) for v in theirs]
         bars = []
         for offset in range(days):

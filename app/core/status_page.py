@@ -60,28 +60,39 @@ def is_alert_born(view: IncidentView) -> bool:
     return view.declared_by is None and view.source is not None
 
 
+def affected(view: IncidentView) -> list[str]:
+    """The services an incident is about: its own (the suspected cause, once known), then those of its
+    joined alerts (a `depends_on` outage: db, and the api and web that failed with it)."""
+    return list(dict.fromkeys(s for s in (view.service, *(a.service for a in view.related)) if s))
+
+
 def is_public(view: IncidentView, policy: PagePolicy) -> bool:
     if view.visibility in VISIBILITIES:
         return view.visibility == "public"
-    if view.service is not None and view.service not in policy.components:
-        return False  # an internal service: nothing is said about it unless someone chooses to
+    services = affected(view)
+    if services and not any(s in policy.components for s in services):
+        return False  # internal services only: nothing is said about it unless someone chooses to
     return policy.default_visibility == "public"
 
 
 def public_title(view: IncidentView, policy: PagePolicy) -> str:
+    """A person's title as written; an alert's incident under the public names of the components it
+    affects (`Service disruption: Database, Public API`), never a machine's words."""
     if not is_alert_born(view):
         return view.title
-    name = policy.components.get(view.service or "")
-    return f"{NEUTRAL_TITLE}: {name}" if name else NEUTRAL_TITLE
+    names = [policy.components[s] for s in affected(view) if s in policy.components]
+    return f"{NEUTRAL_TITLE}: {', '.join(names)}" if names else NEUTRAL_TITLE
 
 
 def component_statuses(policy: PagePolicy, open_public: Sequence[IncidentView]) -> list[ComponentStatus]:
     """Each component, in the catalog's order, with the worst state its open public incidents give it."""
     worst: dict[str, str] = {}
     for view in open_public:
-        service = view.service
-        if service is not None and service in policy.components and view.is_open:
-            state = _COMPONENT_STATE.get(view.severity, "degraded")
-            if _STATE_RANK[state] > _STATE_RANK[worst.get(service, "operational")]:
-                worst[service] = state
+        if not view.is_open:
+            continue
+        for service in affected(view):
+            if service in policy.components:
+                state = _COMPONENT_STATE.get(view.severity, "degraded")
+                if _STATE_RANK[state] > _STATE_RANK[worst.get(service, "operational")]:
+                    worst[service] = state
     return [ComponentStatus(name, worst.get(service, "operational")) for service, name in policy.components.items()]

@@ -192,7 +192,7 @@ async def apply_group(
     session: AsyncSession, deps: Deps, policy: Policy, group: Sequence[Arrival]
 ) -> list[list[AlertOutcome]]:
     """Every alert of the group applied to incidents, every body stored, in the caller's transaction."""
-    held = await alert_gate.hold(session, group)  # silenced incidents and maintenance windows
+    held = await alert_gate.hold(session, deps, group)  # silenced incidents and maintenance windows
     results: list[list[AlertOutcome | None]] = [
         [_held(alert, held.get((i, j))) for j, alert in enumerate(a.alerts)] for i, a in enumerate(group)
     ]

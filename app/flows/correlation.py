@@ -10,15 +10,18 @@ the atomic statements in app/store/related_alerts.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.correlation import (
     MERGE_USAGE,
     SPLIT_USAGE,
+    cause_of,
+    cause_title,
     component,
     find_split,
     fresh,
@@ -28,6 +31,7 @@ from app.core.correlation import (
 )
 from app.core.incidents import IncidentError, IncidentView, UnknownIncident, incident_ref
 from app.core.secrets import scrub
+from app.core.silences import silenced
 from app.deps import Deps
 from app.flows.incident_announcements import announce, refresh_root
 from app.flows.incident_deadlines import opened_bookkeeping, schedule_refresh
@@ -43,6 +47,7 @@ from app.store.db import transaction
 from app.store.jobs import enqueue
 
 JOINED_NOTE_JOB = "incident.alert_joined"
+RETITLE_JOB = "incident.retitle"
 
 
 class CorrelationRefused(IncidentError):
@@ -97,6 +102,7 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
                     data={"key": alert.alert_key},
                 )
                 await _joined_note(session, alert.incident_id, alert.source, alert.seen_at)
+                await _cause_check(session, deps, alert)
         elif (alert.incident_id, alert.alert_key) in recovered and await joins.refire(
             session, alert.incident_id, alert.alert_key
         ) and not result.reopened:
@@ -104,12 +110,61 @@ async def open_or_join(session: AsyncSession, deps: Deps, groups: Sequence[Firin
     return found
 
 
+def correlates(deps: Deps, service: str | None) -> bool:
+    """Whether alerts for `service` join incidents by service and `depends_on` (a catalog service, with
+    correlation on), rather than only by their own key."""
+    return bool(service) and service in deps.catalog.services and window(deps) > timedelta(0)
+
+
+async def join_quietly(
+    session: AsyncSession, deps: Deps, groups: Sequence[FiringGroup], among: Collection[int]
+) -> dict[str, int]:
+    """The keys whose alerts would join one of the incidents `among` (the silenced ones), joined to it
+    without a word: {key: incident id}.
+
+    The choice is `open_or_join`'s (the key's own incident first, then the service's, its
+    dependencies', its dependents'), except that these incidents take alerts however long they have
+    been quiet: a silence says the outage is known, and its alerts belong to it until the silence
+    ends. A new key is recorded as a joined alert (on the timeline, not in the thread), and a key
+    that had recovered fires again: the incident then recovers only when it recovers too. Nothing
+    is posted, edited or paged; the alert list shows them when the silence ends.
+    """
+    if not groups or not among:
+        return {}
+    picks, recovered, known = await _choose(session, deps.catalog.depends_on, groups, window(deps), among)
+    chosen = {g.key: (picks[g.key], g) for g in groups if picks.get(g.key) in among}
+    new = [
+        joins.NewAlert(incident_id, g.key, g.source, g.service, g.title, g.seen_at)
+        for incident_id, g in chosen.values()
+        if (incident_id, g.key) not in known
+    ]
+    added = await joins.add(session, new)
+    for alert in new:
+        if (alert.incident_id, alert.alert_key) in added:
+            await _cause_check(session, deps, alert)
+            where = f" ({alert.service})" if alert.service else ""
+            await incident_store.add_event(
+                session, alert.incident_id, at=alert.seen_at, kind="alert.joined", actor=alert.source,
+                text=f"{source_name(alert.source)} alert joined while silenced{where}: {alert.title}",
+                data={"key": alert.alert_key, "silenced": True},
+            )
+    for key, (incident_id, _) in sorted(chosen.items()):
+        if (incident_id, key) in recovered:
+            await joins.refire(session, incident_id, key)
+    return {key: incident_id for key, (incident_id, _) in chosen.items()}
+
+
 async def _choose(
-    session: AsyncSession, graph: dict[str, list[str]], groups: Sequence[FiringGroup], limit: timedelta
+    session: AsyncSession,
+    graph: dict[str, list[str]],
+    groups: Sequence[FiringGroup],
+    limit: timedelta,
+    always_fresh: Collection[int] = (),
 ) -> tuple[dict[str, int], set[object], set[tuple[int, str]]]:
     """The open incident each key joins, where there is one (see `open_or_join`); what of it is
     recovered: incident ids in their quiet period, and (incident id, key) pairs of recovered alerts;
-    and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing."""
+    and the (incident id, key) pairs joined already. Repeats in firing incidents thus write nothing.
+    Incidents in `always_fresh` take alerts however long ago they were last active (silenced ones)."""
     wanted = {g.key: related_services(graph, g.service or "") for g in groups}
     every = sorted({s for names in wanted.values() for s in names})
     keys = [g.key for g in groups]
@@ -135,7 +190,7 @@ async def _choose(
                 for c in found
                 if c.service == service
                 and c.incident_id in open_ones
-                and fresh(open_ones[c.incident_id].last_activity, now, limit)
+                and (c.incident_id in always_fresh or fresh(open_ones[c.incident_id].last_activity, now, limit))
             )
             if live:
                 picks[group.key] = live[0]
@@ -182,6 +237,39 @@ async def _open(
     raise RuntimeError(f"could not open or join an incident for {key}")
 
 
+async def declare_for_service(session: AsyncSession, deps: Deps, service: str, **declared: Any) -> int:
+    """Record an incident declared by hand for `service`; its id.
+
+    When the service's alerts correlate, the declared incident holds the service's open key, as one
+    an alert opened does: the service's next alerts (and those linked by `depends_on`) join it
+    within `correlate_minutes` of its last activity. When a fresh incident of the service holds the
+    key already, the declared one is recorded without it (the alerts keep joining that one); a
+    stale holder gives the key up, as it does to a new alert.
+    """
+    if not correlates(deps, service):
+        found = await incident_store.create_declared(session, service=service, **declared)
+        assert found is not None
+        return found
+    linked = component(deps.catalog.depends_on, service)
+    if len(linked) > 1:
+        await joins.lock_group(session, ",".join(linked))
+    key = service_key(service)
+    now: datetime = declared["now"]
+    for _ in range(3):
+        incident_id = await incident_store.create_declared(session, service=service, open_key=key, **declared)
+        if incident_id is not None:
+            return incident_id
+        holders = await joins.candidates(session, keys=[], services=[], open_keys=[key])
+        holder = await joins.incidents(session, [h.incident_id for h in holders])
+        if any(fresh(i.last_activity, now, window(deps)) for i in holder.values()):
+            break
+        for incident in holder.values():
+            await joins.retire_key(session, incident.incident_id, key)
+    found = await incident_store.create_declared(session, service=service, **declared)
+    assert found is not None
+    return found
+
+
 async def _joined_note(session: AsyncSession, incident_id: int, source: str, now: datetime) -> None:
     """One thread note per new source (the job's dedupe key), never one per repeat."""
     await enqueue(
@@ -210,6 +298,46 @@ async def recover(session: AsyncSession, deps: Deps, key: str, now: datetime) ->
         return incident_id, True
     await schedule_refresh(session, policy_of(deps), incident_id, now)
     return incident_id, False
+
+
+async def _cause_check(session: AsyncSession, deps: Deps, alert: joins.NewAlert) -> None:
+    """A linked service's alert joined: the incident may now have a cause to be titled after (a job,
+    off the alert path, once per incident and service)."""
+    if alert.service and len(component(deps.catalog.depends_on, alert.service)) > 1:
+        await enqueue(
+            session,
+            kind=RETITLE_JOB,
+            payload={"incident_id": alert.incident_id},
+            run_at=alert.seen_at,
+            now=alert.seen_at,
+            dedupe_key=f"{RETITLE_JOB}:{alert.incident_id}:{alert.service}",
+        )
+
+
+async def name_the_cause(deps: Deps, incident_id: int) -> IncidentView | None:
+    """The job: title the incident after its suspected cause, once it has one ("db is down", when the
+    first alert was api's and db's joined), and make it the incident's service; on the timeline,
+    and on the root (a spaced edit; none while silenced: the silence's end edits it) and the status
+    page. A title a person wrote (a declared incident) is kept. The view, when it was retitled."""
+    now = deps.clock()
+    async with transaction(deps.sessions) as session:
+        cause = cause_of(deps.catalog.depends_on, await joins.services(session, incident_id))
+        if cause is None:
+            return None
+        title = cause_title(cause)
+        before = await joins.retitle(session, incident_id, title=title, service=cause)
+        if before is None:
+            return None
+        old_title, old_service = before
+        await incident_store.add_event(
+            session, incident_id, at=now, kind="retitled", actor="pitcrew",
+            text=f"Retitled after the suspected cause: {title} (was: {old_title})",
+            data={"title": title, "service": cause, "was": old_title, "was_service": old_service},
+        )
+        view = await get_view(session, incident_id)
+        if not silenced(view.silenced_until, now):
+            await schedule_refresh(session, policy_of(deps), incident_id, now)
+    return view
 
 
 async def post_joined_note(deps: Deps, notifier: IncidentNotifier, incident_id: int, source: str) -> datetime | None:
@@ -327,6 +455,10 @@ async def merge(deps: Deps, notifier: IncidentNotifier, target_id: int, other_id
             session, target_id, at=now, kind="merged", actor=by, text=f"{other.ref} merged in: {other.title}"
         )
         await joins.unrecover(session, target_id)
+        await enqueue(  # the merged alerts may name a cause (db's incident merged into api's)
+            session, kind=RETITLE_JOB, payload={"incident_id": target_id}, run_at=now, now=now,
+            dedupe_key=f"{RETITLE_JOB}:{target_id}:merged:{other_id}",
+        )
         await _audit(deps, session, by, "incident.merge", target_id, {"merged": other.ref})
         target = await _existing(session, target_id, MERGE_USAGE)
         other = await _existing(session, other_id, MERGE_USAGE)

@@ -146,7 +146,9 @@ async def auto_resolve_if_due(deps: Deps, notifier: IncidentNotifier, incident_i
     now = deps.clock()
     async with transaction(deps.sessions) as session:
         view = await get_view(session, incident_id)
-        at = auto_resolve_at(policy, state=view.state, recovered_at=view.recovered_at, keep_open=view.keep_open)
+        at = auto_resolve_at(
+            policy, state=view.state, recovered_at=view.recovered_at, keep_open=not view.resolves_by_itself
+        )
         if at is None or at > now:
             return
         summary = f"The alert recovered and stayed quiet for {format_duration(policy.quiet)}; resolved automatically."
@@ -237,6 +239,11 @@ async def post_alert_note(deps: Deps, notifier: IncidentNotifier, incident_id: i
         )
         if view.keep_open:
             text = f"Recovered: the alert is resolved. {view.ref} is kept open: resolve it when you are done."
+        elif view.declared_by:
+            text = (
+                f"Recovered: the alerts that joined {view.ref} are resolved. It was declared by hand, so it "
+                "does not resolve by itself: resolve it when you are done."
+            )
     else:
         text = f"Fired again: {view.ref} is back to {view.state}."
     await notifier.post_thread(view, ThreadNote(note, text))

@@ -33,7 +33,7 @@ from app.core.incidents import (
 from app.core.secrets import scrub
 from app.core.status_page import VISIBILITIES, declared_visibility, is_public
 from app.deps import Deps
-from app.flows import pagerduty
+from app.flows import correlation, pagerduty
 from app.flows.incident_announcements import announce, announce_resolution, refresh_root
 from app.flows.incident_deadlines import opened_bookkeeping, reschedule
 from app.flows.incident_notifier import IncidentNotifier, ThreadNote
@@ -76,16 +76,20 @@ async def declare(
     details = clean_text(description or "", TEXT_MAX) or None
     now = deps.clock()
     async with transaction(deps.sessions) as session:
-        incident_id = await store.create_declared(
-            session,
-            visibility=declared_visibility(clean_title),  # a security incident is private until said otherwise
-            title=clean_title,
-            severity=severity,
-            service=service or None,
-            description=details,
-            declared_by=by,
-            now=now,
-        )
+        declared = {
+            "visibility": declared_visibility(clean_title),  # a security incident is private until said otherwise
+            "title": clean_title,
+            "severity": severity,
+            "description": details,
+            "declared_by": by,
+            "now": now,
+        }
+        if service:  # the service's alerts join it, as they join an incident an alert opened
+            incident_id = await correlation.declare_for_service(session, deps, service, **declared)
+        else:
+            found = await store.create_declared(session, service=None, **declared)
+            assert found is not None
+            incident_id = found
         await opened_bookkeeping(session, deps, incident_id, severity=severity, now=now)
         await store.add_event(session, incident_id, at=now, kind="opened", actor=by, text=f"Declared: {clean_title}")
         await store.add_event(session, incident_id, at=now, kind="status", text="Investigating.", public=True)

@@ -8,7 +8,7 @@ last `STATUS_DAYS` days, keeps the public ones, and returns plain values any edg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from app.core.status_page import (
 from app.deps import Deps
 from app.store import incidents as store
 from app.store import maintenance as maintenance_store
+from app.store import related_alerts
 from app.store import reports as report_store
 from app.store.db import transaction
 
@@ -131,6 +132,8 @@ async def public_status(deps: Deps, days: int = STATUS_DAYS) -> StatusReport:
         updates = await store.public_updates(session, [v.id for v in views])
         windows = await maintenance_store.upcoming(session, now)
         past = await report_store.overlapping(session, now - timedelta(days=HISTORY_DAYS), now)
+        joined = await related_alerts.brief(session, [v.id for v in past])
+        past = [replace(v, related=joined.get(v.id, ())) for v in past]
     history = tuple(component_histories(policy, [v for v in past if is_public(v, policy)], now=now))
     incidents = tuple(
         PublicIncident(

@@ -127,6 +127,12 @@ async def _alert_joined(deps: Deps, notifier: SlackIncidentNotifier, job: Claime
     return await correlation.post_joined_note(deps, notifier, incident_id, source)
 
 
+@_incident_job(correlation.RETITLE_JOB)
+async def _retitle(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
+    await correlation.name_the_cause(deps, int(job.payload["incident_id"]))
+    return None
+
+
 @_incident_job("incident.escalate")
 async def _escalate(deps: Deps, notifier: SlackIncidentNotifier, job: ClaimedJob) -> datetime | None:
     await escalation.escalate_if_due(deps, notifier, int(job.payload["incident_id"]))

@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.incidents import DeployNote, IncidentView, TimelineEntry
@@ -35,24 +37,31 @@ async def create_declared(
     declared_by: str,
     now: datetime,
     visibility: str | None = None,
-) -> int:
-    incident = Incident(
-        visibility=visibility,
-        title=title,
-        severity=severity,
-        state="investigating",
-        service=service,
-        description=description,
-        declared_by=declared_by,
-        roles={},
-        occurrences=1,
-        started_at=now,
-        keep_open=False,
-        escalation_level=0,
-    )
-    session.add(incident)
-    await session.flush()
-    return incident.id
+    open_key: str | None = None,
+) -> int | None:
+    """Record a declared incident; None when `open_key` is given and another open incident holds it
+    (one INSERT ... ON CONFLICT DO NOTHING: the service's alerts then keep joining that one)."""
+    values = {
+        "visibility": visibility,
+        "title": title,
+        "severity": severity,
+        "state": "investigating",
+        "service": service,
+        "description": description,
+        "declared_by": declared_by,
+        "open_key": open_key,
+        "roles": {},
+        "occurrences": 1,
+        "started_at": now,
+        "keep_open": False,
+        "escalation_level": 0,
+    }
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Incident).values(**values)
+    if open_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["open_key"])
+    row = (await session.execute(stmt.returning(Incident.id))).first()
+    return row.id if row is not None else None
 
 
 async def get(session: AsyncSession, incident_id: int) -> IncidentView | None:
@@ -83,7 +92,9 @@ async def for_status_page(session: AsyncSession, since: datetime) -> list[Incide
         .order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(200)
     )
-    return [to_view(r) for r in rows]
+    views = [to_view(r) for r in rows]
+    joined = await related_alerts.brief(session, [v.id for v in views])
+    return [replace(v, related=joined.get(v.id, ())) for v in views]
 
 
 async def set_visibility(session: AsyncSession, incident_id: int, visibility: str) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.correlation import RelatedAlert
+from app.core.correlation import SERVICE_KEY_PREFIX, RelatedAlert
 from app.store.models import Incident, IncidentAlert, ReceivedAlert
 
 
@@ -81,8 +81,30 @@ async def candidates(
         holders = select(Incident.id, Incident.service, Incident.open_key).where(
             Incident.open_key.in_(list(open_keys))
         )
-        found += [Candidate(r.id, None, r.service, None, r.open_key) for r in await session.execute(holders)]
+        # The service an open key stands for (`service:api`), whatever the incident is titled after now.
+        found += [
+            Candidate(r.id, None, _key_service(r.open_key) or r.service, None, r.open_key)
+            for r in await session.execute(holders)
+        ]
     return found
+
+
+def _key_service(open_key: str | None) -> str | None:
+    if open_key and open_key.startswith(SERVICE_KEY_PREFIX):
+        return open_key[len(SERVICE_KEY_PREFIX) :]
+    return None
+
+
+async def joined_open(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these alert keys are joined to an incident that is not resolved."""
+    if not keys:
+        return set()
+    rows = await session.scalars(
+        select(IncidentAlert.alert_key)
+        .join(Incident, Incident.id == IncidentAlert.incident_id)
+        .where(IncidentAlert.alert_key.in_(sorted(set(keys))), Incident.state != "resolved")
+    )
+    return set(rows)
 
 
 async def incidents(session: AsyncSession, ids: Sequence[int]) -> dict[int, OpenIncident]:
@@ -342,6 +364,63 @@ async def related(session: AsyncSession, incident_id: int) -> tuple[RelatedAlert
         )
         for r in rows
     )
+
+
+async def brief(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, tuple[RelatedAlert, ...]]:
+    """The joined alerts of several incidents in one query, without their event counts (`events` is
+    1): what the status page needs to know which services an incident affects."""
+    if not incident_ids:
+        return {}
+    found: dict[int, list[RelatedAlert]] = {}
+    rows = await session.scalars(
+        select(IncidentAlert)
+        .where(IncidentAlert.incident_id.in_(sorted(set(incident_ids))))
+        .order_by(IncidentAlert.first_seen_at, IncidentAlert.id)
+    )
+    for r in rows:
+        found.setdefault(r.incident_id, []).append(
+            RelatedAlert(key=r.alert_key, source=r.source, service=r.service, title=r.title, status=r.status)
+        )
+    return {incident_id: tuple(alerts) for incident_id, alerts in found.items()}
+
+
+async def services(session: AsyncSession, incident_id: int) -> list[str]:
+    """The services of the incident's joined alerts, in joining order."""
+    rows = await session.scalars(
+        select(IncidentAlert.service)
+        .where(IncidentAlert.incident_id == incident_id, IncidentAlert.service.is_not(None))
+        .order_by(IncidentAlert.first_seen_at, IncidentAlert.id)
+    )
+    return list(dict.fromkeys(r for r in rows if r))
+
+
+async def retitle(
+    session: AsyncSession, incident_id: int, *, title: str, service: str
+) -> tuple[str, str | None] | None:
+    """Title an open incident after its cause, once: (its title and service before), or None when a
+    person declared it (their title stays), it is resolved, or it is about that service already.
+
+    The row is locked first (PostgreSQL), so two instances retitling at once record it once."""
+    query = select(Incident.title, Incident.service).where(Incident.id == incident_id)
+    if _is_pg(session):
+        query = query.with_for_update()
+    before = (await session.execute(query)).first()
+    row = (
+        await session.execute(
+            update(Incident)
+            .where(
+                Incident.id == incident_id,
+                Incident.declared_by.is_(None),
+                Incident.state != "resolved",
+                Incident.service.is_(None) | (Incident.service != service),
+            )
+            .values(title=title, service=service)
+            .returning(Incident.id)
+        )
+    ).first()
+    if row is None or before is None:
+        return None
+    return before.title, before.service
 
 
 async def move(session: AsyncSession, *, from_id: int, to_id: int, keys: Sequence[str] | None = None) -> int:

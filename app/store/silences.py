@@ -72,35 +72,65 @@ async def _end(session: AsyncSession, condition: object) -> Lifted | None:
     return Lifted(before.silenced_at if before else None, before.silenced_by if before else None)
 
 
+@dataclass(frozen=True)
+class InForce:
+    """An incident silenced now: the alert path holds what would join it."""
+
+    incident_id: int
+    open_key: str | None
+    service: str | None
+
+
+async def in_force(session: AsyncSession, now: datetime) -> list[InForce]:
+    """The open incidents silenced at `now`: one indexed query, mostly finding none."""
+    rows = await session.execute(
+        select(Incident.id, Incident.open_key, Incident.service).where(
+            Incident.silenced_until > now, Incident.state != "resolved"
+        )
+    )
+    return [InForce(row.id, row.open_key, row.service) for row in rows]
+
+
+async def scope(session: AsyncSession, silenced: Sequence[InForce]) -> tuple[set[str], set[str]]:
+    """(alert keys, services) of the silenced incidents: their open keys and joined alerts' keys, and
+    the services they are about. An alert whose key is not one of these, and whose service is linked
+    to none of these, cannot join one of them: the alert path asks nothing more about it."""
+    keys = {row.open_key for row in silenced if row.open_key}
+    services = {row.service for row in silenced if row.service}
+    rows = await session.execute(
+        select(IncidentAlert.alert_key, IncidentAlert.service).where(
+            IncidentAlert.incident_id.in_(sorted({row.incident_id for row in silenced}))
+        )
+    )
+    for row in rows:
+        keys.add(row.alert_key)
+        if row.service:
+            services.add(row.service)
+    return keys, services
+
+
 async def silenced_now(
-    session: AsyncSession, keys: Sequence[str], services: Sequence[str], now: datetime
+    session: AsyncSession, silenced: Sequence[InForce], keys: Sequence[str], services: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Which of these alert keys and services belong to an incident silenced at `now`.
+    """Which of these alert keys and services belong to one of the `silenced` incidents, for alerts
+    that join by their key only (no catalog service, or correlation off).
 
     ({key: incident id}, {service: incident id}): a key is the incident's open key or one of its
-    joined alerts (correlation, `incident_alerts`); a service is that of an incident opened for the
-    service as a whole (its open key `service:<name>`), which any alert for the service would join.
-    One indexed query finds the silenced incidents (mostly none, and then nothing else is read).
+    joined alerts (`incident_alerts`); a service is that of an incident opened for the service as a
+    whole (its open key `service:<name>`).
     """
-    silenced = (
-        await session.execute(
-            select(Incident.id, Incident.open_key, Incident.service).where(
-                Incident.silenced_until > now, Incident.state != "resolved"
-            )
-        )
-    ).all()
     if not silenced or not (keys or services):
         return {}, {}
-    by_key = {row.open_key: row.id for row in silenced if row.open_key in set(keys)}
+    by_key = {row.open_key: row.incident_id for row in silenced if row.open_key in set(keys)}
     by_service = {
-        row.service: row.id
+        row.service: row.incident_id
         for row in silenced
         if row.service in set(services) and (row.open_key or "").startswith(SERVICE_KEY_PREFIX)
     }
     if keys:
         joined = await session.execute(
             select(IncidentAlert.alert_key, IncidentAlert.incident_id).where(
-                IncidentAlert.incident_id.in_([row.id for row in silenced]),
+                IncidentAlert.incident_id.in_([row.incident_id for row in silenced]),
                 IncidentAlert.alert_key.in_(sorted(set(keys))),
             )
         )

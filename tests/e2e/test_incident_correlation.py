@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.catalog import StatusPageConfig
 from app.jobs.runner import JobRunner
 from app.sandbox.slack import SlackMessage
 from app.store.db import transaction
@@ -409,3 +410,241 @@ async def test_only_responders_may_split_or_merge(db_url, fake_slack):
         assert len(await joined(pitcrew, 1)) == 4
         said = await command(pitcrew, "1 merge 2", user="U0ANA")
         assert "Merged INC-2 into INC-1" in said
+
+
+async def test_an_incident_declared_for_a_service_takes_its_alerts(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        said = await command(pitcrew, "declare SEV2 --service api Checkout broken for EU customers")
+        assert "INC-1" in said
+        [declared] = await incidents(pitcrew)
+        assert (declared.service, declared.title, declared.open_key) == (
+            "api", "Checkout broken for EU customers", "service:api"
+        )
+        await wait_until(lambda: bool(roots(fake_slack)))
+        [root] = roots(fake_slack)
+
+        pitcrew.clock.advance(minutes=5)
+        assert await send(pitcrew, "generic", generic_body(fingerprint="5xx", title="api 5xx")) == ["joined"]
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["joined"]
+        assert await send(pitcrew, "generic", generic_body(service="web", fingerprint="w", title="web")) == ["opened"]
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(seconds=60)
+        await pitcrew.run_jobs()
+        assert [a.source for a in await joined(pitcrew, 1)] == ["generic", "uptimerobot"]
+        assert "Generic: api 5xx · UptimeRobot: down" in current(fake_slack, root)
+        assert "Checkout broken for EU customers" in current(fake_slack, root)  # the person's title stays
+        notes = [m.text for m in thread(fake_slack, root) if "alert joined INC-1" in m.text]
+        assert len(notes) == 2
+
+        # Its alerts recover: it goes to monitoring, but a person declared it: it waits for them.
+        assert await send(pitcrew, "generic", generic_body(fingerprint="5xx", title="api 5xx",
+                                                           status="resolved")) == ["ignored"]
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("2")) == ["recovered"]
+        await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=45)
+        await pitcrew.run_jobs()
+        first = (await incidents(pitcrew))[0]
+        assert first.state == "monitoring" and first.recovered_at is not None
+        assert any("declared by hand, so it does not resolve by itself" in m.text for m in thread(fake_slack, root))
+
+
+async def test_an_incident_declared_for_a_service_with_a_fresh_incident_leaves_it_the_alerts(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        assert await send(pitcrew, "uptimerobot", uptimerobot_body("1")) == ["opened"]
+        await command(pitcrew, "declare SEV3 --service=api Slow checkout")
+        first, second = await incidents(pitcrew)
+        assert first.open_key == "service:api" and second.open_key is None and second.service == "api"
+        assert await send(pitcrew, "betterstack", betterstack_body()) == ["joined"]
+        assert [a.source for a in await joined(pitcrew, 1)] == ["uptimerobot", "betterstack"]
+
+        pitcrew.clock.advance(minutes=30)  # INC-1 is stale now: a new declaration takes the service
+        await command(pitcrew, "declare SEV3 --service api Still slow")
+        third = (await incidents(pitcrew))[2]
+        assert third.open_key == "service:api"
+        assert (await incidents(pitcrew))[0].open_key is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("declare SEV2 --service apii Checkout broken", "unknown service `apii` (known: api, web)"),
+        ("declare SEV2 --service", "`--service` needs a service's name"),
+        ("declare SEV2 --service api", "`declare` needs a title after the service"),
+        ("declare SEV2 --service api --service web Broken", "`--service` names one service"),
+    ],
+)
+async def test_a_declaration_naming_a_wrong_service_is_refused_with_the_usage(db_url, fake_slack, typed, reason):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        said = await command(pitcrew, typed)
+        assert reason in said and "/incident declare &lt;SEV1|SEV2|SEV3|SEV4&gt; [--service" in said
+        assert "in_channel" not in said
+        assert await incidents(pitcrew) == []
+        assert roots(fake_slack) == []
+
+
+def header_of(slack: Any, root: SlackMessage) -> str:
+    message = slack.message(ALERTS, root.ts)
+    return next(b["text"]["text"] for b in message.blocks if b.get("type") == "header")
+
+
+async def test_the_incident_is_retitled_after_the_cause_once_it_is_known(db_url, fake_slack):
+    catalog = incident_catalog(CHAIN)
+    catalog = catalog.model_copy(update={"status_page": StatusPageConfig(components={"db": "Database", "api": "API"})})
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog) as pitcrew:
+        api = generic_body(service="api", fingerprint="api-down", title="api is failing")
+        assert await send(pitcrew, "generic", api) == ["opened"]
+        await pitcrew.run_jobs()
+        await wait_until(lambda: bool(roots(fake_slack)))
+        [root] = roots(fake_slack)
+        assert "api is failing" in header_of(fake_slack, root)
+        [shown] = (await pitcrew.http.get("/status.json")).json()["incidents"]
+        assert shown["title"] == "Service disruption: API"
+
+        pitcrew.clock.advance(seconds=30)
+        web = generic_body(service="web", fingerprint="web-down", title="web is failing")
+        assert await send(pitcrew, "generic", web) == ["joined"]  # web depends on api: api stays the cause
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        db = generic_body(service="db", fingerprint="db-down", title="too many connections")
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        for _ in range(3):
+            pitcrew.clock.advance(seconds=30)
+            await pitcrew.run_jobs()
+
+        [incident] = await incidents(pitcrew)
+        assert (incident.title, incident.service) == ("db is down", "db")
+        assert "db is down" in header_of(fake_slack, root) and "api is failing" not in header_of(fake_slack, root)
+        now = current(fake_slack, root)
+        assert "Suspected cause:* db is down; api and web alerts joined" in now
+        assert len(roots(fake_slack)) == 1  # edited in place, never posted again
+        timeline = json.loads(await command(pitcrew, "1 timeline"))["text"]
+        assert timeline.count("Retitled after the suspected cause") == 1
+        assert "Retitled after the suspected cause: db is down (was: api is failing)" in timeline
+        [shown] = (await pitcrew.http.get("/status.json")).json()["incidents"]
+        assert shown["title"] == "Service disruption: Database, API"
+
+        # A repeat of db's alert changes nothing more.
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        assert json.loads(await command(pitcrew, "1 timeline"))["text"].count("Retitled") == 1
+
+
+async def test_a_title_a_person_wrote_is_kept_when_the_cause_is_known(db_url, fake_slack):
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=incident_catalog(CHAIN)) as pitcrew:
+        await command(pitcrew, "declare SEV2 --service api Checkout broken")
+        db = generic_body(service="db", fingerprint="db-down", title="too many connections")
+        assert await send(pitcrew, "generic", db) == ["joined"]
+        pitcrew.clock.advance(seconds=30)
+        await pitcrew.run_jobs()
+        [incident] = await incidents(pitcrew)
+        assert (incident.title, incident.service) == ("Checkout broken", "api")
+        [root] = roots(fake_slack)
+        assert "Suspected cause:* db is down; api alerts joined" in current(fake_slack, root)
+        assert "Retitled" not in await command(pitcrew, "1 timeline")
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason", "usage"),
+    [
+        ("merge 1", "cannot merge INC-1 into itself", "Usage: `/incident &lt;id&gt; merge"),
+        ("merge 2", "INC-2 is resolved already", "Usage: `/incident &lt;id&gt; merge"),
+        ("merge", "`merge` needs the id of the incident", "/incident declare"),
+        ("split nagios", "no alert from `nagios` is joined to INC-1", "Usage: `@pitcrew split"),
+        ("silence -5m", "`-5m` is not a duration", "@pitcrew silence &lt;duration&gt; [reason]"),
+        ("silence 999d", "the limit is 7 days", "@pitcrew silence &lt;duration&gt; [reason]"),
+        ("silence 2 hours", "`2` is not a duration", "@pitcrew silence &lt;duration&gt; [reason]"),
+    ],
+)
+async def test_bad_words_in_the_thread_are_answered_privately_with_the_usage_and_change_nothing(
+    db_url, fake_slack, typed, reason, usage
+):
+    async with pitcrew_for_incidents(db_url, fake_slack) as pitcrew:
+        root = await open_outage(pitcrew)
+        await send(pitcrew, "generic", generic_body(service="web", fingerprint="web-5xx", title="web 5xx"))
+        await pitcrew.run_jobs()
+        await command(pitcrew, "2 resolve fixed by hand")
+        before = [(i.id, i.state, i.open_key, i.title, i.silenced_until) for i in await incidents(pitcrew)]
+        alerts_before = [(a.id, a.incident_id, a.status) for a in await joined(pitcrew, 1)]
+        posts_before = len(fake_slack.calls_to("chat.postMessage"))
+
+        said = await mention_answer(pitcrew, root, typed)
+        assert said.startswith("chat.postEphemeral") and "chat.postMessage" not in said, said
+        assert reason in said and usage in said, said
+        assert [(i.id, i.state, i.open_key, i.title, i.silenced_until) for i in await incidents(pitcrew)] == before
+        assert [(a.id, a.incident_id, a.status) for a in await joined(pitcrew, 1)] == alerts_before
+        assert len(fake_slack.calls_to("chat.postMessage")) == posts_before
+
+
+async def _post_alert(instance: Any, body: dict[str, Any]) -> dict[str, Any]:
+    response = await instance.http.post(
+        "/webhooks/generic", params={"token": SECRET}, content=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["alerts"][0]
+
+
+async def test_on_two_instances_a_silenced_incident_takes_its_linked_alerts_once_and_quietly(db_url, fake_slack):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the race is between two instances on PostgreSQL")
+    async with AsyncExitStack() as stack:
+        clock = Clock(START)
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, incident_catalog(CHAIN), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+        opened = await _post_alert(first, generic_body(service="api", fingerprint="api-down", title="api down"))
+        assert opened["effect"] == "opened"
+        await first.command("/incident", "1 silence 2h", user=OPERATOR)
+        await wait_until(lambda: bool(fake_slack.calls_to("response_url")))
+        async with transaction(first.deps.sessions) as session:
+            assert (await session.get(Incident, 1)).silenced_until is not None  # type: ignore[union-attr]
+
+        bodies = [
+            generic_body(service=service, fingerprint=f"{service}-{n}", title=f"{service} failing")
+            for service in ("web", "db")
+            for n in range(3)
+        ]
+        outcomes = await asyncio.gather(*(_post_alert(i, b) for b in bodies for i in (first, second) for _ in range(2)))
+        assert {(o["effect"], o["incident"]) for o in outcomes} == {("silenced", "INC-1")}
+        async with transaction(first.deps.sessions) as session:
+            assert len((await session.scalars(select(Incident))).all()) == 1
+            keys = (await session.scalars(select(IncidentAlert.alert_key).where(IncidentAlert.incident_id == 1))).all()
+        assert sorted(keys) == sorted(["generic:api-down", *(f"generic:{b['fingerprint']}" for b in bodies)])
+        await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
+        await first.jobs_settled()
+
+
+async def test_on_two_instances_a_declaration_racing_alerts_leaves_one_incident_taking_them(db_url, fake_slack):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the race is between two instances on PostgreSQL")
+    async with AsyncExitStack() as stack:
+        clock = Clock(START)
+        first, second = [
+            await stack.enter_async_context(
+                running_pitcrew(db_url, incident_catalog(), fake_slack, clock=clock, WEBHOOK_SECRET=SECRET)
+            )
+            for _ in range(2)
+        ]
+        for round_ in range(4):
+            before = len(fake_slack.calls_to("response_url"))
+            alerts = [
+                _post_alert(second if n % 2 else first, generic_body(fingerprint=f"r{round_}-{n}", title="api 5xx"))
+                for n in range(8)
+            ]
+            declared = first.command("/incident", f"declare SEV2 --service api Checkout broken {round_}")
+            results = await asyncio.gather(declared, *alerts)
+            await wait_until(lambda before=before: len(fake_slack.calls_to("response_url")) > before)
+            async with transaction(first.deps.sessions) as session:
+                open_ = (await session.scalars(select(Incident).where(Incident.state != "resolved"))).all()
+                holders = [i for i in open_ if i.open_key == "service:api"]
+                assert len(holders) == 1 and len(open_) in (1, 2), [(i.id, i.open_key) for i in open_]
+                incident_ids = {r["incident"] for r in results[1:]}
+                assert incident_ids == {f"INC-{holders[0].id}"}
+                for incident in open_:
+                    incident.state, incident.open_key = "resolved", None
+        await asyncio.gather(*(JobRunner(i.deps).run_due(limit=100) for i in (first, second)))
+        await first.jobs_settled()

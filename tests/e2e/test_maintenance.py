@@ -137,6 +137,8 @@ async def test_bad_maintenance_commands_are_answered_privately_and_open_nothing(
     async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(SERVICES)) as pitcrew:
         for text, why in (
             ("maintenance apii 2h upgrade", "unknown service `apii` (known: api, web)"),
+            ("maintenance api wbe 2h upgrade", "unknown service `wbe` (known: api, web)"),
+            ("maintenance 2h upgrade", "needs at least one service before the duration"),
             ("maintenance api 2 hours upgrade", "`2` is not a duration"),
             ("maintenance api -5m upgrade", "`-5m` is not a duration"),
             ("maintenance api 999d upgrade", "`999d` is too long for a window starting now: the limit is 24 hours"),
@@ -245,3 +247,38 @@ async def test_a_start_delayed_past_the_end_announces_nothing_and_the_end_once(d
         await pitcrew.run_jobs()
         posts = [c.args["text"] for c in fake_slack.calls_to("chat.postMessage") if "MW-1" in c.args.get("text", "")]
         assert len(posts) == 1 and "Maintenance over: api (MW-1)" in posts[0], posts
+
+
+CHAIN = {
+    "db": {"provider": "http", "health": {"url": "https://db.example.com/health"}},
+    "api": {"provider": "http", "health": {"url": "https://api.example.com/health"}, "depends_on": ["db"]},
+}
+
+
+async def test_a_recovery_during_a_window_reaches_the_open_incident_its_alert_belongs_to(db_url, fake_slack):
+    """db's outage opened INC-1 and api's alert joined it (api depends on db); then a window for api
+    opens. api's recovery during the window is INC-1's (it must recover before INC-1 can), while a
+    new api alert is the maintenance's and opens nothing."""
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(CHAIN)) as pitcrew:
+        assert (await alert(pitcrew, service="db", fingerprint="db-down", title="db down"))["effect"] == "opened"
+        assert (await alert(pitcrew, fingerprint="api-down", title="api down"))["effect"] == "joined"
+        await pitcrew.run_jobs()
+        await slash(pitcrew, "maintenance api 1h restarting api")
+
+        new = await alert(pitcrew, fingerprint="api-slow", title="api slow")
+        assert new["effect"] == "maintenance" and new["incident"] is None
+        recovered = await alert(pitcrew, fingerprint="api-down", title="api down", status="resolved")
+        assert (recovered["effect"], recovered["incident"]) == ("ignored", "INC-1")  # db still fires
+        again = await alert(pitcrew, fingerprint="api-down", title="api down")  # a repeat of INC-1's alert
+        assert (again["effect"], again["incident"]) == ("joined", "INC-1")
+        recovered = await alert(pitcrew, fingerprint="api-down", title="api down", status="resolved")
+        assert recovered["effect"] == "ignored"
+        done = await alert(pitcrew, service="db", fingerprint="db-down", title="db down", status="resolved")
+        assert (done["effect"], done["incident"]) == ("recovered", "INC-1")
+        assert (await flows.load(pitcrew.app.deps, 1)).state == "monitoring"
+        pitcrew.clock.advance(minutes=31)
+        await pitcrew.run_jobs()
+        assert (await flows.load(pitcrew.app.deps, 1)).state == "resolved"
+        async with pitcrew.app.deps.sessions() as session:
+            held = (await session.scalars(select(MaintenanceAlert.key))).all()
+        assert held == ["generic:api-slow"]  # only the maintenance's own alert is on the window

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.flows import incident_views as flows
 from app.store import audit as audit_store
-from app.store.models import ReceivedAlert
+from app.store.models import IncidentAlert, ReceivedAlert
 from tests.e2e.incident_support import (
     generic_body,
     pitcrew_for_incidents,
@@ -215,3 +215,76 @@ async def test_only_responders_may_silence(db_url, fake_slack):
 
 
 
+
+
+CHAIN = {
+    "db": {"provider": "http", "health": {"url": "https://db.example.com/health"}},
+    "api": {"provider": "http", "health": {"url": "https://api.example.com/health"}, "depends_on": ["db"]},
+    "web": {"provider": "http", "health": {"url": "https://www.example.com/"}, "depends_on": ["api"]},
+}
+
+
+async def joined_services(pitcrew: Any, incident_id: int) -> list[tuple[str, str]]:
+    async with pitcrew.app.deps.sessions() as session:
+        rows = await session.execute(
+            select(IncidentAlert.service, IncidentAlert.status)
+            .where(IncidentAlert.incident_id == incident_id)
+            .order_by(IncidentAlert.id)
+        )
+        return [(r.service, r.status) for r in rows]
+
+
+async def test_a_silence_holds_the_alerts_that_join_through_depends_on_and_they_count_towards_recovery(
+    db_url, fake_slack
+):
+    """web depends on api, api on db: while api's incident is silenced, web's and db's alerts, which
+    would join it through `depends_on`, are recorded on it and counted, and say nothing; they are
+    its alerts all the same, so it recovers only once they have recovered too."""
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(CHAIN)) as pitcrew:
+        root = await opened(pitcrew)
+        await mention(pitcrew, "silence 2h", root)
+        pitcrew.clock.advance(minutes=1)
+        await pitcrew.run_jobs()
+        quiet_from = slack_calls(pitcrew)
+
+        for _ in range(50):
+            for service in ("web", "db"):
+                body = generic_body(service=service, fingerprint=f"{service}-down", title=f"{service} is failing")
+                [outcome] = (await pitcrew.webhook("generic", body)).json()["alerts"]
+                assert (outcome["effect"], outcome["incident"]) == ("silenced", "INC-1"), service
+            pitcrew.clock.advance(seconds=10)
+            await pitcrew.run_jobs()
+        pitcrew.clock.advance(minutes=30)  # escalation and reminders fall due: nobody is paged
+        await pitcrew.run_jobs()
+        assert slack_calls(pitcrew) == quiet_from
+        assert len(roots(fake_slack)) == 1
+        assert await stored_alerts(pitcrew, 1) == 101
+        assert await joined_services(pitcrew, 1) == [("api", "firing"), ("web", "firing"), ("db", "firing")]
+
+        # api recovers; web and db still fire: the incident does not recover behind the silence.
+        await pitcrew.webhook("generic", generic_body(status="resolved"))
+        await pitcrew.run_jobs()
+        assert (await flows.load(pitcrew.app.deps, 1)).recovered_at is None
+        for service in ("web", "db"):
+            body = generic_body(service=service, fingerprint=f"{service}-down", title=f"{service} is failing",
+                                status="resolved")
+            await pitcrew.webhook("generic", body)
+        await pitcrew.run_jobs()
+        view = await flows.load(pitcrew.app.deps, 1)
+        assert view.state == "monitoring" and view.recovered_at is not None
+
+        await mention(pitcrew, "unsilence", root)
+        shown = text_of(fake_slack.message(ALERTS, root.ts))
+        assert "Generic (web): recovered" in shown and "Generic (db): recovered" in shown
+
+
+async def test_while_one_incident_is_silenced_an_unlinked_services_alert_opens_its_own(db_url, fake_slack):
+    services = {**CHAIN, "mail": {"provider": "http", "health": {"url": "https://mail.example.com/"}}}
+    async with pitcrew_for_incidents(db_url, fake_slack, catalog=catalog_from(services)) as pitcrew:
+        root = await opened(pitcrew)
+        await mention(pitcrew, "silence 2h", root)
+        body = generic_body(service="mail", fingerprint="smtp", title="SMTP refused")
+        [outcome] = (await pitcrew.webhook("generic", body)).json()["alerts"]
+        assert (outcome["effect"], outcome["incident"]) == ("opened", "INC-2")
+        await pitcrew.run_jobs()
+        await wait_until(lambda: len(roots(fake_slack)) == 2)

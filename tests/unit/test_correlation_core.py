@@ -11,6 +11,8 @@ from app.catalog import CatalogError, parse_catalog
 from app.core.correlation import (
     RelatedAlert,
     alert_list,
+    cause_of,
+    cause_title,
     component,
     dependency_problems,
     find_split,
@@ -45,6 +47,20 @@ def test_the_suspected_cause_is_the_service_every_other_depends_on():
     assert suspected_cause(GRAPH, alerts) == "db is down; web and api alerts joined"
     assert suspected_cause(GRAPH, [alert("a", "api"), alert("b", "api")]) is None  # one service: no cause line
     assert suspected_cause(GRAPH, [alert("a", "web"), alert("b", "worker")]) is None  # siblings: no single root
+
+
+def test_a_declared_incidents_own_service_counts_towards_the_cause():
+    assert suspected_cause(GRAPH, [alert("generic", "db")], "api") == "db is down; api alerts joined"
+    # retitled after its cause already: the cause leads, the others follow in joining order
+    joined = [alert("generic", "api"), alert("generic", "web"), alert("generic", "db")]
+    assert suspected_cause(GRAPH, joined, "db") == "db is down; api and web alerts joined"
+
+
+def test_the_cause_names_the_title():
+    assert cause_of(GRAPH, ["api", "db", "web"]) == "db"
+    assert cause_of(GRAPH, ["web", "api"]) == "api"
+    assert cause_of(GRAPH, ["api"]) is None and cause_of(GRAPH, ["web", "worker"]) is None
+    assert cause_title("db") == "db is down"
 
 
 def test_the_alert_list_says_each_sources_state():

@@ -9,6 +9,7 @@ import pytest
 from app.catalog import CatalogError, parse_catalog
 from app.core.alert_masking import mask_alert, mask_body
 from app.core.alerts import make_alert
+from app.core.correlation import RelatedAlert
 from app.core.incident_args import IncidentUsageError, parse_incident_command
 from app.core.incidents import IncidentView
 from app.core.masking import Masker
@@ -66,6 +67,22 @@ def test_alert_born_incidents_get_a_neutral_title_and_people_written_ones_keep_t
     assert public_title(view(title="Checkout is slow", declared_by="U1", service="api"), policy) == "Checkout is slow"
     unnamed = page_policy(None, ["api", "db"], "public")  # no components listed: every service, its own name
     assert public_title(alert_born, unnamed) == "Service disruption: api"
+
+
+def test_an_incident_across_linked_services_names_and_marks_every_public_component() -> None:
+    """db (internal) is the cause; the api and web its outage took down are what customers see."""
+    policy = page_policy({"api": "Public API", "web": "Website"}, ["api", "db", "web"], "public")
+    joined = tuple(
+        RelatedAlert(key=f"generic:{s}", source="generic", service=s, title=f"{s} down", status="firing")
+        for s in ("api", "web", "db")
+    )
+    incident = view(title="db is down", source="generic", service="db", related=joined, severity="SEV1")
+    assert is_public(incident, policy)
+    assert public_title(incident, policy) == "Service disruption: Public API, Website"
+    assert component_statuses(policy, [incident]) == [
+        ComponentStatus("Public API", "major_outage"), ComponentStatus("Website", "major_outage")
+    ]
+    assert not is_public(view(source="generic", service="db", related=joined[2:]), policy)
 
 
 @pytest.mark.parametrize(

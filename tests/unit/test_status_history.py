@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from app.core.correlation import RelatedAlert
 from app.core.incidents import IncidentView
 from app.core.status_history import component_histories, format_uptime
 from app.core.status_page import PagePolicy
@@ -62,3 +64,16 @@ def test_an_incident_that_opened_this_second_colours_today_before_it_costs_uptim
     views = [incident(1, "api", "SEV1", NOW, None)]
     today = day_of(component_histories(POLICY, views, now=NOW), "Public API", date(2026, 12, 7))
     assert (today.uptime, today.worst) == (100.0, "SEV1")
+
+
+def test_an_outage_across_linked_services_costs_each_component_it_took_down():
+    """db (not a component) caused it, api and web went down with it: both bars show it."""
+    day = datetime(2026, 12, 5, tzinfo=UTC)
+    joined = tuple(
+        RelatedAlert(key=f"generic:{s}", source="generic", service=s, title="down", status="recovered")
+        for s in ("api", "web", "db")
+    )
+    view = replace(incident(1, "db", "SEV2", day + timedelta(hours=1), 60), related=joined)
+    histories = component_histories(POLICY, [view], now=NOW)
+    assert day_of(histories, "Public API", date(2026, 12, 5)).uptime == 95.83
+    assert day_of(histories, "Website", date(2026, 12, 5)).uptime == 95.83

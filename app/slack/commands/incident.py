@@ -16,6 +16,7 @@ from app.core.incident_args import (
     THREAD_VERBS,
     IncidentCommand,
     IncidentUsage,
+    IncidentUsageError,
     parse_incident_command,
     parse_thread_verb,
 )
@@ -104,6 +105,10 @@ async def on_incident(ack: Any, command: dict[str, Any], respond: Any, context: 
         await respond(**render.problem(str(err)), response_type="ephemeral")
         await audit_command(context, command, f"refused: {err}")
         return
+    except IncidentUsage as err:  # words that parse but name what does not exist (a service)
+        await respond(**render.usage(err), response_type="ephemeral")
+        await audit_command(context, command, "usage")
+        return
     if answer.form is not None:
         await client.views_open(trigger_id=command.get("trigger_id"), view=answer.form)
     elif answer.message is not None:
@@ -135,7 +140,12 @@ async def execute(
                 return Answer("usage", render.problem("declare needs a severity and a title: declare SEV2 API slow"))
             services = sorted(deps.catalog.services)
             return Answer("form", form=render.declare_view(services=services, severity=cmd.severity, channel=channel))
-        view = await flows.declare(deps, notifier, severity=cmd.severity or "", title=cmd.title, by=user)
+        if cmd.service is not None and cmd.service not in deps.catalog.services:
+            known = ", ".join(sorted(deps.catalog.services)) or "none"
+            raise IncidentUsageError(f"unknown service `{cmd.service[:40]}` (known: {known}); nothing was declared")
+        view = await flows.declare(
+            deps, notifier, severity=cmd.severity or "", title=cmd.title, by=user, service=cmd.service
+        )
         return Answer(f"declared {view.ref}", declared(view), confirmation=True)
     assert incident_id is not None
     if verb == "show":

@@ -123,7 +123,7 @@ def root_message(
         lines.append(fired)
     if view.related:
         lines.append(f"*Alerts:* {escape(alert_list(view.related))}")
-        cause = suspected_cause(depends_on or {}, view.related)
+        cause = suspected_cause(depends_on or {}, view.related, view.service)
         if cause:
             lines.append(f"*Suspected cause:* {escape(cause)}")
     target = link(view.link, f"open in {view.source}" if view.source else "open")
