@@ -6,7 +6,8 @@ deployment and log checks, the metrics (memory climbed towards the limit before 
 the last hour is uploaded in the thread), "recent bad deploy" → a rollback is proposed → a non-operator cannot
 confirm it, the operator does → Railway rolls back once → pitcrew verifies → UptimeRobot sees api
 up → the runbook checks again and posts "resolved, monitoring" → resolve → the post-mortem draft →
-the status page and the audit trail. A pitcrew without runbooks in threads plays the same story
+the status page → debug logging for two minutes → a scheduled rotation of JWT_SECRET through the
+secret-rotation runbook → the audit trail. A pitcrew without runbooks in threads plays the same story
 with `@pitcrew health` and the health card's Roll back button instead.
 
 Each step types lines into the console as a person would and then checks what reached the fake
@@ -517,6 +518,80 @@ async def debug_logging_for_two_minutes(story: Story) -> None:
     )
     await story.type(f"click {story.button(reverts[-1], action_id='action.confirm')}", "y")
     await story.until("LOG_LEVEL=info again on Railway", lambda: api.variables.get("LOG_LEVEL") == "info")
+    # its verification watches api's next deployment: let it end before anything else redeploys api
+    await story.until("the revert verified", lambda: "verified" in reverts[-1].text.lower())
+
+
+def _jwt_secrets(story: Story) -> tuple[str, str]:
+    """JWT_SECRET as the sandboxes hold it: Railway's shared one (api and worker reference it) and web's
+    production entry on Vercel. Read by the script to compare fingerprints; never printed."""
+    world = story.sandbox.railway.world
+    api = world.service("api")
+    shared = world.shared[(api.project_id, api.environment_id)]["JWT_SECRET"]
+    return shared, story.sandbox.vercel.world.project("web").env["JWT_SECRET"]
+
+
+async def rotate_jwt_secret(story: Story) -> None:
+    """A scheduled rotation (seeds/001: every 90 days): an incident for it, the secret-rotation runbook,
+    `@pitcrew rotate JWT_SECRET`. pitcrew makes the new value, sets the shared JWT_SECRET api and worker
+    reference and redeploys api, then worker, then sets web's on Vercel and redeploys it (web depends on
+    api): one confirmation each, by the operator, each verified before the next. Then the runbook's
+    health check and its notify step (users may need to sign in again)."""
+    from app.flows.variable_plans import fingerprint_of
+
+    await story.type("leave")
+    before = [fingerprint_of(story.deps, value) for value in _jwt_secrets(story)]
+    old = _jwt_secrets(story)
+    await story.type("/incident declare SEV4 Scheduled rotation of JWT_SECRET")
+
+    async def declared() -> list[IncidentView]:
+        return [v for v in await incident_views.list_open(story.deps) if "JWT_SECRET" in v.title and v.thread_ts]
+
+    [incident] = await story.until("the rotation's incident with its thread", declared)
+    root = story.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
+    expect(root is not None, f"no root message of {incident.ref} in #{ALERTS_CHANNEL}")
+    assert root is not None
+    story.root, story.runbook_offer = root, None
+    await story.type(f"thread {story.number(root)}", "@pitcrew runbook secret-rotation")
+    await story.until("the secret-rotation runbook's first step", lambda: _current_step(story))
+    await story.type("@pitcrew rotate JWT_SECRET")
+    handled: set[str] = set()
+    for service in ("api", "worker", "web"):
+        proposals = await story.until(
+            f"the rotation's proposal for {service}",
+            lambda: [m for m in story.slack.messages_in_thread(root.ts) if m.ts not in handled
+                     and any(e.get("action_id") == "action.confirm" for _b, e in buttons(m))],
+        )
+        card = proposals[0]
+        handled.add(card.ts)
+        expect(f" {service}" in card.text, f"the rotation proposed {card.text!r} where {service} was next")
+        await story.type(f"click {story.button(card, action_id='action.confirm')}", "y")
+        await story.until(
+            f"{service} redeployed with the new JWT_SECRET and verified",
+            lambda card=card: "verified" in card.text.lower() or "failed" in card.text.lower(),
+        )
+        expect("verified" in card.text.lower(), f"the rotation's change on {service} did not verify: {card.text!r}")
+    await story.until(
+        "the rotation's closing note", lambda: [m for m in story.since(0, thread=True) if "sign in again" in m.text]
+    )
+    await press(story, "Done", what="@pitcrew rotate")
+    await press(story, "Run check on api", what="after the rotation")
+    mark = story.mark()
+    await press(story, "Post update", what="sign in again")
+    await story.until("the runbook finished", lambda: [m for m in story.since(mark) if "finished" in m.text])
+    after = [fingerprint_of(story.deps, value) for value in _jwt_secrets(story)]
+    expect(after[0] == after[1], "api's (shared) JWT_SECRET and web's differ after the rotation")
+    expect(None not in before + after and after[0] != before[0],
+           "the fingerprint of JWT_SECRET did not change: nothing was rotated")
+    world = story.sandbox.railway.world
+    for service in ("api", "worker"):
+        expect(world.current(service).variables.get("JWT_SECRET") == _jwt_secrets(story)[0],  # type: ignore[union-attr]
+               f"{service}'s deployment serving now was not given the new JWT_SECRET")
+    transcript = getattr(story.session.screen.out, "getvalue", lambda: "")()
+    for value in (*old, *_jwt_secrets(story)):
+        expect(value not in story.slack.all_text() and value not in transcript, "a JWT_SECRET reached the chat")
+    story.session.write(f"(demo) JWT_SECRET's fingerprint: {before[0]} before, {after[0]} after; its value never shown")
+    await story.type("leave")
 
 
 async def _revert_job_due_now(story: Story) -> bool:
@@ -564,6 +639,8 @@ STEPS: Sequence[Step] = (
     Step("resolve; the post-mortem draft follows", resolve_and_postmortem),
     Step("the status page shows the incident", status_page),
     Step("debug logging on api for 2 minutes; the reminder proposes it back", debug_logging_for_two_minutes),
+    Step("rotate JWT_SECRET: shared by api and worker, copied on web; backend first, each verified",
+         rotate_jwt_secret, runbooks_in_threads),
     Step("the audit trail is intact", audit_intact),
 )
 

@@ -321,6 +321,8 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         world = railway_sample.sample_world()
         world.set_metrics(BROKEN_SERVICE, memory_limit_gb=API_MEMORY_LIMIT_GB, cpu_limit=API_VCPUS)
         vercel_world = vercel_sample.sample_world()
+        # web checks the tokens api issues, so it holds api's JWT_SECRET too (the demo's rotation sets both)
+        vercel_world.set_env("web", "JWT_SECRET", railway_sample.SAMPLE_JWT_SECRET, targets=["production"])
         railway = await stack.enter_async_context(FakeRailway.serve(world))
         vercel = await stack.enter_async_context(FakeVercel.serve(vercel_world))
         pagerduty = await stack.enter_async_context(FakePagerDuty().serve())

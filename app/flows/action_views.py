@@ -280,6 +280,9 @@ class DeploymentList:
     rollback_target: str | None
     as_of: datetime
     passed_over: Mapping[str, str] = field(default_factory=dict)  # older deployments the default skips, and why
+    # The deployment serving now when a redeploy of it is offered beside the rollback targets (Vercel:
+    # a new production build of it, `POST /v13/deployments` with `deploymentId`); None otherwise.
+    redeployable: str | None = None
 
 
 def spec_of(record: ProposalRecord) -> ActionSpec:

@@ -64,6 +64,13 @@ class FakeDeployment:
     instances: list[dict[str, str]] = field(default_factory=list)
     logs: list[FakeLog] = field(default_factory=list)
     build_logs: list[FakeLog] = field(default_factory=list)
+    # What the deployment was given when it started: the service's variables rendered then, sealed
+    # ones included. Railway renders references when a deployment is made, so a shared variable changed
+    # afterwards reaches a service only with its next deployment ("Adding, updating, or removing
+    # variables, results in a set of staged changes that you must review and deploy",
+    # docs.railway.com/variables; "Rotate secrets: use variableUpsert with skipDeploys: true ..., then
+    # trigger deployments manually", docs.railway.com/integrations/api/manage-variables).
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -223,6 +230,7 @@ class RailwayWorld:
             reason=reason,
             logs=list(logs),
             build_logs=list(build_logs),
+            variables=self.given_variables(target.id),
         )
         target.deployments.insert(0, deployment)
         target.deployments.sort(key=lambda d: d.created_at, reverse=True)
@@ -298,6 +306,24 @@ class RailwayWorld:
             name: None if name in found.sealed else self._render(found, value, depth=0)
             for name, value in found.variables.items()
         }
+
+    def given_variables(self, service: str) -> dict[str, str]:
+        """What a deployment of `service` started now is given: every variable rendered, sealed ones too
+        ("its value is provided to builds and deployments but is never visible", docs.railway.com/variables,
+        "Sealed variables")."""
+        found = self.service(service)
+        return {name: self._render(found, value, depth=0) for name, value in found.variables.items()}
+
+    def references_to_shared(self, project_id: str, environment_id: str, name: str) -> list[FakeService]:
+        """The services of the environment whose variables reference the shared variable `name`."""
+        return [
+            s for s in self.services.values()
+            if s.project_id == project_id and s.environment_id == environment_id
+            and any(
+                m.group(1) == "shared" and m.group(2) == name
+                for value in s.variables.values() for m in _TEMPLATE.finditer(value)
+            )
+        ]
 
     def unrendered_variables(self, service: str) -> dict[str, str | None]:
         """The service's variables as set, references unrendered (Query.variables, `unrendered: true`);
@@ -493,6 +519,43 @@ class RailwayWorld:
         current = self.current(service.id)
         if not skip_deploys and current is not None:
             self.redeploy(current.id, reason="variableChange")
+
+    def upsert_variables(
+        self, service_id: str, variables: dict[str, str], *, replace: bool, skip_deploys: bool
+    ) -> None:
+        """`variableCollectionUpsert` on a service: every variable set at once and one deployment for all
+        of them ("Upsert multiple variables"; "replace: true will delete all variables not included in
+        the variables object", docs.railway.com/integrations/api/manage-variables)."""
+        service = self.services[service_id]
+        if replace:
+            service.variables.clear()
+            service.sealed.clear()
+        service.variables.update(variables)
+        current = self.current(service.id)
+        if not skip_deploys and current is not None:
+            self.redeploy(current.id, reason="variableChange")
+
+    def upsert_shared_variables(
+        self, project_id: str, environment_id: str, variables: dict[str, str], *, replace: bool, skip_deploys: bool
+    ) -> list[FakeService]:
+        """`variableUpsert` / `variableCollectionUpsert` without a `serviceId`: the environment's shared
+        variables ("Omit serviceId to create a shared variable instead",
+        docs.railway.com/integrations/api/manage-variables). Unless `skipDeploys` ("Skip deploys for
+        affected services", Railway's schema), every service referencing a changed one redeploys at once;
+        the services it affects are returned."""
+        shared = self.shared.setdefault((project_id, environment_id), {})
+        if replace:
+            shared.clear()
+        shared.update(variables)
+        affected = {
+            s.id: s for name in variables for s in self.references_to_shared(project_id, environment_id, name)
+        }
+        if not skip_deploys:
+            for service in affected.values():
+                current = self.current(service.id)
+                if current is not None:
+                    self.redeploy(current.id, reason="variableChange")
+        return list(affected.values())
 
     # The plan's ceiling the sandbox enforces: Railway refuses limits above the plan's ("Hobby: up to
     # 8 vCPU / 8 GB RAM per service", docs.railway.com/reference/pricing/plans); the message is the sandbox's.
