@@ -295,6 +295,9 @@ class PostgresRef(_Strict):
     max_idle_in_transaction: int = Field(default=0, ge=0)
     # The team's migration table (app/core/migrations.py has a reader per tool); None: look for them.
     migrations_table: str | None = None
+    # The team's command that lists pending migrations (`pnpm run migrate:status`): the migration table
+    # cannot show them, so the migrations line names this (else the tool's own, such as `npx prisma migrate status`).
+    migrations_status_command: str | None = Field(default=None, min_length=1, max_length=200)
     # Named read-only queries that verify a restore (`users: select count(*) from users`): SELECT only.
     verify_queries: dict[str, str] = Field(default_factory=dict)
 

@@ -214,7 +214,7 @@ def signed(slack: FakeSlack, body: bytes, content_type: str = payloads.FORM) -> 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 MUTATIONS = (
     "DeploymentRollback", "DeploymentRestart", "DeploymentRedeploy", "DeploymentStop",
-    "VariableUpsert", "VariableDelete",
+    "VariableUpsert", "VariableCollectionUpsert", "VariableDelete",
     "ServiceInstanceLimitsUpdate", "ServiceInstanceUpdate", "VolumeInstanceBackupCreate",
 )
 

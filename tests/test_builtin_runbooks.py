@@ -161,6 +161,10 @@ def test_the_branches_the_issue_names_are_there() -> None:
     assert {"Out of memory (OOM)", "Database problem", "Recent bad deploy"} <= labels
     assert ("terminate_idle_sessions", {"idle_minutes": 5}) in actions("database-connections")
     assert ("set_variable", {"name": "FALLBACK_MODE", "value": "true"}) in actions("high-error-rate")
+    # seeds/000 "Reduce DB_POOL_MAX in environment variables": set by pitcrew, the size asked in a form
+    assert ("set_variable", {"name": "DB_POOL_MAX"}) in actions("database-connections")
+    pool_says = " ".join(s.text for s in RUNBOOKS.get("database-connections").steps if isinstance(s, SayStep))
+    assert "DB_POOL_MAX" not in pool_says.replace("rather than DB_POOL_MAX", "")
     assert RUNBOOKS.get("incident-checklist").applies.is_empty  # runs only when named
 
 

@@ -44,6 +44,9 @@ def test_pitcrew_demo_script_plays_the_story_and_cleans_up(tmp_path):
     assert "(sandbox) api's deployment 4e6a8c0d crashed" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Down (HTTP 503 - Service Unavailable)" in out
     assert "🔴 SEV2 INC-1: api is down" in out
+    # the backend-down runbook's metrics step: memory climbed towards the limit, charted in the thread
+    assert "CPU and memory of api over the last hour" in out and "peak 9" in out
+    assert re.search(r"\[image: api: CPU, memory, 5xx and p95, last 60 min, written to \S+api-metrics\.png\]", out)
     assert "⛔ You cannot confirm roll back api" in out
     assert "✅ Done and verified: roll back api" in out
     assert "(sandbox) UptimeRobot: monitor “api” is Up (HTTP 200 - OK)" in out

@@ -132,6 +132,8 @@ class ConsoleSession:
         self._acks = 0
         self._greeted = False
         self._log_handler = _ErrorLines(self._error_line)
+        self._images: dict[str, str] = {}  # file id -> where this session wrote the image
+        self._images_dir = Path(tempfile.gettempdir())  # made for this session at its first image
 
     # --- life cycle --------------------------------------------------------------------------
     async def __aenter__(self) -> ConsoleSession:
@@ -475,16 +477,22 @@ class ConsoleSession:
         self.screen.show(message, edited=edited, viewer=self.user, files=files)
 
     def _readable(self, file_id: str, info: Mapping[str, Any]) -> bytes | str:
-        """A text file's bytes; an image (a PNG: the period report's chart) written to a file once,
-        and the path it was written to, for the person at the console to open."""
+        """A text file's bytes; an image (a PNG: a report's or a runbook's chart) written to a file once,
+        and the path it was written to, for the person at the console to open.
+
+        Each session writes in a directory of its own: the fake Slack numbers files the same way in
+        every run, so a shared directory would show a later run the image an earlier one left there."""
         content: bytes = info["content"]
         if not content.startswith(PNG_SIGNATURE):
             return content
-        path = Path(tempfile.gettempdir()) / "pitcrew-console" / f"{file_id}-{Path(str(info.get('filename'))).name}"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        written = self._images.get(file_id)
+        if written is None:
+            if not self._images:
+                self._images_dir = Path(tempfile.mkdtemp(prefix="pitcrew-console-"))
+            path = self._images_dir / f"{file_id}-{Path(str(info.get('filename'))).name}"
             path.write_bytes(content)
-        return str(path)
+            self._images[file_id] = written = str(path)
+        return written
 
     def _error_line(self, text: str) -> None:
         self.flush_events()  # what the app sent before it failed comes first, as it happened

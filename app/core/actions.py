@@ -197,7 +197,10 @@ def describe(spec: ActionSpec, service: str, params: Mapping[str, Any]) -> str:
             return f"Stop {service}: deployment {short_id(deployment)} stops serving until the next deploy"
         case "set_variable":
             then = "then redeploy it" if params.get("redeploy", True) else "without redeploying"
-            return f"Set {params.get('name')} on {service}, {then}"
+            names = " and ".join(str(n) for n in (params.get("name"), *(params.get("also") or ())))
+            if params.get("shared"):
+                return f"Set the shared {params.get('shared')} that {service}'s {params.get('name')} references, {then}"
+            return f"Set {names} on {service}, {then}"
         case "scale":
             return describe_scale(service, str(params.get("resource")), params.get("current"), float(params["value"]))
         case "backup":

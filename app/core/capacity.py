@@ -9,6 +9,7 @@ enforce: its error is shown as it comes). Also the words for a backup's age. Pur
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -180,13 +181,21 @@ def backup_is_recent(newest: datetime | None, now: datetime, max_age_hours: floa
 BACKUPS_CHECK = "backups"
 
 
+def backup_state(newest: datetime | None, schedules: Sequence[str], now: datetime) -> str:
+    """`newest backup 26 h ago; schedule: daily` (or `no backup taken yet; no backup schedule`): what
+    `/health`, a backup's proposal and a runbook's backup check all say of a volume's restore points,
+    in the same words, so a person confirming a backup knows what it adds."""
+    schedule = f"schedule: {', '.join(s.lower() for s in schedules)}" if schedules else "no backup schedule"
+    taken = "no backup taken yet" if newest is None else f"newest backup {age_words(backup_age(newest, now))}"
+    return f"{taken}; {schedule}"
+
+
 def backup_summary(newest: datetime | None, schedules: tuple[str, ...], now: datetime, volume: str) -> tuple[bool, str]:
     """(fine, the line `/health` shows): the newest backup's age and whether a schedule exists.
 
     Fine when a schedule exists or a backup is less than a day old (seed 003: "is there a backup
     from today?"); without either, the database has no recent restore point and says so.
     """
-    schedule = f"schedule: {', '.join(s.lower() for s in schedules)}" if schedules else "no backup schedule"
-    line = f"volume {volume}: newest backup {age_words(backup_age(newest, now))}; {schedule}"
+    line = f"volume {volume}: {backup_state(newest, schedules, now)}"
     fine = bool(schedules) or backup_is_recent(newest, now, DEFAULT_BACKUP_MAX_AGE_HOURS)
     return fine, line

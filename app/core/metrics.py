@@ -211,11 +211,15 @@ def recent(obs: MetricsObservation, minutes: float, end_ts: int) -> MetricsObser
     )
 
 
-def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = METRICS_CHECK) -> CheckResult:
+def judge_metrics(
+    obs: MetricsObservation, limits: MetricLimits, name: str = METRICS_CHECK, *, serves_http: bool = True
+) -> CheckResult:
     """Each measurement against its threshold: over one is degraded, an OOM restart is down.
 
     A measurement the provider did not return (no HTTP traffic, no volume, no limit known) is
-    said as such rather than counted as healthy or as a failure.
+    said as such rather than counted as healthy or as a failure. `serves_http=False` (a database,
+    reached over TCP) leaves out the "no HTTP requests" line, which would only be noise there;
+    HTTP traffic it did have is still judged.
     """
     verdicts: list[Verdict] = []
     evidence: list[str] = []
@@ -235,9 +239,15 @@ def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = MET
     memory_pct = percent_of(latest(obs.memory_gb), memory_limit)
     if memory_pct is not None:
         text = f"memory {_gb(latest(obs.memory_gb))} of {_gb(memory_limit)} ({memory_pct:.0f}%)"
+        peak = max(v for _, v in obs.memory_gb)
+        peak_pct = percent_of(peak, memory_limit)
         if memory_pct > limits.memory_percent:
             verdicts.append(Verdict.DEGRADED)
             text += f", over {limits.memory_percent:g}%"
+        elif peak_pct is not None and peak_pct > limits.memory_percent:
+            # Judged on the latest sample (a spike that passed is not a present state), but a peak past the
+            # threshold is said: memory that climbed to the limit before a crash is the cause to look at.
+            text += f"; peak {_gb(peak)} ({peak_pct:.0f}%) in {window}"
         evidence.append(text)
     elif obs.memory_gb:
         evidence.append(f"memory {_gb(latest(obs.memory_gb))} (limit unknown)")
@@ -258,7 +268,8 @@ def judge_metrics(obs: MetricsObservation, limits: MetricLimits, name: str = MET
 
     ratio = error_ratio(obs.requests_by_status)
     if ratio is None:
-        evidence.append(f"no HTTP requests in {window}")
+        if serves_http:
+            evidence.append(f"no HTTP requests in {window}")
     else:
         share, total = ratio
         text = f"5xx {100 * share:.1f}% of {total:.0f} requests in {window}"

@@ -2,7 +2,8 @@
 
 Each tool keeps its own table, and pitcrew reads it rather than the migration files (which live in
 the application's repository, not in the database): what was applied last, what failed, and what
-is running now. The shapes, from each tool's own source:
+is running now. Pending migrations (files no row names yet) are not in the database at all: the
+verdict says so and names the command that lists them. The shapes, from each tool's own source:
 
 - Prisma: `_prisma_migrations` (id, checksum, finished_at, migration_name, logs, rolled_back_at,
   started_at, applied_steps_count), prisma-engines `schema-engine/connectors/sql-schema-connector`
@@ -37,6 +38,18 @@ KNOWN_TABLES: dict[str, str] = {
     "django_migrations": "django",
     "knex_migrations": "knex",
     "_sqlx_migrations": "sqlx",
+}
+# Pending migrations are files of the application's repository that no row names yet: none of these tables
+# records them, so pitcrew says so and names the tool's own command that compares the files with the table:
+# `prisma migrate status` (Prisma CLI reference), `alembic current` (says "(head)" when nothing is pending),
+# `manage.py showmigrations` ("[ ]" marks an unapplied one), `knex migrate:list` (completed and pending),
+# `sqlx migrate info` (each migration, installed or pending).
+STATUS_COMMANDS: dict[str, str] = {
+    "prisma": "npx prisma migrate status",
+    "alembic": "alembic current",
+    "django": "python manage.py showmigrations",
+    "knex": "npx knex migrate:list",
+    "sqlx": "sqlx migrate info",
 }
 MAX_NAMED = 3
 TABLE_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$")  # [schema.]table
@@ -90,9 +103,20 @@ class MigrationTableMissing(Exception):
         super().__init__(reason + " (set migrations_table: in pitcrew.yml to the table your tool uses)")
 
 
-def judge_migrations(state: MigrationState, now: datetime | None = None) -> CheckResult:
+def pending_note(tool: str, status_command: str | None = None) -> str:
+    """What pitcrew cannot see, said rather than left out: pending migrations are the app's files, not rows."""
+    command = status_command or STATUS_COMMANDS.get(tool)
+    how = f": `{command}` lists them" if command else ""
+    return f"pending: not visible from the database (they are files in the app's repository){how}"
+
+
+def judge_migrations(
+    state: MigrationState, now: datetime | None = None, *, status_command: str | None = None
+) -> CheckResult:
     """A failed migration is degraded (the schema is half-changed, and the tool refuses to go on);
-    one running now is degraded too (the application may see the schema change under it)."""
+    one running now is degraded too (the application may see the schema change under it). Pending
+    ones cannot be read from the database: the last line says so, and which command shows them
+    (`status_command`, the team's own from pitcrew.yml, else the tool's)."""
     evidence: list[str] = []
     if state.last is None:
         evidence.append(f"{state.tool}: no migration applied ({state.table} is empty)")
@@ -106,6 +130,7 @@ def judge_migrations(state: MigrationState, now: datetime | None = None) -> Chec
     if state.running:
         verdict = Verdict.DEGRADED
         evidence.append("running now: " + _names(state.running))
+    evidence.append(pending_note(state.tool, status_command))
     return CheckResult(MIGRATIONS_CHECK, verdict, tuple(evidence))
 
 

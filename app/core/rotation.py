@@ -11,6 +11,7 @@ guessed. The order follows `depends_on` from pitcrew.yml: a service changes afte
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ from dataclasses import dataclass
 DEFAULT_LENGTH = 48
 MIN_LENGTH = 16  # a secret shorter than this is not worth keeping: rotate to at least 16 characters
 MAX_LENGTH = 4096
+
+
+# A value that is one reference to a shared variable and nothing else (Railway's template syntax,
+# docs.railway.com/variables/reference: "For a shared variable, the namespace is \"shared\"").
+_SHARED_ONLY = re.compile(r"^\$\{\{\s*shared\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_SHARED_ANYWHERE = re.compile(r"\$\{\{\s*shared\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class RotationRefused(ValueError):
@@ -75,6 +82,40 @@ def choose(
             f"which services share it. Name them: `rotate {name} <service> <service> ...`"
         )
     return tuple(h.service for h in readable), _length(readable), unreadable
+
+
+def shared_name(unrendered: str | None) -> str | None:
+    """The shared variable a Railway value is a bare reference to (`${{shared.JWT_SECRET}}` gives
+    JWT_SECRET), else None. Such a service takes its value from the environment, so a rotation sets
+    the shared variable once and redeploys each service referencing it, never a copy on the service
+    (which would cut it off from the shared one)."""
+    if unrendered is None:
+        return None
+    match = _SHARED_ONLY.match(unrendered.strip())
+    return match.group(1) if match else None
+
+
+def references_shared(values: Mapping[str, str | None], shared: str) -> bool:
+    """Whether any of a service's variables (as set, unrendered) references the shared variable `shared`,
+    alone or inside a longer value: that service takes its new value at its next deployment."""
+    return any(
+        m.group(1) == shared for value in values.values() if value for m in _SHARED_ANYWHERE.finditer(value)
+    )
+
+
+def same_value_names(
+    name: str, rendered: Mapping[str, str | None], unrendered: Mapping[str, str | None]
+) -> tuple[str, ...]:
+    """The other names of one service holding the very value `name` holds, each set on the service
+    itself (a reference follows what it references and is left alone): a secret kept under two names
+    (JWT_SECRET and NEXTAUTH_SECRET) is rotated under both in one change, or the second keeps the old."""
+    value = rendered.get(name)
+    if value is None:
+        return ()
+    return tuple(
+        other for other, held in rendered.items()
+        if other != name and held == value and unrendered.get(other) == held
+    )
 
 
 def _length(holders: Sequence[Holder]) -> int:

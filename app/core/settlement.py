@@ -11,7 +11,7 @@ evidence, a sentence for the card and the audit trail.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -98,6 +98,29 @@ def variable_set(name: str, wanted: str | None, current: str | None) -> Settleme
     if current is None:
         return Settlement(Settled.NOT_DONE, f"Railway has no variable {name}")
     return Settlement(Settled.NOT_DONE, f"Railway has {name} set to another value than the proposed one")
+
+
+def shared_variable_set(shared: str, service: str, set_: Settlement, redeployed: Settlement) -> Settlement:
+    """A shared variable's change is two calls: the shared variable set (`set_`, as `variable_set` says)
+    then the service's redeploy (`redeployed`, as `railway_redeploy` says). Done only when both
+    happened; set but not redeployed is not done, and says what is left to do."""
+    if set_.outcome is not Settled.DONE:
+        said = set_.evidence.replace(f"Railway has {shared}", f"Railway has shared {shared}").replace(
+            f"no variable {shared}", f"no shared variable {shared}"
+        )
+        return replace(set_, evidence=said)
+    if redeployed.outcome is Settled.DONE:
+        return Settlement(
+            Settled.DONE, f"Railway has shared {shared} set to the proposed value; {redeployed.evidence}",
+            {"name": shared, "shared_name": shared, **redeployed.answer},
+        )
+    if redeployed.outcome is Settled.NOT_DONE:
+        return Settlement(
+            Settled.NOT_DONE,
+            f"Railway has shared {shared} set to the proposed value, but {service} did not redeploy: redeploy it "
+            "so it takes the new value",
+        )
+    return unknown(f"Railway has shared {shared} set to the proposed value; its redeploy: {redeployed.evidence}")
 
 
 def vercel_production(target: Deployment) -> Settlement:

@@ -88,13 +88,28 @@ class ChangePreview:
     redeploys: str  # what deploys, in words
     revert_after_s: int | None = None
     unreadable: bool = False
+    also: tuple[str, ...] = ()  # other names of the service set to the same value in the same change
+    shared: str | None = None  # the environment's shared variable set (Railway), which the service references
+    # What the set replaces when the name is now a Railway reference: "shared X" or "a reference" (never
+    # the template itself, which may hold text of its own); None when it holds a value of its own.
+    replaces_reference: str | None = None
+    shared_with: tuple[str, ...] = ()  # the other services of pitcrew.yml referencing `shared`
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name, "exists": self.exists, "old_fingerprint": self.old_fingerprint,
             "new_fingerprint": self.new_fingerprint, "new_length": self.new_length, "redeploys": self.redeploys,
             "revert_after_s": self.revert_after_s, "unreadable": self.unreadable,
         }
+        if self.also:
+            found["also"] = list(self.also)
+        if self.shared:
+            found["shared"] = self.shared
+        if self.shared_with:
+            found["shared_with"] = list(self.shared_with)
+        if self.replaces_reference:
+            found["replaces_reference"] = self.replaces_reference
+        return found
 
 
 def changed_by_hand(now_fingerprint: str | None, set_fingerprint: str | None) -> bool:

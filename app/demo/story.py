@@ -2,10 +2,12 @@
 
 api crashes → UptimeRobot alerts → an incident thread opens with its runbook offered → the
 responder acknowledges and sets the severity → runs the runbook: a status update, the health,
-deployment and log checks, "recent bad deploy" → a rollback is proposed → a non-operator cannot
+deployment and log checks, the metrics (memory climbed towards the limit before the crash: the chart of
+the last hour is uploaded in the thread), "recent bad deploy" → a rollback is proposed → a non-operator cannot
 confirm it, the operator does → Railway rolls back once → pitcrew verifies → UptimeRobot sees api
 up → the runbook checks again and posts "resolved, monitoring" → resolve → the post-mortem draft →
-the status page and the audit trail. A pitcrew without runbooks in threads plays the same story
+the status page → debug logging for two minutes → a scheduled rotation of JWT_SECRET through the
+secret-rotation runbook → the audit trail. A pitcrew without runbooks in threads plays the same story
 with `@pitcrew health` and the health card's Roll back button instead.
 
 Each step types lines into the console as a person would and then checks what reached the fake
@@ -23,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from app.charts.period_chart import PNG_SIGNATURE
 from app.console.session import ConsoleSession
 from app.core.audit import ChainVerifier
 from app.core.incidents import IncidentView
@@ -274,8 +277,39 @@ async def runbook_checks(story: Story) -> None:
     expect("listOrders" in _text(errors), "the top errors do not show the crash in listOrders")
 
 
+async def runbook_charts_the_memory(story: Story) -> None:
+    """The metrics step measures CPU and memory against their limits and uploads the last hour's chart in
+    the thread: memory climbed towards api's 1 GB limit before the crash. The console writes the image to
+    a file and says where."""
+    assert story.root is not None
+    root = story.root
+    metrics = await press(story, "Run check", what="CPU and memory of api")
+    said = _text(metrics)
+    expect("CPU " in said and "vCPU" in said, f"the metrics step names no CPU figure: {said[:300]!r}")
+    expect("memory " in said and "of 1.0 GB" in said, f"the metrics step names no memory figure: {said[:300]!r}")
+    expect("peak " in said, f"the metrics step does not say how high memory climbed: {said[:300]!r}")
+
+    def charts() -> list[SlackMessage]:
+        uploaded = {
+            file_id for file_id, upload in story.slack.uploads.items()
+            if upload.get("filename") == "api-metrics.png" and upload.get("thread_ts") == root.ts
+            and bytes(upload.get("content") or b"").startswith(PNG_SIGNATURE)
+        }
+        return [
+            m for m in story.slack.messages_in_thread(root.ts)
+            if any(b.get("type") == "file" and b.get("file_id") in uploaded for b in m.blocks)
+        ]
+
+    [chart] = await story.until("the metrics chart uploaded in the incident's thread", charts)
+    story.number(chart)  # printed in the console: "[image: …, written to <file>]"
+    described = next(
+        str(u.get("alt_txt")) for u in story.slack.uploads.values() if u.get("filename") == "api-metrics.png"
+    )
+    expect("peak 9" in described.split("memory", 1)[-1],
+           f"the chart does not show memory climbing towards the limit: {described!r}")
+
+
 async def runbook_leads_to_a_rollback(story: Story) -> None:
-    await press(story, "Done", what="Metrics")
     await press(story, "Recent bad deploy", what="What does it look like?")
     mark = story.mark()
     await press(story, "Roll back", what="Roll back api")
@@ -484,6 +518,80 @@ async def debug_logging_for_two_minutes(story: Story) -> None:
     )
     await story.type(f"click {story.button(reverts[-1], action_id='action.confirm')}", "y")
     await story.until("LOG_LEVEL=info again on Railway", lambda: api.variables.get("LOG_LEVEL") == "info")
+    # its verification watches api's next deployment: let it end before anything else redeploys api
+    await story.until("the revert verified", lambda: "verified" in reverts[-1].text.lower())
+
+
+def _jwt_secrets(story: Story) -> tuple[str, str]:
+    """JWT_SECRET as the sandboxes hold it: Railway's shared one (api and worker reference it) and web's
+    production entry on Vercel. Read by the script to compare fingerprints; never printed."""
+    world = story.sandbox.railway.world
+    api = world.service("api")
+    shared = world.shared[(api.project_id, api.environment_id)]["JWT_SECRET"]
+    return shared, story.sandbox.vercel.world.project("web").env["JWT_SECRET"]
+
+
+async def rotate_jwt_secret(story: Story) -> None:
+    """A scheduled rotation (seeds/001: every 90 days): an incident for it, the secret-rotation runbook,
+    `@pitcrew rotate JWT_SECRET`. pitcrew makes the new value, sets the shared JWT_SECRET api and worker
+    reference and redeploys api, then worker, then sets web's on Vercel and redeploys it (web depends on
+    api): one confirmation each, by the operator, each verified before the next. Then the runbook's
+    health check and its notify step (users may need to sign in again)."""
+    from app.flows.variable_plans import fingerprint_of
+
+    await story.type("leave")
+    before = [fingerprint_of(story.deps, value) for value in _jwt_secrets(story)]
+    old = _jwt_secrets(story)
+    await story.type("/incident declare SEV4 Scheduled rotation of JWT_SECRET")
+
+    async def declared() -> list[IncidentView]:
+        return [v for v in await incident_views.list_open(story.deps) if "JWT_SECRET" in v.title and v.thread_ts]
+
+    [incident] = await story.until("the rotation's incident with its thread", declared)
+    root = story.slack.message(ALERTS_CHANNEL, incident.thread_ts or "")
+    expect(root is not None, f"no root message of {incident.ref} in #{ALERTS_CHANNEL}")
+    assert root is not None
+    story.root, story.runbook_offer = root, None
+    await story.type(f"thread {story.number(root)}", "@pitcrew runbook secret-rotation")
+    await story.until("the secret-rotation runbook's first step", lambda: _current_step(story))
+    await story.type("@pitcrew rotate JWT_SECRET")
+    handled: set[str] = set()
+    for service in ("api", "worker", "web"):
+        proposals = await story.until(
+            f"the rotation's proposal for {service}",
+            lambda: [m for m in story.slack.messages_in_thread(root.ts) if m.ts not in handled
+                     and any(e.get("action_id") == "action.confirm" for _b, e in buttons(m))],
+        )
+        card = proposals[0]
+        handled.add(card.ts)
+        expect(f" {service}" in card.text, f"the rotation proposed {card.text!r} where {service} was next")
+        await story.type(f"click {story.button(card, action_id='action.confirm')}", "y")
+        await story.until(
+            f"{service} redeployed with the new JWT_SECRET and verified",
+            lambda card=card: "verified" in card.text.lower() or "failed" in card.text.lower(),
+        )
+        expect("verified" in card.text.lower(), f"the rotation's change on {service} did not verify: {card.text!r}")
+    await story.until(
+        "the rotation's closing note", lambda: [m for m in story.since(0, thread=True) if "sign in again" in m.text]
+    )
+    await press(story, "Done", what="@pitcrew rotate")
+    await press(story, "Run check on api", what="after the rotation")
+    mark = story.mark()
+    await press(story, "Post update", what="sign in again")
+    await story.until("the runbook finished", lambda: [m for m in story.since(mark) if "finished" in m.text])
+    after = [fingerprint_of(story.deps, value) for value in _jwt_secrets(story)]
+    expect(after[0] == after[1], "api's (shared) JWT_SECRET and web's differ after the rotation")
+    expect(None not in before + after and after[0] != before[0],
+           "the fingerprint of JWT_SECRET did not change: nothing was rotated")
+    world = story.sandbox.railway.world
+    for service in ("api", "worker"):
+        expect(world.current(service).variables.get("JWT_SECRET") == _jwt_secrets(story)[0],  # type: ignore[union-attr]
+               f"{service}'s deployment serving now was not given the new JWT_SECRET")
+    transcript = getattr(story.session.screen.out, "getvalue", lambda: "")()
+    for value in (*old, *_jwt_secrets(story)):
+        expect(value not in story.slack.all_text() and value not in transcript, "a JWT_SECRET reached the chat")
+    story.session.write(f"(demo) JWT_SECRET's fingerprint: {before[0]} before, {after[0]} after; its value never shown")
+    await story.type("leave")
 
 
 async def _revert_job_due_now(story: Story) -> bool:
@@ -581,6 +689,8 @@ STEPS: Sequence[Step] = (
     Step("the backend-down runbook is offered; Run posts its first update", runbook_offered_and_started,
          runbooks_in_threads),
     Step("the runbook's checks: health, deployment, top errors", runbook_checks, runbooks_in_threads),
+    Step("the runbook's metrics: CPU, memory, and the memory curve charted in the thread",
+         runbook_charts_the_memory, runbooks_in_threads),
     Step("check api's health from the thread", health_in_the_thread, _without_runbooks),
     Step("read api's logs from the thread, secrets masked", logs_in_the_thread),
     Step("list api's variables from the thread, values never shown", variables_in_the_thread, variables_readable),
@@ -597,6 +707,8 @@ STEPS: Sequence[Step] = (
     Step("resolve; the post-mortem draft follows", resolve_and_postmortem),
     Step("the status page shows the incident", status_page),
     Step("debug logging on api for 2 minutes; the reminder proposes it back", debug_logging_for_two_minutes),
+    Step("rotate JWT_SECRET: shared by api and worker, copied on web; backend first, each verified",
+         rotate_jwt_secret, runbooks_in_threads),
     Step("a bad deploy of api: the post-deploy watch sees it regress and proposes the rollback", deploy_watched),
     Step("the audit trail is intact", audit_intact),
 )

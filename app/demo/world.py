@@ -61,6 +61,13 @@ MONITOR_INTERVAL_S = 1.0
 LIVE_PRINT_INTERVAL_S = 0.3
 # `demo break api`: traffic reaches a bug of the serving deployment ("Fix N+1 query in /orders", 3 h old).
 CRASH_MESSAGE = "TypeError: Cannot read properties of undefined (reading 'items') at listOrders (dist/orders.js:42)"
+# api's resources in the demo: a 1 GB container, as a small Node service has; `demo break api` first
+# shows the memory it had been leaking climb to LEAK_PEAK of that over LEAK_MINUTES (the chart of the
+# backend-down runbook's metrics step tells that story), then the crash.
+API_MEMORY_LIMIT_GB = 1.0
+API_VCPUS = 2.0
+LEAK_MINUTES = 40
+LEAK_PEAK = 0.92
 # `demo deploy api`: the new deployment dies as it starts.
 BAD_BUILD_ERROR = "TypeError: Cannot read properties of undefined (reading 'userId') at sessionMiddleware"
 
@@ -216,10 +223,18 @@ class SandboxApi:
     # -- what the `demo` verbs do to it
 
     def crash(self) -> str:
-        """Traffic meets a bug of the serving deployment: its process dies, and would again after a restart."""
+        """Traffic meets a bug of the serving deployment: its process dies, and would again after a restart.
+
+        Before it died, the bug had been keeping every order list it built: memory climbed for
+        LEAK_MINUTES towards the limit, which Railway's metrics (and the runbook's chart) show."""
         current = self.world.current(BROKEN_SERVICE)
         if current is None or current.status != "SUCCESS":
             raise ConsoleInputError("api is already down: `demo fix api` heals it, or fix it with pitcrew")
+        now = self.world.clock()
+        limit = self.world.service(BROKEN_SERVICE).memory_gb
+        self.world.memory_climb(
+            BROKEN_SERVICE, since=now - timedelta(minutes=LEAK_MINUTES), until=now, peak_gb=LEAK_PEAK * limit
+        )
         self.bugs[current.commit_hash or ""] = CRASH_MESSAGE
         self.world.crash(BROKEN_SERVICE, CRASH_MESSAGE)
         self.sync()
@@ -309,7 +324,10 @@ async def open_sandbox(*, database_url: str | None = None) -> AsyncIterator[Demo
         database_url = database_url or f"sqlite:///{directory / 'pitcrew.db'}"
         await upgrade_async(database_url)
         world = railway_sample.sample_world()
+        world.set_metrics(BROKEN_SERVICE, memory_limit_gb=API_MEMORY_LIMIT_GB, cpu_limit=API_VCPUS)
         vercel_world = vercel_sample.sample_world()
+        # web checks the tokens api issues, so it holds api's JWT_SECRET too (the demo's rotation sets both)
+        vercel_world.set_env("web", "JWT_SECRET", railway_sample.SAMPLE_JWT_SECRET, targets=["production"])
         railway = await stack.enter_async_context(FakeRailway.serve(world))
         vercel = await stack.enter_async_context(FakeVercel.serve(vercel_world))
         pagerduty = await stack.enter_async_context(FakePagerDuty().serve())

@@ -12,6 +12,7 @@ from app.catalog import PostgresRef, Service
 from app.core.actions import ActionNotAvailable, ActionSpec, masked_params
 from app.core.observations import Deployment
 from app.flows.secret_inputs import open_inputs
+from app.providers.base import ProviderError
 from app.providers.postgres import describe_dsn, terminate_idle_sessions
 from app.providers.railway import RailwayClient
 from app.providers.vercel import VercelClient
@@ -113,9 +114,7 @@ async def execute(deps: Deps, spec: ActionSpec, record: ProposalRecord) -> dict[
         case ("railway", "stop"):
             return await railway(deps).stop(inputs["deployment_id"], ref=service.railway)
         case ("railway", "set_variable") if service.railway is not None:
-            return await railway(deps).upsert_variable(
-                service.railway, inputs["name"], inputs["value"], skip_deploys=not inputs.get("redeploy", True)
-            )
+            return await _railway_set(railway(deps), service, inputs)
         case ("railway" | "postgres", "scale") if service.railway is not None:
             return await scale(deps, service, inputs)
         case ("railway" | "postgres", "backup"):
@@ -166,6 +165,35 @@ async def scale(deps: Deps, service: Service, inputs: dict[str, Any]) -> dict[st
         changed = await client.update_limits(ref, vcpus=value)
     redeployed = await client.redeploy(str(inputs["deployment_id"]), ref=ref)
     return {**changed, "new_deployment_id": redeployed["new_deployment_id"], "status": redeployed.get("status")}
+async def _railway_set(client: RailwayClient, service: Service, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Railway: one name (`variableUpsert`), several names of the service with one value
+    (`variableCollectionUpsert`, one deploy for all), or the environment's shared variable the service
+    references (`variableUpsert` without `serviceId`, skipDeploys) followed by this service's redeploy,
+    so the services referencing it take it one at a time, in the order the caller chose."""
+    ref = service.railway
+    assert ref is not None
+    name, value = str(inputs["name"]), inputs["value"]
+    redeploy = bool(inputs.get("redeploy", True))
+    shared = inputs.get("shared")
+    if shared:
+        answer = await client.upsert_shared_variable(ref, str(shared), value, skip_deploys=True)
+        try:
+            deployed = await client.redeploy(str(inputs["deployment_id"]), ref=ref)
+        except ProviderError as err:
+            raise ProviderError(
+                err.call, f"the shared {shared} was set, but the service did not redeploy: {err.reason}"
+            ) from None
+        return {
+            **answer, "name": name, "shared_name": str(shared), "redeploys": True,
+            "new_deployment_id": deployed["new_deployment_id"],
+        }
+    names = [name, *(str(n) for n in inputs.get("also") or () if n != name)]
+    if len(names) > 1:
+        answer = await client.upsert_variables(ref, {n: value for n in names}, skip_deploys=not redeploy)
+        return {**answer, "name": name}
+    return await client.upsert_variable(ref, name, value, skip_deploys=not redeploy)
+
+
 async def _vercel_variable(
     client: VercelClient, service: Service, kind: str, inputs: dict[str, Any]
 ) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from app.core.settlement import (
     is_stuck,
     railway_redeploy,
     railway_rollback,
+    shared_variable_set,
     unknown,
     variable_set,
     vercel_production,
@@ -150,6 +151,15 @@ async def ask_provider(deps: Deps, record: ProposalRecord) -> Settlement:
             case ("railway", "redeploy"):
                 history = await calls.history(deps, service, HISTORY)
                 return railway_redeploy(history, before=before, started=started)
+            case ("railway", "set_variable") if service.railway is not None and inputs.get("shared"):
+                shared = str(inputs["shared"])
+                held = (await calls.railway(deps).shared_variables(service.railway)).get(shared)
+                wanted = inputs.get("value")
+                history = await calls.history(deps, service, HISTORY)
+                return shared_variable_set(
+                    shared, record.service, variable_set(shared, wanted if isinstance(wanted, str) else None, held),
+                    railway_redeploy(history, before=before, started=started),
+                )
             case ("railway", "set_variable") if service.railway is not None:
                 name = str(inputs.get("name"))
                 values = await calls.railway(deps).service_variables(service.railway)

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.core import capacity
 from app.core.actions import (
     ActionPolicy,
     ActionSpec,
@@ -223,6 +224,7 @@ class Proposal:
     approvals: tuple[str, ...] = ()  # operators who approved so far (with a second approver)
     settled: SettledView | None = None
     variable: dict[str, Any] | None = None  # a set/unset's preview (app/core/variable_changes.ChangePreview)
+    backups: str | None = None  # a backup's: the volume's newest backup and schedule when it was proposed
 
     @property
     def expired(self) -> bool:
@@ -278,6 +280,9 @@ class DeploymentList:
     rollback_target: str | None
     as_of: datetime
     passed_over: Mapping[str, str] = field(default_factory=dict)  # older deployments the default skips, and why
+    # The deployment serving now when a redeploy of it is offered beside the rollback targets (Vercel:
+    # a new production build of it, `POST /v13/deployments` with `deploymentId`); None otherwise.
+    redeployable: str | None = None
 
 
 def spec_of(record: ProposalRecord) -> ActionSpec:
@@ -341,7 +346,19 @@ def view(record: ProposalRecord, now: datetime) -> Proposal:
         approvals=tuple(str(u) for u in result.get("approvals") or ()),
         settled=_settled(result.get("settled")),
         variable=plan.get("variable") if isinstance(plan.get("variable"), dict) else None,
+        backups=_backups(plan, record.created_at) if record.kind == "backup" else None,
     )
+
+
+def _backups(plan: Mapping[str, Any], proposed_at: datetime) -> str | None:
+    """What the volume had when the backup was proposed (`newest backup 26 h ago; schedule: daily`), from
+    what the proposal stored; None for a proposal stored without it."""
+    if "schedules" not in plan:
+        return None
+    raw = plan.get("newest_backup")
+    newest = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    schedules = [str(s) for s in plan.get("schedules") or ()]
+    return capacity.backup_state(newest, schedules, proposed_at)
 
 
 def _settled(raw: Any) -> SettledView | None:

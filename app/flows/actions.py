@@ -163,9 +163,10 @@ async def propose_restart(deps: Deps, service: str, *, asked: Asked) -> Proposal
     return await _propose_on_current(deps, "restart", service, asked)
 
 
-async def propose_redeploy(deps: Deps, service: str, *, asked: Asked) -> Proposal:
-    """Propose deploying the current deployment's source again, as a new deployment."""
-    return await _propose_on_current(deps, "redeploy", service, asked)
+async def propose_redeploy(deps: Deps, service: str, *, asked: Asked, why: str | None = None) -> Proposal:
+    """Propose deploying the current deployment's source again, as a new deployment (on Railway with the
+    variables as they are now: how a service takes a shared variable changed without deploying it)."""
+    return await _propose_on_current(deps, "redeploy", service, asked, why=why)
 
 
 async def propose_stop(deps: Deps, service: str, *, asked: Asked) -> Proposal:
@@ -184,6 +185,8 @@ async def propose_set_variable(
     revert_after: timedelta | str | None = None,
     targets: Sequence[str] | None = None,
     why: str | None = None,
+    shared: str | None = None,
+    also: Sequence[str] = (),
 ) -> Proposal:
     """Propose setting variable `name`, then redeploying (what `railway variables set` + restart does;
     on Vercel the env entry for `targets`, then a production redeploy).
@@ -191,10 +194,12 @@ async def propose_set_variable(
     The value is shown and audited as `***`, and erased from the database once the proposal ends. The
     card shows whether the name exists, the old and new fingerprints and the new length. With
     `revert_after`, pitcrew proposes the old value back that long after the change ran (its reminder).
+    Railway only: `shared` sets the environment's shared variable the service references instead, then
+    redeploys this service alone; `also` sets more names of the service to the same value in one change.
     """
     return await _propose_variable(
         deps, "set_variable", service, name, value, redeploy=redeploy, revert_after=revert_after, targets=targets,
-        asked=asked, why=why,
+        asked=asked, why=why, shared=shared, also=also,
     )
 
 
@@ -220,6 +225,7 @@ async def propose_unset_variable(
 async def _propose_variable(
     deps: Deps, kind: str, service: str, name: str, value: str | None, *, redeploy: bool,
     revert_after: timedelta | str | None, targets: Sequence[str] | None, asked: Asked, why: str | None = None,
+    shared: str | None = None, also: Sequence[str] = (),
 ) -> Proposal:
     """set/unset: the plan read from the provider; with a revert reminder, its row (the old value sealed)
     is written in the proposal's own transaction."""
@@ -232,7 +238,7 @@ async def _propose_variable(
         )
         plan = await plan_change(
             deps, svc, service, name, value, redeploy=redeploy, revert_after=delay,
-            targets=list(targets) if targets else None,
+            targets=list(targets) if targets else None, shared=shared, also=also,
         )
         planned.append(plan)
         return plan.inputs, {**plan.plan, "why": why}
@@ -517,7 +523,10 @@ async def list_deployments(deps: Deps, service: str, limit: int = LIST_LIMIT) ->
     passed = {d.id: why for d in older if (why := why_not_default(d, known)) is not None}
     candidates = frozenset(d.id for d in history if not d.is_current and can_roll_back_to(d))
     shown = tuple(DeploymentView.of(d) for d in history)
-    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed)
+    # Vercel's redeploy is the other way out beside a rollback (issue 15: "everywhere actions are offered");
+    # a Railway listing keeps its rollback buttons alone, as the health card offers Railway a restart.
+    redeployable = current.id if current is not None and svc.provider == "vercel" else None
+    return DeploymentList(service, svc.provider, shown, candidates, target, deps.clock(), passed, redeployable)
 
 
 def policy_for(catalog: Catalog, service: str, kind: str) -> ActionPolicy:
@@ -537,14 +546,16 @@ def _layer(config: ActionsConfig) -> PolicyLayer:
     )
 
 
-async def _propose_on_current(deps: Deps, kind: str, service: str, asked: Asked) -> Proposal:
+async def _propose_on_current(
+    deps: Deps, kind: str, service: str, asked: Asked, *, why: str | None = None
+) -> Proposal:
     """restart, redeploy, stop: they act on the deployment serving now, which is looked up and shown."""
 
     async def build(svc: Service, spec: ActionSpec) -> tuple[dict[str, Any], Plan]:
         current = current_deployment(await calls.history(deps, svc, LIST_LIMIT))
         if current is None:
             raise CannotPropose(f"{service} has no deployment serving now, so there is nothing to {spec.verb.lower()}")
-        return {"deployment_id": current.id}, _plan(current=current)
+        return {"deployment_id": current.id}, _plan(current=current, why=why)
 
     return await _propose(deps, kind, service, build, asked)
 

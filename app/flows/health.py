@@ -101,16 +101,15 @@ def _choose(deps: Deps, names: Sequence[str] | None) -> list[tuple[str, Service]
 
 
 async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bounds) -> ServiceHealth:
-    """Every check of one service, concurrently: its provider's (deployment or database) then its URLs."""
+    """Every check of one service, concurrently: its provider's (deployment or database) then its URLs.
+
+    A Railway service and a Railway-hosted PostgreSQL (a `postgres` service with a `railway:`
+    reference) get their container's lines from the same probe: the deployment, then the metrics
+    line right after it, judged against the same thresholds."""
     probes: list[Awaitable[Probed]] = []
     metrics_line: asyncio.Future[CheckResult] | None = None
-    if service.provider == "railway" and service.railway is not None and bounds.metrics:
-        metrics_line = asyncio.get_running_loop().create_future()
-        limits = deps.catalog.thresholds_for(service)
-        probes.append(_railway_with_metrics(deps, service.railway, limits, bounds, metrics_line))
-    elif service.provider == "railway" and service.railway is not None:
-        probes.append(_railway(deps, service.railway, bounds))
-    elif service.provider == "vercel" and service.vercel is not None:
+    railway_at = -1  # where the Railway deployment line is among the probes: the metrics line follows it
+    if service.provider == "vercel" and service.vercel is not None:
         probes.append(_vercel(deps, service.vercel, bounds))
     elif service.provider == "postgres" and service.postgres is not None:
         # The migration table is read once the database probe is done: read concurrently, its open
@@ -119,8 +118,11 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(vitals)
         ref = service.postgres
         probes.append(_after(vitals, lambda: _migrations(deps, ref, bounds)))
-        if service.railway is not None:  # a Railway-hosted PostgreSQL: its container and its backups
-            probes.append(_railway(deps, service.railway, bounds))
+    if service.provider in ("railway", "postgres") and service.railway is not None:
+        railway_at = len(probes)
+        probe, metrics_line = _railway_probe(deps, service, service.railway, bounds)
+        probes.append(probe)
+        if service.provider == "postgres":  # a Railway-hosted PostgreSQL: its backups too
             probes.append(_backups(deps, service.railway, bounds))
     probes.extend(_http(deps, check, bounds) for check in service.health)
     if service.required_vars and service.provider in ("railway", "vercel"):
@@ -129,16 +131,38 @@ async def _check_service(deps: Deps, name: str, service: Service, bounds: _Bound
         probes.append(_rotation_age(deps, service.rotate_after_days))
     probed = await asyncio.gather(*probes)
     deployment = next((d for _, d in probed if d is not None), None)
-    checks = [check for check, _ in probed if check is not _NOTHING]
-    if metrics_line is not None:
-        checks.insert(1, metrics_line.result())
+    checks: list[CheckResult] = []
+    for at, (check, _) in enumerate(probed):
+        if check is not _NOTHING:
+            checks.append(check)
+        if at == railway_at and metrics_line is not None:
+            checks.append(metrics_line.result())
     if service.provider == "vercel" and deployment is not None and bounds.metrics:
         checks.insert(1, vercel_activity(deployment, deps.clock()))
     return ServiceHealth.of(name, service.provider, checks, deployment)
 
 
+def _railway_probe(
+    deps: Deps, service: Service, ref: RailwayRef, bounds: _Bounds
+) -> tuple[Awaitable[Probed], asyncio.Future[CheckResult] | None]:
+    """The deployment probe of a service on Railway, and the future its metrics line is set on (None when
+    the metrics are not wanted). A database serves no HTTP, so its metrics line does not say it had none."""
+    if not bounds.metrics:
+        return _railway(deps, ref, bounds), None
+    metrics_line: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+    limits = deps.catalog.thresholds_for(service)
+    serves_http = service.provider == "railway"
+    return _railway_with_metrics(deps, ref, limits, bounds, metrics_line, serves_http=serves_http), metrics_line
+
+
 async def _railway_with_metrics(
-    deps: Deps, ref: RailwayRef, limits: MetricLimits, bounds: _Bounds, metrics_line: asyncio.Future[CheckResult]
+    deps: Deps,
+    ref: RailwayRef,
+    limits: MetricLimits,
+    bounds: _Bounds,
+    metrics_line: asyncio.Future[CheckResult],
+    *,
+    serves_http: bool = True,
 ) -> Probed:
     """The deployment check, and (set on `metrics_line`) CPU, memory, disk, 5xx and p95 over the last 15
     minutes, from one Railway request under the same provider timeout. A metrics failure degrades the
@@ -166,7 +190,7 @@ async def _railway_with_metrics(
     if isinstance(metrics, ProviderError):
         metrics_line.set_result(metrics_unavailable(mask_values(metrics.reason, bounds.secrets)))
     else:
-        metrics_line.set_result(_masked(judge_metrics(metrics, limits), bounds.secrets))
+        metrics_line.set_result(_masked(judge_metrics(metrics, limits, serves_http=serves_http), bounds.secrets))
     return result, deployment.deployment
 
 
@@ -301,7 +325,7 @@ async def _migrations(deps: Deps, ref: PostgresRef, bounds: _Bounds) -> Probed:
         masked = mask_values(f"unexpected {type(err).__name__}: {err}", [*bounds.secrets, *dsn_secrets(dsn)])
         log.warning("migrations probe: %s", masked)
         return CheckResult(MIGRATIONS_CHECK, Verdict.DEGRADED, (f"could not read the migrations: {masked}",)), None
-    return judge_migrations(state, deps.clock()), None
+    return judge_migrations(state, deps.clock(), status_command=ref.migrations_status_command), None
 
 
 async def _http(deps: Deps, check: HealthCheck, bounds: _Bounds) -> Probed:

@@ -7,10 +7,16 @@ it, and orders them by `depends_on` (a service after what it depends on). Each s
 an ordinary `set_variable` proposal (app/flows/actions.py: card, operator guard, run once, redeploy,
 verification, audit), proposed one at a time: the next service's proposal is posted only when the
 previous one is verified healthy, so the backend takes the new secret before the frontend that
-checks it. Between proposals the value lives only in the `rotations` row, sealed with a key derived
-from AUDIT_KEY (app/core/value_vault.py), bound to the rotation's id; without AUDIT_KEY rotation is
-refused. When the last service is verified (or a proposal fails, is cancelled or expires) the sealed
-value is cleared for good. The end is a notify message: users may need to sign in again.
+checks it. A Railway service whose NAME is a bare `${{shared.X}}` reference takes its value from the
+environment: the first such service's proposal sets the shared X (without deploying anything else)
+and redeploys that service, and each later one referencing it is proposed a redeploy only, so they
+still take the new value one at a time, in order. A secret kept under several names on one Railway
+service is set under all of them in one change (`variableCollectionUpsert`).
+
+Between proposals the value lives only in the `rotations` row, sealed with a key derived from
+AUDIT_KEY (app/core/value_vault.py), bound to the rotation's id; without AUDIT_KEY rotation is
+refused. When the last service is verified (or a proposal fails, is cancelled or expires) the
+sealed value is cleared for good. The end is a notify message: users may need to sign in again.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.catalog import UnknownService
 from app.core.actions import InvalidActionParams, ProposalStatus
-from app.core.rotation import Holder, RotationRefused, choose, new_value, order
+from app.core.rotation import Holder, RotationRefused, choose, new_value, order, same_value_names, shared_name
 from app.core.value_vault import seal, unseal, vault_key
 from app.core.variable_changes import check_name
+from app.flows import action_calls as calls
 from app.flows.action_calls import ActionError
 from app.flows.action_ports import (
     GroupMembers,
@@ -35,7 +42,7 @@ from app.flows.action_ports import (
     notifier_for,
 )
 from app.flows.action_views import Proposal, Where
-from app.flows.actions import Asked, propose_set_variable
+from app.flows.actions import Asked, propose_redeploy, propose_set_variable
 from app.flows.variable_changes import may_submit
 from app.flows.variable_plans import fingerprint_of, read_current
 from app.providers.base import InvalidIdentifier, ProviderError
@@ -156,19 +163,53 @@ async def start(
 async def _propose(
     deps: Deps, rotation_id: str, name: str, services: tuple[str, ...], position: int, value: str, asked: Asked
 ) -> Proposal:
+    """The proposal of service `position`: set NAME there (with the names holding the same value), or,
+    when it references a Railway shared variable, set the shared one and redeploy this service, or
+    only redeploy it when an earlier service of this rotation already set the shared one."""
+    service_name = services[position]
     rest = services[position + 1 :]
     then = f"; then {', '.join(rest)}, each once this one is verified" if rest else "; the last one"
     why = f"rotation of {name}: a new value made by pitcrew, service {position + 1} of {len(services)}{then}"
-    proposal = await propose_set_variable(
-        deps, services[position], name, value, redeploy=True, asked=asked, why=why,
-    )
+    shared, already, also = await _how(deps, service_name, name, value)
+    if shared and already:
+        proposal = await propose_redeploy(
+            deps, service_name, asked=asked,
+            why=f"{why}. Its {name} references the shared {shared}, which already has the new value: "
+                f"redeploying is how it takes it",
+        )
+    else:
+        proposal = await propose_set_variable(
+            deps, service_name, name, value, redeploy=True, asked=asked, why=why, shared=shared, also=also,
+        )
     await store.proposed(deps.sessions, rotation_id, position, proposal.id)
     return proposal
 
 
+async def _how(deps: Deps, service_name: str, name: str, value: str) -> tuple[str | None, bool, tuple[str, ...]]:
+    """How NAME changes on a service: (the shared variable it references or None, whether that shared
+    variable already holds the new value, the service's other names holding the same value)."""
+    try:
+        service = deps.catalog.service(service_name)
+    except UnknownService as err:
+        raise ActionError(str(err)) from None
+    if service.provider != "railway" or service.railway is None or deps.railway is None:
+        return None, False, ()
+    client = calls.railway(deps)
+    try:
+        unrendered = await client.unrendered_variables(service.railway)
+        shared = shared_name(unrendered.get(name))
+        if shared:
+            held = (await client.shared_variables(service.railway)).get(shared)
+            return shared, held == value, ()
+        rendered = await client.service_variables(service.railway)
+    except (ProviderError, InvalidIdentifier) as err:
+        raise ActionError(f"could not read {name} on {service_name} ({err}); nothing was proposed") from None
+    return None, False, same_value_names(name, rendered, unrendered)
+
+
 async def _proposal_settled(deps: Deps, proposal: Proposal) -> None:
     """A rotation's proposal ended: verified, the next service (or the end); otherwise the rotation stops."""
-    if proposal.kind != "set_variable" or proposal.status in (
+    if proposal.kind not in ("set_variable", "redeploy") or proposal.status in (
         ProposalStatus.PROPOSED, ProposalStatus.RUNNING, ProposalStatus.ACCEPTED
     ):
         return

@@ -96,8 +96,8 @@ def fits(deps: Deps, step: Step, service: str) -> bool:
             return True
         if step.probe in ("deployment", "log_errors", "variables"):
             return provider in ("railway", "vercel")
-        if step.probe == "metrics":
-            return provider == "railway"
+        if step.probe == "metrics":  # a Railway service, or a PostgreSQL hosted on Railway
+            return provider in ("railway", "postgres") and found.railway is not None
         if step.probe == "tls":
             return any(check.url.startswith("https://") for check in found.health)
         if step.probe == "rotation":
@@ -207,9 +207,9 @@ async def _backup(deps: Deps, service: str, hours: int) -> ProbeResult:
         said = f"newest backup of {service} {age}, within {hours} h: no need for another"
     else:
         said = f"no backup of {service} in the last {hours} h (newest: {age})"
-    schedule = ", ".join(s.lower() for s in found.schedules) or "none"
+    state = capacity.backup_state(newest, found.schedules, deps.clock())  # the words /health and proposals use
     return ProbeResult(
-        True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}", f"backup schedule: {schedule}"),
+        True, _cut(said, SUMMARY_MAX), (f"volume {volumes[0].name}: {state}",),
         verdict=Verdict.OK if recent else Verdict.DEGRADED,
         measure=None if elapsed is None else elapsed.total_seconds() / 3600,
     )
@@ -310,10 +310,14 @@ async def _deployment(deps: Deps, service: str) -> ProbeResult:
 
 async def _metrics(deps: Deps, service: str) -> ProbeResult:
     """The `/health` metrics line (the last 15 minutes against the thresholds) and a chart of the last hour,
-    from one Railway call over the hour with a sample a minute."""
+    from one Railway call over the hour with a sample a minute. A Railway-hosted PostgreSQL (a `postgres`
+    service with a `railway:` reference) is read and judged the same way, as `/health` does."""
     svc = deps.catalog.service(service)
-    if svc.provider != "railway" or svc.railway is None:
-        return _failed(f"{service} is a {svc.provider} service: pitcrew reads metrics of Railway services only")
+    if svc.provider not in ("railway", "postgres") or svc.railway is None:
+        return _failed(
+            f"{service} is a {svc.provider} service without a `railway:` reference: pitcrew reads metrics of "
+            "Railway services (and of a database hosted on Railway) only"
+        )
     if deps.railway is None:
         return _failed("RAILWAY_API_TOKEN or RAILWAY_PROJECT_TOKEN is not set, so pitcrew cannot reach Railway")
     end = deps.clock()
@@ -323,7 +327,8 @@ async def _metrics(deps: Deps, service: str) -> ProbeResult:
             timeout_s=PROVIDER_TIMEOUT_S,
         )
     limits = deps.catalog.thresholds_for(svc)
-    check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits)
+    serves_http = svc.provider == "railway"  # a database is reached over TCP: no HTTP line to miss
+    check = judge_metrics(recent(hour, WINDOW_MINUTES, int(end.timestamp())), limits, serves_http=serves_http)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     detail = tuple(_cut(f"{_VERDICT_ICON[check.verdict]} {line}", DETAIL_MAX) for line in check.evidence)
     return ProbeResult(
@@ -419,7 +424,7 @@ async def _migrations(deps: Deps, service: str) -> ProbeResult:
         state = await read_migrations(dsn, svc.postgres.migrations_table, timeout_s=svc.postgres.timeout_s)
     except MigrationTableMissing as err:
         return _failed(str(err))
-    check = judge_migrations(state, deps.clock())
+    check = judge_migrations(state, deps.clock(), status_command=svc.postgres.migrations_status_command)
     said = f"{check.verdict.value}: " + " · ".join(check.evidence)
     return ProbeResult(
         True, _cut(said, SUMMARY_MAX),

@@ -9,14 +9,17 @@ one transaction; when it never runs (failed, cancelled, expired) the sealed old 
 The job proposes the old value back (or the removal of a variable that did not exist), unless the
 variable was changed again by hand since (its fingerprint is no longer the one pitcrew set): then it
 says so and proposes nothing. Without a sealed value (no AUDIT_KEY, or an unreadable old value) it
-asks for the value: `@pitcrew set` opens the form.
+keeps nothing and asks for the value: the reminder carries a button opening the same form `@pitcrew
+set` opens, for that service and name, so the old value is typed there, never in the channel
+(`ValueAsker`, implemented by the Slack edge).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +46,32 @@ if TYPE_CHECKING:
 log = logging.getLogger("pitcrew.variables")
 REVERT_JOB = "variables.revert"
 _KINDS = ("set_variable", "unset_variable")
+
+
+class ValueAsker(Protocol):
+    """Where a reminder without a kept value asks for it: a message in the change's thread whose button
+    opens the `set` form for `service` and `name` (Slack: app/slack/interactions/variables.py)."""
+
+    async def ask_for_value(self, channel: str, thread_ts: str | None, service: str, name: str, text: str) -> None:
+        ...
+
+
+class _LoggingAsker:
+    async def ask_for_value(self, channel: str, thread_ts: str | None, service: str, name: str, text: str) -> None:
+        log.warning("revert reminder (%s): %s", channel, text)
+
+
+_asker_factory: Callable[[Deps], ValueAsker] | None = None
+
+
+def use_value_asker(factory: Callable[[Deps], ValueAsker]) -> None:
+    """How the reminder job reaches the chat to ask for a value; the edge sets it when it starts."""
+    global _asker_factory
+    _asker_factory = factory
+
+
+def _asker(deps: Deps) -> ValueAsker:
+    return _asker_factory(deps) if _asker_factory is not None else _LoggingAsker()
 
 
 def check_request(deps: Deps, service: str, name: str, kind: str) -> None:
@@ -145,12 +174,7 @@ async def _remind(deps: Deps, change: store.ChangeRecord, original: Proposal | N
         else:
             old = unseal(key, change.old_sealed, change.id) if key and change.old_sealed else None
             if old is None:
-                await _say(
-                    deps, original,
-                    f"Revert reminder: {after} ago {change.name} was changed on {change.service}. pitcrew kept no "
-                    f"copy of the old value (no AUDIT_KEY, or it could not be read): type it in the form "
-                    f"`@pitcrew set {change.service} {change.name}` opens.",
-                )
+                await _ask(deps, change, original, after)
                 outcome = "asked for the value"
                 await deps.audit(actor=PITCREW, action="variables.revert", target=change.id,
                                  params={"service": change.service, "name": change.name}, outcome=outcome)
@@ -161,6 +185,21 @@ async def _remind(deps: Deps, change: store.ChangeRecord, original: Proposal | N
         return
     await deps.audit(actor=PITCREW, action="variables.revert", target=change.id,
                      params={"service": change.service, "name": change.name}, outcome="proposed the old value back")
+
+
+async def _ask(deps: Deps, change: store.ChangeRecord, original: Proposal | None, after: str) -> None:
+    """No old value kept: ask for it in the change's thread, with the button that opens the form."""
+    text = (
+        f"Revert reminder: {after} ago {change.name} was changed on {change.service}. pitcrew kept no copy "
+        "of the old value (no AUDIT_KEY, or it could not be read): an operator types it in the form this "
+        "button opens (never in the channel), then confirms the proposal as usual."
+    )
+    channel = (original.channel if original else None) or change.channel or ""
+    thread = (original.thread_ts or original.message_ts) if original else change.thread_ts
+    try:
+        await _asker(deps).ask_for_value(channel, thread, change.service, change.name, text)
+    except Exception:
+        log.exception("could not ask for the old value of %s", change.id)
 
 
 def describe_delay_s(seconds: int) -> str:

@@ -8,6 +8,7 @@ The old value read for a revert reminder leaves this module only sealed (app/cor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from app.catalog import Service
 from app.core.actions import InvalidActionParams
 from app.core.observations import Deployment
 from app.core.rollback import current_deployment
+from app.core.rotation import references_shared, shared_name
 from app.core.value_fingerprints import fingerprint, fingerprint_key
 from app.core.variable_changes import ChangePreview, check_name, check_value
 from app.flows import action_calls as calls
@@ -86,6 +88,23 @@ def check_targets(service: Service, targets: object) -> tuple[str, ...]:
     return chosen
 
 
+async def _referencing(deps: Deps, service_name: str, service: Service, shared: str) -> tuple[str, ...]:
+    """The other Railway services of pitcrew.yml, in `service`'s environment, whose variables reference
+    the shared variable `shared`: changing it reaches each of them at its next deployment."""
+    ref = service.railway
+    assert ref is not None
+    found: list[str] = []
+    for name, other in deps.catalog.services.items():
+        there = other.railway
+        if name == service_name or other.provider != "railway" or there is None:
+            continue
+        if (there.project_id, there.environment_id) != (ref.project_id, ref.environment_id):
+            continue
+        if references_shared(await calls.railway(deps).unrendered_variables(there), shared):
+            found.append(name)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class ChangePlan:
     inputs: dict[str, Any]
@@ -93,18 +112,49 @@ class ChangePlan:
     current: Current
 
 
+async def read_shared(deps: Deps, service: Service, shared: str) -> Current:
+    """The shared variable `shared` of a Railway service's environment as Railway holds it now."""
+    if service.provider != "railway" or service.railway is None:
+        raise InvalidActionParams(f"shared variables are Railway's; {service.provider} services have none")
+    values = await calls.railway(deps).shared_variables(service.railway)
+    if shared not in values:
+        return Current(False, None)
+    return Current(True, values[shared], unreadable=values[shared] is None)
+
+
 async def plan_change(
     deps: Deps, service: Service, service_name: str, name: str, value: str | None, *, redeploy: bool,
-    revert_after: timedelta | None, targets: object = None,
+    revert_after: timedelta | None, targets: object = None, shared: str | None = None, also: Sequence[str] = (),
 ) -> ChangePlan:
-    """Inputs and card of a set (`value`) or an unset (`value` None); InvalidActionParams when refused."""
+    """Inputs and card of a set (`value`) or an unset (`value` None); InvalidActionParams when refused.
+
+    `shared` (Railway, a set): the service takes `name` from the environment's shared variable `shared`
+    (`${{shared.X}}`), which is what is set, without deploying the other services referencing it; then
+    this service redeploys (a rotation redeploys the others one by one, app/flows/rotation.py).
+    `also` (Railway, a set): more names of the same service set to the same value, in one change
+    (`variableCollectionUpsert`)."""
     check_name(name)
     if value is not None:
         check_value(value, service.provider)
+    also = tuple(dict.fromkeys(n for n in also if n != name))
+    for other in also:
+        check_name(other)
+    if (shared or also) and (service.provider != "railway" or value is None):
+        raise InvalidActionParams("only a Railway set changes a shared variable or several names at once")
+    if shared:
+        check_name(shared)
+        redeploy = True  # the shared change deploys nothing by itself: this service's redeploy is the change
     chosen = check_targets(service, targets)
-    current = await read_current(deps, service, name, chosen)
+    current = await (read_shared(deps, service, shared) if shared else read_current(deps, service, name, chosen))
     if value is None and not current.exists:
         raise InvalidActionParams(f"{name} is not set on {service_name}; there is nothing to unset")
+    shared_with = await _referencing(deps, service_name, service, shared) if shared else ()
+    replaces = None
+    if service.provider == "railway" and service.railway is not None and value is not None and not shared:
+        raw = (await calls.railway(deps).unrendered_variables(service.railway)).get(name)
+        if raw is not None and "${{" in raw:
+            named = shared_name(raw)
+            replaces = f"shared {named}" if named else "a reference"
     history: list[Deployment] = await calls.history(deps, service, LIST_LIMIT)
     serving = current_deployment(history)
     if service.provider == "railway" and value is None:
@@ -112,6 +162,12 @@ async def plan_change(
     inputs: dict[str, Any] = {"name": name, "redeploy": bool(redeploy)}
     if value is not None:
         inputs["value"] = value
+    if also:
+        inputs["also"] = list(also)
+    if shared:
+        if serving is None:
+            raise InvalidActionParams(f"{service_name} has no deployment serving to redeploy with the shared {shared}")
+        inputs.update({"shared": shared, "deployment_id": serving.id})
     if service.provider == "vercel":
         if redeploy and serving is None:
             raise InvalidActionParams(f"{service_name} has no production deployment serving to redeploy")
@@ -121,6 +177,11 @@ async def plan_change(
         what = (
             f"a new production build of {serving.id}" if redeploy and serving
             else "nothing (Vercel applies it at the next deploy)"
+        )
+    elif shared:
+        what = (
+            f"{service_name} alone (a new deployment of {serving.id if serving else '?'}); other services "
+            f"referencing shared {shared} keep the old value until they redeploy (skipDeploys)"
         )
     else:
         what = f"{service_name} (Railway deploys the change)" if redeploy else "nothing (skipDeploys)"
@@ -133,6 +194,10 @@ async def plan_change(
         redeploys=what,
         revert_after_s=int(revert_after.total_seconds()) if revert_after else None,
         unreadable=current.unreadable,
+        also=also,
+        shared=shared,
+        replaces_reference=replaces,
+        shared_with=shared_with,
     )
     shown = DeploymentView.of(serving).to_dict() if serving else None
     plan = {"current": shown, "target": None, "why": None, "variable": preview.to_dict()}

@@ -150,6 +150,16 @@ mutation VariableUpsert($input: VariableUpsertInput!) {
 }
 """
 
+# Several variables at once, with one deployment for all of them (or, without `serviceId`, the
+# environment's shared ones). Railway's CLI sends the same mutation with its input spelt out
+# (refdata cli-gql/mutations/strings/VariableCollectionUpsert.graphql); pitcrew sends the input whole,
+# as for VariableUpsert, so `replace` travels too (always false: nothing else is removed).
+VARIABLE_COLLECTION_UPSERT = """
+mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
+  variableCollectionUpsert(input: $input)
+}
+"""
+
 VARIABLE_DELETE = """
 mutation VariableDelete($input: VariableDeleteInput!) {
   variableDelete(input: $input)

@@ -354,6 +354,101 @@ class RailwayClient:
             "redeploys": not skip_deploys,
         }
 
+    async def upsert_variables(
+        self,
+        ref: RailwayRef,
+        variables: Mapping[str, str],
+        *,
+        shared: bool = False,
+        skip_deploys: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Set several variables in one change (`variableCollectionUpsert`, `replace` false: the others
+        stay): the service's own, or with `shared` the environment's shared variables. Railway deploys
+        the service once for all of them (a shared change: every service referencing one) unless
+        `skip_deploys`. The values go to Railway and nowhere else."""
+        call = "railway shared variables upsert" if shared else "railway variables upsert"
+        names = list(variables)
+        if not names:
+            raise InvalidIdentifier("variable name", "", "at least one variable")
+        for name in names:
+            if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+                raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+            if not isinstance(variables[name], str):
+                raise TypeError("a Railway variable value must be text")
+        wanted: dict[str, Any] = {
+            "projectId": ref.project_id,
+            "environmentId": ref.environment_id,
+            "variables": dict(variables),
+            "replace": False,
+            "skipDeploys": skip_deploys,
+        }
+        if not shared:
+            wanted["serviceId"] = ref.service_id
+        data = await self._execute(call, docs.VARIABLE_COLLECTION_UPSERT, {"input": wanted}, timeout_s, ref=ref)
+        if data.get("variableCollectionUpsert") is not True:
+            raise ProviderError(call, f"Railway did not confirm that {', '.join(names)} were set")
+        return {
+            "action": "variable_collection_upsert",
+            "service_id": None if shared else ref.service_id,
+            "environment_id": ref.environment_id,
+            "names": names,
+            "shared": shared,
+            "redeploys": not skip_deploys,
+        }
+
+    async def upsert_shared_variable(
+        self, ref: RailwayRef, name: str, value: str, *, skip_deploys: bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Set one shared variable of `ref`'s environment (`variableUpsert` without `serviceId`: "Omit
+        serviceId to create a shared variable instead", docs.railway.com/integrations/api/manage-variables).
+        By default no service deploys (`skipDeploys`): the caller redeploys those that reference it, in
+        the order it chooses. The value goes to Railway and nowhere else."""
+        call = "railway shared variable upsert"
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        if not isinstance(value, str):
+            raise TypeError("a Railway variable value must be text")
+        variables = {
+            "input": {
+                "projectId": ref.project_id,
+                "environmentId": ref.environment_id,
+                "name": name,
+                "value": value,
+                "skipDeploys": skip_deploys,
+            }
+        }
+        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s, ref=ref)
+        if data.get("variableUpsert") is not True:
+            raise ProviderError(call, f"Railway did not confirm that shared {name} was set")
+        return {
+            "action": "shared_variable_upsert",
+            "environment_id": ref.environment_id,
+            "name": name,
+            "shared": True,
+            "redeploys": not skip_deploys,
+        }
+
+    async def shared_variables(
+        self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, str | None]:
+        """The shared variables of `ref`'s environment (Query.variables without `serviceId`: "If neither
+        are provided, all shared variables are returned", Railway's schema). Secrets: callers fingerprint
+        them, never show or store them. Sealed ones come back as None."""
+        call = "railway shared variables"
+        variables = {
+            "projectId": ref.project_id,
+            "environmentId": ref.environment_id,
+            "serviceId": None,
+            "unrendered": False,
+        }
+        data = await self._execute(call, docs.SERVICE_VARIABLES_UNRENDERED, variables, timeout_s, ref=ref)
+        found = _dig(call, data, "variables")
+        if not isinstance(found, dict):
+            raise ProviderError(call, "Railway's answer was not a set of variables")
+        return {str(k): None if v is None else str(v) for k, v in found.items()}
+
     # ---- capacity, volumes and backups -------------------------------------------------------
 
     async def capacity(self, ref: RailwayRef, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Capacity:

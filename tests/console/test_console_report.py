@@ -34,3 +34,21 @@ async def test_the_report_in_the_console_prints_the_figures_and_where_the_chart_
 def _head(path: Path) -> bytes:
     with path.open("rb") as file:
         return file.read(8)
+
+
+async def test_each_session_writes_its_own_image_never_showing_an_earlier_runs(db_url: str) -> None:
+    """The fake Slack numbers files alike in every run: a second console's chart is its own file, with its
+    own bytes, not the first run's image left under the same name."""
+    written: list[Path] = []
+    for lines in (["/incident declare SEV2 Search slow", "/incident report"],
+                  ["/incident declare SEV1 Checkout down", "/incident report"]):
+        out = io.StringIO()
+        async with ConsoleSession(Settings(DATABASE_URL=db_url), parse_catalog(CATALOG), user_id="U0CONSOLE",
+                                  out=out) as session:
+            assert await session.run(lines) == 0
+        found = re.search(r"written to (\S+\.png)\]", out.getvalue())
+        assert found, out.getvalue()
+        written.append(Path(found.group(1)))
+    first, second = written
+    assert first != second and first.name == second.name  # the same file id, each run's own directory
+    assert first.read_bytes() != second.read_bytes()  # the second report counts both incidents

@@ -11,7 +11,15 @@ from __future__ import annotations
 from app.core.settlement import SETTLE_AFTER
 from app.flows.action_runs import schedule_settling
 from app.store import proposals as proposal_store
-from tests.e2e.actions_support import audit_entries, posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
+from tests.e2e.actions_support import (
+    audit_entries,
+    posted_proposal,
+    proposal_id,
+    snapshot,
+    wait_audited,
+    wait_ephemeral,
+    wait_status,
+)
 from tests.e2e.runbook_support import RESPONDER, ended, runbook_pitcrew, step_message, until
 from tests.e2e.test_runbooks_clicks import skip_to, started
 from tests.fixtures import ALERTS, OPERATOR, Sandbox
@@ -115,3 +123,39 @@ async def test_a_variable_left_running_without_its_job_is_settled_when_an_instan
     assert settled.outcome == "done: Railway has FEATURE_FLAG set to the proposed value"
     assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in str(message.blocks)
     assert sandbox.mutations() == []
+
+
+async def test_a_shared_variable_change_left_running_is_settled_by_both_of_its_calls(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    """A rotation's change of a Railway shared variable is two calls (the shared upsert, then the service's
+    redeploy): an instance that died after the first only is settled as failed, saying what is left to do."""
+    from app.flows.actions import Asked, Where, notifier_for, propose_set_variable
+    from tests.fixtures import sandboxed_pitcrew
+
+    secret = "rotated-shared-value-for-settle-9Z"
+    ref = sandbox.world.ref("api")
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        deps = pitcrew.deps
+        proposed = await propose_set_variable(
+            deps, "api", "JWT_SECRET", secret, asked=Asked(OPERATOR, Where(ALERTS), notifier_for(deps)),
+            shared="JWT_SECRET",
+        )
+        message = await posted_proposal(fake_slack)
+        assert "the shared `JWT_SECRET` is what changes" in str(message.blocks)
+        claimed = await proposal_store.claim(deps.sessions, proposed.id, by=OPERATOR, now=sandbox.clock())
+        assert claimed.won
+        # it died after Railway took the shared variable, before the redeploy
+        sandbox.world.upsert_shared_variables(
+            ref.project_id, ref.environment_id, {"JWT_SECRET": secret}, replace=False, skip_deploys=True
+        )
+        await pitcrew.jobs_settled()
+    sandbox.clock.advance(seconds=SETTLE_AFTER.total_seconds() + 60)
+
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        done = await wait_status(pitcrew, proposed.id, "accepted", "failed")
+        [settled] = await wait_audited(pitcrew, "action.settle")  # audited after the status moved
+        entries = await audit_entries(pitcrew)
+    assert done.status == "failed" and done.settled is not None and done.settled.outcome == "not_done"
+    assert "shared JWT_SECRET set to the proposed value, but api did not redeploy" in settled.outcome
+    assert secret not in str([(e.params, e.outcome) for e in entries]) and secret not in fake_slack.all_text()

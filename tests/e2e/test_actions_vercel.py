@@ -107,3 +107,39 @@ async def test_promote_refuses_what_already_serves_or_did_not_build(db_url, fake
             assert "railway services have no promote" in err.reason
     assert fake_slack.calls_to("chat.postMessage") == []
     assert _posts(sandbox) == []
+
+
+async def test_rollback_list_of_a_vercel_service_offers_redeploying_what_serves(db_url, fake_slack, sandbox: Sandbox):
+    """`/rollback web list`: beside the rollback targets, "Redeploy this" on the production deployment; its
+    proposal, once confirmed, is a new production build of that deployment (`POST /v13/deployments`)."""
+    serving = sandbox.vercel_world.production("web")
+    assert serving is not None
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await pitcrew.command("/rollback", "web list", user=STRANGER)
+        [answer] = await fake_slack.wait_for(lambda c: c.method == "response_url")
+        listing = next(m for m in fake_slack.messages if m.text == answer.args["text"])
+        accessories = [b["accessory"] for b in listing.blocks if "accessory" in b]
+        redeploys = [a for a in accessories if a["action_id"] == "deployments.redeploy"]
+        assert [(a["value"], a["text"]["text"]) for a in redeploys] == [("web", "Redeploy this")]
+        [section] = [b for b in listing.blocks if b.get("accessory") in redeploys]
+        assert serving.id in section["text"]["text"]  # on the line of the deployment serving now
+        assert any(a["action_id"] == "deployments.rollback_to" for a in accessories)
+        assert "Or redeploy what serves now" in str(listing.blocks)
+
+        await fake_slack.click(listing, "deployments.redeploy", user=STRANGER)
+        message = await posted_proposal(fake_slack)
+        assert "Redeploy web" in message.text and _posts(sandbox) == []
+        await fake_slack.click(message, "action.confirm", user=OPERATOR)
+        done = await wait_status(pitcrew, proposal_id(message), "accepted", "failed")
+        assert done.status == "accepted", done.failure
+    [call] = _posts(sandbox)
+    assert call.path == "/v13/deployments"
+    now = sandbox.vercel_world.production("web")
+    assert now is not None and now.id != serving.id and now.commit_sha == serving.commit_sha
+
+
+async def test_rollback_list_of_a_railway_service_offers_no_redeploy(db_url, fake_slack, sandbox: Sandbox):
+    async with sandboxed_pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await pitcrew.command("/rollback", "api list", user=STRANGER)
+        [answer] = await fake_slack.wait_for(lambda c: c.method == "response_url")
+    assert "deployments.redeploy" not in str(answer.args["blocks"])

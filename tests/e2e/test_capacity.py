@@ -22,7 +22,7 @@ from app.jobs.runner import JobRunner
 from app.sandbox.railway.sample import SAMPLE_ENVIRONMENT_ID, SAMPLE_PROJECT_ID
 from app.sandbox.slack import FakeSlack
 from tests.e2e.actions_support import posted_proposal, proposal_id, snapshot, wait_ephemeral, wait_status
-from tests.e2e.runbook_support import ended, step_message
+from tests.e2e.runbook_support import ended, step_message, until
 from tests.e2e.test_actions_railway import notifier_for
 from tests.e2e.test_variables import declared, shown
 from tests.fixtures import ALERTS, OPERATOR, OPERATOR_2, Sandbox, pitcrew_with_jobs, running_pitcrew
@@ -125,6 +125,10 @@ async def test_a_value_beyond_the_plan_fails_with_railways_error(db_url, fake_sl
         assert done.status == "failed"
         assert "at most 8 GB" in str(done.failure)
         assert sandbox.world.service("api").memory_gb == 8.0
+        # Railway's own words on the proposal's message, and nothing changed: no limit, no redeploy
+        await until(lambda: "Memory limit must be at most 8 GB on your plan" in json.dumps(message.blocks),
+                    what="Railway's error on the proposal")
+        assert sandbox.world.limit_updates == 0 and not sandbox.mutations("DeploymentRedeploy")
 
 
 async def test_backup_of_a_railway_hosted_postgres_taken_once(db_url, fake_slack, sandbox):
@@ -132,15 +136,34 @@ async def test_backup_of_a_railway_hosted_postgres_taken_once(db_url, fake_slack
         await fake_slack.mention("backup db", user=OPERATOR, channel=ALERTS)
         message = await posted_proposal(fake_slack)
         assert "backup of db's Railway volume postgres-volume" in message.text
+        # what the backup adds to: the newest one's age and the schedule, on the card and in the dialog
+        shown_text = json.dumps(message.blocks, ensure_ascii=False)
+        assert "*Backups:* newest backup 30 h ago; schedule: daily" in shown_text
+        assert "Before it: newest backup 30 h ago; schedule: daily." in shown_text
         stale = snapshot(message)
         await fake_slack.click(message, "action.confirm", user=OPERATOR)
         done = await wait_status(app, proposal_id(message), "accepted", "failed")
         assert done.status == "accepted", done.failure
+        assert done.backups == "newest backup 30 h ago; schedule: daily"  # as it was when proposed
         await fake_slack.click(stale, "action.confirm", user=OPERATOR_2)
         await asyncio.sleep(0.2)
         [volume] = sandbox.world.service("postgres").volumes
         assert len(volume.backups) == 2  # the nightly one and the one just taken
         assert len(sandbox.mutations("VolumeInstanceBackupCreate")) == 1
+
+
+async def test_a_backup_proposal_says_when_there_is_no_backup_and_no_schedule(db_url, fake_slack, sandbox):
+    async with pitcrew(db_url, fake_slack, sandbox) as app:
+        [volume] = sandbox.world.service("postgres").volumes
+        volume.backups.clear()
+        volume.schedules.clear()
+        proposal = await propose(
+            app.deps, "backup", "db", asked=Asked(OPERATOR, Where(ALERTS), notifier_for(fake_slack))
+        )
+        assert proposal.backups == "no backup taken yet; no backup schedule"
+        message = await posted_proposal(fake_slack)
+        assert "*Backups:* no backup taken yet; no backup schedule" in json.dumps(message.blocks, ensure_ascii=False)
+        assert not sandbox.mutations()
 
 
 async def test_backup_of_a_service_without_a_volume_is_refused(db_url, fake_slack, sandbox):
@@ -234,6 +257,7 @@ async def test_backup_check_then_backup_then_database_restart_in_a_runbook(db_ur
         await fake_slack.click(check, "runbook.run", user=OPERATOR)
         done = shown(await ended(check, "Ran"))
         assert "no backup of db in the last 24 h (newest: 30 h ago)" in done
+        assert "volume postgres-volume: newest backup 30 h ago; schedule: daily" in done
 
         take = await step_message(fake_slack, root, "backup-take")
         await fake_slack.click(take, "runbook.run", user=OPERATOR)

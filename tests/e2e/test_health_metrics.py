@@ -79,6 +79,16 @@ async def test_an_oom_restart_is_down(db_url, fake_slack, sandbox: Sandbox):
     assert "1 OOM restart in 15 min (memory hit the limit)" in text
 
 
+async def test_memory_that_climbed_towards_the_limit_before_a_crash_is_said(db_url, fake_slack, sandbox: Sandbox):
+    sandbox.world.set_metrics("api", memory_gb=0.4, memory_limit_gb=1.0)
+    now = sandbox.clock()
+    sandbox.world.memory_climb("api", since=now - timedelta(minutes=40), until=now - timedelta(minutes=2),
+                               peak_gb=0.92)
+    text = section_of(await card_for(db_url, fake_slack, sandbox), "api")
+    assert ":large_green_circle: *api* (railway): ok" in text  # judged on the latest sample: back to 40%
+    assert "memory 400 MB of 1.0 GB (40%); peak 9" in text and "OOM" not in text
+
+
 async def test_thresholds_from_pitcrew_yml_service_keys_over_top_level(db_url, fake_slack, sandbox: Sandbox):
     sandbox.world.set_metrics("api", cpu=6.0, p95_ms=2500)
     catalog = sandbox.catalog().model_dump(exclude_none=True)

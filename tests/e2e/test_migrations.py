@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from app.catalog import CatalogError
-from app.core.migrations import KNOWN_TABLES
+from app.core.migrations import KNOWN_TABLES, STATUS_COMMANDS
 from app.sandbox.slack import FakeSlack
 from tests.e2e.runbook_support import ended, step_message, until
 from tests.e2e.test_variables import declared, shown
@@ -98,6 +98,15 @@ async def test_health_db_shows_each_tools_last_and_failed_migration(tool, db_url
     await _setup(app_db, create)
     card = await _health_card(db_url, fake_slack, app_db)
     assert f"migrations: {line}" in card
+    # pending ones are files of the app, not rows: said, with the tool's command that lists them
+    assert f"pending: not visible from the database (they are files in the app's repository): " \
+           f"`{STATUS_COMMANDS[tool]}` lists them" in card
+
+
+async def test_pending_migrations_name_the_teams_own_status_command(db_url, fake_slack, app_db):
+    await _setup(app_db, TABLES["prisma"][0])
+    card = await _health_card(db_url, fake_slack, app_db, migrations_status_command="pnpm run migrate:status")
+    assert "`pnpm run migrate:status` lists them" in card and "prisma migrate status" not in card
 
 
 async def test_a_named_table_that_does_not_exist_says_which_was_looked_for(db_url, fake_slack, app_db):

@@ -65,9 +65,12 @@ def _notes(slack: FakeSlack, fragment: str) -> list[Any]:
     return [c for c in slack.calls if c.method == "chat.postMessage" and fragment in json.dumps(c.args, default=str)]
 
 
-async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
+async def test_rotate_sets_the_shared_variable_once_then_redeploys_each_service_in_order(
     db_url, fake_slack, sandbox: Sandbox, caplog
 ):
+    """The sample's api and worker both take JWT_SECRET from `${{shared.JWT_SECRET}}`: the shared
+    variable is set once (no serviceId, skipDeploys) with worker's redeploy, then api is redeployed;
+    each deployment is given the new value only when it starts, and the references stay references."""
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="pitcrew")
     async with _pitcrew(db_url, fake_slack, sandbox, rotate_after_days={"JWT_SECRET": 90}) as pitcrew:
@@ -76,19 +79,32 @@ async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
         first = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 1)
         assert "worker" in json.dumps(first.blocks) and "JWT_SECRET" in json.dumps(first.blocks)
         assert first.thread_ts == THREAD and "rotation of JWT_SECRET" in json.dumps(first.blocks)
+        assert "Set the shared JWT_SECRET that worker's JWT_SECRET references" in first.text
+        assert "the shared `JWT_SECRET` is what changes" in json.dumps(first.blocks)
+        assert "*Also referenced by:* api: each takes the new value when it next deploys" in json.dumps(first.blocks)
+        new = _shared(sandbox)
+        assert new != SAMPLE_JWT_SECRET and len(new) == len(SAMPLE_JWT_SECRET)
+        # worker's new deployment was given the new value; api has not redeployed and still runs the old
+        assert sandbox.world.current("worker").variables["JWT_SECRET"] == new
+        assert sandbox.world.current("api").variables["JWT_SECRET"] == SAMPLE_JWT_SECRET
         second = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 2)
-        assert "api" in json.dumps(second.blocks)
+        assert "Redeploy api" in second.text and "already has the new value" in json.dumps(second.blocks)
+        assert sandbox.world.current("api").variables["JWT_SECRET"] == new
         await pitcrew.jobs_settled()
         assert _proposals_posted(fake_slack) == 2
         [note] = _notes(fake_slack, "sign in again")
         assert note.args["thread_ts"] == THREAD and "JWT_SECRET rotated on worker, api" in json.dumps(note.args)
 
-        new = sandbox.world.service("api").variables["JWT_SECRET"]
-        assert new == sandbox.world.service("worker").variables["JWT_SECRET"]
-        assert new != SAMPLE_JWT_SECRET and len(new) == len(SAMPLE_JWT_SECRET) and "${{" not in new
-        upserts = sandbox.mutations("VariableUpsert")
-        services = [c.variables["input"]["serviceId"] for c in upserts]
-        assert services == [sandbox.world.ref("worker").service_id, sandbox.world.ref("api").service_id]
+        for name in ("api", "worker"):  # still references: the shared variable is the one place it lives
+            assert sandbox.world.service(name).variables["JWT_SECRET"] == "${{shared.JWT_SECRET}}"
+            assert sandbox.world.rendered_variables(name)["JWT_SECRET"] == new
+        [upsert] = sandbox.mutations("VariableUpsert")
+        assert "serviceId" not in upsert.variables["input"] and upsert.variables["input"]["skipDeploys"] is True
+        assert upsert.variables["input"]["value"] == "***"  # the sandbox keeps no value either
+        redeployed = [sandbox.world.deployment(c.variables["id"]).service_id
+                      for c in sandbox.mutations("DeploymentRedeploy")]
+        assert redeployed == [sandbox.world.ref("worker").service_id, sandbox.world.ref("api").service_id]
+        assert len(sandbox.mutations()) == 3  # one upsert, two redeploys: nothing deployed twice
 
         entries = await audit_entries(pitcrew)
         rotated = [e for e in entries if e.action == "rotate"]
@@ -110,6 +126,11 @@ async def test_rotate_sets_every_sharing_service_once_in_order_then_notifies(
     assert new not in json.dumps([[e.action, e.target, e.params, e.outcome] for e in entries], default=str)
     assert new not in rows
     assert new not in caplog.text
+
+
+def _shared(sandbox: Sandbox) -> str:
+    ref = sandbox.world.ref("api")
+    return sandbox.world.shared[(ref.project_id, ref.environment_id)]["JWT_SECRET"]
 
 
 async def _refused(pitcrew: RunningPitcrew, slack: FakeSlack, text: str, user: str) -> str:
@@ -152,7 +173,7 @@ async def test_a_sealed_holder_is_left_out_and_the_asker_is_asked(db_url, fake_s
         message = await posted_proposal(fake_slack)
         [note] = await wait_ephemeral(fake_slack, OPERATOR, 1)
         await pitcrew.jobs_settled()
-    assert "Set JWT_SECRET on api" in message.text
+    assert "Set the shared JWT_SECRET that api's JWT_SECRET references" in message.text
     assert "worker also has JWT_SECRET, but its value cannot be read" in note.text
     assert "rotate JWT_SECRET api worker" in note.text
 
@@ -190,7 +211,44 @@ async def test_a_vercel_frontend_sharing_the_secret_is_rotated_last(db_url, fake
         cards = [await _confirm_and_verify(pitcrew, fake_slack, sandbox, n) for n in (1, 2, 3)]
         await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "sign in again" in json.dumps(c.args))
         await pitcrew.jobs_settled()
-    assert [c.text.split(" on ")[1].split(",")[0] for c in cards] == ["worker", "api", "web"]
-    new = sandbox.world.service("api").variables["JWT_SECRET"]
+    expected = (
+        "Set the shared JWT_SECRET that worker's JWT_SECRET references", "Redeploy api (", "Set JWT_SECRET on web"
+    )
+    assert all(said in card.text for said, card in zip(expected, cards, strict=True))
+    new = _shared(sandbox)
     assert sandbox.vercel_world.project("web").env["JWT_SECRET"] == new != SAMPLE_JWT_SECRET
     assert new not in fake_slack.all_text()
+
+
+async def test_a_secret_under_two_names_on_one_service_is_set_in_one_collection_upsert(
+    db_url, fake_slack, sandbox: Sandbox, caplog
+):
+    """worker holds its own copy of the secret as JWT_SECRET and NEXTAUTH_SECRET: one
+    variableCollectionUpsert sets both (replace false, one deploy); api's shared reference follows."""
+    caplog.set_level(logging.DEBUG, logger="pitcrew")
+    sandbox.world.set_variable("worker", "JWT_SECRET", SAMPLE_JWT_SECRET)
+    sandbox.world.set_variable("worker", "NEXTAUTH_SECRET", SAMPLE_JWT_SECRET)
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        await fake_slack.mention("rotate JWT_SECRET", user=OPERATOR, channel=ALERTS, thread_ts=THREAD)
+        first = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 1)
+        second = await _confirm_and_verify(pitcrew, fake_slack, sandbox, 2)
+        await fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "sign in again" in json.dumps(c.args))
+        await pitcrew.jobs_settled()
+        entries = await audit_entries(pitcrew)
+        rows = await _rows(pitcrew)
+    assert "Set JWT_SECRET and NEXTAUTH_SECRET on worker" in first.text
+    assert "*Also set:* `NEXTAUTH_SECRET`" in json.dumps(first.blocks)
+    assert "Set the shared JWT_SECRET that api's JWT_SECRET references" in second.text
+    [collection] = sandbox.mutations("VariableCollectionUpsert")
+    sent = collection.variables["input"]
+    assert sent["serviceId"] == sandbox.world.ref("worker").service_id
+    assert sent["replace"] is False and sent["skipDeploys"] is False
+    assert sent["variables"] == {"JWT_SECRET": "***", "NEXTAUTH_SECRET": "***"}
+    worker = sandbox.world.service("worker").variables
+    new = worker["JWT_SECRET"]
+    assert new == worker["NEXTAUTH_SECRET"] == _shared(sandbox) != SAMPLE_JWT_SECRET
+    assert worker["QUEUE"] == "default"  # replace false: the others stay
+    assert [d.reason for d in sandbox.world.service("worker").deployments[:2]] == ["variableChange", "deploy"]
+    assert sandbox.world.current("worker").variables["NEXTAUTH_SECRET"] == new
+    assert new not in fake_slack.all_text() and new not in caplog.text and new not in rows
+    assert new not in json.dumps([[e.action, e.target, e.params, e.outcome] for e in entries], default=str)

@@ -77,32 +77,39 @@ async def test_two_clicks_on_one_step_run_it_once_and_the_second_person_is_told(
         [said] = told(fake_slack, RESPONDER, OTHER)[seen:]
         assert "running this step now" in said.text or "already handled (ran by" in said.text
 
-        await skip_to(fake_slack, root, "status", "logs")
+        await skip_to(fake_slack, root, "status", "logs", "metrics")
+        cause = await step_message(fake_slack, root, "cause")
+        await fake_slack.click(cause, "runbook.choose.2", user=RESPONDER)  # Out of memory (OOM)
+        await skip_to(fake_slack, root, "oom-restart", "oom-resources")
 
-        # An instruction: two Done at once are one Done, and the question after it is posted once; Done
+        # An instruction: two Done at once are one Done, and the step after it is posted once; Done
         # pressed later on the message as it was (a client that missed the edit) is told, and does nothing.
-        metrics = await step_message(fake_slack, root, "metrics")
-        stale = copy.deepcopy(metrics)
+        leak = await step_message(fake_slack, root, "oom-leak")
+        stale = copy.deepcopy(leak)
         seen = len(told(fake_slack, RESPONDER, OTHER))
         await asyncio.gather(
-            fake_slack.click(metrics, "runbook.done", user=RESPONDER),
-            fake_slack.click(metrics, "runbook.done", user=OTHER),
+            fake_slack.click(leak, "runbook.done", user=RESPONDER),
+            fake_slack.click(leak, "runbook.done", user=OTHER),
         )
-        await ended(metrics, "Done")
-        await step_message(fake_slack, root, "cause")
+        await ended(leak, "Done")
+        await step_message(fake_slack, root, "verify")
         await until(lambda: len(told(fake_slack, RESPONDER, OTHER)) > seen, what="the second person told")
         [said] = told(fake_slack, RESPONDER, OTHER)[seen:]
         assert "already handled (done by <@U0RESP" in said.text
-        assert len([m for m in fake_slack.messages if (ref := step_ref(m)) and ref.step_id == "cause"]) == 1
-        assert len([t for t in await timeline_texts(pitcrew, incident_id) if "Metrics" in t]) == 1
+        assert len([m for m in fake_slack.messages if (ref := step_ref(m)) and ref.step_id == "verify"]) == 1
+        assert len([t for t in await timeline_texts(pitcrew, incident_id) if "memory leak" in t]) == 1
 
         seen = len(told(fake_slack, OTHER))
         await fake_slack.click(stale, "runbook.done", user=OTHER)
         await until(lambda: len(told(fake_slack, OTHER)) > seen, what="the stale click told")
         assert "already handled (done by <@U0RESP" in told(fake_slack, OTHER)[-1].text
-        assert "the run is at “What does it look like?”" in told(fake_slack, OTHER)[-1].text
+        assert "the run is at “Verify api is healthy again”" in told(fake_slack, OTHER)[-1].text
 
-        # An action: two presses of Restart propose it once.
+        # An action: two presses of Restart propose it once (back to the cause: api is still down).
+        await skip_to(fake_slack, root, "verify")
+        recovered = await step_message(fake_slack, root, "recovered")
+        await fake_slack.click(recovered, "runbook.choose.2", user=RESPONDER)  # No, still down
+        await ended(recovered, "Answered")
         cause = await step_message(fake_slack, root, "cause")
         await fake_slack.click(cause, "runbook.choose.1", user=RESPONDER)
         restart = await step_message(fake_slack, root, "restart")

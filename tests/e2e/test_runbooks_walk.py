@@ -65,11 +65,12 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
         await ended(logs, "Ran")
         assert "ECONNREFUSED" in str(logs.blocks)
 
-        # say: the metrics to look at, with the earlier checks' results filled in; Done.
+        # check: the metrics, measured (CPU and memory against their limits), with the last hour's chart.
         metrics = await step_message(fake_slack, root, "metrics")
-        assert "Health: api is down" in str(metrics.blocks)
-        await fake_slack.click(metrics, "runbook.done", user=RESPONDER)
-        await ended(metrics, "Done")
+        await fake_slack.click(metrics, "runbook.run", user=RESPONDER)
+        await ended(metrics, "Ran")
+        assert "memory 400 MB of 8.0 GB (5%)" in str(metrics.blocks)
+        assert "chart of the last hour: api-metrics.png" in str(metrics.blocks)
 
         # choose: "Service crashed" leads to the restart.
         cause = await step_message(fake_slack, root, "cause")
@@ -122,7 +123,7 @@ async def test_alert_to_resolution_through_the_backend_down_runbook_across_a_res
             "Health of api: ran: api is down (railway deployment down; GET http://127.0.0.1:",
             "Deployment status of api: ran: down: latest deployment ",
             "Top errors in the logs of api, last 30 minutes: ran: 2 error lines in the last 30 minutes; most frequent",
-            "Railway dashboard → api → Metrics: is memory near the limit? Is the…: done",
+            "CPU and memory of api over the last hour: ran: ok: CPU 3% of 8 vCPU · memory 400 MB of 8.0 GB",
             "What does it look like?: answered “Service crashed”",
             "Restart api: proposed (Restart api (deployment ",
             "Restart api: ran: Restart api (deployment ",

@@ -208,7 +208,13 @@ async def test_a_revert_after_a_change_by_hand_proposes_nothing(db_url, fake_sla
     assert sandbox.world.service("api").variables["LOG_LEVEL"] == "warn-set-by-hand"
 
 
-async def test_without_audit_key_the_reminder_asks_for_the_value(db_url, fake_slack, sandbox: Sandbox):
+async def test_without_audit_key_the_reminder_asks_for_the_value_in_the_form(
+    db_url, fake_slack, sandbox: Sandbox, caplog
+):
+    """No AUDIT_KEY: nothing of the old value is kept; the reminder, in the change's thread, carries the
+    button that opens the `set` form for api's LOG_LEVEL; an operator types the old value there, never in
+    the channel, and its proposal sets it back once confirmed."""
+    caplog.set_level(logging.DEBUG, logger="pitcrew")
     sandbox.world.set_variable("api", "LOG_LEVEL", OLD)
     async with _pitcrew(db_url, fake_slack, sandbox, audit_key=False) as pitcrew:
         view = await _form(fake_slack, "set api LOG_LEVEL", OPERATOR)
@@ -217,11 +223,40 @@ async def test_without_audit_key_the_reminder_asks_for_the_value(db_url, fake_sl
         await pitcrew.jobs_settled()
         sandbox.clock.advance(minutes=3)
         await JobRunner(pitcrew.deps, worker="test").run_due()
-        await fake_slack.wait_for(
+        [asked] = await fake_slack.wait_for(
             lambda c: c.method == "chat.postMessage" and "kept no copy" in c.args.get("text", "")
         )
+        assert asked.args["thread_ts"] == THREAD and asked.args["channel"] == ALERTS
+        reminder = next(m for m in fake_slack.messages if "kept no copy" in m.text and not m.ephemeral_to)
+        assert find_button(reminder, "variables.open_form") is not None
+        assert _proposals_posted(fake_slack) == 1  # nothing proposed without the value
+
+        opened = len(fake_slack.calls_to("views.open"))
+        await fake_slack.click(reminder, "variables.open_form", user=OPERATOR)
+        calls = await fake_slack.wait_for(lambda c: c.method == "views.open", count=opened + 1)
+        form = calls[-1].args["view"]
+        form = json.loads(form) if isinstance(form, str) else form
+        shown = json.dumps(form["blocks"])
+        assert "*LOG_LEVEL* on *api*" in shown and "before pitcrew changed it" in shown
+        assert json.loads(form["private_metadata"])["s"] == "api" and json.loads(form["private_metadata"])["n"] == (
+            "LOG_LEVEL"
+        )
+        await fake_slack.submit(form, {"value": OLD}, user=OPERATOR)
+        revert = await posted_proposal(fake_slack, count=2)
+        assert revert.thread_ts == THREAD and "the revert reminder" in json.dumps(revert.blocks)
+        await fake_slack.click(revert, "action.confirm", user=OPERATOR_2)
+        back = await wait_status(pitcrew, proposal_id(revert), "accepted", "failed")
+        assert back.status == "accepted", back.failure
+        await pitcrew.jobs_settled()
+        entries = await audit_entries(pitcrew)
         rows = await _rows(pitcrew)
-    assert OLD not in rows and NEW not in rows
+    assert sandbox.world.service("api").variables["LOG_LEVEL"] == OLD
+    assert any(e.action == "variables.revert" and e.outcome == "asked for the value" for e in entries)
+    for secret in (NEW, OLD):
+        assert secret not in rows
+        assert secret not in fake_slack.all_text()
+        assert secret not in json.dumps([[e.action, e.target, e.params, e.outcome] for e in entries], default=str)
+        assert secret not in caplog.text
 
 
 async def test_bad_input_gets_a_private_message_and_changes_nothing(db_url, fake_slack, sandbox: Sandbox):
@@ -322,3 +357,19 @@ async def test_a_value_sealed_under_another_key_is_never_sent(db_url, fake_slack
         assert done.status == "failed" and "could not be opened" in str(done.failure)
     assert sandbox.world.service("api").variables["LOG_LEVEL"] == OLD
     assert not sandbox.mutations("VariableUpsert")
+
+
+async def test_setting_a_name_that_references_a_shared_variable_says_what_it_replaces(
+    db_url, fake_slack, sandbox: Sandbox
+):
+    """api's JWT_SECRET is `${{shared.JWT_SECRET}}`: `set` would give api a value of its own; the card says
+    so, and points to `rotate` for the shared one (the reference's text is never shown)."""
+    async with _pitcrew(db_url, fake_slack, sandbox) as pitcrew:
+        view = await _form(fake_slack, "set api JWT_SECRET", OPERATOR)
+        await fake_slack.submit(view, {"value": NEW}, user=OPERATOR)
+        message = await posted_proposal(fake_slack)
+        await pitcrew.jobs_settled()
+    card = json.dumps(message.blocks)
+    assert "is now a reference to shared JWT_SECRET" in card and "@pitcrew rotate JWT_SECRET" in card
+    assert "${{" not in card and NEW not in fake_slack.all_text()
+    assert sandbox.world.service("api").variables["JWT_SECRET"] == "${{shared.JWT_SECRET}}"  # not confirmed

@@ -241,6 +241,67 @@ async def test_upsert_variable_can_skip_the_redeploy(railway: Railway) -> None:
     assert current is not None and current.id == NEWEST
 
 
+async def test_a_shared_variable_is_set_without_a_service_and_reaches_services_with_their_next_deploy(
+    railway: Railway,
+) -> None:
+    """`variableUpsert` without `serviceId` sets the environment's shared variable; with skipDeploys no
+    service deploys, and a deployment is given the new value only when it starts."""
+    secret = "rotated-shared-secret-value-0123"
+    worker = railway.world.current("worker")
+    assert worker is not None
+
+    answer = await railway.client().upsert_shared_variable(railway.ref, "JWT_SECRET", secret)
+
+    sent = railway.fake.calls[-1]
+    assert sent.operation == "VariableUpsert" and "serviceId" not in sent.variables["input"]
+    assert sent.variables["input"]["skipDeploys"] is True and sent.variables["input"]["value"] == "***"
+    assert answer["shared"] is True and answer["redeploys"] is False and secret not in repr(answer)
+    assert await railway.client().shared_variables(railway.ref) == {"JWT_SECRET": secret}
+    assert (await railway.client().service_variables(railway.ref))["JWT_SECRET"] == secret  # rendered now
+    assert railway.world.current("api").id == NEWEST  # type: ignore[union-attr]
+    assert railway.world.current("api").variables["JWT_SECRET"] == SAMPLE_JWT_SECRET  # type: ignore[union-attr]
+    assert railway.world.current("worker") is worker
+
+
+async def test_a_shared_variable_change_without_skip_deploys_redeploys_every_service_referencing_it(
+    railway: Railway,
+) -> None:
+    """Railway's "Skip deploys for affected services" (schema): without it, each referencing service deploys."""
+    railway.world.add_service("lone", project_id=railway.ref.project_id, environment_id=railway.ref.environment_id)
+    railway.world.add_deployment("lone")
+    lone = railway.world.current("lone")
+
+    await railway.client().upsert_shared_variable(
+        railway.ref, "JWT_SECRET", "another-new-value-456", skip_deploys=False
+    )
+
+    for name in ("api", "worker"):
+        current = railway.world.current(name)
+        assert current is not None and current.reason == "variableChange"
+        assert current.variables["JWT_SECRET"] == "another-new-value-456"
+    assert railway.world.current("lone") is lone  # it references nothing shared
+
+
+async def test_several_variables_go_in_one_collection_upsert_with_one_deploy(railway: Railway) -> None:
+    secret = "one-value-under-two-names-789"
+    before = len(railway.world.service("api").deployments)
+
+    answer = await railway.client().upsert_variables(railway.ref, {"JWT_SECRET": secret, "NEXTAUTH_SECRET": secret})
+
+    sent = railway.fake.calls[-1]
+    assert sent.operation == "VariableCollectionUpsert"
+    assert sent.variables["input"]["replace"] is False and sent.variables["input"]["skipDeploys"] is False
+    assert sent.variables["input"]["variables"] == {"JWT_SECRET": "***", "NEXTAUTH_SECRET": "***"}
+    assert sent.variables["input"]["serviceId"] == railway.ref.service_id
+    assert answer["names"] == ["JWT_SECRET", "NEXTAUTH_SECRET"] and secret not in repr(answer)
+    api = railway.world.service("api")
+    assert api.variables["JWT_SECRET"] == api.variables["NEXTAUTH_SECRET"] == secret
+    assert api.variables["PORT"] == "8080"  # replace false: nothing else removed
+    assert len(api.deployments) == before + 1  # one deploy for both
+    with pytest.raises(InvalidIdentifier):
+        await railway.client().upsert_variables(railway.ref, {"OK": "x", "9BAD": "y"})
+
+
 async def test_upsert_variable_refuses_a_name_that_is_not_one(railway: Railway) -> None:
     with pytest.raises(InvalidIdentifier, match="variable name"):
         await railway.client().upsert_variable(railway.ref, "BAD NAME; rm -rf", "x")

@@ -93,6 +93,6 @@ def test_backup_line():
     fine, line = backup_summary(NOW - timedelta(hours=3), (), NOW, "pg")
     assert fine and line == "volume pg: newest backup 3 h ago; no backup schedule"
     fine, line = backup_summary(None, (), NOW, "pg")
-    assert not fine and "none taken" in line
+    assert not fine and "no backup taken yet; no backup schedule" in line
     fine, line = backup_summary(NOW - timedelta(days=4), ("DAILY",), NOW, "pg")
     assert fine and line == "volume pg: newest backup 4 d ago; schedule: daily"

@@ -43,6 +43,15 @@ def test_an_oom_is_the_peak_at_the_limit_then_a_fall() -> None:
     assert judged.verdict is Verdict.DOWN
 
 
+def test_a_peak_past_the_threshold_is_said_but_the_latest_sample_is_judged() -> None:
+    climbed = ((0, 0.5), (60, 0.7), (120, 0.92), (180, 0.4))  # climbed to 92% of 1 GB, then the process died
+    judged = judge_metrics(MetricsObservation(memory_gb=climbed, memory_limit_gb=steady(1.0)), DefaultThresholds())
+    assert judged.verdict is Verdict.OK
+    assert judged.evidence[0] == "memory 400 MB of 1.0 GB (40%); peak 920 MB (92%) in 15 min"
+    below = judge_metrics(MetricsObservation(memory_gb=climbed[:2], memory_limit_gb=steady(1.0)), DefaultThresholds())
+    assert below.evidence[0] == "memory 700 MB of 1.0 GB (70%)"
+
+
 def test_no_traffic_is_said_not_judged() -> None:
     result = judge_metrics(MetricsObservation(), DefaultThresholds())
     assert result.verdict is Verdict.OK and result.evidence == ("no HTTP requests in 15 min",)

@@ -14,7 +14,11 @@ def test_applied_only_is_ok_and_names_the_last():
     result = judge_migrations(MigrationState("django", "django_migrations", 12, "billing.0007_vat",
                                              NOW - timedelta(hours=3)), NOW)
     assert result.verdict is Verdict.OK
-    assert result.evidence == ("django: last applied billing.0007_vat, 3 h ago (12 applied)",)
+    assert result.evidence == (
+        "django: last applied billing.0007_vat, 3 h ago (12 applied)",
+        "pending: not visible from the database (they are files in the app's repository): "
+        "`python manage.py showmigrations` lists them",
+    )
 
 
 def test_failed_or_running_is_degraded():
@@ -23,7 +27,17 @@ def test_failed_or_running_is_degraded():
     assert failed.verdict is Verdict.DEGRADED and "failed: 2 a, 3 b, 4 c and 1 more" in failed.evidence
     running = judge_migrations(MigrationState("knex", "knex_migrations", 0, None, running=("a migration",)))
     assert running.verdict is Verdict.DEGRADED
-    assert running.evidence == ("knex: no migration applied (knex_migrations is empty)", "running now: a migration")
+    assert running.evidence[:2] == ("knex: no migration applied (knex_migrations is empty)", "running now: a migration")
+
+
+def test_pending_ones_are_said_to_be_invisible_with_the_teams_command_or_the_tools():
+    state = MigrationState("prisma", "_prisma_migrations", 3, "20260101_init", NOW)
+    assert judge_migrations(state, NOW).evidence[-1] == (
+        "pending: not visible from the database (they are files in the app's repository): "
+        "`npx prisma migrate status` lists them"
+    )
+    own = judge_migrations(state, NOW, status_command="pnpm run migrate:status")
+    assert own.verdict is Verdict.OK and own.evidence[-1].endswith("`pnpm run migrate:status` lists them")
 
 
 def test_missing_table_message_names_what_was_looked_for():

@@ -6,7 +6,18 @@ import pytest
 import yaml
 
 from app.catalog import CatalogError, parse_catalog
-from app.core.rotation import DEFAULT_LENGTH, MIN_LENGTH, Holder, RotationRefused, choose, new_value, order
+from app.core.rotation import (
+    DEFAULT_LENGTH,
+    MIN_LENGTH,
+    Holder,
+    RotationRefused,
+    choose,
+    new_value,
+    order,
+    references_shared,
+    same_value_names,
+    shared_name,
+)
 
 
 def test_new_value_has_the_length_asked_and_differs_each_time():
@@ -68,3 +79,34 @@ def test_rotate_after_days_is_validated():
     ):
         with pytest.raises(CatalogError, match=said):
             parse_catalog(_catalog({"rotate_after_days": wrong}))
+
+
+def test_a_bare_shared_reference_names_the_shared_variable():
+    assert shared_name("${{shared.JWT_SECRET}}") == "JWT_SECRET"
+    assert shared_name(" ${{ shared.SESSION_KEY }} ") == "SESSION_KEY"
+    assert shared_name("${{shared.A}}") == "A"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "plain-secret", "Bearer ${{shared.TOKEN}}", "${{api.JWT_SECRET}}", "${{JWT_SECRET}}",
+     "${{shared.A}}${{shared.B}}", "${{shared.9BAD}}"],
+)
+def test_anything_else_is_not_a_shared_reference(value):
+    assert shared_name(value) is None
+
+
+def test_the_same_value_under_other_names_of_the_service_own_ones_only():
+    rendered = {"JWT_SECRET": "s3cret", "NEXTAUTH_SECRET": "s3cret", "FROM_SHARED": "s3cret", "PORT": "8080"}
+    unrendered = {"JWT_SECRET": "s3cret", "NEXTAUTH_SECRET": "s3cret", "FROM_SHARED": "${{shared.X}}", "PORT": "8080"}
+
+    assert same_value_names("JWT_SECRET", rendered, unrendered) == ("NEXTAUTH_SECRET",)
+    assert same_value_names("PORT", rendered, unrendered) == ()
+    assert same_value_names("MISSING", rendered, unrendered) == ()
+    assert same_value_names("SEALED", {"SEALED": None, "OTHER": None}, {"SEALED": None, "OTHER": None}) == ()
+
+
+def test_a_service_references_a_shared_variable_alone_or_inside_a_longer_value():
+    assert references_shared({"A": "${{shared.JWT_SECRET}}"}, "JWT_SECRET")
+    assert references_shared({"A": "x", "B": "Bearer ${{ shared.JWT_SECRET }}"}, "JWT_SECRET")
+    assert not references_shared({"A": "${{shared.OTHER}}", "B": None, "C": "${{api.JWT_SECRET}}"}, "JWT_SECRET")

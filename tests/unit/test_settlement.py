@@ -8,9 +8,11 @@ from app.core.observations import Deployment
 from app.core.settlement import (
     SETTLE_AFTER,
     Settled,
+    Settlement,
     is_stuck,
     railway_redeploy,
     railway_rollback,
+    shared_variable_set,
     variable_set,
     vercel_production,
 )
@@ -67,3 +69,16 @@ def test_a_variable_compares_values_without_saying_them():
 def test_vercel_production_points_at_the_target_or_not():
     assert vercel_production(d("t", current=True, status="READY")).outcome is Settled.DONE
     assert vercel_production(d("t", status="READY")).outcome is Settled.NOT_DONE
+
+
+def test_a_shared_variable_change_is_done_only_once_set_and_redeployed():
+    done = Settlement(Settled.DONE, "Railway shows deployment d2 (SUCCESS) since it began", {"new_deployment_id": "d2"})
+    none = Settlement(Settled.NOT_DONE, "Railway shows no deployment since it began")
+    both = shared_variable_set("JWT_SECRET", "api", variable_set("JWT_SECRET", "s3cret", "s3cret"), done)
+    half = shared_variable_set("JWT_SECRET", "api", variable_set("JWT_SECRET", "s3cret", "s3cret"), none)
+    unset = shared_variable_set("JWT_SECRET", "api", variable_set("JWT_SECRET", "s3cret", "old-value"), done)
+
+    assert both.outcome is Settled.DONE and both.answer["new_deployment_id"] == "d2"
+    assert half.outcome is Settled.NOT_DONE and "api did not redeploy: redeploy it" in half.evidence
+    assert unset.outcome is Settled.NOT_DONE and "shared JWT_SECRET set to another value" in unset.evidence
+    assert all("s3cret" not in s.evidence and "old-value" not in s.evidence for s in (both, half, unset))

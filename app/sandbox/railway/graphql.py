@@ -61,6 +61,7 @@ _ROOT_FIELDS = {
     "DeploymentRedeploy": "deploymentRedeploy",
     "DeploymentStop": "deploymentStop",
     "VariableUpsert": "variableUpsert",
+    "VariableCollectionUpsert": "variableCollectionUpsert",
     "VariableDelete": "variableDelete",
     "DeploymentLogs": "deploymentLogs",
     "BuildLogs": "buildLogs",
@@ -140,6 +141,7 @@ class FakeRailway:
             "DeploymentRedeploy": self._redeploy,
             "DeploymentStop": self._stop,
             "VariableUpsert": self._variable_upsert,
+            "VariableCollectionUpsert": self._variable_collection_upsert,
             "VariableDelete": self._variable_delete,
             "DeploymentLogs": self._deployment_logs,
             "BuildLogs": self._build_logs,
@@ -345,15 +347,61 @@ class FakeRailway:
 
     def _variable_upsert(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         wanted = v.get("input") or {}
+        if not isinstance(wanted.get("name"), str) or not isinstance(wanted.get("value"), str):
+            raise GraphQLFailure("Variable name and value are required")
+        if wanted.get("serviceId") is None:  # "Omit serviceId to create a shared variable instead"
+            project_id, environment_id = self._environment(wanted, principal)
+            self.world.upsert_shared_variables(
+                project_id, environment_id, {wanted["name"]: wanted["value"]}, replace=False,
+                skip_deploys=bool(wanted.get("skipDeploys")),
+            )
+            return {"variableUpsert": True}
         service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal, None)
         if wanted.get("projectId") != service.project_id:
             raise GraphQLFailure("Not Authorized")
-        if not isinstance(wanted.get("name"), str) or not isinstance(wanted.get("value"), str):
-            raise GraphQLFailure("Variable name and value are required")
         self.world.upsert_variable(
             service.id, wanted["name"], wanted["value"], skip_deploys=bool(wanted.get("skipDeploys"))
         )
         return {"variableUpsert": True}
+
+    def _variable_collection_upsert(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
+        """Several variables of a service (or, without `serviceId`, of the environment's shared set) at
+        once, with one deployment (docs.railway.com/integrations/api/manage-variables, "Upsert multiple
+        variables"; `EnvironmentVariables` is a JSON object of names to values, Railway's schema)."""
+        wanted = v.get("input") or {}
+        variables = wanted.get("variables")
+        if (
+            not isinstance(variables, dict) or not variables
+            or not all(isinstance(k, str) and isinstance(x, str) for k, x in variables.items())
+        ):
+            raise GraphQLFailure("Variables must be an object of names to text values")
+        replace, skip = bool(wanted.get("replace")), bool(wanted.get("skipDeploys"))
+        if wanted.get("serviceId") is None:
+            project_id, environment_id = self._environment(wanted, principal)
+            self.world.upsert_shared_variables(
+                project_id, environment_id, variables, replace=replace, skip_deploys=skip
+            )
+            return {"variableCollectionUpsert": True}
+        service = self._service(wanted.get("serviceId"), wanted.get("environmentId"), principal, None)
+        if wanted.get("projectId") != service.project_id:
+            raise GraphQLFailure("Not Authorized")
+        self.world.upsert_variables(service.id, variables, replace=replace, skip_deploys=skip)
+        return {"variableCollectionUpsert": True}
+
+    def _environment(self, wanted: dict[str, Any], principal: _Principal) -> tuple[str, str]:
+        """The project and environment of a shared variable's change: known to the world, and within a
+        project token's reach (it "can only be used to authenticate requests to that environment")."""
+        project_id, environment_id = wanted.get("projectId"), wanted.get("environmentId")
+        known = any(
+            s.project_id == project_id and s.environment_id == environment_id for s in self.world.services.values()
+        )
+        if not isinstance(project_id, str) or not isinstance(environment_id, str) or not known:
+            raise GraphQLFailure("Environment not found")
+        if principal.project_id is not None and (project_id, environment_id) != (
+            principal.project_id, principal.environment_id
+        ):
+            raise GraphQLFailure("Not Authorized")
+        return project_id, environment_id
 
     def _capacity(self, v: dict[str, Any], principal: _Principal) -> dict[str, Any]:
         service = self._service(v.get("serviceId"), v.get("environmentId"), principal)
@@ -535,6 +583,10 @@ def _masked(operation: str | None, variables: dict[str, Any]) -> dict[str, Any]:
     copy = json.loads(json.dumps(variables))
     if operation == "VariableUpsert" and isinstance(copy.get("input"), dict) and "value" in copy["input"]:
         copy["input"]["value"] = _MASK
+    if operation == "VariableCollectionUpsert" and isinstance(copy.get("input"), dict):
+        found = copy["input"].get("variables")
+        if isinstance(found, dict):
+            copy["input"]["variables"] = {name: _MASK for name in found}
     return copy
 
 

@@ -64,6 +64,13 @@ class FakeDeployment:
     instances: list[dict[str, str]] = field(default_factory=list)
     logs: list[FakeLog] = field(default_factory=list)
     build_logs: list[FakeLog] = field(default_factory=list)
+    # What the deployment was given when it started: the service's variables rendered then, sealed
+    # ones included. Railway renders references when a deployment is made, so a shared variable changed
+    # afterwards reaches a service only with its next deployment ("Adding, updating, or removing
+    # variables, results in a set of staged changes that you must review and deploy",
+    # docs.railway.com/variables; "Rotate secrets: use variableUpsert with skipDeploys: true ..., then
+    # trigger deployments manually", docs.railway.com/integrations/api/manage-variables).
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +89,9 @@ class FakeMetrics:
     error_ratio: float = 0.0
     p95_ms: float = 180.0
     oom_at: list[datetime] = field(default_factory=list)  # when memory hit the limit and the process restarted
+    # Memory that climbed from the steady level to a peak, then fell back as the process died: (since,
+    # until, peak GB). See RailwayWorld.memory_climb.
+    climbs: list[tuple[datetime, datetime, float]] = field(default_factory=list)
     limits_in_metrics: bool = True  # False: `metrics` has no CPU_LIMIT/MEMORY_LIMIT_GB samples, as for a new service
 
 
@@ -257,6 +267,7 @@ class RailwayWorld:
             reason=reason,
             logs=list(logs),
             build_logs=list(build_logs),
+            variables=self.given_variables(target.id),
         )
         target.deployments.insert(0, deployment)
         target.deployments.sort(key=lambda d: d.created_at, reverse=True)
@@ -334,6 +345,24 @@ class RailwayWorld:
             name: None if name in found.sealed else self._render(found, value, depth=0)
             for name, value in found.variables.items()
         }
+
+    def given_variables(self, service: str) -> dict[str, str]:
+        """What a deployment of `service` started now is given: every variable rendered, sealed ones too
+        ("its value is provided to builds and deployments but is never visible", docs.railway.com/variables,
+        "Sealed variables")."""
+        found = self.service(service)
+        return {name: self._render(found, value, depth=0) for name, value in found.variables.items()}
+
+    def references_to_shared(self, project_id: str, environment_id: str, name: str) -> list[FakeService]:
+        """The services of the environment whose variables reference the shared variable `name`."""
+        return [
+            s for s in self.services.values()
+            if s.project_id == project_id and s.environment_id == environment_id
+            and any(
+                m.group(1) == "shared" and m.group(2) == name
+                for value in s.variables.values() for m in _TEMPLATE.finditer(value)
+            )
+        ]
 
     def unrendered_variables(self, service: str) -> dict[str, str | None]:
         """The service's variables as set, references unrendered (Query.variables, `unrendered: true`);
@@ -427,7 +456,7 @@ class RailwayWorld:
                 target.vcpus = float(value)
             elif key == "memory_limit_gb":
                 target.memory_gb = float(value)
-            elif not hasattr(metrics, key) or key == "oom_at":
+            elif not hasattr(metrics, key) or key in ("oom_at", "climbs"):
                 raise KeyError(f"no metric {key!r} in the sandbox")
             else:
                 setattr(metrics, key, value if isinstance(value, bool) else float(value))
@@ -438,8 +467,19 @@ class RailwayWorld:
         instance was killed and started again empty, which is how Railway's memory graph shows it."""
         self.service(service).metrics.oom_at.append(at or self.clock())
 
+    def memory_climb(self, service: str, *, since: datetime, until: datetime, peak_gb: float) -> None:
+        """Memory rose steadily from the service's level at `since` to `peak_gb` at `until`, when the process
+        died (a leak, or a cache that never evicts), and is back at the level after it: the curve Railway's
+        Metrics tab shows for a leaking process (docs.railway.com/reference/metrics: memory by deployment,
+        "used to diagnose issues with a project's performance"; `MEMORY_USAGE_GB` in the schema's
+        MetricMeasurement). Below the limit, it is no OOM restart: the process died of something else."""
+        if until <= since:
+            raise ValueError("a climb ends after it starts")
+        self.service(service).metrics.climbs.append((since, until, float(peak_gb)))
+
     def memory_at(self, service: str, moment: datetime, step_s: int) -> float:
-        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next."""
+        """Memory in use at `moment`: the limit in the sample an OOM falls in, a fresh process's in the next;
+        along a climb, the level it had reached."""
         target = self.service(service)
         metrics = target.metrics
         for oom in metrics.oom_at:
@@ -448,6 +488,10 @@ class RailwayWorld:
                 return target.memory_gb
             if 0 < offset <= step_s:
                 return min(metrics.memory_gb, 0.1 * target.memory_gb)
+        for since, until, peak in metrics.climbs:
+            if since <= moment <= until:
+                share = (moment - since).total_seconds() / (until - since).total_seconds()
+                return metrics.memory_gb + share * (peak - metrics.memory_gb)
         return metrics.memory_gb
 
     def fail_field(self, name: str, message: str = "Problem processing request") -> None:
@@ -517,6 +561,43 @@ class RailwayWorld:
         current = self.current(service.id)
         if not skip_deploys and current is not None:
             self.redeploy(current.id, reason="variableChange")
+
+    def upsert_variables(
+        self, service_id: str, variables: dict[str, str], *, replace: bool, skip_deploys: bool
+    ) -> None:
+        """`variableCollectionUpsert` on a service: every variable set at once and one deployment for all
+        of them ("Upsert multiple variables"; "replace: true will delete all variables not included in
+        the variables object", docs.railway.com/integrations/api/manage-variables)."""
+        service = self.services[service_id]
+        if replace:
+            service.variables.clear()
+            service.sealed.clear()
+        service.variables.update(variables)
+        current = self.current(service.id)
+        if not skip_deploys and current is not None:
+            self.redeploy(current.id, reason="variableChange")
+
+    def upsert_shared_variables(
+        self, project_id: str, environment_id: str, variables: dict[str, str], *, replace: bool, skip_deploys: bool
+    ) -> list[FakeService]:
+        """`variableUpsert` / `variableCollectionUpsert` without a `serviceId`: the environment's shared
+        variables ("Omit serviceId to create a shared variable instead",
+        docs.railway.com/integrations/api/manage-variables). Unless `skipDeploys` ("Skip deploys for
+        affected services", Railway's schema), every service referencing a changed one redeploys at once;
+        the services it affects are returned."""
+        shared = self.shared.setdefault((project_id, environment_id), {})
+        if replace:
+            shared.clear()
+        shared.update(variables)
+        affected = {
+            s.id: s for name in variables for s in self.references_to_shared(project_id, environment_id, name)
+        }
+        if not skip_deploys:
+            for service in affected.values():
+                current = self.current(service.id)
+                if current is not None:
+                    self.redeploy(current.id, reason="variableChange")
+        return list(affected.values())
 
     # The plan's ceiling the sandbox enforces: Railway refuses limits above the plan's ("Hobby: up to
     # 8 vCPU / 8 GB RAM per service", docs.railway.com/reference/pricing/plans); the message is the sandbox's.

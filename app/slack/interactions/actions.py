@@ -33,6 +33,7 @@ from app.slack.render.actions import (
     HEALTH_ROLLBACK,
     HEALTH_TERMINATE_IDLE,
     PROPOSE_AGAIN,
+    REDEPLOY_CURRENT,
     ROLLBACK_TO,
     action_error,
     click_reply,
@@ -128,6 +129,9 @@ def register(app: AsyncApp) -> None:
     ))
     app.action(HEALTH_RESTART)(proposing(
         lambda deps, click, asked: flow.propose_restart(deps, click.value, asked=asked)
+    ))
+    app.action(REDEPLOY_CURRENT)(proposing(  # `/rollback <vercel service> list`: beside the rollback targets
+        lambda deps, click, asked: flow.propose_redeploy(deps, click.value, asked=asked)
     ))
     app.action(HEALTH_REDEPLOY)(proposing(
         lambda deps, click, asked: flow.propose_redeploy(deps, click.value, asked=asked)

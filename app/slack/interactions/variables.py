@@ -26,6 +26,7 @@ from app.flows import variable_changes as flow
 from app.flows.action_calls import ActionError
 from app.flows.actions import Asked, Where, propose_set_variable, propose_unset_variable
 from app.flows.runbook_views import RunbookError, parse_step_value
+from app.slack.client import web_client
 from app.slack.context import deps_of
 from app.slack.mention_verbs import Mention, Reply
 from app.slack.notifier import SlackNotifier
@@ -39,9 +40,23 @@ log = logging.getLogger("pitcrew.slack.variables")
 _cache = GroupCache()
 
 
+class SlackValueAsker:
+    """A revert reminder with no kept value: posted in the change's thread with the form's button."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def ask_for_value(self, channel: str, thread_ts: str | None, service: str, name: str, text: str) -> None:
+        if channel:
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, **render.revert_ask(text, service, name, thread_ts)
+            )
+
+
 def register(app: AsyncApp) -> None:
     app.action(render.OPEN_FORM)(on_open_form)
     app.view(render.FORM)(on_submit)
+    flow.use_value_asker(lambda deps: SlackValueAsker(web_client(deps.settings)))
 
 
 async def _verb(kind: str, mention: Mention, context: Any, reply: Reply) -> str:
@@ -96,7 +111,7 @@ async def on_open_form(ack: Any, body: dict[str, Any], client: Any, context: Any
     provider = deps.catalog.service(service).provider
     view = render.form(
         kind, service, name, provider, channel=channel, thread_ts=note.get("t"), step=note.get("rb"),
-        message_ts=note.get("m"), fixed=tuple(str(f) for f in note.get("f") or ()),
+        message_ts=note.get("m"), fixed=tuple(str(f) for f in note.get("f") or ()), revert=bool(note.get("rv")),
     )
     await client.views_open(trigger_id=body.get("trigger_id"), view=view)
     await deps.audit(actor=user, action="click variables.open_form", target=service,
@@ -171,6 +186,8 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         "asked": Asked(user, where, SlackNotifier(client), incident.id if incident else None),
         "redeploy": redeploy, "revert_after": revert_after, "targets": targets,
     }
+    if meta.get("rv"):
+        common["why"] = "the revert reminder: the value it had before pitcrew's change, typed in the form"
     try:
         if kind == "set_variable" and value is not None:
             proposal = await propose_set_variable(deps, service, name, value, **common)

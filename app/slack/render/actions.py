@@ -38,6 +38,7 @@ HEALTH_REDEPLOY = "health.propose_redeploy"
 HEALTH_ROLLBACK = "health.propose_rollback"
 HEALTH_TERMINATE_IDLE = "health.propose_terminate_idle"
 ROLLBACK_TO = "deployments.rollback_to"
+REDEPLOY_CURRENT = "deployments.redeploy"
 
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _EMOJI = {
@@ -97,6 +98,8 @@ def _dialog(p: Proposal) -> dict[str, object]:
         lines.append(f"Target: {_deployment_words(p.target)}.")
     if p.sessions is not None:
         lines.append(f"{p.sessions.count} session{_s(p.sessions.count)} would be ended.")
+    if p.backups is not None:
+        lines.append(f"Before it: {escape(p.backups)}.")
     lines.append("This changes production now.")
     return confirm_dialog(f"{p.verb} {p.service}?", " ".join(lines), confirm=p.verb, deny="Not now")
 
@@ -118,11 +121,15 @@ def _what(p: Proposal) -> str:
             lines.append(f"*Also:* {escape(also)}")
     elif p.kind in ("restart", "redeploy", "stop"):
         lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
+        if p.why:
+            lines.append(f"*Why:* {escape(p.why)}")
     elif p.kind in ("set_variable", "unset_variable"):
         lines.extend(_variable_lines(p))
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
     elif p.kind in ("scale", "backup"):
+        if p.backups is not None:  # what the backup adds to: how old the newest one is, and any schedule
+            lines.append(f"*Backups{before}:* {escape(p.backups)}")
         if p.current is not None:
             lines.append(f"*Deployment{before}:* {_deployment_line(p.current, p.as_of)}")
         also = side_effects(p.provider, p.kind)
@@ -201,6 +208,25 @@ def _variable_lines(p: Proposal) -> list[str]:
     else:
         old = f"set now, fingerprint `{escape(str(preview.get('old_fingerprint') or '?'))}`"
     lines = [f"*Variable:* `{name}`: {old}"]
+    if preview.get("shared"):
+        shared = escape(str(preview["shared"]))
+        lines[0] = (
+            f"*Variable:* `{name}`, a reference to the shared `{shared}` of its Railway environment: "
+            f"the shared `{shared}` is what changes; {old}"
+        )
+    if preview.get("shared_with"):
+        others = ", ".join(escape(str(n)) for n in preview["shared_with"])
+        lines.append(f"*Also referenced by:* {others}: each takes the new value when it next deploys")
+    if preview.get("replaces_reference"):
+        what = escape(str(preview["replaces_reference"]))
+        lines.append(
+            f"*Note:* `{name}` is now a reference to {what}: this gives {escape(p.service)} a value of its own "
+            f"instead, and the other services referencing it keep theirs. To change a shared secret everywhere: "
+            f"`@pitcrew rotate {name}`"
+        )
+    if preview.get("also"):
+        others = ", ".join(f"`{escape(str(n))}`" for n in preview["also"])
+        lines.append(f"*Also set:* {others}, which hold the same value on this service (one change, one deploy)")
     if p.kind == "set_variable":
         fingerprint = escape(str(preview.get("new_fingerprint") or "?"))
         lines.append(f"*New value:* `***` ({preview.get('new_length')} characters, fingerprint `{fingerprint}`)")
@@ -349,6 +375,8 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         accessory = None
         if d.id in listing.candidates:
             accessory = button(ROLLBACK_TO, "Roll back to this", f"{listing.service} {d.id}")
+        elif d.id == listing.redeployable:  # proposes; the card shows what it would build
+            accessory = button(REDEPLOY_CURRENT, "Redeploy this", listing.service)
         line = _deployment_line(d, listing.as_of, with_url=True)
         if d.id in listing.passed_over:
             line += f"\n:warning: not the default target: {escape(listing.passed_over[d.id])}"
@@ -362,6 +390,11 @@ def deployment_list(listing: DeploymentList) -> dict[str, object]:
         )
     else:
         hint = "There is no earlier successful deployment to roll back to."
+    if listing.redeployable:
+        hint += (
+            f" Or redeploy what serves now (`{escape(short_id(listing.redeployable))}`): a new production build "
+            "of it, with the variables as they are now."
+        )
     blocks.append(context(hint))
     lines = [title] + [
         f"{d.id} {d.status} {_commit(d)}".rstrip()

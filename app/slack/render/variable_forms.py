@@ -46,6 +46,19 @@ def form_note(
     return message(text, [section(text), actions(button(OPEN_FORM, label, value, style="primary"))])
 
 
+def revert_ask(text: str, service: str, name: str, thread_ts: str | None) -> dict[str, Any]:
+    """A revert reminder with no kept value, in the change's thread: the button opens the same form as
+    `@pitcrew set <service> NAME` (anyone may open it; only an operator's submission is proposed)."""
+    note = {"k": "set_variable", "s": service, "n": name, "t": thread_ts, "rv": 1}
+    value = json.dumps(note, separators=(",", ":"))
+    shown = f":hourglass: {escape(text)}"
+    return message(shown, [
+        section(shown),
+        actions(button(OPEN_FORM, f"Type the old value of {name}"[:75], value, style="primary"),
+                block_id=f"variables.revert.{name}"[:255]),
+    ])
+
+
 def read_note(value: str) -> dict[str, Any] | None:
     """The button's value back: {k, s, n, t}, or None when it is not one of ours."""
     try:
@@ -59,12 +72,15 @@ def read_note(value: str) -> dict[str, Any] | None:
 
 def form(
     kind: str, service: str, name: str, provider: str, *, channel: str, thread_ts: str | None,
-    step: str | None = None, message_ts: str | None = None, fixed: tuple[str, ...] = (),
+    step: str | None = None, message_ts: str | None = None, fixed: tuple[str, ...] = (), revert: bool = False,
 ) -> dict[str, Any]:
     """The modal: the value (set only), redeploy after (default yes), revert after, Vercel's targets;
-    `fixed`: what a runbook step says itself, not asked."""
+    `fixed`: what a runbook step says itself, not asked; `revert`: opened from a revert reminder."""
     setting = kind == "set_variable"
-    blocks: list[dict[str, Any]] = [section(f"*{escape(name)}* on *{escape(service)}* ({escape(provider)})")]
+    said = f"*{escape(name)}* on *{escape(service)}* ({escape(provider)})"
+    if revert:
+        said += ": type the value it had before pitcrew changed it"
+    blocks: list[dict[str, Any]] = [section(said)]
     if setting:
         blocks.append({
             "type": "input", "block_id": "value", "label": {"type": "plain_text", "text": "New value"},
@@ -96,6 +112,8 @@ def form(
     meta: dict[str, Any] = {"k": kind, "s": service, "n": name, "c": channel, "t": thread_ts}
     if step:
         meta.update({"rb": step, "m": message_ts})
+    if revert:
+        meta["rv"] = 1
     metadata = json.dumps(meta)
     title = "Set a variable" if setting else "Remove a variable"
     return {
