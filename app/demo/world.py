@@ -128,16 +128,18 @@ services:
     health: {{url: "{health_url}", expect_status: 200, expect_json: {{status: ok}}, timeout_s: 2}}
     runbooks: [backend-down]
     depends_on: [db]                # db down takes api down: their alerts make one incident
-    watch_minutes: 0.25             # watch each deploy of api for 15 s (15 minutes by default)
+    watch_minutes: 0.25             # watch each deploy for 15 s (15 minutes by default)
   worker:
     provider: railway
     railway: {{project_id: "{worker.project_id}", environment_id: "{worker.environment_id}", \
 service_id: "{worker.service_id}"}}
+    watch_minutes: 0.25
   web:
     provider: vercel
     vercel: {{project_id: "{web.project_id}", team_id: "{web.team_id}"}}
     health: {{url: "{web_health_url}", timeout_s: 2}}
     depends_on: [api]
+    watch_minutes: 0.25
   db:
     provider: http
     health: {{url: "{db_health_url}", timeout_s: 2}}
