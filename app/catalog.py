@@ -486,7 +486,9 @@ class Service(_Strict):
                 "required_vars: pitcrew reads the variables of railway and vercel services, "
                 f"not of {self.provider} ones"
             )
-        if "watch_minutes" in self.model_fields_set and self.watch_minutes and not self.deploys:
+        # The default is let through: a catalog dumped and read back (model_dump, then model_validate)
+        # carries every service's default as if written, and an http service watches nothing anyway.
+        if self.watch_minutes not in (0, DEFAULT_WATCH_MINUTES) and not self.deploys:
             raise ValueError(
                 "watch_minutes: pitcrew watches the deploys of railway and vercel services (and of a postgres "
                 f"service with a `railway:` block), not of {self.provider} ones"

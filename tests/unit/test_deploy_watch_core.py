@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from app.catalog import CatalogError, parse_catalog
+from app.catalog import Catalog, CatalogError, parse_catalog
 from app.core.deploy_watch import (
     Baseline,
     DeployInfo,
@@ -180,3 +180,11 @@ def test_a_bad_watch_minutes_names_the_key_and_what_is_expected(wrong):
 def test_watch_minutes_on_a_service_without_deploys_is_refused():
     with pytest.raises(CatalogError, match=r"services.site: watch_minutes: pitcrew watches the deploys of railway"):
         parse_catalog(_catalog({}, {"watch_minutes": 10}))
+
+
+def test_a_catalog_read_back_from_its_dump_is_accepted():
+    """model_dump writes every service's default watch_minutes, an http service's too; reading it
+    back must not refuse what nobody wrote (test_health_metrics failed on this)."""
+    catalog = parse_catalog(_catalog({}))
+    again = Catalog.model_validate(catalog.model_dump(exclude_none=True))
+    assert again.services["site"].watch_minutes == catalog.services["site"].watch_minutes
