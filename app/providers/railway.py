@@ -328,24 +328,10 @@ class RailwayClient:
 
         The value goes to Railway and nowhere else: not into the answer, the error, or any log.
         """
-        call = "railway variable upsert"
-        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
-            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
-        if not isinstance(value, str):
-            raise TypeError("a Railway variable value must be text")
-        variables = {
-            "input": {
-                "projectId": ref.project_id,
-                "environmentId": ref.environment_id,
-                "serviceId": ref.service_id,
-                "name": name,
-                "value": value,
-                "skipDeploys": skip_deploys,
-            }
-        }
-        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s, ref=ref)
-        if data.get("variableUpsert") is not True:
-            raise ProviderError(call, f"Railway did not confirm that {name} was set")
+        await self._variable_upsert(
+            "railway variable upsert", ref, name, value, service_id=ref.service_id, skip_deploys=skip_deploys,
+            timeout_s=timeout_s, what=name,
+        )
         return {
             "action": "variable_upsert",
             "service_id": ref.service_id,
@@ -397,6 +383,31 @@ class RailwayClient:
             "redeploys": not skip_deploys,
         }
 
+    async def _variable_upsert(
+        self, call: str, ref: RailwayRef, name: str, value: str, *, service_id: str | None,
+        skip_deploys: bool, timeout_s: float, what: str,
+    ) -> None:
+        """One `variableUpsert`: a service's variable, or (no `service_id`) its environment's shared one.
+        The name is checked before anything is sent; the value goes to Railway and nowhere else."""
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
+        if not isinstance(value, str):
+            raise TypeError("a Railway variable value must be text")
+        target = {"serviceId": service_id} if service_id is not None else {}
+        variables = {
+            "input": {
+                "projectId": ref.project_id,
+                "environmentId": ref.environment_id,
+                **target,
+                "name": name,
+                "value": value,
+                "skipDeploys": skip_deploys,
+            }
+        }
+        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s, ref=ref)
+        if data.get("variableUpsert") is not True:
+            raise ProviderError(call, f"Railway did not confirm that {what} was set")
+
     async def upsert_shared_variable(
         self, ref: RailwayRef, name: str, value: str, *, skip_deploys: bool = True,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -405,23 +416,10 @@ class RailwayClient:
         serviceId to create a shared variable instead", docs.railway.com/integrations/api/manage-variables).
         By default no service deploys (`skipDeploys`): the caller redeploys those that reference it, in
         the order it chooses. The value goes to Railway and nowhere else."""
-        call = "railway shared variable upsert"
-        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
-            raise InvalidIdentifier("variable name", name, "letters, digits and _, not starting with a digit")
-        if not isinstance(value, str):
-            raise TypeError("a Railway variable value must be text")
-        variables = {
-            "input": {
-                "projectId": ref.project_id,
-                "environmentId": ref.environment_id,
-                "name": name,
-                "value": value,
-                "skipDeploys": skip_deploys,
-            }
-        }
-        data = await self._execute(call, docs.VARIABLE_UPSERT, variables, timeout_s, ref=ref)
-        if data.get("variableUpsert") is not True:
-            raise ProviderError(call, f"Railway did not confirm that shared {name} was set")
+        await self._variable_upsert(
+            "railway shared variable upsert", ref, name, value, service_id=None, skip_deploys=skip_deploys,
+            timeout_s=timeout_s, what=f"shared {name}",
+        )
         return {
             "action": "shared_variable_upsert",
             "environment_id": ref.environment_id,
